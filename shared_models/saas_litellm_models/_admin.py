@@ -1,0 +1,129 @@
+"""Shapes of the admin endpoints: organizations, access groups, model aliases, teams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from ._base import Identifier, Metadata, ModelName, RequestModel, ResponseModel, ShortText
+
+__all__ = [
+    "CreditsAddRequest",
+    "Deployment",
+    "KeyRotation",
+    "ModelAccessGroup",
+    "ModelAccessGroupCreateRequest",
+    "ModelAlias",
+    "ModelAliasCreateRequest",
+    "Organization",
+    "OrganizationCreateRequest",
+    "ProviderName",
+    "Team",
+    "TeamCreateRequest",
+    "TeamCreated",
+    "TeamStatus",
+]
+
+ProviderName = Literal["openai", "mock"]
+TeamStatus = Literal["active", "suspended"]
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_Credits = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+
+
+class OrganizationCreateRequest(RequestModel):
+    organization_id: Identifier
+    name: _Name
+    metadata: Metadata | None = None
+
+
+class Organization(ResponseModel):
+    organization_id: str
+    name: str
+    metadata: dict[str, object] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class ModelAccessGroupCreateRequest(RequestModel):
+    group_name: Identifier
+    description: ShortText | None = None
+
+
+class ModelAccessGroup(ResponseModel):
+    group_name: str
+    description: str | None = None
+    created_at: datetime
+
+
+class Deployment(RequestModel):
+    """One upstream behind a model alias. The first of an alias is primary, the rest fallbacks."""
+
+    provider: ProviderName
+    model: ModelName
+    api_base: (
+        Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$")] | None
+    ) = None
+    input_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
+    output_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
+
+
+class ModelAliasCreateRequest(RequestModel):
+    model_alias: ModelName
+    access_groups: Annotated[list[Identifier], Field(max_length=64)] = Field(default_factory=list)
+    deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)]
+
+
+class ModelAlias(ResponseModel):
+    model_alias: str
+    access_groups: list[str]
+    deployments: list[Deployment]
+    public: bool = Field(default=False, description="Open to every team (the built-in default).")
+    created_at: datetime
+
+
+class TeamCreateRequest(RequestModel):
+    organization_id: Identifier
+    team_id: Identifier
+    team_alias: _Name | None = None
+    access_groups: Annotated[list[Identifier], Field(max_length=64)] = Field(default_factory=list)
+    credits_allocated: _Credits = 0
+    default_model: ModelName | None = None
+
+
+class TeamCreated(ResponseModel):
+    """Response of ``POST /api/teams/create``; the only time the virtual key is shown."""
+
+    team_id: str
+    organization_id: str
+    team_alias: str | None = None
+    access_groups: list[str]
+    virtual_key: str
+    credits_allocated: int
+    credits_remaining: int
+
+
+class Team(ResponseModel):
+    team_id: str
+    organization_id: str
+    team_alias: str | None = None
+    access_groups: list[str]
+    default_model: str | None = None
+    status: TeamStatus
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+    credits_remaining: int
+    created_at: datetime
+
+
+class CreditsAddRequest(RequestModel):
+    credits: Annotated[int, Field(gt=0, le=1_000_000_000)]
+    reason: ShortText | None = None
+
+
+class KeyRotation(ResponseModel):
+    """Response of ``POST /api/teams/{team_id}/rotate-key``; the old key is dead already."""
+
+    team_id: str
+    virtual_key: str

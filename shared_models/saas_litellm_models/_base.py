@@ -1,0 +1,88 @@
+"""Base classes and constrained types shared by every shape.
+
+Requests are strict (unknown fields are refused, sizes are bounded) so that a malformed request is
+rejected at the edge, before it touches the database. Responses are lenient (unknown fields are
+ignored) so that an older SDK keeps working against a newer server.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+
+__all__ = [
+    "MAX_CONTENT_CHARS",
+    "MAX_ID_LENGTH",
+    "MAX_MESSAGES",
+    "MAX_METADATA_BYTES",
+    "Identifier",
+    "Metadata",
+    "ModelName",
+    "RequestModel",
+    "ResponseModel",
+    "ShortText",
+]
+
+MAX_ID_LENGTH = 128
+MAX_METADATA_BYTES = 16 * 1024
+MAX_MESSAGES = 1024
+MAX_CONTENT_CHARS = 1_000_000
+_MAX_METADATA_DEPTH = 16
+
+
+class RequestModel(BaseModel):
+    """A request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResponseModel(BaseModel):
+    """A response body: unknown fields are ignored, for forward compatibility."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+Identifier = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+    ),
+]
+"""A caller-chosen id (organization, team, access group): letters, digits and ``_.:@-``."""
+
+ModelName = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]*$"
+    ),
+]
+"""A model alias or an upstream model name (``ChatAgent``, ``openai/gpt-4o-mini``)."""
+
+ShortText = Annotated[str, StringConstraints(max_length=1000)]
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}")
+    if _depth(value) > _MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata nests deeper than {_MAX_METADATA_DEPTH} levels")
+    return value
+
+
+Metadata = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=256)], JsonValue],
+    AfterValidator(_check_metadata),
+    Field(description=f"Free-form JSON object, at most {MAX_METADATA_BYTES} bytes."),
+]
+"""Caller-supplied JSON object, bounded in size and depth."""

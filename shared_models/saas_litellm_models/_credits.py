@@ -1,0 +1,44 @@
+"""Shapes of credit balances and usage analytics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from ._base import ResponseModel
+
+__all__ = ["CreditBalance", "JobTypeUsage", "TeamUsage"]
+
+
+class CreditBalance(ResponseModel):
+    """A team's credits. ``credits_remaining = allocated - used``; reservations are open jobs."""
+
+    team_id: str
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+    credits_remaining: int
+    credits_available: int = Field(
+        description="credits_remaining - credits_reserved: how many more jobs can be opened."
+    )
+
+
+class JobTypeUsage(ResponseModel):
+    job_type: str
+    jobs: int
+    completed: int
+    failed: int
+    calls: int
+    tokens: int
+    cost_usd: float
+    credits: int
+
+
+class TeamUsage(ResponseModel):
+    """Response of ``GET /api/teams/{team_id}/usage``: one row per job type."""
+
+    team_id: str
+    since: datetime | None = None
+    until: datetime | None = None
+    by_job_type: list[JobTypeUsage]

@@ -1,0 +1,56 @@
+"""The error body every non-2xx response carries, and the error types of the contract."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._base import ResponseModel
+
+__all__ = ["ERROR_STATUS", "ErrorDetail", "ErrorResponse", "ErrorType"]
+
+ErrorType = Literal[
+    "invalid_request",
+    "authentication_error",
+    "insufficient_credits",
+    "permission_denied",
+    "not_found",
+    "conflict",
+    "request_too_large",
+    "validation_error",
+    "rate_limited",
+    "upstream_error",
+    "upstream_timeout",
+    "internal_error",
+    "service_unavailable",
+]
+
+ERROR_STATUS: dict[str, int] = {
+    "invalid_request": 400,
+    "authentication_error": 401,
+    "insufficient_credits": 402,
+    "permission_denied": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "request_too_large": 413,
+    "validation_error": 422,
+    "rate_limited": 429,
+    "upstream_error": 502,
+    "upstream_timeout": 504,
+    "internal_error": 500,
+    "service_unavailable": 503,
+}
+"""The HTTP status that goes with each error type."""
+
+
+class ErrorDetail(ResponseModel):
+    # ``str`` rather than ``ErrorType``: an SDK must still parse error types added later.
+    type: str
+    message: str
+    request_id: str | None = None
+    param: str | None = None
+
+
+class ErrorResponse(ResponseModel):
+    """``{"error": {"type", "message", "request_id", "param"?}}``."""
+
+    error: ErrorDetail

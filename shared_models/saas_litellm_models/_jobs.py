@@ -1,0 +1,120 @@
+"""Shapes of the job lifecycle: create, inspect, complete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from ._base import Identifier, Metadata, RequestModel, ResponseModel
+
+__all__ = [
+    "CallStatus",
+    "Job",
+    "JobCompleteRequest",
+    "JobCompletion",
+    "JobCosts",
+    "JobCreateRequest",
+    "JobDetail",
+    "JobStatus",
+    "LLMCallRecord",
+]
+
+JobStatus = Literal["pending", "in_progress", "completed", "failed"]
+CallStatus = Literal["success", "failed"]
+
+_JobType = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+]
+
+
+class JobCreateRequest(RequestModel):
+    """Body of ``POST /api/jobs/create``."""
+
+    team_id: Identifier
+    job_type: _JobType
+    metadata: Metadata | None = None
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+
+class Job(ResponseModel):
+    """A job as created: one business operation that groups LLM calls."""
+
+    job_id: str
+    team_id: str
+    job_type: str
+    status: JobStatus
+    metadata: dict[str, object] = Field(default_factory=dict)
+    user_id: str | None = None
+    created_at: datetime
+
+
+class JobCosts(ResponseModel):
+    """What a job's calls cost, and what the job did to the team's credits."""
+
+    total_calls: int
+    successful_calls: int
+    failed_calls: int
+    total_tokens: int
+    total_cost_usd: float
+    avg_latency_ms: float
+    credit_applied: bool = Field(
+        description="True once the job completed and its credit was spent."
+    )
+    credits_remaining: int = Field(description="The team's credits_remaining (after settlement).")
+
+
+class LLMCallRecord(ResponseModel):
+    """One recorded call of a job, successful or not."""
+
+    call_id: str
+    model: str = Field(description="The model alias the call asked for.")
+    deployment: str | None = Field(default=None, description="The upstream model that answered.")
+    status: CallStatus
+    streamed: bool = False
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float
+    latency_ms: float
+    finish_reason: str | None = None
+    purpose: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    created_at: datetime
+
+
+class JobDetail(Job):
+    """Response of ``GET /api/jobs/{job_id}``: the job with its calls and costs."""
+
+    completed_at: datetime | None = None
+    error_message: str | None = None
+    calls: list[LLMCallRecord] = Field(default_factory=list)
+    costs: JobCosts
+
+
+class JobCompleteRequest(RequestModel):
+    """Body of ``POST /api/jobs/{job_id}/complete``."""
+
+    status: Literal["completed", "failed"]
+    metadata: Metadata | None = None
+    error_message: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+
+class JobCompletion(ResponseModel):
+    """Response of ``POST /api/jobs/{job_id}/complete``."""
+
+    job_id: str
+    status: Literal["completed", "failed"]
+    completed_at: datetime
+    costs: JobCosts
+
+    @property
+    def credits_remaining(self) -> int:
+        """The team's remaining credits right after this job settled."""
+        return self.costs.credits_remaining
+
+    @property
+    def credit_applied(self) -> bool:
+        return self.costs.credit_applied
