@@ -1,0 +1,77 @@
+"""Pure ASGI middleware: request ids and the request-size limit.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so that streamed responses pass through unbuffered and the
+hot path pays for two dict look-ups, not a task.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import RequestTooLarge
+from .routes._http import error_response
+
+__all__ = ["RequestContextMiddleware"]
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (the client's ``X-Request-ID`` if sane, else a new one), echoes
+    it on every response, and refuses bodies over ``max_body_bytes`` with 413."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        supplied = ""
+        length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                supplied = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None
+        rid = supplied if _CLIENT_ID.match(supplied) else f"req_{uuid.uuid4().hex}"
+        scope.setdefault("state", {})["request_id"] = rid
+        header = (b"x-request-id", rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                message["headers"] = [*headers, header]
+            await send(message)
+
+        limit = self.max_body_bytes
+        if length is not None and length > limit:
+            response = error_response(
+                rid,
+                "request_too_large",
+                f"the body is {length} bytes; the limit is {limit}",
+                413,
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
+            return message
+
+        await self.app(scope, receive_limited, send_with_id)

@@ -1,0 +1,45 @@
+"""What the services need at run time, built once by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ._settings import Settings
+from .providers import MockProvider, OpenAIProvider, Provider
+from .store import Database
+
+__all__ = ["Runtime", "TeamContext"]
+
+
+@dataclass(frozen=True)
+class TeamContext:
+    """The authenticated team of a request."""
+
+    team_id: str
+    status: str
+    default_model: str | None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    providers: dict[str, Provider] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        api_key = (
+            settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
+        )
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            providers={
+                "mock": MockProvider(chunk_delay=settings.mock_chunk_delay),
+                "openai": OpenAIProvider(base_url=settings.upstream_base_url, api_key=api_key),
+            },
+        )
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()

@@ -1,0 +1,47 @@
+"""Server settings: environment variables prefixed ``SAAS_LITELLM_``, overridable by CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["BUILTIN_MODEL_ALIAS", "Settings"]
+
+BUILTIN_MODEL_ALIAS = "default"
+"""The alias the server creates on start: served by the mock provider and open to every team."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAAS_LITELLM_", frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./saas_litellm.db",
+        description="sqlite:///path.db (zero set-up) or postgresql://user@host/db (asyncpg).",
+    )
+    admin_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for admin endpoints. Unset: local-dev mode (loopback only).",
+    )
+    upstream_base_url: str | None = Field(
+        default=None, description="Default api_base of 'openai' deployments, e.g. a LiteLLM proxy."
+    )
+    upstream_api_key: SecretStr | None = None
+    upstream_timeout: float = Field(default=60.0, gt=0, description="Seconds per upstream call.")
+    default_model: str = Field(
+        default=BUILTIN_MODEL_ALIAS,
+        description="Alias used when neither the request nor the team names a model.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8003, ge=0, le=65535)
+    config: Path | None = Field(default=None, description="TOML file declaring model aliases.")
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    mock_chunk_delay: float = Field(
+        default=0.0, ge=0, description="Seconds between the mock provider's streamed chunks."
+    )
+
+    @property
+    def dev_mode(self) -> bool:
+        """No admin key: admin endpoints are open, so the server must stay on loopback."""
+        return self.admin_key is None or not self.admin_key.get_secret_value()

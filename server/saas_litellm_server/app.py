@@ -1,0 +1,111 @@
+"""The Starlette application factory.
+
+Layers: ``routes`` (parse, authorize, respond) → ``services`` (jobs, credits, routing) →
+``store`` (SQL) → ``providers`` (upstream). ``create_app`` wires them together with a lifespan that
+connects the database, migrates the schema and seeds the built-in model alias.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._middleware import RequestContextMiddleware
+from ._runtime import Runtime
+from ._settings import Settings
+from .errors import APIError
+from .routes import admin, credits, jobs
+from .routes._http import error_response, request_id
+from .services.catalog import ensure_builtin_alias
+from .store import migrate
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("saas_litellm_server")
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)
+    return error_response(
+        request_id(request),
+        exc.error_type,
+        exc.message,
+        exc.status_code,
+        param=exc.param,
+        headers=exc.headers,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(
+            request_id(request), "not_found", f"no endpoint at {request.url.path[:200]}", 404
+        )
+    if exc.status_code == 405:
+        return error_response(
+            request_id(request),
+            "invalid_request",
+            f"method {request.method} is not allowed here",
+            405,
+            headers=dict(exc.headers or {}),
+        )
+    return error_response(request_id(request), "invalid_request", str(exc.detail), exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    rid = request_id(request)
+    logger.exception("unhandled error in request %s", rid)
+    return error_response(
+        rid, "internal_error", f"internal error; quote request id {rid} when reporting it", 500
+    )
+
+
+async def _health(request: Request) -> Response:
+    return Response('{"status":"ok"}', media_type="application/json")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; ``settings`` default to the environment (``SAAS_LITELLM_*``)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt = Runtime.create(settings)
+        await rt.db.connect()
+        try:
+            await migrate(rt.db)
+            await ensure_builtin_alias(rt.db)
+            if settings.dev_mode:
+                logger.warning(
+                    "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"
+                )
+            app.state.runtime = rt
+            yield
+        finally:
+            await rt.aclose()
+            await rt.db.disconnect()
+
+    return Starlette(
+        routes=[
+            Route("/health", _health, methods=["GET"]),
+            *admin.routes,
+            *jobs.routes,
+            *credits.routes,
+        ],
+        middleware=[Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)],
+        exception_handlers={
+            APIError: _api_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,
+    )

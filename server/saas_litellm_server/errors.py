@@ -1,0 +1,82 @@
+"""Errors the services raise and the HTTP layer renders as ``{"error": {...}}`` bodies.
+
+Every failure a client can cause is one of these; each carries the contract's error type, and
+the status follows from the type (``saas_litellm_models.ERROR_STATUS``). The message is written
+for the API's user: it never contains an upstream URL, a key or a stack trace.
+"""
+
+from __future__ import annotations
+
+from saas_litellm_models import ERROR_STATUS, ErrorType
+
+__all__ = [
+    "APIError",
+    "AuthenticationFailed",
+    "Conflict",
+    "InsufficientCredits",
+    "InvalidRequest",
+    "NotFound",
+    "PermissionDenied",
+    "RequestTooLarge",
+    "UpstreamFailed",
+    "UpstreamTimedOut",
+    "ValidationFailed",
+]
+
+
+class APIError(Exception):
+    """Base class: ``error_type`` decides the HTTP status."""
+
+    error_type: ErrorType = "internal_error"
+
+    def __init__(
+        self, message: str, *, param: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.headers = headers or {}
+
+    @property
+    def status_code(self) -> int:
+        return ERROR_STATUS[self.error_type]
+
+
+class InvalidRequest(APIError):
+    error_type = "invalid_request"
+
+
+class AuthenticationFailed(APIError):
+    error_type = "authentication_error"
+
+
+class InsufficientCredits(APIError):
+    error_type = "insufficient_credits"
+
+
+class PermissionDenied(APIError):
+    error_type = "permission_denied"
+
+
+class NotFound(APIError):
+    error_type = "not_found"
+
+
+class Conflict(APIError):
+    error_type = "conflict"
+
+
+class RequestTooLarge(APIError):
+    error_type = "request_too_large"
+
+
+class ValidationFailed(APIError):
+    error_type = "validation_error"
+
+
+class UpstreamFailed(APIError):
+    error_type = "upstream_error"
+
+
+class UpstreamTimedOut(APIError):
+    error_type = "upstream_timeout"

@@ -1,0 +1,75 @@
+"""The provider interface: how the services talk to an upstream model, whatever it is.
+
+A provider turns a :class:`ProviderRequest` into a :class:`ProviderResult` (``complete``) or an
+async stream of :class:`StreamDelta` (``stream``), and reports failures as :class:`ProviderError`
+with a ``kind`` that routing uses to decide whether a fallback deployment may be tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from saas_litellm_models import AssistantMessage, Usage
+
+__all__ = [
+    "ErrorKind",
+    "Provider",
+    "ProviderError",
+    "ProviderRequest",
+    "ProviderResult",
+    "StreamDelta",
+]
+
+ErrorKind = Literal["timeout", "rate_limited", "server", "connection", "bad_request"]
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    model: str
+    """The upstream model name of the deployment (not the alias)."""
+    messages: list[dict[str, Any]]
+    """Chat messages in OpenAI's wire format."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Sampling parameters in OpenAI's wire format (temperature, max_tokens, response_format…)."""
+    api_base: str | None = None
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    message: AssistantMessage
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class StreamDelta:
+    """One piece of a streamed answer. The last one carries ``finish_reason`` and ``usage``."""
+
+    content: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+class ProviderError(Exception):
+    """An upstream failure, described in words safe to show to the API's user."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status_code = status_code
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another deployment might succeed where this one failed."""
+        return self.kind != "bad_request"
+
+
+class Provider(Protocol):
+    async def complete(self, request: ProviderRequest) -> ProviderResult: ...
+
+    def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,120 @@
+"""The built-in ``mock`` provider: deterministic, offline, plausible.
+
+It answers with a reply that quotes the gist of the last user message, reports token usage
+estimated like a real tokenizer would, honours ``max_tokens`` (``finish_reason="length"``), and
+when the request asks for JSON (``response_format``) or a tool call it returns JSON that
+validates against the schema, filled from the prompt where it can. It streams in word-sized
+chunks, optionally with a delay between them so that streaming can be seen happening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
+
+from ._schema_fill import fill_schema
+from ._tokens import count_message_tokens, count_text_tokens
+from .base import ProviderRequest, ProviderResult, StreamDelta
+
+__all__ = ["MockProvider"]
+
+_WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def _gist(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user" and message.get("content"):
+            text = " ".join(str(message["content"]).split())
+            return text if len(text) <= 120 else text[:119] + "…"
+    return ""
+
+
+def _prompt(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "assistant")
+
+
+class MockProvider:
+    def __init__(self, *, chunk_delay: float = 0.0) -> None:
+        self.chunk_delay = chunk_delay
+
+    async def aclose(self) -> None:
+        return None
+
+    def answer(self, request: ProviderRequest) -> ProviderResult:
+        """The whole answer, computed synchronously (it is deterministic and cheap)."""
+        messages = request.messages
+        params = request.params
+        tool_calls = self._tool_calls(request)
+        content: str | None
+        if tool_calls:
+            content, finish = None, "tool_calls"
+        else:
+            content, finish = self._content(messages, params), "stop"
+            limit = params.get("max_tokens")
+            if limit is not None and count_text_tokens(content) > limit:
+                content, finish = content[: int(limit) * 4], "length"
+        completion_text = content or json.dumps([c.model_dump() for c in tool_calls or []])
+        prompt_tokens = count_message_tokens(messages)
+        completion_tokens = max(1, count_text_tokens(completion_text))
+        return ProviderResult(
+            message=AssistantMessage(content=content, finish_reason=finish, tool_calls=tool_calls),
+            usage=Usage(
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
+            ),
+        )
+
+    async def complete(self, request: ProviderRequest) -> ProviderResult:
+        return self.answer(request)
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
+        result = self.answer(request)
+        text = result.message.content or ""
+        pieces = _WORDS.findall(text) or [text]
+        for index, piece in enumerate(pieces):
+            if index and self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
+            yield StreamDelta(content=piece)
+        yield StreamDelta(finish_reason=result.message.finish_reason, usage=result.usage)
+
+    @staticmethod
+    def _content(messages: list[dict[str, Any]], params: dict[str, Any]) -> str:
+        fmt = params.get("response_format") or {}
+        if fmt.get("type") == "json_schema":
+            schema = (fmt.get("json_schema") or {}).get("schema") or {}
+            return json.dumps(fill_schema(schema, _prompt(messages)), ensure_ascii=False)
+        gist = _gist(messages)
+        if fmt.get("type") == "json_object":
+            return json.dumps({"answer": gist}, ensure_ascii=False)
+        if not gist:
+            return "Hello! I am the built-in mock model: I answer offline and deterministically."
+        return f'You said: "{gist}". I am the built-in mock model, answering offline.'
+
+    @staticmethod
+    def _tool_calls(request: ProviderRequest) -> list[ToolCall] | None:
+        tools = request.params.get("tools") or []
+        choice = request.params.get("tool_choice", "auto")
+        last_role = request.messages[-1].get("role") if request.messages else None
+        if not tools or choice == "none" or last_role == "tool":
+            return None
+        chosen = tools[0]
+        if isinstance(choice, dict):
+            wanted = (choice.get("function") or {}).get("name")
+            chosen = next((t for t in tools if t["function"]["name"] == wanted), chosen)
+        function = chosen["function"]
+        schema = function.get("parameters") or {"type": "object", "properties": {}}
+        arguments = json.dumps(fill_schema(schema, _prompt(request.messages)), ensure_ascii=False)
+        digest = hashlib.sha256((function["name"] + arguments).encode()).hexdigest()[:24]
+        return [
+            ToolCall(
+                id=f"call_{digest}",
+                function=FunctionCall(name=function["name"], arguments=arguments),
+            )
+        ]

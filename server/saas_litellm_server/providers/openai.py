@@ -1,0 +1,205 @@
+"""The ``openai`` provider: any OpenAI-compatible ``/chat/completions`` upstream.
+
+A LiteLLM proxy (the guide's architecture), vLLM, Ollama or OpenAI itself. One pooled
+``httpx.AsyncClient`` serves every deployment for the server's life. Upstream failures become
+:class:`ProviderError` with a message that names what went wrong but never the upstream's URL or
+key. When a stream ends without a ``usage`` object (some upstreams ignore ``stream_options``),
+tokens are estimated from the text (see ``_tokens``) so that the call is still billed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from httpx_sse import SSEError, aconnect_sse
+from pydantic import ValidationError
+
+from saas_litellm_models import AssistantMessage, ToolCall, Usage
+
+from ._tokens import count_message_tokens, count_text_tokens
+from .base import ProviderError, ProviderRequest, ProviderResult, StreamDelta
+
+__all__ = ["OpenAIProvider"]
+
+_SECRETS = re.compile(r"(https?://\S+|sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
+
+
+def _scrub(text: str, limit: int = 300) -> str:
+    text = _SECRETS.sub("[redacted]", " ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class OpenAIProvider:
+    def __init__(
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self._client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            timeout=httpx.Timeout(60.0, connect=5.0),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _target(self, request: ProviderRequest) -> tuple[str, dict[str, str]]:
+        base = request.api_base or self.base_url
+        if not base:
+            raise ProviderError(
+                "connection",
+                "no upstream is configured for this deployment "
+                "(set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL)",
+            )
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return f"{base.rstrip('/')}/chat/completions", headers
+
+    @staticmethod
+    def _body(request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": request.messages,
+            **request.params,
+        }
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    @staticmethod
+    def _status_error(response: httpx.Response, body: bytes) -> ProviderError:
+        status = response.status_code
+        detail = ""
+        try:
+            parsed = json.loads(body)
+            error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+            detail = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+        except ValueError:
+            detail = body.decode(errors="replace")
+        said = f": {_scrub(detail)}" if detail.strip() else ""
+        if status == 429:
+            return ProviderError(
+                "rate_limited", f"the upstream is rate limiting{said}", status_code=status
+            )
+        if status in (408, 504):
+            return ProviderError(
+                "timeout", f"the upstream timed out (HTTP {status})", status_code=status
+            )
+        if status >= 500:
+            return ProviderError(
+                "server", f"the upstream failed with HTTP {status}{said}", status_code=status
+            )
+        return ProviderError(
+            "bad_request",
+            f"the upstream rejected the request (HTTP {status}){said}",
+            status_code=status,
+        )
+
+    @staticmethod
+    def _transport_error(exc: httpx.HTTPError, timeout: float) -> ProviderError:
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderError("timeout", f"the upstream did not answer within {timeout:g} s")
+        return ProviderError("connection", f"could not talk to the upstream ({type(exc).__name__})")
+
+    async def complete(self, request: ProviderRequest) -> ProviderResult:
+        url, headers = self._target(request)
+        try:
+            response = await self._client.post(
+                url,
+                json=self._body(request, stream=False),
+                headers=headers,
+                timeout=request.timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request.timeout) from None
+        if response.status_code >= 400:
+            raise self._status_error(response, response.content)
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+            tool_calls = [ToolCall.model_validate(c) for c in message.get("tool_calls") or []]
+            content = message.get("content")
+            usage = data.get("usage") or {}
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError, ValidationError):
+            raise ProviderError("server", "the upstream sent a malformed response") from None
+        prompt = int(usage.get("prompt_tokens") or count_message_tokens(request.messages))
+        completion = int(usage.get("completion_tokens") or count_text_tokens(content or ""))
+        return ProviderResult(
+            message=AssistantMessage(
+                content=content,
+                finish_reason=choice.get("finish_reason") or "stop",
+                tool_calls=tool_calls or None,
+            ),
+            usage=Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            ),
+        )
+
+    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
+        url, headers = self._target(request)
+        text: list[str] = []
+        finish: str | None = None
+        usage: Usage | None = None
+        try:
+            async with aconnect_sse(
+                self._client,
+                "POST",
+                url,
+                json=self._body(request, stream=True),
+                headers=headers,
+                timeout=request.timeout,
+            ) as source:
+                response = source.response
+                if response.status_code >= 400:
+                    raise self._status_error(response, await response.aread())
+                async for event in source.aiter_sse():
+                    if event.data.strip() == "[DONE]":
+                        break
+                    try:
+                        chunk = json.loads(event.data)
+                    except ValueError:
+                        raise ProviderError(
+                            "server", "the upstream sent a malformed chunk"
+                        ) from None
+                    if not isinstance(chunk, dict):
+                        continue
+                    if chunk.get("error"):
+                        detail = chunk["error"]
+                        message = detail.get("message", "") if isinstance(detail, dict) else detail
+                        raise ProviderError(
+                            "server", f"the upstream failed mid-stream: {_scrub(str(message))}"
+                        )
+                    if chunk.get("usage"):
+                        usage = Usage.model_validate(chunk["usage"])
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        piece = delta.get("content")
+                        if piece:
+                            text.append(piece)
+                            yield StreamDelta(content=piece)
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
+        except SSEError:
+            raise ProviderError(
+                "server", "the upstream did not answer with an event stream"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, request.timeout) from None
+        if usage is None or not usage.total_tokens:
+            prompt = count_message_tokens(request.messages)
+            completion = count_text_tokens("".join(text))
+            usage = Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            )
+        yield StreamDelta(finish_reason=finish or "stop", usage=usage)

@@ -1,0 +1,90 @@
+"""Admin endpoints: organizations, model access groups, model aliases, teams.
+
+Each handler parses, authorizes (admin key, see ``_http.require_admin``), calls one service and
+responds. Service logic lives in ``services.catalog`` and ``services.teams``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from saas_litellm_models import (
+    CreditsAddRequest,
+    ModelAccessGroupCreateRequest,
+    ModelAliasCreateRequest,
+    OrganizationCreateRequest,
+    TeamCreateRequest,
+)
+
+from ..services import catalog, teams
+from ._http import json_response, parse_body, require_admin, runtime, team_id_param
+
+__all__ = ["routes"]
+
+
+async def create_organization(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, OrganizationCreateRequest)
+    return json_response(await catalog.create_organization(runtime(request).db, body), 201)
+
+
+async def create_model_access_group(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, ModelAccessGroupCreateRequest)
+    return json_response(await catalog.create_group(runtime(request).db, body), 201)
+
+
+async def create_model_alias(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, ModelAliasCreateRequest)
+    return json_response(await catalog.create_alias(runtime(request).db, body), 201)
+
+
+async def create_team(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, TeamCreateRequest)
+    return json_response(await teams.create_team(runtime(request).db, body), 201)
+
+
+async def get_team(request: Request) -> Response:
+    await require_admin(request)
+    return json_response(await teams.get_team(runtime(request).db, team_id_param(request)))
+
+
+async def add_credits(request: Request) -> Response:
+    await require_admin(request)
+    team_id = team_id_param(request)
+    body = await parse_body(request, CreditsAddRequest)
+    return json_response(await teams.add_credits(runtime(request).db, team_id, body))
+
+
+async def rotate_key(request: Request) -> Response:
+    await require_admin(request)
+    return json_response(await teams.rotate_key(runtime(request).db, team_id_param(request)))
+
+
+async def suspend_team(request: Request) -> Response:
+    await require_admin(request)
+    team_id = team_id_param(request)
+    return json_response(await teams.set_status(runtime(request).db, team_id, "suspended"))
+
+
+async def resume_team(request: Request) -> Response:
+    await require_admin(request)
+    team_id = team_id_param(request)
+    return json_response(await teams.set_status(runtime(request).db, team_id, "active"))
+
+
+routes = [
+    Route("/api/organizations/create", create_organization, methods=["POST"]),
+    Route("/api/model-access-groups/create", create_model_access_group, methods=["POST"]),
+    Route("/api/model-aliases/create", create_model_alias, methods=["POST"]),
+    Route("/api/teams/create", create_team, methods=["POST"]),
+    Route("/api/teams/{team_id}", get_team, methods=["GET"]),
+    Route("/api/teams/{team_id}/credits/add", add_credits, methods=["POST"]),
+    Route("/api/teams/{team_id}/rotate-key", rotate_key, methods=["POST"]),
+    Route("/api/teams/{team_id}/suspend", suspend_team, methods=["POST"]),
+    Route("/api/teams/{team_id}/resume", resume_team, methods=["POST"]),
+]

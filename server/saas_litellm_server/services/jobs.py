@@ -1,0 +1,138 @@
+"""The job lifecycle and its credits.
+
+Creating a job reserves one credit; completing it settles the reservation into one used credit;
+failing it releases the reservation. Each step is a conditional write inside one transaction whose
+first statement is a write, so it holds under any concurrency: twelve concurrent creates with five
+credits open exactly five jobs, and a hundred concurrent completions of one job settle it once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from saas_litellm_models import (
+    Job,
+    JobCompleteRequest,
+    JobCompletion,
+    JobCosts,
+    JobCreateRequest,
+    JobDetail,
+    LLMCallRecord,
+)
+
+from .._runtime import TeamContext
+from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
+from ..store import Database, calls, jobs, teams
+
+__all__ = ["complete_job", "create_job", "get_job", "get_open_job"]
+
+
+def _check_active(team: TeamContext) -> None:
+    if team.status != "active":
+        raise PermissionDenied(f"team {team.team_id!r} is suspended")
+
+
+async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) -> Job:
+    if body.team_id != team.team_id:
+        raise PermissionDenied(
+            "team_id does not match the team of the virtual key", param="team_id"
+        )
+    _check_active(team)
+    async with db.transaction():
+        if not await teams.reserve_credit(db, team.team_id):
+            raise InsufficientCredits(
+                f"team {team.team_id!r} has no credit left to open a job "
+                "(each open job reserves one credit)"
+            )
+        row = await jobs.insert_job(
+            db,
+            job_id=str(uuid.uuid4()),
+            team_id=team.team_id,
+            job_type=body.job_type,
+            metadata=body.metadata,
+            user_id=body.user_id,
+        )
+    return Job.model_validate(row)
+
+
+async def _require_job(db: Database, team: TeamContext, job_id: str) -> dict[str, Any]:
+    row = await jobs.get_job(db, job_id, team.team_id)
+    if row is None:
+        raise NotFound(f"job {job_id!r} not found")
+    return row
+
+
+async def get_open_job(db: Database, team: TeamContext, job_id: str) -> dict[str, Any]:
+    """The job, if this team may still make calls on it."""
+    _check_active(team)
+    row = await _require_job(db, team, job_id)
+    if row["status"] not in jobs.OPEN_STATUSES:
+        raise Conflict(f"job {job_id!r} is already {row['status']}; it takes no more calls")
+    return row
+
+
+async def _costs(db: Database, team_id: str, row: dict[str, Any]) -> JobCosts:
+    remaining = row.get("credits_remaining_after")
+    if remaining is None:  # still open: report the team's current figure
+        team = await teams.get_team(db, team_id)
+        remaining = 0 if team is None else team["credits_remaining"]
+    return JobCosts(
+        **await jobs.job_costs(db, row["job_id"]),
+        credit_applied=row["credit_applied"],
+        credits_remaining=remaining,
+    )
+
+
+async def get_job(db: Database, team: TeamContext, job_id: str) -> JobDetail:
+    row = await _require_job(db, team, job_id)
+    call_rows = await calls.list_calls(db, job_id)
+    return JobDetail.model_validate(
+        {
+            **row,
+            "calls": [LLMCallRecord.model_validate(c) for c in call_rows],
+            "costs": await _costs(db, team.team_id, row),
+        }
+    )
+
+
+async def complete_job(
+    db: Database, team: TeamContext, job_id: str, body: JobCompleteRequest
+) -> JobCompletion:
+    """Close the job once; a repeat with the same status replays the first result."""
+    metadata = None
+    if body.metadata is not None:
+        current = await _require_job(db, team, job_id)
+        metadata = {**current["metadata"], **body.metadata}
+    async with db.transaction():
+        row = await jobs.close_job(
+            db,
+            job_id,
+            team.team_id,
+            status=body.status,
+            error_message=body.error_message,
+            metadata=metadata,
+        )
+        if row is not None:
+            completed = body.status == "completed"
+            if completed:
+                remaining = await teams.settle_credit(db, team.team_id)
+            else:
+                remaining = await teams.release_credit(db, team.team_id)
+            await jobs.record_settlement(
+                db, job_id, credit_applied=completed, credits_remaining=remaining
+            )
+            row = {**row, "credit_applied": completed, "credits_remaining_after": remaining}
+    if row is None:
+        row = await _require_job(db, team, job_id)
+        if row["status"] != body.status:
+            raise Conflict(
+                f"job {job_id!r} is already {row['status']}; it cannot become {body.status}",
+                param="status",
+            )
+    return JobCompletion(
+        job_id=job_id,
+        status=row["status"],
+        completed_at=row["completed_at"],
+        costs=await _costs(db, team.team_id, row),
+    )

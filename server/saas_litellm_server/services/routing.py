@@ -1,0 +1,117 @@
+"""Model routing: which alias a call uses, whether the team may use it, and which deployment
+answers it (the first that succeeds, in the alias's order), and what that costs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .._runtime import Runtime, TeamContext
+from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed, UpstreamTimedOut
+from ..providers import Provider, ProviderError, ProviderRequest
+from ..store import catalog, teams
+
+__all__ = ["Attempt", "Deployment", "Route", "call_with_fallback", "cost_usd", "resolve"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    provider: str
+    model: str
+    api_base: str | None
+    input_cost_per_million: float
+    output_cost_per_million: float
+
+
+@dataclass(frozen=True)
+class Route:
+    alias: str
+    deployments: tuple[Deployment, ...]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of routing one call: the deployment that answered (or failed last)."""
+
+    deployment: Deployment
+    latency_ms: float
+
+
+def cost_usd(deployment: Deployment, prompt_tokens: int, completion_tokens: int) -> float:
+    """The one cost formula: tokens times the deployment's per-million prices."""
+    return (
+        prompt_tokens * deployment.input_cost_per_million
+        + completion_tokens * deployment.output_cost_per_million
+    ) / 1_000_000
+
+
+async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Route:
+    """The alias the call will use, after checking the team may use it."""
+    name = model or team.default_model or runtime.settings.default_model
+    alias = await catalog.get_alias(runtime.db, name)
+    if alias is None:
+        raise InvalidRequest(f"unknown model {name!r}", param="model")
+    if not alias["public"]:
+        granted = set(await teams.team_access_groups(runtime.db, team.team_id))
+        if not granted.intersection(alias["access_groups"]):
+            raise PermissionDenied(
+                f"team {team.team_id!r} has no access group that grants model {name!r}",
+                param="model",
+            )
+    return Route(alias=name, deployments=tuple(Deployment(**d) for d in alias["deployments"]))
+
+
+def provider_request(
+    deployment: Deployment, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float
+) -> ProviderRequest:
+    return ProviderRequest(
+        model=deployment.model,
+        messages=messages,
+        params=params,
+        api_base=deployment.api_base,
+        timeout=timeout,
+    )
+
+
+def upstream_error(alias: str, error: ProviderError) -> APIError:
+    """The client-facing error once every deployment of ``alias`` failed."""
+    message = f"model {alias!r} failed: {error.message}"
+    if error.kind == "timeout":
+        return UpstreamTimedOut(message)
+    if error.kind == "bad_request":
+        return InvalidRequest(message)
+    return UpstreamFailed(message)
+
+
+async def call_with_fallback(
+    runtime: Runtime,
+    route: Route,
+    call: Callable[[Provider, Deployment], Awaitable[T]],
+) -> tuple[T | ProviderError, Attempt]:
+    """Try the deployments in order until one succeeds or a failure is not worth retrying.
+
+    Returns the result (or the last :class:`ProviderError`) and the deployment that produced it,
+    with the latency of the whole routed call.
+    """
+    start = time.perf_counter()
+    last: ProviderError | None = None
+    deployment = route.deployments[0]
+    for deployment in route.deployments:
+        provider = runtime.providers.get(deployment.provider)
+        if provider is None:
+            last = ProviderError("server", f"provider {deployment.provider!r} is not available")
+            continue
+        try:
+            result: T | ProviderError = await call(provider, deployment)
+        except ProviderError as exc:
+            last = exc
+            if not exc.retryable:
+                break
+            continue
+        return result, Attempt(deployment, (time.perf_counter() - start) * 1000)
+    assert last is not None
+    return last, Attempt(deployment, (time.perf_counter() - start) * 1000)

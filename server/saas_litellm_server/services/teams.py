@@ -1,0 +1,116 @@
+"""Teams: creation, keys, status, credit grants, balances and usage analytics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from saas_litellm_models import (
+    CreditBalance,
+    CreditsAddRequest,
+    JobTypeUsage,
+    KeyRotation,
+    Team,
+    TeamCreated,
+    TeamCreateRequest,
+    TeamUsage,
+)
+
+from ..errors import Conflict, InvalidRequest, NotFound
+from ..store import Database, catalog, jobs, teams
+from .keys import hash_key, new_virtual_key
+
+__all__ = [
+    "add_credits",
+    "create_team",
+    "get_balance",
+    "get_team",
+    "get_usage",
+    "rotate_key",
+    "set_status",
+]
+
+
+async def create_team(db: Database, body: TeamCreateRequest) -> TeamCreated:
+    if await catalog.get_organization(db, body.organization_id) is None:
+        raise InvalidRequest(
+            f"organization {body.organization_id!r} does not exist; create it first",
+            param="organization_id",
+        )
+    missing = await catalog.missing_groups(db, body.access_groups)
+    if missing:
+        raise InvalidRequest(
+            f"unknown model access group(s): {', '.join(missing)}; create them first",
+            param="access_groups",
+        )
+    if body.default_model is not None and await catalog.get_alias(db, body.default_model) is None:
+        raise InvalidRequest(f"unknown model alias {body.default_model!r}", param="default_model")
+    key = new_virtual_key()
+    created = await teams.insert_team(
+        db,
+        team_id=body.team_id,
+        organization_id=body.organization_id,
+        team_alias=body.team_alias,
+        default_model=body.default_model,
+        key_hash=hash_key(key),
+        credits_allocated=body.credits_allocated,
+        groups=body.access_groups,
+    )
+    if not created:
+        raise Conflict(f"team {body.team_id!r} already exists", param="team_id")
+    return TeamCreated(
+        team_id=body.team_id,
+        organization_id=body.organization_id,
+        team_alias=body.team_alias,
+        access_groups=list(dict.fromkeys(body.access_groups)),
+        virtual_key=key,
+        credits_allocated=body.credits_allocated,
+        credits_remaining=body.credits_allocated,
+    )
+
+
+async def _team_row(db: Database, team_id: str) -> dict[str, object]:
+    row = await teams.get_team(db, team_id)
+    if row is None:
+        raise NotFound(f"team {team_id!r} not found")
+    return row
+
+
+async def get_team(db: Database, team_id: str) -> Team:
+    return Team.model_validate(await _team_row(db, team_id))
+
+
+async def get_balance(db: Database, team_id: str) -> CreditBalance:
+    return CreditBalance.model_validate(teams.balance(await _team_row(db, team_id)))
+
+
+async def add_credits(db: Database, team_id: str, body: CreditsAddRequest) -> CreditBalance:
+    row = await teams.add_credits(db, team_id, body.credits, body.reason)
+    if row is None:
+        raise NotFound(f"team {team_id!r} not found")
+    return CreditBalance.model_validate(teams.balance(row))
+
+
+async def rotate_key(db: Database, team_id: str) -> KeyRotation:
+    key = new_virtual_key()
+    if not await teams.set_key_hash(db, team_id, hash_key(key)):
+        raise NotFound(f"team {team_id!r} not found")
+    return KeyRotation(team_id=team_id, virtual_key=key)
+
+
+async def set_status(db: Database, team_id: str, status: str) -> Team:
+    if not await teams.set_status(db, team_id, status):
+        raise NotFound(f"team {team_id!r} not found")
+    return await get_team(db, team_id)
+
+
+async def get_usage(
+    db: Database, team_id: str, *, since: dt.datetime | None, until: dt.datetime | None
+) -> TeamUsage:
+    await _team_row(db, team_id)
+    rows = await jobs.usage_by_job_type(db, team_id, since, until)
+    return TeamUsage(
+        team_id=team_id,
+        since=since,
+        until=until,
+        by_job_type=[JobTypeUsage.model_validate(r) for r in rows],
+    )

@@ -1,0 +1,155 @@
+"""SQL for the admin catalog: organizations, model access groups and model aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ._database import Database, Row
+from ._util import dumps, loads, utc, utcnow
+from .schema import alias_groups, deployments, model_access_groups, model_aliases, organizations
+
+__all__ = [
+    "get_alias",
+    "get_organization",
+    "insert_alias",
+    "insert_group",
+    "insert_organization",
+    "missing_groups",
+]
+
+
+async def insert_organization(
+    db: Database, organization_id: str, name: str, metadata: dict[str, Any] | None
+) -> Row | None:
+    """Insert; ``None`` when the id is taken."""
+    row = await db.fetch_one(
+        _insert_ignore(
+            db,
+            organizations,
+            organization_id=organization_id,
+            name=name,
+            metadata=dumps(metadata),
+            created_at=utcnow(),
+        )
+    )
+    return _org(row) if row else None
+
+
+def _pg_insert_ignore(table: sa.Table, **values: Any) -> sa.Executable:
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
+
+
+def _insert_ignore(db: Database, table: sa.Table, **values: Any) -> sa.Executable:
+    if db.backend == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
+    return _pg_insert_ignore(table, **values)
+
+
+def _org(row: Row) -> Row:
+    return {**row, "metadata": loads(row["metadata"]), "created_at": utc(row["created_at"])}
+
+
+async def get_organization(db: Database, organization_id: str) -> Row | None:
+    row = await db.fetch_one(
+        organizations.select().where(organizations.c.organization_id == organization_id)
+    )
+    return _org(row) if row else None
+
+
+async def insert_group(db: Database, group_name: str, description: str | None) -> Row | None:
+    """Insert; ``None`` when the name is taken."""
+    row = await db.fetch_one(
+        _insert_ignore(
+            db,
+            model_access_groups,
+            group_name=group_name,
+            description=description,
+            created_at=utcnow(),
+        )
+    )
+    return {**row, "created_at": utc(row["created_at"])} if row else None
+
+
+async def missing_groups(db: Database, names: Sequence[str]) -> list[str]:
+    """The names among ``names`` that are not existing access groups."""
+    if not names:
+        return []
+    rows = await db.fetch_all(
+        sa.select(model_access_groups.c.group_name).where(
+            model_access_groups.c.group_name.in_(list(names))
+        )
+    )
+    found = {r["group_name"] for r in rows}
+    return [n for n in names if n not in found]
+
+
+async def insert_alias(
+    db: Database,
+    model_alias: str,
+    groups: Sequence[str],
+    deployment_rows: Sequence[dict[str, Any]],
+    *,
+    public: bool = False,
+) -> bool:
+    """Insert an alias with its groups and ordered deployments; ``False`` when the name is taken.
+
+    Runs in one transaction whose first statement is the alias insert (a write, see _database).
+    """
+    async with db.transaction():
+        row = await db.fetch_one(
+            _insert_ignore(
+                db, model_aliases, model_alias=model_alias, public=public, created_at=utcnow()
+            )
+        )
+        if row is None:
+            return False
+        for group in dict.fromkeys(groups):
+            await db.execute(
+                alias_groups.insert().values(model_alias=model_alias, group_name=group)
+            )
+        for position, deployment in enumerate(deployment_rows):
+            await db.execute(
+                deployments.insert().values(
+                    model_alias=model_alias, position=position, **deployment
+                )
+            )
+    return True
+
+
+async def get_alias(db: Database, model_alias: str) -> Row | None:
+    """The alias with ``access_groups`` and ``deployments`` (in fallback order)."""
+    row = await db.fetch_one(
+        model_aliases.select().where(model_aliases.c.model_alias == model_alias)
+    )
+    if row is None:
+        return None
+    groups = await db.fetch_all(
+        sa.select(alias_groups.c.group_name)
+        .where(alias_groups.c.model_alias == model_alias)
+        .order_by(alias_groups.c.group_name)
+    )
+    deps = await db.fetch_all(
+        sa.select(
+            deployments.c.provider,
+            deployments.c.model,
+            deployments.c.api_base,
+            deployments.c.input_cost_per_million,
+            deployments.c.output_cost_per_million,
+        )
+        .where(deployments.c.model_alias == model_alias)
+        .order_by(deployments.c.position)
+    )
+    return {
+        **row,
+        "public": bool(row["public"]),
+        "created_at": utc(row["created_at"]),
+        "access_groups": [g["group_name"] for g in groups],
+        "deployments": deps,
+    }

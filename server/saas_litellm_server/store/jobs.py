@@ -1,0 +1,201 @@
+"""SQL for jobs: insert, look up, and the one-way status transitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from ._database import Database, Row
+from ._util import dumps, loads, utc, utcnow
+from .schema import calls, jobs
+
+__all__ = [
+    "OPEN_STATUSES",
+    "close_job",
+    "get_job",
+    "insert_job",
+    "job_costs",
+    "mark_in_progress",
+    "record_settlement",
+    "usage_by_job_type",
+]
+
+OPEN_STATUSES = ("pending", "in_progress")
+# Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
+_ONE, _ZERO = sa.literal_column("1"), sa.literal_column("0")
+
+
+def _job(row: Row) -> Row:
+    return {
+        **row,
+        "metadata": loads(row["metadata"]),
+        "credit_applied": bool(row["credit_applied"]),
+        "created_at": utc(row["created_at"]),
+        "completed_at": utc(row["completed_at"]),
+    }
+
+
+async def insert_job(
+    db: Database,
+    *,
+    job_id: str,
+    team_id: str,
+    job_type: str,
+    metadata: dict[str, Any] | None,
+    user_id: str | None,
+) -> Row:
+    row = await db.fetch_one(
+        jobs.insert()
+        .values(
+            job_id=job_id,
+            team_id=team_id,
+            job_type=job_type,
+            status="pending",
+            metadata=dumps(metadata),
+            user_id=user_id,
+            credit_applied=False,
+            created_at=utcnow(),
+        )
+        .returning(*jobs.c)
+    )
+    assert row is not None
+    return _job(row)
+
+
+async def get_job(db: Database, job_id: str, team_id: str) -> Row | None:
+    """The job, only if it belongs to ``team_id``: another team's job does not exist."""
+    row = await db.fetch_one(
+        jobs.select().where(jobs.c.job_id == job_id, jobs.c.team_id == team_id)
+    )
+    return _job(row) if row else None
+
+
+async def mark_in_progress(db: Database, job_id: str) -> None:
+    await db.execute(
+        jobs.update()
+        .where(jobs.c.job_id == job_id, jobs.c.status == "pending")
+        .values(status="in_progress")
+    )
+
+
+async def close_job(
+    db: Database,
+    job_id: str,
+    team_id: str,
+    *,
+    status: str,
+    error_message: str | None,
+    metadata: dict[str, Any] | None,
+) -> Row | None:
+    """Move an open job to ``status``; ``None`` when it was not open (or not this team's)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "completed_at": utcnow(),
+        "error_message": error_message,
+    }
+    if metadata is not None:
+        values["metadata"] = dumps(metadata)
+    row = await db.fetch_one(
+        jobs.update()
+        .where(
+            jobs.c.job_id == job_id,
+            jobs.c.team_id == team_id,
+            jobs.c.status.in_(OPEN_STATUSES),
+        )
+        .values(**values)
+        .returning(*jobs.c)
+    )
+    return _job(row) if row else None
+
+
+async def record_settlement(
+    db: Database, job_id: str, *, credit_applied: bool, credits_remaining: int
+) -> None:
+    """Keep what completion did, so that repeating it can return the same result."""
+    await db.execute(
+        jobs.update()
+        .where(jobs.c.job_id == job_id)
+        .values(credit_applied=credit_applied, credits_remaining_after=credits_remaining)
+    )
+
+
+async def job_costs(db: Database, job_id: str) -> Row:
+    """Aggregates over the job's calls."""
+    ok = sa.case((calls.c.status == "success", _ONE), else_=_ZERO)
+    row = await db.fetch_one(
+        sa.select(
+            sa.func.count().label("total_calls"),
+            sa.func.coalesce(sa.func.sum(ok), 0).label("successful_calls"),
+            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("total_tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.cost_usd), 0.0).label("total_cost_usd"),
+            sa.func.coalesce(sa.func.avg(calls.c.latency_ms), 0.0).label("avg_latency_ms"),
+        ).where(calls.c.job_id == job_id)
+    )
+    assert row is not None
+    total = int(row["total_calls"])
+    successful = int(row["successful_calls"])
+    return {
+        "total_calls": total,
+        "successful_calls": successful,
+        "failed_calls": total - successful,
+        "total_tokens": int(row["total_tokens"]),
+        "total_cost_usd": round(float(row["total_cost_usd"]), 10),
+        "avg_latency_ms": round(float(row["avg_latency_ms"]), 3),
+    }
+
+
+async def usage_by_job_type(
+    db: Database, team_id: str, since: dt.datetime | None, until: dt.datetime | None
+) -> list[Row]:
+    """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost."""
+    job_filter = [jobs.c.team_id == team_id]
+    if since is not None:
+        job_filter.append(jobs.c.created_at >= since)
+    if until is not None:
+        job_filter.append(jobs.c.created_at < until)
+
+    def count_if(cond: Any) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((cond, _ONE), else_=_ZERO)), 0)
+
+    job_rows = await db.fetch_all(
+        sa.select(
+            jobs.c.job_type,
+            sa.func.count().label("jobs"),
+            count_if(jobs.c.status == "completed").label("completed"),
+            count_if(jobs.c.status == "failed").label("failed"),
+            count_if(jobs.c.credit_applied == sa.true()).label("credits"),
+        )
+        .where(*job_filter)
+        .group_by(jobs.c.job_type)
+        .order_by(jobs.c.job_type)
+    )
+    call_rows = await db.fetch_all(
+        sa.select(
+            jobs.c.job_type,
+            sa.func.count(calls.c.call_id).label("calls"),
+            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.cost_usd), 0.0).label("cost_usd"),
+        )
+        .select_from(jobs.join(calls, calls.c.job_id == jobs.c.job_id))
+        .where(*job_filter)
+        .group_by(jobs.c.job_type)
+    )
+    by_type = {r["job_type"]: r for r in call_rows}
+    out = []
+    for r in job_rows:
+        c = by_type.get(r["job_type"], {})
+        out.append(
+            {
+                "job_type": r["job_type"],
+                "jobs": int(r["jobs"]),
+                "completed": int(r["completed"]),
+                "failed": int(r["failed"]),
+                "credits": int(r["credits"]),
+                "calls": int(c.get("calls", 0)),
+                "tokens": int(c.get("tokens", 0)),
+                "cost_usd": round(float(c.get("cost_usd", 0.0)), 10),
+            }
+        )
+    return out

@@ -1,0 +1,184 @@
+"""The database schema, defined once with SQLAlchemy Core.
+
+Money lives in ``teams``: ``credits_allocated`` (granted, the sum of ``credit_grants``),
+``credits_used`` (one per completed job) and ``credits_reserved`` (one per open job). A CHECK
+keeps ``used + reserved <= allocated`` so that not even a bug can overspend. JSON is stored as
+text and decoded by the store, which behaves the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "alias_groups",
+    "calls",
+    "credit_grants",
+    "deployments",
+    "jobs",
+    "metadata",
+    "model_access_groups",
+    "model_aliases",
+    "organizations",
+    "team_groups",
+    "teams",
+]
+
+metadata = sa.MetaData()
+
+_ID = 128
+_ts = sa.DateTime(timezone=True)
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("organization_id", sa.String(_ID), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", _ts, nullable=False),
+)
+
+model_access_groups = sa.Table(
+    "model_access_groups",
+    metadata,
+    sa.Column("group_name", sa.String(_ID), primary_key=True),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", _ts, nullable=False),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_alias", sa.String(_ID), primary_key=True),
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", _ts, nullable=False),
+)
+
+alias_groups = sa.Table(
+    "model_alias_groups",
+    metadata,
+    sa.Column(
+        "model_alias",
+        sa.String(_ID),
+        sa.ForeignKey("model_aliases.model_alias", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "group_name",
+        sa.String(_ID),
+        sa.ForeignKey("model_access_groups.group_name"),
+        primary_key=True,
+    ),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column(
+        "model_alias",
+        sa.String(_ID),
+        sa.ForeignKey("model_aliases.model_alias", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(_ID), nullable=False),
+    sa.Column("api_base", sa.String(2048)),
+    sa.Column("input_cost_per_million", sa.Float, nullable=False, server_default="0"),
+    sa.Column("output_cost_per_million", sa.Float, nullable=False, server_default="0"),
+)
+
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("team_id", sa.String(_ID), primary_key=True),
+    sa.Column(
+        "organization_id",
+        sa.String(_ID),
+        sa.ForeignKey("organizations.organization_id"),
+        nullable=False,
+    ),
+    sa.Column("team_alias", sa.String(200)),
+    sa.Column("default_model", sa.String(_ID)),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("credits_allocated", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("credits_used", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("credits_reserved", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.CheckConstraint("credits_used >= 0", name="ck_teams_used_nonneg"),
+    sa.CheckConstraint("credits_reserved >= 0", name="ck_teams_reserved_nonneg"),
+    sa.CheckConstraint(
+        "credits_used + credits_reserved <= credits_allocated", name="ck_teams_no_overspend"
+    ),
+)
+
+team_groups = sa.Table(
+    "team_access_groups",
+    metadata,
+    sa.Column(
+        "team_id",
+        sa.String(_ID),
+        sa.ForeignKey("teams.team_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "group_name",
+        sa.String(_ID),
+        sa.ForeignKey("model_access_groups.group_name"),
+        primary_key=True,
+    ),
+)
+
+credit_grants = sa.Table(
+    "credit_grants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("team_id", sa.String(_ID), sa.ForeignKey("teams.team_id"), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Index("ix_credit_grants_team", "team_id"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("job_id", sa.String(36), primary_key=True),
+    sa.Column("team_id", sa.String(_ID), sa.ForeignKey("teams.team_id"), nullable=False),
+    sa.Column("job_type", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("user_id", sa.String(256)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("credit_applied", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("credits_remaining_after", sa.BigInteger),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("completed_at", _ts),
+    sa.Index("ix_jobs_team_created", "team_id", "created_at"),
+)
+
+calls = sa.Table(
+    "llm_calls",
+    metadata,
+    sa.Column("call_id", sa.String(36), primary_key=True),
+    sa.Column("job_id", sa.String(36), sa.ForeignKey("jobs.job_id"), nullable=False),
+    sa.Column("team_id", sa.String(_ID), nullable=False),
+    sa.Column("model_alias", sa.String(_ID), nullable=False),
+    sa.Column("deployment", sa.String(_ID)),
+    sa.Column("provider", sa.String(32)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("streamed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total_tokens", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
+    sa.Column("finish_reason", sa.String(32)),
+    sa.Column("purpose", sa.String(200)),
+    sa.Column("error_type", sa.String(32)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Index("ix_llm_calls_job", "job_id"),
+)

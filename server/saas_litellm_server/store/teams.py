@@ -1,0 +1,210 @@
+"""SQL for teams, their keys and their credits.
+
+Every credit movement is one conditional ``UPDATE … RETURNING``: it either applies atomically or
+matches no row, so concurrent requests can never overspend or double-settle, on SQLite or on
+PostgreSQL, in one process or many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from ._database import Database, Row
+from ._util import utc, utcnow
+from .schema import credit_grants, team_groups, teams
+
+__all__ = [
+    "add_credits",
+    "get_team",
+    "get_team_by_key_hash",
+    "insert_team",
+    "release_credit",
+    "reserve_credit",
+    "set_key_hash",
+    "set_status",
+    "settle_credit",
+    "team_access_groups",
+]
+
+_REMAINING = (teams.c.credits_allocated - teams.c.credits_used).label("credits_remaining")
+
+
+def _team(row: Row, groups: list[str]) -> Row:
+    row = {k: v for k, v in row.items() if k != "key_hash"}
+    row["created_at"] = utc(row["created_at"])
+    row["credits_remaining"] = row["credits_allocated"] - row["credits_used"]
+    row["access_groups"] = groups
+    return row
+
+
+async def insert_team(
+    db: Database,
+    *,
+    team_id: str,
+    organization_id: str,
+    team_alias: str | None,
+    default_model: str | None,
+    key_hash: str,
+    credits_allocated: int,
+    groups: Sequence[str],
+) -> bool:
+    """Insert the team, its access groups and its first credit grant; ``False`` if the id exists."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = (sqlite if db.backend == "sqlite" else postgresql).insert
+    now = utcnow()
+    async with db.transaction():
+        row = await db.fetch_one(
+            insert(teams)
+            .values(
+                team_id=team_id,
+                organization_id=organization_id,
+                team_alias=team_alias,
+                default_model=default_model,
+                status="active",
+                key_hash=key_hash,
+                credits_allocated=credits_allocated,
+                credits_used=0,
+                credits_reserved=0,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["team_id"])
+            .returning(teams.c.team_id)
+        )
+        if row is None:
+            return False
+        for group in dict.fromkeys(groups):
+            await db.execute(team_groups.insert().values(team_id=team_id, group_name=group))
+        await db.execute(
+            credit_grants.insert().values(
+                team_id=team_id,
+                amount=credits_allocated,
+                reason="initial allocation",
+                created_at=now,
+            )
+        )
+    return True
+
+
+async def team_access_groups(db: Database, team_id: str) -> list[str]:
+    rows = await db.fetch_all(
+        sa.select(team_groups.c.group_name)
+        .where(team_groups.c.team_id == team_id)
+        .order_by(team_groups.c.group_name)
+    )
+    return [r["group_name"] for r in rows]
+
+
+async def get_team(db: Database, team_id: str) -> Row | None:
+    row = await db.fetch_one(teams.select().where(teams.c.team_id == team_id))
+    if row is None:
+        return None
+    return _team(row, await team_access_groups(db, team_id))
+
+
+async def get_team_by_key_hash(db: Database, key_hash: str) -> Row | None:
+    """The authenticating lookup: just what a request needs to know about its team."""
+    return await db.fetch_one(
+        sa.select(teams.c.team_id, teams.c.status, teams.c.default_model).where(
+            teams.c.key_hash == key_hash
+        )
+    )
+
+
+async def reserve_credit(db: Database, team_id: str) -> bool:
+    """Reserve one credit for a new job, if one is available."""
+    row = await db.fetch_one(
+        teams.update()
+        .where(
+            teams.c.team_id == team_id,
+            teams.c.credits_allocated - teams.c.credits_used - teams.c.credits_reserved >= 1,
+        )
+        .values(credits_reserved=teams.c.credits_reserved + 1)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
+async def settle_credit(db: Database, team_id: str) -> int:
+    """Turn one reservation into one used credit; returns credits_remaining."""
+    return await _move(db, team_id, used=1)
+
+
+async def release_credit(db: Database, team_id: str) -> int:
+    """Give one reservation back; returns credits_remaining."""
+    return await _move(db, team_id, used=0)
+
+
+async def _move(db: Database, team_id: str, *, used: int) -> int:
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id, teams.c.credits_reserved >= 1)
+        .values(
+            credits_reserved=teams.c.credits_reserved - 1,
+            credits_used=teams.c.credits_used + used,
+        )
+        .returning(_REMAINING)
+    )
+    if row is None:  # the job's reservation is missing: a broken invariant, never a client error
+        raise RuntimeError(f"team {team_id!r} has no reserved credit to settle")
+    return int(row["credits_remaining"])
+
+
+async def add_credits(db: Database, team_id: str, credits: int, reason: str | None) -> Row | None:
+    """Grant credits (and record the grant); ``None`` when the team does not exist."""
+    async with db.transaction():
+        row = await db.fetch_one(
+            teams.update()
+            .where(teams.c.team_id == team_id)
+            .values(credits_allocated=teams.c.credits_allocated + credits)
+            .returning(
+                teams.c.team_id,
+                teams.c.credits_allocated,
+                teams.c.credits_used,
+                teams.c.credits_reserved,
+            )
+        )
+        if row is None:
+            return None
+        await db.execute(
+            credit_grants.insert().values(
+                team_id=team_id, amount=credits, reason=reason, created_at=utcnow()
+            )
+        )
+    return row
+
+
+async def set_key_hash(db: Database, team_id: str, key_hash: str) -> bool:
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id)
+        .values(key_hash=key_hash)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
+async def set_status(db: Database, team_id: str, status: str) -> bool:
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id)
+        .values(status=status)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
+def balance(row: Row) -> dict[str, Any]:
+    """A credit balance from a team row."""
+    remaining = row["credits_allocated"] - row["credits_used"]
+    return {
+        "team_id": row["team_id"],
+        "credits_allocated": row["credits_allocated"],
+        "credits_used": row["credits_used"],
+        "credits_reserved": row["credits_reserved"],
+        "credits_remaining": remaining,
+        "credits_available": remaining - row["credits_reserved"],
+    }

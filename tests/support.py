@@ -1,0 +1,103 @@
+"""Helpers shared by the test modules (on sys.path through pytest's ``pythonpath``)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import socket
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+
+T = TypeVar("T")
+
+ORG = "org_acme"
+GROUP = "gpt-models"
+TEAM = "acme-corp"
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a private loop in another thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@contextlib.contextmanager
+def live_server(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port, in a thread; yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(2000):
+            if server.started or not thread.is_alive():
+                break
+            threading.Event().wait(0.005)
+        if not server.started:
+            raise RuntimeError("the live server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def create_team(
+    http: httpx.AsyncClient,
+    *,
+    team_id: str = TEAM,
+    organization_id: str = ORG,
+    credits: int = 1000,
+    groups: tuple[str, ...] = (GROUP,),
+    admin: dict[str, str] | None = None,
+    **extra: Any,
+) -> str:
+    """Create the organization and groups if needed, then the team; returns its virtual key."""
+    headers = admin or {}
+    r = await http.post(
+        "/api/organizations/create",
+        json={"organization_id": organization_id, "name": organization_id},
+        headers=headers,
+    )
+    assert r.status_code in (201, 409), r.text
+    for group in groups:
+        r = await http.post(
+            "/api/model-access-groups/create", json={"group_name": group}, headers=headers
+        )
+        assert r.status_code in (201, 409), r.text
+    r = await http.post(
+        "/api/teams/create",
+        json={
+            "organization_id": organization_id,
+            "team_id": team_id,
+            "access_groups": list(groups),
+            "credits_allocated": credits,
+            **extra,
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    key: str = r.json()["virtual_key"]
+    return key
+
+
+async def ledger(http: httpx.AsyncClient, key: str, team_id: str = TEAM) -> dict[str, Any]:
+    """Everything a request could have changed for a team: balance and usage per job type."""
+    balance = await http.get("/api/credits/balance", headers=bearer(key))
+    usage = await http.get(f"/api/teams/{team_id}/usage", headers=bearer(key))
+    assert balance.status_code == 200 and usage.status_code == 200
+    return {"balance": balance.json(), "usage": usage.json()}
