@@ -136,9 +136,12 @@ async def any_http(
     """Both ways to reach the server: in-process and over real HTTP."""
     if request.param == "in-process":
         application = create_app(settings)
-        async with application.router.lifespan_context(application), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
-        ) as client:
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+            ) as client,
+        ):
             yield client
     else:
         with live_server(create_app(settings)) as url:

@@ -20,8 +20,9 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         try:
-            return all(ipaddress.ip_address(a[4][0]).is_loopback
-                       for a in socket.getaddrinfo(host, None))
+            return all(
+                ipaddress.ip_address(a[4][0]).is_loopback for a in socket.getaddrinfo(host, None)
+            )
         except OSError:
             return False
 
@@ -85,19 +86,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (default 8003)")
     serve.add_argument("--database-url", help="sqlite:///path.db or postgresql://…")
     serve.add_argument("--config", help="TOML file declaring model aliases")
-    serve.add_argument("--log-level", default="info",
-                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
     serve.set_defaults(handler=_serve)
 
     demo = commands.add_parser(
         "demo", help="run the integration guide's flow against a throw-away local server"
     )
-    demo.add_argument("--chunk-delay", type=float, default=0.05,
-                      help="seconds between streamed chunks of the mock model (default 0.05)")
+    demo.add_argument(
+        "--chunk-delay",
+        type=float,
+        default=0.05,
+        help="seconds between streamed chunks of the mock model (default 0.05)",
+    )
     demo.set_defaults(handler=_demo)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet = args.command == "demo"
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "databases"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -17,6 +17,20 @@ from .routes._http import error_response
 __all__ = ["RequestContextMiddleware"]
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_DRAIN_LIMIT = 64 * 1024 * 1024
+"""An oversized body is read and discarded up to this size before the 413 goes out, so that a
+client still sending it sees the 413 instead of a connection reset."""
+
+
+async def _drain(receive: Receive, already: int) -> None:
+    received = already
+    while received <= _DRAIN_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class RequestContextMiddleware:
@@ -53,6 +67,8 @@ class RequestContextMiddleware:
 
         limit = self.max_body_bytes
         if length is not None and length > limit:
+            if length <= _DRAIN_LIMIT:
+                await _drain(receive, 0)
             response = error_response(
                 rid,
                 "request_too_large",
@@ -71,6 +87,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if message.get("more_body", False):
+                        await _drain(receive, received)
                     raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
             return message
 

@@ -7,6 +7,7 @@ tests use them to check both. Import from here, not from the private modules.
 from ._admin import (
     CreditsAddRequest,
     Deployment,
+    DeploymentInfo,
     KeyRotation,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
@@ -65,6 +66,7 @@ from ._llm import (
     Tool,
     ToolCall,
     ToolChoice,
+    ToolChoiceFunction,
     Usage,
 )
 
@@ -82,6 +84,7 @@ __all__ = [
     "CreditBalance",
     "CreditsAddRequest",
     "Deployment",
+    "DeploymentInfo",
     "ErrorDetail",
     "ErrorResponse",
     "ErrorType",
@@ -127,6 +130,7 @@ __all__ = [
     "Tool",
     "ToolCall",
     "ToolChoice",
+    "ToolChoiceFunction",
     "Usage",
     "parse_stream_event",
 ]

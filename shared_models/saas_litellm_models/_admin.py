@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from ._base import Identifier, Metadata, ModelName, RequestModel, ResponseModel, ShortText
 
 __all__ = [
     "CreditsAddRequest",
     "Deployment",
+    "DeploymentInfo",
     "KeyRotation",
     "ModelAccessGroup",
     "ModelAccessGroupCreateRequest",
@@ -56,9 +57,7 @@ class ModelAccessGroup(ResponseModel):
     created_at: datetime
 
 
-class Deployment(RequestModel):
-    """One upstream behind a model alias. The first of an alias is primary, the rest fallbacks."""
-
+class _DeploymentFields(BaseModel):
     provider: ProviderName
     model: ModelName
     api_base: (
@@ -66,6 +65,14 @@ class Deployment(RequestModel):
     ) = None
     input_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
     output_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
+
+
+class Deployment(_DeploymentFields, RequestModel):
+    """One upstream behind a model alias. The first of an alias is primary, the rest fallbacks."""
+
+
+class DeploymentInfo(_DeploymentFields, ResponseModel):
+    """A deployment as the server reports it (lenient, like every response)."""
 
 
 class ModelAliasCreateRequest(RequestModel):
@@ -77,7 +84,7 @@ class ModelAliasCreateRequest(RequestModel):
 class ModelAlias(ResponseModel):
     model_alias: str
     access_groups: list[str]
-    deployments: list[Deployment]
+    deployments: list[DeploymentInfo]
     public: bool = Field(default=False, description="Open to every team (the built-in default).")
     created_at: datetime
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import computed_field
 
 from ._base import ResponseModel
 
@@ -19,9 +19,12 @@ class CreditBalance(ResponseModel):
     credits_used: int
     credits_reserved: int
     credits_remaining: int
-    credits_available: int = Field(
-        description="credits_remaining - credits_reserved: how many more jobs can be opened."
-    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def credits_available(self) -> int:
+        """``credits_remaining - credits_reserved``: how many more jobs can be opened now."""
+        return self.credits_remaining - self.credits_reserved
 
 
 class JobTypeUsage(ResponseModel):

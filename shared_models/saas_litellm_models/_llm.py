@@ -28,6 +28,7 @@ __all__ = [
     "Tool",
     "ToolCall",
     "ToolChoice",
+    "ToolChoiceFunction",
     "Usage",
 ]
 

@@ -17,8 +17,9 @@ async def test_concurrent_creates_and_completions_are_exact(any_http: httpx.Asyn
 
     creates = await asyncio.gather(
         *[
-            http.post("/api/jobs/create", json={"team_id": TEAM, "job_type": "race"},
-                      headers=bearer(key))
+            http.post(
+                "/api/jobs/create", json={"team_id": TEAM, "job_type": "race"}, headers=bearer(key)
+            )
             for _ in range(12)
         ]
     )
@@ -32,8 +33,9 @@ async def test_concurrent_creates_and_completions_are_exact(any_http: httpx.Asyn
     random.Random(7).shuffle(targets)
     completions = await asyncio.gather(
         *[
-            http.post(f"/api/jobs/{job_id}/complete", json={"status": "completed"},
-                      headers=bearer(key))
+            http.post(
+                f"/api/jobs/{job_id}/complete", json={"status": "completed"}, headers=bearer(key)
+            )
             for job_id in targets
         ]
     )
@@ -55,15 +57,15 @@ async def test_mixed_racing_statuses_settle_each_job_once(any_http: httpx.AsyncC
     key = await create_team(http, credits=4)
     job_ids = []
     for _ in range(4):
-        r = await http.post("/api/jobs/create", json={"team_id": TEAM, "job_type": "mix"},
-                            headers=bearer(key))
+        r = await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "mix"}, headers=bearer(key)
+        )
         job_ids.append(r.json()["job_id"])
     requests = [(job_id, status) for job_id in job_ids for status in ("completed", "failed") * 5]
     random.Random(11).shuffle(requests)
     results = await asyncio.gather(
         *[
-            http.post(f"/api/jobs/{job_id}/complete", json={"status": status},
-                      headers=bearer(key))
+            http.post(f"/api/jobs/{job_id}/complete", json={"status": status}, headers=bearer(key))
             for job_id, status in requests
         ]
     )
@@ -78,5 +80,7 @@ async def test_mixed_racing_statuses_settle_each_job_once(any_http: httpx.AsyncC
     )
     completed = sum(1 for s in winners.values() if s == "completed")
     assert (b.credits_used, b.credits_reserved, b.credits_remaining) == (
-        completed, 0, 4 - completed,
+        completed,
+        0,
+        4 - completed,
     )

@@ -123,7 +123,9 @@ async def test_no_credit_left_is_402_and_opens_nothing(http: httpx.AsyncClient) 
 async def test_failing_a_job_frees_its_reservation(http: httpx.AsyncClient) -> None:
     key = await create_team(http, credits=1)
     job = await new_job(http, key)
-    await http.post(f"/api/jobs/{job.job_id}/complete", json={"status": "failed"}, headers=bearer(key))
+    await http.post(
+        f"/api/jobs/{job.job_id}/complete", json={"status": "failed"}, headers=bearer(key)
+    )
     await new_job(http, key)  # the released credit can be reserved again
 
 
@@ -131,8 +133,12 @@ async def test_job_metadata_and_user_id_round_trip(http: httpx.AsyncClient) -> N
     key = await create_team(http)
     r = await http.post(
         "/api/jobs/create",
-        json={"team_id": TEAM, "job_type": "test", "metadata": {"doc": 7, "tags": ["a"]},
-              "user_id": "u-1"},
+        json={
+            "team_id": TEAM,
+            "job_type": "test",
+            "metadata": {"doc": 7, "tags": ["a"]},
+            "user_id": "u-1",
+        },
         headers=bearer(key),
     )
     job = Job.model_validate_json(r.content)

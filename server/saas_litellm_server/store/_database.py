@@ -11,6 +11,7 @@ transaction a write, because a read-then-write transaction fails with ``database
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -40,12 +41,22 @@ def normalize_url(url: str) -> tuple[str, Backend]:
     raise ValueError(f"unsupported database URL scheme {scheme!r}; use sqlite or postgresql")
 
 
+class _Databases(databases.Database):
+    SUPPORTED_BACKENDS = {
+        **databases.Database.SUPPORTED_BACKENDS,
+        "sqlite+aiosqlite": "saas_litellm_server.store._sqlite:PooledSQLiteBackend",
+    }
+
+
 class Database:
     """A connection pool plus the few query primitives the store needs."""
 
     def __init__(self, url: str, **options: Any) -> None:
         self.url, self.backend = normalize_url(url)
-        self._db = databases.Database(self.url, **options)
+        self._db = _Databases(self.url, **options)
+        # SQLite has one writer at a time. Queueing this process's transactions on a lock is much
+        # cheaper than letting them collide on SQLite's busy handler, which sleeps and retries.
+        self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
 
     @property
     def dialect(self) -> Dialect:
@@ -79,5 +90,9 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """All statements of the current task inside the block commit or roll back together."""
-        async with self._db.transaction():
+        if self._write_lock is None:
+            async with self._db.transaction():
+                yield
+            return
+        async with self._write_lock, self._db.transaction():
             yield

@@ -206,5 +206,4 @@ def balance(row: Row) -> dict[str, Any]:
         "credits_used": row["credits_used"],
         "credits_reserved": row["credits_reserved"],
         "credits_remaining": remaining,
-        "credits_available": remaining - row["credits_reserved"],
     }

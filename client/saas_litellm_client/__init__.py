@@ -1,0 +1,106 @@
+"""Typed async Python SDK for saas-litellm: a job-based, multi-tenant LLM API.
+
+::
+
+    from saas_litellm_client import SaasLiteLLMClient
+
+    async with SaasLiteLLMClient(base_url=..., team_id=..., virtual_key=...) as client:
+        job = await client.create_job("document_analysis")
+        resp = await client.llm_call(job_id=job.job_id, messages=[{"role": "user", ...}])
+        result = await client.complete_job(job.job_id, "completed")
+        print(result.credits_remaining)
+
+Responses are the models of ``saas_litellm_models`` (the most used are re-exported here);
+every failure is a :class:`SaasLiteLLMError`.
+"""
+
+from saas_litellm_models import (
+    ChatMessage,
+    CreditBalance,
+    Deployment,
+    Job,
+    JobCompletion,
+    JobCosts,
+    JobDetail,
+    KeyRotation,
+    LLMCallResponse,
+    ModelAccessGroup,
+    ModelAlias,
+    Organization,
+    StreamChunk,
+    StreamDone,
+    Team,
+    TeamCreated,
+    TeamUsage,
+    Usage,
+)
+
+from ._admin_client import SaasLiteLLMAdminClient
+from ._client import SaasLiteLLMClient
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InsufficientCreditsError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTooLargeError,
+    SaasLiteLLMError,
+    StreamError,
+    UnprocessableEntityError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+from ._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatMessage",
+    "ConflictError",
+    "CreditBalance",
+    "Deployment",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "Job",
+    "JobCompletion",
+    "JobCosts",
+    "JobDetail",
+    "KeyRotation",
+    "LLMCallResponse",
+    "ModelAccessGroup",
+    "ModelAlias",
+    "NotFoundError",
+    "NotGiven",
+    "Organization",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTooLargeError",
+    "SaasLiteLLMAdminClient",
+    "SaasLiteLLMClient",
+    "SaasLiteLLMError",
+    "StreamChunk",
+    "StreamDone",
+    "StreamError",
+    "Team",
+    "TeamCreated",
+    "TeamUsage",
+    "UnprocessableEntityError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+    "Usage",
+    "__version__",
+]

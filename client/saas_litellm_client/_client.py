@@ -1,0 +1,203 @@
+"""The team client: jobs, LLM calls, credits — everything a virtual key may do."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import httpx
+
+from saas_litellm_models import (
+    ChatMessage,
+    CreditBalance,
+    Job,
+    JobCompleteRequest,
+    JobCompletion,
+    JobCreateRequest,
+    JobDetail,
+    LLMCallRequest,
+    LLMCallResponse,
+    ResponseFormat,
+    TeamUsage,
+    Tool,
+    ToolChoice,
+)
+
+from ._base_client import (
+    DEFAULT_BASE_URL,
+    ENV_BASE_URL,
+    _BaseClient,
+    _from_env,
+    _path_segment,
+)
+from ._exceptions import SaasLiteLLMError
+from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+
+__all__ = ["SaasLiteLLMClient"]
+
+ENV_TEAM_ID = "SAAS_LITELLM_TEAM_ID"
+ENV_VIRTUAL_KEY = "SAAS_LITELLM_VIRTUAL_KEY"
+
+
+class SaasLiteLLMClient(_BaseClient):
+    """Async client for one team, authenticated by its virtual key.
+
+    ::
+
+        async with SaasLiteLLMClient(base_url=..., team_id=..., virtual_key=...) as client:
+            job = await client.create_job("document_analysis")
+            resp = await client.llm_call(job_id=job.job_id, messages=[{"role": "user", ...}])
+            result = await client.complete_job(job.job_id, "completed")
+
+    Omitted arguments are read from ``SAAS_LITELLM_BASE_URL``, ``SAAS_LITELLM_TEAM_ID`` and
+    ``SAAS_LITELLM_VIRTUAL_KEY``; the base URL defaults to ``http://localhost:8003``. Without
+    ``http_client`` the client opens its own connection pool: use ``async with`` or ``close()``.
+    """
+
+    team_id: str
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        team_id: str | None = None,
+        virtual_key: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        resolved_team_id = _from_env(team_id, ENV_TEAM_ID)
+        if resolved_team_id is None:
+            raise SaasLiteLLMError(
+                f"team_id is required: pass team_id=... or set the {ENV_TEAM_ID} "
+                "environment variable."
+            )
+        resolved_key = _from_env(virtual_key, ENV_VIRTUAL_KEY)
+        if resolved_key is None:
+            raise SaasLiteLLMError(
+                f"virtual_key is required: pass virtual_key=... or set the {ENV_VIRTUAL_KEY} "
+                "environment variable."
+            )
+        super().__init__(
+            base_url=_from_env(base_url, ENV_BASE_URL) or DEFAULT_BASE_URL,
+            api_key=resolved_key,
+            timeout=timeout,
+            http_client=http_client,
+            default_headers=default_headers,
+        )
+        self.team_id = resolved_team_id
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={self.base_url!r} team_id={self.team_id!r}>"
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        job_type: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+    ) -> Job:
+        """Open a job, reserving one credit until it completes (spent) or fails (released).
+
+        Raises :class:`InsufficientCreditsError` when the team has no unreserved credit left.
+        Invalid arguments raise pydantic's ``ValidationError`` before anything is sent.
+        """
+        body = JobCreateRequest.model_validate(
+            {
+                "team_id": self.team_id,
+                "job_type": job_type,
+                "metadata": metadata,
+                "user_id": user_id,
+            }
+        )
+        return await self._request("POST", "/api/jobs/create", body=body, cast_to=Job)
+
+    async def get_job(self, job_id: str) -> JobDetail:
+        """The job with its recorded calls and costs so far."""
+        return await self._request("GET", _job_path(job_id), cast_to=JobDetail)
+
+    async def complete_job(
+        self,
+        job_id: str,
+        status: Literal["completed", "failed"] = "completed",
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        error_message: str | None = None,
+    ) -> JobCompletion:
+        """Close a job: ``"completed"`` spends its one credit, ``"failed"`` releases it.
+
+        Repeating the same status returns the same result without charging again; switching
+        status raises :class:`ConflictError`. ``result.credits_remaining`` is the balance after.
+        """
+        body = JobCompleteRequest.model_validate(
+            {"status": status, "metadata": metadata, "error_message": error_message}
+        )
+        return await self._request(
+            "POST", _job_path(job_id, "/complete"), body=body, cast_to=JobCompletion
+        )
+
+    # -- LLM calls ---------------------------------------------------------------------------
+
+    async def llm_call(
+        self,
+        *,
+        job_id: str,
+        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        response_format: ResponseFormat | Mapping[str, Any] | None = None,
+        tools: Sequence[Tool | Mapping[str, Any]] | None = None,
+        tool_choice: ToolChoice | Mapping[str, Any] | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> LLMCallResponse:
+        """Make one (non-streaming) LLM call within a job; ``resp.content`` is the answer.
+
+        ``messages`` take the OpenAI chat format, as dicts or :class:`ChatMessage`. ``model`` is
+        a model alias; omitted, the team's default model. ``None`` arguments are not sent.
+
+        The arguments are validated against the shared ``LLMCallRequest`` model first, so bad
+        input (an unknown role, ``temperature=5``, an empty ``messages``) raises pydantic's
+        ``ValidationError`` — a ``ValueError`` — before any request is sent.
+        """
+        body = _llm_call_request(
+            messages=messages,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            purpose=purpose,
+            metadata=metadata,
+        )
+        return await self._request(
+            "POST", _job_path(job_id, "/llm-call"), body=body, cast_to=LLMCallResponse
+        )
+
+    # -- credits and usage -------------------------------------------------------------------
+
+    async def get_balance(self) -> CreditBalance:
+        """The team's credits; ``credits_available`` is how many more jobs it can open now."""
+        return await self._request("GET", "/api/credits/balance", cast_to=CreditBalance)
+
+    async def get_usage(self) -> TeamUsage:
+        """Usage analytics of this team, one row per job type."""
+        path = f"/api/teams/{_path_segment(self.team_id, 'team_id')}/usage"
+        return await self._request("GET", path, cast_to=TeamUsage)
+
+
+def _job_path(job_id: str, suffix: str = "") -> str:
+    return f"/api/jobs/{_path_segment(job_id, 'job_id')}{suffix}"
+
+
+def _llm_call_request(**fields: object) -> LLMCallRequest:
+    """The body shared by ``llm-call`` and ``llm-call-stream``: validated locally, once."""
+    return LLMCallRequest.model_validate(fields)

@@ -1,0 +1,328 @@
+"""Every error the SDK raises, so that ``except SaasLiteLLMError`` is the only catch-all a caller
+needs. No raw ``httpx`` exception leaves a public method.
+
+::
+
+    SaasLiteLLMError                    anything the SDK raises (also a missing team_id or key)
+    ├── APIConnectionError              no HTTP response at all: DNS, refused, reset, bad TLS …
+    │   └── APITimeoutError             … because a timeout expired
+    ├── APIResponseValidationError      a 2xx whose body does not match the contract's model
+    ├── StreamError                     an ``error`` event in the middle of an SSE stream
+    └── APIStatusError                  the server answered with a non-2xx status
+        ├── BadRequestError             400 invalid_request
+        ├── AuthenticationError         401 authentication_error
+        ├── InsufficientCreditsError    402 insufficient_credits
+        ├── PermissionDeniedError       403 permission_denied
+        ├── NotFoundError               404 not_found
+        ├── ConflictError               409 conflict
+        ├── RequestTooLargeError        413 request_too_large
+        ├── UnprocessableEntityError    422 validation_error
+        ├── RateLimitError              429 rate_limited (``retry_after`` in seconds)
+        ├── UpstreamError               502 upstream_error
+        │   └── UpstreamTimeoutError    504 upstream_timeout
+        └── InternalServerError         any other 5xx
+
+The class follows the HTTP status, not the body's ``error.type``, so that errors from a proxy in
+front of the server (which does not speak our error format) still land in the right class. An
+unlisted 4xx is a plain :class:`APIStatusError`.
+
+Every error carries ``message``, ``status_code``, ``error_type``, ``request_id`` and ``param``
+(``None`` where they do not apply); quote ``request_id`` when reporting a problem.
+
+Invalid arguments are caught before anything is sent and raise pydantic's ``ValidationError``
+(a ``ValueError``), not one of these: they are bugs in the calling code, not failures of the API.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import httpx
+from pydantic import ValidationError
+
+from saas_litellm_models import ErrorDetail, ErrorResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTooLargeError",
+    "SaasLiteLLMError",
+    "StreamError",
+    "UnprocessableEntityError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+]
+
+_MAX_TEXT_MESSAGE = 500
+"""How much of a non-JSON error body (an HTML page from a proxy, say) ends up in ``message``."""
+
+
+class SaasLiteLLMError(Exception):
+    """Base class of every error raised by the SDK."""
+
+    message: str
+    status_code: int | None
+    error_type: str | None
+    request_id: str | None
+    param: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.error_type = error_type
+        self.request_id = request_id
+        self.param = param
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIConnectionError(SaasLiteLLMError):
+    """The request got no HTTP response: the server is down, the network failed, TLS failed,
+    or the response could not be read. Whether the server acted on the request is unknown."""
+
+    request: httpx.Request | None
+
+    def __init__(
+        self, message: str = "Connection error.", *, request: httpx.Request | None = None
+    ) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout expired (see the client's ``timeout``)."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
+    ) -> None:
+        super().__init__(message, request=request)
+
+
+class APIResponseValidationError(SaasLiteLLMError):
+    """A 2xx response whose body does not fit the expected model: a server (or proxy) that does
+    not follow the contract. The pydantic error is the ``__cause__``."""
+
+    response: httpx.Response
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(
+            message,
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        )
+        self.response = response
+
+
+class StreamError(SaasLiteLLMError):
+    """The server sent an ``error`` event instead of ``done`` after a stream had started (the
+    HTTP status was already 200, so this cannot be an :class:`APIStatusError`)."""
+
+    def __init__(
+        self, message: str, *, error_type: str | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message, error_type=error_type, request_id=request_id)
+
+
+class APIStatusError(SaasLiteLLMError):
+    """The server answered with a non-2xx status.
+
+    ``response`` is the raw ``httpx.Response``; ``body`` is its decoded JSON (or its text when
+    it is not JSON); ``error`` is the parsed contract error body, ``None`` when the body was not
+    in our format (e.g. a load balancer's HTML page).
+    """
+
+    status_code: int
+    response: httpx.Response
+    body: object
+    error: ErrorDetail | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        error: ErrorDetail | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=response.status_code,
+            error_type=error_type,
+            request_id=request_id,
+            param=param,
+        )
+        self.response = response
+        self.body = body
+        self.error = error
+
+    def __str__(self) -> str:
+        kind = f" {self.error_type}" if self.error_type else ""
+        rid = f" (request_id: {self.request_id})" if self.request_id else ""
+        return f"Error code {self.status_code}{kind}: {self.message}{rid}"
+
+
+class BadRequestError(APIStatusError):
+    """400: the request is malformed (the server's ``invalid_request``)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the key is missing, wrong, rotated away, or of the wrong kind (team vs admin)."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the team cannot open another job; credits minus open reservations is below one."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: wrong team, a model outside the team's access groups, or a suspended team."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource — or one that belongs to another team."""
+
+
+class ConflictError(APIStatusError):
+    """409: the resource exists already, or the job is already completed/failed."""
+
+
+class RequestTooLargeError(APIStatusError):
+    """413: the request body is over the server's size limit."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the body is well-formed JSON but fails validation; ``param`` names the field."""
+
+
+class RateLimitError(APIStatusError):
+    """429: slow down. ``retry_after`` is the server's ``Retry-After`` in seconds, if sent."""
+
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        error: ErrorDetail | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            response=response,
+            body=body,
+            error=error,
+            error_type=error_type,
+            request_id=request_id,
+            param=param,
+        )
+        self.retry_after = _parse_retry_after(response.headers.get("retry-after"))
+
+
+class UpstreamError(APIStatusError):
+    """502: every deployment behind the model alias failed (the server's ``upstream_error``)."""
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """504: the upstream model did not answer in time (the server's ``upstream_timeout``)."""
+
+
+class InternalServerError(APIStatusError):
+    """Any other 5xx: the server (or something in front of it) failed; usually worth a retry."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: RequestTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    502: UpstreamError,
+    504: UpstreamTimeoutError,
+}
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` is either delta-seconds or an HTTP date; anything else is ignored."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000" means UTC per RFC 5322
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _make_status_error(response: httpx.Response) -> APIStatusError:
+    """Build the exception for a non-2xx response, whose body must have been read already."""
+    status = response.status_code
+    cls = _STATUS_CLASSES.get(status)
+    if cls is None:
+        cls = InternalServerError if status >= 500 else APIStatusError
+    header_request_id = response.headers.get("x-request-id")
+
+    try:
+        detail: ErrorDetail | None = ErrorResponse.model_validate_json(response.content).error
+    except ValidationError:
+        detail = None
+    try:
+        body: object = json.loads(response.content)
+    except ValueError:  # also UnicodeDecodeError
+        body = response.text
+
+    if detail is not None:
+        return cls(
+            detail.message,
+            response=response,
+            body=body,
+            error=detail,
+            error_type=detail.type,
+            request_id=detail.request_id or header_request_id,
+            param=detail.param,
+        )
+
+    text = response.text.strip()
+    if len(text) > _MAX_TEXT_MESSAGE:
+        text = text[:_MAX_TEXT_MESSAGE] + "…"
+    message = text or f"HTTP {status} {response.reason_phrase}".rstrip()
+    return cls(message, response=response, body=body, request_id=header_request_id)

@@ -1,0 +1,122 @@
+"""``saas-litellm-server demo``: the integration guide's flow, end to end, through the SDK.
+
+Starts a real server (uvicorn) on a free loopback port with a fresh SQLite file, then plays the
+guide: organization, access group, team and virtual key; a job; LLM calls; completion; credits
+before and after. Everything runs offline on the built-in mock model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from ._settings import Settings
+from .app import create_app
+
+__all__ = ["run_demo"]
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+async def run_demo(*, chunk_delay: float = 0.05) -> int:
+    from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient
+
+    with tempfile.TemporaryDirectory(prefix="saas-litellm-demo-") as tmp:
+        database_url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        settings = Settings(database_url=database_url, admin_key=None, mock_chunk_delay=chunk_delay)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+        )
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if serving.done():
+                serving.result()
+                return 1
+            await asyncio.sleep(0.01)
+        _say(f"saas-litellm demo: server on {base_url}, database {database_url}")
+        _say("(local-dev mode: no admin key; the built-in mock model answers offline)\n")
+        try:
+            async with SaasLiteLLMAdminClient(base_url=base_url) as admin:
+                org = await admin.create_organization("org_acme", "ACME Corporation")
+                _say(f"1. created organization {org.organization_id!r} ({org.name})")
+                group = await admin.create_model_access_group(
+                    "gpt-models", description="GPT models"
+                )
+                _say(f"2. created model access group {group.group_name!r}")
+                team = await admin.create_team(
+                    "org_acme",
+                    "acme-corp",
+                    team_alias="ACME Corp Team",
+                    access_groups=["gpt-models"],
+                    credits_allocated=1000,
+                )
+                _say(
+                    f"3. created team {team.team_id!r} with {team.credits_allocated} credits; "
+                    f"virtual key {team.virtual_key[:7]}… (shown once, stored only as a hash)"
+                )
+
+            async with SaasLiteLLMClient(
+                base_url=base_url, team_id=team.team_id, virtual_key=team.virtual_key
+            ) as client:
+                before = await client.get_balance()
+                _say(
+                    f"\ncredits before: remaining {before.credits_remaining}, "
+                    f"reserved {before.credits_reserved}"
+                )
+                job = await client.create_job("document_analysis", metadata={"document": "q3.pdf"})
+                after_create = await client.get_balance()
+                _say(
+                    f"4. created job {job.job_id} ({job.status}); "
+                    f"credits reserved now {after_create.credits_reserved}"
+                )
+
+                for step, prompt in enumerate(
+                    ["Extract the text of Q3 report", "Classify the content", "Summarize it"],
+                    start=5,
+                ):
+                    resp = await client.llm_call(
+                        job_id=job.job_id,
+                        messages=[{"role": "user", "content": prompt}],
+                        purpose=prompt.split()[0].lower(),
+                    )
+                    _say(
+                        f"{step}. llm_call -> {resp.content!r} "
+                        f"({resp.usage.total_tokens} tokens, {resp.latency_ms:.2f} ms)"
+                    )
+
+                result = await client.complete_job(job.job_id, "completed")
+                costs = result.costs
+                _say(
+                    f"8. completed the job: {costs.total_calls} calls, {costs.total_tokens} tokens, "
+                    f"${costs.total_cost_usd:.6f}, credit applied: {costs.credit_applied}"
+                )
+
+                failed = await client.create_job("test")
+                await client.llm_call(
+                    job_id=failed.job_id, messages=[{"role": "user", "content": "Say hello!"}]
+                )
+                failure = await client.complete_job(
+                    failed.job_id, "failed", error_message="demo failure"
+                )
+                _say(f"9. a second job failed: credit applied: {failure.costs.credit_applied}")
+
+                after = await client.get_balance()
+                _say(
+                    f"\ncredits after: remaining {after.credits_remaining} "
+                    f"(was {before.credits_remaining}), used {after.credits_used}, "
+                    f"reserved {after.credits_reserved}"
+                )
+                _say(f"Credits remaining: {result.credits_remaining}")
+        finally:
+            server.should_exit = True
+            await serving
+    return 0

@@ -1,0 +1,61 @@
+"""A pooled SQLite backend for ``databases``.
+
+``databases`` 0.9 opens a brand-new aiosqlite connection (a new thread and a new file handle) for
+every query outside a transaction, and each such connection syncs the disk on every commit. This
+backend keeps a small pool of open connections instead, each set up once with the pragmas the
+server relies on: WAL (set on the file by ``Database.connect``), ``synchronous=NORMAL`` (durable
+with WAL) and a busy timeout for writers from other processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiosqlite
+from databases.backends.sqlite import SQLiteBackend, SQLitePool
+from databases.core import DatabaseURL
+
+__all__ = ["PooledSQLiteBackend"]
+
+_MAX_IDLE = 16
+_BUSY_TIMEOUT_MS = 30_000
+
+
+class _Pool(SQLitePool):
+    def __init__(self, url: DatabaseURL, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._idle: list[aiosqlite.Connection] = []
+
+    async def acquire(self) -> aiosqlite.Connection:
+        if self._idle:
+            return self._idle.pop()
+        connection = aiosqlite.connect(
+            database=self._database, isolation_level=None, **self._options
+        )
+        await connection.__aenter__()
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
+    async def release(self, connection: aiosqlite.Connection) -> None:
+        if connection.in_transaction or len(self._idle) >= _MAX_IDLE:
+            await connection.close()
+        else:
+            self._idle.append(connection)
+
+    async def close_all(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+
+class PooledSQLiteBackend(SQLiteBackend):
+    def __init__(self, database_url: DatabaseURL | str, **options: Any) -> None:
+        super().__init__(database_url, **options)
+        self._pooled = _Pool(self._database_url, **self._options)
+        self._pool = self._pooled
+
+    async def disconnect(self) -> None:
+        await self._pooled.close_all()
+        await super().disconnect()
