@@ -7,6 +7,9 @@
     async with SaasLiteLLMClient(base_url=..., team_id=..., virtual_key=...) as client:
         job = await client.create_job("document_analysis")
         resp = await client.llm_call(job_id=job.job_id, messages=[{"role": "user", ...}])
+        async with client.stream(job_id=job.job_id, messages=[...]) as stream:
+            async for chunk in stream:
+                print(chunk.content, end="")
         result = await client.complete_job(job.job_id, "completed")
         print(result.credits_remaining)
 
@@ -57,6 +60,7 @@ from ._exceptions import (
     UpstreamError,
     UpstreamTimeoutError,
 )
+from ._streaming import ChatStream
 from ._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._version import __version__
 
@@ -70,6 +74,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ChatMessage",
+    "ChatStream",
     "ConflictError",
     "CreditBalance",
     "Deployment",

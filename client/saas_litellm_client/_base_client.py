@@ -1,8 +1,8 @@
 """The one place that speaks HTTP: headers, URLs, timeouts, error mapping, response parsing.
 
 Both public clients are thin layers of typed methods over :meth:`_BaseClient._request` (and
-:meth:`_BaseClient._request_stream` for SSE), so that cross-cutting behaviour (retries with backoff, an ``Idempotency-Key`` per logical request,
-logging) is written once, here.
+:meth:`_BaseClient._request_stream` for SSE), so that cross-cutting behaviour (retries with
+backoff, an ``Idempotency-Key`` per logical request, logging) is written once, here.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ async def _aclose_quietly(response: httpx.Response) -> None:
 
 
 def _media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.partition(";")[0].strip().lower()
 
 
 class _BaseClient:

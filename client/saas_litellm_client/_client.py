@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Literal
 
 import httpx
@@ -31,6 +32,7 @@ from ._base_client import (
     _path_segment,
 )
 from ._exceptions import SaasLiteLLMError
+from ._streaming import ChatStream
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 
 __all__ = ["SaasLiteLLMClient"]
@@ -181,6 +183,53 @@ class SaasLiteLLMClient(_BaseClient):
         return await self._request(
             "POST", _job_path(job_id, "/llm-call"), body=body, cast_to=LLMCallResponse
         )
+
+    def stream(
+        self,
+        *,
+        job_id: str,
+        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        response_format: ResponseFormat | Mapping[str, Any] | None = None,
+        tools: Sequence[Tool | Mapping[str, Any]] | None = None,
+        tool_choice: ToolChoice | Mapping[str, Any] | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> ChatStream:
+        """Make one LLM call within a job and receive its answer as it is produced.
+
+        Same arguments and the same local validation as :meth:`llm_call` (a bad argument raises
+        here, at once). Not a coroutine: the returned :class:`ChatStream` sends the request when
+        it is entered or first iterated. Prefer ``async with``, which closes the connection
+        however the block ends::
+
+            async with client.stream(job_id=job.job_id, messages=[...]) as stream:
+                async for chunk in stream:
+                    print(chunk.content, end="")
+            print(stream.usage)
+
+        A plain ``async for chunk in client.stream(...)`` works too and closes the connection
+        when the stream ends or fails, but not when the loop is left early with ``break``.
+        """
+        body = _llm_call_request(
+            messages=messages,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            purpose=purpose,
+            metadata=metadata,
+        )
+        path = _job_path(job_id, "/llm-call-stream")
+        return ChatStream(partial(self._request_stream, "POST", path, body=body))
 
     # -- credits and usage -------------------------------------------------------------------
 

@@ -96,8 +96,9 @@ async def run_demo(*, chunk_delay: float = 0.05) -> int:
                 result = await client.complete_job(job.job_id, "completed")
                 costs = result.costs
                 _say(
-                    f"8. completed the job: {costs.total_calls} calls, {costs.total_tokens} tokens, "
-                    f"${costs.total_cost_usd:.6f}, credit applied: {costs.credit_applied}"
+                    f"8. completed the job: {costs.total_calls} calls, "
+                    f"{costs.total_tokens} tokens, ${costs.total_cost_usd:.6f}, "
+                    f"credit applied: {costs.credit_applied}"
                 )
 
                 failed = await client.create_job("test")

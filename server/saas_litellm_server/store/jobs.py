@@ -24,7 +24,8 @@ __all__ = [
 
 OPEN_STATUSES = ("pending", "in_progress")
 # Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
-_ONE, _ZERO = sa.literal_column("1"), sa.literal_column("0")
+_ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
+_ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
 
 
 def _job(row: Row) -> Row:

@@ -1,0 +1,23 @@
+"""The examples run green against a zero-config server over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_basic_usage(live_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "basic_usage.py")],
+        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Credits remaining: 9" in done.stdout
+    assert "as expected once credits run out" in done.stdout

@@ -1,0 +1,179 @@
+"""The SDK against the real server: in-process and over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from support import live_server
+
+from saas_litellm_client import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InsufficientCreditsError,
+    NotFoundError,
+    PermissionDeniedError,
+    SaasLiteLLMAdminClient,
+    SaasLiteLLMClient,
+)
+from saas_litellm_server import Settings, create_app
+
+Clients = tuple[SaasLiteLLMAdminClient, str, httpx.AsyncClient | None]
+
+
+@pytest.fixture(params=["in-process", "live"])
+async def server(
+    request: pytest.FixtureRequest, settings: Settings
+) -> AsyncIterator[tuple[str, httpx.AsyncClient | None]]:
+    """(base_url, http_client to pass to the SDK or None to let it open its own)."""
+    app = create_app(settings)
+    if request.param == "in-process":
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as http,
+        ):
+            yield "http://testserver", http
+    else:
+        with live_server(app) as url:
+            yield url, None
+
+
+@contextlib.asynccontextmanager
+async def team_client(
+    base_url: str,
+    http: httpx.AsyncClient | None,
+    *,
+    credits: int = 1000,
+    team_id: str = "acme-corp",
+) -> AsyncIterator[SaasLiteLLMClient]:
+    async with SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin:
+        with contextlib.suppress(ConflictError):
+            await admin.create_organization("org_acme", "ACME Corporation")
+        with contextlib.suppress(ConflictError):
+            await admin.create_model_access_group("gpt-models", description="GPT models")
+        team = await admin.create_team(
+            "org_acme", team_id, access_groups=["gpt-models"], credits_allocated=credits
+        )
+    async with SaasLiteLLMClient(
+        base_url=base_url, team_id=team_id, virtual_key=team.virtual_key, http_client=http
+    ) as client:
+        yield client
+
+
+async def test_guide_typed_client_flow(server: tuple[str, httpx.AsyncClient | None]) -> None:
+    base_url, http = server
+    async with team_client(base_url, http) as client:
+        job = await client.create_job("document_analysis")
+        response = await client.llm_call(
+            job_id=job.job_id, messages=[{"role": "user", "content": "Analyze..."}]
+        )
+        assert response.content.startswith('You said: "Analyze..."')
+        assert response.usage.total_tokens == (
+            response.usage.prompt_tokens + response.usage.completion_tokens
+        )
+        result = await client.complete_job(job.job_id, "completed")
+        assert result.credits_remaining == 999
+        detail = await client.get_job(job.job_id)
+        assert detail.status == "completed"
+        assert [c.call_id for c in detail.calls] == [response.call_id]
+        usage = await client.get_usage()
+        assert usage.by_job_type[0].job_type == "document_analysis"
+
+
+async def test_sdk_raises_typed_errors_from_the_server(
+    server: tuple[str, httpx.AsyncClient | None],
+) -> None:
+    base_url, http = server
+    async with team_client(base_url, http, credits=1) as client:
+        job = await client.create_job("only")
+        with pytest.raises(InsufficientCreditsError) as info:
+            await client.create_job("one-too-many")
+        assert info.value.status_code == 402 and info.value.request_id
+        with pytest.raises(NotFoundError):
+            await client.get_job("00000000-0000-4000-8000-000000000000")
+        with pytest.raises(BadRequestError) as bad:
+            await client.llm_call(
+                job_id=job.job_id,
+                model="no-such-model",
+                messages=[{"role": "user", "content": "x"}],
+            )
+        assert bad.value.param == "model"
+        async with SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin:
+            await admin.create_model_access_group("claude-models")
+            await admin.create_model_alias(
+                "Claude",
+                access_groups=["claude-models"],
+                deployments=[{"provider": "mock", "model": "c"}],
+            )
+        with pytest.raises(PermissionDeniedError) as denied:
+            await client.llm_call(
+                job_id=job.job_id, model="Claude", messages=[{"role": "user", "content": "x"}]
+            )
+        assert denied.value.error_type == "permission_denied"
+        await client.complete_job(job.job_id, "failed")
+        with pytest.raises(ConflictError):
+            await client.complete_job(job.job_id, "completed")
+        with pytest.raises(ConflictError):
+            await client.llm_call(job_id=job.job_id, messages=[{"role": "user", "content": "x"}])
+    async with SaasLiteLLMClient(
+        base_url=base_url, team_id="acme-corp", virtual_key="sk-wrong", http_client=http
+    ) as stranger:
+        with pytest.raises(AuthenticationError):
+            await stranger.get_balance()
+
+
+async def test_admin_client_manages_teams(server: tuple[str, httpx.AsyncClient | None]) -> None:
+    base_url, http = server
+    async with (
+        team_client(base_url, http, credits=2) as client,
+        SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin,
+    ):
+        balance = await admin.add_credits("acme-corp", 3, reason="top-up")
+        assert balance.credits_allocated == 5
+        suspended = await admin.suspend_team("acme-corp")
+        assert suspended.status == "suspended"
+        with pytest.raises(PermissionDeniedError):
+            await client.create_job("blocked")
+        await admin.resume_team("acme-corp")
+        rotated = await admin.rotate_key("acme-corp")
+        with pytest.raises(AuthenticationError):
+            await client.get_balance()
+        async with SaasLiteLLMClient(
+            base_url=base_url,
+            team_id="acme-corp",
+            virtual_key=rotated.virtual_key,
+            http_client=http,
+        ) as fresh:
+            assert (await fresh.get_balance()).credits_remaining == 5
+        team = await admin.get_team("acme-corp")
+        assert (team.status, team.credits_allocated) == ("active", 5)
+        alias = await admin.create_model_alias(
+            "ChatAgent",
+            access_groups=["gpt-models"],
+            deployments=[{"provider": "mock", "model": "gpt-4o-mini"}],
+        )
+        assert alias.deployments[0].model == "gpt-4o-mini"
+
+
+async def test_sdk_concurrent_jobs_are_exact(server: tuple[str, httpx.AsyncClient | None]) -> None:
+    base_url, http = server
+    async with team_client(base_url, http, credits=5) as client:
+        results = await asyncio.gather(
+            *[client.create_job("race") for _ in range(12)], return_exceptions=True
+        )
+        jobs = [r for r in results if not isinstance(r, BaseException)]
+        assert len(jobs) == 5
+        assert all(isinstance(r, InsufficientCreditsError) for r in results if r not in jobs)
+        await asyncio.gather(*[client.complete_job(j.job_id) for j in jobs for _ in range(3)])
+        balance = await client.get_balance()
+        assert (balance.credits_used, balance.credits_reserved, balance.credits_remaining) == (
+            5,
+            0,
+            0,
+        )

@@ -1,0 +1,211 @@
+"""Admin catalog and team management (services/catalog.py, services/teams.py)."""
+
+from __future__ import annotations
+
+import httpx
+from support import GROUP, ORG, TEAM, bearer, create_team
+
+from saas_litellm_models import ModelAlias, Organization, Team, TeamCreated
+
+MSG = {"messages": [{"role": "user", "content": "hello"}]}
+
+
+async def test_guide_setup_creates_org_group_and_team(http: httpx.AsyncClient) -> None:
+    r = await http.post(
+        "/api/organizations/create", json={"organization_id": ORG, "name": "ACME Corporation"}
+    )
+    assert r.status_code == 201
+    assert Organization.model_validate_json(r.content).name == "ACME Corporation"
+    r = await http.post(
+        "/api/model-access-groups/create", json={"group_name": GROUP, "description": "GPT models"}
+    )
+    assert r.status_code == 201
+    r = await http.post(
+        "/api/teams/create",
+        json={
+            "organization_id": ORG,
+            "team_id": TEAM,
+            "team_alias": "ACME Corp Team",
+            "access_groups": [GROUP],
+            "credits_allocated": 1000,
+        },
+    )
+    assert r.status_code == 201
+    created = TeamCreated.model_validate_json(r.content)
+    assert (created.credits_allocated, created.credits_remaining) == (1000, 1000)
+    assert created.access_groups == [GROUP] and created.virtual_key.startswith("sk-")
+
+    team = Team.model_validate_json((await http.get(f"/api/teams/{TEAM}")).content)
+    assert team.status == "active" and team.team_alias == "ACME Corp Team"
+    assert "virtual_key" not in (await http.get(f"/api/teams/{TEAM}")).json()
+
+
+async def test_duplicates_are_conflicts(http: httpx.AsyncClient) -> None:
+    await create_team(http)
+    for path, body in [
+        ("/api/organizations/create", {"organization_id": ORG, "name": "again"}),
+        ("/api/model-access-groups/create", {"group_name": GROUP}),
+        ("/api/teams/create", {"organization_id": ORG, "team_id": TEAM}),
+        (
+            "/api/model-aliases/create",
+            {"model_alias": "default", "deployments": [{"provider": "mock", "model": "m"}]},
+        ),
+    ]:
+        r = await http.post(path, json=body)
+        assert r.status_code == 409, (path, r.text)
+        assert r.json()["error"]["type"] == "conflict"
+    # the duplicate team create did not replace the team's key or credits
+    assert (await http.get(f"/api/teams/{TEAM}")).json()["credits_allocated"] == 1000
+
+
+async def test_unknown_references_are_refused(http: httpx.AsyncClient) -> None:
+    await create_team(http)
+    r = await http.post(
+        "/api/teams/create",
+        json={"organization_id": ORG, "team_id": "t2", "access_groups": ["nope"]},
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "access_groups"
+    r = await http.post(
+        "/api/teams/create", json={"organization_id": ORG, "team_id": "t2", "default_model": "nope"}
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "default_model"
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "X",
+            "access_groups": ["nope"],
+            "deployments": [{"provider": "mock", "model": "m"}],
+        },
+    )
+    assert r.status_code == 400
+    assert (await http.get("/api/teams/t2")).status_code == 404
+
+
+async def test_credits_add_grows_the_balance(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, credits=1)
+    r = await http.post(f"/api/teams/{TEAM}/credits/add", json={"credits": 4, "reason": "top-up"})
+    assert r.status_code == 200 and r.json()["credits_allocated"] == 5
+    balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+    assert balance["credits_remaining"] == 5
+    r = await http.post("/api/teams/ghost/credits/add", json={"credits": 4})
+    assert r.status_code == 404
+
+
+async def test_model_alias_access_through_groups(http: httpx.AsyncClient) -> None:
+    key = await create_team(http)
+    await http.post("/api/model-access-groups/create", json={"group_name": "claude-models"})
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "ChatAgent",
+            "access_groups": [GROUP],
+            "deployments": [
+                {
+                    "provider": "mock",
+                    "model": "gpt-4o-mini",
+                    "input_cost_per_million": 1.0,
+                    "output_cost_per_million": 2.0,
+                },
+                {"provider": "mock", "model": "gpt-4o"},
+            ],
+        },
+    )
+    assert r.status_code == 201
+    alias = ModelAlias.model_validate_json(r.content)
+    assert [d.model for d in alias.deployments] == ["gpt-4o-mini", "gpt-4o"]
+    await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "Claude",
+            "access_groups": ["claude-models"],
+            "deployments": [{"provider": "mock", "model": "claude"}],
+        },
+    )
+
+    job = (
+        await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "t"}, headers=bearer(key)
+        )
+    ).json()
+    r = await http.post(
+        f"/api/jobs/{job['job_id']}/llm-call",
+        json={**MSG, "model": "ChatAgent"},
+        headers=bearer(key),
+    )
+    assert r.status_code == 200 and r.json()["model"] == "ChatAgent"
+    usage = r.json()["usage"]
+    r = await http.post(
+        f"/api/jobs/{job['job_id']}/llm-call", json={**MSG, "model": "Claude"}, headers=bearer(key)
+    )
+    assert r.status_code == 403 and r.json()["error"]["param"] == "model"
+
+    detail = (await http.get(f"/api/jobs/{job['job_id']}", headers=bearer(key))).json()
+    assert [c["deployment"] for c in detail["calls"]] == ["gpt-4o-mini"]
+    expected = (usage["prompt_tokens"] * 1.0 + usage["completion_tokens"] * 2.0) / 1e6
+    assert abs(detail["costs"]["total_cost_usd"] - expected) < 1e-12
+
+
+async def test_team_default_model_is_used_when_the_call_names_none(
+    http: httpx.AsyncClient,
+) -> None:
+    await create_team(http, team_id="setup")  # creates org and group
+    await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "ChatAgent",
+            "access_groups": [GROUP],
+            "deployments": [{"provider": "mock", "model": "gpt-4o-mini"}],
+        },
+    )
+    key = await create_team(http, default_model="ChatAgent")
+    job = (
+        await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "t"}, headers=bearer(key)
+        )
+    ).json()
+    r = await http.post(f"/api/jobs/{job['job_id']}/llm-call", json=MSG, headers=bearer(key))
+    assert r.json()["model"] == "ChatAgent"
+
+
+async def test_usage_groups_by_job_type(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, credits=10)
+    for job_type, status, calls in [
+        ("extract", "completed", 2),
+        ("extract", "failed", 1),
+        ("summarize", "completed", 3),
+    ]:
+        job = (
+            await http.post(
+                "/api/jobs/create",
+                json={"team_id": TEAM, "job_type": job_type},
+                headers=bearer(key),
+            )
+        ).json()
+        for _ in range(calls):
+            await http.post(f"/api/jobs/{job['job_id']}/llm-call", json=MSG, headers=bearer(key))
+        await http.post(
+            f"/api/jobs/{job['job_id']}/complete", json={"status": status}, headers=bearer(key)
+        )
+    rows = {
+        r["job_type"]: r
+        for r in (await http.get(f"/api/teams/{TEAM}/usage", headers=bearer(key))).json()[
+            "by_job_type"
+        ]
+    }
+    assert (
+        rows["extract"]["jobs"],
+        rows["extract"]["completed"],
+        rows["extract"]["failed"],
+        rows["extract"]["calls"],
+        rows["extract"]["credits"],
+    ) == (2, 1, 1, 3, 1)
+    assert (
+        rows["summarize"]["jobs"],
+        rows["summarize"]["calls"],
+        rows["summarize"]["credits"],
+    ) == (1, 3, 1)
+    assert rows["summarize"]["tokens"] > 0 and rows["summarize"]["cost_usd"] > 0
+    later = (
+        await http.get(f"/api/teams/{TEAM}/usage?since=2999-01-01", headers=bearer(key))
+    ).json()
+    assert later["by_job_type"] == []

@@ -1,0 +1,77 @@
+"""Schema creation at start-up (store/migrations.py): versioned, idempotent, concurrent-safe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import sqlalchemy as sa
+from support import TEAM, bearer, create_team
+
+from saas_litellm_server import Settings, create_app
+from saas_litellm_server.store import LATEST_VERSION, Database, migrate
+from saas_litellm_server.store.schema import metadata
+
+SCRIPT = """
+import asyncio, sys
+from saas_litellm_server.store import Database, migrate
+async def main():
+    db = Database(sys.argv[1])
+    await db.connect()
+    try:
+        print(await migrate(db))
+    finally:
+        await db.disconnect()
+asyncio.run(main())
+"""
+
+
+def test_several_processes_migrating_at_once_apply_each_version_once(database_url: str) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, database_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    applied = sorted(int(out) for out, _ in results)
+    assert applied == [0, 0, 0, LATEST_VERSION]
+
+
+async def test_migrate_is_idempotent_and_creates_every_table(database_url: str) -> None:
+    db = Database(database_url)
+    await db.connect()
+    try:
+        assert await migrate(db) == LATEST_VERSION
+        assert await migrate(db) == 0
+        versions = await db.fetch_all("SELECT version FROM schema_migrations WHERE version > 0")
+        assert sorted(v["version"] for v in versions) == list(range(1, LATEST_VERSION + 1))
+        for table in metadata.sorted_tables:
+            assert await db.fetch_val(sa.select(sa.func.count()).select_from(table)) is not None
+    finally:
+        await db.disconnect()
+
+
+async def test_a_restarted_server_keeps_its_data(settings: Settings) -> None:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        key = await create_team(http, credits=7)
+        await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
+        )
+
+    again = create_app(settings)
+    async with (
+        again.router.lifespan_context(again),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=again), base_url="http://t") as http,
+    ):
+        balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+        assert (balance["credits_allocated"], balance["credits_reserved"]) == (7, 1)
