@@ -147,3 +147,61 @@ async def any_http(
         with live_server(create_app(settings)) as url:
             async with httpx.AsyncClient(base_url=url, timeout=30) as client:
                 yield client
+
+
+@pytest.fixture(scope="session")
+def upstream_process() -> Iterator[str]:
+    """The OpenAI-compatible stub (tests/upstream_stub.py) as a real process on loopback."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = Path(__file__).with_name("upstream_stub.py")
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/_stub/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the upstream stub did not start")
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def upstream(upstream_process: str) -> str:
+    """The stub's URL, with its request log emptied for this test."""
+    httpx.post(f"{upstream_process}/_stub/reset", timeout=5)
+    return upstream_process
+
+
+UPSTREAM_KEY = "sk-upstream-secret-key"
+
+
+@pytest.fixture
+def upstream_settings(database_url: str, upstream: str) -> Settings:
+    """Server settings whose ``openai`` deployments default to the stub."""
+    return Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        upstream_base_url=upstream,
+        upstream_api_key=UPSTREAM_KEY,
+        upstream_timeout=2.0,
+        _env_file=None,
+    )

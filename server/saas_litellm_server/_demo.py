@@ -93,10 +93,24 @@ async def run_demo(*, chunk_delay: float = 0.05) -> int:
                         f"({resp.usage.total_tokens} tokens, {resp.latency_ms:.2f} ms)"
                     )
 
+                print("8. stream -> ", end="", flush=True)
+                async with client.stream(
+                    job_id=job.job_id,
+                    messages=[{"role": "user", "content": "Tell me a story about Q3"}],
+                ) as stream:
+                    async for chunk in stream:  # each chunk is printed the moment it arrives
+                        print(chunk.content, end="", flush=True)
+                done = stream.done
+                assert done is not None
+                _say(
+                    f"\n   (streamed: {done.usage.total_tokens} tokens, "
+                    f"{done.latency_ms:.0f} ms, call {done.call_id[:8]}…)"
+                )
+
                 result = await client.complete_job(job.job_id, "completed")
                 costs = result.costs
                 _say(
-                    f"8. completed the job: {costs.total_calls} calls, "
+                    f"9. completed the job: {costs.total_calls} calls, "
                     f"{costs.total_tokens} tokens, ${costs.total_cost_usd:.6f}, "
                     f"credit applied: {costs.credit_applied}"
                 )
@@ -108,7 +122,7 @@ async def run_demo(*, chunk_delay: float = 0.05) -> int:
                 failure = await client.complete_job(
                     failed.job_id, "failed", error_message="demo failure"
                 )
-                _say(f"9. a second job failed: credit applied: {failure.costs.credit_applied}")
+                _say(f"10. a second job failed: credit applied: {failure.costs.credit_applied}")
 
                 after = await client.get_balance()
                 _say(

@@ -21,3 +21,18 @@ def test_basic_usage(live_url: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "Credits remaining: 9" in done.stdout
     assert "as expected once credits run out" in done.stdout
+
+
+def test_streaming(live_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "streaming.py")],
+        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith('SDK:      You said: "Tell me a story"')
+    assert lines[2].startswith('raw SSE:  You said: "Tell me a story"')
+    assert "credits remaining 4" in done.stdout

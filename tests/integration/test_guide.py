@@ -204,3 +204,93 @@ def test_three_calls_in_one_job_cost_one_credit_and_a_failed_job_none(live_url: 
     assert result["costs"]["credit_applied"] is False
     assert result["costs"]["credits_remaining"] == 999
     assert balance(live_url, key)["credits_remaining"] == 999
+
+
+PATTERN_B = """
+import requests
+API = "http://localhost:8003/api"
+headers = {"Authorization": "Bearer sk-your-virtual-key"}
+# Create job and make streaming call
+response = requests.post(
+    f"{API}/jobs/{job_id}/llm-call-stream",
+    headers=headers,
+    json={
+        "messages": [{"role": "user", "content": "Tell me a story"}]
+    },
+    stream=True
+)
+# Process Server-Sent Events
+for line in response.iter_lines():
+    if line.startswith(b'data: '):
+        chunk = json.loads(line[6:])
+        if chunk.get("content"):
+            print(chunk["content"], end="", flush=True)
+"""
+
+STREAMING_VS_BUFFERED = """
+# Get complete response at once
+response = requests.post(
+    f"{API}/jobs/{job_id}/llm-call",
+    headers=headers,
+    json={"messages": messages}
+).json()
+content = response["response"]["content"]
+print(content)
+# Get response progressively
+response = requests.post(
+    f"{API}/jobs/{job_id}/llm-call-stream",
+    headers=headers,
+    json={"messages": messages},
+    stream=True
+)
+for line in response.iter_lines():
+    if line.startswith(b'data: '):
+        chunk = json.loads(line[6:])
+        print(chunk.get("content", ""), end="")
+"""
+
+
+def test_pattern_b_naive_sse_reader_as_written(live_url: str) -> None:
+    """The guide's reader calls json.loads on every data: line and prints each content."""
+    import json
+
+    key = setup_with_curl(live_url)
+    headers = {"Authorization": f"Bearer {key}"}
+    job = requests.post(
+        f"{live_url}/api/jobs/create",
+        headers=headers,
+        timeout=10,
+        json={"team_id": "acme-corp", "job_type": "chat"},
+    ).json()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(
+            compile(localize(PATTERN_B, live_url, key), "<guide>", "exec"),
+            {"json": json, "job_id": job["job_id"]},
+        )
+    assert (
+        out.getvalue()
+        == 'You said: "Tell me a story". I am the built-in mock model, answering offline.'
+    )
+
+    messages = [{"role": "user", "content": "Say hello!"}]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(
+            compile(STREAMING_VS_BUFFERED, "<guide>", "exec"),
+            {
+                "json": json,
+                "requests": requests,
+                "job_id": job["job_id"],
+                "headers": headers,
+                "API": f"{live_url}/api",
+                "messages": messages,
+            },
+        )
+    buffered, streamed = out.getvalue().split("\n", 1)
+    assert buffered == streamed  # same answer both ways
+    detail = requests.get(
+        f"{live_url}/api/jobs/{job['job_id']}", headers=headers, timeout=10
+    ).json()
+    assert [c["streamed"] for c in detail["calls"]] == [True, False, True]
+    assert detail["calls"][1]["total_tokens"] == detail["calls"][2]["total_tokens"]

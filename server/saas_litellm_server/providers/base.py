@@ -7,7 +7,7 @@ with a ``kind`` that routing uses to decide whether a fallback deployment may be
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -70,6 +70,8 @@ class ProviderError(Exception):
 class Provider(Protocol):
     async def complete(self, request: ProviderRequest) -> ProviderResult: ...
 
-    def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]: ...
+    def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
+        """An async generator: closing it early must cancel the upstream request."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
@@ -74,7 +74,7 @@ class MockProvider:
     async def complete(self, request: ProviderRequest) -> ProviderResult:
         return self.answer(request)
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         result = self.answer(request)
         text = result.message.content or ""
         pieces = _WORDS.findall(text) or [text]

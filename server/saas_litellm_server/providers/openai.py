@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -146,7 +146,7 @@ class OpenAIProvider:
             ),
         )
 
-    async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamDelta]:
+    async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         url, headers = self._target(request)
         text: list[str] = []
         finish: str | None = None

@@ -14,6 +14,7 @@ from saas_litellm_models import JobCompleteRequest, JobCreateRequest, LLMCallReq
 
 from ..services import calls, jobs
 from ._http import job_id_param, json_response, parse_body, require_team, runtime
+from ._sse import EventStreamResponse
 
 __all__ = ["routes"]
 
@@ -37,6 +38,15 @@ async def llm_call(request: Request) -> Response:
     return json_response(await calls.llm_call(runtime(request), team, job_id, body))
 
 
+async def llm_call_stream(request: Request) -> EventStreamResponse:
+    team = await require_team(request)
+    job_id = job_id_param(request)
+    body = await parse_body(request, LLMCallRequest)
+    rt = runtime(request)
+    prepared = await calls.prepare_call(rt, team, job_id, body)  # refusals are JSON errors
+    return EventStreamResponse(calls.stream_call(rt, prepared))
+
+
 async def complete_job(request: Request) -> Response:
     team = await require_team(request)
     job_id = job_id_param(request)
@@ -48,5 +58,6 @@ routes = [
     Route("/api/jobs/create", create_job, methods=["POST"]),
     Route("/api/jobs/{job_id}", get_job, methods=["GET"]),
     Route("/api/jobs/{job_id}/llm-call", llm_call, methods=["POST"]),
+    Route("/api/jobs/{job_id}/llm-call-stream", llm_call_stream, methods=["POST"]),
     Route("/api/jobs/{job_id}/complete", complete_job, methods=["POST"]),
 ]

@@ -1,0 +1,108 @@
+"""The ``openai`` provider against a real OpenAI-compatible upstream process."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from conftest import UPSTREAM_KEY
+
+from saas_litellm_server.providers import OpenAIProvider, ProviderError, ProviderRequest
+
+
+def request(model: str, content: str = "hello there", **params: object) -> ProviderRequest:
+    return ProviderRequest(
+        model=model,
+        messages=[{"role": "user", "content": content}],
+        params=dict(params),
+        timeout=2.0,
+    )
+
+
+@pytest.fixture
+async def provider(upstream: str):  # type: ignore[no-untyped-def]
+    p = OpenAIProvider(base_url=upstream, api_key=UPSTREAM_KEY)
+    yield p
+    await p.aclose()
+
+
+async def test_complete_forwards_params_and_reports_usage(
+    provider: OpenAIProvider, upstream: str
+) -> None:
+    result = await provider.complete(request("echo", temperature=0.3, max_tokens=50))
+    assert result.message.content == "stub answer: hello there"
+    assert result.usage.total_tokens == result.usage.prompt_tokens + result.usage.completion_tokens
+    sent = httpx.get(f"{upstream}/_stub/requests").json()[-1]
+    assert sent["body"]["temperature"] == 0.3 and sent["body"]["max_tokens"] == 50
+    assert sent["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+async def test_stream_asks_for_usage_and_yields_deltas(
+    provider: OpenAIProvider, upstream: str
+) -> None:
+    deltas = [d async for d in provider.stream(request("echo", content="one two three"))]
+    assert "".join(d.content for d in deltas) == "stub answer: one two three"
+    assert deltas[-1].usage is not None and deltas[-1].finish_reason == "stop"
+    sent = httpx.get(f"{upstream}/_stub/requests").json()[-1]
+    assert sent["body"]["stream"] is True
+    assert sent["body"]["stream_options"] == {"include_usage": True}
+
+
+async def test_stream_without_usage_is_estimated(provider: OpenAIProvider) -> None:
+    deltas = [d async for d in provider.stream(request("nousage", content="a b c d e f g h"))]
+    usage = deltas[-1].usage
+    assert usage is not None and usage.prompt_tokens > 0 and usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize(
+    ("model", "kind"),
+    [
+        ("error-500", "server"),
+        ("error-503", "server"),
+        ("error-429", "rate_limited"),
+        ("error-400", "bad_request"),
+        ("hang", "timeout"),
+    ],
+)
+async def test_failures_are_classified_and_scrubbed(
+    provider: OpenAIProvider, model: str, kind: str
+) -> None:
+    for call in ("complete", "stream"):
+        with pytest.raises(ProviderError) as info:
+            if call == "complete":
+                await provider.complete(request(model))
+            else:
+                [d async for d in provider.stream(request(model))]
+        assert info.value.kind == kind
+        assert "10.0.0.1" not in info.value.message and "sk-upstream" not in info.value.message
+
+
+async def test_unreachable_upstream_is_a_connection_error() -> None:
+    with socket_closed_port() as port:
+        p = OpenAIProvider(base_url=f"http://127.0.0.1:{port}", api_key=None)
+        with pytest.raises(ProviderError) as info:
+            await p.complete(request("echo"))
+        await p.aclose()
+    assert info.value.kind == "connection"
+    assert "127.0.0.1" not in info.value.message
+
+
+async def test_a_cut_stream_is_a_provider_error(provider: OpenAIProvider) -> None:
+    seen = []
+    with pytest.raises(ProviderError):
+        async for delta in provider.stream(request("cut")):
+            seen.append(delta.content)
+    assert len(seen) == 2
+
+
+def socket_closed_port():  # type: ignore[no-untyped-def]
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def cm():  # type: ignore[no-untyped-def]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        yield port
+
+    return cm()

@@ -1,0 +1,188 @@
+"""Streaming end to end (services/calls.stream_call, routes/_sse.py) through the SDK, over real
+HTTP, against the mock provider and a real OpenAI-compatible upstream process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from support import live_server
+
+from saas_litellm_client import (
+    ConflictError,
+    NotFoundError,
+    SaasLiteLLMAdminClient,
+    SaasLiteLLMClient,
+    StreamError,
+)
+from saas_litellm_models import JobDetail
+from saas_litellm_server import Settings, create_app
+
+MSG = [{"role": "user", "content": "Tell me a story about a fox"}]
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
+    """Poll ``check`` until it returns a truthy value (bounded: fails after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def client(upstream_settings: Settings) -> AsyncIterator[SaasLiteLLMClient]:
+    """A team client on a live server whose aliases point at the upstream stub."""
+    with live_server(create_app(upstream_settings)) as url:
+        async with SaasLiteLLMAdminClient(base_url=url) as admin:
+            await admin.create_organization("org_acme", "ACME")
+            await admin.create_model_access_group("gpt-models")
+            for alias, models in {
+                "Slow": ["slow-0.25"],
+                "Echo": ["echo"],
+                "Cut": ["cut"],
+                "Fallback": ["error-500", "echo"],
+                "Hang": ["hang"],
+            }.items():
+                await admin.create_model_alias(
+                    alias,
+                    access_groups=["gpt-models"],
+                    deployments=[
+                        {
+                            "provider": "openai",
+                            "model": m,
+                            "input_cost_per_million": 1.0,
+                            "output_cost_per_million": 3.0,
+                        }
+                        for m in models
+                    ],
+                )
+            team = await admin.create_team(
+                "org_acme", "acme-corp", access_groups=["gpt-models"], credits_allocated=100
+            )
+        async with SaasLiteLLMClient(
+            base_url=url, team_id="acme-corp", virtual_key=team.virtual_key
+        ) as c:
+            yield c
+
+
+async def test_chunks_arrive_as_the_upstream_sends_them(client: SaasLiteLLMClient) -> None:
+    job = await client.create_job("chat")
+    arrivals: list[float] = []
+    async with client.stream(job_id=job.job_id, messages=MSG, model="Slow") as stream:
+        async for chunk in stream:
+            arrivals.append(time.monotonic())
+            assert chunk.content.startswith("stub-chunk-")
+    # the upstream sends 6 chunks 0.25 s apart: 1.25 s from first to last
+    assert len(arrivals) == 6
+    assert arrivals[-1] - arrivals[0] > 0.9  # the first arrived long before the last…
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    assert min(gaps) > 0.1  # …and each one on its own, not in a buffered burst
+    assert stream.done is not None and stream.done.usage.total_tokens > 0
+
+
+async def test_disconnect_cancels_upstream_and_records_the_call(
+    client: SaasLiteLLMClient, upstream: str
+) -> None:
+    job = await client.create_job("chat")
+    async with client.stream(job_id=job.job_id, messages=MSG, model="Slow") as stream:
+        async for _ in stream:
+            break  # the user closes the tab after the first chunk
+
+    async def upstream_cancelled() -> bool:
+        log = httpx.get(f"{upstream}/_stub/requests").json()
+        return bool(log) and log[-1]["ended"] == "cancelled"
+
+    await eventually(upstream_cancelled)
+
+    async def recorded() -> JobDetail | None:
+        detail = await client.get_job(job.job_id)
+        return detail if detail.calls else None
+
+    detail = await eventually(recorded)
+    call = detail.calls[0]
+    assert (call.status, call.streamed, call.error_type) == ("failed", True, "client_disconnected")
+    assert call.completion_tokens > 0 and call.cost_usd > 0
+    assert detail.status == "in_progress"
+    result = await client.complete_job(job.job_id, "completed")
+    assert result.costs.failed_calls == 1 and result.credits_remaining == 99
+
+
+async def test_cut_upstream_gives_one_error_event_and_a_failed_call(
+    client: SaasLiteLLMClient,
+) -> None:
+    job = await client.create_job("chat")
+    received = []
+    with pytest.raises(StreamError) as info:
+        async with client.stream(job_id=job.job_id, messages=MSG, model="Cut") as stream:
+            async for chunk in stream:
+                received.append(chunk.content)
+    assert len(received) == 2
+    assert info.value.error_type == "upstream_error"
+    assert "127.0.0.1" not in info.value.message
+    result = await client.complete_job(job.job_id, "failed")
+    assert (result.costs.total_calls, result.costs.failed_calls) == (1, 1)
+    assert result.costs.total_tokens > 0  # the two chunks that did arrive are accounted for
+
+
+async def test_streamed_calls_cost_like_non_streamed_ones(client: SaasLiteLLMClient) -> None:
+    for model in ("Echo", None):  # the upstream process, and the built-in mock
+        job = await client.create_job("compare")
+        plain = await client.llm_call(job_id=job.job_id, messages=MSG, model=model)
+        async with client.stream(job_id=job.job_id, messages=MSG, model=model) as stream:
+            text = await stream.get_final_text()
+        assert text == plain.content
+        assert stream.usage == plain.usage
+        detail = await client.get_job(job.job_id)
+        streamed = [c for c in detail.calls if c.streamed]
+        unstreamed = [c for c in detail.calls if not c.streamed]
+        assert len(streamed) == len(unstreamed) == 1
+        assert streamed[0].cost_usd == unstreamed[0].cost_usd > 0
+        assert streamed[0].total_tokens == unstreamed[0].total_tokens
+
+
+async def test_stream_falls_back_before_the_first_chunk(client: SaasLiteLLMClient) -> None:
+    job = await client.create_job("chat")
+    async with client.stream(job_id=job.job_id, messages=MSG, model="Fallback") as stream:
+        text = await stream.get_final_text()
+    assert text.startswith("stub answer:")
+    detail = await client.get_job(job.job_id)
+    assert [c.deployment for c in detail.calls] == ["echo"]
+
+
+async def test_refusals_before_the_stream_are_typed_errors(client: SaasLiteLLMClient) -> None:
+    job = await client.create_job("chat")
+    await client.complete_job(job.job_id, "completed")
+    with pytest.raises(ConflictError):
+        async with client.stream(job_id=job.job_id, messages=MSG) as stream:
+            await stream.get_final_text()
+    with pytest.raises(NotFoundError):
+        async with client.stream(
+            job_id="00000000-0000-4000-8000-000000000000", messages=MSG
+        ) as stream:
+            await stream.get_final_text()
+
+
+async def test_breaking_out_early_returns_the_connection(upstream_settings: Settings) -> None:
+    with live_server(create_app(upstream_settings)) as url:
+        async with SaasLiteLLMAdminClient(base_url=url) as admin:
+            await admin.create_organization("org_acme", "ACME")
+            team = await admin.create_team("org_acme", "acme-corp", credits_allocated=10)
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10, pool=2)) as http:
+            client = SaasLiteLLMClient(
+                base_url=url, team_id="acme-corp", virtual_key=team.virtual_key, http_client=http
+            )
+            job = await client.create_job("chat")
+            for _ in range(3):  # with one connection, a leaked one would block the next stream
+                async with client.stream(job_id=job.job_id, messages=MSG) as stream:
+                    async for _chunk in stream:
+                        break
+            assert (await client.get_balance()).credits_reserved == 1

@@ -1,0 +1,186 @@
+"""A small OpenAI-compatible upstream, run as a real process by the tests.
+
+``python upstream_stub.py PORT`` serves ``POST /chat/completions`` (streaming or not). What it does
+is scripted by the request's ``model``:
+
+- ``echo`` (and any unknown name): answers ``stub answer: <last user message>``;
+- ``slow-<seconds>``: streams ``stub-chunk-<i> `` chunks, one every ``<seconds>``, 6 of them;
+- ``cut``: streams two chunks, then drops the connection mid-stream;
+- ``nousage``: streams without a ``usage`` chunk;
+- ``error-<status>``: answers that HTTP status with an OpenAI-style error body;
+- ``hang``: never answers;
+- ``reask``: answers JSON that fails the test's ``Person`` model until the conversation contains
+  an assistant message (a re-ask), then a valid one;
+- ``never-valid``: always answers JSON that fails ``Person``.
+
+``GET /_stub/requests`` returns every request received (body, whether it was streamed, and how it
+ended: ``finished`` or ``cancelled``); ``POST /_stub/reset`` forgets them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+LOG: list[dict[str, Any]] = []
+
+VALID_PERSON = {"name": "Ada Lovelace", "age": 36, "email": "ada@example.com"}
+INVALID_PERSON = {"name": "Ada Lovelace", "age": "thirty-six"}
+
+
+def _answer(body: dict[str, Any]) -> str:
+    model = body.get("model", "")
+    messages = body.get("messages", [])
+    if model == "reask":
+        reasked = any(m.get("role") == "assistant" for m in messages)
+        return json.dumps(VALID_PERSON if reasked else INVALID_PERSON)
+    if model == "never-valid":
+        return json.dumps(INVALID_PERSON)
+    last = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    return f"stub answer: {last}"
+
+
+def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
+    prompt = sum(len(str(m.get("content") or "").split()) + 4 for m in body.get("messages", []))
+    completion = max(1, len(text.split()))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
+    delta = {"content": content} if content is not None else {}
+    data = {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion.chunk",
+        "model": "stub",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(data)}\n\n".encode()
+
+
+async def completions(request: Request) -> Response:
+    body = await request.json()
+    entry = {
+        "body": body,
+        "stream": bool(body.get("stream")),
+        "ended": "started",
+        "authorization": request.headers.get("authorization"),
+    }
+    LOG.append(entry)
+    model = str(body.get("model", ""))
+    if model.startswith("error-"):
+        entry["ended"] = "finished"
+        status = int(model.removeprefix("error-"))
+        return JSONResponse(
+            {
+                "error": {
+                    "message": f"stub failure {status} at http://10.0.0.1/v1 "
+                    "with key sk-upstreamsecret123",
+                    "type": "stub",
+                }
+            },
+            status_code=status,
+        )
+    if model == "hang":
+        while not await request.is_disconnected():
+            await asyncio.sleep(0.05)
+        entry["ended"] = "cancelled"
+        return Response(status_code=499)
+    text = _answer(body)
+    if not body.get("stream"):
+        entry["ended"] = "finished"
+        return JSONResponse(
+            {
+                "id": "chatcmpl-stub",
+                "object": "chat.completion",
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": text},
+                    }
+                ],
+                "usage": _usage(body, text),
+            }
+        )
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            if model.startswith("slow-"):
+                delay = float(model.removeprefix("slow-"))
+                pieces = [f"stub-chunk-{i} " for i in range(6)]
+            else:
+                delay = 0.0
+                words = text.split(" ")
+                pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+            full = "".join(pieces)
+            for i, piece in enumerate(pieces):
+                if i and delay:
+                    await asyncio.sleep(delay)
+                if model == "cut" and i == 2:
+                    entry["ended"] = "cut"
+                    raise ConnectionAbortedError("stub cuts the stream")
+                yield _chunk(piece)
+            yield _chunk(finish="stop")
+            include = (body.get("stream_options") or {}).get("include_usage")
+            if include and model != "nousage":
+                usage = {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion.chunk",
+                    "choices": [],
+                    "usage": _usage(body, full),
+                }
+                yield f"data: {json.dumps(usage)}\n\n".encode()
+            yield b"data: [DONE]\n\n"
+            entry["ended"] = "finished"
+        except asyncio.CancelledError:
+            entry["ended"] = "cancelled"
+            raise
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+async def requests_log(request: Request) -> Response:
+    return JSONResponse(LOG)
+
+
+async def reset(request: Request) -> Response:
+    LOG.clear()
+    return JSONResponse({"ok": True})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+app = Starlette(
+    routes=[
+        Route("/chat/completions", completions, methods=["POST"]),
+        Route("/v1/chat/completions", completions, methods=["POST"]),
+        Route("/_stub/requests", requests_log, methods=["GET"]),
+        Route("/_stub/reset", reset, methods=["POST"]),
+        Route("/_stub/health", health, methods=["GET"]),
+    ]
+)
+
+if __name__ == "__main__":
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="critical",
+        timeout_graceful_shutdown=1,
+    )
