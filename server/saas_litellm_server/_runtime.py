@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ._settings import Settings
 from .providers import MockProvider, OpenAIProvider, Provider
+from .services.cooldown import Cooldowns
 from .store import Database
 
 __all__ = ["Runtime", "TeamContext"]
@@ -25,6 +26,7 @@ class Runtime:
     settings: Settings
     db: Database
     providers: dict[str, Provider] = field(default_factory=dict)
+    cooldowns: Cooldowns = field(default_factory=lambda: Cooldowns(failures=3, seconds=30.0))
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -38,6 +40,9 @@ class Runtime:
                 "mock": MockProvider(chunk_delay=settings.mock_chunk_delay),
                 "openai": OpenAIProvider(base_url=settings.upstream_base_url, api_key=api_key),
             },
+            cooldowns=Cooldowns(
+                failures=settings.cooldown_failures, seconds=settings.cooldown_seconds
+            ),
         )
 
     async def aclose(self) -> None:

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     )
     upstream_api_key: SecretStr | None = None
     upstream_timeout: float = Field(default=60.0, gt=0, description="Seconds per upstream call.")
+    cooldown_failures: int = Field(
+        default=3, ge=1, description="Consecutive failures that put a deployment in cooldown."
+    )
+    cooldown_seconds: float = Field(
+        default=30.0, ge=0, description="How long a failing deployment is skipped."
+    )
     default_model: str = Field(
         default=BUILTIN_MODEL_ALIAS,
         description="Alias used when neither the request nor the team names a model.",

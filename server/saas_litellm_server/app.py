@@ -18,13 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._config import load_config
 from ._middleware import RequestContextMiddleware
 from ._runtime import Runtime
 from ._settings import Settings
 from .errors import APIError
 from .routes import admin, credits, jobs
 from .routes._http import error_response, request_id
-from .services.catalog import ensure_builtin_alias
+from .services.catalog import apply_config, ensure_builtin_alias
 from .store import migrate
 
 __all__ = ["create_app"]
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             await migrate(rt.db)
             await ensure_builtin_alias(rt.db)
+            if settings.config is not None:
+                await apply_config(rt.db, load_config(settings.config))
             if settings.dev_mode:
                 logger.warning(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"

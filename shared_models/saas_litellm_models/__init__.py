@@ -50,6 +50,7 @@ from ._jobs import (
     JobCosts,
     JobCreateRequest,
     JobDetail,
+    JobList,
     JobStatus,
     LLMCallRecord,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "JobCosts",
     "JobCreateRequest",
     "JobDetail",
+    "JobList",
     "JobStatus",
     "JobTypeUsage",
     "KeyRotation",

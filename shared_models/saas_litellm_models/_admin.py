@@ -65,6 +65,10 @@ class _DeploymentFields(BaseModel):
     ) = None
     input_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
     output_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
+    timeout: Annotated[float, Field(gt=0, le=3600)] | None = Field(
+        default=None,
+        description="Seconds per call to this deployment; default SAAS_LITELLM_UPSTREAM_TIMEOUT.",
+    )
 
 
 class Deployment(_DeploymentFields, RequestModel):

@@ -17,6 +17,7 @@ __all__ = [
     "JobCosts",
     "JobCreateRequest",
     "JobDetail",
+    "JobList",
     "JobStatus",
     "LLMCallRecord",
 ]
@@ -92,6 +93,15 @@ class JobDetail(Job):
     error_message: str | None = None
     calls: list[LLMCallRecord] = Field(default_factory=list)
     costs: JobCosts
+
+
+class JobList(ResponseModel):
+    """Response of ``GET /api/teams/{team_id}/jobs``: newest first, one page at a time."""
+
+    jobs: list[Job]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as ``cursor`` for the next page; null on the last page."
+    )
 
 
 class JobCompleteRequest(RequestModel):

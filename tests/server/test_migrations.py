@@ -75,3 +75,29 @@ async def test_a_restarted_server_keeps_its_data(settings: Settings) -> None:
     ):
         balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
         assert (balance["credits_allocated"], balance["credits_reserved"]) == (7, 1)
+
+
+async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None:
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        # turn it back into a version-1 database that holds data
+        await db.execute("ALTER TABLE deployments DROP COLUMN timeout")
+        await db.execute("DELETE FROM schema_migrations WHERE version >= 2")
+        await db.execute(
+            "INSERT INTO model_aliases (model_alias, public, created_at) "
+            "VALUES ('Old', false, '2026-01-01 00:00:00')"
+        )
+        assert await migrate(db) == LATEST_VERSION - 1
+        columns = [c for c in (await db.fetch_all("SELECT * FROM deployments"))]
+        assert columns == []
+        await db.execute(
+            "INSERT INTO deployments (model_alias, position, provider, model, timeout) "
+            "VALUES ('Old', 0, 'mock', 'm', 1.5)"
+        )
+        row = await db.fetch_one("SELECT timeout FROM deployments WHERE model_alias = 'Old'")
+        assert row is not None and row["timeout"] == 1.5
+        assert await migrate(db) == 0
+    finally:
+        await db.disconnect()

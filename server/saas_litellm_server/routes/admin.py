@@ -42,6 +42,12 @@ async def create_model_alias(request: Request) -> Response:
     return json_response(await catalog.create_alias(runtime(request).db, body), 201)
 
 
+async def get_model_alias(request: Request) -> Response:
+    await require_admin(request)
+    name = str(request.path_params["model_alias"])[:200]
+    return json_response(await catalog.get_alias(runtime(request).db, name))
+
+
 async def create_team(request: Request) -> Response:
     await require_admin(request)
     body = await parse_body(request, TeamCreateRequest)
@@ -81,6 +87,7 @@ routes = [
     Route("/api/organizations/create", create_organization, methods=["POST"]),
     Route("/api/model-access-groups/create", create_model_access_group, methods=["POST"]),
     Route("/api/model-aliases/create", create_model_alias, methods=["POST"]),
+    Route("/api/model-aliases/{model_alias}", get_model_alias, methods=["GET"]),
     Route("/api/teams/create", create_team, methods=["POST"]),
     Route("/api/teams/{team_id}", get_team, methods=["GET"]),
     Route("/api/teams/{team_id}/credits/add", add_credits, methods=["POST"]),

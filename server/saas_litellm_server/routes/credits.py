@@ -1,4 +1,5 @@
-"""Team endpoints for credits and usage analytics; logic in ``services.teams``."""
+"""Team endpoints for credits, usage analytics and job listings; logic in ``services.teams``
+and ``services.jobs``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..services import teams
+from ..errors import ValidationFailed
+from ..services import jobs, teams
 from ._http import (
     json_response,
     require_team,
@@ -33,7 +35,29 @@ async def usage(request: Request) -> Response:
     )
 
 
+_STATUSES = ("pending", "in_progress", "completed", "failed")
+
+
+async def list_jobs(request: Request) -> Response:
+    team_id = team_id_param(request)
+    await require_team_or_admin(request, team_id)
+    status = request.query_params.get("status") or None
+    if status is not None and status not in _STATUSES:
+        raise ValidationFailed(f"status must be one of {', '.join(_STATUSES)}", param="status")
+    raw_limit = request.query_params.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+        raise ValidationFailed("limit must be an integer from 1 to 500", param="limit")
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and len(cursor) > 512:
+        raise ValidationFailed("cursor is not one this API returned", param="cursor")
+    page = await jobs.list_jobs(
+        runtime(request).db, team_id, status=status, limit=int(raw_limit), cursor=cursor
+    )
+    return json_response(page)
+
+
 routes = [
     Route("/api/credits/balance", balance, methods=["GET"]),
     Route("/api/teams/{team_id}/usage", usage, methods=["GET"]),
+    Route("/api/teams/{team_id}/jobs", list_jobs, methods=["GET"]),
 ]

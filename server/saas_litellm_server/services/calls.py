@@ -109,16 +109,15 @@ async def llm_call(
     runtime: Runtime, team: TeamContext, job_id: str, body: LLMCallRequest
 ) -> LLMCallResponse:
     call = await prepare_call(runtime, team, job_id, body)
-    timeout = runtime.settings.upstream_timeout
 
     async def attempt(provider: Provider, deployment: routing.Deployment) -> ProviderResult:
-        request = routing.provider_request(deployment, call.messages, call.params, timeout)
+        request = routing.provider_request(runtime, deployment, call.messages, call.params)
         return await provider.complete(request)
 
     outcome, used = await routing.call_with_fallback(runtime, call.route, attempt)
     call_id = str(uuid.uuid4())
     if isinstance(outcome, ProviderError):
-        error = routing.upstream_error(call.route.alias, outcome)
+        error = routing.upstream_error(call.route.alias, outcome, used.attempts)
         await _record(
             runtime,
             call,
@@ -165,21 +164,22 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
     the call is recorded as failed with the tokens streamed so far.
     """
     call_id = str(uuid.uuid4())
-    timeout = runtime.settings.upstream_timeout
     start = time.perf_counter()
-    deployment = call.route.deployments[0]
+    order = routing.plan(runtime, call.route)
+    deployment = order[0]
     pieces: list[str] = []
     recorded = False
+    attempts = 0
     try:
         last_error: ProviderError | None = None
-        for deployment in call.route.deployments:
-            provider = runtime.providers.get(deployment.provider)
-            if provider is None:
-                last_error = ProviderError(
-                    "server", f"provider {deployment.provider!r} is not available"
-                )
+        for deployment in order:
+            attempts += 1
+            try:
+                provider = routing.provider_for(runtime, deployment)
+            except ProviderError as exc:
+                last_error = exc
                 continue
-            request = routing.provider_request(deployment, call.messages, call.params, timeout)
+            request = routing.provider_request(runtime, deployment, call.messages, call.params)
             finish: str | None = None
             usage: Usage | None = None
             upstream = provider.stream(request)
@@ -193,6 +193,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                     if delta.usage is not None:
                         usage = delta.usage
             except ProviderError as exc:
+                routing.report(runtime, deployment, exc)
                 last_error = exc
                 if not pieces and exc.retryable:
                     continue  # nothing sent yet: the next deployment may answer
@@ -200,6 +201,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
             finally:
                 with anyio.CancelScope(shield=True):
                     await upstream.aclose()  # closing it cancels the upstream request
+            routing.report(runtime, deployment, None)
             latency = (time.perf_counter() - start) * 1000
             usage = usage or _estimated_usage(call, "".join(pieces))
             recorded = True
@@ -224,7 +226,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
             )
             return
         assert last_error is not None
-        error = routing.upstream_error(call.route.alias, last_error)
+        error = routing.upstream_error(call.route.alias, last_error, attempts)
         recorded = True
         with anyio.CancelScope(shield=True):
             await _record(

@@ -11,11 +11,19 @@ from saas_litellm_models import (
     OrganizationCreateRequest,
 )
 
+from .._config import ConfigError, ServerConfig
 from .._settings import BUILTIN_MODEL_ALIAS
-from ..errors import Conflict, InvalidRequest
+from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog
 
-__all__ = ["create_alias", "create_group", "create_organization", "ensure_builtin_alias"]
+__all__ = [
+    "apply_config",
+    "create_alias",
+    "create_group",
+    "create_organization",
+    "ensure_builtin_alias",
+    "get_alias",
+]
 
 
 async def create_organization(db: Database, body: OrganizationCreateRequest) -> Organization:
@@ -51,6 +59,29 @@ async def create_alias(db: Database, body: ModelAliasCreateRequest) -> ModelAlia
         raise Conflict(f"model alias {body.model_alias!r} already exists", param="model_alias")
     row = await catalog.get_alias(db, body.model_alias)
     return ModelAlias.model_validate(row)
+
+
+async def get_alias(db: Database, model_alias: str) -> ModelAlias:
+    row = await catalog.get_alias(db, model_alias)
+    if row is None:
+        raise NotFound(f"model alias {model_alias!r} not found")
+    return ModelAlias.model_validate(row)
+
+
+async def apply_config(db: Database, config: ServerConfig) -> None:
+    """Make the catalog match the config file (see ``_config``): idempotent."""
+    for group in config.access_groups:
+        await catalog.insert_group(db, group.group_name, group.description)
+    for alias in config.model_aliases:
+        missing = await catalog.missing_groups(db, alias.access_groups)
+        if missing:
+            raise ConfigError(
+                f"model alias {alias.model_alias!r} names unknown access group(s): "
+                f"{', '.join(missing)}; declare them under [[access_groups]]"
+            )
+        await catalog.replace_alias(
+            db, alias.model_alias, alias.access_groups, [d.model_dump() for d in alias.deployments]
+        )
 
 
 async def ensure_builtin_alias(db: Database) -> None:

@@ -13,7 +13,19 @@ from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed,
 from ..providers import Provider, ProviderError, ProviderRequest
 from ..store import catalog, teams
 
-__all__ = ["Attempt", "Deployment", "Route", "call_with_fallback", "cost_usd", "resolve"]
+__all__ = [
+    "Attempt",
+    "Deployment",
+    "Route",
+    "call_with_fallback",
+    "cost_usd",
+    "plan",
+    "provider_for",
+    "provider_request",
+    "report",
+    "resolve",
+    "upstream_error",
+]
 
 T = TypeVar("T")
 
@@ -25,6 +37,12 @@ class Deployment:
     api_base: str | None
     input_cost_per_million: float
     output_cost_per_million: float
+    timeout: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        """The upstream's identity, shared by every alias that routes to it (for cooldowns)."""
+        return (self.provider, self.api_base, self.model)
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,7 @@ class Attempt:
 
     deployment: Deployment
     latency_ms: float
+    attempts: int = 1
 
 
 def cost_usd(deployment: Deployment, prompt_tokens: int, completion_tokens: int) -> float:
@@ -65,21 +84,40 @@ async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Rou
     return Route(alias=name, deployments=tuple(Deployment(**d) for d in alias["deployments"]))
 
 
+def plan(runtime: Runtime, route: Route) -> list[Deployment]:
+    """The order to try deployments in: the alias's order, minus those cooling down (unless all
+    of them are, in which case they are all tried anyway)."""
+    healthy = [d for d in route.deployments if not runtime.cooldowns.cooling(d.key)]
+    return healthy or list(route.deployments)
+
+
+def report(runtime: Runtime, deployment: Deployment, error: ProviderError | None) -> None:
+    """Feed the outcome of one attempt into the cooldowns (bad requests say nothing of health)."""
+    if error is None:
+        runtime.cooldowns.succeeded(deployment.key)
+    elif error.retryable:
+        runtime.cooldowns.failed(deployment.key)
+
+
 def provider_request(
-    deployment: Deployment, messages: list[dict[str, Any]], params: dict[str, Any], timeout: float
+    runtime: Runtime,
+    deployment: Deployment,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
 ) -> ProviderRequest:
     return ProviderRequest(
         model=deployment.model,
         messages=messages,
         params=params,
         api_base=deployment.api_base,
-        timeout=timeout,
+        timeout=deployment.timeout or runtime.settings.upstream_timeout,
     )
 
 
-def upstream_error(alias: str, error: ProviderError) -> APIError:
-    """The client-facing error once every deployment of ``alias`` failed."""
-    message = f"model {alias!r} failed: {error.message}"
+def upstream_error(alias: str, error: ProviderError, attempts: int = 1) -> APIError:
+    """The client-facing error once the deployments of ``alias`` failed: which alias, and why."""
+    tried = f" (tried {attempts} deployments)" if attempts > 1 else ""
+    message = f"model {alias!r} failed{tried}: {error.message}"
     if error.kind == "timeout":
         return UpstreamTimedOut(message)
     if error.kind == "bad_request":
@@ -99,19 +137,27 @@ async def call_with_fallback(
     """
     start = time.perf_counter()
     last: ProviderError | None = None
-    deployment = route.deployments[0]
-    for deployment in route.deployments:
-        provider = runtime.providers.get(deployment.provider)
-        if provider is None:
-            last = ProviderError("server", f"provider {deployment.provider!r} is not available")
-            continue
+    order = plan(runtime, route)
+    deployment = order[0]
+    attempts = 0
+    for deployment in order:
+        attempts += 1
         try:
-            result: T | ProviderError = await call(provider, deployment)
+            result: T | ProviderError = await call(provider_for(runtime, deployment), deployment)
         except ProviderError as exc:
+            report(runtime, deployment, exc)
             last = exc
             if not exc.retryable:
                 break
             continue
-        return result, Attempt(deployment, (time.perf_counter() - start) * 1000)
+        report(runtime, deployment, None)
+        return result, Attempt(deployment, (time.perf_counter() - start) * 1000, attempts)
     assert last is not None
-    return last, Attempt(deployment, (time.perf_counter() - start) * 1000)
+    return last, Attempt(deployment, (time.perf_counter() - start) * 1000, attempts)
+
+
+def provider_for(runtime: Runtime, deployment: Deployment) -> Provider:
+    provider = runtime.providers.get(deployment.provider)
+    if provider is None:
+        raise ProviderError("server", f"provider {deployment.provider!r} is not available")
+    return provider

@@ -18,6 +18,7 @@ __all__ = [
     "insert_group",
     "insert_organization",
     "missing_groups",
+    "replace_alias",
 ]
 
 
@@ -123,6 +124,33 @@ async def insert_alias(
     return True
 
 
+async def replace_alias(
+    db: Database,
+    model_alias: str,
+    groups: Sequence[str],
+    deployment_rows: Sequence[dict[str, Any]],
+) -> None:
+    """Create the alias, or replace its groups and deployments, in one transaction."""
+    async with db.transaction():
+        await db.execute(
+            _insert_ignore(
+                db, model_aliases, model_alias=model_alias, public=False, created_at=utcnow()
+            )
+        )
+        await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
+        await db.execute(deployments.delete().where(deployments.c.model_alias == model_alias))
+        for group in dict.fromkeys(groups):
+            await db.execute(
+                alias_groups.insert().values(model_alias=model_alias, group_name=group)
+            )
+        for position, deployment in enumerate(deployment_rows):
+            await db.execute(
+                deployments.insert().values(
+                    model_alias=model_alias, position=position, **deployment
+                )
+            )
+
+
 async def get_alias(db: Database, model_alias: str) -> Row | None:
     """The alias with ``access_groups`` and ``deployments`` (in fallback order)."""
     row = await db.fetch_one(
@@ -142,6 +170,7 @@ async def get_alias(db: Database, model_alias: str) -> Row | None:
             deployments.c.api_base,
             deployments.c.input_cost_per_million,
             deployments.c.output_cost_per_million,
+            deployments.c.timeout,
         )
         .where(deployments.c.model_alias == model_alias)
         .order_by(deployments.c.position)

@@ -17,6 +17,7 @@ __all__ = [
     "get_job",
     "insert_job",
     "job_costs",
+    "list_jobs",
     "mark_in_progress",
     "record_settlement",
     "usage_by_job_type",
@@ -71,6 +72,32 @@ async def get_job(db: Database, job_id: str, team_id: str) -> Row | None:
         jobs.select().where(jobs.c.job_id == job_id, jobs.c.team_id == team_id)
     )
     return _job(row) if row else None
+
+
+async def list_jobs(
+    db: Database,
+    team_id: str,
+    *,
+    status: str | None,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+) -> list[Row]:
+    """A page of the team's jobs, newest first; ``after`` is the last (created_at, job_id) seen."""
+    query = jobs.select().where(jobs.c.team_id == team_id)
+    if status is not None:
+        query = query.where(jobs.c.status == status)
+    if after is not None:
+        created_at, job_id = after
+        query = query.where(
+            sa.or_(
+                jobs.c.created_at < created_at,
+                sa.and_(jobs.c.created_at == created_at, jobs.c.job_id < job_id),
+            )
+        )
+    rows = await db.fetch_all(
+        query.order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc()).limit(limit)
+    )
+    return [_job(r) for r in rows]
 
 
 async def mark_in_progress(db: Database, job_id: str) -> None:

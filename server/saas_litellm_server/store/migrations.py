@@ -1,12 +1,14 @@
 """Versioned schema migrations, run at start-up.
 
-``schema_migrations`` records applied versions. Several processes may start at once, so the
-check-and-apply step runs in one transaction under a lock: a transaction-scoped advisory lock on
-PostgreSQL (whose DDL is transactional), and on SQLite a write as the transaction's first
-statement, which takes the database's write lock (the others wait on SQLite's busy timeout).
+``schema_migrations`` records applied versions. A fresh database gets the current schema of
+:mod:`.schema` in one go and is stamped with every version; an older database gets the upgrade
+steps of the versions it lacks, in order. Versions already applied are never rewritten: a change
+of :mod:`.schema` comes with a new entry in :data:`UPGRADES`.
 
-Version 1 creates the tables of :mod:`.schema`. A later change of the schema adds a new version
-here with its own DDL; versions already applied are never rewritten.
+Several processes may start at once, so the check-and-apply step runs in one transaction under a
+lock: a transaction-scoped advisory lock on PostgreSQL (whose DDL is transactional), and on
+SQLite a write as the transaction's first statement, which takes the database's write lock (the
+others wait on SQLite's busy timeout).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from . import schema
 from ._database import Database
 
-__all__ = ["LATEST_VERSION", "migrate"]
+__all__ = ["LATEST_VERSION", "UPGRADES", "migrate"]
 
 _ADVISORY_LOCK_KEY = 0x5AA5_117E  # any constant shared by every process of this app
 
 
-def _v1(dialect: Dialect) -> list[str]:
+def _create_all(dialect: Dialect) -> list[str]:
     statements: list[str] = []
     for table in schema.metadata.sorted_tables:
         statements.append(str(CreateTable(table).compile(dialect=dialect)))
@@ -36,8 +38,13 @@ def _v1(dialect: Dialect) -> list[str]:
     return statements
 
 
-MIGRATIONS: list[tuple[int, Callable[[Dialect], list[str]]]] = [(1, _v1)]
-LATEST_VERSION = MIGRATIONS[-1][0]
+UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
+    (1, _create_all),  # a version-1 database was created from the schema of that time
+    (2, lambda dialect: ["ALTER TABLE deployments ADD COLUMN timeout FLOAT"]),
+]
+"""``(version, DDL that upgrades a database at version - 1 to it)``."""
+
+LATEST_VERSION = UPGRADES[-1][0]
 
 _CREATE_VERSIONS = (
     "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -50,7 +57,6 @@ async def migrate(db: Database) -> int:
     now = dt.datetime.now(dt.timezone.utc).isoformat()
     if db.backend == "sqlite":
         await db.execute(_CREATE_VERSIONS)
-    applied = 0
     async with db.transaction():
         if db.backend == "postgresql":
             await db.execute(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_KEY})")
@@ -62,14 +68,18 @@ async def migrate(db: Database) -> int:
                 {"now": now},
             )
         current = await db.fetch_val(sa.text("SELECT MAX(version) FROM schema_migrations")) or 0
-        for version, build in MIGRATIONS:
-            if version <= current:
-                continue
-            for statement in build(db.dialect):
-                await db.execute(statement)
-            await db.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :now)",
-                {"v": version, "now": now},
-            )
-            applied += 1
-    return applied
+        if current == 0:
+            statements = _create_all(db.dialect)
+        else:
+            statements = [
+                sql for version, build in UPGRADES if version > current for sql in build(db.dialect)
+            ]
+        for statement in statements:
+            await db.execute(statement)
+        for version, _ in UPGRADES:
+            if version > current:
+                await db.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :now)",
+                    {"v": version, "now": now},
+                )
+    return max(0, LATEST_VERSION - current)

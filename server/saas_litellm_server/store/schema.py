@@ -86,6 +86,7 @@ deployments = sa.Table(
     sa.Column("api_base", sa.String(2048)),
     sa.Column("input_cost_per_million", sa.Float, nullable=False, server_default="0"),
     sa.Column("output_cost_per_million", sa.Float, nullable=False, server_default="0"),
+    sa.Column("timeout", sa.Float),  # since schema version 2
 )
 
 teams = sa.Table(
