@@ -3,6 +3,7 @@ prices and job costs, the config file, and job listings."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ async def test_cooldown_skips_a_failing_deployment_and_later_retries_it(
     assert await call() == ["error-500", "echo"]
     cooled_at = time.monotonic()
     assert await call() == ["echo"]  # skipped while cooling down (0.5 s)
-    time.sleep(max(0.0, 0.6 - (time.monotonic() - cooled_at)))
+    await asyncio.sleep(max(0.0, 0.6 - (time.monotonic() - cooled_at)))
     assert await call() == ["error-500", "echo"]  # tried again once the period is over
 
 
