@@ -10,6 +10,9 @@
         async with client.stream(job_id=job.job_id, messages=[...]) as stream:
             async for chunk in stream:
                 print(chunk.content, end="")
+        person = await client.structured_call(
+            job_id=job.job_id, messages=[...], response_model=Person
+        )
         result = await client.complete_job(job.job_id, "completed")
         print(result.credits_remaining)
 
@@ -56,11 +59,16 @@ from ._exceptions import (
     RequestTooLargeError,
     SaasLiteLLMError,
     StreamError,
+    StructuredOutputError,
+    StructuredOutputRefusedError,
+    StructuredOutputTruncatedError,
     UnprocessableEntityError,
     UpstreamError,
     UpstreamTimeoutError,
 )
 from ._streaming import ChatStream
+from ._strict_schema import StrictSchemaError, to_strict_json_schema
+from ._structured import StructuredStream
 from ._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._version import __version__
 
@@ -100,6 +108,11 @@ __all__ = [
     "StreamChunk",
     "StreamDone",
     "StreamError",
+    "StrictSchemaError",
+    "StructuredOutputError",
+    "StructuredOutputRefusedError",
+    "StructuredOutputTruncatedError",
+    "StructuredStream",
     "Team",
     "TeamCreated",
     "TeamUsage",
@@ -108,4 +121,5 @@ __all__ = [
     "UpstreamTimeoutError",
     "Usage",
     "__version__",
+    "to_strict_json_schema",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from saas_litellm_models import (
     ChatMessage,
@@ -33,9 +34,17 @@ from ._base_client import (
 )
 from ._exceptions import SaasLiteLLMError
 from ._streaming import ChatStream
+from ._structured import (
+    StructuredStream,
+    check_max_retries,
+    response_format_for,
+    run_structured_call,
+)
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 
 __all__ = ["SaasLiteLLMClient"]
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 ENV_TEAM_ID = "SAAS_LITELLM_TEAM_ID"
 ENV_VIRTUAL_KEY = "SAAS_LITELLM_VIRTUAL_KEY"
@@ -230,6 +239,113 @@ class SaasLiteLLMClient(_BaseClient):
         )
         path = _job_path(job_id, "/llm-call-stream")
         return ChatStream(partial(self._request_stream, "POST", path, body=body))
+
+    # -- structured outputs ------------------------------------------------------------------
+
+    async def structured_call(
+        self,
+        *,
+        job_id: str,
+        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        response_model: type[_ModelT],
+        model: str | None = None,
+        max_retries: int = 2,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        strict: bool = True,
+    ) -> _ModelT:
+        """Ask for an answer shaped like ``response_model`` and return it validated.
+
+        ::
+
+            class Person(BaseModel):
+                name: str
+                age: int
+
+            person = await client.structured_call(
+                job_id=job.job_id, messages=[...], response_model=Person
+            )
+
+        The request carries ``response_format`` with :func:`to_strict_json_schema`'s schema
+        (``strict=False`` sends pydantic's schema non-strictly, for models strict mode cannot
+        express). An answer that is not valid JSON or fails validation is re-asked with its
+        errors, up to ``max_retries`` times (so at most ``1 + max_retries`` calls, each an
+        ordinary ``llm_call`` of the job). The other arguments are those of :meth:`llm_call`.
+
+        Raises :class:`StructuredOutputError` when the last answer is still invalid (with the
+        attempts, last output, errors, summed usage and call ids),
+        :class:`StructuredOutputTruncatedError` for an answer cut off by ``max_tokens`` and
+        :class:`StructuredOutputRefusedError` for a refusal — neither is re-asked — and API
+        errors as :meth:`llm_call` does, without re-asking. :class:`StrictSchemaError` (a
+        ``ValueError``) is raised before anything is sent for a model strict mode cannot
+        express.
+        """
+        check_max_retries(max_retries)
+        response_format = response_format_for(response_model, strict=strict)
+
+        async def call(conversation: Sequence[ChatMessage | Mapping[str, Any]]) -> LLMCallResponse:
+            return await self.llm_call(
+                job_id=job_id,
+                messages=conversation,
+                model=model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                top_p=top_p,
+                stop=stop,
+                response_format=response_format,
+                purpose=purpose,
+                metadata=metadata,
+            )
+
+        return await run_structured_call(call, messages, response_model, max_retries)
+
+    def stream_structured(
+        self,
+        *,
+        job_id: str,
+        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        response_model: type[_ModelT],
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        strict: bool = True,
+    ) -> StructuredStream[_ModelT]:
+        """Like :meth:`structured_call`, streamed: partial objects as the JSON arrives, then the
+        validated ``response_model`` instance as the last item. Not a coroutine; prefer
+        ``async with``, which always closes the connection::
+
+            async with client.stream_structured(
+                job_id=job.job_id, messages=[...], response_model=Person
+            ) as stream:
+                async for snapshot in stream:
+                    print(snapshot.model_dump(exclude_none=True))
+            person = stream.final
+
+        One call, no re-ask: an answer that does not validate raises
+        :class:`StructuredOutputError`. See :class:`StructuredStream`.
+        """
+        response_format = response_format_for(response_model, strict=strict)
+        chat_stream = self.stream(
+            job_id=job_id,
+            messages=messages,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            response_format=response_format,
+            purpose=purpose,
+            metadata=metadata,
+        )
+        return StructuredStream(chat_stream, response_model)
 
     # -- credits and usage -------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ needs. No raw ``httpx`` exception leaves a public method.
     │   └── APITimeoutError             … because a timeout expired
     ├── APIResponseValidationError      a 2xx whose body does not match the contract's model
     ├── StreamError                     an ``error`` event in the middle of an SSE stream
+    ├── StructuredOutputError           ``structured_call``: no valid object after every attempt
+    │   ├── StructuredOutputTruncatedError  … because the answer was cut off (``length``)
+    │   └── StructuredOutputRefusedError    … because the model refused (no content)
     └── APIStatusError                  the server answered with a non-2xx status
         ├── BadRequestError             400 invalid_request
         ├── AuthenticationError         401 authentication_error
@@ -31,6 +34,8 @@ Every error carries ``message``, ``status_code``, ``error_type``, ``request_id``
 
 Invalid arguments are caught before anything is sent and raise pydantic's ``ValidationError``
 (a ``ValueError``), not one of these: they are bugs in the calling code, not failures of the API.
+So is ``StrictSchemaError`` (also a ``ValueError``), for a ``response_model`` that strict
+structured outputs cannot express.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from saas_litellm_models import ErrorDetail, ErrorResponse
+from saas_litellm_models import ErrorDetail, ErrorResponse, Usage
 
 __all__ = [
     "APIConnectionError",
@@ -61,6 +67,9 @@ __all__ = [
     "RequestTooLargeError",
     "SaasLiteLLMError",
     "StreamError",
+    "StructuredOutputError",
+    "StructuredOutputRefusedError",
+    "StructuredOutputTruncatedError",
     "UnprocessableEntityError",
     "UpstreamError",
     "UpstreamTimeoutError",
@@ -144,6 +153,53 @@ class StreamError(SaasLiteLLMError):
         self, message: str, *, error_type: str | None = None, request_id: str | None = None
     ) -> None:
         super().__init__(message, error_type=error_type, request_id=request_id)
+
+
+class StructuredOutputError(SaasLiteLLMError):
+    """``structured_call`` (or ``stream_structured``) got no answer that validates as the
+    ``response_model``: the last answer still failed after every re-ask.
+
+    ``attempts`` is the number of LLM calls made (each one recorded on the job, with its id in
+    ``call_ids``), ``usage`` their tokens summed, ``last_output`` the last answer's text and
+    ``validation_errors`` its errors, as pydantic's ``ValidationError.errors()`` (an answer that
+    is not JSON at all has one ``json_invalid`` error). ``finish_reason`` is the last call's.
+    """
+
+    attempts: int
+    last_output: str
+    validation_errors: list[ErrorDetails]
+    usage: Usage
+    call_ids: list[str]
+    finish_reason: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        last_output: str,
+        validation_errors: list[ErrorDetails],
+        usage: Usage,
+        call_ids: list[str],
+        finish_reason: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.last_output = last_output
+        self.validation_errors = validation_errors
+        self.usage = usage
+        self.call_ids = call_ids
+        self.finish_reason = finish_reason
+
+
+class StructuredOutputTruncatedError(StructuredOutputError):
+    """The answer was cut off (``finish_reason == "length"``) before the object was complete.
+    Not re-asked: the same limit would cut the next answer too; raise ``max_tokens``."""
+
+
+class StructuredOutputRefusedError(StructuredOutputError):
+    """The model declined to answer: ``finish_reason == "content_filter"`` or no content at all.
+    Not re-asked."""
 
 
 class APIStatusError(SaasLiteLLMError):

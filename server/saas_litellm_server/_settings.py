@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default=BUILTIN_MODEL_ALIAS,
         description="Alias used when neither the request nor the team names a model.",
     )
+    idempotency_ttl_seconds: float = Field(
+        default=24 * 3600, gt=0, description="How long a response is kept for replays."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8003, ge=0, le=65535)
     config: Path | None = Field(default=None, description="TOML file declaring model aliases.")

@@ -6,6 +6,8 @@ responds. Service logic lives in ``services.catalog`` and ``services.teams``.
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,26 +22,42 @@ from saas_litellm_models import (
 
 from ..services import catalog, teams
 from ._http import json_response, parse_body, require_admin, runtime, team_id_param
+from ._idempotency import idempotent
 
 __all__ = ["routes"]
+
+ADMIN_SCOPE = "admin"
+"""Idempotency keys of admin requests live apart from every team's."""
 
 
 async def create_organization(request: Request) -> Response:
     await require_admin(request)
-    body = await parse_body(request, OrganizationCreateRequest)
-    return json_response(await catalog.create_organization(runtime(request).db, body), 201)
+
+    async def handle() -> Response:
+        body = await parse_body(request, OrganizationCreateRequest)
+        return json_response(await catalog.create_organization(runtime(request).db, body), 201)
+
+    return await idempotent(request, ADMIN_SCOPE, handle)
 
 
 async def create_model_access_group(request: Request) -> Response:
     await require_admin(request)
-    body = await parse_body(request, ModelAccessGroupCreateRequest)
-    return json_response(await catalog.create_group(runtime(request).db, body), 201)
+
+    async def handle() -> Response:
+        body = await parse_body(request, ModelAccessGroupCreateRequest)
+        return json_response(await catalog.create_group(runtime(request).db, body), 201)
+
+    return await idempotent(request, ADMIN_SCOPE, handle)
 
 
 async def create_model_alias(request: Request) -> Response:
     await require_admin(request)
-    body = await parse_body(request, ModelAliasCreateRequest)
-    return json_response(await catalog.create_alias(runtime(request).db, body), 201)
+
+    async def handle() -> Response:
+        body = await parse_body(request, ModelAliasCreateRequest)
+        return json_response(await catalog.create_alias(runtime(request).db, body), 201)
+
+    return await idempotent(request, ADMIN_SCOPE, handle)
 
 
 async def get_model_alias(request: Request) -> Response:
@@ -50,8 +68,26 @@ async def get_model_alias(request: Request) -> Response:
 
 async def create_team(request: Request) -> Response:
     await require_admin(request)
-    body = await parse_body(request, TeamCreateRequest)
-    return json_response(await teams.create_team(runtime(request).db, body), 201)
+    db = runtime(request).db
+
+    async def handle() -> Response:
+        body = await parse_body(request, TeamCreateRequest)
+        return json_response(await teams.create_team(db, body), 201)
+
+    def without_key(body: bytes) -> str:
+        # The virtual key is never stored in clear, so it is not kept for replays either…
+        data = json.loads(body)
+        data.pop("virtual_key", None)
+        return json.dumps(data)
+
+    async def with_new_key(kept: str) -> str:
+        # …a replay (the first response was lost) hands out a fresh key instead.
+        data = json.loads(kept)
+        if "team_id" in data and "error" not in data:
+            data["virtual_key"] = (await teams.rotate_key(db, data["team_id"])).virtual_key
+        return json.dumps(data)
+
+    return await idempotent(request, ADMIN_SCOPE, handle, store=without_key, replay=with_new_key)
 
 
 async def get_team(request: Request) -> Response:

@@ -14,6 +14,7 @@ from saas_litellm_models import JobCompleteRequest, JobCreateRequest, LLMCallReq
 
 from ..services import calls, jobs
 from ._http import job_id_param, json_response, parse_body, require_team, runtime
+from ._idempotency import idempotent
 from ._sse import EventStreamResponse
 
 __all__ = ["routes"]
@@ -21,8 +22,12 @@ __all__ = ["routes"]
 
 async def create_job(request: Request) -> Response:
     team = await require_team(request)
-    body = await parse_body(request, JobCreateRequest)
-    return json_response(await jobs.create_job(runtime(request).db, team, body), 201)
+
+    async def handle() -> Response:
+        body = await parse_body(request, JobCreateRequest)
+        return json_response(await jobs.create_job(runtime(request).db, team, body), 201)
+
+    return await idempotent(request, team.team_id, handle)
 
 
 async def get_job(request: Request) -> Response:
@@ -34,8 +39,12 @@ async def get_job(request: Request) -> Response:
 async def llm_call(request: Request) -> Response:
     team = await require_team(request)
     job_id = job_id_param(request)
-    body = await parse_body(request, LLMCallRequest)
-    return json_response(await calls.llm_call(runtime(request), team, job_id, body))
+
+    async def handle() -> Response:
+        body = await parse_body(request, LLMCallRequest)
+        return json_response(await calls.llm_call(runtime(request), team, job_id, body))
+
+    return await idempotent(request, team.team_id, handle)
 
 
 async def llm_call_stream(request: Request) -> EventStreamResponse:
@@ -50,8 +59,12 @@ async def llm_call_stream(request: Request) -> EventStreamResponse:
 async def complete_job(request: Request) -> Response:
     team = await require_team(request)
     job_id = job_id_param(request)
-    body = await parse_body(request, JobCompleteRequest)
-    return json_response(await jobs.complete_job(runtime(request).db, team, job_id, body))
+
+    async def handle() -> Response:
+        body = await parse_body(request, JobCompleteRequest)
+        return json_response(await jobs.complete_job(runtime(request).db, team, job_id, body))
+
+    return await idempotent(request, team.team_id, handle)
 
 
 routes = [

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["dumps", "loads", "utc", "utcnow"]
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from ._database import Database
+
+__all__ = ["dumps", "insert_ignore", "loads", "utc", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -26,3 +31,14 @@ def dumps(value: Any) -> str:
 
 def loads(value: str | None) -> Any:
     return json.loads(value) if value else {}
+
+
+def insert_ignore(db: Database, table: sa.Table, **values: Any) -> sa.Executable:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING *``: a row back only if it was inserted."""
+    if db.backend == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ._database import Database, Row
-from ._util import dumps, loads, utc, utcnow
+from ._util import dumps, insert_ignore, loads, utc, utcnow
 from .schema import alias_groups, deployments, model_access_groups, model_aliases, organizations
 
 __all__ = [
@@ -27,7 +27,7 @@ async def insert_organization(
 ) -> Row | None:
     """Insert; ``None`` when the id is taken."""
     row = await db.fetch_one(
-        _insert_ignore(
+        insert_ignore(
             db,
             organizations,
             organization_id=organization_id,
@@ -37,20 +37,6 @@ async def insert_organization(
         )
     )
     return _org(row) if row else None
-
-
-def _pg_insert_ignore(table: sa.Table, **values: Any) -> sa.Executable:
-    from sqlalchemy.dialects.postgresql import insert
-
-    return insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
-
-
-def _insert_ignore(db: Database, table: sa.Table, **values: Any) -> sa.Executable:
-    if db.backend == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
-    return _pg_insert_ignore(table, **values)
 
 
 def _org(row: Row) -> Row:
@@ -67,7 +53,7 @@ async def get_organization(db: Database, organization_id: str) -> Row | None:
 async def insert_group(db: Database, group_name: str, description: str | None) -> Row | None:
     """Insert; ``None`` when the name is taken."""
     row = await db.fetch_one(
-        _insert_ignore(
+        insert_ignore(
             db,
             model_access_groups,
             group_name=group_name,
@@ -105,7 +91,7 @@ async def insert_alias(
     """
     async with db.transaction():
         row = await db.fetch_one(
-            _insert_ignore(
+            insert_ignore(
                 db, model_aliases, model_alias=model_alias, public=public, created_at=utcnow()
             )
         )
@@ -133,7 +119,7 @@ async def replace_alias(
     """Create the alias, or replace its groups and deployments, in one transaction."""
     async with db.transaction():
         await db.execute(
-            _insert_ignore(
+            insert_ignore(
                 db, model_aliases, model_alias=model_alias, public=False, created_at=utcnow()
             )
         )

@@ -28,9 +28,9 @@ __all__ = ["LATEST_VERSION", "UPGRADES", "migrate"]
 _ADVISORY_LOCK_KEY = 0x5AA5_117E  # any constant shared by every process of this app
 
 
-def _create_all(dialect: Dialect) -> list[str]:
+def _create_tables(dialect: Dialect, *tables: sa.Table) -> list[str]:
     statements: list[str] = []
-    for table in schema.metadata.sorted_tables:
+    for table in tables:
         statements.append(str(CreateTable(table).compile(dialect=dialect)))
         statements.extend(
             str(CreateIndex(index).compile(dialect=dialect)) for index in table.indexes
@@ -38,9 +38,15 @@ def _create_all(dialect: Dialect) -> list[str]:
     return statements
 
 
+def _create_all(dialect: Dialect) -> list[str]:
+    return _create_tables(dialect, *schema.metadata.sorted_tables)
+
+
 UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
-    (1, _create_all),  # a version-1 database was created from the schema of that time
+    # Version 1 is the first schema; a database is never upgraded *to* it, only created whole.
+    (1, lambda dialect: []),
     (2, lambda dialect: ["ALTER TABLE deployments ADD COLUMN timeout FLOAT"]),
+    (3, lambda dialect: _create_tables(dialect, schema.idempotency_keys)),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

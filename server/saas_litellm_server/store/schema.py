@@ -15,6 +15,7 @@ __all__ = [
     "calls",
     "credit_grants",
     "deployments",
+    "idempotency_keys",
     "jobs",
     "metadata",
     "model_access_groups",
@@ -182,4 +183,18 @@ calls = sa.Table(
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", _ts, nullable=False),
     sa.Index("ix_llm_calls_job", "job_id"),
+)
+
+idempotency_keys = sa.Table(  # since schema version 3
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(_ID + 8), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done
+    sa.Column("status_code", sa.Integer),
+    sa.Column("body", sa.Text),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("expires_at", _ts, nullable=False),
+    sa.Index("ix_idempotency_keys_expires", "expires_at"),
 )

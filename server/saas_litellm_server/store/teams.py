@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ._database import Database, Row
-from ._util import utc, utcnow
+from ._util import insert_ignore, utc, utcnow
 from .schema import credit_grants, team_groups, teams
 
 __all__ = [
@@ -52,14 +52,12 @@ async def insert_team(
     groups: Sequence[str],
 ) -> bool:
     """Insert the team, its access groups and its first credit grant; ``False`` if the id exists."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = (sqlite if db.backend == "sqlite" else postgresql).insert
     now = utcnow()
     async with db.transaction():
         row = await db.fetch_one(
-            insert(teams)
-            .values(
+            insert_ignore(
+                db,
+                teams,
                 team_id=team_id,
                 organization_id=organization_id,
                 team_alias=team_alias,
@@ -71,8 +69,6 @@ async def insert_team(
                 credits_reserved=0,
                 created_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["team_id"])
-            .returning(teams.c.team_id)
         )
         if row is None:
             return False

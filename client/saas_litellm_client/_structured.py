@@ -1,0 +1,531 @@
+"""Structured outputs: ``client.structured_call(...)`` and ``client.stream_structured(...)``.
+
+Both send ``response_format={"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``
+with the schema of :func:`to_strict_json_schema`, and validate the answer with the caller's model
+(``model_validate_json``).
+
+``structured_call`` re-asks: when the answer is not valid JSON or fails validation, the answer is
+appended to the conversation as an ``assistant`` message, followed by a ``user`` message listing
+the validation errors (location and message), and the call is made again — at most
+``max_retries`` times. Every attempt is an ordinary ``llm_call`` of the job, recorded and
+counted by the server. API errors are never re-asked (they propagate as they are); neither are a
+truncated answer (:class:`StructuredOutputTruncatedError`) nor a refusal
+(:class:`StructuredOutputRefusedError`).
+
+``stream_structured`` does not re-ask (the partial objects already shown could not be taken
+back). While the JSON streams in, it is parsed with pydantic-core's partial JSON parser and
+validated into a *partial model*: a copy of the response model generated with
+``pydantic.create_model`` in which every field is optional (default ``None``), without
+constraints or validators, and whose nested models are partial too. Those snapshots are
+instances of ``Partial<Model>``, not of ``Model``; the last item is the validated ``Model``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import (
+    Annotated,
+    Any,
+    ForwardRef,
+    Generic,
+    Literal,
+    TypeGuard,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
+
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
+from pydantic_core import ErrorDetails
+
+from saas_litellm_models import ChatMessage, LLMCallResponse, ResponseFormat, Usage
+
+from ._exceptions import (
+    StructuredOutputError,
+    StructuredOutputRefusedError,
+    StructuredOutputTruncatedError,
+)
+from ._streaming import ChatStream
+from ._strict_schema import schema_name, to_strict_json_schema
+
+__all__ = ["StructuredStream"]
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+_StructuredStreamT = TypeVar("_StructuredStreamT", bound="StructuredStream[Any]")
+
+_MAX_LISTED_ERRORS = 20
+_MAX_INPUT_CHARS = 80
+
+
+# -- request -----------------------------------------------------------------------------------
+
+
+def response_format_for(model: type[BaseModel], *, strict: bool) -> ResponseFormat:
+    """The ``response_format`` asking for ``model``: its strict schema, or with ``strict=False``
+    pydantic's own schema sent as a non-binding ``"strict": false`` one."""
+    schema = to_strict_json_schema(model) if strict else model.model_json_schema()
+    return ResponseFormat.model_validate(
+        {
+            "type": "json_schema",
+            "json_schema": {"name": schema_name(model), "schema": schema, "strict": strict},
+        }
+    )
+
+
+def check_max_retries(max_retries: int) -> None:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
+def add_usage(total: Usage, more: Usage) -> Usage:
+    return Usage(
+        prompt_tokens=total.prompt_tokens + more.prompt_tokens,
+        completion_tokens=total.completion_tokens + more.completion_tokens,
+        total_tokens=total.total_tokens + more.total_tokens,
+    )
+
+
+def _describe_input(value: object) -> str:
+    if isinstance(value, (dict, list)):
+        return ""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return f" (got {text})" if len(text) <= _MAX_INPUT_CHARS else ""
+
+
+def format_errors(errors: Sequence[ErrorDetails]) -> str:
+    """One line per error — ``- addr.city: Field required`` — at most 20 of them."""
+    lines = []
+    for error in errors[:_MAX_LISTED_ERRORS]:
+        where = ".".join(str(part) for part in error["loc"])
+        shown = "" if error["type"] in ("missing", "json_invalid") else error.get("input")
+        lines.append(f"- {where + ': ' if where else ''}{error['msg']}{_describe_input(shown)}")
+    if len(errors) > _MAX_LISTED_ERRORS:
+        lines.append(f"- … and {len(errors) - _MAX_LISTED_ERRORS} more")
+    return "\n".join(lines)
+
+
+def reask_message(model: type[BaseModel], errors: Sequence[ErrorDetails]) -> ChatMessage:
+    """The ``user`` message that follows an invalid answer."""
+    return ChatMessage(
+        role="user",
+        content=(
+            f"Your answer is not a valid {model.__name__} JSON object:\n"
+            f"{format_errors(errors)}\n"
+            "Answer again with only the corrected JSON object, following the schema."
+        ),
+    )
+
+
+def validate_answer(
+    model: type[_ModelT],
+    content: str,
+    finish_reason: str | None,
+    *,
+    attempts: int,
+    usage: Usage,
+    call_ids: list[str],
+) -> _ModelT | list[ErrorDetails]:
+    """The validated object, or the validation errors of an answer worth re-asking.
+
+    A refusal (``content_filter``, or no content) and a truncated answer (``length``) that does
+    not validate raise instead: asking again would not help.
+    """
+    if finish_reason == "content_filter" or (not content and finish_reason != "length"):
+        raise StructuredOutputRefusedError(
+            f"The model refused to answer with a {model.__name__} "
+            f"(finish_reason={finish_reason!r}, {len(content)} characters of content).",
+            attempts=attempts,
+            last_output=content,
+            validation_errors=[],
+            usage=usage,
+            call_ids=list(call_ids),
+            finish_reason=finish_reason,
+        )
+    try:
+        return model.model_validate_json(content)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    if finish_reason == "length":
+        raise StructuredOutputTruncatedError(
+            f"The {model.__name__} answer was cut off by the token limit "
+            f"after {len(content)} characters (finish_reason='length'); raise max_tokens.",
+            attempts=attempts,
+            last_output=content,
+            validation_errors=errors,
+            usage=usage,
+            call_ids=list(call_ids),
+            finish_reason=finish_reason,
+        )
+    return errors
+
+
+def _give_up(
+    model: type[BaseModel],
+    content: str,
+    finish_reason: str | None,
+    errors: list[ErrorDetails],
+    *,
+    attempts: int,
+    usage: Usage,
+    call_ids: list[str],
+) -> StructuredOutputError:
+    return StructuredOutputError(
+        f"No valid {model.__name__} after {attempts} attempt(s); the last answer had "
+        f"{len(errors)} error(s):\n{format_errors(errors)}",
+        attempts=attempts,
+        last_output=content,
+        validation_errors=errors,
+        usage=usage,
+        call_ids=list(call_ids),
+        finish_reason=finish_reason,
+    )
+
+
+async def run_structured_call(
+    call: Callable[[Sequence[ChatMessage | Mapping[str, Any]]], Awaitable[LLMCallResponse]],
+    messages: Sequence[ChatMessage | Mapping[str, Any]],
+    model: type[_ModelT],
+    max_retries: int,
+) -> _ModelT:
+    """Call, validate, re-ask with the errors; ``call`` makes one ``llm_call`` of the job."""
+    conversation: list[ChatMessage | Mapping[str, Any]] = list(messages)
+    usage = Usage()
+    call_ids: list[str] = []
+    attempts = max_retries + 1
+    for attempt in range(1, attempts + 1):
+        response = await call(conversation)
+        usage = add_usage(usage, response.usage)
+        call_ids.append(response.call_id)
+        content = response.content
+        result = validate_answer(
+            model,
+            content,
+            response.finish_reason,
+            attempts=attempt,
+            usage=usage,
+            call_ids=call_ids,
+        )
+        if not isinstance(result, list):
+            return result
+        if attempt == attempts:
+            raise _give_up(
+                model,
+                content,
+                response.finish_reason,
+                result,
+                attempts=attempt,
+                usage=usage,
+                call_ids=call_ids,
+            )
+        conversation = [
+            *conversation,
+            ChatMessage(role="assistant", content=content),
+            reask_message(model, result),
+        ]
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- partial objects ---------------------------------------------------------------------------
+
+_PARTIAL_CONFIG = ConfigDict(
+    extra="ignore",
+    arbitrary_types_allowed=True,
+    protected_namespaces=(),
+)
+_partial_models: weakref.WeakKeyDictionary[type[BaseModel], type[BaseModel]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def partial_model(model: type[BaseModel]) -> type[BaseModel]:
+    """``Partial<Model>``: every field optional (default ``None``), recursively, without the
+    constraints and validators of the original. Generated once per model."""
+    cached = _partial_models.get(model)
+    if cached is None:
+        cached = _partial_models[model] = _build_partial_models(model)
+    return cached
+
+
+def _is_model(tp: object) -> TypeGuard[type[BaseModel]]:
+    return isinstance(tp, type) and issubclass(tp, BaseModel) and not issubclass(tp, RootModel)
+
+
+def _collect_models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """``model`` and every model class reachable from its fields' annotations."""
+    found: list[type[BaseModel]] = []
+    pending: list[object] = [model]
+    while pending:
+        tp = pending.pop()
+        if _is_model(tp):
+            if tp not in found:
+                found.append(tp)
+                pending.extend(field.annotation for field in tp.model_fields.values())
+        else:
+            pending.extend(get_args(tp))
+    return found
+
+
+def _partial_type(tp: Any, names: Mapping[type[BaseModel], str]) -> Any:
+    """``tp`` with every model replaced by (a forward reference to) its partial model and every
+    ``Annotated`` constraint removed."""
+    if _is_model(tp):
+        return ForwardRef(names[tp])
+    origin = get_origin(tp)
+    if origin is None or origin is Literal:
+        return tp
+    args = get_args(tp)
+    if origin is Annotated:
+        return _partial_type(args[0], names)
+    new_args = tuple(_partial_type(arg, names) for arg in args)
+    if origin is Union or origin is types.UnionType:
+        return Union[new_args]  # noqa: UP007 -- built at run time from a tuple
+    if isinstance(tp, types.GenericAlias):
+        return types.GenericAlias(origin, new_args)
+    copy_with = getattr(tp, "copy_with", None)
+    return copy_with(new_args) if copy_with is not None else tp
+
+
+def _build_partial_models(model: type[BaseModel]) -> type[BaseModel]:
+    models = _collect_models(model)
+    names: dict[type[BaseModel], str] = {}
+    for index, cls in enumerate(models):
+        base = "Partial" + (re.sub(r"\W+", "_", cls.__name__).strip("_") or "Model")
+        names[cls] = base if base not in names.values() else f"{base}_{index}"
+    namespace: dict[str, Any] = {}
+    for cls in models:
+        fields: dict[str, Any] = {
+            name: (
+                Union[_partial_type(info.annotation, names), None],  # noqa: UP007
+                Field(default=None, alias=info.alias, validation_alias=info.validation_alias),
+            )
+            for name, info in cls.model_fields.items()
+        }
+        namespace[names[cls]] = create_model(
+            names[cls],
+            __config__=_PARTIAL_CONFIG,
+            __doc__=f"A partial {cls.__name__}: any field may still be missing (None).",
+            __module__=__name__,
+            **fields,
+        )
+    for partial in namespace.values():
+        partial.model_rebuild(_types_namespace=namespace)
+    result: type[BaseModel] = namespace[names[model]]
+    return result
+
+
+def _trim_trailing_number(text: str) -> str:
+    """Drop a number at the very end: ``{"age": 4`` may become ``{"age": 42}``, and a partial
+    object must not show 4 in the meantime."""
+    end = len(text)
+    while end and text[end - 1] in "0123456789.eE+-":
+        end -= 1
+    tail = text[end:]
+    return text[:end] if any(char.isdigit() for char in tail) else text
+
+
+def parse_partial(text: str, partial: type[BaseModel]) -> tuple[dict[str, Any], BaseModel] | None:
+    """The object that ``text`` (the JSON received so far) describes, or ``None`` if nothing
+    usable yet. Unfinished strings are shown as far as they arrived, unless that makes the
+    object invalid (half an enum value, half a date): then they are left out."""
+    text = _trim_trailing_number(text)
+    mode: Literal["trailing-strings"] | bool
+    for mode in ("trailing-strings", True):
+        try:
+            data = pydantic_core.from_json(text, allow_partial=mode)
+        except ValueError:  # not JSON (yet): prose, or nothing at all
+            return None
+        if not isinstance(data, dict):
+            return None
+        try:
+            return data, partial.model_validate(data)
+        except ValidationError:
+            continue
+    return None
+
+
+def _is_complete_json(text: str) -> bool:
+    if not text.rstrip().endswith("}"):
+        return False
+    try:
+        pydantic_core.from_json(text)
+    except ValueError:
+        return False
+    return True
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+
+class StructuredStream(Generic[_ModelT]):
+    """The answer of ``client.stream_structured(...)``: partial objects while the JSON arrives,
+    then the validated ``response_model`` instance as the last item.
+
+    ::
+
+        async with client.stream_structured(
+            job_id=job.job_id, messages=[...], response_model=Person
+        ) as stream:
+            async for snapshot in stream:
+                print(snapshot.model_dump(exclude_none=True))
+        person = stream.final  # a Person
+
+    The snapshots are instances of a generated ``Partial<Model>`` (every field optional, nested
+    models partial too), typed as ``BaseModel``; only the last item is a ``Model``, so
+    ``isinstance(item, Model)`` tells it apart. A snapshot is yielded whenever the object grew,
+    until the JSON is complete: then the validated object follows.
+
+    Nothing is sent until the ``async with`` or the first iteration. API and stream errors are
+    those of ``client.stream(...)``; an answer that does not validate raises
+    :class:`StructuredOutputError` (no re-ask in streaming mode), a cut-off one
+    :class:`StructuredOutputTruncatedError`, a refusal :class:`StructuredOutputRefusedError`.
+    The HTTP response is closed when the stream ends or fails, on ``aclose()`` and at the end of
+    ``async with`` (a ``break`` out of a bare ``async for`` is not noticed: prefer ``async with``).
+    """
+
+    def __init__(self, chat_stream: ChatStream, response_model: type[_ModelT]) -> None:
+        self._chat = chat_stream
+        self._model = response_model
+        self._partial = partial_model(response_model)
+        self._last_data: dict[str, Any] = {}
+        self._iterated = False
+        self._final: _ModelT | None = None
+        self._error: StructuredOutputError | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}[{self._model.__name__}] {self._chat!r}>"
+
+    # -- results -----------------------------------------------------------------------------
+
+    @property
+    def response_model(self) -> type[_ModelT]:
+        return self._model
+
+    @property
+    def chat_stream(self) -> ChatStream:
+        """The underlying stream: ``.response``, ``.done`` (usage, call_id), ``.text``."""
+        return self._chat
+
+    @property
+    def text(self) -> str:
+        """The JSON text received so far."""
+        return self._chat.text
+
+    @property
+    def final(self) -> _ModelT | None:
+        """The validated object, once the stream has ended successfully."""
+        return self._final
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._chat.usage
+
+    @property
+    def call_id(self) -> str | None:
+        return self._chat.call_id
+
+    async def get_final(self) -> _ModelT:
+        """Read the rest of the stream and return the validated object."""
+        self._iterated = True
+        while self._final is None:
+            await self.__anext__()
+        return self._final
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the HTTP response; safe at any time, any number of times."""
+        await self._chat.aclose()
+
+    async def __aenter__(self: _StructuredStreamT) -> _StructuredStreamT:
+        await self._chat.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- iteration ---------------------------------------------------------------------------
+
+    def __aiter__(self: _StructuredStreamT) -> _StructuredStreamT:
+        if self._iterated:
+            raise RuntimeError(
+                "This stream has already been iterated; a stream can be read only once. "
+                "The result is in .final; call client.stream_structured(...) again for a new one."
+            )
+        self._iterated = True
+        return self
+
+    async def __anext__(self) -> BaseModel:
+        if self._final is not None:
+            raise StopAsyncIteration
+        if self._error is not None:
+            raise self._error
+        try:
+            while True:
+                try:
+                    await self._chat.__anext__()
+                except StopAsyncIteration:
+                    break
+                snapshot = self._snapshot()
+                if snapshot is not None:
+                    return snapshot
+            final = self._validate_final()
+        except BaseException as exc:
+            if isinstance(exc, StructuredOutputError):
+                self._error = exc
+            await self._chat.aclose()
+            raise
+        self._final = final
+        return final
+
+    def _snapshot(self) -> BaseModel | None:
+        text = self._chat.text
+        if _is_complete_json(text):  # the validated object comes next, with ``done``
+            return None
+        parsed = parse_partial(text, self._partial)
+        if parsed is None:
+            return None
+        data, snapshot = parsed
+        if not data or data == self._last_data:
+            return None
+        self._last_data = data
+        return snapshot
+
+    def _validate_final(self) -> _ModelT:
+        done = self._chat.done
+        assert done is not None  # the chat stream stops without an error only after ``done``
+        content = self._chat.text
+        call_ids = [done.call_id]
+        result = validate_answer(
+            self._model,
+            content,
+            done.finish_reason,
+            attempts=1,
+            usage=done.usage,
+            call_ids=call_ids,
+        )
+        if isinstance(result, list):
+            raise _give_up(
+                self._model,
+                content,
+                done.finish_reason,
+                result,
+                attempts=1,
+                usage=done.usage,
+                call_ids=call_ids,
+            )
+        return result
