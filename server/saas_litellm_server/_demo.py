@@ -13,11 +13,18 @@ import tempfile
 from pathlib import Path
 
 import uvicorn
+from pydantic import BaseModel
 
 from ._settings import Settings
 from .app import create_app
 
 __all__ = ["run_demo"]
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+    email: str
 
 
 def _say(text: str = "") -> None:
@@ -107,10 +114,23 @@ async def run_demo(*, chunk_delay: float = 0.05) -> int:
                     f"{done.latency_ms:.0f} ms, call {done.call_id[:8]}…)"
                 )
 
+                person = await client.structured_call(
+                    job_id=job.job_id,
+                    messages=[
+                        {
+                            "role": "user",
+                            "content": "Extract the contact: Ada Lovelace, "
+                            "36, ada@analytical.engine",
+                        }
+                    ],
+                    response_model=Person,
+                )
+                _say(f"9. structured_call -> {person!r}")
+
                 result = await client.complete_job(job.job_id, "completed")
                 costs = result.costs
                 _say(
-                    f"9. completed the job: {costs.total_calls} calls, "
+                    f"10. completed the job: {costs.total_calls} calls, "
                     f"{costs.total_tokens} tokens, ${costs.total_cost_usd:.6f}, "
                     f"credit applied: {costs.credit_applied}"
                 )
@@ -122,7 +142,7 @@ async def run_demo(*, chunk_delay: float = 0.05) -> int:
                 failure = await client.complete_job(
                     failed.job_id, "failed", error_message="demo failure"
                 )
-                _say(f"10. a second job failed: credit applied: {failure.costs.credit_applied}")
+                _say(f"11. a second job failed: credit applied: {failure.costs.credit_applied}")
 
                 after = await client.get_balance()
                 _say(

@@ -36,3 +36,20 @@ def test_streaming(live_url: str) -> None:
     assert lines[0].startswith('SDK:      You said: "Tell me a story"')
     assert lines[2].startswith('raw SSE:  You said: "Tell me a story"')
     assert "credits remaining 4" in done.stdout
+
+
+def test_structured_outputs(live_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "structured_outputs.py")],
+        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Name: Margaret Hamilton, Age: 33, Email: margaret@mit.edu" in out
+    assert "Review: positive" in out
+    assert "partial " in out and "final   Person(name='Grace Hopper', age=85" in out
+    assert "StructuredOutputTruncatedError: 1 attempt(s)" in out
+    assert "credits remaining 4" in out

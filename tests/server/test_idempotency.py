@@ -1,0 +1,230 @@
+"""Idempotency keys on the server (services/idempotency.py, routes/_idempotency.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from support import GROUP, TEAM, bearer, create_team, ledger
+
+from saas_litellm_server import Settings, create_app
+from saas_litellm_server.store import Database
+from saas_litellm_server.store.schema import idempotency_keys
+
+MSG = {"messages": [{"role": "user", "content": "once only"}]}
+
+
+def key(value: str) -> dict[str, str]:
+    return {"Idempotency-Key": value}
+
+
+async def test_a_repeated_llm_call_is_replayed_not_rerun(http: httpx.AsyncClient) -> None:
+    team_key = await create_team(http)
+    job = (
+        await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(team_key)
+        )
+    ).json()["job_id"]
+    headers = {**bearer(team_key), **key("call-1")}
+    first = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=headers)
+    again = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    detail = (await http.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()
+    assert len(detail["calls"]) == 1
+
+
+async def test_repeated_create_and_complete_move_the_ledger_once(http: httpx.AsyncClient) -> None:
+    team_key = await create_team(http, credits=5)
+    create = {**bearer(team_key), **key("create-1")}
+    jobs = [
+        await http.post("/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=create)
+        for _ in range(3)
+    ]
+    assert len({r.json()["job_id"] for r in jobs}) == 1
+    job = jobs[0].json()["job_id"]
+    before = await ledger(http, team_key)
+    assert before["balance"]["credits_reserved"] == 1
+    done = {**bearer(team_key), **key("complete-1")}
+    results = [
+        await http.post(f"/api/jobs/{job}/complete", json={"status": "completed"}, headers=done)
+        for _ in range(3)
+    ]
+    assert len({r.text for r in results}) == 1
+    after = await ledger(http, team_key)
+    assert (after["balance"]["credits_used"], after["balance"]["credits_reserved"]) == (1, 0)
+
+
+async def test_same_key_different_body_is_422(http: httpx.AsyncClient) -> None:
+    team_key = await create_team(http, credits=5)
+    headers = {**bearer(team_key), **key("k")}
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": TEAM, "job_type": "a"}, headers=headers
+    )
+    assert r.status_code == 201
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": TEAM, "job_type": "b"}, headers=headers
+    )
+    assert r.status_code == 422 and r.json()["error"]["param"] == "Idempotency-Key"
+    # the same body with its keys in another order is the same request
+    r = await http.post(
+        "/api/jobs/create",
+        content=b'{"job_type": "a", "team_id": "acme-corp"}',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 201 and r.headers["idempotent-replayed"] == "true"
+
+
+async def test_keys_are_per_team(http: httpx.AsyncClient) -> None:
+    a = await create_team(http)
+    b = await create_team(http, team_id="globex")
+    ra = await http.post(
+        "/api/jobs/create",
+        json={"team_id": TEAM, "job_type": "x"},
+        headers={**bearer(a), **key("shared")},
+    )
+    rb = await http.post(
+        "/api/jobs/create",
+        json={"team_id": "globex", "job_type": "x"},
+        headers={**bearer(b), **key("shared")},
+    )
+    assert ra.status_code == rb.status_code == 201
+    assert "idempotent-replayed" not in rb.headers
+
+
+async def test_client_errors_are_kept_but_server_errors_are_not(
+    upstream_settings: Settings, upstream: str
+) -> None:
+    app = create_app(upstream_settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        team_key = await create_team(http)
+        await http.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": "Down",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "error-503"}],
+            },
+        )
+        job = (
+            await http.post(
+                "/api/jobs/create",
+                json={"team_id": TEAM, "job_type": "x"},
+                headers=bearer(team_key),
+            )
+        ).json()["job_id"]
+        headers = {**bearer(team_key), **key("retry-me")}
+        for _ in range(2):
+            r = await http.post(
+                f"/api/jobs/{job}/llm-call", json={**MSG, "model": "Down"}, headers=headers
+            )
+            assert r.status_code == 502 and "idempotent-replayed" not in r.headers
+        assert len(httpx.get(f"{upstream}/_stub/requests").json()) == 2  # really retried
+        headers = {**bearer(team_key), **key("bad-model")}
+        r1 = await http.post(
+            f"/api/jobs/{job}/llm-call", json={**MSG, "model": "Nope"}, headers=headers
+        )
+        r2 = await http.post(
+            f"/api/jobs/{job}/llm-call", json={**MSG, "model": "Nope"}, headers=headers
+        )
+        assert r1.status_code == r2.status_code == 400
+        assert r2.headers["idempotent-replayed"] == "true"
+
+
+async def test_a_repeat_while_the_first_runs_is_409(
+    upstream_settings: Settings, upstream: str
+) -> None:
+    app = create_app(upstream_settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30
+        ) as http,
+    ):
+        team_key = await create_team(http)
+        await http.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": "Slow",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "hang", "timeout": 1.5}],
+            },
+        )
+        job = (
+            await http.post(
+                "/api/jobs/create",
+                json={"team_id": TEAM, "job_type": "x"},
+                headers=bearer(team_key),
+            )
+        ).json()["job_id"]
+        headers = {**bearer(team_key), **key("in-flight")}
+        body = {**MSG, "model": "Slow"}
+        first = asyncio.create_task(
+            http.post(f"/api/jobs/{job}/llm-call", json=body, headers=headers)
+        )
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{upstream}/_stub/requests").json():  # the first is upstream now
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        second = await http.post(f"/api/jobs/{job}/llm-call", json=body, headers=headers)
+        assert second.status_code == 409 and second.json()["error"]["type"] == "conflict"
+        assert (await first).status_code == 504
+
+
+async def test_a_replayed_team_create_hands_out_a_fresh_key(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    await create_team(http, team_id="seed")  # organization and group
+    body = {"organization_id": "org_acme", "team_id": "t-new", "credits_allocated": 3}
+    first = await http.post("/api/teams/create", json=body, headers=key("team-1"))
+    again = await http.post("/api/teams/create", json=body, headers=key("team-1"))
+    assert first.status_code == again.status_code == 201
+    old, new = first.json()["virtual_key"], again.json()["virtual_key"]
+    assert old != new
+    assert {k: v for k, v in first.json().items() if k != "virtual_key"} == {
+        k: v for k, v in again.json().items() if k != "virtual_key"
+    }
+    assert (await http.get("/api/credits/balance", headers=bearer(new))).status_code == 200
+    assert (await http.get("/api/credits/balance", headers=bearer(old))).status_code == 401
+    db = Database(settings.database_url)
+    await db.connect()
+    try:
+        stored = repr(await db.fetch_all(sa.select(idempotency_keys)))
+    finally:
+        await db.disconnect()
+    assert old not in stored and new not in stored
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 256, "caf\u00e9"])
+async def test_malformed_keys_are_refused(http: httpx.AsyncClient, bad: str) -> None:
+    team_key = await create_team(http)
+    r = await http.post(
+        "/api/jobs/create",
+        json={"team_id": TEAM, "job_type": "x"},
+        headers={**bearer(team_key), "Idempotency-Key": bad.encode()},
+    )  # type: ignore[dict-item]
+    assert r.status_code == 422
+    assert (await ledger(http, team_key))["balance"]["credits_reserved"] == 0
+
+
+async def test_an_expired_key_runs_again(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"idempotency_ttl_seconds": 0.2}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        team_key = await create_team(http)
+        headers = {**bearer(team_key), **key("short-lived")}
+        body = {"team_id": TEAM, "job_type": "x"}
+        first = await http.post("/api/jobs/create", json=body, headers=headers)
+        await asyncio.sleep(0.3)
+        second = await http.post("/api/jobs/create", json=body, headers=headers)
+        assert first.json()["job_id"] != second.json()["job_id"]
