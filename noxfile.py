@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -42,3 +44,27 @@ def demo(session: nox.Session) -> None:
     """The integration guide's flow against a throw-away local server (SQLite, mock model)."""
     session.install("-e", ".[server]")
     session.run("python", "-m", "saas_litellm_server", "demo", *session.posargs)
+
+
+LITELLM = "litellm[proxy]==1.108.7"
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """The server in front of a real LiteLLM proxy (installed into a venv of its own, ~750 MB)."""
+    session.install("-e", ".[server,test]")
+    proxy_venv = Path(session.virtualenv.location).parent / "litellm-proxy"
+    binary = proxy_venv / "bin" / "litellm"
+    if not binary.exists():
+        session.run("python", "-m", "venv", str(proxy_venv))
+        session.run(
+            str(proxy_venv / "bin" / "python"), "-m", "pip", "install", "-q", LITELLM, external=True
+        )
+    session.run(
+        "pytest",
+        "-m",
+        "interop",
+        "tests/interop",
+        *session.posargs,
+        env={"SAAS_LITELLM_LITELLM_BIN": str(binary)},
+    )
