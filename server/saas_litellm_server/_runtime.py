@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ._settings import Settings
 from .providers import MockProvider, OpenAIProvider, Provider
+from .services._cache import TTLCache
 from .services.cooldown import Cooldowns
 from .store import Database
 
@@ -27,6 +29,8 @@ class Runtime:
     db: Database
     providers: dict[str, Provider] = field(default_factory=dict)
     cooldowns: Cooldowns = field(default_factory=lambda: Cooldowns(failures=3, seconds=30.0))
+    aliases: TTLCache[dict[str, Any]] = field(default_factory=lambda: TTLCache(5.0))
+    team_groups: TTLCache[frozenset[str]] = field(default_factory=lambda: TTLCache(5.0))
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -43,6 +47,8 @@ class Runtime:
             cooldowns=Cooldowns(
                 failures=settings.cooldown_failures, seconds=settings.cooldown_seconds
             ),
+            aliases=TTLCache(settings.catalog_cache_seconds),
+            team_groups=TTLCache(settings.catalog_cache_seconds),
         )
 
     async def aclose(self) -> None:

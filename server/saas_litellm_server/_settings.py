@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     cooldown_seconds: float = Field(
         default=30.0, ge=0, description="How long a failing deployment is skipped."
     )
+    catalog_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process may reuse a model alias or a team's access groups "
+        "it read (0: read them on every call).",
+    )
     default_model: str = Field(
         default=BUILTIN_MODEL_ALIAS,
         description="Alias used when neither the request nor the team names a model.",

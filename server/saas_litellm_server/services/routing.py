@@ -69,13 +69,23 @@ def cost_usd(deployment: Deployment, prompt_tokens: int, completion_tokens: int)
 
 
 async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Route:
-    """The alias the call will use, after checking the team may use it."""
+    """The alias the call will use, after checking the team may use it.
+
+    Aliases and a team's groups are read through a short per-process cache
+    (``SAAS_LITELLM_CATALOG_CACHE_SECONDS``): every call needs them, and they rarely change.
+    """
     name = model or team.default_model or runtime.settings.default_model
-    alias = await catalog.get_alias(runtime.db, name)
+    alias = runtime.aliases.get(name)
     if alias is None:
-        raise InvalidRequest(f"unknown model {name!r}", param="model")
+        alias = await catalog.get_alias(runtime.db, name)
+        if alias is None:
+            raise InvalidRequest(f"unknown model {name!r}", param="model")
+        runtime.aliases.put(name, alias)
     if not alias["public"]:
-        granted = set(await teams.team_access_groups(runtime.db, team.team_id))
+        granted = runtime.team_groups.get(team.team_id)
+        if granted is None:
+            granted = frozenset(await teams.team_access_groups(runtime.db, team.team_id))
+            runtime.team_groups.put(team.team_id, granted)
         if not granted.intersection(alias["access_groups"]):
             raise PermissionDenied(
                 f"team {team.team_id!r} has no access group that grants model {name!r}",

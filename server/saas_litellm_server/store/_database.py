@@ -7,13 +7,22 @@ this module alone.
 Rules this wrapper exists to keep (``databases`` 0.9 hands each asyncio task its own connection):
 never start tasks inside :meth:`Database.transaction`, and on SQLite make the first statement of a
 transaction a write, because a read-then-write transaction fails with ``database is locked``.
+
+The hot path (authenticate, look up a job, record a call) uses :class:`Statement`: SQL written
+once, converted once to the driver's parameter style and run on the driver's own pooled
+connection. Going through ``databases`` costs a SQLAlchemy compilation and several layers per
+query (~0.3 ms); a statement costs what the driver costs (0.05 to 0.1 ms). Statements run outside
+transactions only (they take their own connection), which :meth:`Database.transaction` enforces.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import re
 from collections.abc import AsyncIterator, Mapping
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import databases
@@ -21,7 +30,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["Database", "Row", "normalize_url"]
+__all__ = ["Database", "Row", "Statement", "normalize_url"]
 
 Row = dict[str, Any]
 Backend = Literal["sqlite", "postgresql"]
@@ -39,6 +48,43 @@ def normalize_url(url: str) -> tuple[str, Backend]:
     if base in {"postgresql", "postgres"}:
         return f"postgresql+asyncpg://{rest}", "postgresql"
     raise ValueError(f"unsupported database URL scheme {scheme!r}; use sqlite or postgresql")
+
+
+_in_transaction: ContextVar[bool] = ContextVar("saas_litellm_in_transaction", default=False)
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Statement:
+    """One SQL statement with ``:named`` parameters, converted once per backend."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = " ".join(sql.split())
+        self._names = _PARAM.findall(self.sql)
+        self._postgres = self._to_numbered()
+        self._sqlite = _PARAM.sub("?", self.sql)
+
+    def _to_numbered(self) -> str:
+        numbers: dict[str, int] = {}
+
+        def number(match: re.Match[str]) -> str:
+            return f"${numbers.setdefault(match.group(1), len(numbers) + 1)}"
+
+        return _PARAM.sub(number, self.sql)
+
+    def for_postgres(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        return self._postgres, [values[name] for name in dict.fromkeys(self._names)]
+
+    def for_sqlite(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        return self._sqlite, [_sqlite_value(values[name]) for name in self._names]
+
+
+def _sqlite_value(value: Any) -> Any:
+    # Stored the way SQLAlchemy's SQLite DateTime stores it, so both paths read each other.
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 class _Databases(databases.Database):
@@ -90,9 +136,46 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """All statements of the current task inside the block commit or roll back together."""
-        if self._write_lock is None:
-            async with self._db.transaction():
+        token = _in_transaction.set(True)
+        try:
+            if self._write_lock is None:
+                async with self._db.transaction():
+                    yield
+                return
+            async with self._write_lock, self._db.transaction():
                 yield
-            return
-        async with self._write_lock, self._db.transaction():
-            yield
+        finally:
+            _in_transaction.reset(token)
+
+    async def run(
+        self, statement: Statement, values: Mapping[str, Any], *, fetch: bool = True
+    ) -> list[Row]:
+        """Run a hot-path :class:`Statement` on a pooled driver connection; rows as dicts."""
+        if _in_transaction.get():
+            raise RuntimeError("a Statement runs on its own connection: not inside a transaction")
+        backend = self._db._backend
+        if self.backend == "postgresql":
+            sql, args = statement.for_postgres(values)
+            async with backend._pool.acquire() as connection:
+                if not fetch:
+                    await connection.execute(sql, *args)
+                    return []
+                return [dict(record) for record in await connection.fetch(sql, *args)]
+        sql, args = statement.for_sqlite(values)
+        pool = backend._pooled
+        connection = await pool.acquire()
+        try:
+            cursor = await connection.execute(sql, args)
+            try:
+                if not fetch:
+                    return []
+                names = [column[0] for column in cursor.description or ()]
+                return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+            finally:
+                await cursor.close()
+        finally:
+            await pool.release(connection)
+
+    async def run_one(self, statement: Statement, values: Mapping[str, Any]) -> Row | None:
+        rows = await self.run(statement, values)
+        return rows[0] if rows else None

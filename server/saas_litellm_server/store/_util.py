@@ -18,8 +18,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands timestamps back naive; they were stored as UTC."""
+def utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """SQLite hands timestamps back naive (or, read raw, as text); they were stored as UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=dt.timezone.utc)

@@ -1,61 +1,69 @@
-"""SQL for idempotency keys: claim a key, remember the response, replay it."""
+"""SQL for idempotency keys: claim a key, remember the response, replay it.
+
+Each step is one statement (the SDK sends a key with every POST, so this is on the hot path).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ._database import Database, Row
-from ._util import insert_ignore, utc, utcnow
+from ._database import Database, Row, Statement
+from ._util import utc, utcnow
 from .schema import idempotency_keys
 
 __all__ = ["claim", "delete_expired", "finish", "get", "release"]
 
 _t = idempotency_keys
 
+# Insert a new claim, or take over an expired one; no row back when the key is taken.
+_CLAIM = Statement(
+    """
+    INSERT INTO idempotency_keys
+        (scope, key, fingerprint, state, status_code, body, created_at, expires_at)
+    VALUES (:scope, :key, :fingerprint, 'running', NULL, NULL, :now, :expires)
+    ON CONFLICT (scope, key) DO UPDATE SET
+        fingerprint = excluded.fingerprint, state = 'running', status_code = NULL,
+        body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at
+    WHERE idempotency_keys.expires_at < :now
+    RETURNING key
+    """
+)
+_GET = Statement("SELECT * FROM idempotency_keys WHERE scope = :scope AND key = :key")
+_FINISH = Statement(
+    "UPDATE idempotency_keys SET state = 'done', status_code = :status_code, body = :body "
+    "WHERE scope = :scope AND key = :key"
+)
+_RELEASE = Statement("DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key")
+
 
 async def claim(db: Database, scope: str, key: str, fingerprint: str, ttl: float) -> bool:
     """Take the key for a new request; ``False`` when it is already taken (and not expired)."""
     now = utcnow()
-    expires = now + dt.timedelta(seconds=ttl)
-    async with db.transaction():
-        # An expired key is free again. Deleting first also makes the transaction start with a
-        # write, which SQLite needs (see _database).
-        await db.execute(
-            _t.delete().where(_t.c.scope == scope, _t.c.key == key, _t.c.expires_at < now)
-        )
-        row = await db.fetch_one(
-            insert_ignore(
-                db,
-                _t,
-                scope=scope,
-                key=key,
-                fingerprint=fingerprint,
-                state="running",
-                created_at=now,
-                expires_at=expires,
-            )
-        )
-    return row is not None
+    values = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint,
+        "now": now,
+        "expires": now + dt.timedelta(seconds=ttl),
+    }
+    return bool(await db.run(_CLAIM, values))
 
 
 async def get(db: Database, scope: str, key: str) -> Row | None:
-    row = await db.fetch_one(_t.select().where(_t.c.scope == scope, _t.c.key == key))
+    row = await db.run_one(_GET, {"scope": scope, "key": key})
     if row is None:
         return None
     return {**row, "created_at": utc(row["created_at"]), "expires_at": utc(row["expires_at"])}
 
 
 async def finish(db: Database, scope: str, key: str, status_code: int, body: str) -> None:
-    await db.execute(
-        _t.update()
-        .where(_t.c.scope == scope, _t.c.key == key)
-        .values(state="done", status_code=status_code, body=body)
-    )
+    values = {"scope": scope, "key": key, "status_code": status_code, "body": body}
+    await db.run(_FINISH, values, fetch=False)
 
 
 async def release(db: Database, scope: str, key: str) -> None:
     """Forget a claim whose request did not produce a response worth replaying."""
-    await db.execute(_t.delete().where(_t.c.scope == scope, _t.c.key == key))
+    await db.run(_RELEASE, {"scope": scope, "key": key}, fetch=False)
 
 
 async def delete_expired(db: Database) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ._database import Database, Row
+from ._database import Database, Row, Statement
 from ._util import dumps, loads, utc, utcnow
 from .schema import calls, jobs
 
@@ -66,11 +66,15 @@ async def insert_job(
     return _job(row)
 
 
+_GET_JOB = Statement("SELECT * FROM jobs WHERE job_id = :job_id AND team_id = :team_id")
+_MARK_IN_PROGRESS = Statement(
+    "UPDATE jobs SET status = 'in_progress' WHERE job_id = :job_id AND status = 'pending'"
+)
+
+
 async def get_job(db: Database, job_id: str, team_id: str) -> Row | None:
     """The job, only if it belongs to ``team_id``: another team's job does not exist."""
-    row = await db.fetch_one(
-        jobs.select().where(jobs.c.job_id == job_id, jobs.c.team_id == team_id)
-    )
+    row = await db.run_one(_GET_JOB, {"job_id": job_id, "team_id": team_id})
     return _job(row) if row else None
 
 
@@ -101,11 +105,7 @@ async def list_jobs(
 
 
 async def mark_in_progress(db: Database, job_id: str) -> None:
-    await db.execute(
-        jobs.update()
-        .where(jobs.c.job_id == job_id, jobs.c.status == "pending")
-        .values(status="in_progress")
-    )
+    await db.run(_MARK_IN_PROGRESS, {"job_id": job_id}, fetch=False)
 
 
 async def close_job(

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ._database import Database, Row
+from ._database import Database, Row, Statement
 from ._util import insert_ignore, utc, utcnow
 from .schema import credit_grants, team_groups, teams
 
@@ -101,13 +101,14 @@ async def get_team(db: Database, team_id: str) -> Row | None:
     return _team(row, await team_access_groups(db, team_id))
 
 
+_BY_KEY_HASH = Statement(
+    "SELECT team_id, status, default_model FROM teams WHERE key_hash = :key_hash"
+)
+
+
 async def get_team_by_key_hash(db: Database, key_hash: str) -> Row | None:
-    """The authenticating lookup: just what a request needs to know about its team."""
-    return await db.fetch_one(
-        sa.select(teams.c.team_id, teams.c.status, teams.c.default_model).where(
-            teams.c.key_hash == key_hash
-        )
-    )
+    """The authenticating lookup (every team request): just what a request needs to know."""
+    return await db.run_one(_BY_KEY_HASH, {"key_hash": key_hash})
 
 
 async def reserve_credit(db: Database, team_id: str) -> bool:
