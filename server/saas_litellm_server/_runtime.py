@@ -39,7 +39,7 @@ class Runtime:
         )
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=Database(settings.database_url, pool_size=settings.db_pool_size),
             providers={
                 "mock": MockProvider(chunk_delay=settings.mock_chunk_delay),
                 "openai": OpenAIProvider(base_url=settings.upstream_base_url, api_key=api_key),

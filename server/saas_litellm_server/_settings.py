@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8003, ge=0, le=65535)
+    db_pool_size: int = Field(
+        default=20, ge=1, le=1000, description="PostgreSQL connections per server process."
+    )
     config: Path | None = Field(default=None, description="TOML file declaring model aliases.")
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     mock_chunk_delay: float = Field(

@@ -26,7 +26,7 @@ from .errors import APIError
 from .routes import admin, credits, jobs
 from .routes._http import error_response, request_id
 from .services.catalog import apply_config, ensure_builtin_alias
-from .store import migrate
+from .store import DatabaseUnavailable, migrate
 
 __all__ = ["create_app"]
 
@@ -42,6 +42,16 @@ async def _api_error(request: Request, exc: Exception) -> Response:
         exc.status_code,
         param=exc.param,
         headers=exc.headers,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    return error_response(
+        request_id(request),
+        "service_unavailable",
+        "the database is unavailable; nothing was changed, retry shortly",
+        503,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -107,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)],
         exception_handlers={
             APIError: _api_error,
+            DatabaseUnavailable: _database_unavailable,
             HTTPException: _http_error,
             Exception: _unexpected,
         },

@@ -18,6 +18,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RequestTooLarge",
+    "ServiceUnavailable",
     "UpstreamFailed",
     "UpstreamTimedOut",
     "ValidationFailed",
@@ -80,3 +81,7 @@ class UpstreamFailed(APIError):
 
 class UpstreamTimedOut(APIError):
     error_type = "upstream_timeout"
+
+
+class ServiceUnavailable(APIError):
+    error_type = "service_unavailable"

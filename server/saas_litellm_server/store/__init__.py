@@ -4,7 +4,7 @@
 the services call the functions of :mod:`.catalog`, :mod:`.teams`, :mod:`.jobs` and :mod:`.calls`.
 """
 
-from ._database import Database
+from ._database import Database, DatabaseUnavailable
 from .migrations import LATEST_VERSION, migrate
 
-__all__ = ["LATEST_VERSION", "Database", "migrate"]
+__all__ = ["LATEST_VERSION", "Database", "DatabaseUnavailable", "migrate"]

@@ -30,7 +30,7 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["Database", "Row", "Statement", "normalize_url"]
+__all__ = ["Database", "DatabaseUnavailable", "Row", "Statement", "normalize_url"]
 
 Row = dict[str, Any]
 Backend = Literal["sqlite", "postgresql"]
@@ -48,6 +48,42 @@ def normalize_url(url: str) -> tuple[str, Backend]:
     if base in {"postgresql", "postgres"}:
         return f"postgresql+asyncpg://{rest}", "postgresql"
     raise ValueError(f"unsupported database URL scheme {scheme!r}; use sqlite or postgresql")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached right now (down, restarting, locked): worth retrying."""
+
+
+def _is_connectivity_error(exc: BaseException) -> bool:
+    import sqlite3
+
+    import asyncpg
+
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text or "unable to open" in text
+    return isinstance(
+        exc,
+        OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.OperatorInterventionError
+        | asyncpg.InterfaceError,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:
+        if _is_connectivity_error(exc):
+            raise DatabaseUnavailable(
+                f"the database is unavailable ({type(exc).__name__})"
+            ) from exc
+        raise
 
 
 _in_transaction: ContextVar[bool] = ContextVar("saas_litellm_in_transaction", default=False)
@@ -97,8 +133,17 @@ class _Databases(databases.Database):
 class Database:
     """A connection pool plus the few query primitives the store needs."""
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, **options: Any) -> None:
         self.url, self.backend = normalize_url(url)
+        if self.backend == "postgresql":
+            # Fail fast when PostgreSQL is unreachable, rather than after asyncpg's 60 s.
+            options = {
+                "min_size": 1,
+                "max_size": pool_size,
+                "timeout": 5,
+                "command_timeout": 30,
+                **options,
+            }
         self._db = _Databases(self.url, **options)
         # SQLite has one writer at a time. Queueing this process's transactions on a lock is much
         # cheaper than letting them collide on SQLite's busy handler, which sleeps and retries.
@@ -120,30 +165,35 @@ class Database:
         await self._db.disconnect()
 
     async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> Row | None:
-        row = await self._db.fetch_one(query, values)  # type: ignore[arg-type]
+        async with _reachable():
+            row = await self._db.fetch_one(query, values)  # type: ignore[arg-type]
         return None if row is None else dict(row._mapping)
 
     async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Row]:
-        rows = await self._db.fetch_all(query, values)  # type: ignore[arg-type]
+        async with _reachable():
+            rows = await self._db.fetch_all(query, values)  # type: ignore[arg-type]
         return [dict(row._mapping) for row in rows]
 
     async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
-        return await self._db.fetch_val(query, values)  # type: ignore[arg-type]
+        async with _reachable():
+            return await self._db.fetch_val(query, values)  # type: ignore[arg-type]
 
     async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
-        return await self._db.execute(query, values)  # type: ignore[arg-type]
+        async with _reachable():
+            return await self._db.execute(query, values)  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """All statements of the current task inside the block commit or roll back together."""
         token = _in_transaction.set(True)
         try:
-            if self._write_lock is None:
-                async with self._db.transaction():
+            async with _reachable():
+                if self._write_lock is None:
+                    async with self._db.transaction():
+                        yield
+                    return
+                async with self._write_lock, self._db.transaction():
                     yield
-                return
-            async with self._write_lock, self._db.transaction():
-                yield
         finally:
             _in_transaction.reset(token)
 
@@ -153,6 +203,12 @@ class Database:
         """Run a hot-path :class:`Statement` on a pooled driver connection; rows as dicts."""
         if _in_transaction.get():
             raise RuntimeError("a Statement runs on its own connection: not inside a transaction")
+        async with _reachable():
+            return await self._run(statement, values, fetch=fetch)
+
+    async def _run(
+        self, statement: Statement, values: Mapping[str, Any], *, fetch: bool
+    ) -> list[Row]:
         backend = self._db._backend
         if self.backend == "postgresql":
             sql, args = statement.for_postgres(values)

@@ -1,0 +1,108 @@
+"""PostgreSQL going away under load (store/_database.py's DatabaseUnavailable → 503).
+
+A TCP proxy between the server and PostgreSQL is cut for a second while clients keep working:
+requests during the outage get 503 with Retry-After, the server recovers by itself once the
+database is back, and the ledger stays exact: no credit, job or call half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+from support import TEAM, bearer, create_team
+from tcp_proxy import TcpProxy
+
+from saas_litellm_server import Settings, create_app
+from saas_litellm_server.store import Database
+
+MSG = {"messages": [{"role": "user", "content": "keep going"}]}
+
+
+async def check_ledger(database_url: str) -> dict[str, int]:
+    """The invariants, read straight from PostgreSQL (not through the proxy)."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        team = await db.fetch_one("SELECT * FROM teams WHERE team_id = :t", {"t": TEAM})
+        open_jobs = await db.fetch_val(
+            "SELECT COUNT(*) FROM jobs WHERE team_id = :t AND status IN ('pending', 'in_progress')",
+            {"t": TEAM})
+        charged = await db.fetch_val(
+            "SELECT COUNT(*) FROM jobs WHERE team_id = :t AND credit_applied", {"t": TEAM})
+        unsettled = await db.fetch_val(
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('completed', 'failed') "
+            "AND credits_remaining_after IS NULL")
+        orphans = await db.fetch_val(
+            "SELECT COUNT(*) FROM llm_calls c LEFT JOIN jobs j ON j.job_id = c.job_id "
+            "WHERE j.job_id IS NULL")
+    finally:
+        await db.disconnect()
+    assert team is not None
+    assert team["credits_reserved"] == open_jobs
+    assert team["credits_used"] == charged
+    assert unsettled == 0 and orphans == 0
+    return {"used": int(team["credits_used"]), "reserved": int(team["credits_reserved"]),
+            "open": int(open_jobs)}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgres_outage_under_load(database_url: str) -> None:
+    url = urlparse(database_url)
+    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
+        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+        app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as http:
+            key = await create_team(http, credits=10_000)
+            statuses: list[int] = []
+            retry_after: set[str] = set()
+            outage = asyncio.Event()
+            done_ops = 0
+
+            async def worker() -> None:
+                nonlocal done_ops
+                for _ in range(30):
+                    responses = []
+                    r = await http.post("/api/jobs/create", json={"team_id": TEAM,
+                                                                  "job_type": "load"},
+                                        headers=bearer(key))
+                    responses.append(r)
+                    if r.status_code == 201:
+                        job = r.json()["job_id"]
+                        responses.append(await http.post(f"/api/jobs/{job}/llm-call", json=MSG,
+                                                         headers=bearer(key)))
+                        responses.append(await http.post(f"/api/jobs/{job}/complete",
+                                                         json={"status": "completed"},
+                                                         headers=bearer(key)))
+                    for resp in responses:
+                        statuses.append(resp.status_code)
+                        if resp.status_code == 503:
+                            retry_after.add(resp.headers.get("retry-after", ""))
+                            assert resp.json()["error"]["type"] == "service_unavailable"
+                    done_ops += len(responses)
+                    if done_ops > 60 and not outage.is_set():
+                        outage.set()
+
+            async def fault() -> None:
+                await outage.wait()
+                proxy.cut()
+                await asyncio.sleep(1.0)  # the outage lasts one second while the load goes on
+                proxy.restore()
+
+            await asyncio.gather(*[worker() for _ in range(6)], fault())
+
+            assert 503 in statuses, "the outage was never seen"
+            assert retry_after == {"1"}
+            assert set(statuses) <= {200, 201, 503}, sorted(set(statuses))
+
+            recovered_at = time.monotonic()
+            while (await http.get("/api/credits/balance", headers=bearer(key))).status_code != 200:
+                assert time.monotonic() - recovered_at < 10, "the server did not recover"
+                await asyncio.sleep(0.05)
+            ledger = await check_ledger(database_url)
+            assert ledger["used"] > 0
