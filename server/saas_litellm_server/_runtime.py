@@ -21,6 +21,12 @@ class TeamContext:
     team_id: str
     status: str
     default_model: str | None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+
+    @property
+    def limited(self) -> bool:
+        return self.rpm_limit is not None or self.tpm_limit is not None
 
 
 @dataclass

@@ -48,6 +48,21 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(
         default=24 * 3600, gt=0, description="How long a response is kept for replays."
     )
+    rate_limit_window_seconds: float = Field(
+        default=60.0, gt=0, description="Length of a rate-limit window (limits are per minute)."
+    )
+    job_ttl_seconds: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="Jobs open longer than this are settled by the server on its own.",
+    )
+    maintenance_interval_seconds: float = Field(
+        default=60.0, gt=0, description="How often abandoned jobs and expired keys are swept."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed by CORS (JSON list); empty: CORS off.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8003, ge=0, le=65535)
     db_pool_size: int = Field(

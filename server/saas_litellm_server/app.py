@@ -7,6 +7,7 @@ connects the database, migrates the schema and seeds the built-in model alias.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,11 +15,13 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ._config import load_config
+from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
 from ._runtime import Runtime
 from ._settings import Settings
@@ -26,6 +29,7 @@ from .errors import APIError
 from .routes import admin, credits, jobs
 from .routes._http import error_response, request_id
 from .services.catalog import apply_config, ensure_builtin_alias
+from .services.maintenance import run_maintenance
 from .store import DatabaseUnavailable, migrate
 
 __all__ = ["create_app"]
@@ -84,9 +88,26 @@ async def _health(request: Request) -> Response:
     return Response('{"status":"ok"}', media_type="application/json")
 
 
+def _middleware(settings: Settings) -> list[Middleware]:
+    stack = [Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)]
+    if settings.cors_origins:  # off unless configured: browsers should call your backend
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+                max_age=600,
+            )
+        )
+    return stack
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app; ``settings`` default to the environment (``SAAS_LITELLM_*``)."""
     settings = settings or Settings()
+    install_log_scrubbing()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -102,7 +123,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"
                 )
             app.state.runtime = rt
-            yield
+            housekeeping = asyncio.create_task(run_maintenance(rt))
+            try:
+                yield
+            finally:
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
         finally:
             await rt.aclose()
             await rt.db.disconnect()
@@ -114,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *jobs.routes,
             *credits.routes,
         ],
-        middleware=[Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)],
+        middleware=_middleware(settings),
         exception_handlers={
             APIError: _api_error,
             DatabaseUnavailable: _database_unavailable,

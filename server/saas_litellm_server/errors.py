@@ -17,6 +17,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "PermissionDenied",
+    "RateLimited",
     "RequestTooLarge",
     "ServiceUnavailable",
     "UpstreamFailed",
@@ -73,6 +74,10 @@ class RequestTooLarge(APIError):
 
 class ValidationFailed(APIError):
     error_type = "validation_error"
+
+
+class RateLimited(APIError):
+    error_type = "rate_limited"
 
 
 class UpstreamFailed(APIError):

@@ -19,6 +19,7 @@ from ._admin import (
     Team,
     TeamCreated,
     TeamCreateRequest,
+    TeamLimitsRequest,
     TeamStatus,
 )
 from ._base import (
@@ -127,6 +128,7 @@ __all__ = [
     "Team",
     "TeamCreateRequest",
     "TeamCreated",
+    "TeamLimitsRequest",
     "TeamStatus",
     "TeamUsage",
     "Tool",

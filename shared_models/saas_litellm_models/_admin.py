@@ -24,6 +24,7 @@ __all__ = [
     "Team",
     "TeamCreateRequest",
     "TeamCreated",
+    "TeamLimitsRequest",
     "TeamStatus",
 ]
 
@@ -31,6 +32,7 @@ ProviderName = Literal["openai", "mock"]
 TeamStatus = Literal["active", "suspended"]
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 _Credits = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
+_Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
 
 
 class OrganizationCreateRequest(RequestModel):
@@ -100,6 +102,15 @@ class TeamCreateRequest(RequestModel):
     access_groups: Annotated[list[Identifier], Field(max_length=64)] = Field(default_factory=list)
     credits_allocated: _Credits = 0
     default_model: ModelName | None = None
+    rpm_limit: _Limit | None = Field(default=None, description="LLM requests per minute.")
+    tpm_limit: _Limit | None = Field(default=None, description="LLM tokens per minute.")
+
+
+class TeamLimitsRequest(RequestModel):
+    """Body of ``POST /api/teams/{team_id}/limits``; ``null`` removes a limit."""
+
+    rpm_limit: _Limit | None = None
+    tpm_limit: _Limit | None = None
 
 
 class TeamCreated(ResponseModel):
@@ -125,6 +136,8 @@ class Team(ResponseModel):
     credits_used: int
     credits_reserved: int
     credits_remaining: int
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
     created_at: datetime
 
 

@@ -15,9 +15,13 @@ from saas_litellm_server.store.jobs import get_job
 def test_statements_convert_named_parameters_once_per_backend() -> None:
     stmt = Statement("SELECT * FROM t WHERE a = :a AND (b = :b OR c = :a) AND d = '::x'")
     assert stmt.for_postgres({"a": 1, "b": 2}) == (
-        "SELECT * FROM t WHERE a = $1 AND (b = $2 OR c = $1) AND d = '::x'", [1, 2])
+        "SELECT * FROM t WHERE a = $1 AND (b = $2 OR c = $1) AND d = '::x'",
+        [1, 2],
+    )
     assert stmt.for_sqlite({"a": 1, "b": 2}) == (
-        "SELECT * FROM t WHERE a = ? AND (b = ? OR c = ?) AND d = '::x'", [1, 2, 1])
+        "SELECT * FROM t WHERE a = ? AND (b = ? OR c = ?) AND d = '::x'",
+        [1, 2, 1],
+    )
 
 
 async def test_fast_path_and_sqlalchemy_path_read_each_others_rows(database_url: str) -> None:
@@ -28,15 +32,23 @@ async def test_fast_path_and_sqlalchemy_path_read_each_others_rows(database_url:
         created = dt.datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=dt.timezone.utc)
         await db.execute(
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
-            "VALUES ('o', 'O', '{}', :c)", {"c": created})
+            "VALUES ('o', 'O', '{}', :c)",
+            {"c": created},
+        )
         await db.execute(
             "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
             "credits_used, credits_reserved, created_at) VALUES ('t', 'o', 'active', 'h', 1, 0, 0,"
-            " :c)", {"c": created})
-        await db.run(Statement(
-            "INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, "
-            "created_at) VALUES (:j, 't', 'x', 'pending', '{\"a\": 1}', :f, :c)"),
-            {"j": "00000000-0000-4000-8000-000000000001", "f": False, "c": created}, fetch=False)
+            " :c)",
+            {"c": created},
+        )
+        await db.run(
+            Statement(
+                "INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, "
+                "created_at) VALUES (:j, 't', 'x', 'pending', '{\"a\": 1}', :f, :c)"
+            ),
+            {"j": "00000000-0000-4000-8000-000000000001", "f": False, "c": created},
+            fetch=False,
+        )
         job = await get_job(db, "00000000-0000-4000-8000-000000000001", "t")
         assert job is not None
         assert job["created_at"] == created and job["metadata"] == {"a": 1}
@@ -44,8 +56,9 @@ async def test_fast_path_and_sqlalchemy_path_read_each_others_rows(database_url:
         via_sqlalchemy = await db.fetch_one("SELECT created_at FROM jobs")
         assert via_sqlalchemy is not None
         value = via_sqlalchemy["created_at"]
-        assert (value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-                ).replace(tzinfo=dt.timezone.utc) == created
+        assert (
+            value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+        ).replace(tzinfo=dt.timezone.utc) == created
         with pytest.raises(RuntimeError, match="not inside a transaction"):
             async with db.transaction():
                 await db.run(Statement("SELECT 1"), {})

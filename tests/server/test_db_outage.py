@@ -30,23 +30,30 @@ async def check_ledger(database_url: str) -> dict[str, int]:
         team = await db.fetch_one("SELECT * FROM teams WHERE team_id = :t", {"t": TEAM})
         open_jobs = await db.fetch_val(
             "SELECT COUNT(*) FROM jobs WHERE team_id = :t AND status IN ('pending', 'in_progress')",
-            {"t": TEAM})
+            {"t": TEAM},
+        )
         charged = await db.fetch_val(
-            "SELECT COUNT(*) FROM jobs WHERE team_id = :t AND credit_applied", {"t": TEAM})
+            "SELECT COUNT(*) FROM jobs WHERE team_id = :t AND credit_applied", {"t": TEAM}
+        )
         unsettled = await db.fetch_val(
             "SELECT COUNT(*) FROM jobs WHERE status IN ('completed', 'failed') "
-            "AND credits_remaining_after IS NULL")
+            "AND credits_remaining_after IS NULL"
+        )
         orphans = await db.fetch_val(
             "SELECT COUNT(*) FROM llm_calls c LEFT JOIN jobs j ON j.job_id = c.job_id "
-            "WHERE j.job_id IS NULL")
+            "WHERE j.job_id IS NULL"
+        )
     finally:
         await db.disconnect()
     assert team is not None
     assert team["credits_reserved"] == open_jobs
     assert team["credits_used"] == charged
     assert unsettled == 0 and orphans == 0
-    return {"used": int(team["credits_used"]), "reserved": int(team["credits_reserved"]),
-            "open": int(open_jobs)}
+    return {
+        "used": int(team["credits_used"]),
+        "reserved": int(team["credits_reserved"]),
+        "open": int(open_jobs),
+    }
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -55,9 +62,10 @@ async def test_postgres_outage_under_load(database_url: str) -> None:
     with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
         proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t"
-        ) as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
             key = await create_team(http, credits=10_000)
             statuses: list[int] = []
             retry_after: set[str] = set()
@@ -68,17 +76,26 @@ async def test_postgres_outage_under_load(database_url: str) -> None:
                 nonlocal done_ops
                 for _ in range(30):
                     responses = []
-                    r = await http.post("/api/jobs/create", json={"team_id": TEAM,
-                                                                  "job_type": "load"},
-                                        headers=bearer(key))
+                    r = await http.post(
+                        "/api/jobs/create",
+                        json={"team_id": TEAM, "job_type": "load"},
+                        headers=bearer(key),
+                    )
                     responses.append(r)
                     if r.status_code == 201:
                         job = r.json()["job_id"]
-                        responses.append(await http.post(f"/api/jobs/{job}/llm-call", json=MSG,
-                                                         headers=bearer(key)))
-                        responses.append(await http.post(f"/api/jobs/{job}/complete",
-                                                         json={"status": "completed"},
-                                                         headers=bearer(key)))
+                        responses.append(
+                            await http.post(
+                                f"/api/jobs/{job}/llm-call", json=MSG, headers=bearer(key)
+                            )
+                        )
+                        responses.append(
+                            await http.post(
+                                f"/api/jobs/{job}/complete",
+                                json={"status": "completed"},
+                                headers=bearer(key),
+                            )
+                        )
                     for resp in responses:
                         statuses.append(resp.status_code)
                         if resp.status_code == 503:

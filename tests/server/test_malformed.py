@@ -20,6 +20,17 @@ def call(**body: Any) -> dict[str, Any]:
 CASES: list[tuple[str, str, str, Any, int, str]] = [
     ("bad JSON", "POST", "/api/jobs/create", b'{"team_id": ', 400, "invalid_request"),
     ("empty body", "POST", "/api/jobs/create", b"", 400, "invalid_request"),
+    (
+        "deeply nested JSON",
+        "POST",
+        "/api/jobs/create",
+        b'{"team_id": "acme-corp", "job_type": "x", "metadata": {"a": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}}",
+        400,
+        "invalid_request",
+    ),
     ("JSON array body", "POST", "/api/jobs/create", b"[1, 2]", 400, "invalid_request"),
     ("JSON string body", "POST", "/api/jobs/create", b'"job"', 400, "invalid_request"),
     ("missing job_type", "POST", "/api/jobs/create", {"team_id": TEAM}, 422, "validation_error"),

@@ -85,6 +85,9 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         # turn it back into a version-1 database that holds data
         await db.execute("ALTER TABLE deployments DROP COLUMN timeout")
         await db.execute("DROP TABLE idempotency_keys")
+        await db.execute("DROP TABLE rate_windows")
+        await db.execute("ALTER TABLE teams DROP COLUMN rpm_limit")
+        await db.execute("ALTER TABLE teams DROP COLUMN tpm_limit")
         await db.execute("DELETE FROM schema_migrations WHERE version >= 2")
         await db.execute(
             "INSERT INTO model_aliases (model_alias, public, created_at) "
@@ -100,6 +103,8 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         row = await db.fetch_one("SELECT timeout FROM deployments WHERE model_alias = 'Old'")
         assert row is not None and row["timeout"] == 1.5
         assert await db.fetch_val("SELECT COUNT(*) FROM idempotency_keys") == 0
+        assert await db.fetch_val("SELECT COUNT(*) FROM rate_windows") == 0
+        assert await db.fetch_val("SELECT COUNT(rpm_limit) FROM teams") == 0
         assert await migrate(db) == 0
     finally:
         await db.disconnect()

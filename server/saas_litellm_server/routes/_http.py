@@ -182,7 +182,11 @@ async def require_team(request: Request) -> TeamContext:
             raise PermissionDenied("the admin key cannot act as a team; use a virtual key")
         raise AuthenticationFailed("invalid virtual key")
     return TeamContext(
-        team_id=row["team_id"], status=row["status"], default_model=row["default_model"]
+        team_id=row["team_id"],
+        status=row["status"],
+        default_model=row["default_model"],
+        rpm_limit=row["rpm_limit"],
+        tpm_limit=row["tpm_limit"],
     )
 
 

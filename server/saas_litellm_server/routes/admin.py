@@ -18,6 +18,7 @@ from saas_litellm_models import (
     ModelAliasCreateRequest,
     OrganizationCreateRequest,
     TeamCreateRequest,
+    TeamLimitsRequest,
 )
 
 from ..services import catalog, teams
@@ -107,6 +108,13 @@ async def rotate_key(request: Request) -> Response:
     return json_response(await teams.rotate_key(runtime(request).db, team_id_param(request)))
 
 
+async def set_limits(request: Request) -> Response:
+    await require_admin(request)
+    team_id = team_id_param(request)
+    body = await parse_body(request, TeamLimitsRequest)
+    return json_response(await teams.set_limits(runtime(request).db, team_id, body))
+
+
 async def suspend_team(request: Request) -> Response:
     await require_admin(request)
     team_id = team_id_param(request)
@@ -128,6 +136,7 @@ routes = [
     Route("/api/teams/{team_id}", get_team, methods=["GET"]),
     Route("/api/teams/{team_id}/credits/add", add_credits, methods=["POST"]),
     Route("/api/teams/{team_id}/rotate-key", rotate_key, methods=["POST"]),
+    Route("/api/teams/{team_id}/limits", set_limits, methods=["POST"]),
     Route("/api/teams/{team_id}/suspend", suspend_team, methods=["POST"]),
     Route("/api/teams/{team_id}/resume", resume_team, methods=["POST"]),
 ]

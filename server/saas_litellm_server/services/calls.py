@@ -30,7 +30,7 @@ from .._runtime import Runtime, TeamContext
 from ..providers import Provider, ProviderError, ProviderResult
 from ..providers._tokens import count_message_tokens, count_text_tokens
 from ..store import calls, jobs
-from . import routing
+from . import rate_limits, routing
 from .jobs import get_open_job
 
 __all__ = ["PreparedCall", "llm_call", "prepare_call", "stream_call"]
@@ -48,6 +48,8 @@ class PreparedCall:
     body: LLMCallRequest
     messages: list[dict[str, Any]]
     params: dict[str, Any]
+    window_id: int | None = None
+    """The rate-limit window the call was counted in (``None``: the team has no limits)."""
 
 
 async def prepare_call(
@@ -56,6 +58,7 @@ async def prepare_call(
     """Everything that can refuse a call, done before any upstream work (or any SSE byte)."""
     job = await get_open_job(runtime.db, team, job_id)
     route = await routing.resolve(runtime, team, body.model)
+    window_id = await rate_limits.admit(runtime, team)
     if job["status"] == "pending":
         await jobs.mark_in_progress(runtime.db, job_id)
     return PreparedCall(
@@ -65,6 +68,7 @@ async def prepare_call(
         body=body,
         messages=[m.model_dump(exclude_none=True) for m in body.messages],
         params=body.upstream_params(),
+        window_id=window_id,
     )
 
 
@@ -103,6 +107,7 @@ async def _record(
         error_message=error_message,
         metadata=call.body.metadata,
     )
+    await rate_limits.record_tokens(runtime, call.team, call.window_id, usage.total_tokens)
 
 
 async def llm_call(

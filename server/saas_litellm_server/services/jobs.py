@@ -29,7 +29,14 @@ from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied, ValidationFailed
 from ..store import Database, calls, jobs, teams
 
-__all__ = ["complete_job", "create_job", "get_job", "get_open_job", "list_jobs"]
+__all__ = [
+    "complete_job",
+    "create_job",
+    "get_job",
+    "get_open_job",
+    "list_jobs",
+    "settle_abandoned",
+]
 
 
 def _check_active(team: TeamContext) -> None:
@@ -166,3 +173,23 @@ async def list_jobs(
         jobs=[Job.model_validate(r) for r in page],
         next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None,
     )
+
+
+async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int:
+    """Settle jobs left open longer than ``ttl`` seconds, as their owner should have: completed
+    (one credit) if any call succeeded, failed (reservation released) otherwise. Safe to run in
+    every process at once: each job is closed by exactly one conditional update."""
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ttl)
+    settled = 0
+    for row in await jobs.abandoned(db, cutoff, batch):
+        status = "completed" if row["succeeded"] else "failed"
+        team = TeamContext(team_id=row["team_id"], status="active", default_model=None)
+        body = JobCompleteRequest(
+            status=status, error_message=f"abandoned: open for more than {ttl:g} s"
+        )
+        try:
+            await complete_job(db, team, row["job_id"], body)
+        except (Conflict, NotFound):
+            continue  # closed by its owner (or another process) in the meantime
+        settled += 1
+    return settled

@@ -12,6 +12,7 @@ from saas_litellm_models import (
     Team,
     TeamCreated,
     TeamCreateRequest,
+    TeamLimitsRequest,
     TeamUsage,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "get_team",
     "get_usage",
     "rotate_key",
+    "set_limits",
     "set_status",
 ]
 
@@ -54,6 +56,8 @@ async def create_team(db: Database, body: TeamCreateRequest) -> TeamCreated:
         key_hash=hash_key(key),
         credits_allocated=body.credits_allocated,
         groups=body.access_groups,
+        rpm_limit=body.rpm_limit,
+        tpm_limit=body.tpm_limit,
     )
     if not created:
         raise Conflict(f"team {body.team_id!r} already exists", param="team_id")
@@ -95,6 +99,12 @@ async def rotate_key(db: Database, team_id: str) -> KeyRotation:
     if not await teams.set_key_hash(db, team_id, hash_key(key)):
         raise NotFound(f"team {team_id!r} not found")
     return KeyRotation(team_id=team_id, virtual_key=key)
+
+
+async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest) -> Team:
+    if not await teams.set_limits(db, team_id, body.rpm_limit, body.tpm_limit):
+        raise NotFound(f"team {team_id!r} not found")
+    return await get_team(db, team_id)
 
 
 async def set_status(db: Database, team_id: str, status: str) -> Team:

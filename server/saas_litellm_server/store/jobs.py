@@ -13,6 +13,7 @@ from .schema import calls, jobs
 
 __all__ = [
     "OPEN_STATUSES",
+    "abandoned",
     "close_job",
     "get_job",
     "insert_job",
@@ -102,6 +103,21 @@ async def list_jobs(
         query.order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc()).limit(limit)
     )
     return [_job(r) for r in rows]
+
+
+async def abandoned(db: Database, created_before: dt.datetime, limit: int) -> list[Row]:
+    """Open jobs created before ``created_before``, with whether any of their calls succeeded."""
+    succeeded = (
+        sa.select(calls.c.call_id)
+        .where(calls.c.job_id == jobs.c.job_id, calls.c.status == "success")
+        .exists()
+    )
+    return await db.fetch_all(
+        sa.select(jobs.c.job_id, jobs.c.team_id, succeeded.label("succeeded"))
+        .where(jobs.c.status.in_(OPEN_STATUSES), jobs.c.created_at < created_before)
+        .order_by(jobs.c.created_at)
+        .limit(limit)
+    )
 
 
 async def mark_in_progress(db: Database, job_id: str) -> None:

@@ -47,6 +47,14 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     (1, lambda dialect: []),
     (2, lambda dialect: ["ALTER TABLE deployments ADD COLUMN timeout FLOAT"]),
     (3, lambda dialect: _create_tables(dialect, schema.idempotency_keys)),
+    (
+        4,
+        lambda dialect: [
+            "ALTER TABLE teams ADD COLUMN rpm_limit INTEGER",
+            "ALTER TABLE teams ADD COLUMN tpm_limit INTEGER",
+            *_create_tables(dialect, schema.rate_windows),
+        ],
+    ),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

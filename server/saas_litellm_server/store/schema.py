@@ -21,6 +21,7 @@ __all__ = [
     "model_access_groups",
     "model_aliases",
     "organizations",
+    "rate_windows",
     "team_groups",
     "teams",
 ]
@@ -108,6 +109,8 @@ teams = sa.Table(
     sa.Column("credits_used", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("credits_reserved", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", _ts, nullable=False),
+    sa.Column("rpm_limit", sa.Integer),  # since schema version 4
+    sa.Column("tpm_limit", sa.Integer),  # since schema version 4
     sa.CheckConstraint("credits_used >= 0", name="ck_teams_used_nonneg"),
     sa.CheckConstraint("credits_reserved >= 0", name="ck_teams_reserved_nonneg"),
     sa.CheckConstraint(
@@ -197,4 +200,13 @@ idempotency_keys = sa.Table(  # since schema version 3
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("expires_at", _ts, nullable=False),
     sa.Index("ix_idempotency_keys_expires", "expires_at"),
+)
+
+rate_windows = sa.Table(  # since schema version 4
+    "rate_windows",
+    metadata,
+    sa.Column("team_id", sa.String(_ID), primary_key=True),
+    sa.Column("window_id", sa.BigInteger, primary_key=True),  # window number since the epoch
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
 )

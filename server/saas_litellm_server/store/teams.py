@@ -24,6 +24,7 @@ __all__ = [
     "release_credit",
     "reserve_credit",
     "set_key_hash",
+    "set_limits",
     "set_status",
     "settle_credit",
     "team_access_groups",
@@ -50,6 +51,8 @@ async def insert_team(
     key_hash: str,
     credits_allocated: int,
     groups: Sequence[str],
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> bool:
     """Insert the team, its access groups and its first credit grant; ``False`` if the id exists."""
     now = utcnow()
@@ -68,6 +71,8 @@ async def insert_team(
                 credits_used=0,
                 credits_reserved=0,
                 created_at=now,
+                rpm_limit=rpm_limit,
+                tpm_limit=tpm_limit,
             )
         )
         if row is None:
@@ -102,7 +107,8 @@ async def get_team(db: Database, team_id: str) -> Row | None:
 
 
 _BY_KEY_HASH = Statement(
-    "SELECT team_id, status, default_model FROM teams WHERE key_hash = :key_hash"
+    "SELECT team_id, status, default_model, rpm_limit, tpm_limit FROM teams "
+    "WHERE key_hash = :key_hash"
 )
 
 
@@ -179,6 +185,18 @@ async def set_key_hash(db: Database, team_id: str, key_hash: str) -> bool:
         teams.update()
         .where(teams.c.team_id == team_id)
         .values(key_hash=key_hash)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
+async def set_limits(
+    db: Database, team_id: str, rpm_limit: int | None, tpm_limit: int | None
+) -> bool:
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id)
+        .values(rpm_limit=rpm_limit, tpm_limit=tpm_limit)
         .returning(teams.c.team_id)
     )
     return row is not None

@@ -1,0 +1,40 @@
+"""Housekeeping each server process runs in the background: settle abandoned jobs, forget expired
+idempotency keys and old rate-limit windows. Every step is safe when several processes run it at
+once, and a failing step (the database is down) is retried at the next tick."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .._runtime import Runtime
+from ..store import DatabaseUnavailable, idempotency, rate_limits
+from .jobs import settle_abandoned
+from .rate_limits import current_window
+
+__all__ = ["run_maintenance", "tick"]
+
+logger = logging.getLogger("saas_litellm_server")
+
+
+async def tick(runtime: Runtime) -> int:
+    """One round of housekeeping; returns the number of abandoned jobs it settled."""
+    settled = await settle_abandoned(runtime.db, ttl=runtime.settings.job_ttl_seconds)
+    if settled:
+        logger.info("settled %d abandoned job(s)", settled)
+    await idempotency.delete_expired(runtime.db)
+    window_id, _ = current_window(runtime)
+    await rate_limits.delete_before(runtime.db, window_id - 1)
+    return settled
+
+
+async def run_maintenance(runtime: Runtime) -> None:
+    """Tick forever, every ``SAAS_LITELLM_MAINTENANCE_INTERVAL_SECONDS``, until cancelled."""
+    while True:
+        await asyncio.sleep(runtime.settings.maintenance_interval_seconds)
+        try:
+            await tick(runtime)
+        except DatabaseUnavailable:
+            logger.warning("maintenance skipped: the database is unavailable")
+        except Exception:
+            logger.exception("maintenance failed; retrying at the next tick")
