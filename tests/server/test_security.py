@@ -1,4 +1,4 @@
-"""No key, upstream URL or upstream secret leaks into a log line, an error body or a stored error."""
+"""No key, upstream URL or upstream secret leaks into logs, error bodies or stored errors."""
 
 from __future__ import annotations
 
