@@ -5,8 +5,7 @@ with :func:`create_app`.
 """
 
 from ._settings import BUILTIN_MODEL_ALIAS, Settings
+from ._version import __version__
 from .app import create_app
-
-__version__ = "0.1.0"
 
 __all__ = ["BUILTIN_MODEL_ALIAS", "Settings", "__version__", "create_app"]

@@ -17,17 +17,22 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from saas_litellm_models import Health
 
 from ._config import load_config
 from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
 from ._runtime import Runtime
 from ._settings import Settings
+from ._version import __version__
 from .errors import APIError
 from .routes import admin, credits, jobs
-from .routes._http import error_response, request_id
+from .routes._http import error_response, json_response, request_id
+from .routes._openapi import build_openapi
+from .routes._operation import Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.maintenance import run_maintenance
 from .store import DatabaseUnavailable, migrate
@@ -85,7 +90,15 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def _health(request: Request) -> Response:
-    return Response('{"status":"ok"}', media_type="application/json")
+    return json_response(Health())
+
+
+async def _openapi(request: Request) -> Response:
+    document = getattr(request.app.state, "openapi", None)
+    if document is None:
+        document = build_openapi(request.app.routes, version=__version__)
+        request.app.state.openapi = document
+    return JSONResponse(document)
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
@@ -136,7 +149,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/health", _health, methods=["GET"]),
+            api_route(
+                "/health",
+                _health,
+                "GET",
+                Operation(summary="Liveness", auth="none", tag="meta", response=Health),
+            ),
+            Route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False),
             *admin.routes,
             *jobs.routes,
             *credits.routes,

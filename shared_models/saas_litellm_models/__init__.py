@@ -71,6 +71,7 @@ from ._llm import (
     ToolChoiceFunction,
     Usage,
 )
+from ._meta import Health
 
 __version__ = "0.1.0"
 
@@ -92,6 +93,7 @@ __all__ = [
     "ErrorType",
     "FunctionCall",
     "FunctionDefinition",
+    "Health",
     "Identifier",
     "JSONSchemaFormat",
     "Job",

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from ._base import Identifier, Metadata, ModelName, RequestModel, ResponseModel, ShortText
+from ._base import (
+    Identifier,
+    Metadata,
+    ModelName,
+    NoNul,
+    RequestModel,
+    ResponseModel,
+    ShortText,
+)
 
 __all__ = [
     "CreditsAddRequest",
@@ -30,7 +38,7 @@ __all__ = [
 
 ProviderName = Literal["openai", "mock"]
 TeamStatus = Literal["active", "suspended"]
-_Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 _Credits = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
 _Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
 

@@ -20,6 +20,7 @@ __all__ = [
     "Identifier",
     "Metadata",
     "ModelName",
+    "NoNul",
     "RequestModel",
     "ResponseModel",
     "ShortText",
@@ -60,7 +61,17 @@ ModelName = Annotated[
 ]
 """A model alias or an upstream model name (``ChatAgent``, ``openai/gpt-4o-mini``)."""
 
-ShortText = Annotated[str, StringConstraints(max_length=1000)]
+
+def _reject_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_reject_nul)
+"""For text that is stored: databases (PostgreSQL above all) cannot store NUL characters."""
+
+ShortText = Annotated[str, StringConstraints(max_length=1000), NoNul]
 
 
 def _depth(value: Any, level: int = 0) -> int:

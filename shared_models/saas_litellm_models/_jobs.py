@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from ._base import Identifier, Metadata, RequestModel, ResponseModel
+from ._base import Identifier, Metadata, NoNul, RequestModel, ResponseModel
 
 __all__ = [
     "CallStatus",
@@ -36,7 +36,7 @@ class JobCreateRequest(RequestModel):
     team_id: Identifier
     job_type: _JobType
     metadata: Metadata | None = None
-    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256), NoNul] | None = None
 
 
 class Job(ResponseModel):
@@ -109,7 +109,7 @@ class JobCompleteRequest(RequestModel):
 
     status: Literal["completed", "failed"]
     metadata: Metadata | None = None
-    error_message: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    error_message: Annotated[str, StringConstraints(max_length=4000), NoNul] | None = None
 
 
 class JobCompletion(ResponseModel):

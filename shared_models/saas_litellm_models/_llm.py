@@ -11,6 +11,7 @@ from ._base import (
     MAX_MESSAGES,
     Metadata,
     ModelName,
+    NoNul,
     RequestModel,
     ResponseModel,
 )
@@ -101,13 +102,13 @@ class Tool(RequestModel):
     function: FunctionDefinition
 
 
-class _ToolChoiceFunction(RequestModel):
+class ToolChoiceFunctionName(RequestModel):
     name: _Name
 
 
 class ToolChoiceFunction(RequestModel):
     type: Literal["function"] = "function"
-    function: _ToolChoiceFunction
+    function: ToolChoiceFunctionName
 
 
 ToolChoice = Literal["none", "auto", "required"] | ToolChoiceFunction
@@ -134,7 +135,7 @@ class LLMCallRequest(RequestModel):
     response_format: ResponseFormat | None = None
     tools: Annotated[list[Tool], Field(min_length=1, max_length=128)] | None = None
     tool_choice: ToolChoice | None = None
-    purpose: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    purpose: Annotated[str, StringConstraints(max_length=200), NoNul] | None = Field(
         default=None, description="What this call is for, recorded with the call."
     )
     metadata: Metadata | None = None

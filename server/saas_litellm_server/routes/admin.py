@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from saas_litellm_models import (
+    CreditBalance,
     CreditsAddRequest,
+    KeyRotation,
+    ModelAccessGroup,
     ModelAccessGroupCreateRequest,
+    ModelAlias,
     ModelAliasCreateRequest,
+    Organization,
     OrganizationCreateRequest,
+    Team,
+    TeamCreated,
     TeamCreateRequest,
     TeamLimitsRequest,
 )
@@ -24,6 +31,7 @@ from saas_litellm_models import (
 from ..services import catalog, teams
 from ._http import json_response, parse_body, require_admin, runtime, team_id_param
 from ._idempotency import idempotent
+from ._operation import Operation, api_route
 
 __all__ = ["routes"]
 
@@ -127,16 +135,123 @@ async def resume_team(request: Request) -> Response:
     return json_response(await teams.set_status(runtime(request).db, team_id, "active"))
 
 
+def _admin(
+    summary: str,
+    response: type[BaseModel],
+    body: type[BaseModel] | None = None,
+    *,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    idempotent: bool = False,
+    description: str = "",
+) -> Operation:
+    return Operation(
+        summary=summary,
+        auth="admin",
+        tag="admin",
+        response=response,
+        body=body,
+        status=status,
+        errors=errors,
+        idempotent=idempotent,
+        description=description,
+    )
+
+
 routes = [
-    Route("/api/organizations/create", create_organization, methods=["POST"]),
-    Route("/api/model-access-groups/create", create_model_access_group, methods=["POST"]),
-    Route("/api/model-aliases/create", create_model_alias, methods=["POST"]),
-    Route("/api/model-aliases/{model_alias}", get_model_alias, methods=["GET"]),
-    Route("/api/teams/create", create_team, methods=["POST"]),
-    Route("/api/teams/{team_id}", get_team, methods=["GET"]),
-    Route("/api/teams/{team_id}/credits/add", add_credits, methods=["POST"]),
-    Route("/api/teams/{team_id}/rotate-key", rotate_key, methods=["POST"]),
-    Route("/api/teams/{team_id}/limits", set_limits, methods=["POST"]),
-    Route("/api/teams/{team_id}/suspend", suspend_team, methods=["POST"]),
-    Route("/api/teams/{team_id}/resume", resume_team, methods=["POST"]),
+    api_route(
+        "/api/organizations/create",
+        create_organization,
+        "POST",
+        _admin(
+            "Create an organization",
+            Organization,
+            OrganizationCreateRequest,
+            status=201,
+            errors=(409,),
+            idempotent=True,
+        ),
+    ),
+    api_route(
+        "/api/model-access-groups/create",
+        create_model_access_group,
+        "POST",
+        _admin(
+            "Create a model access group",
+            ModelAccessGroup,
+            ModelAccessGroupCreateRequest,
+            status=201,
+            errors=(409,),
+            idempotent=True,
+        ),
+    ),
+    api_route(
+        "/api/model-aliases/create",
+        create_model_alias,
+        "POST",
+        _admin(
+            "Create a model alias",
+            ModelAlias,
+            ModelAliasCreateRequest,
+            status=201,
+            errors=(409,),
+            idempotent=True,
+            description="Deployments are tried in order: the first is primary, the rest fallbacks.",
+        ),
+    ),
+    api_route(
+        "/api/model-aliases/{model_alias}",
+        get_model_alias,
+        "GET",
+        _admin("Get a model alias", ModelAlias),
+    ),
+    api_route(
+        "/api/teams/create",
+        create_team,
+        "POST",
+        _admin(
+            "Create a team and its virtual key",
+            TeamCreated,
+            TeamCreateRequest,
+            status=201,
+            errors=(409,),
+            idempotent=True,
+            description="The virtual key is shown once, in this response; the server keeps its "
+            "hash. A replay under the same Idempotency-Key hands out a fresh key.",
+        ),
+    ),
+    api_route("/api/teams/{team_id}", get_team, "GET", _admin("Get a team", Team)),
+    api_route(
+        "/api/teams/{team_id}/credits/add",
+        add_credits,
+        "POST",
+        _admin("Grant credits to a team", CreditBalance, CreditsAddRequest),
+    ),
+    api_route(
+        "/api/teams/{team_id}/rotate-key",
+        rotate_key,
+        "POST",
+        _admin(
+            "Replace a team's virtual key",
+            KeyRotation,
+            description="The old key stops working at once.",
+        ),
+    ),
+    api_route(
+        "/api/teams/{team_id}/limits",
+        set_limits,
+        "POST",
+        _admin("Set a team's rate limits", Team, TeamLimitsRequest),
+    ),
+    api_route(
+        "/api/teams/{team_id}/suspend",
+        suspend_team,
+        "POST",
+        _admin(
+            "Suspend a team",
+            Team,
+            description="A suspended team can read and close its jobs but not open jobs or call.",
+        ),
+    ),
+    api_route("/api/teams/{team_id}/resume", resume_team, "POST", _admin("Resume a team", Team)),
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+
+from saas_litellm_models import CreditBalance, JobList, TeamUsage
 
 from ..errors import ValidationFailed
 from ..services import jobs, teams
@@ -17,6 +18,7 @@ from ._http import (
     team_id_param,
     time_query,
 )
+from ._operation import Operation, QueryParam, api_route
 
 __all__ = ["routes"]
 
@@ -56,8 +58,58 @@ async def list_jobs(request: Request) -> Response:
     return json_response(page)
 
 
+_TIME = {"type": "string", "format": "date-time"}
+
 routes = [
-    Route("/api/credits/balance", balance, methods=["GET"]),
-    Route("/api/teams/{team_id}/usage", usage, methods=["GET"]),
-    Route("/api/teams/{team_id}/jobs", list_jobs, methods=["GET"]),
+    api_route(
+        "/api/credits/balance",
+        balance,
+        "GET",
+        Operation(
+            summary="The team's credit balance", auth="team", tag="credits", response=CreditBalance
+        ),
+    ),
+    api_route(
+        "/api/teams/{team_id}/usage",
+        usage,
+        "GET",
+        Operation(
+            summary="Usage analytics per job type",
+            auth="team_or_admin",
+            tag="credits",
+            response=TeamUsage,
+            query=(
+                QueryParam("since", _TIME, "Only jobs created at or after this time."),
+                QueryParam("until", _TIME, "Only jobs created before this time."),
+            ),
+        ),
+    ),
+    api_route(
+        "/api/teams/{team_id}/jobs",
+        list_jobs,
+        "GET",
+        Operation(
+            summary="List the team's jobs, newest first",
+            auth="team_or_admin",
+            tag="jobs",
+            response=JobList,
+            query=(
+                QueryParam(
+                    "status",
+                    {"type": "string", "enum": list(_STATUSES)},
+                    "Only jobs in this status.",
+                ),
+                QueryParam(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                    "Page size.",
+                ),
+                QueryParam(
+                    "cursor",
+                    {"type": "string", "maxLength": 512},
+                    "The next_cursor of the previous page.",
+                ),
+            ),
+        ),
+    ),
 ]

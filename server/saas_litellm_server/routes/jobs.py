@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from saas_litellm_models import JobCompleteRequest, JobCreateRequest, LLMCallRequest
+from saas_litellm_models import (
+    Job,
+    JobCompleteRequest,
+    JobCompletion,
+    JobCreateRequest,
+    JobDetail,
+    LLMCallRequest,
+    LLMCallResponse,
+)
 
 from ..services import calls, jobs
 from ._http import job_id_param, json_response, parse_body, require_team, runtime
 from ._idempotency import idempotent
+from ._operation import Operation, api_route
 from ._sse import EventStreamResponse
 
 __all__ = ["routes"]
@@ -67,10 +75,81 @@ async def complete_job(request: Request) -> Response:
     return await idempotent(request, team.team_id, handle)
 
 
+_CALL_ERRORS = (400, 402, 403, 409, 429, 502, 504)
+
 routes = [
-    Route("/api/jobs/create", create_job, methods=["POST"]),
-    Route("/api/jobs/{job_id}", get_job, methods=["GET"]),
-    Route("/api/jobs/{job_id}/llm-call", llm_call, methods=["POST"]),
-    Route("/api/jobs/{job_id}/llm-call-stream", llm_call_stream, methods=["POST"]),
-    Route("/api/jobs/{job_id}/complete", complete_job, methods=["POST"]),
+    api_route(
+        "/api/jobs/create",
+        create_job,
+        "POST",
+        Operation(
+            summary="Create a job",
+            auth="team",
+            tag="jobs",
+            response=Job,
+            body=JobCreateRequest,
+            status=201,
+            errors=(402,),
+            idempotent=True,
+            description="Reserves one credit until the job completes (spent) or fails (released); "
+            "402 when the team has none left to reserve.",
+        ),
+    ),
+    api_route(
+        "/api/jobs/{job_id}",
+        get_job,
+        "GET",
+        Operation(
+            summary="Get a job with its calls and costs",
+            auth="team",
+            tag="jobs",
+            response=JobDetail,
+        ),
+    ),
+    api_route(
+        "/api/jobs/{job_id}/llm-call",
+        llm_call,
+        "POST",
+        Operation(
+            summary="Make an LLM call within a job",
+            auth="team",
+            tag="jobs",
+            response=LLMCallResponse,
+            body=LLMCallRequest,
+            errors=_CALL_ERRORS,
+            idempotent=True,
+        ),
+    ),
+    api_route(
+        "/api/jobs/{job_id}/llm-call-stream",
+        llm_call_stream,
+        "POST",
+        Operation(
+            summary="Make a streamed LLM call within a job (Server-Sent Events)",
+            auth="team",
+            tag="jobs",
+            response=None,
+            body=LLMCallRequest,
+            errors=_CALL_ERRORS,
+            sse=True,
+            description="Each event has `event: <type>`, `id: <sequence>` and one `data:` line "
+            "holding a StreamChunk, then one StreamDone, or one StreamErrorEvent instead of done.",
+        ),
+    ),
+    api_route(
+        "/api/jobs/{job_id}/complete",
+        complete_job,
+        "POST",
+        Operation(
+            summary="Complete or fail a job",
+            auth="team",
+            tag="jobs",
+            response=JobCompletion,
+            body=JobCompleteRequest,
+            errors=(409,),
+            idempotent=True,
+            description="`completed` spends the job's credit, `failed` releases it. Repeating the "
+            "same status returns the same result; the other status is 409.",
+        ),
+    ),
 ]

@@ -1,0 +1,189 @@
+"""The OpenAPI 3.1 document, built from the routes' :class:`Operation` and the shared models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.routing import BaseRoute, Route
+
+from saas_litellm_models import ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent
+
+from ._operation import Operation
+
+__all__ = ["build_openapi"]
+
+_REF = "#/components/schemas/{model}"
+_PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "job_id": {"type": "string", "format": "uuid"},
+    "team_id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$", "maxLength": 128},
+    "model_alias": {"type": "string", "maxLength": 128},
+}
+_ERRORS = {
+    400: "invalid_request: the request is malformed (e.g. not JSON) or names an unknown model",
+    401: "authentication_error: missing or invalid key",
+    402: "insufficient_credits: no credit left to reserve for a new job",
+    403: "permission_denied: wrong team, model outside the team's groups, or suspended team",
+    404: "not_found: no such resource (another team's job is 404 too)",
+    409: "conflict: the job is closed, or already settled the other way",
+    413: "request_too_large: the body exceeds the size limit",
+    422: "validation_error: the body does not match the schema",
+    429: "rate_limited: the team's rate limit is reached; see Retry-After",
+    502: "upstream_error: every deployment of the model failed",
+    503: "service_unavailable: the database is unavailable; see Retry-After",
+    504: "upstream_timeout: the upstream did not answer in time",
+}
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "admin": [{"AdminKey": []}],
+    "team": [{"VirtualKey": []}],
+    "team_or_admin": [{"VirtualKey": []}, {"AdminKey": []}],
+    "none": [],
+}
+
+
+def _schemas(operations: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    inputs = {op.body for op in operations if op.body is not None}
+    outputs = {op.response for op in operations if op.response is not None}
+    outputs |= {ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent}
+    pairs: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs]
+    pairs += [(m, "serialization") for m in outputs]
+    refs, document = models_json_schema(pairs, ref_template=_REF)
+    return refs, document.get("$defs", {})
+
+
+def _error(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": _ERRORS[status],
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorResponse")}}},
+        "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
+    }
+    if status in (429, 503):
+        response["headers"]["Retry-After"] = {
+            "schema": {"type": "integer"},
+            "description": "Seconds to wait.",
+        }
+    return response
+
+
+def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _PATH_PARAMS.get(name, {"type": "string"}),
+        }
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+    params += [
+        {
+            "name": q.name,
+            "in": "query",
+            "required": False,
+            "schema": q.schema,
+            "description": q.description,
+        }
+        for q in op.query
+    ]
+    if op.idempotent:
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "description": "Repeats with the same key and body replay the first response.",
+            }
+        )
+    headers: dict[str, Any] = {"X-Request-ID": {"schema": {"type": "string"}}}
+    if op.idempotent:
+        headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
+    if op.sse:
+        events = [refs[(m, "serialization")] for m in (StreamChunk, StreamDone, StreamErrorEvent)]
+        content = {
+            "text/event-stream": {
+                "schema": {"oneOf": events, "description": "The JSON of each event's data line."}
+            }
+        }
+    elif op.response is not None:
+        content = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+    else:
+        content = {}
+    responses: dict[str, Any] = {
+        str(op.status): {"description": op.summary, "content": content, "headers": headers}
+    }
+    errors = set(op.errors)
+    if op.auth != "none":
+        errors |= {401, 403}
+    if op.body is not None:
+        errors |= {400, 413, 422}
+    if params and any(p["in"] == "path" for p in params):
+        errors.add(404)
+    if op.query:
+        errors.add(422)
+    if op.idempotent:
+        errors |= {409, 422}
+    if op.auth != "none":
+        errors.add(503)
+    for status in sorted(errors):
+        responses[str(status)] = _error(status)
+    operation: dict[str, Any] = {
+        "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": params,
+        "responses": responses,
+        "security": _SECURITY[op.auth],
+    }
+    if op.description:
+        operation["description"] = op.description
+    if op.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+        }
+    return operation
+
+
+def build_openapi(routes: list[BaseRoute], *, version: str) -> dict[str, Any]:
+    described = [
+        (route, method, route.operation)
+        for route in routes
+        if isinstance(route, Route) and hasattr(route, "operation")
+        for method in sorted(route.methods or ())
+        if method != "HEAD"
+    ]
+    refs, schemas = _schemas([op for _, _, op in described])
+    paths: dict[str, dict[str, Any]] = {}
+    for route, method, op in described:
+        paths.setdefault(route.path, {})[method.lower()] = _operation(route.path, method, op, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "saas-litellm",
+            "version": version,
+            "description": "A job-based, multi-tenant LLM API: teams get a virtual key and "
+            "credits; a job groups the LLM calls of one business operation; a completed job "
+            "costs one credit, a failed one nothing.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "VirtualKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A team's virtual key (sk-…).",
+                },
+                "AdminKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "SAAS_LITELLM_ADMIN_KEY. Unset (local-dev mode), "
+                    "admin endpoints are open on loopback.",
+                },
+            },
+        },
+    }
