@@ -9,6 +9,7 @@ is scripted by the request's ``model``:
 - ``nousage``: streams without a ``usage`` chunk;
 - ``error-<status>``: answers that HTTP status with an OpenAI-style error body;
 - ``hang``: never answers;
+- ``garbage``: answers 200 with a body that is not JSON (or, streaming, a chunk that is not);
 - ``reask``: answers JSON that fails the test's ``Person`` model until the conversation contains
   an assistant message (a re-ask), then a valid one;
 - ``never-valid``: always answers JSON that fails ``Person``.
@@ -98,6 +99,11 @@ async def completions(request: Request) -> Response:
             await asyncio.sleep(0.05)
         entry["ended"] = "cancelled"
         return Response(status_code=499)
+    if model == "garbage":
+        entry["ended"] = "finished"
+        if body.get("stream"):
+            return Response(b"data: {this is not json\n\n", media_type="text/event-stream")
+        return Response(b"<html>502 from a confused proxy</html>", media_type="application/json")
     text = _answer(body)
     if not body.get("stream"):
         entry["ended"] = "finished"
