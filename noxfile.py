@@ -68,3 +68,24 @@ def interop(session: nox.Session) -> None:
         *session.posargs,
         env={"SAAS_LITELLM_LITELLM_BIN": str(binary)},
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the direct upstream and a real LiteLLM proxy (bench/RESULTS.md).
+
+    ``nox -s bench`` runs the full version (a few minutes), ``nox -s bench -- --quick`` a
+    reduced one (under a minute). Installs wrk (apt-get) and the LiteLLM proxy (into
+    ``.nox/litellm-proxy``, shared with ``nox -s interop``) when missing.
+    """
+    session.install("-e", ".[server]")
+    command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])
+    session.run(
+        "python",
+        "bench/run.py",
+        *session.posargs,
+        env={
+            "BENCH_COMMAND": command,
+            "BENCH_LITELLM_VENV": str(Path(session.virtualenv.location).parent / "litellm-proxy"),
+        },
+    )

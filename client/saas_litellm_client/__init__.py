@@ -17,7 +17,9 @@
         print(result.credits_remaining)
 
 Responses are the models of ``saas_litellm_models`` (the most used are re-exported here);
-every failure is a :class:`SaasLiteLLMError`.
+every failure is a :class:`SaasLiteLLMError`. ``request_id_of(obj)`` gives the server's request
+id behind any response. Retries, idempotency keys, deadlines, ``client.job(...)`` and logging
+(``SAAS_LITELLM_LOG=info|debug``) are described in ``docs/sdk.md``.
 """
 
 from saas_litellm_models import (
@@ -66,13 +68,19 @@ from ._exceptions import (
     UpstreamError,
     UpstreamTimeoutError,
 )
+from ._jobs import JobHandle
+from ._logs import setup_logging as _setup_logging
+from ._request_id import request_id_of
 from ._streaming import ChatStream
 from ._strict_schema import StrictSchemaError, to_strict_json_schema
 from ._structured import StructuredStream
-from ._types import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._types import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._version import __version__
 
+_setup_logging()
+
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "APIConnectionError",
@@ -92,6 +100,7 @@ __all__ = [
     "JobCompletion",
     "JobCosts",
     "JobDetail",
+    "JobHandle",
     "KeyRotation",
     "LLMCallResponse",
     "ModelAccessGroup",
@@ -121,5 +130,6 @@ __all__ = [
     "UpstreamTimeoutError",
     "Usage",
     "__version__",
+    "request_id_of",
     "to_strict_json_schema",
 ]

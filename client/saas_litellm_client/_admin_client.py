@@ -24,8 +24,15 @@ from saas_litellm_models import (
     TeamUsage,
 )
 
-from ._base_client import DEFAULT_BASE_URL, ENV_BASE_URL, _BaseClient, _from_env, _path_segment
-from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._base_client import (
+    DEFAULT_BASE_URL,
+    ENV_BASE_URL,
+    RequestOptions,
+    _BaseClient,
+    _from_env,
+    _path_segment,
+)
+from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 
 __all__ = ["SaasLiteLLMAdminClient"]
 
@@ -39,6 +46,12 @@ class SaasLiteLLMAdminClient(_BaseClient):
     header is sent: that works against a server in local-dev mode (no admin key configured) and
     gets :class:`AuthenticationError` from any other. Arguments are validated against the shared
     request models before sending; invalid ones raise pydantic's ``ValidationError``.
+
+    ``timeout``, ``max_retries``, ``deadline``, :meth:`with_options` and the per-call
+    ``idempotency_key`` work as in :class:`SaasLiteLLMClient`. The creates are de-duplicated by
+    the server (a replayed ``create_team`` hands out a fresh virtual key: the first one was
+    lost with its response); :meth:`add_credits` is not yet, so it is retried only after
+    failures that prove the request never reached the server.
     """
 
     def __init__(
@@ -47,6 +60,8 @@ class SaasLiteLLMAdminClient(_BaseClient):
         admin_key: str | None = None,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -56,29 +71,52 @@ class SaasLiteLLMAdminClient(_BaseClient):
             timeout=timeout,
             http_client=http_client,
             default_headers=default_headers,
+            max_retries=max_retries,
+            deadline=deadline,
         )
 
     # -- organizations and model access ------------------------------------------------------
 
     async def create_organization(
-        self, organization_id: str, name: str, *, metadata: Mapping[str, Any] | None = None
+        self,
+        organization_id: str,
+        name: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Organization:
         body = OrganizationCreateRequest.model_validate(
             {"organization_id": organization_id, "name": name, "metadata": metadata}
         )
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", "/api/organizations/create", body=body, cast_to=Organization
+            "POST", "/api/organizations/create", body=body, cast_to=Organization, options=options
         )
 
     async def create_model_access_group(
-        self, group_name: str, *, description: str | None = None
+        self,
+        group_name: str,
+        *,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> ModelAccessGroup:
         """A named set of model aliases that teams are granted by name."""
         body = ModelAccessGroupCreateRequest.model_validate(
             {"group_name": group_name, "description": description}
         )
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", "/api/model-access-groups/create", body=body, cast_to=ModelAccessGroup
+            "POST",
+            "/api/model-access-groups/create",
+            body=body,
+            cast_to=ModelAccessGroup,
+            options=options,
         )
 
     async def create_model_alias(
@@ -87,14 +125,19 @@ class SaasLiteLLMAdminClient(_BaseClient):
         *,
         deployments: Sequence[Deployment | Mapping[str, Any]],
         access_groups: Sequence[str] = (),
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> ModelAlias:
         """Map an alias teams call (``"ChatAgent"``) to upstream deployments, tried in order:
         the first is primary, the rest are fallbacks."""
         body = ModelAliasCreateRequest.model_validate(
             {"model_alias": model_alias, "deployments": deployments, "access_groups": access_groups}
         )
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", "/api/model-aliases/create", body=body, cast_to=ModelAlias
+            "POST", "/api/model-aliases/create", body=body, cast_to=ModelAlias, options=options
         )
 
     # -- teams -------------------------------------------------------------------------------
@@ -108,6 +151,10 @@ class SaasLiteLLMAdminClient(_BaseClient):
         access_groups: Sequence[str] = (),
         credits_allocated: int = 0,
         default_model: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TeamCreated:
         """Create a team; ``result.virtual_key`` is shown only this once — store it."""
         body = TeamCreateRequest.model_validate(
@@ -120,34 +167,101 @@ class SaasLiteLLMAdminClient(_BaseClient):
                 "default_model": default_model,
             }
         )
-        return await self._request("POST", "/api/teams/create", body=body, cast_to=TeamCreated)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            "POST", "/api/teams/create", body=body, cast_to=TeamCreated, options=options
+        )
 
-    async def get_team(self, team_id: str) -> Team:
-        return await self._request("GET", _team_path(team_id), cast_to=Team)
+    async def get_team(
+        self,
+        team_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request("GET", _team_path(team_id), cast_to=Team, options=options)
 
     async def add_credits(
-        self, team_id: str, credits: int, *, reason: str | None = None
+        self,
+        team_id: str,
+        credits: int,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> CreditBalance:
         """Top up a team by ``credits`` (> 0); returns the new balance."""
         body = CreditsAddRequest.model_validate({"credits": credits, "reason": reason})
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key, replay_safe=False)
         return await self._request(
-            "POST", _team_path(team_id, "/credits/add"), body=body, cast_to=CreditBalance
+            "POST",
+            _team_path(team_id, "/credits/add"),
+            body=body,
+            cast_to=CreditBalance,
+            options=options,
         )
 
-    async def rotate_key(self, team_id: str) -> KeyRotation:
+    async def rotate_key(
+        self,
+        team_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> KeyRotation:
         """Issue a new virtual key; the old one stops working at once."""
-        return await self._request("POST", _team_path(team_id, "/rotate-key"), cast_to=KeyRotation)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            "POST", _team_path(team_id, "/rotate-key"), cast_to=KeyRotation, options=options
+        )
 
-    async def suspend_team(self, team_id: str) -> Team:
+    async def suspend_team(
+        self,
+        team_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
         """Refuse the team's requests (403) until :meth:`resume_team`; nothing is deleted."""
-        return await self._request("POST", _team_path(team_id, "/suspend"), cast_to=Team)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            "POST", _team_path(team_id, "/suspend"), cast_to=Team, options=options
+        )
 
-    async def resume_team(self, team_id: str) -> Team:
-        return await self._request("POST", _team_path(team_id, "/resume"), cast_to=Team)
+    async def resume_team(
+        self,
+        team_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            "POST", _team_path(team_id, "/resume"), cast_to=Team, options=options
+        )
 
-    async def get_team_usage(self, team_id: str) -> TeamUsage:
+    async def get_team_usage(
+        self,
+        team_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> TeamUsage:
         """Usage analytics of any team, one row per job type."""
-        return await self._request("GET", _team_path(team_id, "/usage"), cast_to=TeamUsage)
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            "GET", _team_path(team_id, "/usage"), cast_to=TeamUsage, options=options
+        )
 
 
 def _team_path(team_id: str, suffix: str = "") -> str:

@@ -1,35 +1,56 @@
-"""The one place that speaks HTTP: headers, URLs, timeouts, error mapping, response parsing.
+"""The one place that speaks HTTP: headers, URLs, timeouts, retries, idempotency keys, deadlines,
+error mapping, response parsing and logging.
 
 Both public clients are thin layers of typed methods over :meth:`_BaseClient._request` (and
-:meth:`_BaseClient._request_stream` for SSE), so that cross-cutting behaviour (retries with
-backoff, an ``Idempotency-Key`` per logical request, logging) is written once, here.
+:meth:`_BaseClient._request_stream` for SSE); both go through :meth:`_BaseClient._attempts`, the
+retry loop (policy in ``_retry``).
 """
 
 from __future__ import annotations
 
-import logging
+import copy
 import os
-from collections.abc import Mapping
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from . import _retry
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     SaasLiteLLMError,
+    StreamError,
     _make_status_error,
 )
-from ._types import DEFAULT_TIMEOUT, NotGiven, TimeoutTypes
+from ._logs import log, redact_headers
+from ._request_id import set_request_id
+from ._retry import (
+    MAX_RETRY_AFTER,
+    RETRYABLE_STATUSES,
+    RETRYABLE_STREAM_ERRORS,
+    backoff_delay,
+    check_deadline,
+    check_idempotency_key,
+    check_max_retries,
+    new_idempotency_key,
+    server_delay,
+)
+from ._streaming import OpenedStream, read_first_event
+from ._types import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutTypes
+from ._utils import aclose_quietly, connection_error, describe, media_type
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "USER_AGENT"]
-
-log = logging.getLogger("saas_litellm_client")
+__all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "RequestOptions"]
 
 DEFAULT_BASE_URL = "http://localhost:8003"
 USER_AGENT = f"saas-litellm-python/{__version__}"
@@ -37,6 +58,10 @@ ENV_BASE_URL = "SAAS_LITELLM_BASE_URL"
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 _ClientT = TypeVar("_ClientT", bound="_BaseClient")
+_T = TypeVar("_T")
+
+# Failures that prove the request never reached the server: safe to retry for any request.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def _from_env(value: str | None, env_var: str) -> str | None:
@@ -72,38 +97,74 @@ def _path_segment(value: str, name: str) -> str:
     return quote(value, safe="")
 
 
-def _describe(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
+def _clamp(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeout:
+    """``timeout`` with no phase longer than what is left of the deadline."""
+    if remaining is None:
+        return timeout
+
+    def cap(value: float | None) -> float:
+        return remaining if value is None else min(value, remaining)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
 
 
-def _connection_error(exc: httpx.HTTPError, request: httpx.Request | None) -> APIConnectionError:
-    """The SDK error for an httpx failure without a usable response — while sending, or while
-    reading a body or a stream later on. Raise it ``from exc``."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out: {_describe(exc)}", request=request)
-    return APIConnectionError(f"Connection error: {_describe(exc)}", request=request)
+@dataclass(frozen=True)
+class RequestOptions:
+    """Per-call settings; ``NOT_GIVEN`` means the client's. Checked when built, so that a bad
+    value raises ``ValueError`` before anything is sent."""
+
+    timeout: TimeoutTypes | NotGiven = NOT_GIVEN
+    max_retries: int | NotGiven = NOT_GIVEN
+    deadline: float | NotGiven | None = NOT_GIVEN
+    idempotency_key: str | None = None
+    replay_safe: bool = True
+    """False for a request the server does not de-duplicate and that must not run twice: it is
+    then retried only after failures that prove it was never sent (see ``_retry_delay``)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_retries, NotGiven):
+            check_max_retries(self.max_retries)
+        if not isinstance(self.deadline, NotGiven):
+            check_deadline(self.deadline)
+        if self.idempotency_key is not None:
+            check_idempotency_key(self.idempotency_key)
 
 
-async def _aclose_quietly(response: httpx.Response) -> None:
-    """Close a response while another error is on its way: a failure to close must not hide it,
-    and the connection is dropped from the pool either way."""
-    try:
-        await response.aclose()
-    except httpx.HTTPError as exc:
-        log.debug("Closing %s failed: %s", response.request.url, _describe(exc))
+_NO_OPTIONS = RequestOptions()
 
 
-def _media_type(response: httpx.Response) -> str:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.partition(";")[0].strip().lower()
+@dataclass(frozen=True)
+class _Call:
+    """One logical call, resolved: what every attempt sends, and the limits of the retry loop."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    json: Any
+    timeout: httpx.Timeout
+    max_retries: int
+    deadline: float | None
+    deadline_at: float | None
+    replay_safe: bool
+
+    @property
+    def attempts(self) -> int:
+        return self.max_retries + 1
 
 
 class _BaseClient:
     """Owns an ``httpx.AsyncClient`` (or borrows the caller's) and turns each response into a
-    shared model or a :class:`SaasLiteLLMError`."""
+    shared model or a :class:`SaasLiteLLMError`, retrying what is worth retrying."""
 
     base_url: str
     timeout: TimeoutTypes
+    max_retries: int
+    deadline: float | None
 
     def __init__(
         self,
@@ -113,20 +174,54 @@ class _BaseClient:
         timeout: TimeoutTypes | NotGiven,
         http_client: httpx.AsyncClient | None,
         default_headers: Mapping[str, str] | None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = _normalize_base_url(base_url)
         if isinstance(timeout, NotGiven):
             # A caller who configured their own client's timeout should not see it overridden.
             timeout = http_client.timeout if http_client is not None else DEFAULT_TIMEOUT
         self.timeout = timeout
+        self.max_retries = check_max_retries(max_retries)
+        self.deadline = check_deadline(deadline)
         self._api_key = api_key
         self._extra_headers = dict(default_headers or {})
         self._owns_http_client = http_client is None
         self._http_client = http_client if http_client is not None else httpx.AsyncClient()
         self._closed = False
+        # Injectable for tests: how to wait, what time it is, and the jitter's randomness.
+        self._sleep: Callable[[float], Awaitable[None]] = _retry.sleep
+        self._clock: Callable[[], float] = time.monotonic
+        self._random: Callable[[], float] = random.random
 
     def __repr__(self) -> str:  # never shows the key
         return f"<{type(self).__name__} base_url={self.base_url!r}>"
+
+    def with_options(
+        self: _ClientT,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> _ClientT:
+        """A copy of this client with other defaults, sharing its connection pool::
+
+            await client.with_options(max_retries=5, deadline=30).llm_call(...)
+
+        The copy never closes the pool (closing it does nothing); closing the original does.
+        """
+        options = RequestOptions(timeout=timeout, max_retries=max_retries, deadline=deadline)
+        clone = copy.copy(self)
+        clone._owns_http_client = False
+        clone._closed = False
+        clone._extra_headers = dict(self._extra_headers)
+        if not isinstance(options.timeout, NotGiven):
+            clone.timeout = options.timeout
+        if not isinstance(options.max_retries, NotGiven):
+            clone.max_retries = options.max_retries
+        if not isinstance(options.deadline, NotGiven):
+            clone.deadline = options.deadline
+        return clone
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -179,79 +274,247 @@ class _BaseClient:
         *,
         body: BaseModel | None = None,
         cast_to: type[_ModelT],
+        options: RequestOptions = _NO_OPTIONS,
     ) -> _ModelT:
-        """Send one API request and return its 2xx body parsed as ``cast_to``.
+        """Send one API call (retried as configured) and return its 2xx body as ``cast_to``,
+        with the response's request id attached (see :func:`request_id_of`).
 
-        Raises :class:`APIConnectionError`/:class:`APITimeoutError` without a response, an
-        :class:`APIStatusError` subclass for a non-2xx, :class:`APIResponseValidationError` for a
-        2xx that does not parse. Retries belong here: build the request once (with its
-        idempotency key), then loop over :meth:`_send` for the retryable outcomes.
+        Raises :class:`APIConnectionError`/:class:`APITimeoutError` without a response (also
+        when the deadline ran out), an :class:`APIStatusError` subclass for a non-2xx and
+        :class:`APIResponseValidationError` for a 2xx that does not parse (never retried).
         """
-        request = self._build_request(method, path, body)
-        response = await self._send(request)
-        return self._process_response(response, cast_to)
+        call = self._prepare(method, path, body, options)
+
+        async def attempt(request: httpx.Request, number: int) -> httpx.Response:
+            response = await self._send(request, call, number, stream=False)
+            if not response.is_success:
+                raise _make_status_error(response)
+            return response
+
+        response = await self._attempts(call, attempt)
+        result = self._process_response(response, cast_to)
+        set_request_id(result, response.headers.get("x-request-id"))
+        return result
 
     async def _request_stream(
-        self, method: str, path: str, *, body: BaseModel | None = None
-    ) -> httpx.Response:
-        """Send one API request answered by Server-Sent Events; return the response as soon as
-        its headers arrived, with the body unread.
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        options: RequestOptions = _NO_OPTIONS,
+    ) -> OpenedStream:
+        """Send one API call answered by Server-Sent Events and read up to its first event,
+        retrying as :meth:`_request` does — a stream is retried only until its first event,
+        which has not reached the caller yet. The deadline, too, covers only this opening.
 
-        The caller owns the response and must ``aclose()`` it. Errors are those of
-        :meth:`_request`, raised before any event is read: an error status carries an ordinary
-        JSON error body (read here, then the response is closed), and a 2xx that is not
-        ``text/event-stream`` raises :class:`APIResponseValidationError` — httpx-sse would
-        otherwise fail with its own ``SSEError``, an httpx exception.
+        The caller owns the returned response and must ``aclose()`` it. An error status carries
+        an ordinary JSON error body (read here, then the response is closed); a 2xx that is not
+        ``text/event-stream`` raises :class:`APIResponseValidationError` (httpx-sse would
+        otherwise fail with its own ``SSEError``); an ``error`` event before the first chunk
+        raises :class:`StreamError`.
         """
-        request = self._build_request(method, path, body, accept="text/event-stream")
-        response = await self._send(request, stream=True)
-        try:
-            if not response.is_success:
-                try:
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    raise _connection_error(exc, request) from exc
-                raise _make_status_error(response)
-            if _media_type(response) != "text/event-stream":
-                raise APIResponseValidationError(
-                    f"The response to {request.method} {request.url.path} should be "
-                    f"text/event-stream, got {_media_type(response) or 'no content type'!r}",
-                    response=response,
-                )
-        except BaseException:
-            await _aclose_quietly(response)
-            raise
-        return response
+        call = self._prepare(method, path, body, options, accept="text/event-stream")
 
-    def _build_request(
-        self, method: str, path: str, body: BaseModel | None, *, accept: str = "application/json"
-    ) -> httpx.Request:
+        async def attempt(request: httpx.Request, number: int) -> OpenedStream:
+            response = await self._send(request, call, number, stream=True)
+            try:
+                if not response.is_success:
+                    try:
+                        await response.aread()
+                    except httpx.HTTPError as exc:
+                        raise connection_error(exc, request) from exc
+                    raise _make_status_error(response)
+                if media_type(response) != "text/event-stream":
+                    raise APIResponseValidationError(
+                        f"The response to {request.method} {request.url.path} should be "
+                        f"text/event-stream, got {media_type(response) or 'no content type'!r}",
+                        response=response,
+                    )
+                return await read_first_event(response)
+            except BaseException:
+                await aclose_quietly(response)
+                raise
+
+        return await self._attempts(call, attempt)
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None,
+        options: RequestOptions,
+        *,
+        accept: str = "application/json",
+    ) -> _Call:
         self._check_open()
-        json_body = (
-            None if body is None else body.model_dump(mode="json", exclude_none=True, by_alias=True)
-        )
-        return self._http_client.build_request(
-            method,
-            self.base_url + path,
-            headers=self._default_headers(accept),
-            json=json_body,
-            timeout=self.timeout,
+        headers = self._default_headers(accept)
+        if method == "POST":
+            headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
+        timeout = self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
+        deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
+        return _Call(
+            method=method,
+            url=self.base_url + path,
+            headers=headers,
+            json=None
+            if body is None
+            else body.model_dump(mode="json", exclude_none=True, by_alias=True),
+            timeout=httpx.Timeout(timeout),
+            max_retries=self.max_retries
+            if isinstance(options.max_retries, NotGiven)
+            else options.max_retries,
+            deadline=deadline,
+            deadline_at=None if deadline is None else self._clock() + deadline,
+            replay_safe=options.replay_safe,
         )
 
-    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    async def _attempts(
+        self, call: _Call, attempt: Callable[[httpx.Request, int], Awaitable[_T]]
+    ) -> _T:
+        """The retry loop: run ``attempt`` until it succeeds, fails for good, runs out of retries
+        or the deadline passes. Each attempt sends the same request, ``Idempotency-Key``
+        included."""
+        number = 0
+        last_error: SaasLiteLLMError | None = None
+        while True:
+            number += 1
+            remaining = self._remaining(call)
+            if remaining is not None and remaining <= 0:
+                raise self._deadline_error(call, number - 1, last_error) from last_error
+            self._check_open()
+            request = self._http_client.build_request(
+                call.method,
+                call.url,
+                headers=call.headers,
+                json=call.json,
+                timeout=_clamp(call.timeout, remaining),
+            )
+            try:
+                if remaining is None:
+                    return await attempt(request, number)
+                with anyio.move_on_after(remaining):
+                    return await attempt(request, number)
+            except SaasLiteLLMError as exc:
+                delay = self._retry_delay(call, exc, number)
+                if delay is None:
+                    raise
+                remaining = self._remaining(call)
+                if remaining is not None and delay >= remaining:
+                    log.info(
+                        "Not retrying %s %s: waiting %.2fs would pass the deadline (%.2fs left)",
+                        call.method,
+                        call.url,
+                        delay,
+                        remaining,
+                    )
+                    raise self._deadline_error(call, number, exc) from exc
+                log.info(
+                    "Retrying %s %s in %.2fs (retry %d of %d) after: %s",
+                    call.method,
+                    call.url,
+                    delay,
+                    number,
+                    call.max_retries,
+                    _reason(exc),
+                )
+                last_error = exc
+                await self._sleep(delay)
+                continue
+            # Only reached when the deadline cancelled the attempt.
+            log.info(
+                "%s %s -> deadline of %gs reached (attempt %d of %d)",
+                call.method,
+                call.url,
+                call.deadline,
+                number,
+                call.attempts,
+            )
+            raise self._deadline_error(call, number, last_error) from last_error
+
+    def _remaining(self, call: _Call) -> float | None:
+        return None if call.deadline_at is None else call.deadline_at - self._clock()
+
+    def _retry_delay(self, call: _Call, error: SaasLiteLLMError, number: int) -> float | None:
+        """Seconds to wait before retrying after attempt ``number`` failed with ``error``, or
+        ``None`` when it is not to be retried."""
+        if number > call.max_retries:
+            return None
+        if isinstance(error, APIStatusError):
+            if error.status_code not in RETRYABLE_STATUSES:
+                return None
+            asked = server_delay(error.response.headers)
+            if asked is not None:
+                if asked > MAX_RETRY_AFTER:
+                    log.info(
+                        "Not retrying %s %s: the server asked to wait %.0fs (more than %.0fs)",
+                        call.method,
+                        call.url,
+                        asked,
+                        MAX_RETRY_AFTER,
+                    )
+                    return None
+                return asked
+        elif isinstance(error, APIConnectionError):
+            if not call.replay_safe and not isinstance(error.__cause__, _NOT_SENT):
+                return None  # it may have been applied: running it again could apply it twice
+        elif isinstance(error, StreamError):
+            if error.error_type not in RETRYABLE_STREAM_ERRORS:
+                return None
+        else:
+            return None
+        return backoff_delay(number, self._random())
+
+    def _deadline_error(
+        self, call: _Call, attempts: int, last_error: SaasLiteLLMError | None
+    ) -> APITimeoutError:
+        """Raised when the call's deadline ran out (chained from the last attempt's error)."""
+        message = (
+            f"Deadline of {call.deadline:g}s exceeded for {call.method} "
+            f"{httpx.URL(call.url).path} after {attempts} attempt(s)"
+        )
+        if last_error is not None:
+            message += f"; last error: {_reason(last_error)}"
+        return APITimeoutError(message)
+
+    async def _send(
+        self, request: httpx.Request, call: _Call, number: int, *, stream: bool
+    ) -> httpx.Response:
         """One attempt; no httpx exception escapes. The body is read before returning, unless
         ``stream`` is true: then the caller reads it and must close the response."""
-        log.debug("%s %s", request.method, request.url)
+        log.debug(
+            "%s %s (attempt %d of %d) headers=%s",
+            request.method,
+            request.url,
+            number,
+            call.attempts,
+            redact_headers(request.headers),
+        )
+        started = self._clock()
         try:
             response = await self._http_client.send(request, stream=stream)
         except httpx.HTTPError as exc:
-            raise _connection_error(exc, request) from exc
-        log.debug(
-            "%s %s -> %s (request_id=%s)",
+            error = connection_error(exc, request)
+            log.info(
+                "%s %s -> failed in %.3fs (attempt %d of %d): %s",
+                request.method,
+                request.url,
+                self._clock() - started,
+                number,
+                call.attempts,
+                error,
+            )
+            raise error from exc
+        log.info(
+            "%s %s -> %d in %.3fs (attempt %d of %d, request_id=%s%s)",
             request.method,
             request.url,
             response.status_code,
+            self._clock() - started,
+            number,
+            call.attempts,
             response.headers.get("x-request-id"),
+            ", replayed" if response.headers.get("idempotent-replayed") == "true" else "",
         )
         return response
 
@@ -269,3 +532,11 @@ class _BaseClient:
                 f"{cast_to.__name__} ({exc.error_count()} error(s); {where}: {first['msg']})",
                 response=response,
             ) from exc
+
+
+def _reason(error: SaasLiteLLMError) -> str:
+    if isinstance(error, APIStatusError):
+        return f"{error.status_code} {error.error_type or error.response.reason_phrase}"
+    if isinstance(error, StreamError):
+        return f"error event {error.error_type}"
+    return describe(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any, Literal, TypeVar
 
@@ -28,11 +29,15 @@ from saas_litellm_models import (
 from ._base_client import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
+    RequestOptions,
     _BaseClient,
     _from_env,
     _path_segment,
 )
-from ._exceptions import SaasLiteLLMError
+from ._exceptions import APITimeoutError, SaasLiteLLMError
+from ._jobs import JobContext, JobHandle
+from ._request_id import request_id_of, set_request_id
+from ._retry import check_deadline, check_idempotency_key
 from ._streaming import ChatStream
 from ._structured import (
     StructuredStream,
@@ -40,7 +45,7 @@ from ._structured import (
     response_format_for,
     run_structured_call,
 )
-from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 
 __all__ = ["SaasLiteLLMClient"]
 
@@ -63,6 +68,14 @@ class SaasLiteLLMClient(_BaseClient):
     Omitted arguments are read from ``SAAS_LITELLM_BASE_URL``, ``SAAS_LITELLM_TEAM_ID`` and
     ``SAAS_LITELLM_VIRTUAL_KEY``; the base URL defaults to ``http://localhost:8003``. Without
     ``http_client`` the client opens its own connection pool: use ``async with`` or ``close()``.
+
+    ``timeout`` applies to each request (default: 60 s, 5 s to connect); ``max_retries``
+    (default 2) is how often a connection error, a timeout, a 408, 429 or 5xx is retried, with
+    exponential backoff; ``deadline`` (seconds, default none) bounds a whole call, retries and
+    waits included. Every method takes the three per call as well, and
+    :meth:`with_options` makes a copy with other defaults. Every ``POST`` is sent with an
+    ``Idempotency-Key`` (pass ``idempotency_key=`` to choose it), the same on every retry, so
+    that a retried call whose response was lost is not run twice. See ``docs/sdk.md``.
     """
 
     team_id: str
@@ -74,6 +87,8 @@ class SaasLiteLLMClient(_BaseClient):
         virtual_key: str | None = None,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        deadline: float | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
@@ -95,6 +110,8 @@ class SaasLiteLLMClient(_BaseClient):
             timeout=timeout,
             http_client=http_client,
             default_headers=default_headers,
+            max_retries=max_retries,
+            deadline=deadline,
         )
         self.team_id = resolved_team_id
 
@@ -109,11 +126,16 @@ class SaasLiteLLMClient(_BaseClient):
         *,
         metadata: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Job:
         """Open a job, reserving one credit until it completes (spent) or fails (released).
 
         Raises :class:`InsufficientCreditsError` when the team has no unreserved credit left.
         Invalid arguments raise pydantic's ``ValidationError`` before anything is sent.
+        Prefer :meth:`job`, which also completes (or fails) the job.
         """
         body = JobCreateRequest.model_validate(
             {
@@ -123,11 +145,46 @@ class SaasLiteLLMClient(_BaseClient):
                 "user_id": user_id,
             }
         )
-        return await self._request("POST", "/api/jobs/create", body=body, cast_to=Job)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            "POST", "/api/jobs/create", body=body, cast_to=Job, options=options
+        )
 
-    async def get_job(self, job_id: str) -> JobDetail:
+    def job(
+        self,
+        job_type: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+    ) -> AbstractAsyncContextManager[JobHandle]:
+        """A job as a block: created on entry, completed when the block ends, failed when it
+        raises::
+
+            async with client.job("document_analysis", metadata={"doc": 42}) as job:
+                resp = await job.llm_call(messages=[{"role": "user", "content": "..."}])
+                person = await job.structured_call(messages=[...], response_model=Person)
+            print(job.result.credits_remaining)  # the JobCompletion
+
+        A clean exit completes the job (``"completed"``: its credit is spent); an exception
+        fails it (``"failed"``, with ``"<ExceptionType>: <message>"`` as its error message:
+        the credit is released) and propagates unchanged — if failing the job fails too, that
+        is logged and the original exception still propagates. A job already completed inside
+        the block with ``job.complete(...)`` is left as it is. Use :meth:`with_options` for
+        other timeouts, retries or deadlines. See :class:`JobHandle`.
+        """
+        return JobContext(self, job_type, metadata=metadata, user_id=user_id)
+
+    async def get_job(
+        self,
+        job_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> JobDetail:
         """The job with its recorded calls and costs so far."""
-        return await self._request("GET", _job_path(job_id), cast_to=JobDetail)
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request("GET", _job_path(job_id), cast_to=JobDetail, options=options)
 
     async def complete_job(
         self,
@@ -136,6 +193,10 @@ class SaasLiteLLMClient(_BaseClient):
         *,
         metadata: Mapping[str, Any] | None = None,
         error_message: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> JobCompletion:
         """Close a job: ``"completed"`` spends its one credit, ``"failed"`` releases it.
 
@@ -145,8 +206,13 @@ class SaasLiteLLMClient(_BaseClient):
         body = JobCompleteRequest.model_validate(
             {"status": status, "metadata": metadata, "error_message": error_message}
         )
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", _job_path(job_id, "/complete"), body=body, cast_to=JobCompletion
+            "POST",
+            _job_path(job_id, "/complete"),
+            body=body,
+            cast_to=JobCompletion,
+            options=options,
         )
 
     # -- LLM calls ---------------------------------------------------------------------------
@@ -166,6 +232,10 @@ class SaasLiteLLMClient(_BaseClient):
         tool_choice: ToolChoice | Mapping[str, Any] | None = None,
         purpose: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> LLMCallResponse:
         """Make one (non-streaming) LLM call within a job; ``resp.content`` is the answer.
 
@@ -175,6 +245,9 @@ class SaasLiteLLMClient(_BaseClient):
         The arguments are validated against the shared ``LLMCallRequest`` model first, so bad
         input (an unknown role, ``temperature=5``, an empty ``messages``) raises pydantic's
         ``ValidationError`` — a ``ValueError`` — before any request is sent.
+
+        A retry after a lost response is answered by the server from its record of the first
+        attempt (same ``Idempotency-Key``): the call is made and recorded once.
         """
         body = _llm_call_request(
             messages=messages,
@@ -189,8 +262,13 @@ class SaasLiteLLMClient(_BaseClient):
             purpose=purpose,
             metadata=metadata,
         )
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", _job_path(job_id, "/llm-call"), body=body, cast_to=LLMCallResponse
+            "POST",
+            _job_path(job_id, "/llm-call"),
+            body=body,
+            cast_to=LLMCallResponse,
+            options=options,
         )
 
     def stream(
@@ -208,6 +286,10 @@ class SaasLiteLLMClient(_BaseClient):
         tool_choice: ToolChoice | Mapping[str, Any] | None = None,
         purpose: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> ChatStream:
         """Make one LLM call within a job and receive its answer as it is produced.
 
@@ -223,6 +305,10 @@ class SaasLiteLLMClient(_BaseClient):
 
         A plain ``async for chunk in client.stream(...)`` works too and closes the connection
         when the stream ends or fails, but not when the loop is left early with ``break``.
+
+        Opening the stream waits for its first event; failures until then are retried like
+        :meth:`llm_call`'s, and ``deadline`` bounds that opening. Once a chunk has reached the
+        caller nothing is retried: a broken connection raises :class:`APIConnectionError`.
         """
         body = _llm_call_request(
             messages=messages,
@@ -238,7 +324,8 @@ class SaasLiteLLMClient(_BaseClient):
             metadata=metadata,
         )
         path = _job_path(job_id, "/llm-call-stream")
-        return ChatStream(partial(self._request_stream, "POST", path, body=body))
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return ChatStream(partial(self._request_stream, "POST", path, body=body, options=options))
 
     # -- structured outputs ------------------------------------------------------------------
 
@@ -257,6 +344,9 @@ class SaasLiteLLMClient(_BaseClient):
         purpose: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         strict: bool = True,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> _ModelT:
         """Ask for an answer shaped like ``response_model`` and return it validated.
 
@@ -276,6 +366,14 @@ class SaasLiteLLMClient(_BaseClient):
         errors, up to ``max_retries`` times (so at most ``1 + max_retries`` calls, each an
         ordinary ``llm_call`` of the job). The other arguments are those of :meth:`llm_call`.
 
+        Here ``max_retries`` counts re-asks; each call is also retried on network and server
+        errors as the client is configured (``client.with_options(max_retries=...)``).
+        ``deadline`` bounds the whole structured call, re-asks included. With
+        ``idempotency_key``, the first call uses it and re-ask ``n`` uses
+        ``f"{idempotency_key}-reask-{n}"``, so that repeating the whole structured call with
+        the same key replays it. :func:`request_id_of` on the result gives the request id of
+        the call that produced it.
+
         Raises :class:`StructuredOutputError` when the last answer is still invalid (with the
         attempts, last output, errors, summed usage and call ids),
         :class:`StructuredOutputTruncatedError` for an answer cut off by ``max_tokens`` and
@@ -285,10 +383,27 @@ class SaasLiteLLMClient(_BaseClient):
         express.
         """
         check_max_retries(max_retries)
+        if idempotency_key is not None:
+            check_idempotency_key(idempotency_key)
+            check_idempotency_key(_reask_key(idempotency_key, max_retries))
+        total = self.deadline if isinstance(deadline, NotGiven) else check_deadline(deadline)
         response_format = response_format_for(response_model, strict=strict)
+        deadline_at = None if total is None else self._clock() + total
+        calls: list[LLMCallResponse] = []
 
         async def call(conversation: Sequence[ChatMessage | Mapping[str, Any]]) -> LLMCallResponse:
-            return await self.llm_call(
+            remaining: float | None = None
+            if deadline_at is not None:
+                remaining = deadline_at - self._clock()
+                if remaining <= 0:
+                    raise APITimeoutError(
+                        f"Deadline of {total:g}s exceeded for structured_call "
+                        f"after {len(calls)} call(s)"
+                    )
+            key = idempotency_key
+            if key is not None and calls:
+                key = _reask_key(key, len(calls))
+            response = await self.llm_call(
                 job_id=job_id,
                 messages=conversation,
                 model=model,
@@ -299,9 +414,16 @@ class SaasLiteLLMClient(_BaseClient):
                 response_format=response_format,
                 purpose=purpose,
                 metadata=metadata,
+                idempotency_key=key,
+                timeout=timeout,
+                deadline=remaining,
             )
+            calls.append(response)
+            return response
 
-        return await run_structured_call(call, messages, response_model, max_retries)
+        result = await run_structured_call(call, messages, response_model, max_retries)
+        set_request_id(result, request_id_of(calls[-1]))
+        return result
 
     def stream_structured(
         self,
@@ -317,6 +439,9 @@ class SaasLiteLLMClient(_BaseClient):
         purpose: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         strict: bool = True,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> StructuredStream[_ModelT]:
         """Like :meth:`structured_call`, streamed: partial objects as the JSON arrives, then the
         validated ``response_model`` instance as the last item. Not a coroutine; prefer
@@ -330,7 +455,8 @@ class SaasLiteLLMClient(_BaseClient):
             person = stream.final
 
         One call, no re-ask: an answer that does not validate raises
-        :class:`StructuredOutputError`. See :class:`StructuredStream`.
+        :class:`StructuredOutputError`. Opening is retried as :meth:`stream`'s (with the
+        client's ``max_retries``). See :class:`StructuredStream`.
         """
         response_format = response_format_for(response_model, strict=strict)
         chat_stream = self.stream(
@@ -344,19 +470,42 @@ class SaasLiteLLMClient(_BaseClient):
             response_format=response_format,
             purpose=purpose,
             metadata=metadata,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            deadline=deadline,
         )
         return StructuredStream(chat_stream, response_model)
 
     # -- credits and usage -------------------------------------------------------------------
 
-    async def get_balance(self) -> CreditBalance:
+    async def get_balance(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> CreditBalance:
         """The team's credits; ``credits_available`` is how many more jobs it can open now."""
-        return await self._request("GET", "/api/credits/balance", cast_to=CreditBalance)
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            "GET", "/api/credits/balance", cast_to=CreditBalance, options=options
+        )
 
-    async def get_usage(self) -> TeamUsage:
+    async def get_usage(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> TeamUsage:
         """Usage analytics of this team, one row per job type."""
         path = f"/api/teams/{_path_segment(self.team_id, 'team_id')}/usage"
-        return await self._request("GET", path, cast_to=TeamUsage)
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request("GET", path, cast_to=TeamUsage, options=options)
+
+
+def _reask_key(key: str, reask: int) -> str:
+    return f"{key}-reask-{reask}"
 
 
 def _job_path(job_id: str, suffix: str = "") -> str:

@@ -5,7 +5,7 @@ needs. No raw ``httpx`` exception leaves a public method.
 
     SaasLiteLLMError                    anything the SDK raises (also a missing team_id or key)
     ├── APIConnectionError              no HTTP response at all: DNS, refused, reset, bad TLS …
-    │   └── APITimeoutError             … because a timeout expired
+    │   └── APITimeoutError             … because a timeout or the call's deadline expired
     ├── APIResponseValidationError      a 2xx whose body does not match the contract's model
     ├── StreamError                     an ``error`` event in the middle of an SSE stream
     ├── StructuredOutputError           ``structured_call``: no valid object after every attempt
@@ -122,7 +122,9 @@ class APIConnectionError(SaasLiteLLMError):
 
 
 class APITimeoutError(APIConnectionError):
-    """A connect, read, write or pool timeout expired (see the client's ``timeout``)."""
+    """A connect, read, write or pool timeout expired (see the client's ``timeout``), or the
+    call's ``deadline`` ran out — across its retries — before it succeeded; then ``request``
+    is ``None`` and the last attempt's error, if any, is the ``__cause__``."""
 
     def __init__(
         self, message: str = "Request timed out.", *, request: httpx.Request | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, TypeVar
 
@@ -26,20 +27,53 @@ from saas_litellm_models import (
     parse_stream_event,
 )
 
-from ._base_client import _aclose_quietly, _connection_error
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     SaasLiteLLMError,
     StreamError,
 )
+from ._request_id import set_request_id
+from ._utils import aclose_quietly, connection_error
 
-__all__ = ["ChatStream"]
+__all__ = ["ChatStream", "OpenedStream", "read_first_event"]
 
 _KNOWN_EVENT_TYPES = frozenset({"chunk", "done", "error"})
 
 _StreamT = TypeVar("_StreamT", bound="ChatStream")
 _State = Literal["new", "open", "done", "failed", "closed"]
+
+
+@dataclass
+class OpenedStream:
+    """A stream whose first event has arrived: what ``ChatStream`` needs to go on reading.
+
+    Opening reads up to the first ``chunk`` or ``done`` event (keep-alives skipped), so that
+    everything that can go wrong before the caller sees an event — the status, the content
+    type, an early ``error`` event — happens while the request may still be retried.
+    """
+
+    response: httpx.Response
+    events: AsyncGenerator[ServerSentEvent, None]
+    first: StreamChunk | StreamDone
+
+
+async def read_first_event(response: httpx.Response) -> OpenedStream:
+    """Read up to the first ``chunk`` or ``done`` event of a checked ``text/event-stream``
+    response. An ``error`` event raises :class:`StreamError`; the caller closes the response
+    when this raises."""
+    events = EventSource(response).aiter_sse()
+    try:
+        first = await _next_event(events, response)
+    except BaseException:
+        with contextlib.suppress(httpx.HTTPError):
+            await events.aclose()
+        raise
+    if isinstance(first, StreamErrorEvent):
+        with contextlib.suppress(httpx.HTTPError):
+            await events.aclose()
+        raise _stream_error(first, response)
+    return OpenedStream(response, events, first)
 
 
 class ChatStream:
@@ -53,9 +87,11 @@ class ChatStream:
                 print(chunk.content, end="")
         print(stream.usage, stream.call_id)
 
-    Nothing is sent until the ``async with`` (or the first iteration), so errors before the first
-    event — :class:`InsufficientCreditsError`, :class:`NotFoundError`, :class:`ConflictError`, …
-    — are those of ``llm_call``, raised there. Afterwards an ``error`` event raises
+    Nothing is sent until the ``async with`` (or the first iteration), which sends the request
+    and waits for the first event; errors until then — :class:`InsufficientCreditsError`,
+    :class:`NotFoundError`, :class:`ConflictError`, … — are those of ``llm_call``, raised there,
+    after the same retries (a 5xx, a broken connection or an early upstream ``error`` event is
+    retried). Once an event has reached the caller nothing is retried: an ``error`` event raises
     :class:`StreamError`, a connection lost before ``done`` :class:`APIConnectionError`.
 
     A stream can be iterated once. ``text`` holds what arrived so far; ``get_final_text()``
@@ -63,14 +99,15 @@ class ChatStream:
     the ``done`` event arrived.
     """
 
-    def __init__(self, open_response: Callable[[], Awaitable[httpx.Response]]) -> None:
-        """``open_response`` sends the request and returns a checked, still unread
-        ``text/event-stream`` response (see ``_BaseClient._request_stream``)."""
-        self._open_response = open_response
+    def __init__(self, open_stream: Callable[[], Awaitable[OpenedStream]]) -> None:
+        """``open_stream`` sends the request (retrying as the client is configured to) and
+        returns the response with its first event read (see ``_BaseClient._request_stream``)."""
+        self._open_stream = open_stream
         self._state: _State = "new"
         self._iterated = False
         self._response: httpx.Response | None = None
         self._events: AsyncGenerator[ServerSentEvent, None] | None = None
+        self._first: StreamChunk | StreamDone | None = None
         self._parts: list[str] = []
         self._done: StreamDone | None = None
         self._error: SaasLiteLLMError | None = None
@@ -84,6 +121,11 @@ class ChatStream:
     def response(self) -> httpx.Response | None:
         """The HTTP response (headers, ``X-Request-ID``), once the request was sent."""
         return self._response
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-ID`` of the (last) attempt, once the stream is open."""
+        return None if self._response is None else self._response.headers.get("x-request-id")
 
     @property
     def done(self) -> StreamDone | None:
@@ -172,26 +214,39 @@ class ChatStream:
             )
         assert self._events is not None
         assert self._response is not None
+        event: StreamChunk | StreamDone | StreamErrorEvent | None
+        event, self._first = self._first, None
         try:
-            chunk = await self._next_chunk(self._events, self._response)
+            if event is None:
+                event = await _next_event(self._events, self._response)
         except BaseException as exc:
             self._fail(exc)
             await self._release()
             raise
-        if chunk is None:
+        if isinstance(event, StreamChunk):
+            self._parts.append(event.content)
+            return event
+        if isinstance(event, StreamDone):
+            set_request_id(event, self.request_id)
+            self._done = event
             self._state = "done"
             await self._release()
             raise StopAsyncIteration
-        return chunk
+        error = _stream_error(event, self._response)
+        self._fail(error)
+        await self._release()
+        raise error
 
     async def _start(self) -> None:
         self._state = "open"
         try:
-            self._response = await self._open_response()
+            opened = await self._open_stream()
         except BaseException as exc:
             self._fail(exc)
             raise
-        self._events = EventSource(self._response).aiter_sse()
+        self._response, self._events, self._first = opened.response, opened.events, opened.first
+        if self._state != "open":  # closed while opening (from another task)
+            await self._release()
 
     def _fail(self, exc: BaseException) -> None:
         """Remember how the stream ended, so that reading on re-raises the same error."""
@@ -200,35 +255,6 @@ class ChatStream:
         else:  # cancelled, interrupted: the stream was abandoned, not broken
             self._state = "closed"
 
-    async def _next_chunk(
-        self, events: AsyncGenerator[ServerSentEvent, None], response: httpx.Response
-    ) -> StreamChunk | None:
-        """The next chunk, or ``None`` once the ``done`` event arrived."""
-        while True:
-            try:
-                sse = await events.__anext__()
-            except StopAsyncIteration:
-                raise APIConnectionError(
-                    "The stream ended before the done event (connection closed by the server).",
-                    request=response.request,
-                ) from None
-            except httpx.HTTPError as exc:
-                raise _connection_error(exc, response.request) from exc
-            event = _parse_event(sse, response)
-            if event is None:
-                continue
-            if isinstance(event, StreamChunk):
-                self._parts.append(event.content)
-                return event
-            if isinstance(event, StreamDone):
-                self._done = event
-                return None
-            raise StreamError(
-                event.error.message,
-                error_type=event.error.type,
-                request_id=response.headers.get("x-request-id"),
-            )
-
     async def _release(self) -> None:
         events, self._events = self._events, None
         if events is not None:
@@ -236,7 +262,34 @@ class ChatStream:
             with contextlib.suppress(httpx.HTTPError):
                 await events.aclose()
         if self._response is not None:
-            await _aclose_quietly(self._response)
+            await aclose_quietly(self._response)
+
+
+async def _next_event(
+    events: AsyncGenerator[ServerSentEvent, None], response: httpx.Response
+) -> StreamChunk | StreamDone | StreamErrorEvent:
+    """The next event that means something (keep-alives and unknown types are skipped)."""
+    while True:
+        try:
+            sse = await events.__anext__()
+        except StopAsyncIteration:
+            raise APIConnectionError(
+                "The stream ended before the done event (connection closed by the server).",
+                request=response.request,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, response.request) from exc
+        event = _parse_event(sse, response)
+        if event is not None:
+            return event
+
+
+def _stream_error(event: StreamErrorEvent, response: httpx.Response) -> StreamError:
+    return StreamError(
+        event.error.message,
+        error_type=event.error.type,
+        request_id=response.headers.get("x-request-id"),
+    )
 
 
 def _parse_event(

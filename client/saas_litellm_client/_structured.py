@@ -52,6 +52,8 @@ from ._exceptions import (
     StructuredOutputRefusedError,
     StructuredOutputTruncatedError,
 )
+from ._request_id import set_request_id
+from ._retry import check_max_retries as _check_max_retries
 from ._streaming import ChatStream
 from ._strict_schema import schema_name, to_strict_json_schema
 
@@ -80,8 +82,7 @@ def response_format_for(model: type[BaseModel], *, strict: bool) -> ResponseForm
 
 
 def check_max_retries(max_retries: int) -> None:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+    _check_max_retries(max_retries)
 
 
 # -- answers -----------------------------------------------------------------------------------
@@ -430,6 +431,11 @@ class StructuredStream(Generic[_ModelT]):
         return self._chat.usage
 
     @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-ID``, once the stream is open."""
+        return self._chat.request_id
+
+    @property
     def call_id(self) -> str | None:
         return self._chat.call_id
 
@@ -489,6 +495,7 @@ class StructuredStream(Generic[_ModelT]):
                 self._error = exc
             await self._chat.aclose()
             raise
+        set_request_id(final, self._chat.request_id)
         self._final = final
         return final
 

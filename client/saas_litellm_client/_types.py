@@ -6,7 +6,7 @@ from typing import Final, Literal
 
 import httpx
 
-__all__ = ["DEFAULT_TIMEOUT", "NOT_GIVEN", "NotGiven", "TimeoutTypes"]
+__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "NOT_GIVEN", "NotGiven", "TimeoutTypes"]
 
 TimeoutTypes = float | httpx.Timeout | None
 """Seconds for every phase, an ``httpx.Timeout`` per phase, or ``None`` for no timeout at all."""
@@ -30,3 +30,6 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+
+DEFAULT_MAX_RETRIES: Final = 2
+"""Retries after the first attempt (so at most three attempts), see ``_retry``."""

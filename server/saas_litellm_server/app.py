@@ -17,8 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from saas_litellm_models import Health
 
@@ -27,11 +26,9 @@ from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
 from ._runtime import Runtime
 from ._settings import Settings
-from ._version import __version__
 from .errors import APIError
-from .routes import admin, credits, jobs
+from .routes import admin, credits, docs, jobs
 from .routes._http import error_response, json_response, request_id
-from .routes._openapi import build_openapi
 from .routes._operation import Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.maintenance import run_maintenance
@@ -93,14 +90,6 @@ async def _health(request: Request) -> Response:
     return json_response(Health())
 
 
-async def _openapi(request: Request) -> Response:
-    document = getattr(request.app.state, "openapi", None)
-    if document is None:
-        document = build_openapi(request.app.routes, version=__version__)
-        request.app.state.openapi = document
-    return JSONResponse(document)
-
-
 def _middleware(settings: Settings) -> list[Middleware]:
     stack = [Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)]
     if settings.cors_origins:  # off unless configured: browsers should call your backend
@@ -155,10 +144,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "GET",
                 Operation(summary="Liveness", auth="none", tag="meta", response=Health),
             ),
-            Route("/openapi.json", _openapi, methods=["GET"], include_in_schema=False),
             *admin.routes,
             *jobs.routes,
             *credits.routes,
+            *docs.routes,
         ],
         middleware=_middleware(settings),
         exception_handlers={

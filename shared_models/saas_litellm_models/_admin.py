@@ -71,7 +71,8 @@ class _DeploymentFields(BaseModel):
     provider: ProviderName
     model: ModelName
     api_base: (
-        Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$")] | None
+        Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$"), NoNul]
+        | None
     ) = None
     input_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
     output_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient
+from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient, _retry
 
 BASE_URL = "http://api.test"
 TEAM_ID = "acme-corp"
@@ -36,3 +36,16 @@ async def team_client() -> AsyncIterator[SaasLiteLLMClient]:
 async def admin_client() -> AsyncIterator[SaasLiteLLMAdminClient]:
     async with SaasLiteLLMAdminClient(BASE_URL, ADMIN_KEY) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries do not really wait in unit tests: every client built during a test sleeps through
+    this recorder (the delays it was asked to wait, in order)."""
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(_retry, "sleep", record)
+    return slept

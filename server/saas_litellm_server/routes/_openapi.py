@@ -104,7 +104,21 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
         events = [refs[(m, "serialization")] for m in (StreamChunk, StreamDone, StreamErrorEvent)]
         content = {
             "text/event-stream": {
-                "schema": {"oneOf": events, "description": "The JSON of each event's data line."}
+                "schema": {
+                    "description": "One Server-Sent Event: its `data` line is the JSON of a "
+                    "StreamChunk, a StreamDone or a StreamErrorEvent.",
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string", "enum": ["chunk", "done", "error"]},
+                        "id": {"type": "string", "pattern": "^[0-9]+$"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"oneOf": events},
+                        },
+                    },
+                    "required": ["event", "id", "data"],
+                }
             }
         }
     elif op.response is not None:

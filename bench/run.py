@@ -1,0 +1,372 @@
+"""Benchmark harness: ``python bench/run.py [--quick]`` (or ``nox -s bench [-- --quick]``).
+
+Starts, on 127.0.0.1: the fast upstream stub, our server on SQLite and on PostgreSQL (plus two
+more on PostgreSQL for the database-size comparison), and a real LiteLLM proxy forwarding to the
+same stub; loads them from separate processes (``load.py``, ``wrk``); prints a Markdown table and
+writes it to ``bench/RESULTS.md``. Every process is stopped and every database dropped at the end,
+also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
+installs of wrk and LiteLLM excepted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import database
+import systems
+from phases import FULL, QUICK, Bench, Plan
+from processes import Processes, machine_busy
+from report import Report
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+_ACCESS = re.compile(r'HTTP/1\.1" (\d{3})')
+# throw-away databases, dropped at the end
+DB_MAIN = "saas_litellm_bench"
+DB_SMALL = "saas_litellm_bench_1e3"
+DB_LARGE = "saas_litellm_bench_big"
+DB_STREAMS = "saas_litellm_bench_streams"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _commit() -> str:
+    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if _git("status", "--porcelain") else "")
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _raise_nofile() -> None:
+    """Room for 1000 streams: two sockets each in our server, one in the stub (inherited)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def _log_problems(log: Path) -> list[str]:
+    """What a server's log says went wrong: exceptions (by kind), ERROR lines, non-2xx answers."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    problems: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            last = next((x for x in lines[i + 1 : i + 200] if x and not x[0].isspace()), "?")
+            problems[f"exception {last[:160]}"] += 1
+        elif line.startswith(("ERROR", "CRITICAL")):
+            problems[line[:160]] += 1
+        elif (match := _ACCESS.search(line)) and not match.group(1).startswith("2"):
+            statuses[match.group(1)] += 1
+    out = []
+    if problems:
+        top = "; ".join(f"{n}x `{text}`" for text, n in problems.most_common(4))
+        out.append(f"{log.stem} log: {sum(problems.values())} error lines/exceptions: {top}")
+    if statuses:
+        out.append(f"{log.stem} log: non-2xx answers {dict(statuses)}")
+    return out
+
+
+class Run:
+    """One benchmark run: set-up, phases, tear-down, report."""
+
+    def __init__(self, plan: Plan, postgres: str, use_litellm: bool) -> None:
+        self.plan = plan
+        self.postgres = postgres
+        self.use_litellm = use_litellm
+        self.workdir = Path(tempfile.mkdtemp(prefix="saas-litellm-bench-"))
+        self.notes: list[str] = []
+        self.report = Report()
+        self.databases: list[str] = []
+        self.timings: dict[str, float] = {}
+        self.busy: list[float] = []  # machine load before and after, without our processes
+
+    def say(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.say(text)
+
+    def phase(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run one phase; a failing phase is reported and the others still run."""
+        self.say(f"{name} ...")
+        start = time.monotonic()
+        try:
+            return fn()
+        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
+            self.note(f"phase '{name}' failed: {type(exc).__name__}: {str(exc)[:1500]}")
+            return None
+        finally:
+            self.timings[name] = time.monotonic() - start
+
+    def create_db(self, name: str) -> str:
+        url = database.create_database(self.postgres, name)
+        self.databases.append(name)
+        return url
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def tools(self) -> tuple[str | None, str | None, bool]:
+        """wrk, the LiteLLM binary (installed when missing) and whether PostgreSQL is up."""
+        wrk, wrk_note = systems.ensure_wrk(self.workdir)
+        self.note(wrk_note)
+        litellm_bin: str | None = None
+        if self.use_litellm:
+            venv = Path(os.environ.get("BENCH_LITELLM_VENV", ROOT / ".nox" / "litellm-proxy"))
+            litellm_bin, litellm_note = systems.ensure_litellm(venv, self.workdir)
+            self.note(litellm_note)
+            if litellm_bin is None:
+                self.note("the LiteLLM column is left out: the proxy could not be installed")
+        else:
+            self.note("the LiteLLM column is left out (--no-litellm)")
+        pg_problem = database.postgres_reachable(self.postgres)
+        if pg_problem:
+            self.note(f"PostgreSQL at {self.postgres} unreachable ({pg_problem}): SQLite only")
+        return wrk, litellm_bin, pg_problem is None
+
+    def execute(self) -> int:
+        started = time.monotonic()
+        wrk, litellm_bin, postgres = self.tools()
+        installs_done = time.monotonic()
+        self.busy.append(machine_busy())
+        with Processes(self.workdir) as procs:
+            self.measure(procs, wrk, litellm_bin, postgres)
+        self.busy.append(machine_busy())
+        self._finish(started, installs_done)
+        return 0
+
+    def measure(
+        self, procs: Processes, wrk: str | None, litellm_bin: str | None, postgres: bool
+    ) -> None:
+        plan = self.plan
+        set_up = time.monotonic()
+        upstream_proc, upstream = systems.start_upstream(procs)
+        litellm = None
+        if litellm_bin:  # the slowest to boot: first, and used last
+            models = ["fast", plan.stream_model]
+            litellm = systems.start_litellm(procs, litellm_bin, upstream, self.workdir, models)
+        aliases = {
+            "bench": "fast",
+            "bench-stream": plan.stream_model,
+            "bench-slow": plan.slow_model,
+        }
+
+        def server(name: str, url: str) -> systems.Server:
+            return systems.start_server(procs, name, url, upstream, self.workdir, aliases)
+
+        sqlite = f"sqlite:///{self.workdir / 'bench.db'}"
+        servers = {"ours-sqlite": server("ours-sqlite", sqlite)}
+        # fresh servers of their own for the streams, so that what 1000 streams leave behind
+        # does not weigh on the other figures
+        streams = {"ours-sqlite": server("streams-sqlite", f"sqlite:///{self.workdir / 's.db'}")}
+        small = large = None
+        if postgres:
+            servers["ours-pg"] = server("ours-pg", self.create_db(DB_MAIN))
+            small = server("pg-1e3", self.create_db(DB_SMALL))
+            large = server("pg-big", self.create_db(DB_LARGE))
+            if "ours-pg" in plan.streams_backends:
+                streams["ours-pg"] = server("streams-pg", self.create_db(DB_STREAMS))
+        for each in [*servers.values(), *streams.values(), small, large]:
+            if each is not None:
+                systems.ready(each)
+        self.say("our servers are ready")
+        port = int(upstream.rsplit(":", 1)[1])
+        bench = Bench(plan, self.workdir, upstream_proc, port, servers, wrk)
+        self.timings["set-up"] = time.monotonic() - set_up
+
+        # Not timing-sensitive (memory, data loading): together, while the LiteLLM proxy boots.
+        with ThreadPoolExecutor(1) as pool:
+            prefill = None
+            if small is not None and large is not None:
+                prefill = pool.submit(self.phase, "pre-fill", lambda: self._prefill(small, large))
+            self.streams(bench, streams)
+            for each in streams.values():
+                procs.stop(each.proc)
+            if prefill is not None:
+                prefill.result()
+        if litellm is not None:
+            proc, url = litellm
+            try:
+                seconds = systems.wait_litellm(proc, url)
+                bench.litellm, bench.litellm_port = proc, int(url.rsplit(":", 1)[1])
+                self.say(f"LiteLLM proxy ready ({seconds:.1f} s after the streams phase)")
+            except RuntimeError as exc:
+                self.note(f"the LiteLLM proxy did not start, its column is left out: {exc}")
+                procs.stop(proc)
+        self.timed(bench)
+        if small is not None and large is not None:
+            self.dbsize(bench, small, large)
+        else:
+            self.report.section(5)
+            self.report.target("latency within ±10 % at 10³ vs 10⁶ calls", "no PostgreSQL", None)
+        counts = self.phase(
+            "recorded calls",
+            lambda: {n: database.recorded_calls(s.database_url, s.team_id)
+                     for n, s in servers.items()},
+        )  # fmt: skip
+        if counts:
+            self.report.recorded(counts, bench.acknowledged)
+        for proc in [upstream_proc, *(s.proc for s in servers.values())]:
+            for line in _log_problems(proc.log):
+                self.note(line)
+
+    def _prefill(self, small: systems.Server, large: systems.Server) -> None:
+        for server, rows in ((small, self.plan.db_small), (large, self.plan.db_large)):
+            systems.create_team(server, "bench-fill")
+            seconds = database.prefill_calls(server.database_url, "bench-fill", rows)
+            self.say(f"pre-filled {rows:,} llm_calls rows in {seconds:.1f} s")
+
+    def streams(self, bench: Bench, servers: dict[str, systems.Server]) -> None:
+        plan = self.plan
+        result = self.phase(f"{plan.streams} concurrent streams", lambda: bench.streams(servers))
+        if result:
+            self.report.streams(result, plan.slow_model)
+            if plan.streams_rounds < 3:
+                self.note(
+                    f"--quick: {plan.streams} streams opened {plan.streams_rounds} time(s), on "
+                    "SQLite only (the full run: 3 rounds, SQLite and PostgreSQL)"
+                )
+
+    def timed(self, bench: Bench) -> None:
+        """The timing-sensitive phases, once every system is up."""
+        plan, report = self.plan, self.report
+        result = self.phase("latency, concurrency 1", bench.latency)
+        if result:
+            report.latency(result, plan.rounds)
+        if bench.wrk:
+            result = self.phase(f"throughput, concurrency {plan.connections}", bench.throughput)
+            if result:
+                report.throughput(result, plan.connections)
+        else:
+            report.section(2)
+            report.target(f"req/s at c={plan.connections} ≥ 3x LiteLLM", "no wrk", None)
+        result = self.phase("streaming TTFT", bench.ttft)
+        if result:
+            report.ttft(result, plan.rounds)
+        result = self.phase("SDK against raw httpx", bench.sdk)
+        if result:
+            report.sdk(result, plan.rounds)
+
+    def dbsize(self, bench: Bench, small: systems.Server, large: systems.Server) -> None:
+        plan = self.plan
+        result = self.phase("database size", lambda: bench.dbsize(small, large))
+        if result:
+            self.report.dbsize(result, plan.db_small, plan.db_large)
+        if plan.db_large < 1_000_000:
+            self.note(
+                f"--quick: the database-size comparison uses {plan.db_large:,} rows, "
+                "not 10⁶ (the full run uses 10⁶)"
+            )
+
+    def _finish(self, started: float, installs_done: float) -> None:
+        total = time.monotonic() - started
+        measured = time.monotonic() - installs_done
+        command = os.environ.get("BENCH_COMMAND") or " ".join(
+            ["python", "bench/run.py", *sys.argv[1:]]
+        )
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
+        header = [
+            f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+            f"- commit: {_commit()}",
+            f"- machine: {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}; "
+            "CPU busy with other work just before / after the run: "
+            + " / ".join(f"{b:.0%}" for b in self.busy)
+            + " (anything well above 0 % makes every figure noisier)",
+            f"- command: `{command}` ({self.plan.name} mode)",
+            f"- duration: {measured:.0f} s without one-time installs ({total:.0f} s in all); "
+            f"{phases}",
+            "- systems: the fast stub (`bench/fast_upstream.py`, *direct*); our server "
+            "(`python -m saas_litellm_server serve`, one process, default log level) on SQLite "
+            "and PostgreSQL; a LiteLLM proxy (one process, no database) in front of the same stub",
+            "- figures: median over rounds of each round's p50/p99; ratios are medians of "
+            "per-round ratios",
+        ]
+        text = self.report.render(header, self.notes)
+        print("\n" + text)
+        (BENCH / "RESULTS.md").write_text(text)
+        self.say(f"written to {BENCH / 'RESULTS.md'}")
+
+    def cleanup(self, keep_logs: bool) -> None:
+        for name in self.databases:
+            try:
+                database.drop_database(self.postgres, name)
+            except Exception as exc:  # report and go on dropping
+                print(f"warning: could not drop database {name}: {exc}")
+        if keep_logs:
+            print(f"logs kept in {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="reduced run, under a minute")
+    parser.add_argument("--no-litellm", action="store_true", help="leave the LiteLLM column out")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        help=f"PostgreSQL to create throw-away databases in (default {DEFAULT_POSTGRES})",
+    )
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    args = parser.parse_args(argv)
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    _raise_nofile()
+    run = Run(QUICK if args.quick else FULL, args.postgres, not args.no_litellm)
+    failed = True
+    try:
+        code = run.execute()
+        failed = False
+        return code
+    except KeyboardInterrupt:
+        print("interrupted: everything started has been stopped", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        return 1
+    finally:
+        run.cleanup(keep_logs=failed or args.keep_logs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

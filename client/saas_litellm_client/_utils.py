@@ -1,0 +1,38 @@
+"""Small httpx helpers shared by the request layer and the streams."""
+
+from __future__ import annotations
+
+import anyio
+import httpx
+
+from ._exceptions import APIConnectionError, APITimeoutError
+from ._logs import log
+
+__all__ = ["aclose_quietly", "connection_error", "describe", "media_type"]
+
+
+def describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def connection_error(exc: httpx.HTTPError, request: httpx.Request | None) -> APIConnectionError:
+    """The SDK error for an httpx failure without a usable response — while sending, or while
+    reading a body or a stream later on. Raise it ``from exc``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Request timed out: {describe(exc)}", request=request)
+    return APIConnectionError(f"Connection error: {describe(exc)}", request=request)
+
+
+async def aclose_quietly(response: httpx.Response) -> None:
+    """Close a response while another error (or a cancellation) is on its way: a failure to
+    close must not hide it, and the connection is dropped from the pool either way."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await response.aclose()
+        except httpx.HTTPError as exc:
+            log.debug("Closing %s failed: %s", response.request.url, describe(exc))
+
+
+def media_type(response: httpx.Response) -> str:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.partition(";")[0].strip().lower()

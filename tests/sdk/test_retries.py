@@ -1,0 +1,601 @@
+"""Retries (``_retry`` and ``_BaseClient._attempts``): what is retried, how often, how long the
+SDK waits in between, and that a stream is retried only before its first event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from saas_litellm_client import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ConflictError,
+    InsufficientCreditsError,
+    InternalServerError,
+    RateLimitError,
+    SaasLiteLLMAdminClient,
+    SaasLiteLLMClient,
+    SaasLiteLLMError,
+    StreamError,
+    UnprocessableEntityError,
+    UpstreamError,
+)
+from saas_litellm_client._retry import backoff_delay
+
+BALANCE_URL = "http://api.test/api/credits/balance"
+CALL_URL = "http://api.test/api/jobs/job_123/llm-call"
+STREAM_URL = "http://api.test/api/jobs/job_123/llm-call-stream"
+CREDITS_URL = "http://api.test/api/teams/acme-corp/credits/add"
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+BALANCE = {
+    "team_id": "acme-corp",
+    "credits_allocated": 100,
+    "credits_used": 5,
+    "credits_reserved": 1,
+    "credits_remaining": 95,
+    "credits_available": 94,
+}
+CALL = {
+    "call_id": "call_1",
+    "job_id": "job_123",
+    "model": "ChatAgent",
+    "response": {"role": "assistant", "content": "hello", "finish_reason": "stop"},
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    "latency_ms": 1.0,
+}
+CHUNK = {"type": "chunk", "content": "Once"}
+DONE = {
+    "type": "done",
+    "call_id": "call_9",
+    "job_id": "job_123",
+    "model": "ChatAgent",
+    "finish_reason": "stop",
+    "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+    "latency_ms": 42.0,
+}
+
+
+def error(status: int, kind: str = "x", headers: dict[str, str] | None = None) -> httpx.Response:
+    body = {"error": {"type": kind, "message": f"{kind} happened", "request_id": f"req_{status}"}}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def ok() -> httpx.Response:
+    return httpx.Response(200, json=BALANCE, headers={"X-Request-ID": "req_ok"})
+
+
+def sse(*events: dict[str, Any]) -> list[bytes]:
+    return [
+        f"event: {event['type']}\nid: {seq}\ndata: {json.dumps(event)}\n\n".encode()
+        for seq, event in enumerate(events)
+    ]
+
+
+class Body(httpx.AsyncByteStream):
+    """A response body that yields ``parts``, then optionally fails like a cut connection."""
+
+    def __init__(self, parts: Iterable[bytes], fail_with: Exception | None = None) -> None:
+        self.parts = list(parts)
+        self.fail_with = fail_with
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            yield part
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def event_stream(parts: Iterable[bytes], fail_with: Exception | None = None) -> httpx.Response:
+    return httpx.Response(
+        200,
+        headers={"content-type": "text/event-stream", "x-request-id": "req_s"},
+        stream=Body(parts, fail_with),
+    )
+
+
+# -- what is retried ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+async def test_retryable_statuses_are_retried_until_success(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, status: int
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(side_effect=[error(status), error(status), ok()])
+
+    balance = await team_client.get_balance()
+
+    assert balance.credits_remaining == 95
+    assert route.call_count == 3
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+async def test_after_max_retries_the_last_error_is_raised(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, status: int
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(
+        side_effect=[error(status), error(status), error(status), ok()]
+    )
+
+    with pytest.raises(APIStatusError) as info:
+        await team_client.get_balance()
+
+    assert info.value.status_code == status
+    assert route.call_count == 3  # the first attempt and max_retries=2 retries
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "expected"),
+    [
+        (400, "invalid_request", APIStatusError),
+        (401, "authentication_error", APIStatusError),
+        (402, "insufficient_credits", InsufficientCreditsError),
+        (403, "permission_denied", APIStatusError),
+        (404, "not_found", APIStatusError),
+        (409, "conflict", ConflictError),
+        (413, "request_too_large", APIStatusError),
+        (422, "validation_error", UnprocessableEntityError),
+    ],
+)
+async def test_other_4xx_are_never_retried(
+    respx_mock: respx.MockRouter,
+    team_client: SaasLiteLLMClient,
+    sleeps: list[float],
+    status: int,
+    kind: str,
+    expected: type[APIStatusError],
+) -> None:
+    route = respx_mock.post(CALL_URL).mock(side_effect=[error(status, kind), httpx.Response(200)])
+
+    with pytest.raises(expected) as info:
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES)
+
+    assert info.value.status_code == status
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("connect"),
+        httpx.ReadTimeout("read"),
+        httpx.ReadError("reset by peer"),
+        httpx.RemoteProtocolError("peer closed connection without sending complete body"),
+        httpx.PoolTimeout("pool"),
+    ],
+)
+async def test_connection_errors_and_timeouts_are_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, failure: httpx.HTTPError
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(side_effect=[failure, ok()])
+
+    balance = await team_client.get_balance()
+
+    assert balance.credits_remaining == 95
+    assert route.call_count == 2
+
+
+async def test_a_connection_error_on_every_attempt_raises_it_after_the_retries(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    failure = httpx.ReadTimeout("read")
+    route = respx_mock.get(BALANCE_URL).mock(side_effect=failure)
+
+    with pytest.raises(APITimeoutError) as info:
+        await team_client.get_balance()
+
+    assert info.value.__cause__ is failure
+    assert route.call_count == 3
+
+
+async def test_a_2xx_that_does_not_parse_is_not_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(side_effect=[httpx.Response(200, json={}), ok()])
+
+    with pytest.raises(SaasLiteLLMError, match="does not match"):
+        await team_client.get_balance()
+
+    assert route.call_count == 1
+
+
+# -- how many attempts -------------------------------------------------------------------------
+
+
+async def test_max_retries_is_set_per_client(respx_mock: respx.MockRouter) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(return_value=error(503))
+
+    async with SaasLiteLLMClient("http://api.test", "acme-corp", "sk-k", max_retries=4) as client:
+        with pytest.raises(InternalServerError):
+            await client.get_balance()
+
+    assert route.call_count == 5
+
+
+async def test_max_retries_zero_means_a_single_attempt(
+    respx_mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(return_value=error(503))
+
+    async with SaasLiteLLMClient("http://api.test", "acme-corp", "sk-k", max_retries=0) as client:
+        with pytest.raises(InternalServerError):
+            await client.get_balance()
+
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+async def test_max_retries_per_call_overrides_the_client(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.post(CALL_URL).mock(return_value=error(502, "upstream_error"))
+
+    with pytest.raises(UpstreamError):
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES, max_retries=0)
+    assert route.call_count == 1
+
+    with pytest.raises(UpstreamError):
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES, max_retries=3)
+    assert route.call_count == 1 + 4
+
+
+async def test_with_options_makes_a_copy_with_other_defaults_sharing_the_pool(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(return_value=error(503))
+
+    patient = team_client.with_options(max_retries=5, timeout=3.0)
+
+    assert type(patient) is SaasLiteLLMClient
+    assert patient.team_id == team_client.team_id
+    assert patient._http_client is team_client._http_client
+    with pytest.raises(InternalServerError):
+        await patient.get_balance()
+    assert route.call_count == 6
+    assert route.calls.last.request.extensions["timeout"]["read"] == 3.0
+
+    with pytest.raises(InternalServerError):
+        await team_client.get_balance()  # the original keeps its own settings
+    assert route.call_count == 6 + 3
+
+    await patient.close()  # the copy does not own the pool
+    assert not team_client._http_client.is_closed
+    with pytest.raises(InternalServerError):
+        await team_client.get_balance()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_retries": -1}, {"max_retries": 1.5}, {"max_retries": True}, {"deadline": 0}],
+)
+def test_bad_retry_settings_are_refused(
+    team_client: SaasLiteLLMClient, kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        team_client.with_options(**kwargs)
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        SaasLiteLLMClient("http://api.test", "acme-corp", "sk-k", **kwargs)
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        team_client.stream(job_id="job_123", messages=MESSAGES, **kwargs)
+
+
+# -- how long the SDK waits --------------------------------------------------------------------
+
+
+def test_backoff_doubles_from_half_a_second_and_is_capped() -> None:
+    assert [backoff_delay(n, 0.0) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 8, 8]
+
+
+@pytest.mark.parametrize("retry", [1, 2, 3, 4, 5, 10])
+@pytest.mark.parametrize("rand", [0.0, 0.3, 0.999999])
+def test_jitter_takes_off_at_most_a_quarter(retry: int, rand: float) -> None:
+    base = min(0.5 * 2 ** (retry - 1), 8.0)
+
+    assert 0.75 * base < backoff_delay(retry, rand) <= base
+
+
+async def test_the_sleeps_between_attempts_follow_the_backoff(
+    respx_mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    respx_mock.get(BALANCE_URL).mock(return_value=error(503))
+    randoms = iter([0.0, 0.5, 1.0, 0.2, 0.0])
+
+    async with SaasLiteLLMClient("http://api.test", "acme-corp", "sk-k", max_retries=5) as client:
+        client._random = lambda: next(randoms)
+        with pytest.raises(InternalServerError):
+            await client.get_balance()
+
+    assert sleeps == [0.5, 1.0 * 0.875, 2.0 * 0.75, 4.0 * 0.95, 8.0]
+
+
+async def test_the_backoff_uses_real_randomness_by_default(
+    respx_mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    respx_mock.get(BALANCE_URL).mock(return_value=error(503))
+
+    async with SaasLiteLLMClient("http://api.test", "acme-corp", "sk-k", max_retries=3) as client:
+        with pytest.raises(InternalServerError):
+            await client.get_balance()
+
+    assert len(sleeps) == 3
+    for retry, slept in enumerate(sleeps, start=1):
+        base = 0.5 * 2 ** (retry - 1)
+        assert 0.75 * base < slept <= base
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"Retry-After": "0"}, 0.0),
+        ({"Retry-After": "1.5"}, 1.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after-ms": "1200", "Retry-After": "9"}, 1.2),  # the finer one wins
+        ({"retry-after-ms": "soon", "Retry-After": "2"}, 2.0),  # unusable: the other one
+        ({"Retry-After": "whenever"}, 0.5),  # unusable: the backoff
+    ],
+)
+async def test_the_server_says_how_long_to_wait(
+    respx_mock: respx.MockRouter,
+    team_client: SaasLiteLLMClient,
+    sleeps: list[float],
+    headers: dict[str, str],
+    expected: float,
+) -> None:
+    team_client._random = lambda: 0.0
+    route = respx_mock.get(BALANCE_URL).mock(side_effect=[error(429, headers=headers), ok()])
+
+    await team_client.get_balance()
+
+    assert route.call_count == 2
+    assert sleeps == [expected]
+
+
+async def test_retry_after_as_an_http_date(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    respx_mock.get(BALANCE_URL).mock(side_effect=[error(503, headers={"Retry-After": when}), ok()])
+
+    await team_client.get_balance()
+
+    assert len(sleeps) == 1
+    assert 25 < sleeps[0] <= 30
+
+
+async def test_retry_after_is_honoured_on_any_retryable_status(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    respx_mock.get(BALANCE_URL).mock(
+        side_effect=[error(503, headers={"Retry-After": "7"}), error(502), ok()]
+    )
+    team_client._random = lambda: 0.0
+
+    await team_client.get_balance()
+
+    assert sleeps == [7.0, 1.0]  # the second wait is the backoff's for retry 2
+
+
+async def test_a_server_asking_for_more_than_a_minute_is_not_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    route = respx_mock.get(BALANCE_URL).mock(
+        side_effect=[error(429, "rate_limited", headers={"Retry-After": "120"}), ok()]
+    )
+
+    with pytest.raises(RateLimitError) as info:
+        await team_client.get_balance()
+
+    assert info.value.retry_after == 120.0
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+async def test_retry_after_on_a_status_that_is_not_retried_changes_nothing(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    route = respx_mock.post(CALL_URL).mock(
+        return_value=error(409, "conflict", headers={"Retry-After": "1"})
+    )
+
+    with pytest.raises(ConflictError):
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES)
+
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+# -- requests the server does not de-duplicate -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("read"),
+        httpx.ReadError("reset"),
+        httpx.RemoteProtocolError("peer closed connection"),
+    ],
+)
+async def test_add_credits_is_not_retried_when_it_may_have_been_applied(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, failure: httpx.HTTPError
+) -> None:
+    route = respx_mock.post(CREDITS_URL).mock(side_effect=[failure, ok()])
+
+    with pytest.raises(APIConnectionError):
+        await admin_client.add_credits("acme-corp", 5)
+
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("refused"), httpx.ConnectTimeout("connect"), httpx.PoolTimeout("pool")],
+)
+async def test_add_credits_is_retried_when_it_was_never_sent(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, failure: httpx.HTTPError
+) -> None:
+    route = respx_mock.post(CREDITS_URL).mock(side_effect=[failure, error(503), ok()])
+
+    balance = await admin_client.add_credits("acme-corp", 5)
+
+    assert balance.credits_remaining == 95
+    assert route.call_count == 3
+
+
+# -- streams: retried only before the first event ----------------------------------------------
+
+
+async def test_a_stream_refused_with_a_retryable_status_is_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.post(STREAM_URL).mock(
+        side_effect=[error(503), error(429), event_stream(sse(CHUNK, DONE))]
+    )
+
+    async with team_client.stream(job_id="job_123", messages=MESSAGES) as stream:
+        text = await stream.get_final_text()
+
+    assert text == "Once"
+    assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [],  # the connection broke before any event
+        [b": keep-alive\n\n", b"event: ping\n\n"],  # … or after keep-alives only
+    ],
+)
+async def test_a_stream_broken_before_its_first_event_is_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, parts: list[bytes]
+) -> None:
+    broken = event_stream(parts, fail_with=httpx.ReadError("reset by peer"))
+    route = respx_mock.post(STREAM_URL).mock(side_effect=[broken, event_stream(sse(CHUNK, DONE))])
+
+    chunks = [
+        chunk.content async for chunk in team_client.stream(job_id="job_123", messages=MESSAGES)
+    ]
+
+    assert chunks == ["Once"]
+    assert route.call_count == 2
+    assert isinstance(broken.stream, Body) and broken.stream.closed
+
+
+@pytest.mark.parametrize("kind", ["upstream_error", "upstream_timeout", "rate_limited"])
+async def test_an_error_event_before_the_first_chunk_is_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, kind: str
+) -> None:
+    failed = {"type": "error", "error": {"type": kind, "message": "provider went away"}}
+    route = respx_mock.post(STREAM_URL).mock(
+        side_effect=[event_stream(sse(failed)), event_stream(sse(CHUNK, DONE))]
+    )
+
+    async with team_client.stream(job_id="job_123", messages=MESSAGES) as stream:
+        assert await stream.get_final_text() == "Once"
+
+    assert route.call_count == 2
+
+
+async def test_an_error_event_that_is_not_worth_retrying_is_raised_at_once(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    failed = {"type": "error", "error": {"type": "invalid_request", "message": "bad tool"}}
+    route = respx_mock.post(STREAM_URL).mock(
+        side_effect=[event_stream(sse(failed)), event_stream(sse(CHUNK, DONE))]
+    )
+
+    with pytest.raises(StreamError, match="bad tool") as info:
+        async with team_client.stream(job_id="job_123", messages=MESSAGES):
+            pass
+
+    assert info.value.error_type == "invalid_request"
+    assert route.call_count == 1
+
+
+async def test_a_stream_failing_before_its_first_event_every_time_raises_the_last_error(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    failed = {"type": "error", "error": {"type": "upstream_error", "message": "down"}}
+    route = respx_mock.post(STREAM_URL).mock(
+        side_effect=[event_stream(sse(failed)) for _ in range(3)]
+    )
+    stream = team_client.stream(job_id="job_123", messages=MESSAGES)
+
+    with pytest.raises(StreamError, match="down"):
+        await stream.get_final_text()
+
+    assert route.call_count == 3
+    with pytest.raises(StreamError, match="down"):  # reading on raises the same error
+        await stream.get_final_text()
+
+
+@pytest.mark.parametrize("failure", [httpx.ReadError("reset by peer"), httpx.ReadTimeout("read")])
+async def test_a_stream_is_not_retried_once_an_event_reached_the_caller(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, failure: httpx.HTTPError
+) -> None:
+    route = respx_mock.post(STREAM_URL).mock(
+        side_effect=[event_stream(sse(CHUNK), fail_with=failure), event_stream(sse(CHUNK, DONE))]
+    )
+    received: list[str] = []
+
+    with pytest.raises(APIConnectionError) as info:
+        async with team_client.stream(job_id="job_123", messages=MESSAGES) as stream:
+            async for chunk in stream:
+                received.append(chunk.content)
+
+    assert info.value.__cause__ is failure
+    assert received == ["Once"]
+    assert route.call_count == 1
+
+
+async def test_an_error_event_after_a_chunk_is_not_retried(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    failed = {"type": "error", "error": {"type": "upstream_error", "message": "cut"}}
+    route = respx_mock.post(STREAM_URL).mock(
+        side_effect=[event_stream(sse(CHUNK, failed)), event_stream(sse(CHUNK, DONE))]
+    )
+
+    with pytest.raises(StreamError, match="cut"):
+        await team_client.stream(job_id="job_123", messages=MESSAGES).get_final_text()
+
+    assert route.call_count == 1
+
+
+async def test_a_stream_that_is_only_a_done_event_is_fine(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    respx_mock.post(STREAM_URL).mock(return_value=event_stream(sse(DONE)))
+
+    async with team_client.stream(job_id="job_123", messages=MESSAGES) as stream:
+        chunks = [chunk async for chunk in stream]
+
+    assert chunks == []
+    assert stream.call_id == "call_9"
+
+
+async def test_stream_retries_follow_the_per_call_max_retries(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.post(STREAM_URL).mock(return_value=error(503))
+
+    with pytest.raises(InternalServerError):
+        await team_client.stream(
+            job_id="job_123", messages=MESSAGES, max_retries=0
+        ).get_final_text()
+
+    assert route.call_count == 1
