@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata as metadata
 import os
 import platform
 import re
@@ -39,6 +40,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 _ACCESS = re.compile(r'HTTP/1\.1" (\d{3})')
+_REQUEST_ID = re.compile(r"req_[0-9a-f]{8,}")
 # throw-away databases, dropped at the end
 DB_MAIN = "saas_litellm_bench"
 DB_SMALL = "saas_litellm_bench_1e3"
@@ -70,6 +72,19 @@ def _cpu() -> str:
     return platform.processor() or "unknown"
 
 
+def _versions(litellm_bin: str | None) -> str:
+    """Versions of what the measured processes run on."""
+    found = []
+    for name in ("uvicorn", "starlette", "httpx", "httpcore", "databases", "asyncpg", "uvloop"):
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"no {name}")
+    if litellm_bin:
+        found.append(f"litellm {systems.litellm_version(litellm_bin)}")
+    return ", ".join(found)
+
+
 def _raise_nofile() -> None:
     """Room for 1000 streams: two sockets each in our server, one in the stub (inherited)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -91,7 +106,7 @@ def _log_problems(log: Path) -> list[str]:
             last = next((x for x in lines[i + 1 : i + 200] if x and not x[0].isspace()), "?")
             problems[f"exception {last[:160]}"] += 1
         elif line.startswith(("ERROR", "CRITICAL")):
-            problems[line[:160]] += 1
+            problems[_REQUEST_ID.sub("req_…", line)[:160]] += 1
         elif (match := _ACCESS.search(line)) and not match.group(1).startswith("2"):
             statuses[match.group(1)] += 1
     out = []
@@ -116,6 +131,7 @@ class Run:
         self.databases: list[str] = []
         self.timings: dict[str, float] = {}
         self.busy: list[float] = []  # machine load before and after, without our processes
+        self.versions = ""
 
     def say(self, text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
@@ -164,6 +180,7 @@ class Run:
     def execute(self) -> int:
         started = time.monotonic()
         wrk, litellm_bin, postgres = self.tools()
+        self.versions = _versions(litellm_bin)
         installs_done = time.monotonic()
         self.busy.append(machine_busy())
         with Processes(self.workdir) as procs:
@@ -226,7 +243,7 @@ class Run:
             try:
                 seconds = systems.wait_litellm(proc, url)
                 bench.litellm, bench.litellm_port = proc, int(url.rsplit(":", 1)[1])
-                self.say(f"LiteLLM proxy ready ({seconds:.1f} s after the streams phase)")
+                self.say(f"LiteLLM proxy ready (waited {seconds:.1f} s more for it)")
             except RuntimeError as exc:
                 self.note(f"the LiteLLM proxy did not start, its column is left out: {exc}")
                 procs.stop(proc)
@@ -305,7 +322,7 @@ class Run:
         header = [
             f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
             f"- commit: {_commit()}",
-            f"- machine: {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}; "
+            f"- machine: {os.cpu_count()} cores ({_cpu()}); "
             "CPU busy with other work just before / after the run: "
             + " / ".join(f"{b:.0%}" for b in self.busy)
             + " (anything well above 0 % makes every figure noisier)",
@@ -315,6 +332,7 @@ class Run:
             "- systems: the fast stub (`bench/fast_upstream.py`, *direct*); our server "
             "(`python -m saas_litellm_server serve`, one process, default log level) on SQLite "
             "and PostgreSQL; a LiteLLM proxy (one process, no database) in front of the same stub",
+            f"- software: Python {platform.python_version()}, {self.versions}",
             "- figures: median over rounds of each round's p50/p99; ratios are medians of "
             "per-round ratios",
         ]
@@ -351,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     _raise_nofile()
     run = Run(QUICK if args.quick else FULL, args.postgres, not args.no_litellm)
     failed = True

@@ -228,3 +228,113 @@ async def test_an_expired_key_runs_again(settings: Settings) -> None:
         await asyncio.sleep(0.3)
         second = await http.post("/api/jobs/create", json=body, headers=headers)
         assert first.json()["job_id"] != second.json()["job_id"]
+
+
+async def test_a_finished_stream_is_replayed_whole(http: httpx.AsyncClient) -> None:
+    team_key = await create_team(http)
+    job = (
+        await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(team_key)
+        )
+    ).json()["job_id"]
+    headers = {**bearer(team_key), **key("stream-1")}
+    first = await http.post(f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers)
+    again = await http.post(f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers)
+    assert first.text.count("event: done") == 1
+    assert again.text == first.text
+    assert again.headers["content-type"].startswith("text/event-stream")
+    assert again.headers["idempotent-replayed"] == "true"
+    detail = (await http.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()
+    assert len(detail["calls"]) == 1
+
+
+async def test_a_stream_the_client_left_runs_again_on_retry(settings: Settings) -> None:
+    from support import live_server
+
+    slow = settings.model_copy(update={"mock_chunk_delay": 0.05})
+    with live_server(create_app(slow)) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            team_key = await create_team(http)
+            job = (
+                await http.post(
+                    "/api/jobs/create",
+                    json={"team_id": TEAM, "job_type": "x"},
+                    headers=bearer(team_key),
+                )
+            ).json()["job_id"]
+            headers = {**bearer(team_key), **key("left-early")}
+            async with http.stream(
+                "POST", f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers
+            ) as response:
+                async for _ in response.aiter_lines():
+                    break  # hang up after the first line
+            deadline = time.monotonic() + 10
+            while True:  # the first attempt is recorded, and its key released
+                calls = (await http.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()[
+                    "calls"
+                ]
+                if calls:
+                    break
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            retry = await http.post(f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers)
+            assert "idempotent-replayed" not in retry.headers
+            assert retry.text.count("event: done") == 1
+            calls = (await http.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()["calls"]
+            assert sorted(c["status"] for c in calls) == ["failed", "success"]
+
+
+async def test_credit_grants_and_key_rotations_honour_the_key(http: httpx.AsyncClient) -> None:
+    old = await create_team(http, credits=1)
+    for _ in range(3):
+        r = await http.post(
+            f"/api/teams/{TEAM}/credits/add", json={"credits": 5}, headers=key("grant-1")
+        )
+        assert r.json()["credits_allocated"] == 6
+    rotations = [
+        await http.post(f"/api/teams/{TEAM}/rotate-key", headers=key("rotate-1")) for _ in range(2)
+    ]
+    newest = rotations[-1].json()["virtual_key"]
+    assert rotations[-1].headers["idempotent-replayed"] == "true"
+    assert (await http.get("/api/credits/balance", headers=bearer(newest))).status_code == 200
+    assert (await http.get("/api/credits/balance", headers=bearer(old))).status_code == 401
+
+
+async def test_in_flight_conflict_names_the_key(upstream_settings: Settings, upstream: str) -> None:
+    app = create_app(upstream_settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30
+        ) as http,
+    ):
+        team_key = await create_team(http)
+        await http.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": "Slow",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "hang", "timeout": 1.0}],
+            },
+        )
+        job = (
+            await http.post(
+                "/api/jobs/create",
+                json={"team_id": TEAM, "job_type": "x"},
+                headers=bearer(team_key),
+            )
+        ).json()["job_id"]
+        headers = {**bearer(team_key), **key("busy")}
+        body = {**MSG, "model": "Slow"}
+        first = asyncio.create_task(
+            http.post(f"/api/jobs/{job}/llm-call-stream", json=body, headers=headers)
+        )
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{upstream}/_stub/requests").json():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        second = await http.post(f"/api/jobs/{job}/llm-call-stream", json=body, headers=headers)
+        assert second.status_code == 409
+        assert second.json()["error"]["param"] == "Idempotency-Key"
+        assert second.headers["retry-after"] == "1"
+        await first

@@ -9,7 +9,7 @@ upstream request at once (the producer's own ``finally`` does the accounting).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import anyio
 from pydantic import BaseModel
@@ -28,8 +28,26 @@ class EventStreamResponse:
 
     def __init__(self, events: AsyncGenerator[BaseModel, None]) -> None:
         self.events = events
+        self.on_complete: Callable[[bytes], Awaitable[None]] | None = None
+        """Called with the whole stream once it was sent to the end (to keep it for replays)."""
+        self.on_abort: Callable[[], Awaitable[None]] | None = None
+        """Called when the stream stopped early (the client left)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sent: list[bytes] = []
+        completed = False
+        try:
+            completed = await self._stream(receive, send, sent)
+        finally:
+            with anyio.CancelScope(shield=True):
+                if completed and self.on_complete is not None:
+                    await self.on_complete(b"".join(sent))
+                elif not completed and self.on_abort is not None:
+                    await self.on_abort()
+
+    async def _stream(self, receive: Receive, send: Send, sent: list[bytes]) -> bool:
+        """Send every event; ``True`` if the stream ran to its end, ``False`` if the client
+        left first."""
         await send(
             {
                 "type": "http.response.start",
@@ -53,12 +71,11 @@ class EventStreamResponse:
                 sequence = 0
                 async for event in events:
                     sequence += 1
-                    await send(
-                        {
-                            "type": "http.response.body",
-                            "body": encode_event(event, sequence),
-                            "more_body": True,
-                        }
-                    )
+                    chunk = encode_event(event, sequence)
+                    if self.on_complete is not None:
+                        sent.append(chunk)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             group.cancel_scope.cancel()
+            return True
+        return False  # the disconnect watcher cancelled the stream

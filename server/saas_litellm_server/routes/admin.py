@@ -7,6 +7,7 @@ responds. Service logic lives in ``services.catalog`` and ``services.teams``.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -29,6 +30,7 @@ from saas_litellm_models import (
 )
 
 from ..services import catalog, teams
+from ..store import Database
 from ._http import json_response, parse_body, require_admin, runtime, team_id_param
 from ._idempotency import idempotent
 from ._operation import Operation, api_route
@@ -37,6 +39,25 @@ __all__ = ["routes"]
 
 ADMIN_SCOPE = "admin"
 """Idempotency keys of admin requests live apart from every team's."""
+
+
+def _without_key(body: bytes) -> str:
+    """Virtual keys are never stored in clear, so they are not kept for replays either…"""
+    data = json.loads(body)
+    data.pop("virtual_key", None)
+    return json.dumps(data)
+
+
+def _with_new_key(db: Database) -> Callable[[str], Awaitable[str]]:
+    """…a replay (the first response was lost) hands out a fresh key instead."""
+
+    async def replay(kept: str) -> str:
+        data = json.loads(kept)
+        if "team_id" in data and "error" not in data:
+            data["virtual_key"] = (await teams.rotate_key(db, data["team_id"])).virtual_key
+        return json.dumps(data)
+
+    return replay
 
 
 async def create_organization(request: Request) -> Response:
@@ -83,20 +104,9 @@ async def create_team(request: Request) -> Response:
         body = await parse_body(request, TeamCreateRequest)
         return json_response(await teams.create_team(db, body), 201)
 
-    def without_key(body: bytes) -> str:
-        # The virtual key is never stored in clear, so it is not kept for replays either…
-        data = json.loads(body)
-        data.pop("virtual_key", None)
-        return json.dumps(data)
-
-    async def with_new_key(kept: str) -> str:
-        # …a replay (the first response was lost) hands out a fresh key instead.
-        data = json.loads(kept)
-        if "team_id" in data and "error" not in data:
-            data["virtual_key"] = (await teams.rotate_key(db, data["team_id"])).virtual_key
-        return json.dumps(data)
-
-    return await idempotent(request, ADMIN_SCOPE, handle, store=without_key, replay=with_new_key)
+    return await idempotent(
+        request, ADMIN_SCOPE, handle, store=_without_key, replay=_with_new_key(db)
+    )
 
 
 async def get_team(request: Request) -> Response:
@@ -107,13 +117,25 @@ async def get_team(request: Request) -> Response:
 async def add_credits(request: Request) -> Response:
     await require_admin(request)
     team_id = team_id_param(request)
-    body = await parse_body(request, CreditsAddRequest)
-    return json_response(await teams.add_credits(runtime(request).db, team_id, body))
+
+    async def handle() -> Response:
+        body = await parse_body(request, CreditsAddRequest)
+        return json_response(await teams.add_credits(runtime(request).db, team_id, body))
+
+    return await idempotent(request, ADMIN_SCOPE, handle)
 
 
 async def rotate_key(request: Request) -> Response:
     await require_admin(request)
-    return json_response(await teams.rotate_key(runtime(request).db, team_id_param(request)))
+    db = runtime(request).db
+    team_id = team_id_param(request)
+
+    async def handle() -> Response:
+        return json_response(await teams.rotate_key(db, team_id))
+
+    return await idempotent(
+        request, ADMIN_SCOPE, handle, store=_without_key, replay=_with_new_key(db)
+    )
 
 
 async def set_limits(request: Request) -> Response:
@@ -225,7 +247,7 @@ routes = [
         "/api/teams/{team_id}/credits/add",
         add_credits,
         "POST",
-        _admin("Grant credits to a team", CreditBalance, CreditsAddRequest),
+        _admin("Grant credits to a team", CreditBalance, CreditsAddRequest, idempotent=True),
     ),
     api_route(
         "/api/teams/{team_id}/rotate-key",
@@ -234,7 +256,9 @@ routes = [
         _admin(
             "Replace a team's virtual key",
             KeyRotation,
-            description="The old key stops working at once.",
+            idempotent=True,
+            description="The old key stops working at once. A replay under the same "
+            "Idempotency-Key rotates again and hands out the newest key.",
         ),
     ),
     api_route(

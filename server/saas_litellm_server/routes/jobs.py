@@ -21,7 +21,7 @@ from saas_litellm_models import (
 
 from ..services import calls, jobs
 from ._http import job_id_param, json_response, parse_body, require_team, runtime
-from ._idempotency import idempotent
+from ._idempotency import idempotent, idempotent_stream
 from ._operation import Operation, api_route
 from ._sse import EventStreamResponse
 
@@ -55,13 +55,17 @@ async def llm_call(request: Request) -> Response:
     return await idempotent(request, team.team_id, handle)
 
 
-async def llm_call_stream(request: Request) -> EventStreamResponse:
+async def llm_call_stream(request: Request) -> Response | EventStreamResponse:
     team = await require_team(request)
     job_id = job_id_param(request)
-    body = await parse_body(request, LLMCallRequest)
-    rt = runtime(request)
-    prepared = await calls.prepare_call(rt, team, job_id, body)  # refusals are JSON errors
-    return EventStreamResponse(calls.stream_call(rt, prepared))
+
+    async def handle() -> EventStreamResponse:
+        body = await parse_body(request, LLMCallRequest)
+        rt = runtime(request)
+        prepared = await calls.prepare_call(rt, team, job_id, body)  # refusals are JSON errors
+        return EventStreamResponse(calls.stream_call(rt, prepared))
+
+    return await idempotent_stream(request, team.team_id, handle)
 
 
 async def complete_job(request: Request) -> Response:
@@ -132,6 +136,7 @@ routes = [
             body=LLMCallRequest,
             errors=_CALL_ERRORS,
             sse=True,
+            idempotent=True,
             description="Each event has `event: <type>`, `id: <sequence>` and one `data:` line "
             "holding a StreamChunk, then one StreamDone, or one StreamErrorEvent instead of done.",
         ),

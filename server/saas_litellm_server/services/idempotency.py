@@ -47,7 +47,11 @@ async def begin(db: Database, scope: str, key: str, print_: str, *, ttl: float) 
             param="Idempotency-Key",
         )
     if row["state"] != "done":
-        raise Conflict("a request with this Idempotency-Key is still being processed; retry later")
+        raise Conflict(
+            "a request with this Idempotency-Key is still being processed; retry later",
+            param="Idempotency-Key",
+            headers={"Retry-After": "1"},
+        )
     return Replay(status_code=int(row["status_code"]), body=str(row["body"]))
 
 
