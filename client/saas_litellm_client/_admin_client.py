@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -11,6 +12,8 @@ from saas_litellm_models import (
     CreditBalance,
     CreditsAddRequest,
     Deployment,
+    JobList,
+    JobStatus,
     KeyRotation,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
@@ -21,6 +24,7 @@ from saas_litellm_models import (
     Team,
     TeamCreated,
     TeamCreateRequest,
+    TeamLimitsRequest,
     TeamUsage,
 )
 
@@ -33,6 +37,7 @@ from ._base_client import (
     _path_segment,
 )
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
+from ._utils import with_query
 
 __all__ = ["SaasLiteLLMAdminClient"]
 
@@ -253,14 +258,62 @@ class SaasLiteLLMAdminClient(_BaseClient):
         self,
         team_id: str,
         *,
+        since: datetime | None = None,
+        until: datetime | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TeamUsage:
-        """Usage analytics of any team, one row per job type."""
+        """Usage analytics of any team, one row per job type (jobs created in
+        ``[since, until)`` when given)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        path = with_query(_team_path(team_id, "/usage"), since=since, until=until)
+        return await self._request("GET", path, cast_to=TeamUsage, options=options)
+
+    async def list_team_jobs(
+        self,
+        team_id: str,
+        *,
+        status: JobStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> JobList:
+        """One page of any team's jobs, newest first (``next_cursor`` for the next)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        path = with_query(_team_path(team_id, "/jobs"), status=status, limit=limit, cursor=cursor)
+        return await self._request("GET", path, cast_to=JobList, options=options)
+
+    async def get_model_alias(
+        self,
+        model_alias: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> ModelAlias:
+        """An alias with its access groups and deployments (in fallback order)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        path = f"/api/model-aliases/{_path_segment(model_alias, 'model_alias')}"
+        return await self._request("GET", path, cast_to=ModelAlias, options=options)
+
+    async def set_limits(
+        self,
+        team_id: str,
+        *,
+        rpm_limit: int | None,
+        tpm_limit: int | None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
+        """Set (or, with ``None``, remove) a team's requests- and tokens-per-minute limits."""
+        body = TeamLimitsRequest(rpm_limit=rpm_limit, tpm_limit=tpm_limit)
         options = RequestOptions(timeout, max_retries, deadline)
         return await self._request(
-            "GET", _team_path(team_id, "/usage"), cast_to=TeamUsage, options=options
+            "POST", _team_path(team_id, "/limits"), body=body, cast_to=Team, options=options
         )
 
 

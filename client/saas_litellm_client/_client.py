@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from functools import partial
 from typing import Any, Literal, TypeVar
 
@@ -18,6 +19,8 @@ from saas_litellm_models import (
     JobCompletion,
     JobCreateRequest,
     JobDetail,
+    JobList,
+    JobStatus,
     LLMCallRequest,
     LLMCallResponse,
     ResponseFormat,
@@ -46,6 +49,7 @@ from ._structured import (
     run_structured_call,
 )
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
+from ._utils import with_query
 
 __all__ = ["SaasLiteLLMClient"]
 
@@ -494,14 +498,49 @@ class SaasLiteLLMClient(_BaseClient):
     async def get_usage(
         self,
         *,
+        since: datetime | None = None,
+        until: datetime | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TeamUsage:
-        """Usage analytics of this team, one row per job type."""
+        """Usage analytics of this team, one row per job type: jobs, completed, failed, calls,
+        tokens, cost and credits; optionally only for jobs created in ``[since, until)``."""
         path = f"/api/teams/{_path_segment(self.team_id, 'team_id')}/usage"
         options = RequestOptions(timeout, max_retries, deadline)
-        return await self._request("GET", path, cast_to=TeamUsage, options=options)
+        return await self._request(
+            "GET", with_query(path, since=since, until=until), cast_to=TeamUsage, options=options
+        )
+
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> JobList:
+        """One page of this team's jobs, newest first; pass ``page.next_cursor`` as ``cursor``
+        for the next one (see :meth:`iter_jobs` to walk them all)."""
+        path = f"/api/teams/{_path_segment(self.team_id, 'team_id')}/jobs"
+        options = RequestOptions(timeout, max_retries, deadline)
+        query = with_query(path, status=status, limit=limit, cursor=cursor)
+        return await self._request("GET", query, cast_to=JobList, options=options)
+
+    async def iter_jobs(
+        self, *, status: JobStatus | None = None, page_size: int = 100
+    ) -> AsyncIterator[Job]:
+        """Every job of this team, newest first, fetched a page at a time."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_jobs(status=status, limit=page_size, cursor=cursor)
+            for job in page.jobs:
+                yield job
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
 
 def _reask_key(key: str, reask: int) -> str:

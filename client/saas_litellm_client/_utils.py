@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import anyio
 import httpx
 
@@ -36,3 +38,13 @@ async def aclose_quietly(response: httpx.Response) -> None:
 def media_type(response: httpx.Response) -> str:
     content_type: str = response.headers.get("content-type", "")
     return content_type.partition(";")[0].strip().lower()
+
+
+def with_query(path: str, **params: object) -> str:
+    """``path`` with the given query parameters (``None`` ones left out; datetimes as ISO)."""
+    pairs = {
+        name: value.isoformat() if isinstance(value, datetime) else str(value)
+        for name, value in params.items()
+        if value is not None
+    }
+    return f"{path}?{httpx.QueryParams(pairs)}" if pairs else path

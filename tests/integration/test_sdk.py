@@ -177,3 +177,31 @@ async def test_sdk_concurrent_jobs_are_exact(server: tuple[str, httpx.AsyncClien
             0,
             0,
         )
+
+
+async def test_sdk_lists_jobs_usage_aliases_and_limits(
+    server: tuple[str, httpx.AsyncClient | None],
+) -> None:
+    import datetime as dt
+
+    base_url, http = server
+    async with (
+        team_client(base_url, http, credits=20) as client,
+        SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin,
+    ):
+        ids = [(await client.create_job("listing")).job_id for _ in range(5)]
+        await client.complete_job(ids[0], "completed")
+        page = await client.list_jobs(limit=2)
+        assert [j.job_id for j in page.jobs] == ids[:-3:-1] and page.next_cursor
+        assert [j.job_id async for j in client.iter_jobs(page_size=2)] == ids[::-1]
+        done = await client.list_jobs(status="completed")
+        assert [j.job_id for j in done.jobs] == [ids[0]]
+        assert (await admin.list_team_jobs("acme-corp", limit=10)).jobs[0].job_id == ids[-1]
+        future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        assert (await client.get_usage(since=future)).by_job_type == []
+        assert (await client.get_usage()).by_job_type[0].jobs == 5
+        assert (await admin.get_team_usage("acme-corp", until=future)).by_job_type[0].credits == 1
+        alias = await admin.get_model_alias("default")
+        assert alias.public and alias.deployments[0].provider == "mock"
+        team = await admin.set_limits("acme-corp", rpm_limit=100, tpm_limit=None)
+        assert (team.rpm_limit, team.tpm_limit) == (100, None)
