@@ -89,3 +89,10 @@ def bench(session: nox.Session) -> None:
             "BENCH_LITELLM_VENV": str(Path(session.virtualenv.location).parent / "litellm-proxy"),
         },
     )
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """A bounded soak (a few minutes, loopback only): errors and server memory over time."""
+    session.install("-e", ".[server]")
+    session.run("python", "soak/run.py", *session.posargs)
