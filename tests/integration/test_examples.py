@@ -53,3 +53,26 @@ def test_structured_outputs(live_url: str) -> None:
     assert "partial " in out and "final   Person(name='Grace Hopper', age=85" in out
     assert "StructuredOutputTruncatedError: 1 attempt(s)" in out
     assert "credits remaining 4" in out
+
+
+def test_error_handling(live_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "error_handling.py")],
+        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for expected in (
+        "402 insufficient_credits",
+        "400 invalid_request on 'model'",
+        "404 not_found",
+        "409 conflict",
+        "refused locally: ValidationError",
+        "401 authentication_error",
+        "no server: APIConnectionError",
+        "all are SaasLiteLLMError: True",
+    ):
+        assert expected in out, (expected, out)
