@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ._base import (
     Identifier,
@@ -44,6 +44,11 @@ _Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
 
 
 class OrganizationCreateRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"organization_id": "org_acme", "name": "ACME Corporation"}]
+        },
+    )
     organization_id: Identifier
     name: _Name
     metadata: Metadata | None = None
@@ -57,6 +62,9 @@ class Organization(ResponseModel):
 
 
 class ModelAccessGroupCreateRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"group_name": "gpt-models", "description": "GPT models"}]},
+    )
     group_name: Identifier
     description: ShortText | None = None
 
@@ -91,6 +99,25 @@ class DeploymentInfo(_DeploymentFields, ResponseModel):
 
 
 class ModelAliasCreateRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_alias": "ChatAgent",
+                    "access_groups": ["gpt-models"],
+                    "deployments": [
+                        {
+                            "provider": "openai",
+                            "model": "gpt-4o-mini",
+                            "input_cost_per_million": 0.15,
+                            "output_cost_per_million": 0.6,
+                        },
+                        {"provider": "openai", "model": "gpt-4o"},
+                    ],
+                }
+            ]
+        },
+    )
     model_alias: ModelName
     access_groups: Annotated[list[Identifier], Field(max_length=64)] = Field(default_factory=list)
     deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)]
@@ -105,6 +132,19 @@ class ModelAlias(ResponseModel):
 
 
 class TeamCreateRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "organization_id": "org_acme",
+                    "team_id": "acme-corp",
+                    "team_alias": "ACME Corp Team",
+                    "access_groups": ["gpt-models"],
+                    "credits_allocated": 1000,
+                }
+            ]
+        },
+    )
     organization_id: Identifier
     team_id: Identifier
     team_alias: _Name | None = None
@@ -151,6 +191,9 @@ class Team(ResponseModel):
 
 
 class CreditsAddRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"credits": 500, "reason": "monthly top-up"}]},
+    )
     credits: Annotated[int, Field(gt=0, le=1_000_000_000)]
     reason: ShortText | None = None
 

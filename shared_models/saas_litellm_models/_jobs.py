@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from ._base import Identifier, Metadata, NoNul, RequestModel, ResponseModel
 
@@ -32,6 +32,18 @@ _JobType = Annotated[
 
 class JobCreateRequest(RequestModel):
     """Body of ``POST /api/jobs/create``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "team_id": "acme-corp",
+                    "job_type": "document_analysis",
+                    "metadata": {"document": "q3.pdf"},
+                }
+            ]
+        },
+    )
 
     team_id: Identifier
     job_type: _JobType
@@ -106,6 +118,10 @@ class JobList(ResponseModel):
 
 class JobCompleteRequest(RequestModel):
     """Body of ``POST /api/jobs/{job_id}/complete``."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [{"status": "completed"}]}
+    )
 
     status: Literal["completed", "failed"]
     metadata: Metadata | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from ._base import (
     MAX_CONTENT_CHARS,
@@ -116,6 +116,19 @@ ToolChoice = Literal["none", "auto", "required"] | ToolChoiceFunction
 
 class LLMCallRequest(RequestModel):
     """Body of ``POST /api/jobs/{job_id}/llm-call`` and ``…/llm-call-stream``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "messages": [{"role": "user", "content": "Analyze this..."}],
+                    "model": "ChatAgent",
+                    "temperature": 0.2,
+                    "purpose": "extract",
+                }
+            ]
+        },
+    )
 
     messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=MAX_MESSAGES)]
     model: ModelName | None = Field(
