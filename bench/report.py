@@ -431,6 +431,25 @@ class Report:
             rows,
         )
 
+    def streams_recorded(self, counts: dict[str, dict[str, int]], expected: int) -> None:
+        self.section(6)
+        rows = []
+        for name, c in counts.items():
+            failed = c.get("stream/failed", 0)
+            kinds = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k != "all rows")
+            rows.append([LABELS.get(name, name), str(expected), str(failed), kinds])
+            self.target(
+                f"every abandoned stream recorded ({LABELS.get(name, name)})",
+                f"{failed} recorded as failed / {expected} abandoned",
+                failed == expected,
+            )
+        self.lines += [
+            "Calls recorded by the streams servers (each abandoned stream must be a failed "
+            "call, `client_disconnected`):",
+            "",
+        ]
+        self.lines += _table(["server", "streams abandoned", "failed calls recorded", "rows"], rows)
+
     def dbsize(self, result: dict[str, Any], rows_small: int, rows_large: int) -> None:
         self.section(5)
         small = Stat.of([r["small"] for r in result["rounds"]])

@@ -236,6 +236,7 @@ class Run:
             self.streams(bench, streams)
             for each in streams.values():
                 procs.stop(each.proc)
+            self.streams_recorded(streams)
             if prefill is not None:
                 prefill.result()
         if litellm is not None:
@@ -260,7 +261,7 @@ class Run:
         )  # fmt: skip
         if counts:
             self.report.recorded(counts, bench.acknowledged)
-        for proc in [upstream_proc, *(s.proc for s in servers.values())]:
+        for proc in [upstream_proc, *(s.proc for s in [*servers.values(), *streams.values()])]:
             for line in _log_problems(proc.log):
                 self.note(line)
 
@@ -280,6 +281,17 @@ class Run:
                     f"--quick: {plan.streams} streams opened {plan.streams_rounds} time(s), on "
                     "SQLite only (the full run: 3 rounds, SQLite and PostgreSQL)"
                 )
+
+    def streams_recorded(self, servers: dict[str, systems.Server]) -> None:
+        """Every abandoned stream must be recorded (as failed, client_disconnected)."""
+        expected = self.plan.streams * self.plan.streams_rounds
+        counts = self.phase(
+            "recorded streams",
+            lambda: {n: database.recorded_calls(s.database_url, s.team_id)
+                     for n, s in servers.items()},
+        )  # fmt: skip
+        if counts:
+            self.report.streams_recorded(counts, expected)
 
     def timed(self, bench: Bench) -> None:
         """The timing-sensitive phases, once every system is up."""

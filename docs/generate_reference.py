@@ -26,7 +26,9 @@ def _document() -> dict[str, Any]:
 
 def _type(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return f"[{schema['$ref'].rsplit('/', 1)[-1]}](#{schema['$ref'].rsplit('/', 1)[-1].lower()})"
+        return (
+            f"[{schema['$ref'].rsplit('/', 1)[-1]}](#{schema['$ref'].rsplit('/', 1)[-1].lower()})"
+        )
     for key in ("anyOf", "oneOf"):
         if key in schema:
             return " \\| ".join(_type(s) for s in schema[key])
@@ -47,8 +49,9 @@ def _fields(schema: dict[str, Any]) -> list[str]:
     lines = ["| field | type | required | description |", "|---|---|---|---|"]
     for name, sub in props.items():
         description = " ".join(str(sub.get("description", "")).split())
-        lines.append(f"| `{name}` | {_type(sub)} | {'yes' if name in required else ''} | "
-                     f"{description} |")
+        lines.append(
+            f"| `{name}` | {_type(sub)} | {'yes' if name in required else ''} | {description} |"
+        )
     return lines
 
 
@@ -76,8 +79,10 @@ def render() -> str:
             schemes = [auth[name] for entry in op["security"] for name in entry]
             out.append(f"- **Auth:** {' or '.join(schemes) if schemes else 'none'}")
             for param in op["parameters"]:
-                out.append(f"- **{param['in']} `{param['name']}`:** {_type(param['schema'])}"
-                           + (f" — {param['description']}" if param.get("description") else ""))
+                out.append(
+                    f"- **{param['in']} `{param['name']}`:** {_type(param['schema'])}"
+                    + (f" — {param['description']}" if param.get("description") else "")
+                )
             if "requestBody" in op:
                 body = op["requestBody"]["content"]["application/json"]["schema"]
                 out.append(f"- **Body:** {_type(body)}")
@@ -86,8 +91,10 @@ def render() -> str:
                 if "application/json" in content:
                     shape = _type(content["application/json"]["schema"])
                 elif "text/event-stream" in content:
-                    shape = "Server-Sent Events of [StreamChunk](#streamchunk), " \
+                    shape = (
+                        "Server-Sent Events of [StreamChunk](#streamchunk), "
                         "[StreamDone](#streamdone), [StreamErrorEvent](#streamerrorevent)"
+                    )
                 else:
                     shape = ""
                 if int(status) >= 400:

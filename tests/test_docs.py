@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _generator():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("generate_reference",
-                                                  ROOT / "docs" / "generate_reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_reference", ROOT / "docs" / "generate_reference.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -43,8 +44,12 @@ EXAMPLES = [
 
 
 def test_the_document_has_examples() -> None:
-    assert {name for name, _ in EXAMPLES} >= {"JobCreateRequest", "LLMCallRequest",
-                                              "TeamCreateRequest", "ModelAliasCreateRequest"}
+    assert {name for name, _ in EXAMPLES} >= {
+        "JobCreateRequest",
+        "LLMCallRequest",
+        "TeamCreateRequest",
+        "ModelAliasCreateRequest",
+    }
 
 
 @pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
@@ -57,4 +62,3 @@ def test_each_example_validates_and_round_trips(name: str, example: dict[str, ob
     assert model.model_validate_json(parsed.model_dump_json()) == parsed
     dumped = parsed.model_dump(mode="json", exclude_unset=True, by_alias=True)
     assert dumped == example
-

@@ -9,6 +9,7 @@ is scripted by the request's ``model``:
 - ``nousage``: streams without a ``usage`` chunk;
 - ``error-<status>``: answers that HTTP status with an OpenAI-style error body;
 - ``hang``: never answers;
+- ``tools``: answers with a ``get_weather`` tool call (streamed in fragments, as OpenAI does);
 - ``garbage``: answers 200 with a body that is not JSON (or, streaming, a chunk that is not);
 - ``reask``: answers JSON that fails the test's ``Person`` model until the conversation contains
   an assistant message (a re-ask), then a valid one;
@@ -60,6 +61,34 @@ def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
     }
 
 
+TOOL_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
+
+
+async def _tool_stream() -> AsyncIterator[bytes]:
+    fragments = [
+        {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": ""},
+        },
+        {"index": 0, "function": {"arguments": '{"city": '}},
+        {"index": 0, "function": {"arguments": '"Paris"}'}},
+    ]
+    for fragment in fragments:
+        data = {
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"tool_calls": [fragment]}}],
+        }
+        yield f"data: {json.dumps(data)}\n\n".encode()
+    yield _chunk(finish="tool_calls")
+    yield b"data: [DONE]\n\n"
+
+
 def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
     delta = {"content": content} if content is not None else {}
     data = {
@@ -104,6 +133,28 @@ async def completions(request: Request) -> Response:
         if body.get("stream"):
             return Response(b"data: {this is not json\n\n", media_type="text/event-stream")
         return Response(b"<html>502 from a confused proxy</html>", media_type="application/json")
+    if model == "tools":
+        entry["ended"] = "finished"
+        if not body.get("stream"):
+            return JSONResponse(
+                {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "tool_calls",
+                            "message": {
+                                "role": "assistant",
+                                "content": None,
+                                "tool_calls": [TOOL_CALL],
+                            },
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+                }
+            )
+        return StreamingResponse(_tool_stream(), media_type="text/event-stream")
     text = _answer(body)
     if not body.get("stream"):
         entry["ended"] = "finished"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, TypeVar
 
+import anyio
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
 from pydantic import ValidationError
@@ -38,6 +39,7 @@ from ._utils import aclose_quietly, connection_error
 
 __all__ = ["ChatStream", "OpenedStream", "read_first_event"]
 
+_DRAIN_SECONDS = 1.0
 _KNOWN_EVENT_TYPES = frozenset({"chunk", "done", "error"})
 
 _StreamT = TypeVar("_StreamT", bound="ChatStream")
@@ -190,7 +192,7 @@ class ChatStream:
 
     # -- iteration ---------------------------------------------------------------------------
 
-    def __aiter__(self: _StreamT) -> _StreamT:
+    def __aiter__(self) -> AsyncIterator[StreamChunk]:
         if self._iterated:
             raise RuntimeError(
                 "This stream has already been iterated; a stream can be read only once. "
@@ -198,7 +200,21 @@ class ChatStream:
                 "for a new answer."
             )
         self._iterated = True
-        return self
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncGenerator[StreamChunk, None]:
+        # An async generator, so that a ``break`` out of a bare ``async for`` still closes the
+        # connection: the event loop finalizes an abandoned generator, which runs ``finally``.
+        try:
+            while True:
+                try:
+                    chunk = await self.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            if self._state in ("new", "open"):
+                await self.aclose()
 
     async def __anext__(self) -> StreamChunk:
         if self._state == "new":
@@ -230,6 +246,7 @@ class ChatStream:
             set_request_id(event, self.request_id)
             self._done = event
             self._state = "done"
+            await self._drain()
             await self._release()
             raise StopAsyncIteration
         error = _stream_error(event, self._response)
@@ -254,6 +271,17 @@ class ChatStream:
             self._state, self._error = "failed", exc
         else:  # cancelled, interrupted: the stream was abandoned, not broken
             self._state = "closed"
+
+    async def _drain(self) -> None:
+        """Read what follows ``done`` (normally just the end of the response), so that the
+        connection goes back to the pool instead of being dropped. Bounded, for a server that
+        would keep the stream open."""
+        events = self._events
+        if events is None:
+            return
+        with anyio.move_on_after(_DRAIN_SECONDS), contextlib.suppress(httpx.HTTPError):
+            async for _ in events:
+                pass
 
     async def _release(self) -> None:
         events, self._events = self._events, None

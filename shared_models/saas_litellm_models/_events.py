@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from ._base import ResponseModel
-from ._llm import Usage
+from ._llm import ToolCall, Usage
 
 __all__ = [
     "StreamChunk",
@@ -40,6 +40,9 @@ class StreamDone(ResponseModel):
     finish_reason: str | None = None
     usage: Usage
     latency_ms: float
+    tool_calls: list[ToolCall] | None = Field(
+        default=None, description="The tool calls of the answer, whole (finish_reason tool_calls)."
+    )
 
 
 class StreamErrorDetail(ResponseModel):

@@ -106,3 +106,16 @@ def socket_closed_port():  # type: ignore[no-untyped-def]
         yield port
 
     return cm()
+
+
+async def test_tool_calls_are_assembled_from_stream_fragments(provider: OpenAIProvider) -> None:
+    plain = await provider.complete(request("tools"))
+    deltas = [d async for d in provider.stream(request("tools"))]
+    assert deltas[-1].finish_reason == "tool_calls"
+    assert deltas[-1].tool_calls == plain.message.tool_calls
+    call = (deltas[-1].tool_calls or [])[0]
+    assert (call.id, call.function.name, call.function.arguments) == (
+        "call_1",
+        "get_weather",
+        '{"city": "Paris"}',
+    )

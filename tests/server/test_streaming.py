@@ -186,3 +186,55 @@ async def test_breaking_out_early_returns_the_connection(upstream_settings: Sett
                     async for _chunk in stream:
                         break
             assert (await client.get_balance()).credits_reserved == 1
+
+
+async def test_streamed_tool_calls_arrive_in_the_done_event(client: SaasLiteLLMClient) -> None:
+    job = await client.create_job("tools")
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
+    async with client.stream(
+        job_id=job.job_id,
+        model=None,
+        tools=tools,
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+    ) as s:
+        await s.until_done()
+    assert s.done is not None and s.done.finish_reason == "tool_calls"
+    assert s.done.tool_calls and s.done.tool_calls[0].function.name == "get_weather"
+
+
+async def test_a_bare_async_for_with_break_returns_the_connection(
+    upstream_settings: Settings,
+) -> None:
+    # chunks 0.3 s apart: an abandoned but unclosed stream would hold the only connection for
+    # seconds, longer than the pool's 2 s timeout
+    slow = upstream_settings.model_copy(update={"mock_chunk_delay": 0.3})
+    with live_server(create_app(slow)) as url:
+        async with SaasLiteLLMAdminClient(base_url=url) as admin:
+            await admin.create_organization("org_acme", "ACME")
+            team = await admin.create_team("org_acme", "acme-corp", credits_allocated=10)
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(10, pool=2)) as http:
+            client = SaasLiteLLMClient(
+                base_url=url,
+                team_id="acme-corp",
+                max_retries=0,
+                virtual_key=team.virtual_key,
+                http_client=http,
+            )
+            job = await client.create_job("chat")
+            for _ in range(3):  # no `async with`: only the abandoned iterator can close it
+                async for _chunk in client.stream(job_id=job.job_id, messages=MSG):
+                    break
+            assert (await client.get_balance()).credits_reserved == 1

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from saas_litellm_models import AssistantMessage, Usage
+from saas_litellm_models import AssistantMessage, ToolCall, Usage
 
 __all__ = [
     "ErrorKind",
@@ -50,6 +50,8 @@ class StreamDelta:
     content: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    tool_calls: list[ToolCall] | None = None
+    """Whole tool calls, on the last delta (providers assemble the upstream's fragments)."""
 
 
 class ProviderError(Exception):

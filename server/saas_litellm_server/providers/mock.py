@@ -82,7 +82,11 @@ class MockProvider:
             if index and self.chunk_delay:
                 await asyncio.sleep(self.chunk_delay)
             yield StreamDelta(content=piece)
-        yield StreamDelta(finish_reason=result.message.finish_reason, usage=result.usage)
+        yield StreamDelta(
+            finish_reason=result.message.finish_reason,
+            usage=result.usage,
+            tool_calls=result.message.tool_calls,
+        )
 
     @staticmethod
     def _content(messages: list[dict[str, Any]], params: dict[str, Any]) -> str:

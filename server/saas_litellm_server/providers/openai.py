@@ -18,7 +18,7 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
 
-from saas_litellm_models import AssistantMessage, ToolCall, Usage
+from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from ._tokens import count_message_tokens, count_text_tokens
 from .base import ProviderError, ProviderRequest, ProviderResult, StreamDelta
@@ -151,6 +151,7 @@ class OpenAIProvider:
         text: list[str] = []
         finish: str | None = None
         usage: Usage | None = None
+        calls: dict[int, dict[str, Any]] = {}  # tool calls arrive in fragments, by index
         try:
             async with aconnect_sse(
                 self._client,
@@ -188,6 +189,8 @@ class OpenAIProvider:
                         if piece:
                             text.append(piece)
                             yield StreamDelta(content=piece)
+                        for fragment in delta.get("tool_calls") or ():
+                            _merge_tool_call(calls, fragment)
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
         except SSEError:
@@ -202,4 +205,29 @@ class OpenAIProvider:
             usage = Usage(
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             )
-        yield StreamDelta(finish_reason=finish or "stop", usage=usage)
+        tool_calls = _tool_calls(calls)
+        yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
+
+
+def _merge_tool_call(calls: dict[int, dict[str, Any]], fragment: Any) -> None:
+    if not isinstance(fragment, dict):
+        return
+    call = calls.setdefault(
+        int(fragment.get("index", len(calls))), {"id": "", "name": "", "arguments": ""}
+    )
+    call["id"] = fragment.get("id") or call["id"]
+    function = fragment.get("function") or {}
+    call["name"] += function.get("name") or ""
+    call["arguments"] += function.get("arguments") or ""
+
+
+def _tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall] | None:
+    if not calls:
+        return None
+    return [
+        ToolCall(
+            id=c["id"] or f"call_{i}",
+            function=FunctionCall(name=c["name"], arguments=c["arguments"]),
+        )
+        for i, c in sorted(calls.items())
+    ]

@@ -23,6 +23,7 @@ from saas_litellm_models import (
     StreamDone,
     StreamErrorDetail,
     StreamErrorEvent,
+    ToolCall,
     Usage,
 )
 
@@ -187,6 +188,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
             request = routing.provider_request(runtime, deployment, call.messages, call.params)
             finish: str | None = None
             usage: Usage | None = None
+            tool_calls: list[ToolCall] | None = None
             upstream = provider.stream(request)
             try:
                 async for delta in upstream:
@@ -197,6 +199,8 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                         finish = delta.finish_reason
                     if delta.usage is not None:
                         usage = delta.usage
+                    if delta.tool_calls:
+                        tool_calls = delta.tool_calls
             except ProviderError as exc:
                 routing.report(runtime, deployment, exc)
                 last_error = exc
@@ -228,6 +232,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                 finish_reason=finish,
                 usage=usage,
                 latency_ms=round(latency, 3),
+                tool_calls=tool_calls,
             )
             return
         assert last_error is not None
