@@ -28,7 +28,7 @@ from ._runtime import Runtime
 from ._settings import Settings
 from .errors import APIError
 from .routes import admin, credits, docs, jobs
-from .routes._http import error_response, json_response, request_id
+from .routes._http import api_error_response, error_response, json_response, request_id
 from .routes._operation import Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.maintenance import run_maintenance
@@ -41,14 +41,7 @@ logger = logging.getLogger("saas_litellm_server")
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
-    return error_response(
-        request_id(request),
-        exc.error_type,
-        exc.message,
-        exc.status_code,
-        param=exc.param,
-        headers=exc.headers,
-    )
+    return api_error_response(request, exc)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:

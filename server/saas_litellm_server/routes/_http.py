@@ -26,6 +26,7 @@ from ..services.keys import hash_key
 from ..store import teams
 
 __all__ = [
+    "api_error_response",
     "error_response",
     "job_id_param",
     "json_response",
@@ -74,6 +75,18 @@ def error_response(
         status_code=status_code,
         media_type="application/json",
         headers={"X-Request-ID": request_id, **(headers or {})},
+    )
+
+
+def api_error_response(request: Request, exc: APIError) -> Response:
+    """The JSON error response of an :class:`APIError`."""
+    return error_response(
+        request_id(request),
+        exc.error_type,
+        exc.message,
+        exc.status_code,
+        param=exc.param,
+        headers=exc.headers,
     )
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
-from ._http import error_response, request_id, runtime
+from ._http import api_error_response, runtime
 from ._sse import EventStreamResponse
 
 __all__ = ["idempotent", "idempotent_stream"]
@@ -48,17 +48,6 @@ async def _claim(
     )
 
 
-def _rendered(request: Request, exc: APIError) -> Response:
-    return error_response(
-        request_id(request),
-        exc.error_type,
-        exc.message,
-        exc.status_code,
-        param=exc.param,
-        headers=exc.headers,
-    )
-
-
 async def idempotent(
     request: Request,
     scope: str,
@@ -79,7 +68,7 @@ async def idempotent(
     try:
         response = await handler()
     except APIError as exc:
-        response = _rendered(request, exc)
+        response = api_error_response(request, exc)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await idempotency.abort(db, scope, key)
@@ -104,7 +93,7 @@ async def idempotent_stream(
     try:
         stream = await handler()
     except APIError as exc:
-        response = _rendered(request, exc)
+        response = api_error_response(request, exc)
         with anyio.CancelScope(shield=True):
             await idempotency.finish(
                 db, scope, key, response.status_code, bytes(response.body).decode()

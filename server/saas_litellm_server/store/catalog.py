@@ -97,17 +97,23 @@ async def insert_alias(
         )
         if row is None:
             return False
-        for group in dict.fromkeys(groups):
-            await db.execute(
-                alias_groups.insert().values(model_alias=model_alias, group_name=group)
-            )
-        for position, deployment in enumerate(deployment_rows):
-            await db.execute(
-                deployments.insert().values(
-                    model_alias=model_alias, position=position, **deployment
-                )
-            )
+        await _insert_members(db, model_alias, groups, deployment_rows)
     return True
+
+
+async def _insert_members(
+    db: Database,
+    model_alias: str,
+    groups: Sequence[str],
+    deployment_rows: Sequence[dict[str, Any]],
+) -> None:
+    """An alias's access groups and its deployments, in fallback order."""
+    for group in dict.fromkeys(groups):
+        await db.execute(alias_groups.insert().values(model_alias=model_alias, group_name=group))
+    for position, deployment in enumerate(deployment_rows):
+        await db.execute(
+            deployments.insert().values(model_alias=model_alias, position=position, **deployment)
+        )
 
 
 async def replace_alias(
@@ -125,16 +131,7 @@ async def replace_alias(
         )
         await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
         await db.execute(deployments.delete().where(deployments.c.model_alias == model_alias))
-        for group in dict.fromkeys(groups):
-            await db.execute(
-                alias_groups.insert().values(model_alias=model_alias, group_name=group)
-            )
-        for position, deployment in enumerate(deployment_rows):
-            await db.execute(
-                deployments.insert().values(
-                    model_alias=model_alias, position=position, **deployment
-                )
-            )
+        await _insert_members(db, model_alias, groups, deployment_rows)
 
 
 async def get_alias(db: Database, model_alias: str) -> Row | None:
