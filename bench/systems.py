@@ -26,11 +26,15 @@ __all__ = [
     "LITELLM_MASTER_KEY",
     "LITELLM_SPEC",
     "Server",
+    "create_team",
     "ensure_litellm",
     "ensure_wrk",
+    "litellm_version",
+    "ready",
     "start_litellm",
     "start_server",
     "start_upstream",
+    "wait_litellm",
 ]
 
 BENCH = Path(__file__).resolve().parent
@@ -164,7 +168,13 @@ def ensure_litellm(venv: Path, log_dir: Path) -> tuple[str | None, str]:
     log = log_dir / "litellm-install.log"
     with log.open("wb") as out:
         try:
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, stdout=out)
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(venv)],
+                check=True,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=300,
+            )
             subprocess.run(
                 [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", LITELLM_SPEC],
                 check=True,
