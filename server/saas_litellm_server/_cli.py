@@ -56,6 +56,14 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.config is not None:
+        from ._config import ConfigError, load_config
+
+        try:
+            load_config(settings.config)  # refuse a bad file before binding anything
+        except ConfigError as exc:
+            print(f"saas-litellm-server: {exc}", file=sys.stderr)
+            return 2
     uvicorn.run(
         create_app(settings),
         host=settings.host,

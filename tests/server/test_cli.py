@@ -100,3 +100,12 @@ def test_demo_plays_the_guide_and_spends_one_credit(tmp_path: Path) -> None:
     assert "credits after: remaining 999 (was 1000), used 1, reserved 0" in out
     assert "Traceback" not in out
     assert list(tmp_path.iterdir()) == []  # the demo's database lives in a temp dir
+
+
+def test_serve_refuses_a_bad_config_file_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "models.toml"
+    bad.write_text('[[model_aliases]]\nmodel_alias = "X"\ndeployments = []\n')
+    proc = cli("serve", "--port", str(free_port()), "--config", str(bad), cwd=tmp_path)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "deployments" in out and "Traceback" not in out
