@@ -285,7 +285,7 @@ class Bench:
         cpu_before = cpu_seconds(target.pid)
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
         # what it still does for the requests wrk left in flight counts too
-        idle_after, _ = wait_idle(target.pid, timeout=30)
+        idle_after = wait_idle(target.pid, timeout=30).seconds
         cpu = cpu_seconds(target.pid) - cpu_before
         match = re.search(r"^BENCH_RESULT (.*)$", done.stdout, re.MULTILINE)
         if done.returncode != 0 or match is None:
@@ -323,9 +323,10 @@ class Bench:
                     "hold_seconds": p.streams_hold_seconds,
                 }
                 result = self.load("streams", spec)
-                seconds, peak = wait_idle(server.proc.pid, timeout=60)
-                result["settle_seconds"] = round(seconds, 2)
-                result["rss_closing_peak_mb"] = round(peak, 1)
+                idle = wait_idle(server.proc.pid, timeout=60)
+                result["settle_seconds"] = round(idle.seconds, 2)
+                result["rss_closing_peak_mb"] = round(idle.rss_peak_mb, 1)
+                result["threads_closing_peak"] = idle.threads_peak
                 result["rss_after_mb"] = round(rss_mb(server.proc.pid), 1)
                 samples[name] = result
             out["rounds"].append(samples)

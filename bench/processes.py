@@ -21,12 +21,14 @@ from types import TracebackType
 import httpx
 
 __all__ = [
+    "Idle",
     "Proc",
     "Processes",
     "cpu_seconds",
     "free_port",
     "machine_busy",
     "rss_mb",
+    "threads",
     "wait_http",
     "wait_idle",
 ]
@@ -38,12 +40,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _status(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
 def rss_mb(pid: int) -> float:
     """The resident set size of ``pid`` in MiB (``VmRSS`` from ``/proc``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    return _status(pid, "VmRSS") / 1024
+
+
+def threads(pid: int) -> int:
+    """The number of threads of ``pid``."""
+    return _status(pid, "Threads")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -67,21 +78,27 @@ def machine_busy(seconds: float = 0.5) -> float:
     return (busy1 - busy0) / max(1, total1 - total0)
 
 
-def wait_idle(
-    pid: int, *, busy: float = 0.05, window: float = 0.1, timeout: float = 30.0
-) -> tuple[float, float]:
+@dataclass
+class Idle:
+    """What :func:`wait_idle` saw: seconds waited, and the peaks meanwhile."""
+
+    seconds: float
+    rss_peak_mb: float
+    threads_peak: int
+
+
+def wait_idle(pid: int, *, busy: float = 0.05, window: float = 0.1, timeout: float = 30.0) -> Idle:
     """Wait until ``pid`` uses less than ``busy`` of a core over ``window`` seconds (its work
-    after a load, e.g. background tasks or disconnects to account for, is done). Returns the
-    seconds waited and the highest RSS (MiB) seen meanwhile."""
+    after a load, e.g. background tasks or disconnects to account for, is done)."""
     start = time.monotonic()
-    peak = rss_mb(pid)
+    peak, most = rss_mb(pid), threads(pid)
     while time.monotonic() - start < timeout:
         before = cpu_seconds(pid)
         time.sleep(window)
-        peak = max(peak, rss_mb(pid))
+        peak, most = max(peak, rss_mb(pid)), max(most, threads(pid))
         if cpu_seconds(pid) - before < busy * window:
             break
-    return time.monotonic() - start, peak
+    return Idle(time.monotonic() - start, peak, most)
 
 
 @dataclass

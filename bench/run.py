@@ -58,8 +58,10 @@ def _git(*args: str) -> str:
 
 
 def _commit() -> str:
+    """The commit the servers run, ``+dirty`` when the tree differs (RESULTS.md aside)."""
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + ("+dirty" if _git("status", "--porcelain") else "")
+    dirty = _git("status", "--porcelain", "--", ".", ":(exclude)bench/RESULTS.md")
+    return commit + ("+dirty" if dirty else "")
 
 
 def _cpu() -> str:
@@ -132,6 +134,7 @@ class Run:
         self.timings: dict[str, float] = {}
         self.busy: list[float] = []  # machine load before and after, without our processes
         self.versions = ""
+        self.commit = ""
 
     def say(self, text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
@@ -181,6 +184,7 @@ class Run:
         started = time.monotonic()
         wrk, litellm_bin, postgres = self.tools()
         self.versions = _versions(litellm_bin)
+        self.commit = _commit()  # now: the code the servers are about to load
         installs_done = time.monotonic()
         self.busy.append(machine_busy())
         with Processes(self.workdir) as procs:
@@ -333,7 +337,7 @@ class Run:
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
         header = [
             f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- commit: {_commit()}",
+            f"- commit: {self.commit}",
             f"- machine: {os.cpu_count()} cores ({_cpu()}); "
             "CPU busy with other work just before / after the run: "
             + " / ".join(f"{b:.0%}" for b in self.busy)

@@ -76,3 +76,26 @@ def test_ttl_cache_expires_and_can_be_disabled() -> None:
     off: TTLCache[str] = TTLCache(0)
     off.put("a", "x")
     assert off.get("a") is None
+
+
+async def test_a_burst_does_not_open_a_connection_per_task(tmp_path: object) -> None:
+    """SQLite connections (each a thread) are bounded, whatever the number of waiting tasks."""
+    import asyncio
+    import threading
+
+    db = Database(f"sqlite:///{tmp_path}/burst.db")
+    await db.connect()
+    try:
+        await migrate(db)
+        before = threading.active_count()
+        peak = before
+
+        async def query() -> None:
+            nonlocal peak
+            await db.run(Statement("SELECT COUNT(*) FROM jobs"), {})
+            peak = max(peak, threading.active_count())
+
+        await asyncio.gather(*[query() for _ in range(300)])
+    finally:
+        await db.disconnect()
+    assert peak - before <= 16

@@ -49,3 +49,37 @@ async def test_oversized_body_is_413(any_http: httpx.AsyncClient, chunked: bool)
     assert r.json()["error"]["type"] == "request_too_large"
     balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
     assert balance["credits_reserved"] == 0
+
+
+async def test_a_client_leaving_mid_body_is_not_a_500(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The body stops half-way (the client hung up): no 500, no traceback, nothing changed."""
+    messages = [
+        {"type": "http.request", "body": b'{"team_id": "acme-corp", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/organizations/create",
+        "raw_path": b"",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("t", 80),
+        "client": ("c", 1),
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"200")],
+    }
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 400
+    assert "Traceback" not in caplog.text and "unhandled error" not in caplog.text

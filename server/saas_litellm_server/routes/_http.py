@@ -8,7 +8,7 @@ import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from saas_litellm_models import ErrorDetail, ErrorResponse
@@ -108,7 +108,11 @@ def validation_error(exc: ValidationError) -> APIError:
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        # Nobody is left to read an answer; end the request quietly, without a 500.
+        raise InvalidRequest("the client disconnected before sending the whole body") from None
     if not body.strip():
         raise InvalidRequest("the body is empty; expected a JSON object")
     try:

@@ -9,6 +9,7 @@ with WAL) and a busy timeout for writers from other processes.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiosqlite
@@ -17,7 +18,9 @@ from databases.core import DatabaseURL
 
 __all__ = ["PooledSQLiteBackend"]
 
-_MAX_IDLE = 16
+_MAX_OPEN = 16
+"""Connections (each with its own thread) at most: SQLite has one writer at a time anyway, and
+a burst (say 1000 streams ending at once) must not become 1000 threads."""
 _BUSY_TIMEOUT_MS = 30_000
 
 
@@ -25,8 +28,17 @@ class _Pool(SQLitePool):
     def __init__(self, url: DatabaseURL, **options: Any) -> None:
         super().__init__(url, **options)
         self._idle: list[aiosqlite.Connection] = []
+        self._slots = asyncio.Semaphore(_MAX_OPEN)
 
     async def acquire(self) -> aiosqlite.Connection:
+        await self._slots.acquire()
+        try:
+            return await self._open()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _open(self) -> aiosqlite.Connection:
         if self._idle:
             return self._idle.pop()
         connection = aiosqlite.connect(
@@ -39,10 +51,13 @@ class _Pool(SQLitePool):
         return connection
 
     async def release(self, connection: aiosqlite.Connection) -> None:
-        if connection.in_transaction or len(self._idle) >= _MAX_IDLE:
-            await connection.close()
-        else:
-            self._idle.append(connection)
+        try:
+            if connection.in_transaction:
+                await connection.close()
+            else:
+                self._idle.append(connection)
+        finally:
+            self._slots.release()
 
     async def close_all(self) -> None:
         idle, self._idle = self._idle, []
