@@ -10,44 +10,35 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_basic_usage(live_url: str) -> None:
+def run_example(name: str, base_url: str) -> str:
+    """Run ``examples/<name>`` against the server at ``base_url``; its output, if it succeeded."""
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "basic_usage.py")],
-        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
+        [sys.executable, str(EXAMPLES / name)],
+        env={**os.environ, "SAAS_LITELLM_BASE_URL": base_url},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Credits remaining: 9" in done.stdout
-    assert "as expected once credits run out" in done.stdout
+    return done.stdout
+
+
+def test_basic_usage(live_url: str) -> None:
+    out = run_example("basic_usage.py", live_url)
+    assert "Credits remaining: 9" in out
+    assert "as expected once credits run out" in out
 
 
 def test_streaming(live_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "streaming.py")],
-        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    out = run_example("streaming.py", live_url)
+    lines = out.splitlines()
     assert lines[0].startswith('SDK:      You said: "Tell me a story"')
     assert lines[2].startswith('raw SSE:  You said: "Tell me a story"')
-    assert "credits remaining 4" in done.stdout
+    assert "credits remaining 4" in out
 
 
 def test_structured_outputs(live_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "structured_outputs.py")],
-        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = run_example("structured_outputs.py", live_url)
     assert "Name: Margaret Hamilton, Age: 33, Email: margaret@mit.edu" in out
     assert "Review: positive" in out
     assert "partial " in out and "final   Person(name='Grace Hopper', age=85" in out
@@ -56,15 +47,7 @@ def test_structured_outputs(live_url: str) -> None:
 
 
 def test_error_handling(live_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "error_handling.py")],
-        env={**os.environ, "SAAS_LITELLM_BASE_URL": live_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    out = run_example("error_handling.py", live_url)
     for expected in (
         "402 insufficient_credits",
         "400 invalid_request on 'model'",

@@ -139,8 +139,9 @@ async def test_client_errors_are_kept_but_server_errors_are_not(
         assert r2.headers["idempotent-replayed"] == "true"
 
 
+@pytest.mark.parametrize("path", ["llm-call", "llm-call-stream"])
 async def test_a_repeat_while_the_first_runs_is_409(
-    upstream_settings: Settings, upstream: str
+    upstream_settings: Settings, upstream: str, path: str
 ) -> None:
     app = create_app(upstream_settings)
     async with (
@@ -155,7 +156,7 @@ async def test_a_repeat_while_the_first_runs_is_409(
             json={
                 "model_alias": "Slow",
                 "access_groups": [GROUP],
-                "deployments": [{"provider": "openai", "model": "hang", "timeout": 1.5}],
+                "deployments": [{"provider": "openai", "model": "hang", "timeout": 1.0}],
             },
         )
         job = (
@@ -168,15 +169,22 @@ async def test_a_repeat_while_the_first_runs_is_409(
         headers = {**bearer(team_key), **key("in-flight")}
         body = {**MSG, "model": "Slow"}
         first = asyncio.create_task(
-            http.post(f"/api/jobs/{job}/llm-call", json=body, headers=headers)
+            http.post(f"/api/jobs/{job}/{path}", json=body, headers=headers)
         )
         deadline = time.monotonic() + 10
         while not httpx.get(f"{upstream}/_stub/requests").json():  # the first is upstream now
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
-        second = await http.post(f"/api/jobs/{job}/llm-call", json=body, headers=headers)
-        assert second.status_code == 409 and second.json()["error"]["type"] == "conflict"
-        assert (await first).status_code == 504
+        second = await http.post(f"/api/jobs/{job}/{path}", json=body, headers=headers)
+        assert second.status_code == 409
+        error = second.json()["error"]
+        assert (error["type"], error["param"]) == ("conflict", "Idempotency-Key")
+        assert second.headers["retry-after"] == "1"
+        finished = await first
+        if path == "llm-call":
+            assert finished.status_code == 504
+        else:
+            assert finished.text.count("event: error") == 1
 
 
 async def test_a_replayed_team_create_hands_out_a_fresh_key(
@@ -298,43 +306,3 @@ async def test_credit_grants_and_key_rotations_honour_the_key(http: httpx.AsyncC
     assert rotations[-1].headers["idempotent-replayed"] == "true"
     assert (await http.get("/api/credits/balance", headers=bearer(newest))).status_code == 200
     assert (await http.get("/api/credits/balance", headers=bearer(old))).status_code == 401
-
-
-async def test_in_flight_conflict_names_the_key(upstream_settings: Settings, upstream: str) -> None:
-    app = create_app(upstream_settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30
-        ) as http,
-    ):
-        team_key = await create_team(http)
-        await http.post(
-            "/api/model-aliases/create",
-            json={
-                "model_alias": "Slow",
-                "access_groups": [GROUP],
-                "deployments": [{"provider": "openai", "model": "hang", "timeout": 1.0}],
-            },
-        )
-        job = (
-            await http.post(
-                "/api/jobs/create",
-                json={"team_id": TEAM, "job_type": "x"},
-                headers=bearer(team_key),
-            )
-        ).json()["job_id"]
-        headers = {**bearer(team_key), **key("busy")}
-        body = {**MSG, "model": "Slow"}
-        first = asyncio.create_task(
-            http.post(f"/api/jobs/{job}/llm-call-stream", json=body, headers=headers)
-        )
-        deadline = time.monotonic() + 10
-        while not httpx.get(f"{upstream}/_stub/requests").json():
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
-        second = await http.post(f"/api/jobs/{job}/llm-call-stream", json=body, headers=headers)
-        assert second.status_code == 409
-        assert second.json()["error"]["param"] == "Idempotency-Key"
-        assert second.headers["retry-after"] == "1"
-        await first
