@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -294,3 +295,31 @@ def test_pattern_b_naive_sse_reader_as_written(live_url: str) -> None:
     ).json()
     assert [c["streamed"] for c in detail["calls"]] == [True, False, True]
     assert detail["calls"][1]["total_tokens"] == detail["calls"][2]["total_tokens"]
+
+
+GETTING_YOUR_VIRTUAL_KEY = """
+curl -X POST http://localhost:8003/api/teams/create \\
+-H "Content-Type: application/json" \\
+-d '{
+"organization_id": "org_acme",
+"team_id": "acme-corp",
+"team_alias": "ACME Corp",
+"access_groups": ["gpt-models"],
+"credits_allocated": 1000
+}'
+"""
+
+
+def test_getting_your_virtual_key_works_on_its_own(live_url: str) -> None:
+    """On a fresh local-dev server, the guide's first team example is enough by itself."""
+    done = subprocess.run(
+        ["bash", "-c", localize(GETTING_YOUR_VIRTUAL_KEY, live_url)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    team = json.loads(done.stdout)
+    assert team["team_id"] == "acme-corp" and team["virtual_key"].startswith("sk-")
+    assert (team["credits_allocated"], team["credits_remaining"]) == (1000, 1000)
+    assert balance(live_url, team["virtual_key"])["credits_remaining"] == 1000

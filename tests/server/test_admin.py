@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from support import GROUP, ORG, TEAM, bearer, create_team
 
 from saas_litellm_models import ModelAlias, Organization, Team, TeamCreated
@@ -58,19 +59,22 @@ async def test_duplicates_are_conflicts(http: httpx.AsyncClient) -> None:
     assert (await http.get(f"/api/teams/{TEAM}")).json()["credits_allocated"] == 1000
 
 
+ADMIN = {"Authorization": "Bearer adm-strict"}
+
+
+@pytest.mark.parametrize("admin_key", ["adm-strict"])
 async def test_unknown_references_are_refused(http: httpx.AsyncClient) -> None:
-    await create_team(http)
-    r = await http.post(
-        "/api/teams/create",
-        json={"organization_id": ORG, "team_id": "t2", "access_groups": ["nope"]},
-    )
-    assert r.status_code == 400 and r.json()["error"]["param"] == "access_groups"
-    r = await http.post(
-        "/api/teams/create", json={"organization_id": ORG, "team_id": "t2", "default_model": "nope"}
-    )
-    assert r.status_code == 400 and r.json()["error"]["param"] == "default_model"
+    await create_team(http, admin=ADMIN)
+    for body, param in [
+        ({"organization_id": "nope", "team_id": "t2"}, "organization_id"),
+        ({"organization_id": ORG, "team_id": "t2", "access_groups": ["nope"]}, "access_groups"),
+        ({"organization_id": ORG, "team_id": "t2", "default_model": "nope"}, "default_model"),
+    ]:
+        r = await http.post("/api/teams/create", json=body, headers=ADMIN)
+        assert r.status_code == 400 and r.json()["error"]["param"] == param
     r = await http.post(
         "/api/model-aliases/create",
+        headers=ADMIN,
         json={
             "model_alias": "X",
             "access_groups": ["nope"],
@@ -78,7 +82,27 @@ async def test_unknown_references_are_refused(http: httpx.AsyncClient) -> None:
         },
     )
     assert r.status_code == 400
-    assert (await http.get("/api/teams/t2")).status_code == 404
+    assert (await http.get("/api/teams/t2", headers=ADMIN)).status_code == 404
+    assert (await http.get("/api/model-aliases/X", headers=ADMIN)).status_code == 404
+
+
+async def test_local_dev_mode_creates_what_a_team_names(http: httpx.AsyncClient) -> None:
+    """The guide's team-creation example works on a fresh server, on its own."""
+    r = await http.post(
+        "/api/teams/create",
+        json={
+            "organization_id": "org_acme",
+            "team_id": "acme-corp",
+            "team_alias": "ACME Corp",
+            "access_groups": ["gpt-models"],
+            "credits_allocated": 1000,
+        },
+    )
+    assert r.status_code == 201
+    assert r.json()["virtual_key"].startswith("sk-")
+    assert (await http.get("/api/teams/acme-corp")).json()["access_groups"] == ["gpt-models"]
+    r = await http.post("/api/model-access-groups/create", json={"group_name": "gpt-models"})
+    assert r.status_code == 409  # it exists now
 
 
 async def test_credits_add_grows_the_balance(http: httpx.AsyncClient) -> None:

@@ -202,10 +202,10 @@ CASES: list[tuple[str, str, str, Any, int, str]] = [
         "validation_error",
     ),
     (
-        "team with unknown org",
+        "team with unknown default model",
         "POST",
         "/api/teams/create",
-        {"organization_id": "nope", "team_id": "t2", "credits_allocated": 5},
+        {"organization_id": "org_acme", "team_id": "t2", "default_model": "nope"},
         400,
         "invalid_request",
     ),

@@ -102,7 +102,8 @@ async def create_team(request: Request) -> Response:
 
     async def handle() -> Response:
         body = await parse_body(request, TeamCreateRequest)
-        return json_response(await teams.create_team(db, body), 201)
+        dev_mode = runtime(request).settings.dev_mode
+        return json_response(await teams.create_team(db, body, create_missing=dev_mode), 201)
 
     return await idempotent(
         request, ADMIN_SCOPE, handle, store=_without_key, replay=_with_new_key(db)

@@ -32,18 +32,27 @@ __all__ = [
 ]
 
 
-async def create_team(db: Database, body: TeamCreateRequest) -> TeamCreated:
+async def create_team(
+    db: Database, body: TeamCreateRequest, *, create_missing: bool = False
+) -> TeamCreated:
+    """Create the team and its key. ``create_missing`` (local-dev mode) creates an organization
+    or access group the team names but that does not exist yet, so that the integration guide's
+    team-creation example works on its own; otherwise they must exist (400)."""
     if await catalog.get_organization(db, body.organization_id) is None:
-        raise InvalidRequest(
-            f"organization {body.organization_id!r} does not exist; create it first",
-            param="organization_id",
-        )
+        if not create_missing:
+            raise InvalidRequest(
+                f"organization {body.organization_id!r} does not exist; create it first",
+                param="organization_id",
+            )
+        await catalog.insert_organization(db, body.organization_id, body.organization_id, None)
     missing = await catalog.missing_groups(db, body.access_groups)
-    if missing:
+    if missing and not create_missing:
         raise InvalidRequest(
             f"unknown model access group(s): {', '.join(missing)}; create them first",
             param="access_groups",
         )
+    for group in missing:
+        await catalog.insert_group(db, group, None)
     if body.default_model is not None and await catalog.get_alias(db, body.default_model) is None:
         raise InvalidRequest(f"unknown model alias {body.default_model!r}", param="default_model")
     key = new_virtual_key()
