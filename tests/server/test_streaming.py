@@ -84,7 +84,9 @@ async def test_chunks_arrive_as_the_upstream_sends_them(client: SaasLiteLLMClien
     assert len(arrivals) == 6
     assert arrivals[-1] - arrivals[0] > 0.9  # the first arrived long before the last…
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert min(gaps) > 0.1  # …and each one on its own, not in a buffered burst
+    # …and one by one, not in a buffered burst (one late chunk may bunch with the next on a busy
+    # machine; a buffering server would bunch them all)
+    assert sum(gap > 0.1 for gap in gaps) >= len(gaps) - 1
     assert stream.done is not None and stream.done.usage.total_tokens > 0
 
 
