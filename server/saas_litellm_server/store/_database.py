@@ -30,6 +30,8 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
+from ._sqlite import run_statement
+
 __all__ = ["Database", "DatabaseUnavailable", "Row", "Statement", "normalize_url"]
 
 Row = dict[str, Any]
@@ -229,14 +231,7 @@ class Database:
         pool = backend._pooled
         connection = await pool.acquire()
         try:
-            cursor = await connection.execute(sql, args)
-            try:
-                if not fetch:
-                    return []
-                names = [column[0] for column in cursor.description or ()]
-                return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
-            finally:
-                await cursor.close()
+            return await run_statement(connection, sql, args, fetch=fetch)
         finally:
             await pool.release(connection)
 
