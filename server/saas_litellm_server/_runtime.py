@@ -23,6 +23,11 @@ class TeamContext:
     default_model: str | None
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    looked_up_job: str | None = None
+    """The job id of the request, when it was looked up together with the key (one statement
+    instead of two on the hot path); ``job`` is then that job's row, or ``None`` if this team
+    has no such job."""
+    job: dict[str, Any] | None = None
 
     @property
     def limited(self) -> bool:

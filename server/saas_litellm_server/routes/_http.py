@@ -33,6 +33,7 @@ __all__ = [
     "parse_body",
     "require_admin",
     "require_team",
+    "require_team_for_job",
     "runtime",
     "team_id_param",
     "time_query",
@@ -188,12 +189,18 @@ async def require_admin(request: Request) -> None:
     raise AuthenticationFailed("invalid admin key")
 
 
-async def require_team(request: Request) -> TeamContext:
+async def require_team(request: Request, *, job_id: str | None = None) -> TeamContext:
+    """The team of the request's virtual key; with ``job_id``, its job is read in the same
+    statement (see ``TeamContext.job``)."""
     rt = runtime(request)
     token = _bearer(request)
     if token is None:
         raise AuthenticationFailed("this endpoint needs 'Authorization: Bearer <virtual key>'")
-    row = await _team_for(rt, token)
+    job = None
+    if job_id is None:
+        row = await _team_for(rt, token)
+    else:
+        row, job = await teams.get_team_and_job(rt.db, hash_key(token), job_id)
     if row is None:
         if _is_admin_key(rt, token):
             raise PermissionDenied("the admin key cannot act as a team; use a virtual key")
@@ -204,7 +211,15 @@ async def require_team(request: Request) -> TeamContext:
         default_model=row["default_model"],
         rpm_limit=row["rpm_limit"],
         tpm_limit=row["tpm_limit"],
+        looked_up_job=job_id,
+        job=job,
     )
+
+
+async def require_team_for_job(request: Request) -> TeamContext:
+    """:func:`require_team` for a ``/api/jobs/{job_id}/…`` route, reading the job with the key."""
+    job_id = str(request.path_params["job_id"])
+    return await require_team(request, job_id=job_id if _UUID.match(job_id) else None)
 
 
 async def require_team_or_admin(request: Request, team_id: str) -> None:

@@ -20,7 +20,14 @@ from saas_litellm_models import (
 )
 
 from ..services import calls, jobs
-from ._http import job_id_param, json_response, parse_body, require_team, runtime
+from ._http import (
+    job_id_param,
+    json_response,
+    parse_body,
+    require_team,
+    require_team_for_job,
+    runtime,
+)
 from ._idempotency import idempotent, idempotent_stream
 from ._operation import Operation, api_route
 from ._sse import EventStreamResponse
@@ -45,7 +52,7 @@ async def get_job(request: Request) -> Response:
 
 
 async def llm_call(request: Request) -> Response:
-    team = await require_team(request)
+    team = await require_team_for_job(request)
     job_id = job_id_param(request)
 
     async def handle() -> Response:
@@ -56,7 +63,7 @@ async def llm_call(request: Request) -> Response:
 
 
 async def llm_call_stream(request: Request) -> Response | EventStreamResponse:
-    team = await require_team(request)
+    team = await require_team_for_job(request)
     job_id = job_id_param(request)
 
     async def handle() -> EventStreamResponse:

@@ -77,7 +77,12 @@ async def _require_job(db: Database, team: TeamContext, job_id: str) -> dict[str
 async def get_open_job(db: Database, team: TeamContext, job_id: str) -> dict[str, Any]:
     """The job, if this team may still make calls on it."""
     _check_active(team)
-    row = await _require_job(db, team, job_id)
+    if team.looked_up_job == job_id:  # read together with the key
+        if team.job is None:
+            raise NotFound(f"job {job_id!r} not found")
+        row = jobs.job_row(team.job)
+    else:
+        row = await _require_job(db, team, job_id)
     if row["status"] not in jobs.OPEN_STATUSES:
         raise Conflict(f"job {job_id!r} is already {row['status']}; it takes no more calls")
     return row

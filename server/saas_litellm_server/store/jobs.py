@@ -18,6 +18,7 @@ __all__ = [
     "get_job",
     "insert_job",
     "job_costs",
+    "job_row",
     "list_jobs",
     "mark_in_progress",
     "record_settlement",
@@ -28,6 +29,11 @@ OPEN_STATUSES = ("pending", "in_progress")
 # Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
 _ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
 _ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
+
+
+def job_row(row: Row) -> Row:
+    """A job as the store reads it (JSON decoded, timestamps aware)."""
+    return _job(row)
 
 
 def _job(row: Row) -> Row:

@@ -19,6 +19,7 @@ from .schema import credit_grants, team_groups, teams
 __all__ = [
     "add_credits",
     "get_team",
+    "get_team_and_job",
     "get_team_by_key_hash",
     "insert_team",
     "release_credit",
@@ -112,9 +113,42 @@ _BY_KEY_HASH = Statement(
 )
 
 
+_JOB_COLUMNS = (
+    "job_id",
+    "team_id",
+    "job_type",
+    "status",
+    "metadata",
+    "user_id",
+    "error_message",
+    "credit_applied",
+    "credits_remaining_after",
+    "created_at",
+    "completed_at",
+)
+_BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is bound
+    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, "  # noqa: S608
+    + ", ".join(f"j.{c} AS job_{c}" for c in _JOB_COLUMNS)
+    + " FROM teams t LEFT JOIN jobs j ON j.job_id = :job_id AND j.team_id = t.team_id "
+    "WHERE t.key_hash = :key_hash"
+)
+
+
 async def get_team_by_key_hash(db: Database, key_hash: str) -> Row | None:
     """The authenticating lookup (every team request): just what a request needs to know."""
     return await db.run_one(_BY_KEY_HASH, {"key_hash": key_hash})
+
+
+async def get_team_and_job(
+    db: Database, key_hash: str, job_id: str
+) -> tuple[Row | None, Row | None]:
+    """The authenticating lookup and the request's job (if it is this team's), in one statement:
+    the LLM-call routes need both on every call."""
+    row = await db.run_one(_BY_KEY_HASH_WITH_JOB, {"key_hash": key_hash, "job_id": job_id})
+    if row is None:
+        return None, None
+    job = {c: row.pop(f"job_{c}") for c in _JOB_COLUMNS}
+    return row, (job if job["job_id"] is not None else None)
 
 
 async def reserve_credit(db: Database, team_id: str) -> bool:
