@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 from pydantic import BaseModel
+from sdk_payloads import BALANCE, BALANCE_URL, CALL_URL, MESSAGES, STREAM_URL, call_body
 
 from saas_litellm_client import (
     APITimeoutError,
@@ -20,26 +21,7 @@ from saas_litellm_client import (
     UpstreamError,
 )
 
-BALANCE_URL = "http://api.test/api/credits/balance"
-CALL_URL = "http://api.test/api/jobs/job_123/llm-call"
-STREAM_URL = "http://api.test/api/jobs/job_123/llm-call-stream"
-MESSAGES = [{"role": "user", "content": "hi"}]
-BALANCE = {
-    "team_id": "acme-corp",
-    "credits_allocated": 100,
-    "credits_used": 5,
-    "credits_reserved": 1,
-    "credits_remaining": 95,
-    "credits_available": 94,
-}
-CALL = {
-    "call_id": "call_1",
-    "job_id": "job_123",
-    "model": "ChatAgent",
-    "response": {"role": "assistant", "content": "x", "finish_reason": "stop"},
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    "latency_ms": 1.0,
-}
+CALL = call_body("x")
 
 
 class FakeClock:

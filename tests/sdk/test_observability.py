@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 from pydantic import BaseModel
+from sdk_payloads import BALANCE, BALANCE_URL, CALL_URL, MESSAGES, STREAM_URL, call_body
 
 from saas_litellm_client import (
     CreditBalance,
@@ -22,27 +23,9 @@ from saas_litellm_client import (
 from saas_litellm_client import _logs as logs
 from saas_litellm_client._request_id import _REQUEST_IDS
 
-BALANCE_URL = "http://api.test/api/credits/balance"
-CALL_URL = "http://api.test/api/jobs/job_123/llm-call"
-STREAM_URL = "http://api.test/api/jobs/job_123/llm-call-stream"
-MESSAGES = [{"role": "user", "content": "hi"}]
 KEY = "sk-test-team-key"  # the team_client fixture's
-BALANCE = {
-    "team_id": "acme-corp",
-    "credits_allocated": 100,
-    "credits_used": 5,
-    "credits_reserved": 1,
-    "credits_remaining": 95,
-    "credits_available": 94,
-}
-CALL = {
-    "call_id": "call_1",
-    "job_id": "job_123",
-    "model": "ChatAgent",
-    "response": {"role": "assistant", "content": '{"name": "Ada"}', "finish_reason": "stop"},
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    "latency_ms": 1.0,
-}
+
+CALL = call_body('{"name": "Ada"}')
 DONE = {
     "type": "done",
     "call_id": "call_9",

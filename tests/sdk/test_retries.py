@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from sdk_payloads import BALANCE, BALANCE_URL, CALL_URL, MESSAGES, STREAM_URL, call_body
 
 from saas_litellm_client import (
     APIConnectionError,
@@ -30,28 +31,10 @@ from saas_litellm_client import (
 )
 from saas_litellm_client._retry import backoff_delay
 
-BALANCE_URL = "http://api.test/api/credits/balance"
-CALL_URL = "http://api.test/api/jobs/job_123/llm-call"
-STREAM_URL = "http://api.test/api/jobs/job_123/llm-call-stream"
 CREDITS_URL = "http://api.test/api/teams/acme-corp/credits/add"
-MESSAGES = [{"role": "user", "content": "hi"}]
 
-BALANCE = {
-    "team_id": "acme-corp",
-    "credits_allocated": 100,
-    "credits_used": 5,
-    "credits_reserved": 1,
-    "credits_remaining": 95,
-    "credits_available": 94,
-}
-CALL = {
-    "call_id": "call_1",
-    "job_id": "job_123",
-    "model": "ChatAgent",
-    "response": {"role": "assistant", "content": "hello", "finish_reason": "stop"},
-    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-    "latency_ms": 1.0,
-}
+
+CALL = call_body("hello")
 CHUNK = {"type": "chunk", "content": "Once"}
 DONE = {
     "type": "done",
