@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ._base import (
+    Count,
     Identifier,
     Metadata,
     ModelName,
@@ -39,8 +40,8 @@ __all__ = [
 ProviderName = Literal["openai", "mock"]
 TeamStatus = Literal["active", "suspended"]
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
-_Credits = Annotated[int, Field(ge=0, le=1_000_000_000_000)]
-_Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+_Credits = Annotated[Count, Field(ge=0, le=1_000_000_000_000)]
+_Limit = Annotated[Count, Field(ge=1, le=1_000_000_000)]
 
 
 class OrganizationCreateRequest(RequestModel):
@@ -194,7 +195,7 @@ class CreditsAddRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"credits": 500, "reason": "monthly top-up"}]},
     )
-    credits: Annotated[int, Field(gt=0, le=1_000_000_000)]
+    credits: Annotated[Count, Field(gt=0, le=1_000_000_000)]
     reason: ShortText | None = None
 
 

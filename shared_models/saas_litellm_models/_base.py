@@ -10,13 +10,23 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    StringConstraints,
+)
 
 __all__ = [
     "MAX_CONTENT_CHARS",
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",
+    "Count",
+    "FiniteJson",
     "Identifier",
     "Metadata",
     "ModelName",
@@ -34,9 +44,10 @@ _MAX_METADATA_DEPTH = 16
 
 
 class RequestModel(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped."""
+    """A request body: unknown fields are an error, not silently dropped, and numbers are finite
+    (JSON has no NaN or Infinity, and ``1e999`` is not a number anyone meant)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ResponseModel(BaseModel):
@@ -74,6 +85,23 @@ NoNul = AfterValidator(_reject_nul)
 ShortText = Annotated[str, StringConstraints(max_length=1000), NoNul]
 
 
+Count = Annotated[int, Strict()]
+"""A whole number that must arrive as one: ``true``, ``"5"`` and ``1.0`` are refused, not
+coerced (credits, limits, token counts)."""
+
+
+def _finite(value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise ValueError("numbers must be finite (no NaN or Infinity)") from None
+    return value
+
+
+FiniteJson = AfterValidator(_finite)
+"""For free-form JSON (metadata, schemas): pydantic keeps NaN and Infinity in ``JsonValue``."""
+
+
 def _depth(value: Any, level: int = 0) -> int:
     if isinstance(value, dict):
         return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
@@ -83,7 +111,11 @@ def _depth(value: Any, level: int = 0) -> int:
 
 
 def _check_metadata(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValueError("metadata numbers must be finite (no NaN or Infinity)") from None
+    size = len(text.encode())
     if size > MAX_METADATA_BYTES:
         raise ValueError(f"metadata is {size} bytes as JSON; the limit is {MAX_METADATA_BYTES}")
     if _depth(value) > _MAX_METADATA_DEPTH:

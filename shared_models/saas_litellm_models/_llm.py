@@ -9,6 +9,8 @@ from pydantic import ConfigDict, Field, JsonValue, StringConstraints, model_vali
 from ._base import (
     MAX_CONTENT_CHARS,
     MAX_MESSAGES,
+    Count,
+    FiniteJson,
     Metadata,
     ModelName,
     NoNul,
@@ -36,7 +38,7 @@ __all__ = [
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 _Content = Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS)]
-_Schema = Annotated[dict[str, JsonValue], Field(description="A JSON Schema object.")]
+_Schema = Annotated[dict[str, JsonValue], FiniteJson, Field(description="A JSON Schema object.")]
 
 
 class FunctionCall(ResponseModel):
@@ -135,7 +137,7 @@ class LLMCallRequest(RequestModel):
         default=None, description="A model alias; omitted, the team's default model."
     )
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    max_tokens: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    max_tokens: Annotated[Count, Field(ge=1, le=1_000_000)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     stop: (
         Annotated[str, StringConstraints(min_length=1, max_length=256)]

@@ -28,9 +28,9 @@ async def test_document_is_valid_and_lists_every_route(http: httpx.AsyncClient) 
     validate(document)
     app = create_app(Settings(database_url="sqlite:///:memory:", _env_file=None))  # type: ignore[call-arg]
     served = {
-        (route.path, method.lower())
+        (route.path_format, method.lower())
         for route in app.routes
-        if isinstance(route, Route) and route.path not in UNDOCUMENTED
+        if isinstance(route, Route) and route.path_format not in UNDOCUMENTED
         for method in route.methods or ()
         if method != "HEAD"
     }

@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..services.keys import hash_key
 from ..store import teams
+from ._json_shape import check_json_shape
 
 __all__ = [
     "api_error_response",
@@ -31,6 +32,7 @@ __all__ = [
     "job_id_param",
     "json_response",
     "parse_body",
+    "read_body",
     "require_admin",
     "require_team",
     "require_team_for_job",
@@ -108,12 +110,23 @@ def validation_error(exc: ValidationError) -> APIError:
     return ValidationFailed("; ".join(parts) + more, param=_loc(first["loc"]) or None)
 
 
-async def parse_body(request: Request, model: type[M]) -> M:
+async def read_body(request: Request) -> bytes:
+    """The raw body, once its JSON shape was checked (see ``_json_shape``): every reader of a
+    body (parsing, idempotency fingerprints) goes through here."""
     try:
         body = await request.body()
     except ClientDisconnect:
         # Nobody is left to read an answer; end the request quietly, without a 500.
         raise InvalidRequest("the client disconnected before sending the whole body") from None
+    state = request.scope.setdefault("state", {})
+    if not state.get("body_checked"):
+        check_json_shape(body)
+        state["body_checked"] = True
+    return body
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    body = await read_body(request)
     if not body.strip():
         raise InvalidRequest("the body is empty; expected a JSON object")
     try:
@@ -137,7 +150,14 @@ def team_id_param(request: Request) -> str:
     return team_id
 
 
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
 def time_query(request: Request, name: str) -> dt.datetime | None:
+    """An ISO 8601 query parameter as an aware UTC time. Naive means UTC; a time whose UTC
+    equivalent falls outside years 1 to 9999 (``9999-12-31T23:59:59-23:59``) is clamped to that
+    range, which selects the same rows and stays storable by every backend."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
@@ -147,7 +167,12 @@ def time_query(request: Request, name: str) -> dt.datetime | None:
         raise ValidationFailed(
             f"{name} must be an ISO 8601 date or date-time", param=name
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        return _LATEST if value.year == dt.MAXYEAR else _EARLIEST
 
 
 def _bearer(request: Request) -> str | None:

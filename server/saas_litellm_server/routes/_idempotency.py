@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
-from ._http import api_error_response, runtime
+from ._http import api_error_response, read_body, runtime
 from ._sse import EventStreamResponse
 
 __all__ = ["idempotent", "idempotent_stream"]
@@ -33,7 +33,7 @@ async def _claim(
 ) -> Response | None:
     """Claim the key (``None``: run the request), or the response to replay."""
     rt = runtime(request)
-    print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
+    print_ = idempotency.fingerprint(request.method, request.url.path, await read_body(request))
     found = await idempotency.begin(
         rt.db, scope, key, print_, ttl=rt.settings.idempotency_ttl_seconds
     )

@@ -136,7 +136,7 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
     if params and any(p["in"] == "path" for p in params):
         errors.add(404)
     if op.query:
-        errors.add(422)
+        errors |= {400, 422}
     if op.idempotent:
         errors |= {409, 422}
     if op.auth != "none":
@@ -172,7 +172,8 @@ def build_openapi(routes: list[BaseRoute], *, version: str) -> dict[str, Any]:
     refs, schemas = _schemas([op for _, _, op in described])
     paths: dict[str, dict[str, Any]] = {}
     for route, method, op in described:
-        paths.setdefault(route.path, {})[method.lower()] = _operation(route.path, method, op, refs)
+        path = route.path_format
+        paths.setdefault(path, {})[method.lower()] = _operation(path, method, op, refs)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -5,11 +5,13 @@ code that validates requests and the SDK that parses responses."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -41,9 +43,27 @@ class Operation:
     extra_responses: dict[int, str] = field(default_factory=dict)
 
 
+class _Segment(Convertor[str]):
+    """A path parameter that is never one of the API's own action words (``create``,
+    ``create-and-call``…): ``GET /api/jobs/create`` is then a wrong method on a known path (405
+    with ``Allow``), not a look-up of a job called "create"."""
+
+    regex = r"(?!create(?:-[a-z-]+)?(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("segment", _Segment())
+_PARAM = re.compile(r"{(\w+)}")
+
+
 def api_route(
     path: str, endpoint: Callable[[Request], Awaitable[Any]], method: str, operation: Operation
 ) -> Route:
-    route = Route(path, endpoint, methods=[method])
+    route = Route(_PARAM.sub(r"{\1:segment}", path), endpoint, methods=[method])
     route.operation = operation  # type: ignore[attr-defined]
     return route

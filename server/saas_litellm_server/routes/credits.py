@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from saas_litellm_models import CreditBalance, JobList, TeamUsage
 
-from ..errors import ValidationFailed
+from ..errors import InvalidRequest, ValidationFailed
 from ..services import jobs, teams
 from ._http import (
     json_response,
@@ -51,7 +51,7 @@ async def list_jobs(request: Request) -> Response:
         raise ValidationFailed("limit must be an integer from 1 to 500", param="limit")
     cursor = request.query_params.get("cursor") or None
     if cursor is not None and len(cursor) > 512:
-        raise ValidationFailed("cursor is not one this API returned", param="cursor")
+        raise InvalidRequest("cursor is not one this API returned", param="cursor")
     page = await jobs.list_jobs(
         runtime(request).db, team_id, status=status, limit=int(raw_limit), cursor=cursor
     )

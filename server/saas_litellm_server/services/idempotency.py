@@ -29,7 +29,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     """What makes two requests "the same": method, path and the JSON body, key order aside."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (the handler will say so): the bytes as sent
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 

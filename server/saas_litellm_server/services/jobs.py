@@ -8,9 +8,7 @@ credits open exactly five jobs, and a hundred concurrent completions of one job 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
@@ -26,8 +24,9 @@ from saas_litellm_models import (
 )
 
 from .._runtime import TeamContext
-from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied, ValidationFailed
+from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
+from .pagination import decode_cursor, encode_cursor
 
 __all__ = [
     "complete_job",
@@ -154,29 +153,17 @@ async def complete_job(
     )
 
 
-def _encode_cursor(row: dict[str, Any]) -> str:
-    raw = json.dumps([row["created_at"].isoformat(), row["job_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, job_id = json.loads(raw)
-        return dt.datetime.fromisoformat(created_at), str(job_id)
-    except (ValueError, TypeError):
-        raise ValidationFailed("cursor is not one this API returned", param="cursor") from None
-
-
 async def list_jobs(
     db: Database, team_id: str, *, status: str | None, limit: int, cursor: str | None
 ) -> JobList:
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await jobs.list_jobs(db, team_id, status=status, limit=limit + 1, after=after)
     page = rows[:limit]
     return JobList(
         jobs=[Job.model_validate(r) for r in page],
-        next_cursor=_encode_cursor(page[-1]) if len(rows) > limit else None,
+        next_cursor=encode_cursor(page[-1]["created_at"], page[-1]["job_id"])
+        if len(rows) > limit
+        else None,
     )
 
 
