@@ -100,6 +100,10 @@ def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
     return f"data: {json.dumps(data)}\n\n".encode()
 
 
+def _sent_key(request: Request) -> str:
+    return request.headers.get("authorization", "").removeprefix("Bearer ")
+
+
 async def completions(request: Request) -> Response:
     body = await request.json()
     entry = {
@@ -117,7 +121,8 @@ async def completions(request: Request) -> Response:
             {
                 "error": {
                     "message": f"stub failure {status} at http://10.0.0.1/v1 "
-                    "with key sk-upstreamsecret123",
+                    "with key sk-upstreamsecret123; Incorrect API key provided: "
+                    f"{_sent_key(request)}. Proxy at 10.1.2.3:4000 (upstream.internal:4000)",
                     "type": "stub",
                 }
             },

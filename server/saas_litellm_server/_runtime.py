@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._redact import Redactor
 from ._settings import Settings
 from .providers import MockProvider, OpenAIProvider, Provider
 from .services._cache import TTLCache
@@ -38,6 +39,8 @@ class TeamContext:
 class Runtime:
     settings: Settings
     db: Database
+    redactor: Redactor = field(default_factory=Redactor)
+    """Scrubs configured secrets (and, for teams, upstream addresses) from outgoing text."""
     providers: dict[str, Provider] = field(default_factory=dict)
     cooldowns: Cooldowns = field(default_factory=lambda: Cooldowns(failures=3, seconds=30.0))
     aliases: TTLCache[dict[str, Any]] = field(default_factory=lambda: TTLCache(5.0))
@@ -48,12 +51,17 @@ class Runtime:
         api_key = (
             settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
         )
+        admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
+        redactor = Redactor(secrets=[api_key, admin_key], hosts=[settings.upstream_base_url])
         return cls(
             settings=settings,
             db=Database(settings.database_url, pool_size=settings.db_pool_size),
+            redactor=redactor,
             providers={
                 "mock": MockProvider(chunk_delay=settings.mock_chunk_delay),
-                "openai": OpenAIProvider(base_url=settings.upstream_base_url, api_key=api_key),
+                "openai": OpenAIProvider(
+                    base_url=settings.upstream_base_url, api_key=api_key, redactor=redactor
+                ),
             },
             cooldowns=Cooldowns(
                 failures=settings.cooldown_failures, seconds=settings.cooldown_seconds

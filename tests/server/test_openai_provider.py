@@ -6,6 +6,7 @@ import httpx
 import pytest
 from conftest import UPSTREAM_KEY
 
+from saas_litellm_server._redact import Redactor
 from saas_litellm_server.providers import OpenAIProvider, ProviderError, ProviderRequest
 
 
@@ -119,3 +120,39 @@ async def test_tool_calls_are_assembled_from_stream_fragments(provider: OpenAIPr
         "get_weather",
         '{"city": "Paris"}',
     )
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 422, 429, 500])
+async def test_upstream_words_reach_teams_without_secrets_or_addresses(
+    upstream: str, status: int
+) -> None:
+    """Issue 12 item 5: a key not shaped like ``sk-…`` is redacted by value, and addresses and
+    host names never reach the team's message; the operator's detail keeps addresses only."""
+    secret = "upstream-key-7f3a9c"
+    redactor = Redactor(secrets=["admin-secret-4242"])
+    p = OpenAIProvider(base_url=upstream, api_key=secret, redactor=redactor)
+    try:
+        for call in ("complete", "stream"):
+            with pytest.raises(ProviderError) as info:
+                if call == "complete":
+                    await p.complete(request(f"error-{status}"))
+                else:
+                    [d async for d in p.stream(request(f"error-{status}"))]
+            message, detail = info.value.message, info.value.detail
+            for leak in (
+                secret,
+                "sk-upstreamsecret123",
+                "10.1.2.3",
+                "upstream.internal",
+                "10.0.0.1",
+                "127.0.0.1",
+            ):
+                assert leak not in message, (leak, message)
+            assert secret not in detail and "sk-upstreamsecret123" not in detail
+            assert "upstream.internal:4000" in detail  # the operator still sees where
+            if status in (400, 422):  # the team learns what the upstream disliked
+                assert "Incorrect API key provided" in message
+            else:
+                assert "Incorrect API key" not in message
+    finally:
+        await p.aclose()

@@ -80,3 +80,61 @@ async def test_secrets_stay_out_of_logs_errors_and_records(
     for where, text in haystacks.items():
         for secret in secrets:
             assert secret not in text, f"{secret!r} leaked into {where}"
+
+
+async def test_an_upstream_echoing_an_odd_key_and_internal_hosts_reaches_no_team(
+    database_url: str, upstream: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 item 5: secrets are redacted by value (a key not shaped like ``sk-…``), and a
+    team never sees an internal address, in the response or in its job's stored calls."""
+    caplog.set_level(logging.DEBUG)
+    upstream_key, admin_key = "upstream-key-7f3a9c", "admin-key-5d1e8b"
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        upstream_base_url=upstream,
+        upstream_api_key=upstream_key,
+        admin_key=admin_key,
+        upstream_timeout=2.0,
+        _env_file=None,
+    )
+    app = create_app(settings)
+    seen: list[str] = []
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        key = await create_team(http, admin=bearer(admin_key))
+        r = await http.post(
+            "/api/model-aliases/create",
+            headers=bearer(admin_key),
+            json={
+                "model_alias": "Odd",
+                "access_groups": [GROUP],
+                "deployments": [
+                    {"provider": "openai", "model": m} for m in ("error-401", "error-400")
+                ],
+            },
+        )
+        assert r.status_code == 201, r.text
+        job = (
+            await http.post(
+                "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
+            )
+        ).json()["job_id"]
+        for path in ("llm-call", "llm-call-stream"):
+            r = await http.post(
+                f"/api/jobs/{job}/{path}",
+                headers=bearer(key),
+                json={"model": "Odd", "messages": [{"role": "user", "content": "x"}]},
+            )
+            seen.append(r.text)
+        detail = await http.get(f"/api/jobs/{job}", headers=bearer(key))
+        seen.append(detail.text)
+    calls_seen = detail.json()["calls"]
+    assert len(calls_seen) == 2 and all(c["status"] == "failed" for c in calls_seen)
+    assert all("Incorrect API key provided" in c["error_message"] for c in calls_seen)
+    team_text = "\n".join(seen)
+    for leak in (upstream_key, admin_key, "10.1.2.3", "upstream.internal", "10.0.0.1", upstream):
+        assert leak not in team_text, f"{leak!r} reached the team"
+    for secret in (upstream_key, admin_key, key):
+        assert secret not in caplog.text, f"{secret!r} reached the log"

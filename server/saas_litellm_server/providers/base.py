@@ -55,13 +55,22 @@ class StreamDelta:
 
 
 class ProviderError(Exception):
-    """An upstream failure, described in words safe to show to the API's user."""
+    """An upstream failure. ``message`` is safe to show to the API's user (the team); ``detail``
+    is for the operator's log: the upstream's own words, secrets removed, addresses kept."""
 
-    def __init__(self, kind: ErrorKind, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status_code: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status_code = status_code
+        self.detail = detail if detail is not None else message
 
     @property
     def retryable(self) -> bool:

@@ -10,7 +10,6 @@ tokens are estimated from the text (see ``_tokens``) so that the call is still b
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -20,17 +19,24 @@ from pydantic import ValidationError
 
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
+from .._redact import Redactor
 from ._tokens import count_message_tokens, count_text_tokens
-from .base import ProviderError, ProviderRequest, ProviderResult, StreamDelta
+from .base import ErrorKind, ProviderError, ProviderRequest, ProviderResult, StreamDelta
 
 __all__ = ["OpenAIProvider"]
 
-_SECRETS = re.compile(r"(https?://\S+|sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
+_DETAIL_CHARS = 2000
+"""How much of an upstream's error text the operator's log gets."""
 
 
-def _scrub(text: str, limit: int = 300) -> str:
-    text = _SECRETS.sub("[redacted]", " ".join(text.split()))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _upstream_words(body: bytes) -> str:
+    """The message of an OpenAI-style error body, or the body itself."""
+    try:
+        parsed = json.loads(body)
+        error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+        return str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    except (ValueError, RecursionError):
+        return body.decode(errors="replace")
 
 
 class OpenAIProvider:
@@ -40,9 +46,13 @@ class OpenAIProvider:
         base_url: str | None,
         api_key: str | None,
         client: httpx.AsyncClient | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.base_url = base_url
         self.api_key = api_key
+        self.redactor = redactor or Redactor()
+        self.redactor.add_secret(api_key)
+        self.redactor.add_upstream(base_url)
         self._client = client or httpx.AsyncClient(
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
             timeout=httpx.Timeout(60.0, connect=5.0),
@@ -76,34 +86,30 @@ class OpenAIProvider:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    @staticmethod
-    def _status_error(response: httpx.Response, body: bytes) -> ProviderError:
+    def _status_error(
+        self, request: ProviderRequest, response: httpx.Response, body: bytes
+    ) -> ProviderError:
+        """Only a rejected *request* (400, 404, 413, 422…) passes the upstream's words on to the
+        team, scrubbed: they say what to fix. Failures of the upstream or of the server's own
+        credentials (401, 403, 429, 5xx) are the operator's business, told in the log."""
         status = response.status_code
-        detail = ""
-        try:
-            parsed = json.loads(body)
-            error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
-            detail = str(error.get("message", "")) if isinstance(error, dict) else str(error)
-        except ValueError:
-            detail = body.decode(errors="replace")
-        said = f": {_scrub(detail)}" if detail.strip() else ""
+        words = " ".join(_upstream_words(body).split())
+        self.redactor.add_upstream(request.api_base)
+        detail = f"HTTP {status}: {self.redactor.secrets(words)[:_DETAIL_CHARS]}"
+
+        def error(kind: ErrorKind, message: str) -> ProviderError:
+            return ProviderError(kind, message, status_code=status, detail=detail)
+
         if status == 429:
-            return ProviderError(
-                "rate_limited", f"the upstream is rate limiting{said}", status_code=status
-            )
+            return error("rate_limited", "the upstream is rate limiting")
         if status in (408, 504):
-            return ProviderError(
-                "timeout", f"the upstream timed out (HTTP {status})", status_code=status
-            )
+            return error("timeout", f"the upstream timed out (HTTP {status})")
         if status >= 500:
-            return ProviderError(
-                "server", f"the upstream failed with HTTP {status}{said}", status_code=status
-            )
-        return ProviderError(
-            "bad_request",
-            f"the upstream rejected the request (HTTP {status}){said}",
-            status_code=status,
-        )
+            return error("server", f"the upstream failed with HTTP {status}")
+        if status in (401, 403, 407):
+            return error("server", f"the upstream refused the server's credentials (HTTP {status})")
+        said = f": {self.redactor.for_tenant(words)}" if words else ""
+        return error("bad_request", f"the upstream rejected the request (HTTP {status}){said}")
 
     @staticmethod
     def _transport_error(exc: httpx.HTTPError, timeout: float) -> ProviderError:
@@ -123,7 +129,7 @@ class OpenAIProvider:
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request.timeout) from None
         if response.status_code >= 400:
-            raise self._status_error(response, response.content)
+            raise self._status_error(request, response, response.content)
         try:
             data = response.json()
             choice = data["choices"][0]
@@ -163,7 +169,7 @@ class OpenAIProvider:
             ) as source:
                 response = source.response
                 if response.status_code >= 400:
-                    raise self._status_error(response, await response.aread())
+                    raise self._status_error(request, response, await response.aread())
                 async for event in source.aiter_sse():
                     if event.data.strip() == "[DONE]":
                         break
@@ -176,10 +182,11 @@ class OpenAIProvider:
                     if not isinstance(chunk, dict):
                         continue
                     if chunk.get("error"):
-                        detail = chunk["error"]
-                        message = detail.get("message", "") if isinstance(detail, dict) else detail
+                        words = _upstream_words(json.dumps(chunk).encode())
                         raise ProviderError(
-                            "server", f"the upstream failed mid-stream: {_scrub(str(message))}"
+                            "server",
+                            "the upstream failed mid-stream",
+                            detail=self.redactor.secrets(words)[:_DETAIL_CHARS],
                         )
                     if chunk.get("usage"):
                         usage = Usage.model_validate(chunk["usage"])
