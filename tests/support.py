@@ -14,6 +14,9 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from saas_litellm_server import Settings
+from saas_litellm_server._cli import uvicorn_options
+
 T = TypeVar("T")
 
 ORG = "org_acme"
@@ -28,13 +31,18 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @contextlib.contextmanager
-def live_server(app: Starlette) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port, in a thread; yields the base URL."""
+def live_server(app: Starlette, settings: Any = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn as ``serve`` does (its protocol and timeouts, from
+    ``settings`` or the defaults) on a free loopback port, in a thread; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    options = uvicorn_options(settings or Settings(_env_file=None))  # type: ignore[call-arg]
+    del options["host"], options["port"]
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "uvicorn_options"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -43,6 +43,21 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(**overrides)
 
 
+def uvicorn_options(settings: Any) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn (tests serve the app the same way)."""
+    from ._protocol import timed_protocol
+
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": False,
+        "http": timed_protocol(
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+        ),
+    }
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -64,13 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             print(f"saas-litellm-server: {exc}", file=sys.stderr)
             return 2
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level,
-        proxy_headers=False,
-    )
+    uvicorn.run(create_app(settings), **uvicorn_options(settings), log_level=args.log_level)
     return 0
 
 

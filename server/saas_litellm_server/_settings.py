@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     )
     config: Path | None = Field(default=None, description="TOML file declaring model aliases.")
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request may take to send its headers (slow clients get 408).",
+    )
+    body_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request may take to send its body once its headers arrived.",
+    )
     mock_chunk_delay: float = Field(
         default=0.0, ge=0, description="Seconds between the mock provider's streamed chunks."
     )
