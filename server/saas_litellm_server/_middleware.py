@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import RequestTooLarge
 from .routes._http import error_response
+from .store import track_writes
 
 __all__ = ["RequestContextMiddleware"]
 
@@ -92,4 +93,5 @@ class RequestContextMiddleware:
                     raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
             return message
 
-        await self.app(scope, receive_limited, send_with_id)
+        with track_writes():
+            await self.app(scope, receive_limited, send_with_id)

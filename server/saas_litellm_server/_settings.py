@@ -48,13 +48,26 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(
         default=24 * 3600, gt=0, description="How long a response is kept for replays."
     )
+    idempotency_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A running request's hold on its Idempotency-Key, renewed while it runs; "
+        "a request that died (crash, database outage) frees its key this long after.",
+    )
     rate_limit_window_seconds: float = Field(
         default=60.0, gt=0, description="Length of a rate-limit window (limits are per minute)."
     )
     job_ttl_seconds: float = Field(
-        default=24 * 3600,
+        default=3600,
         gt=0,
-        description="Jobs open longer than this are settled by the server on its own.",
+        description="Jobs with no activity (created, or a call made) for this long are settled "
+        "by the server: completed if a call succeeded, else failed (their credit released).",
+    )
+    stream_checkpoint_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a streamed call saves its progress; a crash loses at most the "
+        "tokens streamed since.",
     )
     maintenance_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often abandoned jobs and expired keys are swept."

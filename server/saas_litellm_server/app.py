@@ -32,7 +32,7 @@ from .routes._http import api_error_response, error_response, json_response, req
 from .routes._operation import Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.maintenance import run_maintenance
-from .store import DatabaseUnavailable, migrate
+from .store import DatabaseUnavailable, migrate, writes_attempted
 
 __all__ = ["create_app"]
 
@@ -45,12 +45,16 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    if writes_attempted():  # it may have committed before the connection went: say so
+        message = (
+            "the database became unavailable during this request, after it began to make "
+            "changes: its outcome is unknown. Retry with the same Idempotency-Key to get the "
+            "real outcome (it is replayed if it happened, run if it did not)"
+        )
+    else:
+        message = "the database is unavailable; nothing was changed, retry shortly"
     return error_response(
-        request_id(request),
-        "service_unavailable",
-        "the database is unavailable; nothing was changed, retry shortly",
-        503,
-        headers={"Retry-After": "1"},
+        request_id(request), "service_unavailable", message, 503, headers={"Retry-After": "1"}
     )
 
 

@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 JobStatus = Literal["pending", "in_progress", "completed", "failed"]
-CallStatus = Literal["success", "failed"]
+CallStatus = Literal["success", "failed", "streaming"]
+"""``streaming``: a streamed call still under way, its tokens counted up to its last checkpoint
+(a call whose server stopped mid-stream becomes ``failed`` with error type ``interrupted``)."""
 
 _JobType = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from saas_litellm_server.services._cache import TTLCache
-from saas_litellm_server.store import Database, migrate
+from saas_litellm_server.store import Database, StatementMatchedNothing, migrate
 from saas_litellm_server.store._database import Statement
 from saas_litellm_server.store.jobs import get_job
 
@@ -59,9 +59,40 @@ async def test_fast_path_and_sqlalchemy_path_read_each_others_rows(database_url:
         assert (
             value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
         ).replace(tzinfo=dt.timezone.utc) == created
-        with pytest.raises(RuntimeError, match="not inside a transaction"):
+    finally:
+        await db.disconnect()
+
+
+async def test_statements_join_a_transaction_and_run_atomic_is_all_or_nothing(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    await db.connect()
+    insert = Statement(
+        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+        "VALUES (:id, 'n', '{}', :at)"
+    )
+    count = Statement("SELECT COUNT(*) AS n FROM organizations")
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    try:
+        await migrate(db)
+        with pytest.raises(ValueError, match="undo"):
             async with db.transaction():
-                await db.run(Statement("SELECT 1"), {})
+                await db.run(insert, {"id": "inside", "at": at}, fetch=False)
+                rows = await db.run(count, {})  # sees its own uncommitted row
+                assert rows[0]["n"] == 1
+                raise ValueError("undo")
+        assert (await db.run(count, {}))[0]["n"] == 0  # rolled back with the transaction
+        no_match = Statement(
+            "UPDATE organizations SET name = 'x' WHERE organization_id = :id RETURNING name"
+        )
+        with pytest.raises(StatementMatchedNothing):
+            await db.run_atomic(
+                [(insert, {"id": "a", "at": at}, False), (no_match, {"id": "nobody"}, True)]
+            )
+        assert (await db.run(count, {}))[0]["n"] == 0  # the insert was rolled back too
+        await db.run_atomic([(insert, {"id": "a", "at": at}, False), (no_match, {"id": "a"}, True)])
+        assert (await db.run(count, {}))[0]["n"] == 1
     finally:
         await db.disconnect()
 

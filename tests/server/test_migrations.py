@@ -88,6 +88,7 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         await db.execute("DROP TABLE rate_windows")
         await db.execute("ALTER TABLE teams DROP COLUMN rpm_limit")
         await db.execute("ALTER TABLE teams DROP COLUMN tpm_limit")
+        await db.execute("ALTER TABLE llm_calls DROP COLUMN alive_until")
         await db.execute("DELETE FROM schema_migrations WHERE version >= 2")
         await db.execute(
             "INSERT INTO model_aliases (model_alias, public, created_at) "
@@ -105,6 +106,8 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         assert await db.fetch_val("SELECT COUNT(*) FROM idempotency_keys") == 0
         assert await db.fetch_val("SELECT COUNT(*) FROM rate_windows") == 0
         assert await db.fetch_val("SELECT COUNT(rpm_limit) FROM teams") == 0
+        assert await db.fetch_val("SELECT COUNT(lease_until) FROM idempotency_keys") == 0
+        assert await db.fetch_val("SELECT COUNT(alive_until) FROM llm_calls") == 0
         assert await migrate(db) == 0
     finally:
         await db.disconnect()

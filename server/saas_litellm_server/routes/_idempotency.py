@@ -1,9 +1,17 @@
-"""Run a POST handler under its ``Idempotency-Key`` (see ``services.idempotency``)."""
+"""Run a POST handler under its ``Idempotency-Key`` (see ``services.idempotency``).
+
+Handlers whose whole effect is in the database run in one transaction that opens by renewing the
+key's lease (a write: it takes SQLite's write lock, and proves the key is still this request's)
+and closes by keeping the response. LLM calls, which wait on an upstream in between, keep theirs
+where they record the call (``services.calls``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 from starlette.requests import Request
@@ -11,6 +19,7 @@ from starlette.responses import Response
 
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
+from ..store import idempotency as keys
 from ._http import api_error_response, read_body, runtime
 from ._sse import EventStreamResponse
 
@@ -28,17 +37,27 @@ def _key(request: Request) -> str | None:
     return key
 
 
-async def _claim(
-    request: Request, scope: str, key: str, replay: Callable[[str], Awaitable[str]] | None
-) -> Response | None:
-    """Claim the key (``None``: run the request), or the response to replay."""
+async def _begin(
+    request: Request,
+    scope: str,
+    key: str,
+    keep: Callable[[bytes], str],
+    replay: Callable[[str], Awaitable[str]] | None,
+) -> idempotency.Claim | Response:
+    """Claim the key, or the response to replay."""
     rt = runtime(request)
     print_ = idempotency.fingerprint(request.method, request.url.path, await read_body(request))
     found = await idempotency.begin(
-        rt.db, scope, key, print_, ttl=rt.settings.idempotency_ttl_seconds
+        rt.db,
+        scope,
+        key,
+        print_,
+        ttl=rt.settings.idempotency_ttl_seconds,
+        lease=rt.settings.idempotency_lease_seconds,
+        keep=keep,
     )
-    if found is None:
-        return None
+    if isinstance(found, idempotency.Claim):
+        return found
     body = found.body if replay is None else await replay(found.body)
     return Response(
         body,
@@ -48,6 +67,40 @@ async def _claim(
     )
 
 
+@contextlib.asynccontextmanager
+async def _leased(request: Request, claim: idempotency.Claim) -> AsyncIterator[None]:
+    """Keep the claim's lease alive while the block runs."""
+    renewal = asyncio.create_task(idempotency.keep_alive(runtime(request).db, claim))
+    try:
+        yield
+    finally:
+        renewal.cancel()
+
+
+async def _in_transaction(
+    request: Request, claim: idempotency.Claim, handler: Callable[[], Awaitable[Response]]
+) -> Response:
+    db = runtime(request).db
+    async with db.transaction():
+        if not await db.run(
+            *keys.touch_statement(claim.scope, claim.key, claim.token, claim.lease)
+        ):
+            raise idempotency.superseded(claim)
+        response = await handler()
+        if response.status_code < 300:
+            step = keys.finish_statement(
+                claim.scope,
+                claim.key,
+                claim.token,
+                response.status_code,
+                claim.keep(bytes(response.body)),
+            )
+            if not await db.run(*step):
+                raise idempotency.superseded(claim)
+            claim.kept = True
+    return response
+
+
 async def idempotent(
     request: Request,
     scope: str,
@@ -55,60 +108,71 @@ async def idempotent(
     *,
     store: Callable[[bytes], str] = bytes.decode,
     replay: Callable[[str], Awaitable[str]] | None = None,
+    transaction: bool = True,
 ) -> Response:
     """``store`` turns the response body into what is kept (to leave secrets out of it);
-    ``replay`` turns what was kept back into the body to send."""
+    ``replay`` turns what was kept back into the body to send. ``transaction=False`` for
+    handlers that keep their response themselves (``idempotency.keep_step``)."""
     key = _key(request)
     if key is None:
         return await handler()
-    replayed = await _claim(request, scope, key, replay)
-    if replayed is not None:
-        return replayed
-    db = runtime(request).db
+    begun = await _begin(request, scope, key, store, replay)
+    if isinstance(begun, Response):
+        return begun
+    claim, db = begun, runtime(request).db
     try:
-        response = await handler()
+        async with _leased(request, claim):
+            with idempotency.bound(claim):
+                if transaction:
+                    response = await _in_transaction(request, claim, handler)
+                else:
+                    response = await handler()
     except APIError as exc:
         response = api_error_response(request, exc)
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await idempotency.abort(db, scope, key)
+            await idempotency.abort(db, claim)
         raise
     with anyio.CancelScope(shield=True):
-        await idempotency.finish(db, scope, key, response.status_code, store(bytes(response.body)))
+        await idempotency.finish(db, claim, response.status_code, bytes(response.body))
     return response
 
 
 async def idempotent_stream(
     request: Request, scope: str, handler: Callable[[], Awaitable[EventStreamResponse]]
 ) -> Response | EventStreamResponse:
-    """The same for an event stream: kept (for replays) once it was sent to its end; a stream
-    the client left early is not kept, so that a retry runs the call again."""
+    """The same for an event stream: its response (every event) is kept where the call is
+    recorded; a stream the client left early keeps nothing, so that a retry runs the call."""
     key = _key(request)
     if key is None:
         return await handler()
-    replayed = await _claim(request, scope, key, None)
-    if replayed is not None:
-        return replayed
-    db = runtime(request).db
+    begun = await _begin(request, scope, key, bytes.decode, None)
+    if isinstance(begun, Response):
+        return begun
+    claim, db = begun, runtime(request).db
+    renewal = asyncio.create_task(idempotency.keep_alive(db, claim))
     try:
-        stream = await handler()
+        with idempotency.bound(claim):
+            stream = await handler()
     except APIError as exc:
+        renewal.cancel()
         response = api_error_response(request, exc)
         with anyio.CancelScope(shield=True):
-            await idempotency.finish(
-                db, scope, key, response.status_code, bytes(response.body).decode()
-            )
+            await idempotency.finish(db, claim, response.status_code, bytes(response.body))
         return response
     except BaseException:
+        renewal.cancel()
         with anyio.CancelScope(shield=True):
-            await idempotency.abort(db, scope, key)
+            await idempotency.abort(db, claim)
         raise
 
     async def complete(sent: bytes) -> None:
-        await idempotency.finish(db, scope, key, 200, sent.decode())
+        renewal.cancel()
+        await idempotency.finish(db, claim, 200, sent)
 
     async def abort() -> None:
-        await idempotency.abort(db, scope, key)
+        renewal.cancel()
+        await idempotency.abort(db, claim)
 
-    stream.on_complete, stream.on_abort = complete, abort
+    stream.claim, stream.on_complete, stream.on_abort = claim, complete, abort
     return stream

@@ -15,12 +15,10 @@ import anyio
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["EventStreamResponse", "encode_event"]
+from .._sse_text import encode_event
+from ..services import idempotency
 
-
-def encode_event(event: BaseModel, sequence: int) -> bytes:
-    kind = getattr(event, "type", "message")
-    return f"event: {kind}\nid: {sequence}\ndata: {event.model_dump_json()}\n\n".encode()
+__all__ = ["EventStreamResponse"]
 
 
 class EventStreamResponse:
@@ -28,6 +26,8 @@ class EventStreamResponse:
 
     def __init__(self, events: AsyncGenerator[BaseModel, None]) -> None:
         self.events = events
+        self.claim: idempotency.Claim | None = None
+        """The request's Idempotency-Key claim, current while the events are produced."""
         self.on_complete: Callable[[bytes], Awaitable[None]] | None = None
         """Called with the whole stream once it was sent to the end (to keep it for replays)."""
         self.on_abort: Callable[[], Awaitable[None]] | None = None
@@ -37,7 +37,8 @@ class EventStreamResponse:
         sent: list[bytes] = []
         completed = False
         try:
-            completed = await self._stream(receive, send, sent)
+            with idempotency.bound(self.claim):
+                completed = await self._stream(receive, send, sent)
         finally:
             with anyio.CancelScope(shield=True):
                 if completed and self.on_complete is not None:

@@ -59,7 +59,8 @@ async def llm_call(request: Request) -> Response:
         body = await parse_body(request, LLMCallRequest)
         return json_response(await calls.llm_call(runtime(request), team, job_id, body))
 
-    return await idempotent(request, team.team_id, handle)
+    # The call keeps its response itself, with its record: no transaction around the upstream.
+    return await idempotent(request, team.team_id, handle, transaction=False)
 
 
 async def llm_call_stream(request: Request) -> Response | EventStreamResponse:

@@ -8,6 +8,7 @@ that a job is never left with an unaccounted call.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -28,10 +29,11 @@ from saas_litellm_models import (
 )
 
 from .._runtime import Runtime, TeamContext
+from .._sse_text import encode_event
 from ..providers import Provider, ProviderError, ProviderResult
 from ..providers._tokens import count_message_tokens, count_text_tokens
-from ..store import calls, jobs
-from . import rate_limits, routing
+from ..store import StatementMatchedNothing, calls, jobs
+from . import idempotency, rate_limits, routing
 from .jobs import get_open_job
 
 __all__ = ["PreparedCall", "llm_call", "prepare_call", "stream_call"]
@@ -73,90 +75,145 @@ async def prepare_call(
     )
 
 
-async def _record(
-    runtime: Runtime,
-    call: PreparedCall,
-    *,
-    call_id: str,
-    deployment: routing.Deployment,
-    latency_ms: float,
-    streamed: bool,
-    usage: Usage | None = None,
-    finish_reason: str | None = None,
-    error_type: str | None = None,
-    error_message: str | None = None,
-) -> None:
-    usage = usage or Usage()
-    await calls.insert_call(
-        runtime.db,
-        call_id=call_id,
-        job_id=call.job_id,
-        team_id=call.team.team_id,
-        model_alias=call.route.alias,
-        deployment=deployment.model,
-        provider=deployment.provider,
-        status="failed" if error_type else "success",
-        streamed=streamed,
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens,
-        cost_usd=routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens),
-        latency_ms=round(latency_ms, 3),
-        finish_reason=finish_reason,
-        purpose=call.body.purpose,
-        error_type=error_type,
-        error_message=error_message,
-        metadata=call.body.metadata,
-    )
-    await rate_limits.record_tokens(runtime, call.team, call.window_id, usage.total_tokens)
+class _Recorder:
+    """Writes one call's record: at checkpoints while it streams, and once when it ends."""
+
+    def __init__(self, runtime: Runtime, call: PreparedCall, *, streamed: bool) -> None:
+        self.runtime, self.call, self.streamed = runtime, call, streamed
+        self.call_id = str(uuid.uuid4())
+        self.start = time.perf_counter()
+        self.done = False
+        self._next_checkpoint = 0.0
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000
+
+    def _row(
+        self,
+        deployment: routing.Deployment,
+        usage: Usage,
+        *,
+        status: str,
+        finish_reason: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        alive_until: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        call = self.call
+        return {
+            "call_id": self.call_id,
+            "job_id": call.job_id,
+            "team_id": call.team.team_id,
+            "model_alias": call.route.alias,
+            "deployment": deployment.model,
+            "provider": deployment.provider,
+            "status": status,
+            "streamed": self.streamed,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "cost_usd": routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens),
+            "latency_ms": round(self.latency_ms, 3),
+            "finish_reason": finish_reason,
+            "purpose": call.body.purpose,
+            "error_type": error_type,
+            "error_message": error_message,
+            "metadata": call.body.metadata,
+            "alive_until": alive_until,
+        }
+
+    async def checkpoint(self, deployment: routing.Deployment, pieces: list[str]) -> None:
+        """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``: a
+        crash then loses at most that much of the stream's tokens."""
+        now = time.monotonic()
+        if now < self._next_checkpoint:
+            return
+        settings = self.runtime.settings
+        self._next_checkpoint = now + settings.stream_checkpoint_seconds
+        # Alive until the next checkpoint is overdue: a stream is silent for at most its timeout.
+        silence = (deployment.timeout or settings.upstream_timeout) + 30
+        alive = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
+            seconds=settings.stream_checkpoint_seconds + silence
+        )
+        usage = _estimated_usage(self.call, pieces)
+        row = self._row(deployment, usage, status="streaming", alive_until=alive)
+        await calls.record_call(self.runtime.db, **row)
+
+    async def finish(
+        self,
+        deployment: routing.Deployment,
+        usage: Usage | None = None,
+        *,
+        keep: bytes | None = None,
+        finish_reason: str | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+    ) -> None:
+        """The call's one final record; ``keep`` is the response to keep for its
+        Idempotency-Key, committed together with the record."""
+        self.done = True
+        usage = usage or Usage()
+        row = self._row(
+            deployment,
+            usage,
+            status="failed" if error_type else "success",
+            finish_reason=finish_reason,
+            error_type=error_type,
+            error_message=error_message,
+        )
+        step = idempotency.keep_step(keep) if keep is not None else None
+        try:
+            await calls.record_call(self.runtime.db, also=step, **row)
+        except StatementMatchedNothing:
+            claim = idempotency.current()
+            assert claim is not None
+            raise idempotency.superseded(claim) from None
+        if step is not None:
+            claim = idempotency.current()
+            assert claim is not None
+            claim.kept = True
+        await rate_limits.record_tokens(
+            self.runtime, self.call.team, self.call.window_id, usage.total_tokens
+        )
 
 
 async def llm_call(
     runtime: Runtime, team: TeamContext, job_id: str, body: LLMCallRequest
 ) -> LLMCallResponse:
     call = await prepare_call(runtime, team, job_id, body)
+    recorder = _Recorder(runtime, call, streamed=False)
 
     async def attempt(provider: Provider, deployment: routing.Deployment) -> ProviderResult:
         request = routing.provider_request(runtime, deployment, call.messages, call.params)
         return await provider.complete(request)
 
     outcome, used = await routing.call_with_fallback(runtime, call.route, attempt)
-    call_id = str(uuid.uuid4())
     if isinstance(outcome, ProviderError):
         error = routing.upstream_error(call.route.alias, outcome, used.attempts)
-        await _record(
-            runtime,
-            call,
-            call_id=call_id,
-            deployment=used.deployment,
-            latency_ms=used.latency_ms,
-            streamed=False,
-            error_type=error.error_type,
-            error_message=error.message,
+        await recorder.finish(
+            used.deployment, error_type=error.error_type, error_message=error.message
         )
         raise error
-    await _record(
-        runtime,
-        call,
-        call_id=call_id,
-        deployment=used.deployment,
-        latency_ms=used.latency_ms,
-        streamed=False,
-        usage=outcome.usage,
-        finish_reason=outcome.message.finish_reason,
-    )
-    return LLMCallResponse(
-        call_id=call_id,
+    response = LLMCallResponse(
+        call_id=recorder.call_id,
         job_id=job_id,
         model=call.route.alias,
         response=outcome.message,
         usage=outcome.usage,
         latency_ms=round(used.latency_ms, 3),
     )
+    await recorder.finish(
+        used.deployment,
+        outcome.usage,
+        keep=response.model_dump_json().encode(),
+        finish_reason=outcome.message.finish_reason,
+    )
+    return response
 
 
-def _estimated_usage(call: PreparedCall, text: str) -> Usage:
-    prompt, completion = count_message_tokens(call.messages), count_text_tokens(text)
+def _estimated_usage(call: PreparedCall, pieces: list[str]) -> Usage:
+    prompt, completion = count_message_tokens(call.messages), count_text_tokens("".join(pieces))
     return Usage(
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
     )
@@ -165,19 +222,24 @@ def _estimated_usage(call: PreparedCall, text: str) -> Usage:
 async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[StreamEvent, None]:
     """Stream a prepared call as SSE events: chunks as they arrive, then ``done`` or ``error``.
 
-    Falls back to the next deployment only while nothing has been sent. If the consumer stops
-    early (client disconnect), the upstream iteration is closed, which cancels its request, and
-    the call is recorded as failed with the tokens streamed so far.
+    Falls back to the next deployment only while nothing has been sent. While it streams the
+    call is checkpointed (``_Recorder.checkpoint``). If the consumer stops early (client
+    disconnect), the upstream iteration is closed, which cancels its request, and the call is
+    recorded as failed with the tokens streamed so far. The final event is kept for the
+    request's Idempotency-Key together with the call's record, as the whole stream's text.
     """
-    call_id = str(uuid.uuid4())
-    start = time.perf_counter()
+    recorder = _Recorder(runtime, call, streamed=True)
     order = routing.plan(runtime, call.route)
     deployment = order[0]
     pieces: list[str] = []
-    recorded = False
-    attempts = 0
+
+    def sent_with(last: StreamEvent) -> bytes:
+        events = [StreamChunk(content=p) for p in pieces]
+        return b"".join(encode_event(e, i) for i, e in enumerate([*events, last], start=1))
+
     try:
         last_error: ProviderError | None = None
+        attempts = 0
         for deployment in order:
             attempts += 1
             try:
@@ -195,6 +257,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                     if delta.content:
                         pieces.append(delta.content)
                         yield StreamChunk(content=delta.content)
+                        await recorder.checkpoint(deployment, pieces)
                     if delta.finish_reason is not None:
                         finish = delta.finish_reason
                     if delta.usage is not None:
@@ -211,59 +274,40 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                 with anyio.CancelScope(shield=True):
                     await upstream.aclose()  # closing it cancels the upstream request
             routing.report(runtime, deployment, None)
-            latency = (time.perf_counter() - start) * 1000
-            usage = usage or _estimated_usage(call, "".join(pieces))
-            recorded = True
-            with anyio.CancelScope(shield=True):
-                await _record(
-                    runtime,
-                    call,
-                    call_id=call_id,
-                    deployment=deployment,
-                    latency_ms=latency,
-                    streamed=True,
-                    usage=usage,
-                    finish_reason=finish,
-                )
-            yield StreamDone(
-                call_id=call_id,
+            usage = usage or _estimated_usage(call, pieces)
+            done = StreamDone(
+                call_id=recorder.call_id,
                 job_id=call.job_id,
                 model=call.route.alias,
                 finish_reason=finish,
                 usage=usage,
-                latency_ms=round(latency, 3),
+                latency_ms=round(recorder.latency_ms, 3),
                 tool_calls=tool_calls,
             )
+            with anyio.CancelScope(shield=True):
+                await recorder.finish(deployment, usage, keep=sent_with(done), finish_reason=finish)
+            yield done
             return
         assert last_error is not None
         error = routing.upstream_error(call.route.alias, last_error, attempts)
-        recorded = True
+        event = StreamErrorEvent(
+            error=StreamErrorDetail(type=error.error_type, message=error.message)
+        )
         with anyio.CancelScope(shield=True):
-            await _record(
-                runtime,
-                call,
-                call_id=call_id,
-                deployment=deployment,
-                latency_ms=(time.perf_counter() - start) * 1000,
-                streamed=True,
-                usage=_estimated_usage(call, "".join(pieces)) if pieces else None,
+            await recorder.finish(
+                deployment,
+                _estimated_usage(call, pieces) if pieces else None,
+                keep=sent_with(event),
                 error_type=error.error_type,
                 error_message=error.message,
             )
-        yield StreamErrorEvent(
-            error=StreamErrorDetail(type=error.error_type, message=error.message)
-        )
+        yield event
     finally:
-        if not recorded:  # the client went away (or the server is stopping) mid-stream
+        if not recorder.done:  # the client went away (or the server is stopping) mid-stream
             with anyio.CancelScope(shield=True):
-                await _record(
-                    runtime,
-                    call,
-                    call_id=call_id,
-                    deployment=deployment,
-                    latency_ms=(time.perf_counter() - start) * 1000,
-                    streamed=True,
-                    usage=_estimated_usage(call, "".join(pieces)),
+                await recorder.finish(
+                    deployment,
+                    _estimated_usage(call, pieces),
                     error_type="client_disconnected",
                     error_message=f"the client disconnected after {len(pieces)} chunks",
                 )

@@ -1,28 +1,87 @@
 """Idempotency keys: a request repeated with the same ``Idempotency-Key`` runs once.
 
-The first request with a key claims it (per team, or per admin), runs, and leaves its response
-behind for ``SAAS_LITELLM_IDEMPOTENCY_TTL`` seconds. A repeat with the same request replays that
-response without touching the upstream or the ledger; the same key with a different request is
-refused (422), and a repeat while the first is still running gets 409. Responses that say "try
-again" (5xx, 429) are not kept, so that a retry really retries.
+The first request with a key claims it (per team, or per admin) with a *lease* of
+``SAAS_LITELLM_IDEMPOTENCY_LEASE_SECONDS``, renewed while it runs, and leaves its response behind
+for ``SAAS_LITELLM_IDEMPOTENCY_TTL`` seconds. A repeat with the same request replays that response
+without touching the upstream or the ledger; the same key with a different request is refused
+(422); a repeat while the first still runs gets 409 with ``Retry-After``.
+
+The response is kept *in the same transaction* as the effect it reports (a job opened, a credit
+spent, a call recorded): so if the effect committed, a retry replays it, and if it did not, there
+is nothing to replay and the retry runs the request again. A request that died (crash, database
+outage) stops renewing its lease; once it lapses a retry takes the key over, and the dead
+request, should it come back, can no longer commit (its token matches nothing). Never both,
+never twice. Responses that say "try again" (5xx, 429) are not kept, so that a retry retries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import Conflict, ValidationFailed
-from ..store import Database, idempotency
+from ..store import Database, Statement, idempotency
 
-__all__ = ["Replay", "abort", "begin", "fingerprint", "finish"]
+__all__ = [
+    "Claim",
+    "Replay",
+    "abort",
+    "begin",
+    "bound",
+    "current",
+    "fingerprint",
+    "finish",
+    "keep_alive",
+    "keep_step",
+    "superseded",
+]
+
+logger = logging.getLogger("saas_litellm_server")
 
 
 @dataclass(frozen=True)
 class Replay:
     status_code: int
     body: str
+
+
+@dataclass
+class Claim:
+    """A request's hold on its key."""
+
+    scope: str
+    key: str
+    token: str
+    lease: float
+    keep: Callable[[bytes], str] = bytes.decode
+    """What of a response body is kept (virtual keys are left out)."""
+    kept: bool = False
+    """The response was kept together with the effect: nothing is left to do."""
+
+
+_current: ContextVar[Claim | None] = ContextVar("saas_litellm_claim", default=None)
+
+
+@contextlib.contextmanager
+def bound(claim: Claim | None) -> Iterator[None]:
+    """Make ``claim`` the current request's, for services that keep the response themselves."""
+    token = _current.set(claim)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current() -> Claim | None:
+    return _current.get()
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -34,33 +93,86 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 
-async def begin(db: Database, scope: str, key: str, print_: str, *, ttl: float) -> Replay | None:
-    """Claim ``key`` for this request (``None``: go ahead), or return what to replay."""
-    if await idempotency.claim(db, scope, key, print_, ttl):
+def superseded(claim: Claim) -> Conflict:
+    return Conflict(
+        f"the lease on Idempotency-Key {claim.key[:64]!r} lapsed and a retry took the key over; "
+        "this request changed nothing, the retry's outcome stands",
+        param="Idempotency-Key",
+    )
+
+
+async def begin(
+    db: Database,
+    scope: str,
+    key: str,
+    print_: str,
+    *,
+    ttl: float,
+    lease: float,
+    keep: Callable[[bytes], str] = bytes.decode,
+) -> Claim | Replay:
+    """Claim ``key`` for this request, or return what to replay."""
+    for _ in range(3):  # a key that expires between the claim and the look-up: claim again
+        token = secrets.token_hex(16)
+        if await idempotency.claim(db, scope, key, print_, token=token, ttl=ttl, lease=lease):
+            return Claim(scope=scope, key=key, token=token, lease=lease, keep=keep)
+        row = await idempotency.get(db, scope, key)
+        if row is None:
+            continue
+        if row["fingerprint"] != print_:
+            raise ValidationFailed(
+                "this Idempotency-Key was already used with a different request",
+                param="Idempotency-Key",
+            )
+        if row["state"] != "done":
+            # Poll: a live request usually ends within seconds; a dead one's lease lapses.
+            raise Conflict(
+                "a request with this Idempotency-Key is still being processed; retry later "
+                "to get its outcome",
+                param="Idempotency-Key",
+                headers={"Retry-After": "1"},
+            )
+        return Replay(status_code=int(row["status_code"]), body=str(row["body"]))
+    raise Conflict("the Idempotency-Key is contended; retry", param="Idempotency-Key")
+
+
+def keep_step(body: bytes, status_code: int = 200) -> tuple[Statement, dict[str, Any]] | None:
+    """The statement that keeps the current request's response, to run in the transaction that
+    commits its effect (``None``: the request has no key)."""
+    claim = current()
+    if claim is None or claim.kept:
         return None
-    row = await idempotency.get(db, scope, key)
-    if row is None:  # expired and deleted in between: claim again
-        return await begin(db, scope, key, print_, ttl=ttl)
-    if row["fingerprint"] != print_:
-        raise ValidationFailed(
-            "this Idempotency-Key was already used with a different request",
-            param="Idempotency-Key",
-        )
-    if row["state"] != "done":
-        raise Conflict(
-            "a request with this Idempotency-Key is still being processed; retry later",
-            param="Idempotency-Key",
-            headers={"Retry-After": "1"},
-        )
-    return Replay(status_code=int(row["status_code"]), body=str(row["body"]))
+    return idempotency.finish_statement(
+        claim.scope, claim.key, claim.token, status_code, claim.keep(body)
+    )
 
 
-async def finish(db: Database, scope: str, key: str, status_code: int, body: str) -> None:
+async def finish(db: Database, claim: Claim, status_code: int, body: bytes) -> None:
+    """Keep a response that no transaction kept (refusals: they changed nothing)."""
+    if claim.kept:
+        return
     if status_code >= 500 or status_code == 429:
-        await idempotency.release(db, scope, key)
-    else:
-        await idempotency.finish(db, scope, key, status_code, body)
+        await idempotency.release(db, claim.scope, claim.key, claim.token)
+    elif not await idempotency.finish(
+        db, claim.scope, claim.key, claim.token, status_code, claim.keep(body)
+    ):
+        logger.warning("idempotency key %r was taken over before its response was kept", claim.key)
+    claim.kept = True
 
 
-async def abort(db: Database, scope: str, key: str) -> None:
-    await idempotency.release(db, scope, key)
+async def abort(db: Database, claim: Claim) -> None:
+    """Let a retry run again at once: the request ended without a response (nothing was kept,
+    so nothing it did committed together with a response)."""
+    if not claim.kept:
+        await idempotency.release(db, claim.scope, claim.key, claim.token)
+
+
+async def keep_alive(db: Database, claim: Claim) -> None:
+    """Renew the claim's lease every third of it until cancelled, or until it is lost."""
+    while True:
+        await asyncio.sleep(claim.lease / 3)
+        try:
+            if not await idempotency.renew(db, claim.scope, claim.key, claim.token, claim.lease):
+                return
+        except Exception:  # the database is away: the lease will lapse, as it should
+            logger.warning("could not renew the lease of idempotency key %r", claim.key)

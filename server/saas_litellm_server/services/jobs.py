@@ -168,16 +168,17 @@ async def list_jobs(
 
 
 async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int:
-    """Settle jobs left open longer than ``ttl`` seconds, as their owner should have: completed
-    (one credit) if any call succeeded, failed (reservation released) otherwise. Safe to run in
-    every process at once: each job is closed by exactly one conditional update."""
+    """Settle jobs idle (no call made) for longer than ``ttl`` seconds, as their owner should
+    have: completed (one credit) if any call succeeded, failed (reservation released) otherwise.
+    Safe to run in every process at once: each job is closed by exactly one conditional
+    update."""
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ttl)
     settled = 0
     for row in await jobs.abandoned(db, cutoff, batch):
         status = "completed" if row["succeeded"] else "failed"
         team = TeamContext(team_id=row["team_id"], status="active", default_model=None)
         body = JobCompleteRequest(
-            status=status, error_message=f"abandoned: open for more than {ttl:g} s"
+            status=status, error_message=f"abandoned: no activity for {ttl:g} s"
         )
         try:
             await complete_job(db, team, row["job_id"], body)

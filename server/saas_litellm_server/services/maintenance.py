@@ -1,5 +1,6 @@
-"""Housekeeping each server process runs in the background: settle abandoned jobs, forget expired
-idempotency keys and old rate-limit windows. Every step is safe when several processes run it at
+"""Housekeeping each server process runs in the background: close streamed calls whose server
+died mid-stream, settle abandoned jobs, forget expired idempotency keys and old rate-limit
+windows. Every step is safe when several processes run it at
 once, and a failing step (the database is down) is retried at the next tick."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import asyncio
 import logging
 
 from .._runtime import Runtime
-from ..store import DatabaseUnavailable, idempotency, rate_limits
+from ..store import DatabaseUnavailable, calls, idempotency, rate_limits
 from .jobs import settle_abandoned
 from .rate_limits import current_window
 
@@ -19,6 +20,13 @@ logger = logging.getLogger("saas_litellm_server")
 
 async def tick(runtime: Runtime) -> int:
     """One round of housekeeping; returns the number of abandoned jobs it settled."""
+    interrupted = await calls.interrupt(runtime.db)
+    if interrupted:
+        logger.warning(
+            "closed %d streamed call(s) whose server stopped mid-stream (tokens counted to "
+            "their last checkpoint)",
+            interrupted,
+        )
     settled = await settle_abandoned(runtime.db, ttl=runtime.settings.job_ttl_seconds)
     if settled:
         logger.info("settled %d abandoned job(s)", settled)

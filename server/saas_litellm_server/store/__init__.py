@@ -4,7 +4,23 @@
 the services call the functions of :mod:`.catalog`, :mod:`.teams`, :mod:`.jobs` and :mod:`.calls`.
 """
 
-from ._database import Database, DatabaseUnavailable
+from ._database import (
+    Database,
+    DatabaseUnavailable,
+    Statement,
+    StatementMatchedNothing,
+    track_writes,
+    writes_attempted,
+)
 from .migrations import LATEST_VERSION, migrate
 
-__all__ = ["LATEST_VERSION", "Database", "DatabaseUnavailable", "migrate"]
+__all__ = [
+    "LATEST_VERSION",
+    "Database",
+    "DatabaseUnavailable",
+    "Statement",
+    "StatementMatchedNothing",
+    "migrate",
+    "track_writes",
+    "writes_attempted",
+]

@@ -11,8 +11,12 @@ transaction a write, because a read-then-write transaction fails with ``database
 The hot path (authenticate, look up a job, record a call) uses :class:`Statement`: SQL written
 once, converted once to the driver's parameter style and run on the driver's own pooled
 connection. Going through ``databases`` costs a SQLAlchemy compilation and several layers per
-query (~0.3 ms); a statement costs what the driver costs (0.05 to 0.1 ms). Statements run outside
-transactions only (they take their own connection), which :meth:`Database.transaction` enforces.
+query (~0.3 ms); a statement costs what the driver costs (0.05 to 0.1 ms). Inside a transaction
+a statement runs on the transaction's connection; :meth:`Database.run_atomic` runs a few
+statements as one transaction of their own, in one trip.
+
+Every write a request attempts is noted (:func:`track_writes`), so that when the database goes
+away mid-request the server can tell "nothing was changed" from "the outcome is unknown".
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -30,9 +34,18 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
-from ._sqlite import run_statement
+from ._sqlite import run_atomic_sqlite, run_statement
 
-__all__ = ["Database", "DatabaseUnavailable", "Row", "Statement", "normalize_url"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "Row",
+    "Statement",
+    "StatementMatchedNothing",
+    "normalize_url",
+    "track_writes",
+    "writes_attempted",
+]
 
 Row = dict[str, Any]
 Backend = Literal["sqlite", "postgresql"]
@@ -92,8 +105,45 @@ async def _reachable() -> AsyncIterator[None]:
         raise
 
 
+class StatementMatchedNothing(Exception):
+    """A step of :meth:`Database.run_atomic` that had to return a row returned none: the whole
+    transaction was rolled back."""
+
+
 _in_transaction: ContextVar[bool] = ContextVar("saas_litellm_in_transaction", default=False)
+_writes: ContextVar[list[bool] | None] = ContextVar("saas_litellm_writes", default=None)
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_READ_ONLY = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
+
+
+@contextlib.contextmanager
+def track_writes() -> Iterator[None]:
+    """Note, for the code inside (one request), whether it attempted any write."""
+    token = _writes.set([False])
+    try:
+        yield
+    finally:
+        _writes.reset(token)
+
+
+def writes_attempted() -> bool:
+    """Whether the current request sent the database anything that may have changed it."""
+    noted = _writes.get()
+    return bool(noted and noted[0])
+
+
+def _note_write() -> None:
+    noted = _writes.get()
+    if noted is not None:
+        noted[0] = True
+
+
+def _note_if_write(query: Any) -> None:
+    if isinstance(query, str):
+        if not query.lstrip()[:8].upper().startswith(_READ_ONLY):
+            _note_write()
+    elif getattr(query, "is_dml", False):
+        _note_write()
 
 
 class Statement:
@@ -101,6 +151,7 @@ class Statement:
 
     def __init__(self, sql: str) -> None:
         self.sql = " ".join(sql.split())
+        self.writes = not self.sql.upper().startswith(_READ_ONLY)
         self._names = _PARAM.findall(self.sql)
         self._postgres = self._to_numbered()
         self._sqlite = _PARAM.sub("?", self.sql)
@@ -175,26 +226,36 @@ class Database:
         await self._db.disconnect()
 
     async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> Row | None:
+        _note_if_write(query)
         async with _reachable():
             row = await self._db.fetch_one(query, values)  # type: ignore[arg-type]
         return None if row is None else dict(row._mapping)
 
     async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Row]:
+        _note_if_write(query)
         async with _reachable():
             rows = await self._db.fetch_all(query, values)  # type: ignore[arg-type]
         return [dict(row._mapping) for row in rows]
 
     async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
+        _note_if_write(query)
         async with _reachable():
             return await self._db.fetch_val(query, values)  # type: ignore[arg-type]
 
     async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
+        _note_if_write(query)
         async with _reachable():
             return await self._db.execute(query, values)  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """All statements of the current task inside the block commit or roll back together."""
+        """All statements of the current task inside the block commit or roll back together.
+        Nested blocks are savepoints of the outer transaction."""
+        _note_write()
+        if _in_transaction.get():
+            async with _reachable(), self._db.transaction():
+                yield
+            return
         token = _in_transaction.set(True)
         try:
             async with _reachable():
@@ -210,30 +271,70 @@ class Database:
     async def run(
         self, statement: Statement, values: Mapping[str, Any], *, fetch: bool = True
     ) -> list[Row]:
-        """Run a hot-path :class:`Statement` on a pooled driver connection; rows as dicts."""
-        if _in_transaction.get():
-            raise RuntimeError("a Statement runs on its own connection: not inside a transaction")
+        """Run a hot-path :class:`Statement` on a pooled driver connection (inside a transaction:
+        on the transaction's); rows as dicts."""
+        if statement.writes:
+            _note_write()
         async with _reachable():
+            if _in_transaction.get():
+                raw = self._db.connection().raw_connection
+                return await self._on(raw, statement, values, fetch=fetch)
             return await self._run(statement, values, fetch=fetch)
+
+    async def run_atomic(self, steps: Sequence[tuple[Statement, Mapping[str, Any], bool]]) -> None:
+        """Run ``(statement, values, must_return_a_row)`` steps as one transaction of their own,
+        on one pooled connection. A step that must return a row and returns none rolls all of
+        them back and raises :class:`StatementMatchedNothing`."""
+        _note_write()
+        if _in_transaction.get():
+            raise RuntimeError("run_atomic is a transaction of its own: not inside another")
+        async with _reachable():
+            backend = self._db._backend
+            if self.backend == "postgresql":
+                async with backend._pool.acquire() as connection, connection.transaction():
+                    for statement, values, needs_row in steps:
+                        sql, args = statement.for_postgres(values)
+                        if needs_row and await connection.fetchrow(sql, *args) is None:
+                            raise StatementMatchedNothing(statement.sql[:60])
+                        if not needs_row:
+                            await connection.execute(sql, *args)
+                return
+            assert self._write_lock is not None
+            batch = [(*s.for_sqlite(v), needs_row) for s, v, needs_row in steps]
+            pool = backend._pooled
+            async with self._write_lock:
+                connection = await pool.acquire()
+                try:
+                    if not await run_atomic_sqlite(connection, batch):
+                        raise StatementMatchedNothing("a step matched no row")
+                finally:
+                    await pool.release(connection)
 
     async def _run(
         self, statement: Statement, values: Mapping[str, Any], *, fetch: bool
     ) -> list[Row]:
         backend = self._db._backend
         if self.backend == "postgresql":
-            sql, args = statement.for_postgres(values)
             async with backend._pool.acquire() as connection:
-                if not fetch:
-                    await connection.execute(sql, *args)
-                    return []
-                return [dict(record) for record in await connection.fetch(sql, *args)]
-        sql, args = statement.for_sqlite(values)
+                return await self._on(connection, statement, values, fetch=fetch)
         pool = backend._pooled
         connection = await pool.acquire()
         try:
-            return await run_statement(connection, sql, args, fetch=fetch)
+            return await self._on(connection, statement, values, fetch=fetch)
         finally:
             await pool.release(connection)
+
+    async def _on(
+        self, connection: Any, statement: Statement, values: Mapping[str, Any], *, fetch: bool
+    ) -> list[Row]:
+        if self.backend == "postgresql":
+            sql, args = statement.for_postgres(values)
+            if not fetch:
+                await connection.execute(sql, *args)
+                return []
+            return [dict(record) for record in await connection.fetch(sql, *args)]
+        sql, args = statement.for_sqlite(values)
+        return await run_statement(connection, sql, args, fetch=fetch)
 
     async def run_one(self, statement: Statement, values: Mapping[str, Any]) -> Row | None:
         rows = await self.run(statement, values)

@@ -17,7 +17,7 @@ import aiosqlite
 from databases.backends.sqlite import SQLiteBackend, SQLitePool
 from databases.core import DatabaseURL
 
-__all__ = ["PooledSQLiteBackend", "run_statement"]
+__all__ = ["PooledSQLiteBackend", "run_atomic_sqlite", "run_statement"]
 
 _MAX_OPEN = 16
 """Connections (each with its own thread) at most: SQLite has one writer at a time anyway, and
@@ -98,3 +98,34 @@ async def run_statement(
         _in_thread, connection._conn, sql, args, fetch
     )
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _atomic_in_thread(
+    connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
+) -> bool:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, args, needs_row in batch:
+            cursor = connection.execute(sql, args)
+            try:
+                if needs_row and cursor.fetchone() is None:
+                    connection.execute("ROLLBACK")
+                    return False
+            finally:
+                cursor.close()
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return True
+
+
+async def run_atomic_sqlite(
+    connection: aiosqlite.Connection, batch: list[tuple[str, list[Any], bool]]
+) -> bool:
+    """Run ``(sql, args, must_return_a_row)`` steps in one ``BEGIN IMMEDIATE`` transaction, in
+    one trip to the connection's thread; ``False`` (rolled back) if a step returned no row."""
+    ok: bool = await connection._execute(  # type: ignore[no-untyped-call]
+        _atomic_in_thread, connection._conn, batch
+    )
+    return ok

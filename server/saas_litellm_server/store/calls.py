@@ -1,20 +1,28 @@
-"""SQL for recorded LLM calls."""
+"""SQL for recorded LLM calls.
+
+A call is written with one upsert keyed by its id: once when it ends, and for a streamed call
+also at checkpoints while it streams (status ``streaming``), so that a crash loses at most the
+tokens since the last checkpoint. :func:`interrupt` closes the calls whose server is gone.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from ._database import Database, Row, Statement
 from ._util import dumps, utc, utcnow
 from .schema import calls
 
-__all__ = ["insert_call", "list_calls"]
+__all__ = ["interrupt", "list_calls", "record_call"]
 
 
 _COLUMNS = [c.name for c in calls.columns]
-_INSERT = Statement(  # column names from the schema; every value is a bound parameter
+_UPSERT = Statement(  # column names from the schema; every value is a bound parameter
     f"INSERT INTO llm_calls ({', '.join(_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(':' + c for c in _COLUMNS)})"
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
+    "ON CONFLICT (call_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("call_id", "created_at"))
 )
 _DEFAULTS: dict[str, Any] = {
     "deployment": None,
@@ -29,15 +37,42 @@ _DEFAULTS: dict[str, Any] = {
     "purpose": None,
     "error_type": None,
     "error_message": None,
+    "alive_until": None,
 }
 
 
-async def insert_call(
-    db: Database, *, metadata: dict[str, Any] | None = None, **values: Any
+async def record_call(
+    db: Database,
+    *,
+    metadata: dict[str, Any] | None = None,
+    also: tuple[Statement, dict[str, Any]] | None = None,
+    **values: Any,
 ) -> None:
-    """Record one call (every call of every job: on the hot path)."""
+    """Write a call (every call of every job: on the hot path). ``also`` is a statement to
+    commit in the same transaction, which must match a row (the kept idempotent response)."""
     row = {**_DEFAULTS, **values, "metadata": dumps(metadata), "created_at": utcnow()}
-    await db.run(_INSERT, row, fetch=False)
+    if also is None:
+        await db.run(_UPSERT, row, fetch=False)
+    else:
+        await db.run_atomic([(_UPSERT, row, False), (*also, True)])
+
+
+async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
+    """Close the streamed calls whose server stopped checkpointing them: ``failed``, error type
+    ``interrupted``, their tokens as of the last checkpoint. Returns how many."""
+    rows = await db.fetch_all(
+        calls.update()
+        .where(calls.c.status == "streaming", calls.c.alive_until < (now or utcnow()))
+        .values(
+            status="failed",
+            error_type="interrupted",
+            error_message="the server stopped while streaming this call; its tokens are "
+            "counted up to the last checkpoint",
+            alive_until=None,
+        )
+        .returning(calls.c.call_id)
+    )
+    return len(rows)
 
 
 async def list_calls(db: Database, job_id: str) -> list[Row]:

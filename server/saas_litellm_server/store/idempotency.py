@@ -1,43 +1,71 @@
-"""SQL for idempotency keys: claim a key, remember the response, replay it.
+"""SQL for idempotency keys: claim a key (a lease), keep it alive, keep the response, replay it.
 
 Each step is one statement (the SDK sends a key with every POST, so this is on the hot path).
+Every step after the claim names the claim's ``token``: a request whose lease lapsed and was
+taken over by a retry can no longer touch the key (it matches no row).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ._database import Database, Row, Statement
 from ._util import utc, utcnow
 from .schema import idempotency_keys
 
-__all__ = ["claim", "delete_expired", "finish", "get", "release"]
+__all__ = [
+    "claim",
+    "delete_expired",
+    "finish",
+    "finish_statement",
+    "get",
+    "release",
+    "renew",
+    "touch_statement",
+]
 
 _t = idempotency_keys
 
-# Insert a new claim, or take over an expired one; no row back when the key is taken.
+# Insert a new claim, or take over an expired key or a lapsed lease of the same request; no row
+# back when the key is taken.
 _CLAIM = Statement(
     """
     INSERT INTO idempotency_keys
-        (scope, key, fingerprint, state, status_code, body, created_at, expires_at)
-    VALUES (:scope, :key, :fingerprint, 'running', NULL, NULL, :now, :expires)
+        (scope, key, fingerprint, state, status_code, body, created_at, expires_at, token,
+         lease_until)
+    VALUES (:scope, :key, :fingerprint, 'running', NULL, NULL, :now, :expires, :token, :lease)
     ON CONFLICT (scope, key) DO UPDATE SET
         fingerprint = excluded.fingerprint, state = 'running', status_code = NULL,
-        body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at
+        body = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at,
+        token = excluded.token, lease_until = excluded.lease_until
     WHERE idempotency_keys.expires_at < :now
+       OR (idempotency_keys.state = 'running'
+           AND idempotency_keys.fingerprint = excluded.fingerprint
+           AND (idempotency_keys.lease_until IS NULL OR idempotency_keys.lease_until < :now))
     RETURNING key
     """
 )
 _GET = Statement("SELECT * FROM idempotency_keys WHERE scope = :scope AND key = :key")
-_FINISH = Statement(
-    "UPDATE idempotency_keys SET state = 'done', status_code = :status_code, body = :body "
-    "WHERE scope = :scope AND key = :key"
+_MINE = "scope = :scope AND key = :key AND token = :token AND state = 'running'"
+_RENEW = Statement(
+    f"UPDATE idempotency_keys SET lease_until = :lease WHERE {_MINE} RETURNING key"  # noqa: S608
 )
-_RELEASE = Statement("DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key")
+_FINISH = Statement(
+    "UPDATE idempotency_keys SET state = 'done', status_code = :status_code, body = :body, "  # noqa: S608
+    f"lease_until = NULL WHERE {_MINE} RETURNING key"
+)
+_RELEASE = Statement(f"DELETE FROM idempotency_keys WHERE {_MINE}")  # noqa: S608
 
 
-async def claim(db: Database, scope: str, key: str, fingerprint: str, ttl: float) -> bool:
-    """Take the key for a new request; ``False`` when it is already taken (and not expired)."""
+def _lease(seconds: float) -> dt.datetime:
+    return utcnow() + dt.timedelta(seconds=seconds)
+
+
+async def claim(
+    db: Database, scope: str, key: str, fingerprint: str, *, token: str, ttl: float, lease: float
+) -> bool:
+    """Take the key for a new request; ``False`` when it is already taken (and not lapsed)."""
     now = utcnow()
     values = {
         "scope": scope,
@@ -45,6 +73,8 @@ async def claim(db: Database, scope: str, key: str, fingerprint: str, ttl: float
         "fingerprint": fingerprint,
         "now": now,
         "expires": now + dt.timedelta(seconds=ttl),
+        "token": token,
+        "lease": now + dt.timedelta(seconds=lease),
     }
     return bool(await db.run(_CLAIM, values))
 
@@ -53,17 +83,46 @@ async def get(db: Database, scope: str, key: str) -> Row | None:
     row = await db.run_one(_GET, {"scope": scope, "key": key})
     if row is None:
         return None
-    return {**row, "created_at": utc(row["created_at"]), "expires_at": utc(row["expires_at"])}
+    return {
+        **row,
+        "created_at": utc(row["created_at"]),
+        "expires_at": utc(row["expires_at"]),
+        "lease_until": utc(row["lease_until"]),
+    }
 
 
-async def finish(db: Database, scope: str, key: str, status_code: int, body: str) -> None:
-    values = {"scope": scope, "key": key, "status_code": status_code, "body": body}
-    await db.run(_FINISH, values, fetch=False)
+def touch_statement(
+    scope: str, key: str, token: str, lease: float
+) -> tuple[Statement, dict[str, Any]]:
+    """Renew the lease; returns a row only while this request still holds the key (a write,
+    so that it can open a SQLite transaction)."""
+    return _RENEW, {"scope": scope, "key": key, "token": token, "lease": _lease(lease)}
 
 
-async def release(db: Database, scope: str, key: str) -> None:
-    """Forget a claim whose request did not produce a response worth replaying."""
-    await db.run(_RELEASE, {"scope": scope, "key": key}, fetch=False)
+async def renew(db: Database, scope: str, key: str, token: str, lease: float) -> bool:
+    """Extend a running request's lease; ``False`` when it no longer holds the key."""
+    return bool(await db.run(*touch_statement(scope, key, token, lease)))
+
+
+def finish_statement(
+    scope: str, key: str, token: str, status_code: int, body: str
+) -> tuple[Statement, dict[str, Any]]:
+    """Keep the response, for use with the statements that commit the request's effect."""
+    values = {"scope": scope, "key": key, "token": token, "status_code": status_code, "body": body}
+    return _FINISH, values
+
+
+async def finish(
+    db: Database, scope: str, key: str, token: str, status_code: int, body: str
+) -> bool:
+    """Keep the response; ``False`` when the request no longer holds the key."""
+    return bool(await db.run(*finish_statement(scope, key, token, status_code, body)))
+
+
+async def release(db: Database, scope: str, key: str, token: str) -> None:
+    """Forget a claim whose request did not produce a response worth replaying (a kept
+    response is never forgotten: only a running claim of this request)."""
+    await db.run(_RELEASE, {"scope": scope, "key": key, "token": token}, fetch=False)
 
 
 async def delete_expired(db: Database) -> int:

@@ -111,16 +111,25 @@ async def list_jobs(
     return [_job(r) for r in rows]
 
 
-async def abandoned(db: Database, created_before: dt.datetime, limit: int) -> list[Row]:
-    """Open jobs created before ``created_before``, with whether any of their calls succeeded."""
+async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[Row]:
+    """Open jobs with no activity since ``idle_since`` (created before it, and no call made or
+    still streaming after it), with whether any of their calls succeeded."""
     succeeded = (
         sa.select(calls.c.call_id)
         .where(calls.c.job_id == jobs.c.job_id, calls.c.status == "success")
         .exists()
     )
+    active = (
+        sa.select(calls.c.call_id)
+        .where(
+            calls.c.job_id == jobs.c.job_id,
+            sa.or_(calls.c.created_at >= idle_since, calls.c.status == "streaming"),
+        )
+        .exists()
+    )
     return await db.fetch_all(
         sa.select(jobs.c.job_id, jobs.c.team_id, succeeded.label("succeeded"))
-        .where(jobs.c.status.in_(OPEN_STATUSES), jobs.c.created_at < created_before)
+        .where(jobs.c.status.in_(OPEN_STATUSES), jobs.c.created_at < idle_since, ~active)
         .order_by(jobs.c.created_at)
         .limit(limit)
     )

@@ -38,6 +38,17 @@ def _create_tables(dialect: Dialect, *tables: sa.Table) -> list[str]:
     return statements
 
 
+def _as_of(table: sa.Table, *, without: set[str]) -> sa.Table:
+    """``table`` as an older version created it: without the columns added since."""
+    columns = [c._copy() for c in table.columns if c.name not in without]
+    indexes = [sa.Index(i.name, *[c.name for c in i.columns]) for i in table.indexes]
+    return sa.Table(table.name, sa.MetaData(), *columns, *indexes)
+
+
+def _timestamp(dialect: Dialect) -> str:
+    return str(sa.DateTime(timezone=True).compile(dialect=dialect))
+
+
 def _create_all(dialect: Dialect) -> list[str]:
     return _create_tables(dialect, *schema.metadata.sorted_tables)
 
@@ -46,13 +57,26 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     # Version 1 is the first schema; a database is never upgraded *to* it, only created whole.
     (1, lambda dialect: []),
     (2, lambda dialect: ["ALTER TABLE deployments ADD COLUMN timeout FLOAT"]),
-    (3, lambda dialect: _create_tables(dialect, schema.idempotency_keys)),
+    (
+        3,
+        lambda dialect: _create_tables(
+            dialect, _as_of(schema.idempotency_keys, without={"token", "lease_until"})
+        ),
+    ),
     (
         4,
         lambda dialect: [
             "ALTER TABLE teams ADD COLUMN rpm_limit INTEGER",
             "ALTER TABLE teams ADD COLUMN tpm_limit INTEGER",
             *_create_tables(dialect, schema.rate_windows),
+        ],
+    ),
+    (
+        5,
+        lambda dialect: [
+            "ALTER TABLE idempotency_keys ADD COLUMN token VARCHAR(32)",
+            f"ALTER TABLE idempotency_keys ADD COLUMN lease_until {_timestamp(dialect)}",
+            f"ALTER TABLE llm_calls ADD COLUMN alive_until {_timestamp(dialect)}",
         ],
     ),
 ]

@@ -185,6 +185,9 @@ calls = sa.Table(
     sa.Column("error_message", sa.Text),
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", _ts, nullable=False),
+    # Since schema version 5: a call still streaming (status "streaming") saves its progress
+    # and is alive until then; past it, the server that ran it is gone (see calls.interrupt).
+    sa.Column("alive_until", _ts),
     sa.Index("ix_llm_calls_job", "job_id"),
 )
 
@@ -199,6 +202,9 @@ idempotency_keys = sa.Table(  # since schema version 3
     sa.Column("body", sa.Text),
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("expires_at", _ts, nullable=False),
+    # Since schema version 5: a running claim is a lease held by the request with this token.
+    sa.Column("token", sa.String(32)),
+    sa.Column("lease_until", _ts),
     sa.Index("ix_idempotency_keys_expires", "expires_at"),
 )
 
