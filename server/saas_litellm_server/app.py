@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await migrate(rt.db)
             await ensure_builtin_alias(rt.db)
             if settings.config is not None:
-                await apply_config(rt.db, load_config(settings.config))
+                await apply_config(rt.db, load_config(settings.config), settings)
             if settings.dev_mode:
                 logger.warning(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"

@@ -274,6 +274,8 @@ async def test_config_file_is_idempotent_and_declarative(
 ) -> None:
     config = tmp_path / "models.toml"
     config.write_text(CONFIG)
+    # the file's first deployment has no api_base: the server must know a default upstream
+    settings = settings.model_copy(update={"upstream_base_url": "http://127.0.0.1:9/v1"})
     for _ in range(2):  # applying the same file again changes nothing
         app = create_app(settings.model_copy(update={"config": config}))
         async with (
