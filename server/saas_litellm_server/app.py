@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from saas_litellm_models import Health
 
+from ._access_log import AccessLogMiddleware
 from ._config import load_config
 from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
@@ -105,7 +106,10 @@ async def _ready(request: Request) -> Response:
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
-    stack = [Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)]
+    stack = [
+        Middleware(AccessLogMiddleware),
+        Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes),
+    ]
     if settings.cors_origins:  # off unless configured: browsers should call your backend
         stack.append(
             Middleware(

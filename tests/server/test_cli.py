@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -297,3 +298,22 @@ def test_every_flag_has_help() -> None:
             assert action.help, f"{command.prog} {action.option_strings} has no help"
     config = next(a for a in commands["serve"]._actions if "--config" in a.option_strings)
     assert "TOML or YAML" in str(config.help)
+
+
+def test_serve_log_format_json_writes_one_json_object_per_line(tmp_path: Path) -> None:
+    port = free_port()
+    proc = cli("serve", "--port", str(port), "--log-format", "json", cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, proc)
+        r = httpx.get(f"{url}/ready", headers={"X-Request-ID": "trace-json-1"})
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    lines = [json.loads(line) for line in out.splitlines()]  # every line is JSON
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    (ready,) = [x for x in lines if x.get("request_id") == "trace-json-1"]
+    assert ready["logger"] == "saas_litellm_server.access"
+    assert (ready["method"], ready["path"], ready["status"]) == ("GET", "/ready", 200)
+    assert any(x["message"].startswith("Finished server process") for x in lines)
