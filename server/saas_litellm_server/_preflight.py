@@ -112,7 +112,11 @@ async def _check_postgres(url: str, shown: str, source: str) -> None:
     dsn = "postgresql://" + url.partition("://")[2]
     try:
         connection = await asyncpg.connect(dsn, timeout=_CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except asyncpg.PostgresError as exc:  # it answered: wrong database, user or password
+        raise StartupError(
+            f"cannot use the database {shown} ({_reason(exc)}); fix {source}"
+        ) from None
+    except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
         raise StartupError(
             f"cannot connect to the database {shown} ({_reason(exc)}); check that PostgreSQL "
             f"is running there, or fix {source}"

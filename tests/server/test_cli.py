@@ -175,6 +175,15 @@ def test_serve_names_an_unreachable_postgres_without_its_password(
     assert "hunter2" not in line
 
 
+def test_serve_names_a_missing_postgres_database(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], postgres_database: str
+) -> None:
+    missing = postgres_database.rsplit("/", 1)[0] + "/saas_litellm_no_such_db"
+    assert run_main("serve", "--database-url", missing) == 2
+    line = one_clear_line(capsys)
+    assert '"saas_litellm_no_such_db" does not exist' in line and "fix --database-url" in line
+
+
 def test_an_unreachable_postgres_is_one_line_from_the_real_command(tmp_path: Path) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/nope"
     proc = cli("serve", "--database-url", url, cwd=tmp_path)
