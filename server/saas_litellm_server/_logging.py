@@ -76,6 +76,11 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "databases"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # as uvicorn may have set them
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
 
 
 _SECRETS = re.compile(
