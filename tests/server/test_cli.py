@@ -220,7 +220,7 @@ def test_an_invalid_setting_names_its_environment_variable(
     assert list(clean_env.iterdir()) == []
 
 
-def test_an_invalid_secret_setting_is_named_but_not_shown(
+def test_several_invalid_settings_share_one_line_naming_variable_and_flag(
     clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SAAS_LITELLM_UPSTREAM_TIMEOUT", "0")
