@@ -72,7 +72,8 @@ def interop(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the direct upstream and a real LiteLLM proxy (bench/RESULTS.md).
+    """Benchmarks against the direct upstream and a real LiteLLM proxy (bench/RESULTS.md; a
+    ``--quick`` run writes the git-ignored bench/RESULTS-quick.md instead).
 
     ``nox -s bench`` runs the full version (a few minutes), ``nox -s bench -- --quick`` a
     reduced one (under a minute). Installs wrk (apt-get) and the LiteLLM proxy (into

@@ -1,4 +1,5 @@
-"""Figures from the raw samples, and the Markdown report (terminal and ``bench/RESULTS.md``).
+"""Figures from the raw samples, and the Markdown report (terminal and ``bench/RESULTS.md``, or
+``bench/RESULTS-quick.md`` for a quick run).
 
 Every figure is computed per round and the median over rounds is reported; ratios are the median
 of the per-round ratios (the systems compared ran interleaved within each round).
@@ -7,12 +8,15 @@ of the per-round ratios (the systems compared ran interleaved within each round)
 from __future__ import annotations
 
 import math
+import re
 import statistics
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Report", "percentile"]
+__all__ = ["Report", "percentile", "report_path", "without_local_paths", "write_report"]
 
 LABELS = {
     "direct": "direct (stub)",
@@ -523,3 +527,37 @@ class Report:
         if notes:
             out += ["## Notes", "", *[f"- {n}" for n in notes], ""]
         return "\n".join(out)
+
+
+# -- where a report goes -----------------------------------------------------------------------
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~$-])/(?:[\w.+@-]+/)+([\w.+@-]+)")
+"""Two components or more: ``/proc`` alone names a kind of thing, not a place on this machine."""
+
+
+def report_path(bench_dir: Path, *, quick: bool) -> Path:
+    """A full run updates the committed ``RESULTS.md``; a quick run's figures (fewer rounds,
+    smaller database) are not comparable, so they go to the git-ignored ``RESULTS-quick.md``."""
+    return bench_dir / ("RESULTS-quick.md" if quick else "RESULTS.md")
+
+
+def without_local_paths(text: str, root: Path) -> str:
+    """The report says where things are relative to the repository, never on this machine:
+    paths under ``root`` become relative, the temp dir ``$TMPDIR``, home ``~``; any other
+    absolute path is cut to its last component (``/usr/bin/wrk`` → ``wrk``)."""
+    for prefix, short in (
+        (str(root), "."),
+        (tempfile.gettempdir(), "$TMPDIR"),
+        (str(Path.home()), "~"),
+    ):
+        if len(prefix) > 1:  # never "/" itself
+            text = re.sub(re.escape(prefix) + r"(?=/|\s|$|[`'\")])", short, text)
+    text = re.sub(r"(?<![\w.])\./", "", text)  # "./.nox/x" -> ".nox/x"
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), text)
+
+
+def write_report(text: str, *, bench_dir: Path, root: Path, quick: bool) -> Path:
+    """Write ``text`` (local paths taken out) where this kind of run belongs; returns the path."""
+    path = report_path(bench_dir, quick=quick)
+    path.write_text(without_local_paths(text, root))
+    return path

@@ -3,8 +3,9 @@
 Starts, on 127.0.0.1: the fast upstream stub, our server on SQLite and on PostgreSQL (plus two
 more on PostgreSQL for the database-size comparison), and a real LiteLLM proxy forwarding to the
 same stub; loads them from separate processes (``load.py``, ``wrk``); prints a Markdown table and
-writes it to ``bench/RESULTS.md``. Every process is stopped and every database dropped at the end,
-also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
+writes it to ``bench/RESULTS.md`` (a quick run: ``bench/RESULTS-quick.md``, git-ignored, so that
+it never replaces the committed full run). Every process is stopped and every database dropped at
+the end, also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
 installs of wrk and LiteLLM excepted).
 """
 
@@ -34,7 +35,7 @@ import database
 import systems
 from phases import FULL, QUICK, Bench, Plan
 from processes import Processes, machine_busy
-from report import Report
+from report import Report, write_report
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -354,8 +355,8 @@ class Run:
         ]
         text = self.report.render(header, self.notes)
         print("\n" + text)
-        (BENCH / "RESULTS.md").write_text(text)
-        self.say(f"written to {BENCH / 'RESULTS.md'}")
+        path = write_report(text, bench_dir=BENCH, root=ROOT, quick=self.plan is QUICK)
+        self.say(f"written to {path.relative_to(ROOT)}")
 
     def cleanup(self, keep_logs: bool) -> None:
         for name in self.databases:
@@ -371,7 +372,11 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="reduced run, under a minute")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="reduced run, under a minute; writes bench/RESULTS-quick.md, not bench/RESULTS.md",
+    )
     parser.add_argument("--no-litellm", action="store_true", help="leave the LiteLLM column out")
     parser.add_argument(
         "--postgres",

@@ -248,7 +248,7 @@ def ensure_wrk(log_dir: Path) -> tuple[str | None, str]:
     """The ``wrk`` binary (``apt-get install -y wrk`` when missing) and what happened."""
     found = shutil.which("wrk")
     if found:
-        return found, f"wrk at {found}"
+        return found, "wrk found on the PATH"
     apt = shutil.which("apt-get")
     if apt is None:
         return None, "wrk is not installed and there is no apt-get to install it"

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["main", "uvicorn_options"]
+__all__ = ["build_parser", "main", "uvicorn_options"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -27,20 +27,12 @@ def _is_loopback(host: str) -> bool:
             return False
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from ._settings import Settings
-
-    overrides = {
-        key: value
-        for key, value in {
-            "host": args.host,
-            "port": args.port,
-            "database_url": args.database_url,
-            "config": args.config,
-        }.items()
-        if value is not None
-    }
-    return Settings(**overrides)
+_FLAGS = {
+    "host": "--host",
+    "port": "--port",
+    "database_url": "--database-url",
+    "config": "--config",
+}
 
 
 def uvicorn_options(settings: Any) -> dict[str, Any]:
@@ -61,9 +53,29 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ._preflight import StartupError, check_config, check_database, load_settings
     from .app import create_app
 
-    settings = _settings(args)
+    overrides = {
+        key: value
+        for key, value in {
+            "host": args.host,
+            "port": args.port,
+            "database_url": args.database_url,
+            "config": args.config,
+            "log_format": args.log_format,
+        }.items()
+        if value is not None
+    }
+    flags = {field: flag for field, flag in _FLAGS.items() if field in overrides}
+    try:
+        settings = load_settings(overrides, flags)
+        check_database(settings, flags)  # refuse what cannot work before creating anything
+        check_config(settings, flags)
+    except StartupError as exc:
+        print(f"saas-litellm-server: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(args.log_level, settings.log_format)
     if settings.dev_mode and not _is_loopback(settings.host):
         print(
             f"refusing to bind to {settings.host}: no SAAS_LITELLM_ADMIN_KEY is set, so admin "
@@ -71,16 +83,20 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if settings.config is not None:
-        from ._config import ConfigError, load_config
-
-        try:
-            load_config(settings.config)  # refuse a bad file before binding anything
-        except ConfigError as exc:
-            print(f"saas-litellm-server: {exc}", file=sys.stderr)
-            return 2
-    uvicorn.run(create_app(settings), **uvicorn_options(settings), log_level=args.log_level)
+    uvicorn.run(
+        create_app(settings),
+        **uvicorn_options(settings),
+        log_level=args.log_level,
+        log_config=None,  # the handlers set up by _configure_logging format uvicorn's lines too
+        access_log=False,  # the app logs each request itself, with its request id
+    )
     return 0
+
+
+def _configure_logging(level: str, log_format: str) -> None:
+    from ._logging import configure_logging
+
+    configure_logging(level=level.upper(), json_lines=log_format == "json")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -91,25 +107,55 @@ def _demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(chunk_delay=args.chunk_delay))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser and its sub-commands' parsers, by name."""
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(
         prog="saas-litellm-server",
         description="Reference server of saas-litellm: a job-based, multi-tenant LLM API.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"saas-litellm-server {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{serve,demo}", help="what to run"
+    )
 
-    serve = commands.add_parser("serve", help="run the server")
-    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 8003)")
-    serve.add_argument("--database-url", help="sqlite:///path.db or postgresql://…")
-    serve.add_argument("--config", help="TOML file declaring model aliases")
+    serve = commands.add_parser(
+        "serve",
+        help="run the server",
+        description="Run the server. Flags override the SAAS_LITELLM_* environment variables.",
+    )
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1; SAAS_LITELLM_HOST)")
     serve.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--port", type=int, help="port to listen on (default 8003; SAAS_LITELLM_PORT)"
+    )
+    serve.add_argument(
+        "--database-url",
+        help="sqlite:///path.db or postgresql://user@host/db "
+        "(default sqlite:///./saas_litellm.db; SAAS_LITELLM_DATABASE_URL)",
+    )
+    serve.add_argument(
+        "--config",
+        help="TOML or YAML file declaring access groups and model aliases, applied at start "
+        "(SAAS_LITELLM_CONFIG)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="least severe log lines shown (default info)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text lines, or one JSON object per line (default text; SAAS_LITELLM_LOG_FORMAT)",
     )
     serve.set_defaults(handler=_serve)
 
     demo = commands.add_parser(
-        "demo", help="run the integration guide's flow against a throw-away local server"
+        "demo",
+        help="run the integration guide's flow against a throw-away local server",
+        description="Run the integration guide's flow against a throw-away local server.",
     )
     demo.add_argument(
         "--chunk-delay",
@@ -118,15 +164,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds between streamed chunks of the mock model (default 0.05)",
     )
     demo.set_defaults(handler=_demo)
+    return parser, {"serve": serve, "demo": demo}
 
-    args = parser.parse_args(argv)
-    quiet = args.command == "demo"
-    logging.basicConfig(
-        level=logging.ERROR if quiet else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "databases"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, commands = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse would blame the top-level command; show the sub-command's usage
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "demo":
+        logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+        for noisy in ("httpx", "databases"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -1,16 +1,87 @@
-"""Keep upstream addresses and secrets out of log lines.
+"""Server log lines: text or JSON, tagged with the request id, and kept free of upstream
+addresses and secrets.
 
 httpx and httpcore log every request the ``openai`` provider makes, with its URL (and at debug
 level its host and port). The upstream's address is configuration that users should not find in
-shared logs, so the server scrubs those records before any handler sees them.
+shared logs, so the server scrubs those records before any handler sees them. The server's own
+lines name a deployment by its model name only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
+import sys
+from contextvars import ContextVar
 
-__all__ = ["install_log_scrubbing"]
+__all__ = [
+    "CONTEXT_FIELDS",
+    "JsonFormatter",
+    "configure_logging",
+    "current_request_id",
+    "install_log_scrubbing",
+]
+
+current_request_id: ContextVar[str | None] = ContextVar("saas_litellm_request_id", default=None)
+"""The id of the request being served (set by ``RequestContextMiddleware``), for log lines
+written far from the request object."""
+
+CONTEXT_FIELDS = (
+    "request_id",
+    "team",
+    "alias",
+    "deployment",
+    "status",
+    "fallback_to",
+    "method",
+    "path",
+    "client",
+    "duration_ms",
+)
+"""``extra=`` fields of the server's records that JSON lines carry as their own keys."""
+
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time``, ``level``, ``logger``, ``message`` and the context
+    fields a record carries — what log pipelines index without a parsing rule."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
+    """Route every logger (uvicorn's included) to one stderr handler in the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(_TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "databases"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # as uvicorn may have set them
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
+
 
 _SECRETS = re.compile(
     r"https?://[^\s\"']+|\bhost=\S+|\bport=\d+|sk-[A-Za-z0-9_\-]{6,}|Bearer\s+[^\s\"']+"

@@ -11,6 +11,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._logging import current_request_id
 from .errors import RequestTooLarge
 from .routes._http import error_response
 from .store import track_writes
@@ -58,6 +59,7 @@ class RequestContextMiddleware:
                     length = None
         rid = supplied if _CLIENT_ID.match(supplied) else f"req_{uuid.uuid4().hex}"
         scope.setdefault("state", {})["request_id"] = rid
+        current_request_id.set(rid)
         header = (b"x-request-id", rid.encode())
 
         async def send_with_id(message: Message) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["BUILTIN_MODEL_ALIAS", "Settings"]
 
@@ -72,16 +73,21 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often abandoned jobs and expired keys are swept."
     )
-    cors_origins: list[str] = Field(
+    cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Origins allowed by CORS (JSON list); empty: CORS off.",
+        description="Origins allowed by CORS, comma-separated (or a JSON list); empty: CORS off.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Server log lines: text, or one JSON object per line."
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8003, ge=0, le=65535)
     db_pool_size: int = Field(
         default=20, ge=1, le=1000, description="PostgreSQL connections per server process."
     )
-    config: Path | None = Field(default=None, description="TOML file declaring model aliases.")
+    config: Path | None = Field(
+        default=None, description="TOML or YAML file declaring access groups and model aliases."
+    )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     header_timeout_seconds: float = Field(
         default=10.0,
@@ -96,6 +102,24 @@ class Settings(BaseSettings):
     mock_chunk_delay: float = Field(
         default=0.0, ge=0, description="Seconds between the mock provider's streamed chunks."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``a,b`` is what people write in an environment variable; a JSON list still works."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError(
+                        "not a JSON list; write the origins comma-separated instead"
+                    ) from None
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
 
     @property
     def dev_mode(self) -> bool:

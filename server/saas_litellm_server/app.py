@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,14 +22,22 @@ from starlette.responses import Response
 
 from saas_litellm_models import Health
 
+from ._access_log import AccessLogMiddleware
 from ._config import load_config
 from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
 from ._runtime import Runtime
 from ._settings import Settings
+from ._version import __version__
 from .errors import APIError
 from .routes import admin, credits, docs, jobs
-from .routes._http import api_error_response, error_response, json_response, request_id
+from .routes._http import (
+    api_error_response,
+    error_response,
+    json_response,
+    request_id,
+    runtime,
+)
 from .routes._operation import Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.maintenance import run_maintenance
@@ -37,6 +46,8 @@ from .store import DatabaseUnavailable, migrate, writes_attempted
 __all__ = ["create_app"]
 
 logger = logging.getLogger("saas_litellm_server")
+
+_READY_TIMEOUT = 2.0
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -84,11 +95,25 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 async def _health(request: Request) -> Response:
-    return json_response(Health())
+    return json_response(Health(version=__version__))
+
+
+async def _ready(request: Request) -> Response:
+    """Ready when the database answers: what a load balancer should route on (``/health`` only
+    says the process is up)."""
+    try:
+        with anyio.fail_after(_READY_TIMEOUT):
+            await runtime(request).db.fetch_val("SELECT 1")
+    except TimeoutError:
+        raise DatabaseUnavailable(f"no answer within {_READY_TIMEOUT:g} s") from None
+    return json_response(Health(version=__version__))
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
-    stack = [Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)]
+    stack = [
+        Middleware(AccessLogMiddleware),
+        Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes),
+    ]
     if settings.cors_origins:  # off unless configured: browsers should call your backend
         stack.append(
             Middleware(
@@ -116,7 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await migrate(rt.db)
             await ensure_builtin_alias(rt.db)
             if settings.config is not None:
-                await apply_config(rt.db, load_config(settings.config))
+                await apply_config(rt.db, load_config(settings.config), settings)
             if settings.dev_mode:
                 logger.warning(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"
@@ -139,7 +164,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 "/health",
                 _health,
                 "GET",
-                Operation(summary="Liveness", auth="none", tag="meta", response=Health),
+                Operation(
+                    summary="Liveness: the process is up",
+                    auth="none",
+                    tag="meta",
+                    response=Health,
+                ),
+            ),
+            api_route(
+                "/ready",
+                _ready,
+                "GET",
+                Operation(
+                    summary="Readiness: the database answers",
+                    description="503 `service_unavailable` (with Retry-After) while the "
+                    "database is unreachable; route traffic on this, restart on `/health`.",
+                    auth="none",
+                    tag="meta",
+                    response=Health,
+                    errors=(503,),
+                ),
             ),
             *admin.routes,
             *jobs.routes,

@@ -86,6 +86,28 @@ async def test_unknown_references_are_refused(http: httpx.AsyncClient) -> None:
     assert (await http.get("/api/model-aliases/X", headers=ADMIN)).status_code == 404
 
 
+async def test_an_openai_deployment_without_any_upstream_is_refused_where_declared(
+    http: httpx.AsyncClient,
+) -> None:
+    """Without an api_base or SAAS_LITELLM_UPSTREAM_BASE_URL, every call would be a 502."""
+    body = {
+        "model_alias": "Chat",
+        "deployments": [
+            {"provider": "mock", "model": "m"},
+            {"provider": "openai", "model": "gpt-4o-mini"},
+        ],
+    }
+    r = await http.post("/api/model-aliases/create", json=body)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request" and error["param"] == "deployments"
+    assert "deployments[1]" in error["message"] and "api_base" in error["message"]
+    assert "SAAS_LITELLM_UPSTREAM_BASE_URL" in error["message"]
+    assert (await http.get("/api/model-aliases/Chat")).status_code == 404
+    body["deployments"][1]["api_base"] = "http://127.0.0.1:4000"
+    assert (await http.post("/api/model-aliases/create", json=body)).status_code == 201
+
+
 async def test_local_dev_mode_creates_what_a_team_names(http: httpx.AsyncClient) -> None:
     """The guide's team-creation example works on a fresh server, on its own."""
     r = await http.post(

@@ -1,10 +1,14 @@
-"""Application wiring (app.py): CORS is off unless configured."""
+"""Application wiring (app.py): CORS is off unless configured; liveness and readiness."""
 
 from __future__ import annotations
 
-import httpx
+from urllib.parse import urlparse
 
-from saas_litellm_server import Settings, create_app
+import httpx
+import pytest
+from tcp_proxy import TcpProxy
+
+from saas_litellm_server import Settings, __version__, create_app
 
 PREFLIGHT = {
     "Origin": "https://app.example.com",
@@ -33,3 +37,54 @@ async def test_cors_allows_configured_origins_only(settings: Settings) -> None:
     assert r.headers["access-control-allow-origin"] == "https://app.example.com"
     other = await _preflight(settings.model_copy(update={"cors_origins": ["https://else.io"]}))
     assert other.headers.get("access-control-allow-origin") != "https://app.example.com"
+
+
+def test_cors_origins_from_the_environment_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "SAAS_LITELLM_CORS_ORIGINS", "http://localhost:3000, https://app.example.com"
+    )
+    expected = ["http://localhost:3000", "https://app.example.com"]
+    assert Settings(_env_file=None).cors_origins == expected  # type: ignore[call-arg]
+    monkeypatch.setenv("SAAS_LITELLM_CORS_ORIGINS", '["http://localhost:3000"]')
+    assert Settings(_env_file=None).cors_origins == ["http://localhost:3000"]  # type: ignore[call-arg]
+    monkeypatch.setenv("SAAS_LITELLM_CORS_ORIGINS", "")
+    assert Settings(_env_file=None).cors_origins == []  # type: ignore[call-arg]
+
+
+async def test_health_reports_the_version(http: httpx.AsyncClient) -> None:
+    r = await http.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "version": __version__}
+
+
+async def test_ready_answers_when_the_database_does(http: httpx.AsyncClient) -> None:
+    r = await http.get("/ready")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "version": __version__}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_ready_is_503_while_the_database_is_unreachable(database_url: str) -> None:
+    url = urlparse(database_url)
+    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
+        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+        app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
+            assert (await http.get("/ready")).status_code == 200
+            proxy.cut()
+            r = await http.get("/ready")
+            assert r.status_code == 503
+            assert r.json()["error"]["type"] == "service_unavailable"
+            assert r.headers["Retry-After"] == "1"
+            assert (await http.get("/health")).status_code == 200  # the process is fine
+            proxy.restore()
+            # the pool drops the connections the cut broke, one per attempt: bounded retries
+            statuses = []
+            while 200 not in statuses and len(statuses) < 25:
+                statuses.append((await http.get("/ready")).status_code)
+            assert statuses[-1] == 200, statuses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -109,3 +111,218 @@ def test_serve_refuses_a_bad_config_file_clearly(tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "deployments" in out and "Traceback" not in out
+
+
+# --- start-up checks (_preflight.py): one line naming the setting and the fix, exit code 2,
+# --- no traceback, nothing created on disk
+
+
+def run_main(*argv: str) -> int:
+    from saas_litellm_server._cli import main
+
+    return main(list(argv))
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No SAAS_LITELLM_* setting from the outside; the working directory is an empty tmp dir."""
+    for name in list(os.environ):
+        if name.startswith("SAAS_LITELLM_") and "TEST" not in name and "REQUIRE" not in name:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def one_clear_line(capsys: pytest.CaptureFixture[str]) -> str:
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("saas-litellm-server: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///missing_dir/x.db", ["--database-url", "missing_dir", "does not exist"]),
+        ("mysql://me:hunter2@db.example/app", ["--database-url", "'mysql'", "sqlite:///"]),
+        ("not a url", ["--database-url", "not a database URL", "postgresql://"]),
+    ],
+)
+def test_serve_refuses_an_unusable_database_url_in_one_line(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], url: str, expected: list[str]
+) -> None:
+    assert run_main("serve", "--database-url", url) == 2
+    line = one_clear_line(capsys)
+    assert all(part in line for part in expected), line
+    assert "hunter2" not in line
+    assert list(clean_env.iterdir()) == []
+
+
+def test_serve_names_an_unreachable_postgres_without_its_password(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()  # nothing listens there: connection refused
+    monkeypatch.setenv(
+        "SAAS_LITELLM_DATABASE_URL", f"postgresql://me:hunter2@127.0.0.1:{port}/nope"
+    )
+    assert run_main("serve") == 2
+    line = one_clear_line(capsys)
+    assert f"postgresql://me:***@127.0.0.1:{port}/nope" in line
+    assert "connection refused" in line and "SAAS_LITELLM_DATABASE_URL" in line
+    assert "hunter2" not in line
+
+
+def test_serve_names_a_missing_postgres_database(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], postgres_database: str
+) -> None:
+    missing = postgres_database.rsplit("/", 1)[0] + "/saas_litellm_no_such_db"
+    assert run_main("serve", "--database-url", missing) == 2
+    line = one_clear_line(capsys)
+    assert '"saas_litellm_no_such_db" does not exist' in line and "fix --database-url" in line
+
+
+def test_an_unreachable_postgres_is_one_line_from_the_real_command(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nope"
+    proc = cli("serve", "--database-url", url, cwd=tmp_path)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert out.splitlines() == [
+        f"saas-litellm-server: cannot connect to the database {url} (connection refused); "
+        "check that PostgreSQL is running there, or fix --database-url"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SAAS_LITELLM_UPSTREAM_TIMEOUT", "-1", "greater than 0"),
+        ("SAAS_LITELLM_PORT", "eighty", "valid integer"),
+        ("SAAS_LITELLM_CORS_ORIGINS", '["http://a", ', "comma-separated"),
+        ("SAAS_LITELLM_LOG_FORMAT", "xml", "'text' or 'json'"),
+    ],
+)
+def test_an_invalid_setting_names_its_environment_variable(
+    clean_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert run_main("serve") == 2
+    line = one_clear_line(capsys)
+    assert f"{name}={value} is invalid" in line and expected in line
+    assert "unset it (default: " in line
+    assert list(clean_env.iterdir()) == []
+
+
+def test_several_invalid_settings_share_one_line_naming_variable_and_flag(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAAS_LITELLM_UPSTREAM_TIMEOUT", "0")
+    assert run_main("serve", "--port", "70000") == 2
+    line = one_clear_line(capsys)
+    assert "SAAS_LITELLM_UPSTREAM_TIMEOUT=0 is invalid" in line
+    assert "--port=70000 is invalid" in line and "leave the flag out" in line
+
+
+def test_a_config_naming_an_unknown_access_group_creates_nothing(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = clean_env / "models.toml"
+    config.write_text(
+        '[[model_aliases]]\nmodel_alias = "X"\naccess_groups = ["gpt-models"]\n'
+        '[[model_aliases.deployments]]\nprovider = "mock"\nmodel = "m"\n'
+    )
+    assert run_main("serve", "--config", str(config)) == 2
+    line = one_clear_line(capsys)
+    assert "unknown access group(s) gpt-models" in line and "access_groups" in line
+    assert "--config" in line
+    assert list(clean_env.iterdir()) == [config]  # no SQLite file
+
+
+def test_a_config_with_an_openai_deployment_but_no_upstream_is_refused(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = clean_env / "models.yaml"
+    config.write_text(
+        "model_aliases:\n- model_alias: Chat\n  deployments:\n"
+        "  - {provider: openai, model: gpt-4o-mini}\n"
+    )
+    monkeypatch.setenv("SAAS_LITELLM_CONFIG", str(config))
+    assert run_main("serve") == 2
+    line = one_clear_line(capsys)
+    assert "'gpt-4o-mini'" in line and "api_base" in line
+    assert "SAAS_LITELLM_UPSTREAM_BASE_URL" in line and "SAAS_LITELLM_CONFIG" in line
+    assert list(clean_env.iterdir()) == [config]
+
+
+def test_a_default_upstream_makes_an_openai_deployment_without_api_base_valid(
+    clean_env: Path,
+) -> None:
+    from saas_litellm_server import Settings
+    from saas_litellm_server._preflight import check_config
+
+    config = clean_env / "models.yaml"
+    config.write_text(
+        "model_aliases:\n- model_alias: Chat\n  deployments:\n"
+        "  - {provider: openai, model: gpt-4o-mini}\n"
+    )
+    settings = Settings(config=config, upstream_base_url="http://127.0.0.1:4000")
+    check_config(settings, {})  # no StartupError
+
+
+# --- the command line itself
+
+
+def test_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from saas_litellm_server import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        run_main("--version")
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"saas-litellm-server {__version__}"
+
+
+def test_an_unknown_serve_flag_shows_serves_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run_main("serve", "--bogus")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: saas-litellm-server serve ")
+    assert "--database-url" in err
+    assert "saas-litellm-server serve: error: unrecognized arguments: --bogus" in err
+
+
+def test_every_flag_has_help() -> None:
+    from saas_litellm_server._cli import build_parser
+
+    parser, commands = build_parser()
+    for command in (parser, *commands.values()):
+        for action in command._actions:
+            assert action.help, f"{command.prog} {action.option_strings} has no help"
+    config = next(a for a in commands["serve"]._actions if "--config" in a.option_strings)
+    assert "TOML or YAML" in str(config.help)
+
+
+def test_serve_log_format_json_writes_one_json_object_per_line(tmp_path: Path) -> None:
+    port = free_port()
+    proc = cli("serve", "--port", str(port), "--log-format", "json", cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, proc)
+        r = httpx.get(f"{url}/ready", headers={"X-Request-ID": "trace-json-1"})
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    lines = [json.loads(line) for line in out.splitlines()]  # every line is JSON
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    (ready,) = [x for x in lines if x.get("request_id") == "trace-json-1"]
+    assert ready["logger"] == "saas_litellm_server.access"
+    assert (ready["method"], ready["path"], ready["status"]) == ("GET", "/ready", 200)
+    assert any(x["message"].startswith("Finished server process") for x in lines)

@@ -4,12 +4,15 @@ prices and job costs, the config file, and job listings."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import UPSTREAM_KEY
 from support import GROUP, ORG, TEAM, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
@@ -134,6 +137,65 @@ async def test_only_hanging_deployment_is_504(routed: httpx.AsyncClient) -> None
         f"/api/jobs/{job}/llm-call", json={**MSG, "model": "A"}, headers=bearer(key)
     )
     assert r.status_code == 504 and r.json()["error"]["type"] == "upstream_timeout"
+
+
+def upstream_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "saas_litellm_server.upstream"]
+
+
+def assert_no_address(records: list[logging.LogRecord], upstream: str) -> None:
+    """Neither the api_base, its host:port nor the upstream key appears in a line."""
+    host = upstream.split("://", 1)[1].split("/", 1)[0]
+    for record in records:
+        text = record.getMessage() + json.dumps(record.__dict__, default=str)
+        assert host not in text and upstream not in text and UPSTREAM_KEY not in text
+
+
+@pytest.mark.parametrize("path", ["llm-call", "llm-call-stream"])
+async def test_a_failure_and_a_fallback_are_logged_with_their_context(
+    routed: httpx.AsyncClient, upstream: str, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="saas_litellm_server.upstream")
+    key = await setup(routed, {"A": [deployment("error-500"), deployment("echo")]})
+    job = await open_job(routed, key)
+    r = await routed.post(
+        f"/api/jobs/{job}/{path}", json={**MSG, "model": "A"}, headers=bearer(key)
+    )
+    assert r.status_code == 200
+    failure, fallback = upstream_lines(caplog)
+    context = {
+        "request_id": r.headers["x-request-id"],
+        "team": TEAM,
+        "alias": "A",
+        "deployment": "error-500",
+    }
+    assert {k: getattr(failure, k) for k in context} == context
+    assert failure.status == 500 and failure.getMessage().startswith("upstream failure: ")
+    assert {k: getattr(fallback, k) for k in context} == context
+    assert fallback.fallback_to == "echo" and fallback.getMessage().startswith("fallback: ")
+    assert_no_address(upstream_lines(caplog), upstream)
+
+
+async def test_a_timeout_is_logged_once_without_a_fallback(
+    routed: httpx.AsyncClient, upstream: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="saas_litellm_server.upstream")
+    key = await setup(routed, {"A": [deployment("hang", timeout=0.3)]})
+    job = await open_job(routed, key)
+    r = await routed.post(
+        f"/api/jobs/{job}/llm-call", json={**MSG, "model": "A"}, headers=bearer(key)
+    )
+    assert r.status_code == 504
+    (line,) = upstream_lines(caplog)
+    assert line.getMessage().startswith("upstream timeout: ")
+    assert (line.request_id, line.team, line.alias, line.deployment, line.status) == (
+        r.headers["x-request-id"],
+        TEAM,
+        "A",
+        "hang",
+        "timeout",
+    )
+    assert_no_address([line], upstream)
 
 
 async def test_cooldown_skips_a_failing_deployment_and_later_retries_it(
@@ -274,6 +336,8 @@ async def test_config_file_is_idempotent_and_declarative(
 ) -> None:
     config = tmp_path / "models.toml"
     config.write_text(CONFIG)
+    # the file's first deployment has no api_base: the server must know a default upstream
+    settings = settings.model_copy(update={"upstream_base_url": "http://127.0.0.1:9/v1"})
     for _ in range(2):  # applying the same file again changes nothing
         app = create_app(settings.model_copy(update={"config": config}))
         async with (

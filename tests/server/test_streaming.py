@@ -240,3 +240,52 @@ async def test_a_bare_async_for_with_break_returns_the_connection(
                 async for _chunk in client.stream(job_id=job.job_id, messages=MSG):
                     break
             assert (await client.get_balance()).credits_reserved == 1
+
+
+@pytest.mark.parametrize("broken", ["provider missing", "openai without api_base"])
+async def test_a_stream_whose_route_cannot_be_tried_fails_before_it_starts(
+    app: Any, http: httpx.AsyncClient, broken: str
+) -> None:
+    """A JSON error the client can branch on, not a 200 whose first event is an error."""
+    from support import TEAM, bearer, create_team
+
+    from saas_litellm_server.store import catalog
+
+    key = await create_team(http)
+    runtime = app.state.runtime
+    if broken == "provider missing":
+        runtime.providers.pop("mock")  # the built-in alias's only provider
+        model, reason = "default", "provider 'mock' is not available"
+    else:  # declared before the admin API checked it, or the default upstream was removed since
+        await catalog.insert_alias(
+            runtime.db,
+            "Legacy",
+            [],
+            [
+                {
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "api_base": None,
+                    "input_cost_per_million": 0.0,
+                    "output_cost_per_million": 0.0,
+                }
+            ],
+            public=True,
+        )
+        model, reason = "Legacy", "set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL"
+    job = (
+        await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "t"}, headers=bearer(key)
+        )
+    ).json()["job_id"]
+    r = await http.post(
+        f"/api/jobs/{job}/llm-call-stream",
+        json={"messages": MSG, "model": model},
+        headers=bearer(key),
+    )
+    assert r.status_code == 502
+    assert r.headers["content-type"].startswith("application/json")
+    error = r.json()["error"]
+    assert error["type"] == "upstream_error" and reason in error["message"]
+    detail = (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()
+    assert detail["status"] == "pending" and detail["calls"] == []  # nothing was attempted

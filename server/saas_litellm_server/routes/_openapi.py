@@ -13,7 +13,7 @@ from saas_litellm_models import ErrorResponse, StreamChunk, StreamDone, StreamEr
 
 from ._operation import Operation
 
-__all__ = ["build_openapi"]
+__all__ = ["TAGS", "build_openapi"]
 
 _REF = "#/components/schemas/{model}"
 _PATH_PARAMS: dict[str, dict[str, Any]] = {
@@ -35,6 +35,17 @@ _ERRORS = {
     503: "service_unavailable: the database is unavailable; see Retry-After",
     504: "upstream_timeout: the upstream did not answer in time",
 }
+TAGS = {
+    "jobs": "A job groups the LLM calls of one business operation: create it (reserves a "
+    "credit), make calls (plain or streamed), then complete it (spends the credit) or fail it "
+    "(releases it).",
+    "credits": "A team's credit balance and its usage analytics per job type.",
+    "admin": "Organizations, teams and their keys and credits, model access groups and model "
+    "aliases. Admin key required.",
+    "meta": "Liveness and readiness probes, for load balancers and orchestrators.",
+}
+"""Every tag an operation uses, with the description ReDoc and Swagger UI show under it."""
+
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "admin": [{"AdminKey": []}],
     "team": [{"VirtualKey": []}],
@@ -184,6 +195,11 @@ def build_openapi(routes: list[BaseRoute], *, version: str) -> dict[str, Any]:
             "costs one credit, a failed one nothing.",
         },
         "servers": [{"url": "/"}],
+        "tags": [
+            {"name": tag, "description": TAGS[tag]}
+            for tag in TAGS
+            if any(op.tag == tag for _, _, op in described)
+        ],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -85,7 +85,8 @@ async def create_model_alias(request: Request) -> Response:
 
     async def handle() -> Response:
         body = await parse_body(request, ModelAliasCreateRequest)
-        return json_response(await catalog.create_alias(runtime(request).db, body), 201)
+        rt = runtime(request)
+        return json_response(await catalog.create_alias(rt.db, body, rt.settings), 201)
 
     return await idempotent(request, ADMIN_SCOPE, handle)
 

@@ -61,6 +61,7 @@ async def prepare_call(
     """Everything that can refuse a call, done before any upstream work (or any SSE byte)."""
     job = await get_open_job(runtime.db, team, job_id)
     route = await routing.resolve(runtime, team, body.model)
+    routing.ensure_triable(runtime, route)
     window_id = await rate_limits.admit(runtime, team)
     if job["status"] == "pending":
         await jobs.mark_in_progress(runtime.db, job_id)
@@ -188,7 +189,9 @@ async def llm_call(
         request = routing.provider_request(runtime, deployment, call.messages, call.params)
         return await provider.complete(request)
 
-    outcome, used = await routing.call_with_fallback(runtime, call.route, attempt)
+    outcome, used = await routing.call_with_fallback(
+        runtime, call.route, attempt, team_id=team.team_id
+    )
     if isinstance(outcome, ProviderError):
         error = routing.upstream_error(call.route.alias, outcome, used.attempts)
         await recorder.finish(
@@ -219,6 +222,10 @@ def _estimated_usage(call: PreparedCall, pieces: list[str]) -> Usage:
     )
 
 
+def _next(order: list[routing.Deployment], index: int) -> routing.Deployment | None:
+    return order[index + 1] if index + 1 < len(order) else None
+
+
 async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[StreamEvent, None]:
     """Stream a prepared call as SSE events: chunks as they arrive, then ``done`` or ``error``.
 
@@ -240,12 +247,15 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
     try:
         last_error: ProviderError | None = None
         attempts = 0
-        for deployment in order:
+        for index, deployment in enumerate(order):
             attempts += 1
             try:
                 provider = routing.provider_for(runtime, deployment)
             except ProviderError as exc:
                 last_error = exc
+                routing.log_failure(
+                    call.team.team_id, call.route.alias, deployment, exc, _next(order, index)
+                )
                 continue
             request = routing.provider_request(runtime, deployment, call.messages, call.params)
             finish: str | None = None
@@ -267,7 +277,9 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
             except ProviderError as exc:
                 routing.report(runtime, deployment, exc)
                 last_error = exc
-                if not pieces and exc.retryable:
+                fallback = _next(order, index) if not pieces and exc.retryable else None
+                routing.log_failure(call.team.team_id, call.route.alias, deployment, exc, fallback)
+                if fallback is not None:
                     continue  # nothing sent yet: the next deployment may answer
                 break
             finally:

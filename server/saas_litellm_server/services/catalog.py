@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from saas_litellm_models import (
+    Deployment,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAlias,
@@ -12,15 +15,17 @@ from saas_litellm_models import (
 )
 
 from .._config import ConfigError, ServerConfig
-from .._settings import BUILTIN_MODEL_ALIAS
+from .._settings import BUILTIN_MODEL_ALIAS, Settings
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog
 
 __all__ = [
     "apply_config",
+    "config_problem",
     "create_alias",
     "create_group",
     "create_organization",
+    "deployment_problem",
     "ensure_builtin_alias",
     "get_alias",
 ]
@@ -42,7 +47,44 @@ async def create_group(db: Database, body: ModelAccessGroupCreateRequest) -> Mod
     return ModelAccessGroup.model_validate(row)
 
 
-async def create_alias(db: Database, body: ModelAliasCreateRequest) -> ModelAlias:
+def deployment_problem(deployments: Sequence[Deployment], settings: Settings) -> str | None:
+    """Why a deployment could never be called, if it could not: said where it is declared, not
+    as a 502 on every call."""
+    if settings.upstream_base_url:
+        return None
+    for index, deployment in enumerate(deployments):
+        if deployment.provider == "openai" and not deployment.api_base:
+            return (
+                f"deployments[{index}] (openai model {deployment.model!r}) has no api_base "
+                "and the server has no SAAS_LITELLM_UPSTREAM_BASE_URL; give it an api_base "
+                "(e.g. http://127.0.0.1:4000 for a LiteLLM proxy)"
+            )
+    return None
+
+
+def config_problem(config: ServerConfig, settings: Settings) -> str | None:
+    """What keeps ``config`` from applying cleanly, found before anything is written: every
+    access group an alias names must be declared in the file, every deployment callable."""
+    declared = {group.group_name for group in config.access_groups}
+    for alias in config.model_aliases:
+        unknown = [g for g in alias.access_groups if g not in declared]
+        if unknown:
+            return (
+                f"model alias {alias.model_alias!r} names unknown access group(s) "
+                f"{', '.join(unknown)}; declare them in the file's access_groups"
+            )
+        problem = deployment_problem(alias.deployments, settings)
+        if problem:
+            return f"model alias {alias.model_alias!r}: {problem}"
+    return None
+
+
+async def create_alias(
+    db: Database, body: ModelAliasCreateRequest, settings: Settings
+) -> ModelAlias:
+    problem = deployment_problem(body.deployments, settings)
+    if problem:
+        raise InvalidRequest(problem, param="deployments")
     missing = await catalog.missing_groups(db, body.access_groups)
     if missing:
         raise InvalidRequest(
@@ -68,17 +110,14 @@ async def get_alias(db: Database, model_alias: str) -> ModelAlias:
     return ModelAlias.model_validate(row)
 
 
-async def apply_config(db: Database, config: ServerConfig) -> None:
+async def apply_config(db: Database, config: ServerConfig, settings: Settings) -> None:
     """Make the catalog match the config file (see ``_config``): idempotent."""
+    problem = config_problem(config, settings)
+    if problem:
+        raise ConfigError(problem)
     for group in config.access_groups:
         await catalog.insert_group(db, group.group_name, group.description)
     for alias in config.model_aliases:
-        missing = await catalog.missing_groups(db, alias.access_groups)
-        if missing:
-            raise ConfigError(
-                f"model alias {alias.model_alias!r} names unknown access group(s): "
-                f"{', '.join(missing)}; declare them under [[access_groups]]"
-            )
         await catalog.replace_alias(
             db, alias.model_alias, alias.access_groups, [d.model_dump() for d in alias.deployments]
         )

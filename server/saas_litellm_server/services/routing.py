@@ -3,14 +3,16 @@ answers it (the first that succeeds, in the alias's order), and what that costs.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .._logging import current_request_id
 from .._runtime import Runtime, TeamContext
 from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed, UpstreamTimedOut
-from ..providers import Provider, ProviderError, ProviderRequest
+from ..providers import OpenAIProvider, Provider, ProviderError, ProviderRequest
 from ..store import catalog, teams
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "Route",
     "call_with_fallback",
     "cost_usd",
+    "ensure_triable",
+    "log_failure",
     "plan",
     "provider_for",
     "provider_request",
@@ -28,6 +32,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("saas_litellm_server.upstream")
 
 
 @dataclass(frozen=True)
@@ -135,10 +141,46 @@ def upstream_error(alias: str, error: ProviderError, attempts: int = 1) -> APIEr
     return UpstreamFailed(message)
 
 
+def log_failure(
+    team_id: str,
+    alias: str,
+    deployment: Deployment,
+    error: ProviderError,
+    fallback: Deployment | None = None,
+) -> None:
+    """One line per failed attempt, one more when another deployment takes over. A deployment
+    is named by its model: its api_base and key are configuration, not log content. The line
+    ends with what the upstream said (``ProviderError.detail``: secrets redacted by value), which
+    the team's error message may leave out."""
+    context = {
+        "request_id": current_request_id.get(),
+        "team": team_id,
+        "alias": alias,
+        "deployment": deployment.model,
+        "status": error.status_code or error.kind,
+    }
+    logger.warning(
+        "upstream %s: request_id=%s team=%s alias=%s deployment=%s status=%s: %s",
+        "timeout" if error.kind == "timeout" else "failure",
+        *context.values(),
+        error.detail,
+        extra=context,
+    )
+    if fallback is not None:
+        logger.warning(
+            "fallback: request_id=%s team=%s alias=%s from deployment=%s (status=%s) to %s",
+            *context.values(),
+            fallback.model,
+            extra={**context, "fallback_to": fallback.model},
+        )
+
+
 async def call_with_fallback(
     runtime: Runtime,
     route: Route,
     call: Callable[[Provider, Deployment], Awaitable[T]],
+    *,
+    team_id: str,
 ) -> tuple[T | ProviderError, Attempt]:
     """Try the deployments in order until one succeeds or a failure is not worth retrying.
 
@@ -149,25 +191,46 @@ async def call_with_fallback(
     last: ProviderError | None = None
     order = plan(runtime, route)
     deployment = order[0]
-    attempts = 0
-    for deployment in order:
-        attempts += 1
+    for index, deployment in enumerate(order):
         try:
             result: T | ProviderError = await call(provider_for(runtime, deployment), deployment)
         except ProviderError as exc:
             report(runtime, deployment, exc)
             last = exc
-            if not exc.retryable:
+            fallback = order[index + 1] if exc.retryable and index + 1 < len(order) else None
+            log_failure(team_id, route.alias, deployment, exc, fallback)
+            if fallback is None:
                 break
             continue
         report(runtime, deployment, None)
-        return result, Attempt(deployment, (time.perf_counter() - start) * 1000, attempts)
+        return result, Attempt(deployment, (time.perf_counter() - start) * 1000, index + 1)
     assert last is not None
-    return last, Attempt(deployment, (time.perf_counter() - start) * 1000, attempts)
+    return last, Attempt(deployment, (time.perf_counter() - start) * 1000, index + 1)
+
+
+def unavailable(runtime: Runtime, deployment: Deployment) -> str | None:
+    """Why ``deployment`` cannot even be tried (no such provider, no upstream address)."""
+    provider = runtime.providers.get(deployment.provider)
+    if provider is None:
+        return f"provider {deployment.provider!r} is not available"
+    if isinstance(provider, OpenAIProvider) and not (deployment.api_base or provider.base_url):
+        return (
+            f"no upstream is configured for deployment {deployment.model!r} "
+            "(set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL)"
+        )
+    return None
+
+
+def ensure_triable(runtime: Runtime, route: Route) -> None:
+    """Refuse a call none of whose deployments could be tried — before any SSE byte is sent."""
+    reasons = [unavailable(runtime, d) for d in route.deployments]
+    first = reasons[0] if reasons else "it has no deployment"
+    if first is not None and all(reasons):
+        raise upstream_error(route.alias, ProviderError("server", first), len(reasons))
 
 
 def provider_for(runtime: Runtime, deployment: Deployment) -> Provider:
-    provider = runtime.providers.get(deployment.provider)
-    if provider is None:
-        raise ProviderError("server", f"provider {deployment.provider!r} is not available")
-    return provider
+    reason = unavailable(runtime, deployment)
+    if reason is not None:
+        raise ProviderError("server", reason)
+    return runtime.providers[deployment.provider]
