@@ -95,6 +95,9 @@ async def test_sdk_raises_typed_errors_from_the_server(
         with pytest.raises(InsufficientCreditsError) as info:
             await client.create_job("one-too-many")
         assert info.value.status_code == 402 and info.value.request_id
+        # the balance shows one credit left: the error says it is reserved by the open job
+        assert (info.value.credits_remaining, info.value.credits_reserved) == (1, 1)
+        assert info.value.credits_available == 0
         with pytest.raises(NotFoundError):
             await client.get_job("00000000-0000-4000-8000-000000000000")
         with pytest.raises(BadRequestError) as bad:

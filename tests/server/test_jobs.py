@@ -6,7 +6,7 @@ import httpx
 import pytest
 from support import TEAM, bearer, create_team
 
-from saas_litellm_models import CreditBalance, Job, JobCompletion, JobDetail
+from saas_litellm_models import CreditBalance, ErrorResponse, Job, JobCompletion, JobDetail
 
 MSG = {"messages": [{"role": "user", "content": "Analyze this..."}]}
 
@@ -118,6 +118,29 @@ async def test_no_credit_left_is_402_and_opens_nothing(http: httpx.AsyncClient) 
     assert sum(row["jobs"] for row in usage["by_job_type"]) == 2
     b = await balance(http, key)
     assert (b.credits_reserved, b.credits_available) == (2, 0)
+
+
+async def test_402_says_how_much_is_remaining_and_reserved(http: httpx.AsyncClient) -> None:
+    # the balance shows credits left: the refusal says they are all held by open jobs
+    key = await create_team(http, credits=2)
+    await new_job(http, key)
+    await new_job(http, key)
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
+    )
+    assert r.status_code == 402
+    error = ErrorResponse.model_validate_json(r.content).error
+    b = await balance(http, key)
+    assert (
+        (error.credits_remaining, error.credits_reserved, error.credits_available)
+        == (
+            b.credits_remaining,
+            b.credits_reserved,
+            b.credits_available,
+        )
+        == (2, 2, 0)
+    )
+    assert "2 remaining, 2 reserved" in error.message
 
 
 async def test_failing_a_job_frees_its_reservation(http: httpx.AsyncClient) -> None:

@@ -52,9 +52,11 @@ async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) ->
     _check_active(team)
     async with db.transaction():
         if not await teams.reserve_credit(db, team.team_id):
+            row = await teams.get_team(db, team.team_id)
             raise InsufficientCredits(
-                f"team {team.team_id!r} has no credit left to open a job "
-                "(each open job reserves one credit)"
+                team.team_id,
+                credits_remaining=0 if row is None else row["credits_remaining"],
+                credits_reserved=0 if row is None else row["credits_reserved"],
             )
         row = await jobs.insert_job(
             db,
