@@ -202,7 +202,8 @@ class SaasLiteLLMClient(_BaseClient):
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> JobCompletion:
-        """Close a job: ``"completed"`` spends its one credit, ``"failed"`` releases it.
+        """Close a job: ``"completed"`` spends its one credit (released instead if none of its
+        calls succeeded: ``result.costs.credit_reason``), ``"failed"`` releases it.
 
         Repeating the same status returns the same result without charging again; switching
         status raises :class:`ConflictError`. ``result.credits_remaining`` is the balance after.

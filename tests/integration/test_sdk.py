@@ -173,6 +173,8 @@ async def test_sdk_concurrent_jobs_are_exact(server: tuple[str, httpx.AsyncClien
         jobs = [r for r in results if not isinstance(r, BaseException)]
         assert len(jobs) == 5
         assert all(isinstance(r, InsufficientCreditsError) for r in results if r not in jobs)
+        hello = [{"role": "user", "content": "hello"}]
+        await asyncio.gather(*[client.llm_call(job_id=j.job_id, messages=hello) for j in jobs])
         await asyncio.gather(*[client.complete_job(j.job_id) for j in jobs for _ in range(3)])
         balance = await client.get_balance()
         assert (balance.credits_used, balance.credits_reserved, balance.credits_remaining) == (
@@ -193,6 +195,7 @@ async def test_sdk_lists_jobs_usage_aliases_and_limits(
         SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin,
     ):
         ids = [(await client.create_job("listing")).job_id for _ in range(5)]
+        await client.llm_call(job_id=ids[0], messages=[{"role": "user", "content": "hi"}])
         await client.complete_job(ids[0], "completed")
         page = await client.list_jobs(limit=2)
         assert [j.job_id for j in page.jobs] == ids[:-3:-1] and page.next_cursor

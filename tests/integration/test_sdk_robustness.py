@@ -311,6 +311,7 @@ async def test_lost_create_and_complete_responses_move_the_ledger_once(stack: St
         assert [(c.status, c.replayed) for c in creates] == [(201, False), (201, True)]
         assert json.loads(creates[0].body)["job_id"] == job.job_id
         assert (await client.get_balance()).credits_reserved == 1  # one job, not two
+        await client.llm_call(job_id=job.job_id, messages=MESSAGES, model="Stub")
 
         stack.proxy.fail_next("POST", r"/complete$", "502")
         result = await client.complete_job(job.job_id, "completed")

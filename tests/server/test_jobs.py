@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from support import TEAM, bearer, create_team
+from support import GROUP, TEAM, bearer, create_team
 
 from saas_litellm_models import CreditBalance, ErrorResponse, Job, JobCompletion, JobDetail
 
@@ -74,6 +74,7 @@ async def test_failed_job_costs_nothing(http: httpx.AsyncClient) -> None:
 async def test_repeat_completion_replays_and_never_charges_twice(http: httpx.AsyncClient) -> None:
     key = await create_team(http, credits=3)
     job = await new_job(http, key)
+    await http.post(f"/api/jobs/{job.job_id}/llm-call", json=MSG, headers=bearer(key))
     url = f"/api/jobs/{job.job_id}/complete"
     first = await http.post(url, json={"status": "completed"}, headers=bearer(key))
     await http.post(f"/api/teams/{TEAM}/credits/add", json={"credits": 10})
@@ -83,6 +84,59 @@ async def test_repeat_completion_replays_and_never_charges_twice(http: httpx.Asy
     assert other.status_code == 409 and other.json()["error"]["type"] == "conflict"
     b = await balance(http, key)
     assert (b.credits_allocated, b.credits_used, b.credits_reserved) == (13, 1, 0)
+
+
+async def test_completing_a_job_without_a_successful_call_costs_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    key = await create_team(http, credits=3)
+    # an upstream nobody listens on: each call through it is recorded as failed
+    dead = {"provider": "openai", "model": "m", "api_base": "http://127.0.0.1:9"}
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={"model_alias": "dead", "access_groups": [GROUP], "deployments": [dead]},
+    )
+    assert r.status_code == 201, r.text
+    failing = {**MSG, "model": "dead"}
+    job = await new_job(http, key)
+    r = await http.post(f"/api/jobs/{job.job_id}/llm-call", json=failing, headers=bearer(key))
+    assert r.status_code == 502, r.text
+    url = f"/api/jobs/{job.job_id}/complete"
+    r = await http.post(url, json={"status": "completed"}, headers=bearer(key))
+    assert r.status_code == 200
+    done = JobCompletion.model_validate_json(r.content)
+    assert done.status == "completed"
+    assert (done.costs.total_calls, done.costs.successful_calls) == (1, 0)
+    assert not done.costs.credit_applied and done.costs.credit_reason == "no successful call"
+    assert done.costs.credits_remaining == 3
+    b = await balance(http, key)  # the reservation was released, not settled
+    assert (b.credits_used, b.credits_reserved, b.credits_remaining) == (0, 0, 3)
+    # the replay and the job's detail say the same; the usage counts no credit
+    again = await http.post(url, json={"status": "completed"}, headers=bearer(key))
+    assert again.json() == r.json()
+    detail = JobDetail.model_validate_json(
+        (await http.get(f"/api/jobs/{job.job_id}", headers=bearer(key))).content
+    )
+    assert detail.costs.credit_reason == "no successful call"
+    usage = (await http.get(f"/api/teams/{TEAM}/usage", headers=bearer(key))).json()
+    assert usage["by_job_type"][0]["completed"] == 1 and usage["by_job_type"][0]["credits"] == 0
+
+    # a job with no call at all costs nothing either; one successful call makes it cost one
+    empty = await new_job(http, key)
+    r = await http.post(
+        f"/api/jobs/{empty.job_id}/complete", json={"status": "completed"}, headers=bearer(key)
+    )
+    assert r.json()["costs"]["credit_applied"] is False
+    used = await new_job(http, key)
+    await http.post(f"/api/jobs/{used.job_id}/llm-call", json=failing, headers=bearer(key))
+    await http.post(f"/api/jobs/{used.job_id}/llm-call", json=MSG, headers=bearer(key))
+    r = await http.post(
+        f"/api/jobs/{used.job_id}/complete", json={"status": "completed"}, headers=bearer(key)
+    )
+    costs = JobCompletion.model_validate_json(r.content).costs
+    assert costs.credit_applied and costs.credit_reason is None and costs.credits_remaining == 2
+    b = await balance(http, key)
+    assert (b.credits_used, b.credits_reserved, b.credits_remaining) == (1, 0, 2)
 
 
 async def test_failed_then_completed_is_conflict(http: httpx.AsyncClient) -> None:
