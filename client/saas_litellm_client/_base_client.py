@@ -275,6 +275,7 @@ class _BaseClient:
         body: BaseModel | None = None,
         cast_to: type[_ModelT],
         options: RequestOptions = _NO_OPTIONS,
+        exclude_unset: bool = False,
     ) -> _ModelT:
         """Send one API call (retried as configured) and return its 2xx body as ``cast_to``,
         with the response's request id attached (see :func:`request_id_of`).
@@ -282,8 +283,11 @@ class _BaseClient:
         Raises :class:`APIConnectionError`/:class:`APITimeoutError` without a response (also
         when the deadline ran out), an :class:`APIStatusError` subclass for a non-2xx and
         :class:`APIResponseValidationError` for a 2xx that does not parse (never retried).
+
+        The body leaves out its ``None`` fields, or with ``exclude_unset`` the fields it was not
+        given: for a partial update, where an explicit ``null`` means "remove".
         """
-        call = self._prepare(method, path, body, options)
+        call = self._prepare(method, path, body, options, exclude_unset=exclude_unset)
 
         async def attempt(request: httpx.Request, number: int) -> httpx.Response:
             response = await self._send(request, call, number, stream=False)
@@ -346,6 +350,7 @@ class _BaseClient:
         options: RequestOptions,
         *,
         accept: str = "application/json",
+        exclude_unset: bool = False,
     ) -> _Call:
         self._check_open()
         headers = self._default_headers(accept)
@@ -359,7 +364,12 @@ class _BaseClient:
             headers=headers,
             json=None
             if body is None
-            else body.model_dump(mode="json", exclude_none=True, by_alias=True),
+            else body.model_dump(
+                mode="json",
+                by_alias=True,
+                exclude_none=not exclude_unset,
+                exclude_unset=exclude_unset,
+            ),
             timeout=httpx.Timeout(timeout),
             max_retries=self.max_retries
             if isinstance(options.max_retries, NotGiven)

@@ -209,5 +209,14 @@ async def test_sdk_lists_jobs_usage_aliases_and_limits(
         assert (await admin.get_team_usage("acme-corp", until=future)).by_job_type[0].credits == 1
         alias = await admin.get_model_alias("default")
         assert alias.public and alias.deployments[0].provider == "mock"
-        team = await admin.set_limits("acme-corp", rpm_limit=100, tpm_limit=None)
-        assert (team.rpm_limit, team.tpm_limit) == (100, None)
+        team = await admin.set_limits("acme-corp", rpm_limit=100, tpm_limit=5000)
+        assert (team.rpm_limit, team.tpm_limit) == (100, 5000)
+        team = await admin.set_limits("acme-corp", rpm_limit=7)  # tpm_limit stays
+        assert (team.rpm_limit, team.tpm_limit) == (7, 5000)
+        team = await admin.set_limits("acme-corp", tpm_limit=None)  # None removes it
+        assert (team.rpm_limit, team.tpm_limit) == (7, None)
+        created = await admin.create_team(
+            "org_acme", "limited", access_groups=["gpt-models"], rpm_limit=3, tpm_limit=900
+        )
+        team = await admin.get_team(created.team_id)
+        assert (team.rpm_limit, team.tpm_limit) == (3, 900)
