@@ -16,10 +16,15 @@ import uuid
 
 import httpx
 
-from saas_litellm_client import ConflictError, SaasLiteLLMAdminClient, SaasLiteLLMClient
+from saas_litellm_client import (
+    ConflictError,
+    MessageParam,
+    SaasLiteLLMAdminClient,
+    SaasLiteLLMClient,
+)
 
 BASE_URL = os.environ.get("SAAS_LITELLM_BASE_URL", "http://localhost:8003")
-MESSAGES = [{"role": "user", "content": "Tell me a story"}]
+MESSAGES: list[MessageParam] = [{"role": "user", "content": "Tell me a story"}]
 
 
 async def main() -> None:

@@ -186,7 +186,8 @@ async def soak(args: argparse.Namespace) -> int:
             await drop_database()
     row = usage["by_job_type"][0]
     balanced = (
-        balance["credits_used"] == row["credits"] == row["completed"]
+        # a completed job whose only calls were cut off (disconnects) is not charged
+        balance["credits_used"] == row["credits"] <= row["completed"]
         and balance["credits_reserved"] == row["jobs"] - row["completed"] - row["failed"]
     )
     first, last = samples[0][1], samples[-1][1]

@@ -6,8 +6,11 @@ import asyncio
 import concurrent.futures
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -109,3 +112,35 @@ async def ledger(http: httpx.AsyncClient, key: str, team_id: str = TEAM) -> dict
     usage = await http.get(f"/api/teams/{team_id}/usage", headers=bearer(key))
     assert balance.status_code == 200 and usage.status_code == 200
     return {"balance": balance.json(), "usage": usage.json()}
+
+
+def run_mypy(modules: dict[str, str], directory: Path) -> dict[str, list[str]]:
+    """``mypy --strict`` over ``modules`` (name -> source), all in one run (mypy is slow to
+    start); returns each module's error lines (``name.py:LINE: error: …``)."""
+    for name, source in modules.items():
+        (directory / f"{name}.py").write_text(source)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--cache-dir",
+            str(directory / ".mypy_cache"),
+            *(f"{name}.py" for name in modules),
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr  # 2: mypy itself failed
+    errors: dict[str, list[str]] = {name: [] for name in modules}
+    for line in result.stdout.splitlines():
+        name = line.split(".py:", 1)[0]
+        if ": error:" in line and name in errors:
+            errors[name].append(line)
+    return errors

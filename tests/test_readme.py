@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from support import run_mypy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,3 +60,63 @@ def test_the_license_file_matches_the_package_metadata() -> None:
     assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
     sdist = re.search(r"\[tool\.hatch\.build\.targets\.sdist\]\ninclude = (\[.*\])", pyproject)
     assert sdist is not None and '"LICENSE"' in sdist.group(1)
+
+
+# -- the SDK snippets type-check ----------------------------------------------------------------
+
+SNIPPET_DOCS = ["README.md", "docs/sdk.md", "docs/guide.md", "docs/structured_outputs.md"]
+_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# Names a snippet may use without defining: the client and job of the surrounding text.
+_CONTEXT = {
+    "client": "SaasLiteLLMClient",
+    "job": "Job",
+    "messages": "list[MessageParam]",
+    "base_url": "str",
+    "team_id": "str",
+    "virtual_key": "str",
+    "invoice_id": "str",
+}
+_PERSON = "class Person(BaseModel):\n    name: str\n    age: int\n"
+
+
+def _snippet_module(code: str) -> tuple[str, int]:
+    """``code`` as a module mypy can check: inside an ``async def`` (snippets use top-level
+    ``await``), given the context names it uses without binding them. Returns the module and
+    how many lines come before the snippet's first."""
+    params = [
+        f"{name}: {kind}"
+        for name, kind in _CONTEXT.items()
+        if re.search(rf"\b{name}\b", code)
+        and not re.search(rf"\bas {name}\b|^\s*{name}\s*=", code, re.MULTILINE)
+    ]
+    prelude = [
+        "from __future__ import annotations",
+        "from pydantic import BaseModel",
+        "from saas_litellm_client import Job, MessageParam, SaasLiteLLMClient",
+        *(_PERSON.splitlines() if "Person" in code and "class Person" not in code else []),
+        f"async def snippet({', '.join(params)}) -> None:",
+    ]
+    body = "\n".join(f"    {line}" if line else "" for line in code.splitlines())
+    return "\n".join(prelude) + "\n" + body + "\n", len(prelude)
+
+
+def test_every_python_snippet_of_the_docs_passes_mypy_strict(tmp_path: Path) -> None:
+    modules: dict[str, str] = {}
+    origin: dict[str, tuple[str, int, int]] = {}  # module -> (doc, first line, prelude lines)
+    for doc in SNIPPET_DOCS:
+        text = (ROOT / doc).read_text()
+        for number, match in enumerate(_BLOCK.finditer(text)):
+            name = f"{Path(doc).stem}_{number}".replace("-", "_")
+            modules[name], prelude = _snippet_module(match.group(1))
+            origin[name] = (doc, text.count("\n", 0, match.start(1)) + 1, prelude)
+    assert len(modules) >= 8  # the extraction found the snippets
+
+    errors = run_mypy(modules, tmp_path)
+
+    report = []
+    for name, lines in errors.items():
+        doc, first, prelude = origin[name]
+        for line in lines:
+            where, _, message = line.partition(": error: ")
+            report.append(f"{doc}:{first + int(where.split(':')[1]) - prelude - 1}: {message}")
+    assert report == [], "\n".join(report)

@@ -9,6 +9,7 @@ is scripted by the request's ``model``:
 - ``nousage``: streams without a ``usage`` chunk;
 - ``error-<status>``: answers that HTTP status with an OpenAI-style error body;
 - ``hang``: never answers;
+- ``sleep-<seconds>``: answers like ``echo``, after ``<seconds>``;
 - ``tools``: answers with a ``get_weather`` tool call (streamed in fragments, as OpenAI does);
 - ``garbage``: answers 200 with a body that is not JSON (or, streaming, a chunk that is not);
 - ``reask``: answers JSON that fails the test's ``Person`` model until the conversation contains
@@ -128,6 +129,8 @@ async def completions(request: Request) -> Response:
             },
             status_code=status,
         )
+    if model.startswith("sleep-"):
+        await asyncio.sleep(float(model.removeprefix("sleep-")))
     if model == "hang":
         while not await request.is_disconnected():
             await asyncio.sleep(0.05)

@@ -75,7 +75,20 @@ from ._request_id import request_id_of
 from ._streaming import ChatStream
 from ._strict_schema import StrictSchemaError, to_strict_json_schema
 from ._structured import StructuredStream
-from ._types import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._types import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    AssistantMessageParam,
+    DeveloperMessageParam,
+    FunctionCallParam,
+    MessageParam,
+    NotGiven,
+    SystemMessageParam,
+    ToolCallParam,
+    ToolMessageParam,
+    UserMessageParam,
+)
 from ._version import __version__
 
 _setup_logging()
@@ -88,6 +101,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AssistantMessageParam",
     "AuthenticationError",
     "BadRequestError",
     "ChatMessage",
@@ -95,6 +109,8 @@ __all__ = [
     "ConflictError",
     "CreditBalance",
     "Deployment",
+    "DeveloperMessageParam",
+    "FunctionCallParam",
     "InsufficientCreditsError",
     "InternalServerError",
     "Job",
@@ -105,6 +121,7 @@ __all__ = [
     "JobList",
     "KeyRotation",
     "LLMCallResponse",
+    "MessageParam",
     "ModelAccessGroup",
     "ModelAlias",
     "NotFoundError",
@@ -124,13 +141,17 @@ __all__ = [
     "StructuredOutputRefusedError",
     "StructuredOutputTruncatedError",
     "StructuredStream",
+    "SystemMessageParam",
     "Team",
     "TeamCreated",
     "TeamUsage",
+    "ToolCallParam",
+    "ToolMessageParam",
     "UnprocessableEntityError",
     "UpstreamError",
     "UpstreamTimeoutError",
     "Usage",
+    "UserMessageParam",
     "__version__",
     "request_id_of",
     "to_strict_json_schema",

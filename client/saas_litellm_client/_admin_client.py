@@ -156,12 +156,17 @@ class SaasLiteLLMAdminClient(_BaseClient):
         access_groups: Sequence[str] = (),
         credits_allocated: int = 0,
         default_model: str | None = None,
+        rpm_limit: int | None = None,
+        tpm_limit: int | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TeamCreated:
-        """Create a team; ``result.virtual_key`` is shown only this once — store it."""
+        """Create a team; ``result.virtual_key`` is shown only this once — store it.
+
+        ``rpm_limit``/``tpm_limit`` are LLM requests/tokens per minute (``None``: unlimited).
+        """
         body = TeamCreateRequest.model_validate(
             {
                 "organization_id": organization_id,
@@ -170,6 +175,8 @@ class SaasLiteLLMAdminClient(_BaseClient):
                 "access_groups": access_groups,
                 "credits_allocated": credits_allocated,
                 "default_model": default_model,
+                "rpm_limit": rpm_limit,
+                "tpm_limit": tpm_limit,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
@@ -303,17 +310,28 @@ class SaasLiteLLMAdminClient(_BaseClient):
         self,
         team_id: str,
         *,
-        rpm_limit: int | None,
-        tpm_limit: int | None,
+        rpm_limit: int | NotGiven | None = NOT_GIVEN,
+        tpm_limit: int | NotGiven | None = NOT_GIVEN,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Team:
-        """Set (or, with ``None``, remove) a team's requests- and tokens-per-minute limits."""
-        body = TeamLimitsRequest(rpm_limit=rpm_limit, tpm_limit=tpm_limit)
+        """Change a team's requests- and tokens-per-minute limits: a limit not given stays as it
+        is, ``None`` removes it. ``set_limits(team, rpm_limit=60)`` keeps ``tpm_limit``."""
+        given = {
+            name: value
+            for name, value in (("rpm_limit", rpm_limit), ("tpm_limit", tpm_limit))
+            if not isinstance(value, NotGiven)
+        }
+        body = TeamLimitsRequest.model_validate(given)
         options = RequestOptions(timeout, max_retries, deadline)
         return await self._request(
-            "POST", _team_path(team_id, "/limits"), body=body, cast_to=Team, options=options
+            "POST",
+            _team_path(team_id, "/limits"),
+            body=body,
+            cast_to=Team,
+            options=options,
+            exclude_unset=True,
         )
 
 

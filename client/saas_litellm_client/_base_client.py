@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -28,6 +28,8 @@ from ._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ConflictError,
+    RateLimitError,
     SaasLiteLLMError,
     StreamError,
     _make_status_error,
@@ -35,6 +37,7 @@ from ._exceptions import (
 from ._logs import log, redact_headers
 from ._request_id import set_request_id
 from ._retry import (
+    MAX_IN_FLIGHT_WAIT,
     MAX_RETRY_AFTER,
     RETRYABLE_STATUSES,
     RETRYABLE_STREAM_ERRORS,
@@ -95,6 +98,20 @@ def _path_segment(value: str, name: str) -> str:
     if not value or value in (".", ".."):
         raise ValueError(f"{name} must be a non-empty id, got {value!r}")
     return quote(value, safe="")
+
+
+def _own_request_in_flight(
+    error: SaasLiteLLMError, call: _Call, number: int
+) -> TypeGuard[ConflictError]:
+    """A ``409`` about the ``Idempotency-Key`` this call sent on an earlier attempt: the server
+    is still running that attempt (whose response we gave up on), and will replay its outcome.
+    On a first attempt it is someone else's request with the same key: a conflict to report."""
+    return (
+        number > 1
+        and isinstance(error, ConflictError)
+        and error.param == "Idempotency-Key"
+        and "Idempotency-Key" in call.headers
+    )
 
 
 def _clamp(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeout:
@@ -275,6 +292,7 @@ class _BaseClient:
         body: BaseModel | None = None,
         cast_to: type[_ModelT],
         options: RequestOptions = _NO_OPTIONS,
+        exclude_unset: bool = False,
     ) -> _ModelT:
         """Send one API call (retried as configured) and return its 2xx body as ``cast_to``,
         with the response's request id attached (see :func:`request_id_of`).
@@ -282,8 +300,11 @@ class _BaseClient:
         Raises :class:`APIConnectionError`/:class:`APITimeoutError` without a response (also
         when the deadline ran out), an :class:`APIStatusError` subclass for a non-2xx and
         :class:`APIResponseValidationError` for a 2xx that does not parse (never retried).
+
+        The body leaves out its ``None`` fields, or with ``exclude_unset`` the fields it was not
+        given: for a partial update, where an explicit ``null`` means "remove".
         """
-        call = self._prepare(method, path, body, options)
+        call = self._prepare(method, path, body, options, exclude_unset=exclude_unset)
 
         async def attempt(request: httpx.Request, number: int) -> httpx.Response:
             response = await self._send(request, call, number, stream=False)
@@ -346,6 +367,7 @@ class _BaseClient:
         options: RequestOptions,
         *,
         accept: str = "application/json",
+        exclude_unset: bool = False,
     ) -> _Call:
         self._check_open()
         headers = self._default_headers(accept)
@@ -359,7 +381,12 @@ class _BaseClient:
             headers=headers,
             json=None
             if body is None
-            else body.model_dump(mode="json", exclude_none=True, by_alias=True),
+            else body.model_dump(
+                mode="json",
+                by_alias=True,
+                exclude_none=not exclude_unset,
+                exclude_unset=exclude_unset,
+            ),
             timeout=httpx.Timeout(timeout),
             max_retries=self.max_retries
             if isinstance(options.max_retries, NotGiven)
@@ -376,6 +403,8 @@ class _BaseClient:
         or the deadline passes. Each attempt sends the same request, ``Idempotency-Key``
         included."""
         number = 0
+        polls = 0  # attempts that only asked for our own in-flight request's outcome
+        waited_in_flight = 0.0
         last_error: SaasLiteLLMError | None = None
         while True:
             number += 1
@@ -396,10 +425,22 @@ class _BaseClient:
                 with anyio.move_on_after(remaining):
                     return await attempt(request, number)
             except SaasLiteLLMError as exc:
-                delay = self._retry_delay(call, exc, number)
-                if delay is None:
-                    raise
-                remaining = self._remaining(call)
+                if _own_request_in_flight(exc, call, number):
+                    # An earlier attempt of this call is still running on the server: its
+                    # outcome is what we want, so ask again for the replay (not a retry).
+                    asked = server_delay(exc.response.headers)
+                    delay = backoff_delay(1, self._random()) if asked is None else asked
+                    remaining = self._remaining(call)
+                    if remaining is None and waited_in_flight + delay > MAX_IN_FLIGHT_WAIT:
+                        raise self._in_flight_error(call, waited_in_flight) from exc
+                    waited_in_flight += delay
+                    polls += 1
+                else:
+                    retry_delay = self._retry_delay(call, exc, number - polls)
+                    if retry_delay is None:
+                        raise
+                    delay = retry_delay
+                    remaining = self._remaining(call)
                 if remaining is not None and delay >= remaining:
                     log.info(
                         "Not retrying %s %s: waiting %.2fs would pass the deadline (%.2fs left)",
@@ -408,13 +449,15 @@ class _BaseClient:
                         delay,
                         remaining,
                     )
+                    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+                        raise  # the server said when: a RateLimitError, with its retry_after
                     raise self._deadline_error(call, number, exc) from exc
                 log.info(
                     "Retrying %s %s in %.2fs (retry %d of %d) after: %s",
                     call.method,
                     call.url,
                     delay,
-                    number,
+                    number - polls,
                     call.max_retries,
                     _reason(exc),
                 )
@@ -464,6 +507,15 @@ class _BaseClient:
         else:
             return None
         return backoff_delay(number, self._random())
+
+    @staticmethod
+    def _in_flight_error(call: _Call, waited: float) -> APITimeoutError:
+        """Raised when, without a deadline, our own in-flight request outlasted our patience."""
+        return APITimeoutError(
+            f"{call.method} {httpx.URL(call.url).path} is still being processed by the server "
+            f"after waiting {waited:g}s for its outcome; call again with the same "
+            f"Idempotency-Key ({call.headers.get('Idempotency-Key')}) to get it"
+        )
 
     def _deadline_error(
         self, call: _Call, attempts: int, last_error: SaasLiteLLMError | None

@@ -48,7 +48,7 @@ from ._structured import (
     response_format_for,
     run_structured_call,
 )
-from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
+from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, MessageParam, NotGiven, TimeoutTypes
 from ._utils import with_query
 
 __all__ = ["SaasLiteLLMClient"]
@@ -202,7 +202,8 @@ class SaasLiteLLMClient(_BaseClient):
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> JobCompletion:
-        """Close a job: ``"completed"`` spends its one credit, ``"failed"`` releases it.
+        """Close a job: ``"completed"`` spends its one credit (released instead if none of its
+        calls succeeded: ``result.costs.credit_reason``), ``"failed"`` releases it.
 
         Repeating the same status returns the same result without charging again; switching
         status raises :class:`ConflictError`. ``result.credits_remaining`` is the balance after.
@@ -225,7 +226,7 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         model: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -243,8 +244,9 @@ class SaasLiteLLMClient(_BaseClient):
     ) -> LLMCallResponse:
         """Make one (non-streaming) LLM call within a job; ``resp.content`` is the answer.
 
-        ``messages`` take the OpenAI chat format, as dicts or :class:`ChatMessage`. ``model`` is
-        a model alias; omitted, the team's default model. ``None`` arguments are not sent.
+        ``messages`` take the OpenAI chat format, as dicts (typed: :data:`MessageParam`) or
+        :class:`ChatMessage`. ``model`` is a model alias; omitted, the team's default model.
+        ``None`` arguments are not sent.
 
         The arguments are validated against the shared ``LLMCallRequest`` model first, so bad
         input (an unknown role, ``temperature=5``, an empty ``messages``) raises pydantic's
@@ -279,7 +281,7 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         model: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -337,7 +339,7 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
         model: str | None = None,
         max_retries: int = 2,
@@ -395,7 +397,7 @@ class SaasLiteLLMClient(_BaseClient):
         deadline_at = None if total is None else self._clock() + total
         calls: list[LLMCallResponse] = []
 
-        async def call(conversation: Sequence[ChatMessage | Mapping[str, Any]]) -> LLMCallResponse:
+        async def call(conversation: Sequence[ChatMessage | MessageParam]) -> LLMCallResponse:
             remaining: float | None = None
             if deadline_at is not None:
                 remaining = deadline_at - self._clock()
@@ -433,7 +435,7 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
         model: str | None = None,
         temperature: float | None = None,

@@ -254,7 +254,40 @@ class AuthenticationError(APIStatusError):
 
 
 class InsufficientCreditsError(APIStatusError):
-    """402: the team cannot open another job; credits minus open reservations is below one."""
+    """402: the team cannot open another job; credits minus open reservations is below one.
+
+    ``credits_remaining``, ``credits_reserved`` (held by open jobs) and ``credits_available``
+    (their difference) are the balance the server refused on; ``None`` if the body lacks them.
+    Completing or failing open jobs frees reserved credits; ``add_credits`` adds new ones.
+    """
+
+    credits_remaining: int | None
+    credits_reserved: int | None
+    credits_available: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object = None,
+        error: ErrorDetail | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            response=response,
+            body=body,
+            error=error,
+            error_type=error_type,
+            request_id=request_id,
+            param=param,
+        )
+        self.credits_remaining = error.credits_remaining if error else None
+        self.credits_reserved = error.credits_reserved if error else None
+        self.credits_available = error.credits_available if error else None
 
 
 class PermissionDeniedError(APIStatusError):

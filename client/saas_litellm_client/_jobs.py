@@ -21,7 +21,7 @@ from saas_litellm_models import (
 )
 
 from ._logs import log
-from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._types import NOT_GIVEN, MessageParam, NotGiven, TimeoutTypes
 
 if TYPE_CHECKING:
     from ._client import SaasLiteLLMClient
@@ -77,7 +77,7 @@ class JobHandle:
     async def llm_call(
         self,
         *,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         model: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -116,7 +116,7 @@ class JobHandle:
     def stream(
         self,
         *,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         model: str | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -155,7 +155,7 @@ class JobHandle:
     async def structured_call(
         self,
         *,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
         model: str | None = None,
         max_retries: int = 2,
@@ -193,7 +193,7 @@ class JobHandle:
     def stream_structured(
         self,
         *,
-        messages: Sequence[ChatMessage | Mapping[str, Any]],
+        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
         model: str | None = None,
         temperature: float | None = None,

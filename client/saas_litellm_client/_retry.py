@@ -8,7 +8,11 @@ A failed attempt is retried — up to ``max_retries`` times (default 2) — when
   ``rate_limited`` or ``internal_error`` that arrives before the first chunk.
 
 Nothing else is: every other 4xx — ``402``, ``409`` and ``422`` above all — is an answer, not a
-glitch. The wait before retry ``n`` (1, 2, …) is ``min(0.5 * 2**(n-1), 8)`` seconds minus up to
+glitch. (A ``409`` saying that an earlier attempt of the same call is still running on the server
+is waited out instead — up to the deadline — since its outcome is the answer; see
+``_BaseClient._attempts``.)
+
+The wait before retry ``n`` (1, 2, …) is ``min(0.5 * 2**(n-1), 8)`` seconds minus up to
 25 % jitter, unless the response said how long to wait (``retry-after-ms``, else
 ``Retry-After`` in seconds or as an HTTP date): that is honoured up to 60 seconds; a server
 asking for longer is not retried at all (the error carries the wait, e.g.
@@ -33,6 +37,7 @@ from ._exceptions import _parse_retry_after
 __all__ = [
     "INITIAL_DELAY",
     "MAX_DELAY",
+    "MAX_IN_FLIGHT_WAIT",
     "MAX_RETRY_AFTER",
     "RETRYABLE_STATUSES",
     "RETRYABLE_STREAM_ERRORS",
@@ -56,6 +61,9 @@ INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 JITTER = 0.25
 MAX_RETRY_AFTER = 60.0
+MAX_IN_FLIGHT_WAIT = 60.0
+"""Without a deadline, how long a call waits, in all, for the outcome of its own earlier attempt
+that the server is still running (``409`` on its ``Idempotency-Key``)."""
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 """What the server accepts: 1 to 255 printable ASCII characters, no spaces."""

@@ -56,6 +56,7 @@ from ._request_id import set_request_id
 from ._retry import check_max_retries as _check_max_retries
 from ._streaming import ChatStream
 from ._strict_schema import schema_name, to_strict_json_schema
+from ._types import MessageParam
 
 __all__ = ["StructuredStream"]
 
@@ -193,13 +194,13 @@ def _give_up(
 
 
 async def run_structured_call(
-    call: Callable[[Sequence[ChatMessage | Mapping[str, Any]]], Awaitable[LLMCallResponse]],
-    messages: Sequence[ChatMessage | Mapping[str, Any]],
+    call: Callable[[Sequence[ChatMessage | MessageParam]], Awaitable[LLMCallResponse]],
+    messages: Sequence[ChatMessage | MessageParam],
     model: type[_ModelT],
     max_retries: int,
 ) -> _ModelT:
     """Call, validate, re-ask with the errors; ``call`` makes one ``llm_call`` of the job."""
-    conversation: list[ChatMessage | Mapping[str, Any]] = list(messages)
+    conversation: list[ChatMessage | MessageParam] = list(messages)
     usage = Usage()
     call_ids: list[str] = []
     attempts = max_retries + 1

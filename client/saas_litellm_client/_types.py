@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from collections.abc import Sequence
+from typing import Final, Literal, TypedDict
 
 import httpx
 
-__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "NOT_GIVEN", "NotGiven", "TimeoutTypes"]
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "AssistantMessageParam",
+    "DeveloperMessageParam",
+    "FunctionCallParam",
+    "MessageParam",
+    "NotGiven",
+    "SystemMessageParam",
+    "TimeoutTypes",
+    "ToolCallParam",
+    "ToolMessageParam",
+    "UserMessageParam",
+]
 
 TimeoutTypes = float | httpx.Timeout | None
 """Seconds for every phase, an ``httpx.Timeout`` per phase, or ``None`` for no timeout at all."""
@@ -33,3 +48,79 @@ NOT_GIVEN: Final = NotGiven()
 
 DEFAULT_MAX_RETRIES: Final = 2
 """Retries after the first attempt (so at most three attempts), see ``_retry``."""
+
+
+# -- messages as plain dicts -------------------------------------------------------------------
+# One TypedDict per role, as in openai-python, so that a type checker catches ``{"role":
+# "wizard"}`` or a tool message without ``tool_call_id``. They type dicts only: the server's
+# validation is ``ChatMessage`` (saas_litellm_models), which is also accepted wherever these are.
+# Required keys live in a private base class (``Required`` needs Python 3.11).
+
+
+class FunctionCallParam(TypedDict):
+    name: str
+    arguments: str
+    """The arguments as a JSON-encoded string."""
+
+
+class _ToolCallRequired(TypedDict):
+    id: str
+    function: FunctionCallParam
+
+
+class ToolCallParam(_ToolCallRequired, total=False):
+    type: Literal["function"]
+
+
+class _SystemRequired(TypedDict):
+    role: Literal["system"]
+    content: str
+
+
+class SystemMessageParam(_SystemRequired, total=False):
+    name: str
+
+
+class _DeveloperRequired(TypedDict):
+    role: Literal["developer"]
+    content: str
+
+
+class DeveloperMessageParam(_DeveloperRequired, total=False):
+    name: str
+
+
+class _UserRequired(TypedDict):
+    role: Literal["user"]
+    content: str
+
+
+class UserMessageParam(_UserRequired, total=False):
+    name: str
+
+
+class _AssistantRequired(TypedDict):
+    role: Literal["assistant"]
+
+
+class AssistantMessageParam(_AssistantRequired, total=False):
+    content: str | None
+    """Required unless ``tool_calls`` is given (checked by the shared model, not the type)."""
+    name: str
+    tool_calls: Sequence[ToolCallParam]
+
+
+class ToolMessageParam(TypedDict):
+    role: Literal["tool"]
+    content: str
+    tool_call_id: str
+
+
+MessageParam = (
+    SystemMessageParam
+    | DeveloperMessageParam
+    | UserMessageParam
+    | AssistantMessageParam
+    | ToolMessageParam
+)
+"""One message of a conversation as a dict, in the OpenAI chat format."""

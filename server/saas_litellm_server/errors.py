@@ -7,6 +7,8 @@ for the API's user: it never contains an upstream URL, a key or a stack trace.
 
 from __future__ import annotations
 
+from typing import Any
+
 from saas_litellm_models import ERROR_STATUS, ErrorType
 
 __all__ = [
@@ -30,6 +32,8 @@ class APIError(Exception):
     """Base class: ``error_type`` decides the HTTP status."""
 
     error_type: ErrorType = "internal_error"
+    details: dict[str, Any]
+    """Further fields of the error body (``ErrorDetail``), beyond type, message and param."""
 
     def __init__(
         self, message: str, *, param: str | None = None, headers: dict[str, str] | None = None
@@ -38,6 +42,7 @@ class APIError(Exception):
         self.message = message
         self.param = param
         self.headers = headers or {}
+        self.details = {}
 
     @property
     def status_code(self) -> int:
@@ -53,7 +58,22 @@ class AuthenticationFailed(APIError):
 
 
 class InsufficientCredits(APIError):
+    """No credit to reserve; the body carries the balance that says why."""
+
     error_type = "insufficient_credits"
+
+    def __init__(self, team_id: str, *, credits_remaining: int, credits_reserved: int) -> None:
+        available = credits_remaining - credits_reserved
+        super().__init__(
+            f"team {team_id!r} has no credit available to open a job: {credits_remaining} "
+            f"remaining, {credits_reserved} reserved by open jobs, {available} available "
+            "(each open job reserves one credit until it is completed or failed)"
+        )
+        self.details = {
+            "credits_remaining": credits_remaining,
+            "credits_reserved": credits_reserved,
+            "credits_available": available,
+        }
 
 
 class PermissionDenied(APIError):

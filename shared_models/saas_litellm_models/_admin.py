@@ -157,7 +157,10 @@ class TeamCreateRequest(RequestModel):
 
 
 class TeamLimitsRequest(RequestModel):
-    """Body of ``POST /api/teams/{team_id}/limits``; ``null`` removes a limit."""
+    """Body of ``POST /api/teams/{team_id}/limits``.
+
+    A field left out keeps its current value; an explicit ``null`` removes that limit.
+    """
 
     rpm_limit: _Limit | None = None
     tpm_limit: _Limit | None = None

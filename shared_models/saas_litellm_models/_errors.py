@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from ._base import ResponseModel
 
 __all__ = ["ERROR_STATUS", "ErrorDetail", "ErrorResponse", "ErrorType"]
@@ -50,9 +52,22 @@ class ErrorDetail(ResponseModel):
     message: str
     request_id: str | None = None
     param: str | None = None
+    # The balance behind an ``insufficient_credits`` refusal, so a caller sees why without
+    # another request: remaining minus reserved (by open jobs) is what a new job can reserve.
+    credits_remaining: int | None = Field(
+        default=None, description="insufficient_credits: the team's credits not yet used."
+    )
+    credits_reserved: int | None = Field(
+        default=None, description="insufficient_credits: credits held by the team's open jobs."
+    )
+    credits_available: int | None = Field(
+        default=None,
+        description="insufficient_credits: credits_remaining - credits_reserved; a job needs 1.",
+    )
 
 
 class ErrorResponse(ResponseModel):
-    """``{"error": {"type", "message", "request_id", "param"?}}``."""
+    """``{"error": {"type", "message", "request_id", "param"?, ...}}``; the ``credits_*`` fields
+    come only with ``insufficient_credits``."""
 
     error: ErrorDetail

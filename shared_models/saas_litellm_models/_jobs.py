@@ -75,7 +75,17 @@ class JobCosts(ResponseModel):
     total_cost_usd: float
     avg_latency_ms: float
     credit_applied: bool = Field(
-        description="True once the job completed and its credit was spent."
+        description=(
+            "True once the job completed and its credit was spent: a job is charged only if it "
+            "completed with at least one successful call."
+        )
+    )
+    credit_reason: str | None = Field(
+        default=None,
+        description=(
+            'Why a closed job spent no credit: "no successful call" (completed, but none of its '
+            'calls succeeded) or "job failed". null while open or once the credit is spent.'
+        ),
     )
     credits_remaining: int = Field(description="The team's credits_remaining (after settlement).")
 

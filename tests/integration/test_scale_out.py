@@ -162,16 +162,21 @@ async def test_three_processes_keep_the_ledger_exact(servers: list[str], databas
             row = await db.fetch_one("SELECT * FROM teams WHERE team_id = :t", {"t": team})
             assert row is not None
             jobs = await db.fetch_all(
-                "SELECT status, credit_applied FROM jobs WHERE team_id = :t", {"t": team}
+                "SELECT status, credit_applied, EXISTS (SELECT 1 FROM llm_calls AS calls WHERE "
+                "calls.job_id = jobs.job_id AND calls.status = 'success') AS succeeded "
+                "FROM jobs WHERE team_id = :t",
+                {"t": team},
             )
             grants = await db.fetch_val(
                 "SELECT COALESCE(SUM(amount), 0) FROM credit_grants WHERE team_id = :t", {"t": team}
             )
             open_jobs = sum(j["status"] in ("pending", "in_progress") for j in jobs)
             charged = sum(bool(j["credit_applied"]) for j in jobs)
-            completed = sum(j["status"] == "completed" for j in jobs)
+            # a completed job is charged only if one of its calls succeeded
+            paid = sum(j["status"] == "completed" and bool(j["succeeded"]) for j in jobs)
+            assert 0 < paid < sum(j["status"] == "completed" for j in jobs)  # both kinds ran
             assert row["credits_allocated"] == granted[team] == grants
-            assert row["credits_used"] == charged == completed
+            assert row["credits_used"] == charged == paid
             assert row["credits_reserved"] == open_jobs
             assert row["credits_used"] + row["credits_reserved"] <= row["credits_allocated"]
     finally:

@@ -95,6 +95,9 @@ async def test_sdk_raises_typed_errors_from_the_server(
         with pytest.raises(InsufficientCreditsError) as info:
             await client.create_job("one-too-many")
         assert info.value.status_code == 402 and info.value.request_id
+        # the balance shows one credit left: the error says it is reserved by the open job
+        assert (info.value.credits_remaining, info.value.credits_reserved) == (1, 1)
+        assert info.value.credits_available == 0
         with pytest.raises(NotFoundError):
             await client.get_job("00000000-0000-4000-8000-000000000000")
         with pytest.raises(BadRequestError) as bad:
@@ -170,6 +173,8 @@ async def test_sdk_concurrent_jobs_are_exact(server: tuple[str, httpx.AsyncClien
         jobs = [r for r in results if not isinstance(r, BaseException)]
         assert len(jobs) == 5
         assert all(isinstance(r, InsufficientCreditsError) for r in results if r not in jobs)
+        hello = [{"role": "user", "content": "hello"}]
+        await asyncio.gather(*[client.llm_call(job_id=j.job_id, messages=hello) for j in jobs])
         await asyncio.gather(*[client.complete_job(j.job_id) for j in jobs for _ in range(3)])
         balance = await client.get_balance()
         assert (balance.credits_used, balance.credits_reserved, balance.credits_remaining) == (
@@ -190,6 +195,7 @@ async def test_sdk_lists_jobs_usage_aliases_and_limits(
         SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin,
     ):
         ids = [(await client.create_job("listing")).job_id for _ in range(5)]
+        await client.llm_call(job_id=ids[0], messages=[{"role": "user", "content": "hi"}])
         await client.complete_job(ids[0], "completed")
         page = await client.list_jobs(limit=2)
         assert [j.job_id for j in page.jobs] == ids[:-3:-1] and page.next_cursor
@@ -203,5 +209,14 @@ async def test_sdk_lists_jobs_usage_aliases_and_limits(
         assert (await admin.get_team_usage("acme-corp", until=future)).by_job_type[0].credits == 1
         alias = await admin.get_model_alias("default")
         assert alias.public and alias.deployments[0].provider == "mock"
-        team = await admin.set_limits("acme-corp", rpm_limit=100, tpm_limit=None)
-        assert (team.rpm_limit, team.tpm_limit) == (100, None)
+        team = await admin.set_limits("acme-corp", rpm_limit=100, tpm_limit=5000)
+        assert (team.rpm_limit, team.tpm_limit) == (100, 5000)
+        team = await admin.set_limits("acme-corp", rpm_limit=7)  # tpm_limit stays
+        assert (team.rpm_limit, team.tpm_limit) == (7, 5000)
+        team = await admin.set_limits("acme-corp", tpm_limit=None)  # None removes it
+        assert (team.rpm_limit, team.tpm_limit) == (7, None)
+        created = await admin.create_team(
+            "org_acme", "limited", access_groups=["gpt-models"], rpm_limit=3, tpm_limit=900
+        )
+        team = await admin.get_team(created.team_id)
+        assert (team.rpm_limit, team.tpm_limit) == (3, 900)

@@ -28,6 +28,7 @@ from support import live_server
 
 from saas_litellm_client import (
     APIConnectionError,
+    APITimeoutError,
     ConflictError,
     SaasLiteLLMAdminClient,
     SaasLiteLLMClient,
@@ -311,6 +312,7 @@ async def test_lost_create_and_complete_responses_move_the_ledger_once(stack: St
         assert [(c.status, c.replayed) for c in creates] == [(201, False), (201, True)]
         assert json.loads(creates[0].body)["job_id"] == job.job_id
         assert (await client.get_balance()).credits_reserved == 1  # one job, not two
+        await client.llm_call(job_id=job.job_id, messages=MESSAGES, model="Stub")
 
         stack.proxy.fail_next("POST", r"/complete$", "502")
         result = await client.complete_job(job.job_id, "completed")
@@ -446,6 +448,59 @@ async def test_a_repeat_while_the_first_is_running_is_a_conflict_then_a_replay(
     assert again == answer and again.content == "let through"
     assert upstream.requests == 1
     assert [c.call_id for c in detail.calls] == [answer.call_id]
+
+
+@contextlib.asynccontextmanager
+async def slow_upstream_client(stack: Stack, seconds: float) -> AsyncIterator[SaasLiteLLMClient]:
+    """A team client (really waiting between attempts) and the ``Slow`` alias: the stub answers
+    after ``seconds``."""
+    key = await create_team(stack)
+    async with SaasLiteLLMAdminClient(base_url=stack.server_url) as admin:
+        await admin.create_model_alias(
+            "Slow",
+            access_groups=[GROUP],
+            deployments=[{"provider": "openai", "model": f"sleep-{seconds:g}", "timeout": 30}],
+        )
+    async with SaasLiteLLMClient(base_url=stack.proxy_url, team_id=TEAM, virtual_key=key) as client:
+        yield client
+
+
+async def test_a_call_that_timed_out_waits_for_its_own_replay(stack: Stack) -> None:
+    """The first attempt times out client-side while the server keeps working on it; the retry
+    finds its own key in flight (409) and waits for the outcome instead of raising."""
+    async with slow_upstream_client(stack, 2) as client:
+        job = await client.create_job("slow")
+        answer = await client.llm_call(
+            job_id=job.job_id, messages=MESSAGES, model="Slow", timeout=0.5, deadline=20
+        )
+        detail = await client.get_job(job.job_id)
+
+    assert answer.content == "stub answer: count me once"
+    attempts = stack.proxy.seen("POST", r"/llm-call$")
+    assert len({a.idempotency_key for a in attempts}) == 1
+    assert 409 in [a.status for a in attempts[1:-1]]  # found in flight, at least once
+    assert attempts[-1].replayed  # … then the original outcome, replayed
+    assert len(stack.upstream_requests()) == 1  # the work was done once
+    assert [c.call_id for c in detail.calls] == [answer.call_id]
+
+
+async def test_waiting_for_its_own_replay_ends_at_the_deadline(stack: Stack) -> None:
+    """``llm_call(timeout=1.0, deadline=2.5)`` against a slower upstream: a timeout, not the
+    409 of its own retry."""
+    async with slow_upstream_client(stack, 4) as client:
+        job = await client.create_job("slow")
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(APITimeoutError, match=r"Deadline of 2\.5s exceeded") as info:
+            await client.llm_call(
+                job_id=job.job_id, messages=MESSAGES, model="Slow", timeout=1.0, deadline=2.5
+            )
+        elapsed = asyncio.get_running_loop().time() - started
+
+    assert elapsed <= 2.5 + 0.5
+    assert isinstance(info.value.__cause__, ConflictError)  # its retry found it in flight
+    # every retry found the first attempt in flight (the last may be cut off by the deadline)
+    retries = [a.status for a in stack.proxy.seen("POST", r"/llm-call$")][1:]
+    assert retries[0] == 409 and set(retries) <= {409, None}
 
 
 async def test_concurrent_creates_with_one_key_make_one_job(stack: Stack) -> None:

@@ -196,6 +196,48 @@ async def test_create_team_returns_the_virtual_key_once(
     }
 
 
+async def test_create_team_takes_rate_limits(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    created = {**TEAM, "virtual_key": "sk-new-team-key"}
+    route = respx_mock.post("http://api.test/api/teams/create").respond(201, json=created)
+
+    await admin_client.create_team("acme", "acme-corp", rpm_limit=60, tpm_limit=10_000)
+
+    assert sent_json(route) == {
+        "organization_id": "acme",
+        "team_id": "acme-corp",
+        "access_groups": [],
+        "credits_allocated": 0,
+        "rpm_limit": 60,
+        "tpm_limit": 10_000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "sent"),
+    [
+        ({"rpm_limit": 1}, {"rpm_limit": 1}),  # tpm_limit not given: left as it is
+        ({"tpm_limit": 500}, {"tpm_limit": 500}),
+        ({"rpm_limit": None}, {"rpm_limit": None}),  # explicit None: removed
+        ({"rpm_limit": 5, "tpm_limit": None}, {"rpm_limit": 5, "tpm_limit": None}),
+        ({}, {}),
+    ],
+)
+async def test_set_limits_sends_only_the_limits_given(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    kwargs: dict[str, Any],
+    sent: dict[str, Any],
+) -> None:
+    route = respx_mock.post("http://api.test/api/teams/acme-corp/limits").respond(200, json=TEAM)
+
+    team = await admin_client.set_limits("acme-corp", **kwargs)
+
+    assert isinstance(team, Team)
+    assert sent_json(route) == sent
+
+
 async def test_add_credits(
     respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
 ) -> None:

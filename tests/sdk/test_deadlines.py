@@ -16,7 +16,9 @@ from sdk_payloads import BALANCE, BALANCE_URL, CALL_URL, MESSAGES, STREAM_URL, c
 
 from saas_litellm_client import (
     APITimeoutError,
+    ConflictError,
     InternalServerError,
+    RateLimitError,
     SaasLiteLLMClient,
     UpstreamError,
 )
@@ -93,6 +95,91 @@ async def test_a_deadline_reached_while_waiting_is_checked_before_sending(
 
     assert route.call_count == 1
     assert clock.slept == []  # a Retry-After past the deadline is not waited for
+
+
+IN_FLIGHT = {
+    "error": {
+        "type": "conflict",
+        "message": "a request with this Idempotency-Key is still being processed; retry later",
+        "param": "Idempotency-Key",
+    }
+}
+
+
+def timing_out_then(clock: FakeClock, *answers: httpx.Response) -> Any:
+    """A side effect: the first attempt times out after 1 s (the server keeps working on it);
+    each later one gets the next of ``answers``, taking 0.1 s."""
+    attempts: list[httpx.Request] = []
+
+    def effect(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        if len(attempts) == 1:
+            clock.now += 1.0
+            raise httpx.ReadTimeout("timed out", request=request)
+        clock.now += 0.1
+        return answers[len(attempts) - 2]
+
+    return effect
+
+
+def in_flight() -> httpx.Response:
+    return httpx.Response(409, json=IN_FLIGHT, headers={"Retry-After": "1"})
+
+
+async def test_a_call_waits_for_the_replay_of_its_own_attempt_still_in_flight(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, clock: FakeClock
+) -> None:
+    # The first attempt timed out client-side, but the server is still running it: the retry
+    # gets 409 for its own key; waiting Retry-After and asking again gets the original answer.
+    route = respx_mock.post(CALL_URL).mock(
+        side_effect=timing_out_then(
+            clock, in_flight(), in_flight(), in_flight(), httpx.Response(200, json=CALL)
+        )
+    )
+
+    answer = await team_client.llm_call(
+        job_id="job_123", messages=MESSAGES, timeout=1.0, deadline=10, max_retries=1
+    )
+
+    assert answer.content == "x"
+    assert route.call_count == 5  # the waits for the replay are not retries: max_retries=1
+    assert clock.slept == [0.5, 1.0, 1.0, 1.0]
+    keys = {c.request.headers["Idempotency-Key"] for c in route.calls}
+    assert len(keys) == 1
+
+
+async def test_waiting_for_an_own_attempt_in_flight_ends_at_the_deadline(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, clock: FakeClock
+) -> None:
+    # llm_call(timeout=1.0, deadline=3) against an upstream slower than that
+    route = respx_mock.post(CALL_URL).mock(
+        side_effect=timing_out_then(clock, *[in_flight() for _ in range(5)])
+    )
+    start = clock.now
+
+    with pytest.raises(APITimeoutError, match=r"Deadline of 3s exceeded") as info:
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES, timeout=1.0, deadline=3)
+
+    # t=0 attempt (1 s), wait 0.5; t=1.5 409 (0.1 s), wait 1; t=2.6 409: 1 s more would pass 3 s
+    assert route.call_count == 3
+    assert clock.slept == [0.5, 1.0]
+    assert clock.now - start == pytest.approx(2.7)
+    assert isinstance(info.value.__cause__, ConflictError)
+
+
+async def test_a_429_asking_for_longer_than_the_deadline_leaves_is_a_rate_limit_error(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, clock: FakeClock
+) -> None:
+    limited = {"error": {"type": "rate_limited", "message": "team reached its limit"}}
+    route = respx_mock.get(BALANCE_URL).mock(
+        return_value=httpx.Response(429, json=limited, headers={"Retry-After": "30"})
+    )
+
+    with pytest.raises(RateLimitError) as info:
+        await team_client.get_balance(deadline=5)
+
+    assert info.value.retry_after == 30.0  # the caller learns when to come back
+    assert route.call_count == 1 and clock.slept == []
 
 
 async def test_the_client_deadline_and_with_options(

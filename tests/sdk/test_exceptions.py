@@ -116,6 +116,33 @@ def test_error_body_fields_are_carried() -> None:
     assert str(err) == ("Error code 422 validation_error: temperature too high (request_id: req_1)")
 
 
+def test_insufficient_credits_carries_the_balance() -> None:
+    body = {
+        "error": {
+            "type": "insufficient_credits",
+            "message": "no credit available",
+            "credits_remaining": 5,
+            "credits_reserved": 5,
+            "credits_available": 0,
+        }
+    }
+    err = _make_status_error(_response(402, json=body))
+
+    assert isinstance(err, InsufficientCreditsError)
+    assert (err.credits_remaining, err.credits_reserved, err.credits_available) == (5, 5, 0)
+
+
+def test_insufficient_credits_without_the_balance_has_none() -> None:
+    err = _make_status_error(_response(402, content=b"Payment Required"))
+
+    assert isinstance(err, InsufficientCreditsError)
+    assert (err.credits_remaining, err.credits_reserved, err.credits_available) == (
+        None,
+        None,
+        None,
+    )
+
+
 def test_request_id_falls_back_to_the_header() -> None:
     body = {"error": {"type": "not_found", "message": "no such job"}}
 

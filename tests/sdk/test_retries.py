@@ -402,6 +402,59 @@ async def test_retry_after_on_a_status_that_is_not_retried_changes_nothing(
     assert sleeps == []
 
 
+def in_flight() -> httpx.Response:
+    body = {
+        "error": {
+            "type": "conflict",
+            "message": "a request with this Idempotency-Key is still being processed",
+            "param": "Idempotency-Key",
+        }
+    }
+    return httpx.Response(409, json=body, headers={"Retry-After": "20"})
+
+
+async def test_a_retry_finding_its_own_first_attempt_in_flight_waits_for_the_replay(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    route = respx_mock.post(CALL_URL).mock(
+        side_effect=[httpx.ReadTimeout("slow"), in_flight(), httpx.Response(200, json=CALL)]
+    )
+
+    answer = await team_client.llm_call(job_id="job_123", messages=MESSAGES)
+
+    assert answer.content == "hello"
+    assert sleeps == [pytest.approx(0.5, rel=0.25), 20.0]  # backoff, then the Retry-After
+    assert len({c.request.headers["Idempotency-Key"] for c in route.calls}) == 1
+
+
+async def test_without_a_deadline_the_wait_for_an_own_attempt_in_flight_is_bounded(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    route = respx_mock.post(CALL_URL).mock(
+        side_effect=[httpx.ReadTimeout("slow"), *[in_flight() for _ in range(10)]]
+    )
+
+    with pytest.raises(APITimeoutError, match="still being processed") as info:
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES)
+
+    assert sleeps[1:] == [20.0, 20.0, 20.0]  # a minute in all: then it gives up
+    assert route.call_count == 5
+    assert isinstance(info.value.__cause__, ConflictError)
+    assert route.calls.last.request.headers["Idempotency-Key"] in str(info.value)
+
+
+async def test_a_first_attempt_finding_its_key_in_flight_is_a_conflict(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, sleeps: list[float]
+) -> None:
+    # not this call's earlier attempt: another request reusing the key, a bug worth seeing
+    route = respx_mock.post(CALL_URL).mock(return_value=in_flight())
+
+    with pytest.raises(ConflictError, match="still being processed"):
+        await team_client.llm_call(job_id="job_123", messages=MESSAGES, idempotency_key="k-1")
+
+    assert route.call_count == 1 and sleeps == []
+
+
 # -- requests the server does not de-duplicate -------------------------------------------------
 
 

@@ -255,3 +255,23 @@ async def test_usage_groups_by_job_type(http: httpx.AsyncClient) -> None:
         await http.get(f"/api/teams/{TEAM}/usage?since=2999-01-01", headers=bearer(key))
     ).json()
     assert later["by_job_type"] == []
+
+
+async def test_set_limits_changes_only_the_limits_it_names(http: httpx.AsyncClient) -> None:
+    await create_team(http, rpm_limit=10, tpm_limit=500)
+
+    async def limits(body: dict[str, int | None]) -> tuple[int | None, int | None]:
+        r = await http.post(f"/api/teams/{TEAM}/limits", json=body)
+        assert r.status_code == 200, r.text
+        team = Team.model_validate_json(r.content)
+        stored = Team.model_validate_json((await http.get(f"/api/teams/{TEAM}")).content)
+        assert (stored.rpm_limit, stored.tpm_limit) == (team.rpm_limit, team.tpm_limit)
+        return team.rpm_limit, team.tpm_limit
+
+    assert await limits({"rpm_limit": 7}) == (7, 500)  # tpm_limit omitted: kept
+    assert await limits({"tpm_limit": 300}) == (7, 300)
+    assert await limits({}) == (7, 300)  # an empty body changes nothing
+    assert await limits({"rpm_limit": None}) == (None, 300)  # explicit null removes
+    assert await limits({"rpm_limit": 2, "tpm_limit": None}) == (2, None)
+    r = await http.post("/api/teams/nobody/limits", json={})
+    assert r.status_code == 404

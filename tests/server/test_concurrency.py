@@ -10,6 +10,8 @@ from support import TEAM, bearer, create_team
 
 from saas_litellm_models import CreditBalance
 
+MSG = {"messages": [{"role": "user", "content": "race"}]}
+
 
 async def test_concurrent_creates_and_completions_are_exact(any_http: httpx.AsyncClient) -> None:
     http = any_http
@@ -27,6 +29,9 @@ async def test_concurrent_creates_and_completions_are_exact(any_http: httpx.Asyn
     assert statuses == [201] * 5 + [402] * 7
     job_ids = [r.json()["job_id"] for r in creates if r.status_code == 201]
     assert len(set(job_ids)) == 5
+    for job_id in job_ids:  # a job is charged only once it has a successful call
+        r = await http.post(f"/api/jobs/{job_id}/llm-call", json=MSG, headers=bearer(key))
+        assert r.status_code == 200, r.text
 
     # 100 completions: 20 per job, racing each other; the first status to land wins each job.
     targets = [job_ids[i % 5] for i in range(100)]
@@ -61,6 +66,8 @@ async def test_mixed_racing_statuses_settle_each_job_once(any_http: httpx.AsyncC
             "/api/jobs/create", json={"team_id": TEAM, "job_type": "mix"}, headers=bearer(key)
         )
         job_ids.append(r.json()["job_id"])
+        r = await http.post(f"/api/jobs/{job_ids[-1]}/llm-call", json=MSG, headers=bearer(key))
+        assert r.status_code == 200, r.text
     requests = [(job_id, status) for job_id in job_ids for status in ("completed", "failed") * 5]
     random.Random(11).shuffle(requests)
     results = await asyncio.gather(

@@ -38,6 +38,7 @@ class CreditLedger(RuleBasedStateMachine):
         self.allocated, self.used = 3, 0
         self.open: set[str] = set()
         self.closed: dict[str, str] = {}
+        self.succeeded: set[str] = set()  # jobs with a successful call
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -71,6 +72,8 @@ class CreditLedger(RuleBasedStateMachine):
         )
         expected = 200 if job in self.open else 409 if job in self.closed else 404
         assert r.status_code == expected
+        if expected == 200:
+            self.succeeded.add(job)
 
     @rule(job=jobs, status=st.sampled_from(["completed", "failed"]))
     def complete(self, job: str, status: str) -> None:
@@ -83,7 +86,9 @@ class CreditLedger(RuleBasedStateMachine):
             assert r.status_code == 200
             self.open.discard(job)
             self.closed[job] = status
-            self.used += status == "completed"
+            charged = status == "completed" and job in self.succeeded  # no call, no charge
+            assert r.json()["costs"]["credit_applied"] is charged
+            self.used += charged
         elif job in self.closed:
             assert r.status_code == (200 if self.closed[job] == status else 409)
         else:

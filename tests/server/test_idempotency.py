@@ -50,6 +50,8 @@ async def test_repeated_create_and_complete_move_the_ledger_once(http: httpx.Asy
     job = jobs[0].json()["job_id"]
     before = await ledger(http, team_key)
     assert before["balance"]["credits_reserved"] == 1
+    r = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=bearer(team_key))
+    assert r.status_code == 200  # with a successful call, completing the job costs its credit
     done = {**bearer(team_key), **key("complete-1")}
     results = [
         await http.post(f"/api/jobs/{job}/complete", json={"status": "completed"}, headers=done)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from support import TEAM, bearer, create_team
+from support import GROUP, TEAM, bearer, create_team
 
-from saas_litellm_models import CreditBalance, Job, JobCompletion, JobDetail
+from saas_litellm_models import CreditBalance, ErrorResponse, Job, JobCompletion, JobDetail
 
 MSG = {"messages": [{"role": "user", "content": "Analyze this..."}]}
 
@@ -74,6 +74,7 @@ async def test_failed_job_costs_nothing(http: httpx.AsyncClient) -> None:
 async def test_repeat_completion_replays_and_never_charges_twice(http: httpx.AsyncClient) -> None:
     key = await create_team(http, credits=3)
     job = await new_job(http, key)
+    await http.post(f"/api/jobs/{job.job_id}/llm-call", json=MSG, headers=bearer(key))
     url = f"/api/jobs/{job.job_id}/complete"
     first = await http.post(url, json={"status": "completed"}, headers=bearer(key))
     await http.post(f"/api/teams/{TEAM}/credits/add", json={"credits": 10})
@@ -83,6 +84,59 @@ async def test_repeat_completion_replays_and_never_charges_twice(http: httpx.Asy
     assert other.status_code == 409 and other.json()["error"]["type"] == "conflict"
     b = await balance(http, key)
     assert (b.credits_allocated, b.credits_used, b.credits_reserved) == (13, 1, 0)
+
+
+async def test_completing_a_job_without_a_successful_call_costs_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    key = await create_team(http, credits=3)
+    # an upstream nobody listens on: each call through it is recorded as failed
+    dead = {"provider": "openai", "model": "m", "api_base": "http://127.0.0.1:9"}
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={"model_alias": "dead", "access_groups": [GROUP], "deployments": [dead]},
+    )
+    assert r.status_code == 201, r.text
+    failing = {**MSG, "model": "dead"}
+    job = await new_job(http, key)
+    r = await http.post(f"/api/jobs/{job.job_id}/llm-call", json=failing, headers=bearer(key))
+    assert r.status_code == 502, r.text
+    url = f"/api/jobs/{job.job_id}/complete"
+    r = await http.post(url, json={"status": "completed"}, headers=bearer(key))
+    assert r.status_code == 200
+    done = JobCompletion.model_validate_json(r.content)
+    assert done.status == "completed"
+    assert (done.costs.total_calls, done.costs.successful_calls) == (1, 0)
+    assert not done.costs.credit_applied and done.costs.credit_reason == "no successful call"
+    assert done.costs.credits_remaining == 3
+    b = await balance(http, key)  # the reservation was released, not settled
+    assert (b.credits_used, b.credits_reserved, b.credits_remaining) == (0, 0, 3)
+    # the replay and the job's detail say the same; the usage counts no credit
+    again = await http.post(url, json={"status": "completed"}, headers=bearer(key))
+    assert again.json() == r.json()
+    detail = JobDetail.model_validate_json(
+        (await http.get(f"/api/jobs/{job.job_id}", headers=bearer(key))).content
+    )
+    assert detail.costs.credit_reason == "no successful call"
+    usage = (await http.get(f"/api/teams/{TEAM}/usage", headers=bearer(key))).json()
+    assert usage["by_job_type"][0]["completed"] == 1 and usage["by_job_type"][0]["credits"] == 0
+
+    # a job with no call at all costs nothing either; one successful call makes it cost one
+    empty = await new_job(http, key)
+    r = await http.post(
+        f"/api/jobs/{empty.job_id}/complete", json={"status": "completed"}, headers=bearer(key)
+    )
+    assert r.json()["costs"]["credit_applied"] is False
+    used = await new_job(http, key)
+    await http.post(f"/api/jobs/{used.job_id}/llm-call", json=failing, headers=bearer(key))
+    await http.post(f"/api/jobs/{used.job_id}/llm-call", json=MSG, headers=bearer(key))
+    r = await http.post(
+        f"/api/jobs/{used.job_id}/complete", json={"status": "completed"}, headers=bearer(key)
+    )
+    costs = JobCompletion.model_validate_json(r.content).costs
+    assert costs.credit_applied and costs.credit_reason is None and costs.credits_remaining == 2
+    b = await balance(http, key)
+    assert (b.credits_used, b.credits_reserved, b.credits_remaining) == (1, 0, 2)
 
 
 async def test_failed_then_completed_is_conflict(http: httpx.AsyncClient) -> None:
@@ -118,6 +172,29 @@ async def test_no_credit_left_is_402_and_opens_nothing(http: httpx.AsyncClient) 
     assert sum(row["jobs"] for row in usage["by_job_type"]) == 2
     b = await balance(http, key)
     assert (b.credits_reserved, b.credits_available) == (2, 0)
+
+
+async def test_402_says_how_much_is_remaining_and_reserved(http: httpx.AsyncClient) -> None:
+    # the balance shows credits left: the refusal says they are all held by open jobs
+    key = await create_team(http, credits=2)
+    await new_job(http, key)
+    await new_job(http, key)
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
+    )
+    assert r.status_code == 402
+    error = ErrorResponse.model_validate_json(r.content).error
+    b = await balance(http, key)
+    assert (
+        (error.credits_remaining, error.credits_reserved, error.credits_available)
+        == (
+            b.credits_remaining,
+            b.credits_reserved,
+            b.credits_available,
+        )
+        == (2, 2, 0)
+    )
+    assert "2 remaining, 2 reserved" in error.message
 
 
 async def test_failing_a_job_frees_its_reservation(http: httpx.AsyncClient) -> None:

@@ -69,9 +69,12 @@ def error_response(
     *,
     param: str | None = None,
     headers: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Response:
     body = ErrorResponse(
-        error=ErrorDetail(type=error_type, message=message, request_id=request_id, param=param)
+        error=ErrorDetail(
+            type=error_type, message=message, request_id=request_id, param=param, **(details or {})
+        )
     )
     return Response(
         body.model_dump_json(exclude_none=True),
@@ -90,6 +93,7 @@ def api_error_response(request: Request, exc: APIError) -> Response:
         exc.status_code,
         param=exc.param,
         headers=exc.headers,
+        details=exc.details,
     )
 
 

@@ -24,7 +24,10 @@ _PATH_PARAMS: dict[str, dict[str, Any]] = {
 _ERRORS = {
     400: "invalid_request: the request is malformed (e.g. not JSON) or names an unknown model",
     401: "authentication_error: missing or invalid key",
-    402: "insufficient_credits: no credit left to reserve for a new job",
+    402: (
+        "insufficient_credits: no credit available to reserve for a new job; the body says "
+        "credits_remaining, credits_reserved and credits_available"
+    ),
     403: "permission_denied: wrong team, model outside the team's groups, or suspended team",
     404: "not_found: no such resource (another team's job is 404 too)",
     409: "conflict: the job is closed, or already settled the other way",

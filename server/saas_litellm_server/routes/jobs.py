@@ -103,8 +103,9 @@ routes = [
             status=201,
             errors=(402,),
             idempotent=True,
-            description="Reserves one credit until the job completes (spent) or fails (released); "
-            "402 when the team has none left to reserve.",
+            description="Reserves one credit until the job is closed: spent if it completes with a "
+            "successful call, released otherwise; 402 (with the balance) when the team has none "
+            "left to reserve.",
         ),
     ),
     api_route(
@@ -161,8 +162,9 @@ routes = [
             body=JobCompleteRequest,
             errors=(409,),
             idempotent=True,
-            description="`completed` spends the job's credit, `failed` releases it. Repeating the "
-            "same status returns the same result; the other status is 409.",
+            description="`completed` spends the job's credit if one of its calls succeeded and "
+            "otherwise releases it (`costs.credit_reason` says why); `failed` releases it. "
+            "Repeating the same status returns the same result; the other status is 409.",
         ),
     ),
 ]

@@ -1,9 +1,11 @@
 """The job lifecycle and its credits.
 
-Creating a job reserves one credit; completing it settles the reservation into one used credit;
-failing it releases the reservation. Each step is a conditional write inside one transaction whose
-first statement is a write, so it holds under any concurrency: twelve concurrent creates with five
-credits open exactly five jobs, and a hundred concurrent completions of one job settle it once.
+Creating a job reserves one credit; completing it settles the reservation into one used credit
+if at least one of its calls succeeded (a job that got nothing costs nothing); otherwise, and when
+the job fails, the reservation is released. Each step is a conditional write inside one
+transaction whose first statement is a write, so it holds under any concurrency: twelve concurrent
+creates with five credits open exactly five jobs, and a hundred concurrent completions of one job
+settle it once.
 """
 
 from __future__ import annotations
@@ -51,9 +53,11 @@ async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) ->
     _check_active(team)
     async with db.transaction():
         if not await teams.reserve_credit(db, team.team_id):
+            row = await teams.get_team(db, team.team_id)
             raise InsufficientCredits(
-                f"team {team.team_id!r} has no credit left to open a job "
-                "(each open job reserves one credit)"
+                team.team_id,
+                credits_remaining=0 if row is None else row["credits_remaining"],
+                credits_reserved=0 if row is None else row["credits_reserved"],
             )
         row = await jobs.insert_job(
             db,
@@ -87,6 +91,17 @@ async def get_open_job(db: Database, team: TeamContext, job_id: str) -> dict[str
     return row
 
 
+NO_SUCCESSFUL_CALL = "no successful call"
+JOB_FAILED = "job failed"
+
+
+def _credit_reason(row: dict[str, Any]) -> str | None:
+    """Why a closed job spent no credit (``None``: it did, or it is still open)."""
+    if row["credit_applied"] or row["status"] in jobs.OPEN_STATUSES:
+        return None
+    return NO_SUCCESSFUL_CALL if row["status"] == "completed" else JOB_FAILED
+
+
 async def _costs(db: Database, team_id: str, row: dict[str, Any]) -> JobCosts:
     remaining = row.get("credits_remaining_after")
     if remaining is None:  # still open: report the team's current figure
@@ -95,6 +110,7 @@ async def _costs(db: Database, team_id: str, row: dict[str, Any]) -> JobCosts:
     return JobCosts(
         **await jobs.job_costs(db, row["job_id"]),
         credit_applied=row["credit_applied"],
+        credit_reason=_credit_reason(row),
         credits_remaining=remaining,
     )
 
@@ -129,15 +145,17 @@ async def complete_job(
             metadata=metadata,
         )
         if row is not None:
-            completed = body.status == "completed"
-            if completed:
+            # The job is closed now, so no call can start on it; one still in flight when it
+            # closed is not counted (as with every call finishing after completion).
+            charge = body.status == "completed" and await jobs.has_successful_call(db, job_id)
+            if charge:
                 remaining = await teams.settle_credit(db, team.team_id)
             else:
                 remaining = await teams.release_credit(db, team.team_id)
             await jobs.record_settlement(
-                db, job_id, credit_applied=completed, credits_remaining=remaining
+                db, job_id, credit_applied=charge, credits_remaining=remaining
             )
-            row = {**row, "credit_applied": completed, "credits_remaining_after": remaining}
+            row = {**row, "credit_applied": charge, "credits_remaining_after": remaining}
     if row is None:
         row = await _require_job(db, team, job_id)
         if row["status"] != body.status:
@@ -169,9 +187,9 @@ async def list_jobs(
 
 async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int:
     """Settle jobs idle (no call made) for longer than ``ttl`` seconds, as their owner should
-    have: completed (one credit) if any call succeeded, failed (reservation released) otherwise.
-    Safe to run in every process at once: each job is closed by exactly one conditional
-    update."""
+    have: completed (one credit) if any call succeeded, failed (reservation released) otherwise
+    (completing the latter would be free too, but "failed" says it never got anything). Safe to
+    run in every process at once: each job is closed by exactly one conditional update."""
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ttl)
     settled = 0
     for row in await jobs.abandoned(db, cutoff, batch):

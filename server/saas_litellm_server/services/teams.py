@@ -111,7 +111,9 @@ async def rotate_key(db: Database, team_id: str) -> KeyRotation:
 
 
 async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest) -> Team:
-    if not await teams.set_limits(db, team_id, body.rpm_limit, body.tpm_limit):
+    # Only the fields the body names change: an omitted limit stays, an explicit null removes it.
+    changes = body.model_dump(include=body.model_fields_set)
+    if not await teams.set_limits(db, team_id, changes):
         raise NotFound(f"team {team_id!r} not found")
     return await get_team(db, team_id)
 

@@ -16,6 +16,7 @@ __all__ = [
     "abandoned",
     "close_job",
     "get_job",
+    "has_successful_call",
     "insert_job",
     "job_costs",
     "job_row",
@@ -133,6 +134,18 @@ async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[R
         .order_by(jobs.c.created_at)
         .limit(limit)
     )
+
+
+async def has_successful_call(db: Database, job_id: str) -> bool:
+    row = await db.fetch_one(
+        sa.select(
+            sa.select(calls.c.call_id)
+            .where(calls.c.job_id == job_id, calls.c.status == "success")
+            .exists()
+            .label("succeeded")
+        )
+    )
+    return row is not None and bool(row["succeeded"])
 
 
 async def mark_in_progress(db: Database, job_id: str) -> None:

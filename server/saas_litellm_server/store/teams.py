@@ -224,14 +224,12 @@ async def set_key_hash(db: Database, team_id: str, key_hash: str) -> bool:
     return row is not None
 
 
-async def set_limits(
-    db: Database, team_id: str, rpm_limit: int | None, tpm_limit: int | None
-) -> bool:
+async def set_limits(db: Database, team_id: str, limits: dict[str, int | None]) -> bool:
+    """Set the named limits (``rpm_limit``, ``tpm_limit``); ``None`` removes one."""
+    # with nothing to change, a no-op assignment still tells whether the team exists
+    values: dict[str, Any] = dict(limits) or {"rpm_limit": teams.c.rpm_limit}
     row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id)
-        .values(rpm_limit=rpm_limit, tpm_limit=tpm_limit)
-        .returning(teams.c.team_id)
+        teams.update().where(teams.c.team_id == team_id).values(**values).returning(teams.c.team_id)
     )
     return row is not None
 
