@@ -123,3 +123,97 @@ async def test_postgres_outage_under_load(database_url: str) -> None:
                 await asyncio.sleep(0.05)
             ledger = await check_ledger(database_url)
             assert ledger["used"] > 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
+    database_url: str,
+) -> None:
+    """Issue 12 item 4: PostgreSQL is cut while requests hold Idempotency-Keys (creates, calls,
+    completions in flight). Every key is retried until it answers: each resolves within seconds
+    of the database's return, to its real outcome — one job per create key, one call per call
+    key, one charge per completed job, never two."""
+    url = urlparse(database_url)
+    lease = 1.0
+    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
+        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+        settings = Settings(  # type: ignore[call-arg]
+            database_url=proxied, idempotency_lease_seconds=lease, _env_file=None
+        )
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
+            key = await create_team(http, credits=10_000)
+            restored_at: list[float] = []
+            unknown: list[str] = []
+            slowest = 0.0
+
+            async def keyed(path: str, body: object, idem: str) -> httpx.Response:
+                """Send until the key answers with an outcome (not 503, not 409 in flight)."""
+                nonlocal slowest
+                while True:
+                    r = await http.post(
+                        path, json=body, headers={**bearer(key), "Idempotency-Key": idem}
+                    )
+                    if r.status_code == 503:
+                        message = r.json()["error"]["message"]
+                        if "outcome is unknown" in message:
+                            unknown.append(idem)
+                    elif not (
+                        r.status_code == 409 and r.json()["error"]["param"] == "Idempotency-Key"
+                    ):
+                        if restored_at:
+                            slowest = max(slowest, time.monotonic() - restored_at[0])
+                        return r
+                    if restored_at:
+                        assert time.monotonic() - restored_at[0] < 30, f"{idem}: {r.text}"
+                    await asyncio.sleep(0.05)
+
+            outcomes: list[tuple[str, str]] = []  # (job_id, call_id)
+            started = asyncio.Event()
+
+            async def worker(w: int) -> None:
+                for i in range(12):
+                    r = await keyed(
+                        "/api/jobs/create", {"team_id": TEAM, "job_type": "k"}, f"c{w}.{i}"
+                    )
+                    assert r.status_code == 201, r.text
+                    job = r.json()["job_id"]
+                    r = await keyed(f"/api/jobs/{job}/llm-call", MSG, f"l{w}.{i}")
+                    assert r.status_code == 200, r.text
+                    r2 = await keyed(
+                        f"/api/jobs/{job}/complete", {"status": "completed"}, f"d{w}.{i}"
+                    )
+                    assert r2.status_code == 200 and r2.json()["costs"]["credit_applied"], r2.text
+                    outcomes.append((job, r.json()["call_id"]))
+                    if len(outcomes) >= 8:
+                        started.set()
+
+            async def fault() -> None:
+                await started.wait()
+                proxy.cut()
+                await asyncio.sleep(1.0)  # requests in flight lose the database for a second
+                proxy.restore()
+                restored_at.append(time.monotonic())
+
+            await asyncio.gather(*[worker(w) for w in range(6)], fault())
+            assert unknown, "no request lost the database mid-way"
+
+    # Straight from PostgreSQL: exactly one job per create key, one call per call key, one
+    # credit per job, every call the one its key answered with.
+    db = Database(database_url)
+    await db.connect()
+    try:
+        jobs = await db.fetch_all("SELECT job_id, status, credit_applied FROM jobs")
+        calls = await db.fetch_all("SELECT job_id, call_id, status FROM llm_calls")
+        team = await db.fetch_one("SELECT * FROM teams WHERE team_id = :t", {"t": TEAM})
+    finally:
+        await db.disconnect()
+    assert len(jobs) == len(outcomes) == 72
+    assert all(j["status"] == "completed" and j["credit_applied"] for j in jobs)
+    assert sorted((c["job_id"], c["call_id"]) for c in calls) == sorted(outcomes)
+    assert all(c["status"] == "success" for c in calls)
+    assert team is not None and (team["credits_used"], team["credits_reserved"]) == (72, 0)
+    assert slowest < 10 * lease + 5  # seconds after the database returned, not a day

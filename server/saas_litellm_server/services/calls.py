@@ -132,10 +132,11 @@ class _Recorder:
             return
         settings = self.runtime.settings
         self._next_checkpoint = now + settings.stream_checkpoint_seconds
-        # Alive until the next checkpoint is overdue: a stream is silent for at most its timeout.
-        silence = (deployment.timeout or settings.upstream_timeout) + 30
+        # Alive until the next checkpoint is overdue: a live stream is silent for at most its
+        # upstream timeout, and checkpoints at its first chunk after that.
+        silence = deployment.timeout or settings.upstream_timeout
         alive = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
-            seconds=settings.stream_checkpoint_seconds + silence
+            seconds=2 * settings.stream_checkpoint_seconds + silence
         )
         usage = _estimated_usage(self.call, pieces)
         row = self._row(deployment, usage, status="streaming", alive_until=alive)

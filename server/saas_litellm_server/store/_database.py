@@ -259,14 +259,33 @@ class Database:
         token = _in_transaction.set(True)
         try:
             async with _reachable():
-                if self._write_lock is None:
-                    async with self._db.transaction():
+                try:
+                    if self._write_lock is None:
+                        async with self._db.transaction():
+                            yield
+                        return
+                    async with self._write_lock, self._db.transaction():
                         yield
-                    return
-                async with self._write_lock, self._db.transaction():
-                    yield
+                except BaseException:
+                    await self._release_orphaned_connection()
+                    raise
         finally:
             _in_transaction.reset(token)
+
+    async def _release_orphaned_connection(self) -> None:
+        """``databases`` releases a transaction's connection only after a successful COMMIT or
+        ROLLBACK. When the connection died (the database went away mid-transaction), both fail,
+        and the dead connection stays bound to the task and out of the pool: every later query
+        of that task fails, and the pool shrinks by one each time. Give it back."""
+        connection = self._db.connection()
+        if connection._transaction_stack:
+            return
+        while connection._connection_counter > 0:
+            try:
+                await connection.__aexit__()
+            except Exception:  # a dead connection may fail to release: drop it all the same
+                connection._connection_counter = 0
+                self._db._connection = None
 
     async def run(
         self, statement: Statement, values: Mapping[str, Any], *, fetch: bool = True
