@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -308,3 +309,79 @@ async def test_credit_grants_and_key_rotations_honour_the_key(http: httpx.AsyncC
     assert rotations[-1].headers["idempotent-replayed"] == "true"
     assert (await http.get("/api/credits/balance", headers=bearer(newest))).status_code == 200
     assert (await http.get("/api/credits/balance", headers=bearer(old))).status_code == 401
+
+
+async def test_a_lapsed_lease_is_taken_over_and_the_dead_request_cannot_commit(
+    settings: Settings,
+) -> None:
+    """Issue 12 item 4: a claim is a lease. A request that stopped renewing (it died) loses its
+    key once the lease lapses; a retry runs, and the dead request, should it come back, finds
+    its token matches nothing: it can neither keep a response nor release the retry's claim."""
+    from saas_litellm_server.services import idempotency as service
+    from saas_litellm_server.store import idempotency as keys
+
+    app = create_app(settings.model_copy(update={"idempotency_lease_seconds": 0.3}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        db = app.state.runtime.db
+        team_key = await create_team(http)
+        body = {"team_id": TEAM, "job_type": "x"}
+        path = "/api/jobs/create"
+        fingerprint = service.fingerprint("POST", path, json.dumps(body).encode())
+        # A request claimed the key, then died (it never renews, finishes or releases).
+        dead = await service.begin(db, TEAM, "dies", fingerprint, ttl=3600, lease=0.3)
+        assert isinstance(dead, service.Claim)
+        headers = {**bearer(team_key), **key("dies")}
+        early = await http.post(path, json=body, headers=headers)
+        assert early.status_code == 409 and early.headers["retry-after"] == "1"
+        assert "still being processed" in early.json()["error"]["message"]
+        await asyncio.sleep(0.4)  # the lease lapses
+        retried = await http.post(path, json=body, headers=headers)
+        assert retried.status_code == 201
+        assert not await keys.finish(db, TEAM, "dies", dead.token, 201, "{}")
+        await keys.release(db, TEAM, "dies", dead.token)
+        replay = await http.post(path, json=body, headers=headers)
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json() == retried.json()
+        assert (await ledger(http, team_key))["balance"]["credits_reserved"] == 1
+
+
+async def test_a_long_request_keeps_its_key_by_renewing_the_lease(
+    upstream_settings: Settings, upstream: str
+) -> None:
+    """The lease is renewed while the request runs: a call slower than three leases is still
+    its key's, and a repeat meanwhile is 409, not a second run."""
+    app = create_app(upstream_settings.model_copy(update={"idempotency_lease_seconds": 0.3}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        team_key = await create_team(http)
+        await http.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": "Slow",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "sleep-3"}],
+            },
+        )
+        job = (
+            await http.post(
+                "/api/jobs/create",
+                json={"team_id": TEAM, "job_type": "x"},
+                headers=bearer(team_key),
+            )
+        ).json()["job_id"]
+        headers = {**bearer(team_key), **key("long")}
+        body = {**MSG, "model": "Slow"}
+        first = asyncio.create_task(
+            http.post(f"/api/jobs/{job}/llm-call", json=body, headers=headers)
+        )
+        await asyncio.sleep(1.0)  # past three leases: still running, still renewed
+        repeat = await http.post(f"/api/jobs/{job}/llm-call", json=body, headers=headers)
+        assert repeat.status_code == 409
+        assert (await first).status_code == 200
+        calls = (await http.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()["calls"]
+        assert len(calls) == 1
