@@ -43,6 +43,9 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "proxy_headers": False,
+        # Longer than any client's idle-connection expiry (httpx: 5 s), so that a client never
+        # sends a request on a connection the server is closing at that moment.
+        "timeout_keep_alive": 75,
         "http": timed_protocol(
             header_timeout=settings.header_timeout_seconds,
             body_timeout=settings.body_timeout_seconds,
