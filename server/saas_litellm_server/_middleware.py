@@ -12,8 +12,8 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._logging import current_request_id
+from ._responses import error_response
 from .errors import RequestTooLarge
-from .routes._http import error_response
 from .store import track_writes
 
 __all__ = ["RequestContextMiddleware"]

@@ -26,19 +26,13 @@ from ._access_log import AccessLogMiddleware
 from ._config import load_config
 from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
+from ._responses import api_error_response, error_response, request_id
 from ._runtime import Runtime
 from ._settings import Settings
 from ._version import __version__
 from .errors import APIError
 from .routes import admin, credits, docs, jobs
-from .routes._http import (
-    api_error_response,
-    error_response,
-    json_response,
-    request_id,
-    runtime,
-)
-from .routes._operation import Operation, api_route
+from .routes._operation import Call, Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.maintenance import run_maintenance
 from .store import DatabaseUnavailable, migrate, writes_attempted
@@ -94,19 +88,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _health(request: Request) -> Response:
-    return json_response(Health(version=__version__))
+async def _health(call: Call[None, None]) -> Health:
+    return Health(version=__version__)
 
 
-async def _ready(request: Request) -> Response:
+async def _ready(call: Call[None, None]) -> Health:
     """Ready when the database answers: what a load balancer should route on (``/health`` only
     says the process is up)."""
     try:
         with anyio.fail_after(_READY_TIMEOUT):
-            await runtime(request).db.fetch_val("SELECT 1")
+            await call.db.fetch_val("SELECT 1")
     except TimeoutError:
         raise DatabaseUnavailable(f"no answer within {_READY_TIMEOUT:g} s") from None
-    return json_response(Health(version=__version__))
+    return Health(version=__version__)
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
@@ -161,21 +155,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=[
             api_route(
-                "/health",
-                _health,
-                "GET",
                 Operation(
+                    "GET",
+                    "/health",
                     summary="Liveness: the process is up",
                     auth="none",
                     tag="meta",
                     response=Health,
                 ),
+                _health,
             ),
             api_route(
-                "/ready",
-                _ready,
-                "GET",
                 Operation(
+                    "GET",
+                    "/ready",
                     summary="Readiness: the database answers",
                     description="503 `service_unavailable` (with Retry-After) while the "
                     "database is unreachable; route traffic on this, restart on `/health`.",
@@ -184,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     response=Health,
                     errors=(503,),
                 ),
+                _ready,
             ),
             *admin.routes,
             *jobs.routes,

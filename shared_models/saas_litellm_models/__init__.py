@@ -27,13 +27,16 @@ from ._base import (
     MAX_ID_LENGTH,
     MAX_MESSAGES,
     MAX_METADATA_BYTES,
+    TEAM_ID_PATTERN,
     Identifier,
     Metadata,
     ModelName,
+    QueryModel,
     RequestModel,
     ResponseModel,
+    UtcTime,
 )
-from ._credits import CreditBalance, JobTypeUsage, TeamUsage
+from ._credits import CreditBalance, JobTypeUsage, TeamUsage, UsageQuery
 from ._errors import ERROR_STATUS, ErrorDetail, ErrorResponse, ErrorType
 from ._events import (
     StreamChunk,
@@ -44,6 +47,7 @@ from ._events import (
     parse_stream_event,
 )
 from ._jobs import (
+    OPEN_JOB_STATUSES,
     CallStatus,
     Job,
     JobCompleteRequest,
@@ -52,6 +56,7 @@ from ._jobs import (
     JobCreateRequest,
     JobDetail,
     JobList,
+    JobListQuery,
     JobStatus,
     LLMCallRecord,
 )
@@ -81,6 +86,8 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",
+    "OPEN_JOB_STATUSES",
+    "TEAM_ID_PATTERN",
     "AssistantMessage",
     "CallStatus",
     "ChatMessage",
@@ -103,6 +110,7 @@ __all__ = [
     "JobCreateRequest",
     "JobDetail",
     "JobList",
+    "JobListQuery",
     "JobStatus",
     "JobTypeUsage",
     "KeyRotation",
@@ -118,6 +126,7 @@ __all__ = [
     "Organization",
     "OrganizationCreateRequest",
     "ProviderName",
+    "QueryModel",
     "RequestModel",
     "ResponseFormat",
     "ResponseModel",
@@ -138,5 +147,7 @@ __all__ = [
     "ToolChoice",
     "ToolChoiceFunction",
     "Usage",
+    "UsageQuery",
+    "UtcTime",
     "parse_stream_event",
 ]

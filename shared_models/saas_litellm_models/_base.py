@@ -8,6 +8,7 @@ ignored) so that an older SDK keeps working against a newer server.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     JsonValue,
     Strict,
     StringConstraints,
+    model_validator,
 )
 
 __all__ = [
@@ -25,15 +27,18 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",
+    "TEAM_ID_PATTERN",
     "Count",
     "FiniteJson",
     "Identifier",
     "Metadata",
     "ModelName",
     "NoNul",
+    "QueryModel",
     "RequestModel",
     "ResponseModel",
     "ShortText",
+    "UtcTime",
 ]
 
 MAX_ID_LENGTH = 128
@@ -50,17 +55,50 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class QueryModel(BaseModel):
+    """Query parameters: arrive as strings (so numbers are parsed from text); an empty one is as
+    good as absent, and parameters a server does not know are ignored, as browsers and proxies
+    add their own."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
+
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last representable instant
+        return _LATEST if value.year == datetime.max.year else _EARLIEST
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+"""An ISO 8601 time as aware UTC: naive means UTC, and a time whose UTC equivalent falls outside
+years 1 to 9999 is clamped to that range (it selects the same rows, and stays storable)."""
+
+
 class ResponseModel(BaseModel):
     """A response body: unknown fields are ignored, for forward compatibility."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+TEAM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+"""Caller-chosen ids (organizations, teams, access groups), in bodies and in paths."""
+
 Identifier = Annotated[
-    str,
-    StringConstraints(
-        min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
-    ),
+    str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=TEAM_ID_PATTERN)
 ]
 """A caller-chosen id (organization, team, access group): letters, digits and ``_.:@-``."""
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import computed_field
+from pydantic import Field, computed_field
 
-from ._base import ResponseModel
+from ._base import QueryModel, ResponseModel, UtcTime
 
-__all__ = ["CreditBalance", "JobTypeUsage", "TeamUsage"]
+__all__ = ["CreditBalance", "JobTypeUsage", "TeamUsage", "UsageQuery"]
+
+
+class UsageQuery(QueryModel):
+    """Query of ``GET /api/teams/{team_id}/usage``: a window over the jobs' creation times."""
+
+    since: UtcTime | None = Field(default=None, description="Only jobs created at or after this time.")
+    until: UtcTime | None = Field(default=None, description="Only jobs created before this time.")
 
 
 class CreditBalance(ResponseModel):

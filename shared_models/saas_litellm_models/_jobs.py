@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from ._base import Identifier, Metadata, NoNul, RequestModel, ResponseModel
+from ._base import Identifier, Metadata, NoNul, QueryModel, RequestModel, ResponseModel
 
 __all__ = [
+    "OPEN_JOB_STATUSES",
     "CallStatus",
     "Job",
     "JobCompleteRequest",
@@ -18,6 +19,7 @@ __all__ = [
     "JobCreateRequest",
     "JobDetail",
     "JobList",
+    "JobListQuery",
     "JobStatus",
     "LLMCallRecord",
 ]
@@ -117,6 +119,18 @@ class JobDetail(Job):
     error_message: str | None = None
     calls: list[LLMCallRecord] = Field(default_factory=list)
     costs: JobCosts
+
+
+OPEN_JOB_STATUSES: tuple[JobStatus, ...] = ("pending", "in_progress")
+"""Statuses of a job that still takes calls and holds a reserved credit."""
+
+
+class JobListQuery(QueryModel):
+    """Query of the job lists (``GET /api/teams/{team_id}/jobs``)."""
+
+    status: JobStatus | None = Field(default=None, description="Only jobs in this status.")
+    limit: Annotated[int, Field(ge=1, le=500)] = Field(default=50, description="Page size.")
+    cursor: str | None = Field(default=None, description="The next_cursor of the previous page.")
 
 
 class JobList(ResponseModel):

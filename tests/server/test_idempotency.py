@@ -364,7 +364,7 @@ async def test_a_long_request_keeps_its_key_by_renewing_the_lease(
             json={
                 "model_alias": "Slow",
                 "access_groups": [GROUP],
-                "deployments": [{"provider": "openai", "model": "sleep-3"}],
+                "deployments": [{"provider": "openai", "model": "sleep-1.6"}],
             },
         )
         job = (

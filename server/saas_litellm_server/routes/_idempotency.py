@@ -17,10 +17,11 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .._responses import api_error_response
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
 from ..store import idempotency as keys
-from ._http import api_error_response, read_body, runtime
+from ._http import read_body, runtime
 from ._sse import EventStreamResponse
 
 __all__ = ["idempotent", "idempotent_stream"]

@@ -7,20 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from saas_litellm_models import ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent
 
-from ._operation import Operation
+from ._operation import APIRoute, Operation, path_schema
 
 __all__ = ["TAGS", "build_openapi"]
 
 _REF = "#/components/schemas/{model}"
-_PATH_PARAMS: dict[str, dict[str, Any]] = {
-    "job_id": {"type": "string", "format": "uuid"},
-    "team_id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$", "maxLength": 128},
-    "model_alias": {"type": "string", "maxLength": 128},
-}
 _ERRORS = {
     400: "invalid_request: the request is malformed (e.g. not JSON) or names an unknown model",
     401: "authentication_error: missing or invalid key",
@@ -81,26 +76,53 @@ def _error(status: int) -> dict[str, Any]:
     return response
 
 
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """One parameter per field of the operation's query model."""
+    schema = model.model_json_schema()
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        description = prop.pop("description", "")
+        prop.pop("title", None)
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:  # optional: a parameter left out, never a null
+            prop = {**branches[0], **prop}
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in schema.get("required", []),
+                "schema": _inline(prop, schema.get("$defs", {})),
+                "description": description,
+            }
+        )
+    return params
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """A query parameter's schema without ``$ref``s into the model's own ``$defs``."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "title"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
 def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {
             "name": name,
             "in": "path",
             "required": True,
-            "schema": _PATH_PARAMS.get(name, {"type": "string"}),
+            "schema": path_schema(name),
         }
         for name in re.findall(r"{(\w+)}", path)
     ]
-    params += [
-        {
-            "name": q.name,
-            "in": "query",
-            "required": False,
-            "schema": q.schema,
-            "description": q.description,
-        }
-        for q in op.query
-    ]
+    params += _query_params(op.query) if op.query is not None else []
     if op.idempotent:
         params.append(
             {
@@ -177,11 +199,9 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
 
 def build_openapi(routes: list[BaseRoute], *, version: str) -> dict[str, Any]:
     described = [
-        (route, method, route.operation)
+        (route, route.operation.method, route.operation)
         for route in routes
-        if isinstance(route, Route) and hasattr(route, "operation")
-        for method in sorted(route.methods or ())
-        if method != "HEAD"
+        if isinstance(route, APIRoute)
     ]
     refs, schemas = _schemas([op for _, _, op in described])
     paths: dict[str, dict[str, Any]] = {}

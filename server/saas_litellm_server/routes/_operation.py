@@ -1,46 +1,112 @@
-"""Routes that describe themselves: each API route carries an :class:`Operation` (auth, request
-and response models, errors, query parameters) from which ``_openapi`` builds the OpenAPI
-document. The models are those of ``saas_litellm_models``, so the document cannot drift from the
-code that validates requests and the SDK that parses responses."""
+"""One declaration per endpoint.
+
+An :class:`Operation` is the single source of an endpoint's path, method, auth, idempotency,
+query model, body model, response model and errors. :func:`api_route` turns it and a handler into
+a Starlette route that authorizes, validates the path, parses the query and the body, applies
+the Idempotency-Key and renders the result, all from the declaration; ``_openapi`` builds the
+OpenAPI document from the same declarations. A handler gets a :class:`Call` and returns a shared
+model (or, for an event stream, an async generator of events): it re-declares nothing.
+"""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-__all__ = ["Auth", "Operation", "QueryParam", "api_route"]
+from saas_litellm_models import MAX_ID_LENGTH, TEAM_ID_PATTERN, QueryModel
 
-Auth = Literal["admin", "team", "team_or_admin", "none"]
+from .._responses import json_response
+from .._runtime import Runtime, TeamContext
+from ..errors import NotFound
+from ..store import Database
+from ._auth import Auth, Principal, authorize
+from ._http import parse_body, parse_query, runtime
+from ._idempotency import idempotent, idempotent_stream
+from ._sse import EventStreamResponse
+
+__all__ = ["APIRoute", "Auth", "Call", "Operation", "api_route", "path_schema"]
+
+B = TypeVar("B")
+Q = TypeVar("Q")
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
+    # name: (what a value must match, what it names, its OpenAPI schema)
+    "job_id": (re.compile(_UUID), "job", {"type": "string", "format": "uuid"}),
+    "team_id": (
+        re.compile(TEAM_ID_PATTERN),
+        "team",
+        {"type": "string", "pattern": TEAM_ID_PATTERN, "maxLength": MAX_ID_LENGTH},
+    ),
+    "model_alias": (re.compile(r"^.{1,200}$"), "model alias", {"type": "string", "maxLength": 200}),
+}
 
 
-@dataclass(frozen=True)
-class QueryParam:
-    name: str
-    schema: dict[str, Any]
-    description: str
+def path_schema(name: str) -> dict[str, Any]:
+    return _PATH_PARAMS[name][2] if name in _PATH_PARAMS else {"type": "string"}
 
 
 @dataclass(frozen=True)
 class Operation:
+    """Everything the API says about one endpoint."""
+
+    method: str
+    path: str
     summary: str
     auth: Auth
     tag: str
     response: type[BaseModel] | None
     status: int = 200
     body: type[BaseModel] | None = None
+    query: type[QueryModel] | None = None
     errors: tuple[int, ...] = ()
-    query: tuple[QueryParam, ...] = ()
     sse: bool = False
+    """The response is an event stream: ``StreamChunk``s, then ``StreamDone`` or
+    ``StreamErrorEvent``."""
     idempotent: bool = False
+    """Honours ``Idempotency-Key``: a repeat replays the first response."""
+    keeps_own_response: bool = False
+    """An idempotent handler that keeps its response itself, together with its effect (LLM
+    calls, which wait on an upstream); others run in one transaction that keeps it."""
+    unkept_field: str | None = None
+    """A response field never kept for replays (a virtual key): a replay gets a new one from
+    ``reissue``."""
+    reissue: Callable[[Database, str], Awaitable[str]] | None = None
     description: str = ""
-    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call(Generic[B, Q]):
+    """What a handler gets: the request's runtime, principal, path, query and body."""
+
+    request: Request
+    runtime: Runtime
+    principal: Principal
+    path: dict[str, str]
+    query: Q
+    body: B
+
+    @property
+    def team(self) -> TeamContext:
+        """The calling team (only for ``team`` operations)."""
+        assert self.principal.team is not None
+        return self.principal.team
+
+    @property
+    def db(self) -> Database:
+        return self.runtime.db
+
+
+Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
 
 
 class _Segment(Convertor[str]):
@@ -61,9 +127,66 @@ register_url_convertor("segment", _Segment())
 _PARAM = re.compile(r"{(\w+)}")
 
 
-def api_route(
-    path: str, endpoint: Callable[[Request], Awaitable[Any]], method: str, operation: Operation
-) -> Route:
-    route = Route(_PARAM.sub(r"{\1:segment}", path), endpoint, methods=[method])
-    route.operation = operation  # type: ignore[attr-defined]
-    return route
+def _path(request: Request) -> dict[str, str]:
+    """The path parameters; one that cannot name anything is a 404 (nobody learns more)."""
+    path = {name: str(value) for name, value in request.path_params.items()}
+    for name, value in path.items():
+        pattern, what, _ = _PATH_PARAMS.get(name, (None, name, {}))
+        if pattern is not None and (len(value) > 256 or not pattern.match(value)):
+            raise NotFound(f"{what} {value[:64]!r} not found")
+    return path
+
+
+def _without(field: str) -> Callable[[bytes], str]:
+    def keep(body: bytes) -> str:
+        data = json.loads(body)
+        data.pop(field, None)
+        return json.dumps(data)
+
+    return keep
+
+
+def api_route(operation: Operation, handler: Handler) -> Route:
+    op = operation
+
+    async def endpoint(request: Request) -> Response | EventStreamResponse:
+        raw_path = {name: str(value) for name, value in request.path_params.items()}
+        principal = await authorize(request, op.auth, raw_path)
+        path = _path(request)
+        query = parse_query(request, op.query) if op.query is not None else None
+        rt = runtime(request)
+
+        async def run() -> Any:
+            body = await parse_body(request, op.body) if op.body is not None else None
+            result = await handler(Call(request, rt, principal, path, query, body))
+            if isinstance(result, Response):
+                return result
+            if isinstance(result, AsyncGenerator):
+                return EventStreamResponse(result)
+            return json_response(result, op.status)
+
+        if not op.idempotent:
+            return await run()  # type: ignore[no-any-return]
+        if op.sse:
+            return await idempotent_stream(request, principal.scope, run)
+        reissue = op.reissue
+        return await idempotent(
+            request,
+            principal.scope,
+            run,
+            store=_without(op.unkept_field) if op.unkept_field else bytes.decode,
+            replay=(lambda kept: reissue(rt.db, kept)) if reissue is not None else None,
+            transaction=not op.keeps_own_response,
+        )
+
+    return APIRoute(op, endpoint)
+
+
+class APIRoute(Route):
+    """A route that carries its :class:`Operation` (read by ``_openapi``)."""
+
+    def __init__(self, operation: Operation, endpoint: Callable[[Request], Awaitable[Any]]) -> None:
+        super().__init__(
+            _PARAM.sub(r"{\1:segment}", operation.path), endpoint, methods=[operation.method]
+        )
+        self.operation = operation

@@ -1,13 +1,12 @@
 """Team endpoints of the job lifecycle: create, inspect, call, complete.
 
-Authorized by the team's virtual key (``_http.require_team``); logic in ``services.jobs`` and
-``services.calls``.
+Logic in ``services.jobs`` and ``services.calls``; auth, parsing and idempotency come from each
+endpoint's :class:`Operation`.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
+from collections.abc import AsyncGenerator
 
 from saas_litellm_models import (
     Job,
@@ -20,81 +19,40 @@ from saas_litellm_models import (
 )
 
 from ..services import calls, jobs
-from ._http import (
-    job_id_param,
-    json_response,
-    parse_body,
-    require_team,
-    require_team_for_job,
-    runtime,
-)
-from ._idempotency import idempotent, idempotent_stream
-from ._operation import Operation, api_route
-from ._sse import EventStreamResponse
+from ._operation import Call, Operation, api_route
 
 __all__ = ["routes"]
 
 
-async def create_job(request: Request) -> Response:
-    team = await require_team(request)
-
-    async def handle() -> Response:
-        body = await parse_body(request, JobCreateRequest)
-        return json_response(await jobs.create_job(runtime(request).db, team, body), 201)
-
-    return await idempotent(request, team.team_id, handle)
+async def create_job(call: Call[JobCreateRequest, None]) -> Job:
+    return await jobs.create_job(call.db, call.team, call.body)
 
 
-async def get_job(request: Request) -> Response:
-    team = await require_team(request)
-    job_id = job_id_param(request)
-    return json_response(await jobs.get_job(runtime(request).db, team, job_id))
+async def get_job(call: Call[None, None]) -> JobDetail:
+    return await jobs.get_job(call.db, call.team, call.path["job_id"])
 
 
-async def llm_call(request: Request) -> Response:
-    team = await require_team_for_job(request)
-    job_id = job_id_param(request)
-
-    async def handle() -> Response:
-        body = await parse_body(request, LLMCallRequest)
-        return json_response(await calls.llm_call(runtime(request), team, job_id, body))
-
-    # The call keeps its response itself, with its record: no transaction around the upstream.
-    return await idempotent(request, team.team_id, handle, transaction=False)
+async def llm_call(call: Call[LLMCallRequest, None]) -> LLMCallResponse:
+    return await calls.llm_call(call.runtime, call.team, call.path["job_id"], call.body)
 
 
-async def llm_call_stream(request: Request) -> Response | EventStreamResponse:
-    team = await require_team_for_job(request)
-    job_id = job_id_param(request)
-
-    async def handle() -> EventStreamResponse:
-        body = await parse_body(request, LLMCallRequest)
-        rt = runtime(request)
-        prepared = await calls.prepare_call(rt, team, job_id, body)  # refusals are JSON errors
-        return EventStreamResponse(calls.stream_call(rt, prepared))
-
-    return await idempotent_stream(request, team.team_id, handle)
+async def llm_call_stream(call: Call[LLMCallRequest, None]) -> AsyncGenerator[calls.StreamEvent]:
+    # Everything that can refuse the call does so here, as a JSON error, before any SSE byte.
+    prepared = await calls.prepare_call(call.runtime, call.team, call.path["job_id"], call.body)
+    return calls.stream_call(call.runtime, prepared)
 
 
-async def complete_job(request: Request) -> Response:
-    team = await require_team(request)
-    job_id = job_id_param(request)
-
-    async def handle() -> Response:
-        body = await parse_body(request, JobCompleteRequest)
-        return json_response(await jobs.complete_job(runtime(request).db, team, job_id, body))
-
-    return await idempotent(request, team.team_id, handle)
+async def complete_job(call: Call[JobCompleteRequest, None]) -> JobCompletion:
+    return await jobs.complete_job(call.db, call.team, call.path["job_id"], call.body)
 
 
 _CALL_ERRORS = (400, 402, 403, 409, 429, 502, 504)
 
 routes = [
     api_route(
-        "/api/jobs/create",
-        create_job,
-        "POST",
         Operation(
+            "POST",
+            "/api/jobs/create",
             summary="Create a job",
             auth="team",
             tag="jobs",
@@ -107,23 +65,23 @@ routes = [
             "successful call, released otherwise; 402 (with the balance) when the team has none "
             "left to reserve.",
         ),
+        create_job,
     ),
     api_route(
-        "/api/jobs/{job_id}",
-        get_job,
-        "GET",
         Operation(
+            "GET",
+            "/api/jobs/{job_id}",
             summary="Get a job with its calls and costs",
             auth="team",
             tag="jobs",
             response=JobDetail,
         ),
+        get_job,
     ),
     api_route(
-        "/api/jobs/{job_id}/llm-call",
-        llm_call,
-        "POST",
         Operation(
+            "POST",
+            "/api/jobs/{job_id}/llm-call",
             summary="Make an LLM call within a job",
             auth="team",
             tag="jobs",
@@ -131,13 +89,14 @@ routes = [
             body=LLMCallRequest,
             errors=_CALL_ERRORS,
             idempotent=True,
+            keeps_own_response=True,  # kept with the call's record: no transaction upstream
         ),
+        llm_call,
     ),
     api_route(
-        "/api/jobs/{job_id}/llm-call-stream",
-        llm_call_stream,
-        "POST",
         Operation(
+            "POST",
+            "/api/jobs/{job_id}/llm-call-stream",
             summary="Make a streamed LLM call within a job (Server-Sent Events)",
             auth="team",
             tag="jobs",
@@ -146,15 +105,16 @@ routes = [
             errors=_CALL_ERRORS,
             sse=True,
             idempotent=True,
+            keeps_own_response=True,
             description="Each event has `event: <type>`, `id: <sequence>` and one `data:` line "
             "holding a StreamChunk, then one StreamDone, or one StreamErrorEvent instead of done.",
         ),
+        llm_call_stream,
     ),
     api_route(
-        "/api/jobs/{job_id}/complete",
-        complete_job,
-        "POST",
         Operation(
+            "POST",
+            "/api/jobs/{job_id}/complete",
             summary="Complete or fail a job",
             auth="team",
             tag="jobs",
@@ -166,5 +126,6 @@ routes = [
             "otherwise releases it (`costs.credit_reason` says why); `failed` releases it. "
             "Repeating the same status returns the same result; the other status is 409.",
         ),
+        complete_job,
     ),
 ]

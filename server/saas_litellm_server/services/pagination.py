@@ -17,6 +17,7 @@ from ..errors import InvalidRequest
 
 __all__ = ["decode_cursor", "encode_cursor"]
 
+_MAX_CURSOR = 512
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,127}$")
 
 
@@ -29,6 +30,8 @@ def encode_cursor(created_at: dt.datetime, row_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     """The position a cursor names, or 400 ``cursor is not one this API returned``."""
     try:
+        if len(cursor) > _MAX_CURSOR:
+            raise ValueError("longer than any cursor this server writes")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, row_id = json.loads(raw)
         if not (isinstance(stamp, str) and isinstance(row_id, str) and _ID.match(row_id)):

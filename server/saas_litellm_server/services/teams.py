@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from saas_litellm_models import (
     CreditBalance,
@@ -26,6 +27,7 @@ __all__ = [
     "get_balance",
     "get_team",
     "get_usage",
+    "reissue_key",
     "rotate_key",
     "set_limits",
     "set_status",
@@ -108,6 +110,16 @@ async def rotate_key(db: Database, team_id: str) -> KeyRotation:
     if not await teams.set_key_hash(db, team_id, hash_key(key)):
         raise NotFound(f"team {team_id!r} not found")
     return KeyRotation(team_id=team_id, virtual_key=key)
+
+
+async def reissue_key(db: Database, kept: str) -> str:
+    """A replayed team create or key rotation: virtual keys are never stored in clear, so they
+    are not kept for replays either; the replay (its first response was lost) hands out a fresh
+    key instead, which replaces the one that was lost."""
+    data = json.loads(kept)
+    if "team_id" in data and "error" not in data:
+        data["virtual_key"] = (await rotate_key(db, data["team_id"])).virtual_key
+    return json.dumps(data)
 
 
 async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest) -> Team:

@@ -1,0 +1,91 @@
+"""Authorization by an operation's declared ``auth`` (see ``_operation``).
+
+- ``team``: a team's virtual key; the admin key is refused (it never acts as a team).
+- ``admin``: the admin key; a team key is refused; in local-dev mode (no admin key) open.
+- ``team_or_admin``: the admin key, or the key of the team the path names.
+- ``none``: anyone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from starlette.requests import Request
+
+from .._runtime import TeamContext
+from ..errors import AuthenticationFailed, PermissionDenied
+from ..services import auth
+from ._http import bearer, runtime
+
+__all__ = ["ADMIN_SCOPE", "Auth", "Principal", "authorize"]
+
+Auth = Literal["admin", "team", "team_or_admin", "none"]
+
+ADMIN_SCOPE = "admin"
+"""Idempotency keys of admin requests live apart from every team's."""
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: a team, or the operator (admin key, or local-dev mode)."""
+
+    team: TeamContext | None = None
+
+    @property
+    def scope(self) -> str:
+        """Where this caller's idempotency keys live."""
+        return self.team.team_id if self.team is not None else ADMIN_SCOPE
+
+
+_OPERATOR = Principal()
+
+
+async def _team(request: Request, token: str | None, job_id: str | None) -> TeamContext:
+    if token is None:
+        raise AuthenticationFailed("this endpoint needs 'Authorization: Bearer <virtual key>'")
+    rt = runtime(request)
+    team = await auth.team_for_key(
+        rt, token, job_id=job_id if job_id and _UUID.match(job_id) else None
+    )
+    if team is None:
+        if auth.is_admin_key(rt.settings, token):
+            raise PermissionDenied("the admin key cannot act as a team; use a virtual key")
+        raise AuthenticationFailed("invalid virtual key")
+    return team
+
+
+async def _admin(request: Request, token: str | None) -> Principal:
+    rt = runtime(request)
+    if token is not None and auth.is_admin_key(rt.settings, token):
+        return _OPERATOR
+    if token is not None and await auth.team_for_key(rt, token) is not None:
+        raise PermissionDenied("a team's virtual key cannot use admin endpoints")
+    if rt.settings.dev_mode:
+        return _OPERATOR
+    if token is None:
+        raise AuthenticationFailed("this endpoint needs 'Authorization: Bearer <admin key>'")
+    raise AuthenticationFailed("invalid admin key")
+
+
+async def authorize(request: Request, kind: Auth, path: dict[str, str]) -> Principal:
+    """The request's principal, or the 401/403 that refuses it."""
+    if kind == "none":
+        return _OPERATOR
+    token = bearer(request)
+    if kind == "admin":
+        return await _admin(request, token)
+    if kind == "team_or_admin":
+        rt = runtime(request)
+        if token is not None and auth.is_admin_key(rt.settings, token):
+            return _OPERATOR
+        if token is None and rt.settings.dev_mode:
+            return _OPERATOR
+        team = await _team(request, token, None)
+        if team.team_id != path.get("team_id"):
+            raise PermissionDenied("a virtual key can only read its own team")
+        return Principal(team)
+    return Principal(await _team(request, token, path.get("job_id")))

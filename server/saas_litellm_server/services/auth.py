@@ -1,0 +1,45 @@
+"""Who is calling: a team's virtual key, the admin key, or nobody (local-dev mode).
+
+The routes read the bearer token off the request; deciding what it is worth happens here.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from .._runtime import Runtime, TeamContext
+from .._settings import Settings
+from ..store import teams
+from .keys import hash_key
+
+__all__ = ["is_admin_key", "team_for_key"]
+
+
+def is_admin_key(settings: Settings, token: str) -> bool:
+    admin = settings.admin_key
+    if admin is None or not admin.get_secret_value():
+        return False
+    return hmac.compare_digest(token.encode(), admin.get_secret_value().encode())
+
+
+async def team_for_key(
+    runtime: Runtime, token: str, *, job_id: str | None = None
+) -> TeamContext | None:
+    """The team of a virtual key (``None``: no such key). With ``job_id`` the team's job is
+    read in the same statement (``TeamContext.job``): the LLM-call routes need both."""
+    job = None
+    if job_id is None:
+        row = await teams.get_team_by_key_hash(runtime.db, hash_key(token))
+    else:
+        row, job = await teams.get_team_and_job(runtime.db, hash_key(token), job_id)
+    if row is None:
+        return None
+    return TeamContext(
+        team_id=row["team_id"],
+        status=row["status"],
+        default_model=row["default_model"],
+        rpm_limit=row["rpm_limit"],
+        tpm_limit=row["tpm_limit"],
+        looked_up_job=job_id,
+        job=job,
+    )
