@@ -7,7 +7,7 @@ from typing import Any
 
 from ._redact import Redactor
 from ._settings import Settings
-from .providers import MockProvider, OpenAIProvider, Provider
+from .providers import Provider, create_providers
 from .services._cache import TTLCache
 from .services.cooldown import Cooldowns
 from .store import Database
@@ -57,12 +57,7 @@ class Runtime:
             settings=settings,
             db=Database(settings.database_url, pool_size=settings.db_pool_size),
             redactor=redactor,
-            providers={
-                "mock": MockProvider(chunk_delay=settings.mock_chunk_delay),
-                "openai": OpenAIProvider(
-                    base_url=settings.upstream_base_url, api_key=api_key, redactor=redactor
-                ),
-            },
+            providers=create_providers(settings, redactor),
             cooldowns=Cooldowns(
                 failures=settings.cooldown_failures, seconds=settings.cooldown_seconds
             ),

@@ -9,7 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from saas_litellm_server.providers import MockProvider, ProviderRequest
+from saas_litellm_server.providers import ProviderRequest
+from saas_litellm_server.providers.mock import MockProvider
 
 
 def request(content: str, **params: object) -> ProviderRequest:

@@ -7,7 +7,8 @@ import pytest
 from conftest import UPSTREAM_KEY
 
 from saas_litellm_server._redact import Redactor
-from saas_litellm_server.providers import OpenAIProvider, ProviderError, ProviderRequest
+from saas_litellm_server.providers import ProviderError, ProviderRequest
+from saas_litellm_server.providers.openai import OpenAIProvider
 
 
 def request(model: str, content: str = "hello there", **params: object) -> ProviderRequest:

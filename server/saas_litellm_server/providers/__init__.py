@@ -1,15 +1,40 @@
-"""Upstream providers behind model aliases: ``mock`` (built in, offline) and ``openai``."""
+"""Upstream providers behind model aliases: one module each (``mock``, ``openai``…), each
+registering itself with :func:`base.register`; :func:`create_providers` builds them all."""
 
-from .base import Provider, ProviderError, ProviderRequest, ProviderResult, StreamDelta
-from .mock import MockProvider
-from .openai import OpenAIProvider
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING
+
+from .base import (
+    FACTORIES,
+    Provider,
+    ProviderError,
+    ProviderRequest,
+    ProviderResult,
+    StreamDelta,
+    register,
+)
+
+if TYPE_CHECKING:
+    from .._redact import Redactor
+    from .._settings import Settings
 
 __all__ = [
-    "MockProvider",
-    "OpenAIProvider",
     "Provider",
     "ProviderError",
     "ProviderRequest",
     "ProviderResult",
     "StreamDelta",
+    "create_providers",
+    "register",
 ]
+
+
+def create_providers(settings: Settings, redactor: Redactor) -> dict[str, Provider]:
+    """One instance of every provider module in this package, by name."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_") and module.name != "base":
+            importlib.import_module(f"{__name__}.{module.name}")
+    return {name: factory(settings, redactor) for name, factory in FACTORIES.items()}

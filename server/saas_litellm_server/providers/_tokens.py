@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["count_message_tokens", "count_text_tokens"]
+from saas_litellm_models import Usage
+
+__all__ = ["count_message_tokens", "count_text_tokens", "estimate_usage"]
 
 
 def count_text_tokens(text: str) -> int:
@@ -23,3 +25,17 @@ def count_message_tokens(messages: list[dict[str, Any]]) -> int:
         for call in message.get("tool_calls") or ():
             total += count_text_tokens(str(call))
     return total
+
+
+def estimate_usage(
+    messages: list[dict[str, Any]], completion: str, *, prompt_tokens: int | None = None
+) -> Usage:
+    """The one usage estimate: for an upstream that reported none (or a stream cut short).
+    ``prompt_tokens`` keeps a count the upstream did report."""
+    prompt = prompt_tokens if prompt_tokens is not None else count_message_tokens(messages)
+    completion_tokens = count_text_tokens(completion)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt + completion_tokens,
+    )

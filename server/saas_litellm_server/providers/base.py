@@ -7,19 +7,26 @@ with a ``kind`` that routing uses to decide whether a fallback deployment may be
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from saas_litellm_models import AssistantMessage, ToolCall, Usage
 
+if TYPE_CHECKING:
+    from .._redact import Redactor
+    from .._settings import Settings
+
 __all__ = [
+    "FACTORIES",
     "ErrorKind",
     "Provider",
     "ProviderError",
+    "ProviderFactory",
     "ProviderRequest",
     "ProviderResult",
     "StreamDelta",
+    "register",
 ]
 
 ErrorKind = Literal["timeout", "rate_limited", "server", "connection", "bad_request"]
@@ -79,6 +86,10 @@ class ProviderError(Exception):
 
 
 class Provider(Protocol):
+    def unavailable(self, model: str, api_base: str | None) -> str | None:
+        """Why a deployment of this provider cannot even be tried (``None``: it can)."""
+        ...
+
     async def complete(self, request: ProviderRequest) -> ProviderResult: ...
 
     def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
@@ -86,3 +97,20 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+ProviderFactory = Callable[["Settings", "Redactor"], Provider]
+
+FACTORIES: dict[str, ProviderFactory] = {}
+"""Every provider, by the name deployments use (``ProviderName``); filled by :func:`register`."""
+
+
+def register(name: str) -> Callable[[ProviderFactory], ProviderFactory]:
+    """Declare a provider: its module calls this on the function that builds it from the
+    settings, and it is available under ``name`` (a new provider is one module)."""
+
+    def add(factory: ProviderFactory) -> ProviderFactory:
+        FACTORIES[name] = factory
+        return factory
+
+    return add

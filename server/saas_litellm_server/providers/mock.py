@@ -14,13 +14,17 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
+from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall
 
 from ._schema_fill import fill_schema
-from ._tokens import count_message_tokens, count_text_tokens
-from .base import ProviderRequest, ProviderResult, StreamDelta
+from ._tokens import count_text_tokens, estimate_usage
+from .base import ProviderRequest, ProviderResult, StreamDelta, register
+
+if TYPE_CHECKING:
+    from .._redact import Redactor
+    from .._settings import Settings
 
 __all__ = ["MockProvider"]
 
@@ -46,6 +50,9 @@ class MockProvider:
     async def aclose(self) -> None:
         return None
 
+    def unavailable(self, model: str, api_base: str | None) -> str | None:
+        return None
+
     def answer(self, request: ProviderRequest) -> ProviderResult:
         """The whole answer, computed synchronously (it is deterministic and cheap)."""
         messages = request.messages
@@ -60,15 +67,9 @@ class MockProvider:
             if limit is not None and count_text_tokens(content) > limit:
                 content, finish = content[: int(limit) * 4], "length"
         completion_text = content or json.dumps([c.model_dump() for c in tool_calls or []])
-        prompt_tokens = count_message_tokens(messages)
-        completion_tokens = max(1, count_text_tokens(completion_text))
         return ProviderResult(
             message=AssistantMessage(content=content, finish_reason=finish, tool_calls=tool_calls),
-            usage=Usage(
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                total_tokens=prompt_tokens + completion_tokens,
-            ),
+            usage=estimate_usage(messages, completion_text),
         )
 
     async def complete(self, request: ProviderRequest) -> ProviderResult:
@@ -122,3 +123,8 @@ class MockProvider:
                 function=FunctionCall(name=function["name"], arguments=arguments),
             )
         ]
+
+
+@register("mock")
+def _create(settings: Settings, redactor: Redactor) -> MockProvider:
+    return MockProvider(chunk_delay=settings.mock_chunk_delay)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
@@ -20,8 +20,18 @@ from pydantic import ValidationError
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from .._redact import Redactor
-from ._tokens import count_message_tokens, count_text_tokens
-from .base import ErrorKind, ProviderError, ProviderRequest, ProviderResult, StreamDelta
+from ._tokens import estimate_usage
+from .base import (
+    ErrorKind,
+    ProviderError,
+    ProviderRequest,
+    ProviderResult,
+    StreamDelta,
+    register,
+)
+
+if TYPE_CHECKING:
+    from .._settings import Settings
 
 __all__ = ["OpenAIProvider"]
 
@@ -60,6 +70,14 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def unavailable(self, model: str, api_base: str | None) -> str | None:
+        if api_base or self.base_url:
+            return None
+        return (
+            f"no upstream is configured for deployment {model!r} "
+            "(set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL)"
+        )
 
     def _target(self, request: ProviderRequest) -> tuple[str, dict[str, str]]:
         base = request.api_base or self.base_url
@@ -139,8 +157,9 @@ class OpenAIProvider:
             usage = data.get("usage") or {}
         except (ValueError, KeyError, IndexError, TypeError, AttributeError, ValidationError):
             raise ProviderError("server", "the upstream sent a malformed response") from None
-        prompt = int(usage.get("prompt_tokens") or count_message_tokens(request.messages))
-        completion = int(usage.get("completion_tokens") or count_text_tokens(content or ""))
+        estimate = estimate_usage(request.messages, content or "")
+        prompt = int(usage.get("prompt_tokens") or estimate.prompt_tokens)
+        completion = int(usage.get("completion_tokens") or estimate.completion_tokens)
         return ProviderResult(
             message=AssistantMessage(
                 content=content,
@@ -207,11 +226,7 @@ class OpenAIProvider:
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, request.timeout) from None
         if usage is None or not usage.total_tokens:
-            prompt = count_message_tokens(request.messages)
-            completion = count_text_tokens("".join(text))
-            usage = Usage(
-                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-            )
+            usage = estimate_usage(request.messages, "".join(text))
         tool_calls = _tool_calls(calls)
         yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
 
@@ -238,3 +253,9 @@ def _tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall] | None:
         )
         for i, c in sorted(calls.items())
     ]
+
+
+@register("openai")
+def _create(settings: Settings, redactor: Redactor) -> OpenAIProvider:
+    api_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
+    return OpenAIProvider(base_url=settings.upstream_base_url, api_key=api_key, redactor=redactor)

@@ -30,8 +30,8 @@ from saas_litellm_models import (
 
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
-from ..providers import Provider, ProviderError, ProviderResult
-from ..providers._tokens import count_message_tokens, count_text_tokens
+from ..providers import ProviderError
+from ..providers._tokens import estimate_usage
 from ..store import StatementMatchedNothing, calls, jobs
 from . import idempotency, rate_limits, routing
 from .jobs import get_open_job
@@ -77,22 +77,39 @@ async def prepare_call(
 
 
 class _Recorder:
-    """Writes one call's record: at checkpoints while it streams, and once when it ends."""
+    """The one record of one call, written exactly once: by :meth:`finish` when the call ends,
+    or on leaving the ``async with`` block without it (the client went away, the server is
+    stopping) as failed with what was streamed so far. While a stream runs, its progress is
+    saved at checkpoints (status ``streaming``), so that a crash loses at most one interval."""
 
     def __init__(self, runtime: Runtime, call: PreparedCall, *, streamed: bool) -> None:
         self.runtime, self.call, self.streamed = runtime, call, streamed
         self.call_id = str(uuid.uuid4())
-        self.start = time.perf_counter()
+        self.fallback = routing.Fallback(runtime, call.route, call.team.team_id)
+        self.pieces: list[str] = []
+        """What was streamed so far."""
         self.done = False
         self._next_checkpoint = 0.0
 
-    @property
-    def latency_ms(self) -> float:
-        return (time.perf_counter() - self.start) * 1000
+    async def __aenter__(self) -> _Recorder:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self.done:
+            return
+        if self.streamed:
+            reason = "client_disconnected"
+            message = f"the client disconnected after {len(self.pieces)} chunks"
+        else:
+            reason, message = "cancelled", "the request ended before the upstream answered"
+        with anyio.CancelScope(shield=True):
+            await self.finish(self.usage_so_far(), error_type=reason, error_message=message)
+
+    def usage_so_far(self) -> Usage:
+        return estimate_usage(self.call.messages, "".join(self.pieces))
 
     def _row(
         self,
-        deployment: routing.Deployment,
         usage: Usage,
         *,
         status: str,
@@ -101,7 +118,7 @@ class _Recorder:
         error_message: str | None = None,
         alive_until: dt.datetime | None = None,
     ) -> dict[str, Any]:
-        call = self.call
+        call, deployment = self.call, self.fallback.deployment
         return {
             "call_id": self.call_id,
             "job_id": call.job_id,
@@ -115,7 +132,7 @@ class _Recorder:
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
             "cost_usd": routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens),
-            "latency_ms": round(self.latency_ms, 3),
+            "latency_ms": round(self.fallback.latency_ms, 3),
             "finish_reason": finish_reason,
             "purpose": call.body.purpose,
             "error_type": error_type,
@@ -124,9 +141,8 @@ class _Recorder:
             "alive_until": alive_until,
         }
 
-    async def checkpoint(self, deployment: routing.Deployment, pieces: list[str]) -> None:
-        """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``: a
-        crash then loses at most that much of the stream's tokens."""
+    async def checkpoint(self) -> None:
+        """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``."""
         now = time.monotonic()
         if now < self._next_checkpoint:
             return
@@ -134,17 +150,15 @@ class _Recorder:
         self._next_checkpoint = now + settings.stream_checkpoint_seconds
         # Alive until the next checkpoint is overdue: a live stream is silent for at most its
         # upstream timeout, and checkpoints at its first chunk after that.
-        silence = deployment.timeout or settings.upstream_timeout
+        silence = self.fallback.deployment.timeout or settings.upstream_timeout
         alive = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
             seconds=2 * settings.stream_checkpoint_seconds + silence
         )
-        usage = _estimated_usage(self.call, pieces)
-        row = self._row(deployment, usage, status="streaming", alive_until=alive)
+        row = self._row(self.usage_so_far(), status="streaming", alive_until=alive)
         await calls.record_call(self.runtime.db, **row)
 
     async def finish(
         self,
-        deployment: routing.Deployment,
         usage: Usage | None = None,
         *,
         keep: bytes | None = None,
@@ -157,7 +171,6 @@ class _Recorder:
         self.done = True
         usage = usage or Usage()
         row = self._row(
-            deployment,
             usage,
             status="failed" if error_type else "success",
             finish_reason=finish_reason,
@@ -184,80 +197,53 @@ async def llm_call(
     runtime: Runtime, team: TeamContext, job_id: str, body: LLMCallRequest
 ) -> LLMCallResponse:
     call = await prepare_call(runtime, team, job_id, body)
-    recorder = _Recorder(runtime, call, streamed=False)
-
-    async def attempt(provider: Provider, deployment: routing.Deployment) -> ProviderResult:
-        request = routing.provider_request(runtime, deployment, call.messages, call.params)
-        return await provider.complete(request)
-
-    outcome, used = await routing.call_with_fallback(
-        runtime, call.route, attempt, team_id=team.team_id
-    )
-    if isinstance(outcome, ProviderError):
-        error = routing.upstream_error(call.route.alias, outcome, used.attempts)
-        await recorder.finish(
-            used.deployment, error_type=error.error_type, error_message=error.message
-        )
+    async with _Recorder(runtime, call, streamed=False) as recorder:
+        fallback = recorder.fallback
+        for deployment, provider in fallback:
+            request = routing.provider_request(runtime, deployment, call.messages, call.params)
+            try:
+                outcome = await provider.complete(request)
+            except ProviderError as exc:
+                if fallback.failed(exc):
+                    continue
+                break
+            fallback.succeeded()
+            response = LLMCallResponse(
+                call_id=recorder.call_id,
+                job_id=job_id,
+                model=call.route.alias,
+                response=outcome.message,
+                usage=outcome.usage,
+                latency_ms=round(fallback.latency_ms, 3),
+            )
+            await recorder.finish(
+                outcome.usage,
+                keep=response.model_dump_json().encode(),
+                finish_reason=outcome.message.finish_reason,
+            )
+            return response
+        error = fallback.upstream_error()
+        await recorder.finish(error_type=error.error_type, error_message=error.message)
         raise error
-    response = LLMCallResponse(
-        call_id=recorder.call_id,
-        job_id=job_id,
-        model=call.route.alias,
-        response=outcome.message,
-        usage=outcome.usage,
-        latency_ms=round(used.latency_ms, 3),
-    )
-    await recorder.finish(
-        used.deployment,
-        outcome.usage,
-        keep=response.model_dump_json().encode(),
-        finish_reason=outcome.message.finish_reason,
-    )
-    return response
-
-
-def _estimated_usage(call: PreparedCall, pieces: list[str]) -> Usage:
-    prompt, completion = count_message_tokens(call.messages), count_text_tokens("".join(pieces))
-    return Usage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-    )
-
-
-def _next(order: list[routing.Deployment], index: int) -> routing.Deployment | None:
-    return order[index + 1] if index + 1 < len(order) else None
 
 
 async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[StreamEvent, None]:
     """Stream a prepared call as SSE events: chunks as they arrive, then ``done`` or ``error``.
 
-    Falls back to the next deployment only while nothing has been sent. While it streams the
-    call is checkpointed (``_Recorder.checkpoint``). If the consumer stops early (client
-    disconnect), the upstream iteration is closed, which cancels its request, and the call is
-    recorded as failed with the tokens streamed so far. The final event is kept for the
-    request's Idempotency-Key together with the call's record, as the whole stream's text.
+    Falls back to the next deployment only while nothing has been sent. If the consumer stops
+    early (client disconnect), the upstream iteration is closed, which cancels its request, and
+    the recorder records the call as failed with the tokens streamed so far. The final event is
+    kept for the request's Idempotency-Key together with the call's record, as the whole
+    stream's text.
     """
-    recorder = _Recorder(runtime, call, streamed=True)
-    order = routing.plan(runtime, call.route)
-    deployment = order[0]
-    pieces: list[str] = []
+    async with _Recorder(runtime, call, streamed=True) as recorder:
+        fallback, pieces = recorder.fallback, recorder.pieces
 
-    def sent_with(last: StreamEvent) -> bytes:
-        events = [StreamChunk(content=p) for p in pieces]
-        return b"".join(encode_event(e, i) for i, e in enumerate([*events, last], start=1))
+        def sent_with(last: StreamEvent) -> bytes:
+            events = [*(StreamChunk(content=p) for p in pieces), last]
+            return b"".join(encode_event(e, i) for i, e in enumerate(events, start=1))
 
-    try:
-        last_error: ProviderError | None = None
-        attempts = 0
-        for index, deployment in enumerate(order):
-            attempts += 1
-            try:
-                provider = routing.provider_for(runtime, deployment)
-            except ProviderError as exc:
-                last_error = exc
-                routing.log_failure(
-                    call.team.team_id, call.route.alias, deployment, exc, _next(order, index)
-                )
-                continue
+        for deployment, provider in fallback:
             request = routing.provider_request(runtime, deployment, call.messages, call.params)
             finish: str | None = None
             usage: Usage | None = None
@@ -268,7 +254,7 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                     if delta.content:
                         pieces.append(delta.content)
                         yield StreamChunk(content=delta.content)
-                        await recorder.checkpoint(deployment, pieces)
+                        await recorder.checkpoint()
                     if delta.finish_reason is not None:
                         finish = delta.finish_reason
                     if delta.usage is not None:
@@ -276,51 +262,36 @@ async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[St
                     if delta.tool_calls:
                         tool_calls = delta.tool_calls
             except ProviderError as exc:
-                routing.report(runtime, deployment, exc)
-                last_error = exc
-                fallback = _next(order, index) if not pieces and exc.retryable else None
-                routing.log_failure(call.team.team_id, call.route.alias, deployment, exc, fallback)
-                if fallback is not None:
+                if fallback.failed(exc, may_fall_back=not pieces):
                     continue  # nothing sent yet: the next deployment may answer
                 break
             finally:
                 with anyio.CancelScope(shield=True):
                     await upstream.aclose()  # closing it cancels the upstream request
-            routing.report(runtime, deployment, None)
-            usage = usage or _estimated_usage(call, pieces)
+            fallback.succeeded()
+            usage = usage or recorder.usage_so_far()
             done = StreamDone(
                 call_id=recorder.call_id,
                 job_id=call.job_id,
                 model=call.route.alias,
                 finish_reason=finish,
                 usage=usage,
-                latency_ms=round(recorder.latency_ms, 3),
+                latency_ms=round(fallback.latency_ms, 3),
                 tool_calls=tool_calls,
             )
             with anyio.CancelScope(shield=True):
-                await recorder.finish(deployment, usage, keep=sent_with(done), finish_reason=finish)
+                await recorder.finish(usage, keep=sent_with(done), finish_reason=finish)
             yield done
             return
-        assert last_error is not None
-        error = routing.upstream_error(call.route.alias, last_error, attempts)
+        error = fallback.upstream_error()
         event = StreamErrorEvent(
             error=StreamErrorDetail(type=error.error_type, message=error.message)
         )
         with anyio.CancelScope(shield=True):
             await recorder.finish(
-                deployment,
-                _estimated_usage(call, pieces) if pieces else None,
+                recorder.usage_so_far() if pieces else None,
                 keep=sent_with(event),
                 error_type=error.error_type,
                 error_message=error.message,
             )
         yield event
-    finally:
-        if not recorder.done:  # the client went away (or the server is stopping) mid-stream
-            with anyio.CancelScope(shield=True):
-                await recorder.finish(
-                    deployment,
-                    _estimated_usage(call, pieces),
-                    error_type="client_disconnected",
-                    error_message=f"the client disconnected after {len(pieces)} chunks",
-                )

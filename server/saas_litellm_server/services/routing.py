@@ -5,33 +5,29 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from .._logging import current_request_id
 from .._runtime import Runtime, TeamContext
 from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed, UpstreamTimedOut
-from ..providers import OpenAIProvider, Provider, ProviderError, ProviderRequest
+from ..providers import Provider, ProviderError, ProviderRequest
 from ..store import catalog, teams
 
 __all__ = [
-    "Attempt",
     "Deployment",
+    "Fallback",
     "Route",
-    "call_with_fallback",
     "cost_usd",
     "ensure_triable",
     "log_failure",
     "plan",
-    "provider_for",
     "provider_request",
     "report",
     "resolve",
     "upstream_error",
 ]
-
-T = TypeVar("T")
 
 logger = logging.getLogger("saas_litellm_server.upstream")
 
@@ -55,15 +51,6 @@ class Deployment:
 class Route:
     alias: str
     deployments: tuple[Deployment, ...]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """The outcome of routing one call: the deployment that answered (or failed last)."""
-
-    deployment: Deployment
-    latency_ms: float
-    attempts: int = 1
 
 
 def cost_usd(deployment: Deployment, prompt_tokens: int, completion_tokens: int) -> float:
@@ -175,50 +162,65 @@ def log_failure(
         )
 
 
-async def call_with_fallback(
-    runtime: Runtime,
-    route: Route,
-    call: Callable[[Provider, Deployment], Awaitable[T]],
-    *,
-    team_id: str,
-) -> tuple[T | ProviderError, Attempt]:
-    """Try the deployments in order until one succeeds or a failure is not worth retrying.
+class Fallback:
+    """The deployments of one routed call, in the order to try them — the one fallback loop of
+    plain and streamed calls. Iterating yields ``(deployment, provider)``; after each attempt the
+    caller says how it went: :meth:`succeeded`, or :meth:`failed`, which answers whether the next
+    deployment should be tried (a retryable failure, and for a stream nothing sent yet)."""
 
-    Returns the result (or the last :class:`ProviderError`) and the deployment that produced it,
-    with the latency of the whole routed call.
-    """
-    start = time.perf_counter()
-    last: ProviderError | None = None
-    order = plan(runtime, route)
-    deployment = order[0]
-    for index, deployment in enumerate(order):
-        try:
-            result: T | ProviderError = await call(provider_for(runtime, deployment), deployment)
-        except ProviderError as exc:
-            report(runtime, deployment, exc)
-            last = exc
-            fallback = order[index + 1] if exc.retryable and index + 1 < len(order) else None
-            log_failure(team_id, route.alias, deployment, exc, fallback)
-            if fallback is None:
-                break
-            continue
-        report(runtime, deployment, None)
-        return result, Attempt(deployment, (time.perf_counter() - start) * 1000, index + 1)
-    assert last is not None
-    return last, Attempt(deployment, (time.perf_counter() - start) * 1000, index + 1)
+    def __init__(self, runtime: Runtime, route: Route, team_id: str) -> None:
+        self.runtime, self.route, self.team_id = runtime, route, team_id
+        self.order = plan(runtime, route)
+        self.deployment = self.order[0]
+        """The deployment tried last (the one a call's record names)."""
+        self.attempts = 0
+        self.error: ProviderError | None = None
+        self._start = time.perf_counter()
+
+    @property
+    def latency_ms(self) -> float:
+        """Of the whole routed call, every attempt included."""
+        return (time.perf_counter() - self._start) * 1000
+
+    def __iter__(self) -> Iterator[tuple[Deployment, Provider]]:
+        for index, deployment in enumerate(self.order):
+            self.deployment, self.attempts = deployment, index + 1
+            reason = unavailable(self.runtime, deployment)
+            if reason is not None:
+                if self.failed(ProviderError("server", reason), health=False):
+                    continue
+                return
+            yield deployment, self.runtime.providers[deployment.provider]
+
+    def failed(
+        self, error: ProviderError, *, may_fall_back: bool = True, health: bool = True
+    ) -> bool:
+        """Record a failed attempt (cooldowns, log); ``True``: try the next deployment."""
+        if health:
+            report(self.runtime, self.deployment, error)
+        self.error = error
+        index = self.attempts - 1
+        fallback = None
+        if may_fall_back and error.retryable and index + 1 < len(self.order):
+            fallback = self.order[index + 1]
+        log_failure(self.team_id, self.route.alias, self.deployment, error, fallback)
+        return fallback is not None
+
+    def succeeded(self) -> None:
+        report(self.runtime, self.deployment, None)
+
+    def upstream_error(self) -> APIError:
+        """What the team is told once every deployment worth trying failed."""
+        assert self.error is not None
+        return upstream_error(self.route.alias, self.error, self.attempts)
 
 
 def unavailable(runtime: Runtime, deployment: Deployment) -> str | None:
-    """Why ``deployment`` cannot even be tried (no such provider, no upstream address)."""
+    """Why ``deployment`` cannot even be tried (no such provider, or the provider says why)."""
     provider = runtime.providers.get(deployment.provider)
     if provider is None:
         return f"provider {deployment.provider!r} is not available"
-    if isinstance(provider, OpenAIProvider) and not (deployment.api_base or provider.base_url):
-        return (
-            f"no upstream is configured for deployment {deployment.model!r} "
-            "(set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL)"
-        )
-    return None
+    return provider.unavailable(deployment.model, deployment.api_base)
 
 
 def ensure_triable(runtime: Runtime, route: Route) -> None:
@@ -227,10 +229,3 @@ def ensure_triable(runtime: Runtime, route: Route) -> None:
     first = reasons[0] if reasons else "it has no deployment"
     if first is not None and all(reasons):
         raise upstream_error(route.alias, ProviderError("server", first), len(reasons))
-
-
-def provider_for(runtime: Runtime, deployment: Deployment) -> Provider:
-    reason = unavailable(runtime, deployment)
-    if reason is not None:
-        raise ProviderError("server", reason)
-    return runtime.providers[deployment.provider]
