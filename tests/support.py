@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -193,3 +193,28 @@ def server_process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """The app built from ``settings`` with its lifespan entered, and an in-process client."""
+    from saas_litellm_server import create_app
+
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        yield app, http
+
+
+async def open_job(
+    http: httpx.AsyncClient, key: str, *, team_id: str = TEAM, job_type: str = "x"
+) -> str:
+    """Open a job for the team of ``key``; its id."""
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": team_id, "job_type": job_type}, headers=bearer(key)
+    )
+    assert r.status_code == 201, r.text
+    job_id: str = r.json()["job_id"]
+    return job_id

@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from support import app_client
 from tcp_proxy import TcpProxy
 
 from saas_litellm_server import Settings, __version__, create_app
@@ -18,11 +19,7 @@ PREFLIGHT = {
 
 
 async def _preflight(settings: Settings) -> httpx.Response:
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(settings) as (_app, http):
         return await http.options("/api/jobs/create", headers=PREFLIGHT)
 
 

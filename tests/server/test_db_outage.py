@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from support import TEAM, bearer, create_team
+from support import TEAM, app_client, bearer, create_team
 from tcp_proxy import TcpProxy
 
 from saas_litellm_server import Settings, create_app
@@ -140,11 +140,7 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
         settings = Settings(  # type: ignore[call-arg]
             database_url=proxied, idempotency_lease_seconds=lease, _env_file=None
         )
-        app = create_app(settings)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-        ):
+        async with app_client(settings) as (_app, http):
             key = await create_team(http, credits=10_000)
             restored_at: list[float] = []
             unknown: list[str] = []

@@ -9,7 +9,7 @@ import time
 from urllib.parse import urlparse
 
 import httpx
-from support import GROUP, TEAM, bearer, create_team, live_server
+from support import GROUP, app_client, bearer, create_team, live_server, open_job
 
 from saas_litellm_server import Settings, create_app
 
@@ -17,11 +17,7 @@ MSG = {"messages": [{"role": "user", "content": "x"}]}
 
 
 async def test_malformed_upstream_answers_are_502s(upstream_settings: Settings) -> None:
-    app = create_app(upstream_settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(upstream_settings) as (_app, http):
         key = await create_team(http)
         await http.post(
             "/api/model-aliases/create",
@@ -31,11 +27,7 @@ async def test_malformed_upstream_answers_are_502s(upstream_settings: Settings) 
                 "deployments": [{"provider": "openai", "model": "garbage"}],
             },
         )
-        job = (
-            await http.post(
-                "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
-            )
-        ).json()["job_id"]
+        job = await open_job(http, key)
         r = await http.post(
             f"/api/jobs/{job}/llm-call", json={**MSG, "model": "Garbage"}, headers=bearer(key)
         )
@@ -69,11 +61,7 @@ async def test_client_hanging_up_mid_call_leaves_a_consistent_job(
                     "deployments": [{"provider": "openai", "model": "hang", "timeout": 0.5}],
                 },
             )
-            job = (
-                await http.post(
-                    "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
-                )
-            ).json()["job_id"]
+            job = await open_job(http, key)
             body = httpx.Request(
                 "POST",
                 f"{url}/api/jobs/{job}/llm-call",

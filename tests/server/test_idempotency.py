@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
-from support import GROUP, TEAM, bearer, create_team, ledger
+from support import GROUP, TEAM, app_client, bearer, create_team, ledger, open_job
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.store import Database
@@ -24,11 +24,7 @@ def key(value: str) -> dict[str, str]:
 
 async def test_a_repeated_llm_call_is_replayed_not_rerun(http: httpx.AsyncClient) -> None:
     team_key = await create_team(http)
-    job = (
-        await http.post(
-            "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(team_key)
-        )
-    ).json()["job_id"]
+    job = await open_job(http, team_key)
     headers = {**bearer(team_key), **key("call-1")}
     first = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=headers)
     again = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=headers)
@@ -103,11 +99,7 @@ async def test_keys_are_per_team(http: httpx.AsyncClient) -> None:
 async def test_client_errors_are_kept_but_server_errors_are_not(
     upstream_settings: Settings, upstream: str
 ) -> None:
-    app = create_app(upstream_settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(upstream_settings) as (_app, http):
         team_key = await create_team(http)
         await http.post(
             "/api/model-aliases/create",
@@ -117,13 +109,7 @@ async def test_client_errors_are_kept_but_server_errors_are_not(
                 "deployments": [{"provider": "openai", "model": "error-503"}],
             },
         )
-        job = (
-            await http.post(
-                "/api/jobs/create",
-                json={"team_id": TEAM, "job_type": "x"},
-                headers=bearer(team_key),
-            )
-        ).json()["job_id"]
+        job = await open_job(http, team_key)
         headers = {**bearer(team_key), **key("retry-me")}
         for _ in range(2):
             r = await http.post(
@@ -162,13 +148,7 @@ async def test_a_repeat_while_the_first_runs_is_409(
                 "deployments": [{"provider": "openai", "model": "hang", "timeout": 1.0}],
             },
         )
-        job = (
-            await http.post(
-                "/api/jobs/create",
-                json={"team_id": TEAM, "job_type": "x"},
-                headers=bearer(team_key),
-            )
-        ).json()["job_id"]
+        job = await open_job(http, team_key)
         headers = {**bearer(team_key), **key("in-flight")}
         body = {**MSG, "model": "Slow"}
         first = asyncio.create_task(
@@ -227,10 +207,9 @@ async def test_malformed_keys_are_refused(http: httpx.AsyncClient, bad: str) -> 
 
 
 async def test_an_expired_key_runs_again(settings: Settings) -> None:
-    app = create_app(settings.model_copy(update={"idempotency_ttl_seconds": 0.2}))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    async with app_client(settings.model_copy(update={"idempotency_ttl_seconds": 0.2})) as (
+        _app,
+        http,
     ):
         team_key = await create_team(http)
         headers = {**bearer(team_key), **key("short-lived")}
@@ -243,11 +222,7 @@ async def test_an_expired_key_runs_again(settings: Settings) -> None:
 
 async def test_a_finished_stream_is_replayed_whole(http: httpx.AsyncClient) -> None:
     team_key = await create_team(http)
-    job = (
-        await http.post(
-            "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(team_key)
-        )
-    ).json()["job_id"]
+    job = await open_job(http, team_key)
     headers = {**bearer(team_key), **key("stream-1")}
     first = await http.post(f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers)
     again = await http.post(f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers)
@@ -266,13 +241,7 @@ async def test_a_stream_the_client_left_runs_again_on_retry(settings: Settings) 
     with live_server(create_app(slow)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             team_key = await create_team(http)
-            job = (
-                await http.post(
-                    "/api/jobs/create",
-                    json={"team_id": TEAM, "job_type": "x"},
-                    headers=bearer(team_key),
-                )
-            ).json()["job_id"]
+            job = await open_job(http, team_key)
             headers = {**bearer(team_key), **key("left-early")}
             async with http.stream(
                 "POST", f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=headers
@@ -320,10 +289,9 @@ async def test_a_lapsed_lease_is_taken_over_and_the_dead_request_cannot_commit(
     from saas_litellm_server.services import idempotency as service
     from saas_litellm_server.store import idempotency as keys
 
-    app = create_app(settings.model_copy(update={"idempotency_lease_seconds": 0.3}))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    async with app_client(settings.model_copy(update={"idempotency_lease_seconds": 0.3})) as (
+        app,
+        http,
     ):
         db = app.state.runtime.db
         team_key = await create_team(http)
@@ -353,11 +321,9 @@ async def test_a_long_request_keeps_its_key_by_renewing_the_lease(
 ) -> None:
     """The lease is renewed while the request runs: a call slower than three leases is still
     its key's, and a repeat meanwhile is 409, not a second run."""
-    app = create_app(upstream_settings.model_copy(update={"idempotency_lease_seconds": 0.3}))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(
+        upstream_settings.model_copy(update={"idempotency_lease_seconds": 0.3})
+    ) as (_app, http):
         team_key = await create_team(http)
         await http.post(
             "/api/model-aliases/create",
@@ -367,13 +333,7 @@ async def test_a_long_request_keeps_its_key_by_renewing_the_lease(
                 "deployments": [{"provider": "openai", "model": "sleep-1.6"}],
             },
         )
-        job = (
-            await http.post(
-                "/api/jobs/create",
-                json={"team_id": TEAM, "job_type": "x"},
-                headers=bearer(team_key),
-            )
-        ).json()["job_id"]
+        job = await open_job(http, team_key)
         headers = {**bearer(team_key), **key("long")}
         body = {**MSG, "model": "Slow"}
         first = asyncio.create_task(

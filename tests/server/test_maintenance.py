@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import httpx
-from support import TEAM, bearer, create_team
+from support import TEAM, bearer, create_team, open_job
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.services.maintenance import tick
@@ -55,11 +55,7 @@ async def test_the_background_loop_runs_by_itself(settings: Settings) -> None:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
         key = await create_team(http, credits=5)
-        job = (
-            await http.post(
-                "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
-            )
-        ).json()["job_id"]
+        job = await open_job(http, key)
         deadline = time.monotonic() + 10
         while (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()[
             "status"

@@ -7,7 +7,7 @@ import sys
 
 import httpx
 import sqlalchemy as sa
-from support import TEAM, bearer, create_team
+from support import TEAM, app_client, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.store import LATEST_VERSION, Database, migrate
@@ -58,11 +58,7 @@ async def test_migrate_is_idempotent_and_creates_every_table(database_url: str) 
 
 
 async def test_a_restarted_server_keeps_its_data(settings: Settings) -> None:
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(settings) as (_app, http):
         key = await create_team(http, credits=7)
         await http.post(
             "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)

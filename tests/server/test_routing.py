@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import UPSTREAM_KEY
-from support import GROUP, ORG, TEAM, bearer, create_team
+from support import GROUP, ORG, TEAM, app_client, bearer, create_team
 
-from saas_litellm_server import Settings, create_app
+from saas_litellm_server import Settings
 
 MSG = {"messages": [{"role": "user", "content": "route me"}]}
 
@@ -58,11 +58,7 @@ async def routed(upstream_settings: Settings):  # type: ignore[no-untyped-def]
     settings = upstream_settings.model_copy(
         update={"cooldown_failures": 1, "cooldown_seconds": 0.5}
     )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(settings) as (_app, http):
         yield http
 
 
@@ -294,11 +290,7 @@ async def test_config_file_and_admin_api_route_identically(
                 from conftest import _reset_postgres
 
                 _reset_postgres(database_url)
-        app = create_app(settings)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-        ):
+        async with app_client(settings) as (_app, http):
             if via_api:
                 await http.post(
                     "/api/model-access-groups/create",
@@ -339,19 +331,11 @@ async def test_config_file_is_idempotent_and_declarative(
     # the file's first deployment has no api_base: the server must know a default upstream
     settings = settings.model_copy(update={"upstream_base_url": "http://127.0.0.1:9/v1"})
     for _ in range(2):  # applying the same file again changes nothing
-        app = create_app(settings.model_copy(update={"config": config}))
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-        ):
+        async with app_client(settings.model_copy(update={"config": config})) as (_app, http):
             alias = (await http.get("/api/model-aliases/ChatAgent")).json()
             assert [d["model"] for d in alias["deployments"]] == ["error-500", "echo"]
     config.write_text(CONFIG.replace('model = "error-500"', 'model = "gpt-4o"'))
-    app = create_app(settings.model_copy(update={"config": config}))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with app_client(settings.model_copy(update={"config": config})) as (_app, http):
         alias = (await http.get("/api/model-aliases/ChatAgent")).json()
         assert [d["model"] for d in alias["deployments"]] == ["gpt-4o", "echo"]
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from conftest import UPSTREAM_KEY
-from support import GROUP, TEAM, bearer, create_team
+from support import GROUP, bearer, create_team, open_job
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.store import Database
@@ -45,11 +45,7 @@ async def test_secrets_stay_out_of_logs_errors_and_records(
                 "deployments": [{"provider": "openai", "model": "cut"}],
             },
         )
-        job = (
-            await http.post(
-                "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
-            )
-        ).json()["job_id"]
+        job = await open_job(http, key)
         for model in ("Flaky", "Cut"):
             for path in ("llm-call", "llm-call-stream"):
                 r = await http.post(
@@ -119,11 +115,7 @@ async def test_an_upstream_echoing_an_odd_key_and_internal_hosts_reaches_no_team
             },
         )
         assert r.status_code == 201, r.text
-        job = (
-            await http.post(
-                "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
-            )
-        ).json()["job_id"]
+        job = await open_job(http, key)
         for path in ("llm-call", "llm-call-stream"):
             r = await http.post(
                 f"/api/jobs/{job}/{path}",

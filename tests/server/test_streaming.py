@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import live_server
+from support import live_server, open_job
 
 from saas_litellm_client import (
     ConflictError,
@@ -249,7 +249,7 @@ async def test_a_stream_whose_route_cannot_be_tried_fails_before_it_starts(
     app: Any, http: httpx.AsyncClient, broken: str
 ) -> None:
     """A JSON error the client can branch on, not a 200 whose first event is an error."""
-    from support import TEAM, bearer, create_team
+    from support import bearer, create_team
 
     from saas_litellm_server.store import catalog
 
@@ -275,11 +275,7 @@ async def test_a_stream_whose_route_cannot_be_tried_fails_before_it_starts(
             public=True,
         )
         model, reason = "Legacy", "set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL"
-    job = (
-        await http.post(
-            "/api/jobs/create", json={"team_id": TEAM, "job_type": "t"}, headers=bearer(key)
-        )
-    ).json()["job_id"]
+    job = await open_job(http, key, job_type="t")
     r = await http.post(
         f"/api/jobs/{job}/llm-call-stream",
         json={"messages": MSG, "model": model},
