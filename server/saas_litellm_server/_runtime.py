@@ -11,6 +11,7 @@ from .providers import Provider, create_providers
 from .services._cache import TTLCache
 from .services.cooldown import Cooldowns
 from .store import Database
+from .store._database import Row
 
 __all__ = ["Runtime", "TeamContext"]
 
@@ -28,7 +29,7 @@ class TeamContext:
     """The job id of the request, when it was looked up together with the key (one statement
     instead of two on the hot path); ``job`` is then that job's row, or ``None`` if this team
     has no such job."""
-    job: dict[str, Any] | None = None
+    job: Row | None = None
 
     @property
     def limited(self) -> bool:

@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
+from ._tokens import estimate_usage
 from .base import (
     FACTORIES,
     Provider,
@@ -28,6 +29,7 @@ __all__ = [
     "ProviderResult",
     "StreamDelta",
     "create_providers",
+    "estimate_usage",
     "register",
 ]
 

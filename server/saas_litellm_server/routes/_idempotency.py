@@ -1,8 +1,7 @@
 """Run a POST handler under its ``Idempotency-Key`` (see ``services.idempotency``).
 
-Handlers whose whole effect is in the database run in one transaction that opens by renewing the
-key's lease (a write: it takes SQLite's write lock, and proves the key is still this request's)
-and closes by keeping the response. LLM calls, which wait on an upstream in between, keep theirs
+Handlers whose whole effect is in the database run in one transaction that keeps the response
+(``idempotency.in_transaction``). LLM calls, which wait on an upstream in between, keep theirs
 where they record the call (``services.calls``).
 """
 
@@ -20,7 +19,6 @@ from starlette.responses import Response
 from .._responses import api_error_response
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
-from ..store import idempotency as keys
 from ._http import read_body, runtime
 from ._sse import EventStreamResponse
 
@@ -78,30 +76,6 @@ async def _leased(request: Request, claim: idempotency.Claim) -> AsyncIterator[N
         renewal.cancel()
 
 
-async def _in_transaction(
-    request: Request, claim: idempotency.Claim, handler: Callable[[], Awaitable[Response]]
-) -> Response:
-    db = runtime(request).db
-    async with db.transaction():
-        if not await db.run(
-            *keys.touch_statement(claim.scope, claim.key, claim.token, claim.lease)
-        ):
-            raise idempotency.superseded(claim)
-        response = await handler()
-        if response.status_code < 300:
-            step = keys.finish_statement(
-                claim.scope,
-                claim.key,
-                claim.token,
-                response.status_code,
-                claim.keep(bytes(response.body)),
-            )
-            if not await db.run(*step):
-                raise idempotency.superseded(claim)
-            claim.kept = True
-    return response
-
-
 async def idempotent(
     request: Request,
     scope: str,
@@ -125,7 +99,7 @@ async def idempotent(
         async with _leased(request, claim):
             with idempotency.bound(claim):
                 if transaction:
-                    response = await _in_transaction(request, claim, handler)
+                    response = await idempotency.in_transaction(db, claim, handler)
                 else:
                     response = await handler()
     except APIError as exc:

@@ -30,8 +30,7 @@ from saas_litellm_models import (
 
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
-from ..providers import ProviderError
-from ..providers._tokens import estimate_usage
+from ..providers import ProviderError, estimate_usage
 from ..store import StatementMatchedNothing, calls, jobs
 from . import idempotency, rate_limits, routing
 from .jobs import get_open_job

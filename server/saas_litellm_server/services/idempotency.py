@@ -22,10 +22,10 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from ..errors import Conflict, ValidationFailed
 from ..store import Database, Statement, idempotency
@@ -39,6 +39,7 @@ __all__ = [
     "current",
     "fingerprint",
     "finish",
+    "in_transaction",
     "keep_alive",
     "keep_step",
     "superseded",
@@ -165,6 +166,35 @@ async def abort(db: Database, claim: Claim) -> None:
     so nothing it did committed together with a response)."""
     if not claim.kept:
         await idempotency.release(db, claim.scope, claim.key, claim.token)
+
+
+class Rendered(Protocol):
+    """A response as the HTTP layer rendered it."""
+
+    status_code: int
+    body: bytes | memoryview
+
+
+R = TypeVar("R", bound=Rendered)
+
+
+async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Awaitable[R]]) -> R:
+    """Produce the response in one transaction that opens by renewing the claim's lease (a
+    write: it takes SQLite's write lock, and proves the key is still this request's) and
+    closes by keeping the response, if a success: the effect and its replay commit together."""
+    async with db.transaction():
+        if not await idempotency.renew(db, claim.scope, claim.key, claim.token, claim.lease):
+            raise superseded(claim)
+        response = await produce()
+        if response.status_code < 300:
+            kept = claim.keep(bytes(response.body))
+            step = idempotency.finish_statement(
+                claim.scope, claim.key, claim.token, response.status_code, kept
+            )
+            if not await db.run(*step):
+                raise superseded(claim)
+            claim.kept = True
+    return response
 
 
 async def keep_alive(db: Database, claim: Claim) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from saas_litellm_models import (
     Job,
@@ -53,11 +52,11 @@ async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) ->
     _check_active(team)
     async with db.transaction():
         if not await teams.reserve_credit(db, team.team_id):
-            row = await teams.get_team(db, team.team_id)
+            balance = await teams.get_team(db, team.team_id)
             raise InsufficientCredits(
                 team.team_id,
-                credits_remaining=0 if row is None else row["credits_remaining"],
-                credits_reserved=0 if row is None else row["credits_reserved"],
+                credits_remaining=0 if balance is None else balance["credits_remaining"],
+                credits_reserved=0 if balance is None else balance["credits_reserved"],
             )
         row = await jobs.insert_job(
             db,
@@ -70,14 +69,14 @@ async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) ->
     return Job.model_validate(row)
 
 
-async def _require_job(db: Database, team: TeamContext, job_id: str) -> dict[str, Any]:
+async def _require_job(db: Database, team: TeamContext, job_id: str) -> jobs.JobRow:
     row = await jobs.get_job(db, job_id, team.team_id)
     if row is None:
         raise NotFound(f"job {job_id!r} not found")
     return row
 
 
-async def get_open_job(db: Database, team: TeamContext, job_id: str) -> dict[str, Any]:
+async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs.JobRow:
     """The job, if this team may still make calls on it."""
     _check_active(team)
     if team.looked_up_job == job_id:  # read together with the key
@@ -95,14 +94,14 @@ NO_SUCCESSFUL_CALL = "no successful call"
 JOB_FAILED = "job failed"
 
 
-def _credit_reason(row: dict[str, Any]) -> str | None:
+def _credit_reason(row: jobs.JobRow) -> str | None:
     """Why a closed job spent no credit (``None``: it did, or it is still open)."""
     if row["credit_applied"] or row["status"] in jobs.OPEN_STATUSES:
         return None
     return NO_SUCCESSFUL_CALL if row["status"] == "completed" else JOB_FAILED
 
 
-async def _costs(db: Database, team_id: str, row: dict[str, Any]) -> JobCosts:
+async def _costs(db: Database, team_id: str, row: jobs.JobRow) -> JobCosts:
     remaining = row.get("credits_remaining_after")
     if remaining is None:  # still open: report the team's current figure
         team = await teams.get_team(db, team_id)
@@ -156,7 +155,7 @@ async def complete_job(
                 db, job_id, credit_applied=charge, credits_remaining=remaining
             )
             row = {**row, "credit_applied": charge, "credits_remaining_after": remaining}
-    if row is None:
+    if row is None:  # not open: closed before, by this status (a replay) or the other
         row = await _require_job(db, team, job_id)
         if row["status"] != body.status:
             raise Conflict(

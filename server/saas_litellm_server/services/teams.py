@@ -83,7 +83,7 @@ async def create_team(
     )
 
 
-async def _team_row(db: Database, team_id: str) -> dict[str, object]:
+async def _team_row(db: Database, team_id: str) -> teams.TeamRow:
     row = await teams.get_team(db, team_id)
     if row is None:
         raise NotFound(f"team {team_id!r} not found")

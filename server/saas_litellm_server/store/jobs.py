@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -13,6 +13,7 @@ from .schema import calls, jobs
 
 __all__ = [
     "OPEN_STATUSES",
+    "JobRow",
     "abandoned",
     "close_job",
     "get_job",
@@ -32,19 +33,43 @@ _ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
 _ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
 
 
-def job_row(row: Row) -> Row:
-    """A job as the store reads it (JSON decoded, timestamps aware)."""
+class JobRow(TypedDict):
+    """A job as the store hands it to the services (JSON decoded, timestamps aware)."""
+
+    job_id: str
+    team_id: str
+    job_type: str
+    status: str
+    metadata: dict[str, Any]
+    user_id: str | None
+    error_message: str | None
+    credit_applied: bool
+    credits_remaining_after: int | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+def job_row(row: Row) -> JobRow:
+    """A job from a raw row of the ``jobs`` table."""
     return _job(row)
 
 
-def _job(row: Row) -> Row:
-    return {
-        **row,
-        "metadata": loads(row["metadata"]),
-        "credit_applied": bool(row["credit_applied"]),
-        "created_at": utc(row["created_at"]),
-        "completed_at": utc(row["completed_at"]),
-    }
+def _job(row: Row) -> JobRow:
+    created_at = utc(row["created_at"])
+    assert created_at is not None
+    return JobRow(
+        job_id=row["job_id"],
+        team_id=row["team_id"],
+        job_type=row["job_type"],
+        status=row["status"],
+        metadata=loads(row["metadata"]),
+        user_id=row["user_id"],
+        error_message=row["error_message"],
+        credit_applied=bool(row["credit_applied"]),
+        credits_remaining_after=row["credits_remaining_after"],
+        created_at=created_at,
+        completed_at=utc(row["completed_at"]),
+    )
 
 
 async def insert_job(
@@ -55,7 +80,7 @@ async def insert_job(
     job_type: str,
     metadata: dict[str, Any] | None,
     user_id: str | None,
-) -> Row:
+) -> JobRow:
     row = await db.fetch_one(
         jobs.insert()
         .values(
@@ -80,7 +105,7 @@ _MARK_IN_PROGRESS = Statement(
 )
 
 
-async def get_job(db: Database, job_id: str, team_id: str) -> Row | None:
+async def get_job(db: Database, job_id: str, team_id: str) -> JobRow | None:
     """The job, only if it belongs to ``team_id``: another team's job does not exist."""
     row = await db.run_one(_GET_JOB, {"job_id": job_id, "team_id": team_id})
     return _job(row) if row else None
@@ -93,7 +118,7 @@ async def list_jobs(
     status: str | None,
     limit: int,
     after: tuple[dt.datetime, str] | None,
-) -> list[Row]:
+) -> list[JobRow]:
     """A page of the team's jobs, newest first; ``after`` is the last (created_at, job_id) seen."""
     query = jobs.select().where(jobs.c.team_id == team_id)
     if status is not None:
@@ -160,7 +185,7 @@ async def close_job(
     status: str,
     error_message: str | None,
     metadata: dict[str, Any] | None,
-) -> Row | None:
+) -> JobRow | None:
     """Move an open job to ``status``; ``None`` when it was not open (or not this team's)."""
     values: dict[str, Any] = {
         "status": status,

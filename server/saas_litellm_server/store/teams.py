@@ -7,8 +7,9 @@ PostgreSQL, in one process or many.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from ._util import insert_ignore, utc, utcnow
 from .schema import credit_grants, team_groups, teams
 
 __all__ = [
+    "TeamRow",
     "add_credits",
     "get_team",
     "get_team_and_job",
@@ -34,12 +36,42 @@ __all__ = [
 _REMAINING = (teams.c.credits_allocated - teams.c.credits_used).label("credits_remaining")
 
 
-def _team(row: Row, groups: list[str]) -> Row:
-    row = {k: v for k, v in row.items() if k != "key_hash"}
-    row["created_at"] = utc(row["created_at"])
-    row["credits_remaining"] = row["credits_allocated"] - row["credits_used"]
-    row["access_groups"] = groups
-    return row
+class TeamRow(TypedDict):
+    """A team as the store hands it to the services (never its key hash)."""
+
+    team_id: str
+    organization_id: str
+    team_alias: str | None
+    default_model: str | None
+    status: str
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+    credits_remaining: int
+    rpm_limit: int | None
+    tpm_limit: int | None
+    access_groups: list[str]
+    created_at: dt.datetime
+
+
+def _team(row: Row, groups: list[str]) -> TeamRow:
+    created_at = utc(row["created_at"])
+    assert created_at is not None
+    return TeamRow(
+        team_id=row["team_id"],
+        organization_id=row["organization_id"],
+        team_alias=row["team_alias"],
+        default_model=row["default_model"],
+        status=row["status"],
+        credits_allocated=int(row["credits_allocated"]),
+        credits_used=int(row["credits_used"]),
+        credits_reserved=int(row["credits_reserved"]),
+        credits_remaining=int(row["credits_allocated"]) - int(row["credits_used"]),
+        rpm_limit=row["rpm_limit"],
+        tpm_limit=row["tpm_limit"],
+        access_groups=groups,
+        created_at=created_at,
+    )
 
 
 async def insert_team(
@@ -100,7 +132,7 @@ async def team_access_groups(db: Database, team_id: str) -> list[str]:
     return [r["group_name"] for r in rows]
 
 
-async def get_team(db: Database, team_id: str) -> Row | None:
+async def get_team(db: Database, team_id: str) -> TeamRow | None:
     row = await db.fetch_one(teams.select().where(teams.c.team_id == team_id))
     if row is None:
         return None
@@ -244,7 +276,7 @@ async def set_status(db: Database, team_id: str, status: str) -> bool:
     return row is not None
 
 
-def balance(row: Row) -> dict[str, Any]:
+def balance(row: Mapping[str, Any]) -> dict[str, Any]:
     """A credit balance from a team row."""
     remaining = row["credits_allocated"] - row["credits_used"]
     return {
