@@ -9,6 +9,7 @@ import time
 from urllib.parse import urlparse
 
 import httpx
+import pytest
 from support import GROUP, app_client, bearer, create_team, live_server, open_job
 
 from saas_litellm_server import Settings, create_app
@@ -92,3 +93,35 @@ async def test_client_hanging_up_mid_call_leaves_a_consistent_job(
             costs = done.json()["costs"]
             assert (costs["credits_remaining"], costs["credit_applied"]) == (1000, False)
             assert costs["credit_reason"] == "no successful call"
+
+
+async def test_a_plain_call_cut_short_is_still_recorded_once(upstream_settings: Settings) -> None:
+    """The recorder writes every call exactly once, also when the request ends while the upstream
+    is still working (here: its task is cancelled, as on a server shutdown)."""
+    async with app_client(upstream_settings) as (_app, http):
+        key = await create_team(http)
+        await http.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": "Hang",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "hang"}],
+            },
+        )
+        job = await open_job(http, key)
+        call = asyncio.create_task(
+            http.post(
+                f"/api/jobs/{job}/llm-call",
+                json={"model": "Hang", "messages": [{"role": "user", "content": "x"}]},
+                headers=bearer(key),
+            )
+        )
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{upstream_settings.upstream_base_url}/_stub/requests").json():
+            assert time.monotonic() < deadline  # until the upstream has the request
+            await asyncio.sleep(0.02)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        calls = (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()["calls"]
+    assert [(c["status"], c["error_type"]) for c in calls] == [("failed", "cancelled")]
