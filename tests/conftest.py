@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from starlette.applications import Starlette
-from support import live_server, run_sync
+from support import live_server, run_sync, stop, wait_until_up
 
 from saas_litellm_server import Settings, create_app
 
@@ -155,7 +155,6 @@ def upstream_process() -> Iterator[str]:
     import socket
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     with socket.socket() as s:
@@ -165,24 +164,10 @@ def upstream_process() -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, str(script), str(port)], stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_stub/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the upstream stub did not start")
-            time.sleep(0.05)
+        wait_until_up(f"{url}/_stub/health", proc, "the upstream stub", seconds=30)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, seconds=10)
 
 
 @pytest.fixture

@@ -154,12 +154,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def server_process(
+def start_server(
     database_url: str, *, port: int | None = None, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real ``saas-litellm-server serve`` process on a loopback port, ready; yields its URL
-    and the process (stopped at the end unless the test killed it)."""
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start a real ``saas-litellm-server serve`` process on a loopback port (not waiting for
+    it: see :func:`wait_until_up`); its URL and the process."""
     port = port or free_port()
     proc = subprocess.Popen(
         [
@@ -170,29 +169,64 @@ def server_process(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", proc
+
+
+@contextlib.contextmanager
+def server_process(
+    database_url: str, *, port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real server process, ready; yields its URL and the process (stopped at the end unless
+    the test killed it)."""
+    url, proc = start_server(database_url, port=port, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.05)
+        wait_until_up(f"{url}/health", proc, "the server")
         yield url, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
+
+
+def wait_until_up(
+    health_url: str, proc: subprocess.Popen[Any], what: str, *, seconds: float = 60
+) -> None:
+    """Poll ``health_url`` until it answers 200; fail if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(health_url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start within {seconds:g} s")
+        time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[Any], *, seconds: float = 15) -> None:
+    """Terminate ``proc`` (unless it already ended), then kill it if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def database_behind_proxy(database_url: str) -> Iterator[tuple[Any, str]]:
+    """A TCP proxy in front of the database (``tcp_proxy.TcpProxy``: cut it to take the database
+    away); yields the proxy and the database URL through it."""
+    from urllib.parse import urlparse
+
+    from tcp_proxy import TcpProxy
+
+    url = urlparse(database_url)
+    port = url.port or 5432
+    with TcpProxy(url.hostname or "127.0.0.1", port) as proxy:
+        yield proxy, database_url.replace(f":{port}/", f":{proxy.port}/")
 
 
 @contextlib.asynccontextmanager

@@ -8,16 +8,12 @@ completions, top-ups — and at the end every team's books add up exactly.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from support import start_server, stop, wait_until_up
 
 from saas_litellm_server.store import Database
 
@@ -26,58 +22,18 @@ TEAMS = [f"team-{i}" for i in range(3)]
 MSG = {"messages": [{"role": "user", "content": "scale"}]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def servers(database_url: str) -> Iterator[list[str]]:
-    ports = [free_port() for _ in range(3)]
-    env = {**os.environ, "SAAS_LITELLM_ADMIN_KEY": ADMIN, "SAAS_LITELLM_DB_POOL_SIZE": "10"}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "saas_litellm_server",
-                "serve",
-                "--port",
-                str(port),
-                "--database-url",
-                database_url,
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for port in ports  # they all start at once: the migrations must cope
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    env = {"SAAS_LITELLM_ADMIN_KEY": ADMIN, "SAAS_LITELLM_DB_POOL_SIZE": "10"}
+    # They all start at once: the migrations must cope.
+    started = [start_server(database_url, env=env) for _ in range(3)]
     try:
-        deadline = time.monotonic() + 60
-        for url, proc in zip(urls, procs):
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                assert time.monotonic() < deadline, "a server did not start"
-                time.sleep(0.1)
-        yield urls
+        for url, proc in started:
+            wait_until_up(f"{url}/health", proc, "a server")
+        yield [url for url, _ in started]
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for _, proc in started:
+            stop(proc)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])

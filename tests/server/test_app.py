@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import httpx
 import pytest
-from support import app_client
-from tcp_proxy import TcpProxy
+from support import app_client, database_behind_proxy
 
 from saas_litellm_server import Settings, __version__, create_app
 
@@ -64,9 +61,7 @@ async def test_ready_answers_when_the_database_does(http: httpx.AsyncClient) -> 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_ready_is_503_while_the_database_is_unreachable(database_url: str) -> None:
-    url = urlparse(database_url)
-    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
-        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+    with database_behind_proxy(database_url) as (proxy, proxied):
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
         async with (
             app.router.lifespan_context(app),

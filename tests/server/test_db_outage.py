@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import urlparse
 
 import httpx
 import pytest
-from support import TEAM, app_client, bearer, create_team
-from tcp_proxy import TcpProxy
+from support import TEAM, app_client, bearer, create_team, database_behind_proxy
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.store import Database
@@ -58,9 +56,7 @@ async def check_ledger(database_url: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_postgres_outage_under_load(database_url: str) -> None:
-    url = urlparse(database_url)
-    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
-        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+    with database_behind_proxy(database_url) as (proxy, proxied):
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
         async with (
             app.router.lifespan_context(app),
@@ -133,10 +129,8 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
     completions in flight). Every key is retried until it answers: each resolves within seconds
     of the database's return, to its real outcome — one job per create key, one call per call
     key, one charge per completed job, never two."""
-    url = urlparse(database_url)
     lease = 1.0
-    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
-        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+    with database_behind_proxy(database_url) as (proxy, proxied):
         settings = Settings(  # type: ignore[call-arg]
             database_url=proxied, idempotency_lease_seconds=lease, _env_file=None
         )
@@ -219,9 +213,7 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
 async def test_a_503_says_nothing_changed_only_when_nothing_was_attempted(
     database_url: str,
 ) -> None:
-    url = urlparse(database_url)
-    with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
-        proxied = database_url.replace(f":{url.port or 5432}/", f":{proxy.port}/")
+    with database_behind_proxy(database_url) as (proxy, proxied):
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
         async with (
             app.router.lifespan_context(app),
