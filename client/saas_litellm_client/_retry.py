@@ -32,6 +32,8 @@ import uuid
 import anyio
 import httpx
 
+from saas_litellm_models import IDEMPOTENCY_KEY_PATTERN
+
 from ._exceptions import _parse_retry_after
 
 __all__ = [
@@ -65,7 +67,7 @@ MAX_IN_FLIGHT_WAIT = 60.0
 """Without a deadline, how long a call waits, in all, for the outcome of its own earlier attempt
 that the server is still running (``409`` on its ``Idempotency-Key``)."""
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 """What the server accepts: 1 to 255 printable ASCII characters, no spaces."""
 
 
