@@ -22,6 +22,7 @@ from saas_litellm_client import (
     SaasLiteLLMError,
 )
 from saas_litellm_client._base_client import _BaseClient
+from saas_litellm_client._endpoints import GET_BALANCE, Endpoint
 from saas_litellm_client._types import TimeoutTypes
 from saas_litellm_models import LLMCallRequest
 
@@ -52,8 +53,11 @@ def make_client(
     )
 
 
+ECHO = Endpoint("POST", "/api/echo", CreditBalance, request=LLMCallRequest)
+
+
 async def get_balance(client: _BaseClient) -> CreditBalance:
-    return await client._request("GET", "/api/credits/balance", cast_to=CreditBalance)
+    return await client._request(GET_BALANCE)
 
 
 # -- headers and URLs --------------------------------------------------------------------------
@@ -132,7 +136,7 @@ async def test_body_is_json_without_nulls_and_with_field_aliases(
     )
 
     async with make_client() as client:
-        await client._request("POST", "/api/echo", body=body, cast_to=CreditBalance)
+        await client._request(ECHO, body=body)
 
     request = route.calls.last.request
     assert request.headers["Content-Type"] == "application/json"

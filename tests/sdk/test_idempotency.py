@@ -160,19 +160,30 @@ POSTS: list[tuple[str, str, httpx.Response, Callable[..., Awaitable[object]]]] =
         httpx.Response(200, json={"team_id": "acme-corp", "virtual_key": "sk-rotated"}),
         lambda c, a, **kw: a.rotate_key("acme-corp", **kw),
     ),
+]
+"""Every POST the server de-duplicates under an Idempotency-Key (``x`` in the contract test)."""
+
+STATE_POSTS: list[tuple[str, str, httpx.Response, Callable[..., Awaitable[object]]]] = [
     (
         "suspend_team",
         "/api/teams/acme-corp/suspend",
         httpx.Response(200, json={**TEAM, "status": "suspended"}),
-        lambda c, a, **kw: a.suspend_team("acme-corp", **kw),
+        lambda a: a.suspend_team("acme-corp"),
     ),
     (
         "resume_team",
         "/api/teams/acme-corp/resume",
         httpx.Response(200, json=TEAM),
-        lambda c, a, **kw: a.resume_team("acme-corp", **kw),
+        lambda a: a.resume_team("acme-corp"),
+    ),
+    (
+        "set_limits",
+        "/api/teams/acme-corp/limits",
+        httpx.Response(200, json=TEAM),
+        lambda a: a.set_limits("acme-corp", rpm_limit=60),
     ),
 ]
+"""POSTs the server does not de-duplicate: each sets a state, harmless to repeat."""
 
 
 def _key(request: httpx.Request) -> str | None:
@@ -222,6 +233,27 @@ async def test_a_callers_own_key_is_sent_on_every_attempt(
     await call(team_client, admin_client, idempotency_key=f"my-{name}-1")
 
     assert [_key(c.request) for c in route.calls] == [f"my-{name}-1"] * 2
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "response", "call"), STATE_POSTS, ids=[p[0] for p in STATE_POSTS]
+)
+async def test_posts_the_server_does_not_de_duplicate_carry_no_key_and_are_retried(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    name: str,
+    path: str,
+    response: httpx.Response,
+    call: Callable[..., Awaitable[object]],
+) -> None:
+    route = respx_mock.post(f"http://api.test{path}").mock(
+        side_effect=[httpx.ReadTimeout("read"), response]
+    )
+
+    await call(admin_client)
+
+    assert route.call_count == 2
+    assert all("Idempotency-Key" not in c.request.headers for c in route.calls)
 
 
 async def test_gets_carry_no_key(

@@ -29,7 +29,9 @@ from saas_litellm_client import (
     UnprocessableEntityError,
     UpstreamError,
 )
+from saas_litellm_client._endpoints import Endpoint
 from saas_litellm_client._retry import backoff_delay
+from saas_litellm_models import CreditBalance
 
 CREDITS_URL = "http://api.test/api/teams/acme-corp/credits/add"
 
@@ -455,7 +457,7 @@ async def test_a_first_attempt_finding_its_key_in_flight_is_a_conflict(
     assert route.call_count == 1 and sleeps == []
 
 
-# -- requests the server does not de-duplicate -------------------------------------------------
+# -- add_credits: de-duplicated by the server, so retried like any other call -------------------
 
 
 @pytest.mark.parametrize(
@@ -466,13 +468,39 @@ async def test_a_first_attempt_finding_its_key_in_flight_is_a_conflict(
         httpx.RemoteProtocolError("peer closed connection"),
     ],
 )
-async def test_add_credits_is_not_retried_when_it_may_have_been_applied(
+async def test_add_credits_is_retried_with_its_key_when_it_may_have_been_applied(
     respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, failure: httpx.HTTPError
 ) -> None:
+    # the server replays the first top-up for the same Idempotency-Key: it is not applied twice
     route = respx_mock.post(CREDITS_URL).mock(side_effect=[failure, ok()])
 
+    balance = await admin_client.add_credits("acme-corp", 5)
+
+    assert balance.credits_remaining == 95
+    keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
+    assert route.call_count == 2 and len(keys) == 1
+
+
+# -- requests the server does not de-duplicate -------------------------------------------------
+
+NOT_REPLAY_SAFE = Endpoint("POST", "/api/once", CreditBalance, replay_safe=False)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("read"),
+        httpx.ReadError("reset"),
+        httpx.RemoteProtocolError("peer closed connection"),
+    ],
+)
+async def test_a_not_replay_safe_request_is_not_retried_when_it_may_have_been_applied(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, failure: httpx.HTTPError
+) -> None:
+    route = respx_mock.post("http://api.test/api/once").mock(side_effect=[failure, ok()])
+
     with pytest.raises(APIConnectionError):
-        await admin_client.add_credits("acme-corp", 5)
+        await admin_client._request(NOT_REPLAY_SAFE)
 
     assert route.call_count == 1
 
@@ -481,12 +509,14 @@ async def test_add_credits_is_not_retried_when_it_may_have_been_applied(
     "failure",
     [httpx.ConnectError("refused"), httpx.ConnectTimeout("connect"), httpx.PoolTimeout("pool")],
 )
-async def test_add_credits_is_retried_when_it_was_never_sent(
+async def test_a_not_replay_safe_request_is_retried_when_it_was_never_sent(
     respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, failure: httpx.HTTPError
 ) -> None:
-    route = respx_mock.post(CREDITS_URL).mock(side_effect=[failure, error(503), ok()])
+    route = respx_mock.post("http://api.test/api/once").mock(
+        side_effect=[failure, error(503), ok()]
+    )
 
-    balance = await admin_client.add_credits("acme-corp", 5)
+    balance = await admin_client._request(NOT_REPLAY_SAFE)
 
     assert balance.credits_remaining == 95
     assert route.call_count == 3
