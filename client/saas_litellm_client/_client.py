@@ -77,7 +77,8 @@ class SaasLiteLLMClient(_BaseClient):
     waits included. Every method takes the three per call as well, and
     :meth:`with_options` makes a copy with other defaults. Every ``POST`` is sent with an
     ``Idempotency-Key`` (pass ``idempotency_key=`` to choose it), the same on every retry, so
-    that a retried call whose response was lost is not run twice. See ``docs/sdk.md``.
+    that a retried call whose response was lost is not run twice. See ``docs/sdk.md``; the
+    endpoints are declared in ``_endpoints``.
     """
 
     team_id: str

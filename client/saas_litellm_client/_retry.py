@@ -18,9 +18,9 @@ The wait before retry ``n`` (1, 2, …) is ``min(0.5 * 2**(n-1), 8)`` seconds mi
 asking for longer is not retried at all (the error carries the wait, e.g.
 ``RateLimitError.retry_after``).
 
-Every ``POST`` carries an ``Idempotency-Key`` — a fresh one per logical call, the same one on all
-of its retries — so that a retry of a request whose response was lost is replayed by the server
-instead of running twice.
+Every request the server de-duplicates (``idempotent`` in ``_endpoints``) carries an
+``Idempotency-Key`` — a fresh one per logical call, the same one on all of its retries — so that a
+retry of a request whose response was lost is replayed by the server instead of running twice.
 """
 
 from __future__ import annotations
