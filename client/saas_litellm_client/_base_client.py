@@ -149,7 +149,6 @@ _NO_OPTIONS = RequestOptions()
 class _Call:
     """One logical call, resolved: what every attempt sends, and the limits of the retry loop."""
 
-    endpoint: Endpoint[Any]
     method: str
     url: str
     headers: dict[str, str]
@@ -368,12 +367,12 @@ class _BaseClient:
     ) -> _Call:
         r"""Resolve one call of ``endpoint``. The ``TypeError``\ s are bugs of the SDK: a client
         method that does not do what its endpoint's declaration says."""
-        self._check_open()
         path = endpoint.url_path(params, query)
         if (body is None) != (endpoint.request is None) or (
             endpoint.request is not None and type(body) is not endpoint.request
         ):
             raise TypeError(f"{endpoint} takes a {endpoint.request} body, got {type(body)}")
+        self._check_open()
         headers = self._default_headers(accept)
         if endpoint.idempotent:
             headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
@@ -382,7 +381,6 @@ class _BaseClient:
         timeout = self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
         deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
         return _Call(
-            endpoint=endpoint,
             method=endpoint.method,
             url=self.base_url + path,
             headers=headers,
