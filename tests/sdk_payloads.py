@@ -1,8 +1,13 @@
-"""Canned URLs and bodies shared by the SDK's respx unit tests (tests/sdk/)."""
+"""Canned URLs, bodies and response helpers shared by the SDK's respx unit tests (tests/sdk/):
+the one place for them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import httpx
+import respx
 
 BALANCE_URL = "http://api.test/api/credits/balance"
 CALL_URL = "http://api.test/api/jobs/job_123/llm-call"
@@ -29,3 +34,52 @@ def call_body(content: str) -> dict[str, Any]:
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         "latency_ms": 1.0,
     }
+
+
+DONE: dict[str, Any] = {
+    "type": "done",
+    "call_id": "call_9",
+    "job_id": "job_123",
+    "model": "ChatAgent",
+    "finish_reason": "stop",
+    "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
+    "latency_ms": 42.0,
+}
+"""The ``done`` event of a stream."""
+
+
+def sse(*events: dict[str, Any]) -> list[bytes]:
+    """Each event as the server frames it: ``event:``, ``id:`` and one JSON ``data:`` line."""
+    return [
+        f"event: {event['type']}\nid: {seq}\ndata: {json.dumps(event)}\n\n".encode()
+        for seq, event in enumerate(events)
+    ]
+
+
+def sse_body(*events: dict[str, Any]) -> bytes:
+    """:func:`sse`, as one response body."""
+    return b"".join(sse(*events))
+
+
+def with_id(
+    status: int, request_id: str, headers: dict[str, str] | None = None, **kwargs: Any
+) -> httpx.Response:
+    """A response carrying ``X-Request-ID: request_id``."""
+    return httpx.Response(status, headers={"X-Request-ID": request_id, **(headers or {})}, **kwargs)
+
+
+def in_flight(retry_after: str = "1") -> httpx.Response:
+    """The server's ``409``: a request with this ``Idempotency-Key`` is still running."""
+    body = {
+        "error": {
+            "type": "conflict",
+            "message": "a request with this Idempotency-Key is still being processed; retry later",
+            "param": "Idempotency-Key",
+        }
+    }
+    return httpx.Response(409, json=body, headers={"Retry-After": retry_after})
+
+
+def sent_json(route: respx.Route) -> Any:
+    """The JSON body of the last request ``route`` received."""
+    return json.loads(route.calls.last.request.content)

@@ -18,8 +18,10 @@
 
 Responses are the models of ``saas_litellm_models`` (the most used are re-exported here);
 every failure is a :class:`SaasLiteLLMError`. ``request_id_of(obj)`` gives the server's request
-id behind any response. Retries, idempotency keys, deadlines, ``client.job(...)`` and logging
-(``SAAS_LITELLM_LOG=info|debug``) are described in ``docs/sdk.md``.
+id behind any response. :class:`CallParams` types the parameters of an LLM call (for a wrapper
+of your own: ``**params: Unpack[CallParams]``). Retries, idempotency keys, deadlines,
+``client.job(...)`` and logging (``SAAS_LITELLM_LOG=info|debug``) are described in
+``docs/sdk.md``.
 """
 
 from saas_litellm_models import (
@@ -71,6 +73,7 @@ from ._exceptions import (
 )
 from ._jobs import JobHandle
 from ._logs import setup_logging as _setup_logging
+from ._params import CallParams, StructuredCallParams
 from ._request_id import request_id_of
 from ._streaming import ChatStream
 from ._strict_schema import StrictSchemaError, to_strict_json_schema
@@ -104,6 +107,7 @@ __all__ = [
     "AssistantMessageParam",
     "AuthenticationError",
     "BadRequestError",
+    "CallParams",
     "ChatMessage",
     "ChatStream",
     "ConflictError",
@@ -137,6 +141,7 @@ __all__ = [
     "StreamDone",
     "StreamError",
     "StrictSchemaError",
+    "StructuredCallParams",
     "StructuredOutputError",
     "StructuredOutputRefusedError",
     "StructuredOutputTruncatedError",

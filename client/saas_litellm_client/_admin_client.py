@@ -28,16 +28,15 @@ from saas_litellm_models import (
     TeamUsage,
 )
 
+from . import _endpoints
 from ._base_client import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
     RequestOptions,
     _BaseClient,
     _from_env,
-    _path_segment,
 )
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
-from ._utils import with_query
 
 __all__ = ["SaasLiteLLMAdminClient"]
 
@@ -53,10 +52,9 @@ class SaasLiteLLMAdminClient(_BaseClient):
     request models before sending; invalid ones raise pydantic's ``ValidationError``.
 
     ``timeout``, ``max_retries``, ``deadline``, :meth:`with_options` and the per-call
-    ``idempotency_key`` work as in :class:`SaasLiteLLMClient`. The creates are de-duplicated by
-    the server (a replayed ``create_team`` hands out a fresh virtual key: the first one was
-    lost with its response); :meth:`add_credits` is not yet, so it is retried only after
-    failures that prove the request never reached the server.
+    ``idempotency_key`` work as in :class:`SaasLiteLLMClient`. The server de-duplicates every
+    POST under the ``Idempotency-Key`` the SDK sends with it (a replayed ``create_team`` or
+    ``rotate_key`` hands out a fresh virtual key: the first one was lost with its response).
     """
 
     def __init__(
@@ -97,9 +95,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
             {"organization_id": organization_id, "name": name, "metadata": metadata}
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return await self._request(
-            "POST", "/api/organizations/create", body=body, cast_to=Organization, options=options
-        )
+        return await self._request(_endpoints.CREATE_ORGANIZATION, body=body, options=options)
 
     async def create_model_access_group(
         self,
@@ -116,13 +112,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
             {"group_name": group_name, "description": description}
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return await self._request(
-            "POST",
-            "/api/model-access-groups/create",
-            body=body,
-            cast_to=ModelAccessGroup,
-            options=options,
-        )
+        return await self._request(_endpoints.CREATE_MODEL_ACCESS_GROUP, body=body, options=options)
 
     async def create_model_alias(
         self,
@@ -141,9 +131,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
             {"model_alias": model_alias, "deployments": deployments, "access_groups": access_groups}
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return await self._request(
-            "POST", "/api/model-aliases/create", body=body, cast_to=ModelAlias, options=options
-        )
+        return await self._request(_endpoints.CREATE_MODEL_ALIAS, body=body, options=options)
 
     # -- teams -------------------------------------------------------------------------------
 
@@ -180,9 +168,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return await self._request(
-            "POST", "/api/teams/create", body=body, cast_to=TeamCreated, options=options
-        )
+        return await self._request(_endpoints.CREATE_TEAM, body=body, options=options)
 
     async def get_team(
         self,
@@ -193,7 +179,9 @@ class SaasLiteLLMAdminClient(_BaseClient):
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Team:
         options = RequestOptions(timeout, max_retries, deadline)
-        return await self._request("GET", _team_path(team_id), cast_to=Team, options=options)
+        return await self._request(
+            _endpoints.GET_TEAM, params={"team_id": team_id}, options=options
+        )
 
     async def add_credits(
         self,
@@ -208,13 +196,9 @@ class SaasLiteLLMAdminClient(_BaseClient):
     ) -> CreditBalance:
         """Top up a team by ``credits`` (> 0); returns the new balance."""
         body = CreditsAddRequest.model_validate({"credits": credits, "reason": reason})
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key, replay_safe=False)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST",
-            _team_path(team_id, "/credits/add"),
-            body=body,
-            cast_to=CreditBalance,
-            options=options,
+            _endpoints.ADD_CREDITS, params={"team_id": team_id}, body=body, options=options
         )
 
     async def rotate_key(
@@ -229,36 +213,39 @@ class SaasLiteLLMAdminClient(_BaseClient):
         """Issue a new virtual key; the old one stops working at once."""
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", _team_path(team_id, "/rotate-key"), cast_to=KeyRotation, options=options
+            _endpoints.ROTATE_KEY, params={"team_id": team_id}, options=options
         )
 
     async def suspend_team(
         self,
         team_id: str,
         *,
-        idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | None = None,
     ) -> Team:
-        """Refuse the team's requests (403) until :meth:`resume_team`; nothing is deleted."""
+        """Refuse the team's requests (403) until :meth:`resume_team`; nothing is deleted.
+        Suspending a suspended team changes nothing."""
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", _team_path(team_id, "/suspend"), cast_to=Team, options=options
+            _endpoints.SUSPEND_TEAM, params={"team_id": team_id}, options=options
         )
 
     async def resume_team(
         self,
         team_id: str,
         *,
-        idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | None = None,
     ) -> Team:
+        """Accept the team's requests again after :meth:`suspend_team`; resuming an active team
+        changes nothing."""
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST", _team_path(team_id, "/resume"), cast_to=Team, options=options
+            _endpoints.RESUME_TEAM, params={"team_id": team_id}, options=options
         )
 
     async def get_team_usage(
@@ -274,8 +261,12 @@ class SaasLiteLLMAdminClient(_BaseClient):
         """Usage analytics of any team, one row per job type (jobs created in
         ``[since, until)`` when given)."""
         options = RequestOptions(timeout, max_retries, deadline)
-        path = with_query(_team_path(team_id, "/usage"), since=since, until=until)
-        return await self._request("GET", path, cast_to=TeamUsage, options=options)
+        return await self._request(
+            _endpoints.GET_TEAM_USAGE,
+            params={"team_id": team_id},
+            query={"since": since, "until": until},
+            options=options,
+        )
 
     async def list_team_jobs(
         self,
@@ -290,8 +281,12 @@ class SaasLiteLLMAdminClient(_BaseClient):
     ) -> JobList:
         """One page of any team's jobs, newest first (``next_cursor`` for the next)."""
         options = RequestOptions(timeout, max_retries, deadline)
-        path = with_query(_team_path(team_id, "/jobs"), status=status, limit=limit, cursor=cursor)
-        return await self._request("GET", path, cast_to=JobList, options=options)
+        return await self._request(
+            _endpoints.LIST_TEAM_JOBS,
+            params={"team_id": team_id},
+            query={"status": status, "limit": limit, "cursor": cursor},
+            options=options,
+        )
 
     async def get_model_alias(
         self,
@@ -303,8 +298,9 @@ class SaasLiteLLMAdminClient(_BaseClient):
     ) -> ModelAlias:
         """An alias with its access groups and deployments (in fallback order)."""
         options = RequestOptions(timeout, max_retries, deadline)
-        path = f"/api/model-aliases/{_path_segment(model_alias, 'model_alias')}"
-        return await self._request("GET", path, cast_to=ModelAlias, options=options)
+        return await self._request(
+            _endpoints.GET_MODEL_ALIAS, params={"model_alias": model_alias}, options=options
+        )
 
     async def set_limits(
         self,
@@ -315,6 +311,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | None = None,
     ) -> Team:
         """Change a team's requests- and tokens-per-minute limits: a limit not given stays as it
         is, ``None`` removes it. ``set_limits(team, rpm_limit=60)`` keeps ``tpm_limit``."""
@@ -324,16 +321,11 @@ class SaasLiteLLMAdminClient(_BaseClient):
             if not isinstance(value, NotGiven)
         }
         body = TeamLimitsRequest.model_validate(given)
-        options = RequestOptions(timeout, max_retries, deadline)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST",
-            _team_path(team_id, "/limits"),
+            _endpoints.SET_LIMITS,
+            params={"team_id": team_id},
             body=body,
-            cast_to=Team,
             options=options,
             exclude_unset=True,
         )
-
-
-def _team_path(team_id: str, suffix: str = "") -> str:
-    return f"/api/teams/{_path_segment(team_id, 'team_id')}{suffix}"

@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeGuard, TypeVar
-from urllib.parse import quote
 
 import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from . import _retry
+from ._endpoints import Endpoint
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -92,14 +92,6 @@ def _normalize_base_url(url: str) -> str:
     return url
 
 
-def _path_segment(value: str, name: str) -> str:
-    """Quote an id as exactly one path segment, so that ``/``, ``?`` or ``..`` in it cannot
-    send the request to another route."""
-    if not value or value in (".", ".."):
-        raise ValueError(f"{name} must be a non-empty id, got {value!r}")
-    return quote(value, safe="")
-
-
 def _own_request_in_flight(
     error: SaasLiteLLMError, call: _Call, number: int
 ) -> TypeGuard[ConflictError]:
@@ -139,9 +131,7 @@ class RequestOptions:
     max_retries: int | NotGiven = NOT_GIVEN
     deadline: float | NotGiven | None = NOT_GIVEN
     idempotency_key: str | None = None
-    replay_safe: bool = True
-    """False for a request the server does not de-duplicate and that must not run twice: it is
-    then retried only after failures that prove it was never sent (see ``_retry_delay``)."""
+    """Only for an ``idempotent`` endpoint (see ``_endpoints.Endpoint``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_retries, NotGiven):
@@ -286,16 +276,17 @@ class _BaseClient:
 
     async def _request(
         self,
-        method: str,
-        path: str,
+        endpoint: Endpoint[_ModelT],
         *,
+        params: Mapping[str, str] | None = None,
+        query: Mapping[str, object] | None = None,
         body: BaseModel | None = None,
-        cast_to: type[_ModelT],
         options: RequestOptions = _NO_OPTIONS,
         exclude_unset: bool = False,
     ) -> _ModelT:
-        """Send one API call (retried as configured) and return its 2xx body as ``cast_to``,
-        with the response's request id attached (see :func:`request_id_of`).
+        """Call ``endpoint`` (retried as configured) with its path ``params``, ``query`` and
+        ``body``, and return its 2xx body as ``endpoint.response``, with the response's request id
+        attached (see :func:`request_id_of`).
 
         Raises :class:`APIConnectionError`/:class:`APITimeoutError` without a response (also
         when the deadline ran out), an :class:`APIStatusError` subclass for a non-2xx and
@@ -304,7 +295,9 @@ class _BaseClient:
         The body leaves out its ``None`` fields, or with ``exclude_unset`` the fields it was not
         given: for a partial update, where an explicit ``null`` means "remove".
         """
-        call = self._prepare(method, path, body, options, exclude_unset=exclude_unset)
+        if endpoint.stream:
+            raise TypeError(f"{endpoint} is a stream: use _request_stream")
+        call = self._prepare(endpoint, params, query, body, options, exclude_unset=exclude_unset)
 
         async def attempt(request: httpx.Request, number: int) -> httpx.Response:
             response = await self._send(request, call, number, stream=False)
@@ -313,15 +306,15 @@ class _BaseClient:
             return response
 
         response = await self._attempts(call, attempt)
-        result = self._process_response(response, cast_to)
+        result = self._process_response(response, endpoint.response)
         set_request_id(result, response.headers.get("x-request-id"))
         return result
 
     async def _request_stream(
         self,
-        method: str,
-        path: str,
+        endpoint: Endpoint[Any],
         *,
+        params: Mapping[str, str] | None = None,
         body: BaseModel | None = None,
         options: RequestOptions = _NO_OPTIONS,
     ) -> OpenedStream:
@@ -335,7 +328,9 @@ class _BaseClient:
         otherwise fail with its own ``SSEError``); an ``error`` event before the first chunk
         raises :class:`StreamError`.
         """
-        call = self._prepare(method, path, body, options, accept="text/event-stream")
+        if not endpoint.stream:
+            raise TypeError(f"{endpoint} is not a stream: use _request")
+        call = self._prepare(endpoint, params, None, body, options, accept="text/event-stream")
 
         async def attempt(request: httpx.Request, number: int) -> OpenedStream:
             response = await self._send(request, call, number, stream=True)
@@ -361,22 +356,32 @@ class _BaseClient:
 
     def _prepare(
         self,
-        method: str,
-        path: str,
+        endpoint: Endpoint[Any],
+        params: Mapping[str, str] | None,
+        query: Mapping[str, object] | None,
         body: BaseModel | None,
         options: RequestOptions,
         *,
         accept: str = "application/json",
         exclude_unset: bool = False,
     ) -> _Call:
+        r"""Resolve one call of ``endpoint``. The ``TypeError``\ s are bugs of the SDK: a client
+        method that does not do what its endpoint's declaration says."""
+        path = endpoint.url_path(params, query)
+        if (body is None) != (endpoint.request is None) or (
+            endpoint.request is not None and type(body) is not endpoint.request
+        ):
+            raise TypeError(f"{endpoint} takes a {endpoint.request} body, got {type(body)}")
         self._check_open()
         headers = self._default_headers(accept)
-        if method == "POST":
+        if endpoint.idempotent:
             headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
+        elif options.idempotency_key is not None:
+            raise TypeError(f"{endpoint} does not honour an Idempotency-Key")
         timeout = self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
         deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
         return _Call(
-            method=method,
+            method=endpoint.method,
             url=self.base_url + path,
             headers=headers,
             json=None
@@ -393,7 +398,7 @@ class _BaseClient:
             else options.max_retries,
             deadline=deadline,
             deadline_at=None if deadline is None else self._clock() + deadline,
-            replay_safe=options.replay_safe,
+            replay_safe=endpoint.replay_safe,
         )
 
     async def _attempts(

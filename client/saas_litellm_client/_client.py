@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
 from saas_litellm_models import (
     ChatMessage,
@@ -23,22 +24,20 @@ from saas_litellm_models import (
     JobStatus,
     LLMCallRequest,
     LLMCallResponse,
-    ResponseFormat,
     TeamUsage,
-    Tool,
-    ToolChoice,
 )
 
+from . import _endpoints
 from ._base_client import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
     RequestOptions,
     _BaseClient,
     _from_env,
-    _path_segment,
 )
 from ._exceptions import APITimeoutError, SaasLiteLLMError
 from ._jobs import JobContext, JobHandle
+from ._params import CallParams, StructuredCallParams
 from ._request_id import request_id_of, set_request_id
 from ._retry import check_deadline, check_idempotency_key
 from ._streaming import ChatStream
@@ -49,7 +48,6 @@ from ._structured import (
     run_structured_call,
 )
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, MessageParam, NotGiven, TimeoutTypes
-from ._utils import with_query
 
 __all__ = ["SaasLiteLLMClient"]
 
@@ -79,7 +77,8 @@ class SaasLiteLLMClient(_BaseClient):
     waits included. Every method takes the three per call as well, and
     :meth:`with_options` makes a copy with other defaults. Every ``POST`` is sent with an
     ``Idempotency-Key`` (pass ``idempotency_key=`` to choose it), the same on every retry, so
-    that a retried call whose response was lost is not run twice. See ``docs/sdk.md``.
+    that a retried call whose response was lost is not run twice. See ``docs/sdk.md``; the
+    endpoints are declared in ``_endpoints``.
     """
 
     team_id: str
@@ -150,9 +149,7 @@ class SaasLiteLLMClient(_BaseClient):
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return await self._request(
-            "POST", "/api/jobs/create", body=body, cast_to=Job, options=options
-        )
+        return await self._request(_endpoints.CREATE_JOB, body=body, options=options)
 
     def job(
         self,
@@ -188,7 +185,7 @@ class SaasLiteLLMClient(_BaseClient):
     ) -> JobDetail:
         """The job with its recorded calls and costs so far."""
         options = RequestOptions(timeout, max_retries, deadline)
-        return await self._request("GET", _job_path(job_id), cast_to=JobDetail, options=options)
+        return await self._request(_endpoints.GET_JOB, params={"job_id": job_id}, options=options)
 
     async def complete_job(
         self,
@@ -213,11 +210,7 @@ class SaasLiteLLMClient(_BaseClient):
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST",
-            _job_path(job_id, "/complete"),
-            body=body,
-            cast_to=JobCompletion,
-            options=options,
+            _endpoints.COMPLETE_JOB, params={"job_id": job_id}, body=body, options=options
         )
 
     # -- LLM calls ---------------------------------------------------------------------------
@@ -226,27 +219,19 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | MessageParam],
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: ResponseFormat | Mapping[str, Any] | None = None,
-        tools: Sequence[Tool | Mapping[str, Any]] | None = None,
-        tool_choice: ToolChoice | Mapping[str, Any] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[CallParams],
     ) -> LLMCallResponse:
         """Make one (non-streaming) LLM call within a job; ``resp.content`` is the answer.
 
-        ``messages`` take the OpenAI chat format, as dicts (typed: :data:`MessageParam`) or
-        :class:`ChatMessage`. ``model`` is a model alias; omitted, the team's default model.
-        ``None`` arguments are not sent.
+        ``params`` are the fields of ``LLMCallRequest`` (:class:`CallParams`): ``messages``
+        (required) take the OpenAI chat format, as dicts (typed: :data:`MessageParam`) or
+        :class:`ChatMessage`; ``model`` is a model alias (omitted, the team's default model);
+        ``temperature``, ``max_tokens``, ``top_p``, ``stop``, ``response_format``, ``tools``,
+        ``tool_choice``, ``purpose`` and ``metadata``. ``None`` arguments are not sent.
 
         The arguments are validated against the shared ``LLMCallRequest`` model first, so bad
         input (an unknown role, ``temperature=5``, an empty ``messages``) raises pydantic's
@@ -255,47 +240,21 @@ class SaasLiteLLMClient(_BaseClient):
         A retry after a lost response is answered by the server from its record of the first
         attempt (same ``Idempotency-Key``): the call is made and recorded once.
         """
-        body = _llm_call_request(
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            response_format=response_format,
-            tools=tools,
-            tool_choice=tool_choice,
-            purpose=purpose,
-            metadata=metadata,
-        )
+        body = LLMCallRequest.model_validate(params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            "POST",
-            _job_path(job_id, "/llm-call"),
-            body=body,
-            cast_to=LLMCallResponse,
-            options=options,
+            _endpoints.LLM_CALL, params={"job_id": job_id}, body=body, options=options
         )
 
     def stream(
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | MessageParam],
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: ResponseFormat | Mapping[str, Any] | None = None,
-        tools: Sequence[Tool | Mapping[str, Any]] | None = None,
-        tool_choice: ToolChoice | Mapping[str, Any] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[CallParams],
     ) -> ChatStream:
         """Make one LLM call within a job and receive its answer as it is produced.
 
@@ -313,25 +272,22 @@ class SaasLiteLLMClient(_BaseClient):
         when the stream ends or fails, but not when the loop is left early with ``break``.
 
         Opening the stream waits for its first event; failures until then are retried like
-        :meth:`llm_call`'s, and ``deadline`` bounds that opening. Once a chunk has reached the
+        :meth:`llm_call`'s (the server replays a stream it already ran under the same
+        ``Idempotency-Key``), and ``deadline`` bounds that opening. Once a chunk has reached the
         caller nothing is retried: a broken connection raises :class:`APIConnectionError`.
         """
-        body = _llm_call_request(
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            response_format=response_format,
-            tools=tools,
-            tool_choice=tool_choice,
-            purpose=purpose,
-            metadata=metadata,
-        )
-        path = _job_path(job_id, "/llm-call-stream")
+        body = LLMCallRequest.model_validate(params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return ChatStream(partial(self._request_stream, "POST", path, body=body, options=options))
+        _endpoints.LLM_CALL_STREAM.url_path({"job_id": job_id})  # a bad job_id raises now too
+        return ChatStream(
+            partial(
+                self._request_stream,
+                _endpoints.LLM_CALL_STREAM,
+                params={"job_id": job_id},
+                body=body,
+                options=options,
+            )
+        )
 
     # -- structured outputs ------------------------------------------------------------------
 
@@ -339,20 +295,13 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
-        model: str | None = None,
         max_retries: int = 2,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         strict: bool = True,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[StructuredCallParams],
     ) -> _ModelT:
         """Ask for an answer shaped like ``response_model`` and return it validated.
 
@@ -370,7 +319,9 @@ class SaasLiteLLMClient(_BaseClient):
         (``strict=False`` sends pydantic's schema non-strictly, for models strict mode cannot
         express). An answer that is not valid JSON or fails validation is re-asked with its
         errors, up to ``max_retries`` times (so at most ``1 + max_retries`` calls, each an
-        ordinary ``llm_call`` of the job). The other arguments are those of :meth:`llm_call`.
+        ordinary ``llm_call`` of the job). The other arguments are those of :meth:`llm_call`
+        (:class:`StructuredCallParams`: all but ``response_format``, ``tools`` and
+        ``tool_choice``).
 
         Here ``max_retries`` counts re-asks; each call is also retried on network and server
         errors as the client is configured (``client.with_options(max_retries=...)``).
@@ -409,25 +360,24 @@ class SaasLiteLLMClient(_BaseClient):
             key = idempotency_key
             if key is not None and calls:
                 key = _reask_key(key, len(calls))
+            call_params: CallParams = {
+                **params,
+                "messages": conversation,
+                "response_format": response_format,
+                "tools": None,
+                "tool_choice": None,
+            }
             response = await self.llm_call(
                 job_id=job_id,
-                messages=conversation,
-                model=model,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                response_format=response_format,
-                purpose=purpose,
-                metadata=metadata,
                 idempotency_key=key,
                 timeout=timeout,
                 deadline=remaining,
+                **call_params,
             )
             calls.append(response)
             return response
 
-        result = await run_structured_call(call, messages, response_model, max_retries)
+        result = await run_structured_call(call, params["messages"], response_model, max_retries)
         set_request_id(result, request_id_of(calls[-1]))
         return result
 
@@ -435,19 +385,12 @@ class SaasLiteLLMClient(_BaseClient):
         self,
         *,
         job_id: str,
-        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         strict: bool = True,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[StructuredCallParams],
     ) -> StructuredStream[_ModelT]:
         """Like :meth:`structured_call`, streamed: partial objects as the JSON arrives, then the
         validated ``response_model`` instance as the last item. Not a coroutine; prefer
@@ -465,20 +408,18 @@ class SaasLiteLLMClient(_BaseClient):
         client's ``max_retries``). See :class:`StructuredStream`.
         """
         response_format = response_format_for(response_model, strict=strict)
+        call_params: CallParams = {
+            **params,
+            "response_format": response_format,
+            "tools": None,
+            "tool_choice": None,
+        }
         chat_stream = self.stream(
             job_id=job_id,
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            response_format=response_format,
-            purpose=purpose,
-            metadata=metadata,
             idempotency_key=idempotency_key,
             timeout=timeout,
             deadline=deadline,
+            **call_params,
         )
         return StructuredStream(chat_stream, response_model)
 
@@ -493,9 +434,7 @@ class SaasLiteLLMClient(_BaseClient):
     ) -> CreditBalance:
         """The team's credits; ``credits_available`` is how many more jobs it can open now."""
         options = RequestOptions(timeout, max_retries, deadline)
-        return await self._request(
-            "GET", "/api/credits/balance", cast_to=CreditBalance, options=options
-        )
+        return await self._request(_endpoints.GET_BALANCE, options=options)
 
     async def get_usage(
         self,
@@ -508,10 +447,12 @@ class SaasLiteLLMClient(_BaseClient):
     ) -> TeamUsage:
         """Usage analytics of this team, one row per job type: jobs, completed, failed, calls,
         tokens, cost and credits; optionally only for jobs created in ``[since, until)``."""
-        path = f"/api/teams/{_path_segment(self.team_id, 'team_id')}/usage"
         options = RequestOptions(timeout, max_retries, deadline)
         return await self._request(
-            "GET", with_query(path, since=since, until=until), cast_to=TeamUsage, options=options
+            _endpoints.GET_TEAM_USAGE,
+            params={"team_id": self.team_id},
+            query={"since": since, "until": until},
+            options=options,
         )
 
     async def list_jobs(
@@ -526,10 +467,13 @@ class SaasLiteLLMClient(_BaseClient):
     ) -> JobList:
         """One page of this team's jobs, newest first; pass ``page.next_cursor`` as ``cursor``
         for the next one (see :meth:`iter_jobs` to walk them all)."""
-        path = f"/api/teams/{_path_segment(self.team_id, 'team_id')}/jobs"
         options = RequestOptions(timeout, max_retries, deadline)
-        query = with_query(path, status=status, limit=limit, cursor=cursor)
-        return await self._request("GET", query, cast_to=JobList, options=options)
+        return await self._request(
+            _endpoints.LIST_TEAM_JOBS,
+            params={"team_id": self.team_id},
+            query={"status": status, "limit": limit, "cursor": cursor},
+            options=options,
+        )
 
     async def iter_jobs(
         self, *, status: JobStatus | None = None, page_size: int = 100
@@ -547,12 +491,3 @@ class SaasLiteLLMClient(_BaseClient):
 
 def _reask_key(key: str, reask: int) -> str:
     return f"{key}-reask-{reask}"
-
-
-def _job_path(job_id: str, suffix: str = "") -> str:
-    return f"/api/jobs/{_path_segment(job_id, 'job_id')}{suffix}"
-
-
-def _llm_call_request(**fields: object) -> LLMCallRequest:
-    """The body shared by ``llm-call`` and ``llm-call-stream``: validated locally, once."""
-    return LLMCallRequest.model_validate(fields)

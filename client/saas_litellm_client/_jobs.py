@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
-from saas_litellm_models import (
-    ChatMessage,
-    Job,
-    JobCompletion,
-    JobDetail,
-    LLMCallResponse,
-    ResponseFormat,
-    Tool,
-    ToolChoice,
-)
+from saas_litellm_models import Job, JobCompletion, JobDetail, LLMCallResponse
 
 from ._logs import log
-from ._types import NOT_GIVEN, MessageParam, NotGiven, TimeoutTypes
+from ._params import CallParams, StructuredCallParams
+from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 
 if TYPE_CHECKING:
     from ._client import SaasLiteLLMClient
@@ -77,152 +70,84 @@ class JobHandle:
     async def llm_call(
         self,
         *,
-        messages: Sequence[ChatMessage | MessageParam],
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: ResponseFormat | Mapping[str, Any] | None = None,
-        tools: Sequence[Tool | Mapping[str, Any]] | None = None,
-        tool_choice: ToolChoice | Mapping[str, Any] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 -- per-request httpx timeout
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[CallParams],
     ) -> LLMCallResponse:
         """:meth:`SaasLiteLLMClient.llm_call` within this job."""
         return await self._client.llm_call(
             job_id=self.job_id,
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            response_format=response_format,
-            tools=tools,
-            tool_choice=tool_choice,
-            purpose=purpose,
-            metadata=metadata,
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            **params,
         )
 
     def stream(
         self,
         *,
-        messages: Sequence[ChatMessage | MessageParam],
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: ResponseFormat | Mapping[str, Any] | None = None,
-        tools: Sequence[Tool | Mapping[str, Any]] | None = None,
-        tool_choice: ToolChoice | Mapping[str, Any] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[CallParams],
     ) -> ChatStream:
         """:meth:`SaasLiteLLMClient.stream` within this job."""
         return self._client.stream(
             job_id=self.job_id,
-            messages=messages,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            response_format=response_format,
-            tools=tools,
-            tool_choice=tool_choice,
-            purpose=purpose,
-            metadata=metadata,
             idempotency_key=idempotency_key,
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
+            **params,
         )
 
     async def structured_call(
         self,
         *,
-        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
-        model: str | None = None,
         max_retries: int = 2,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         strict: bool = True,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 -- per-request httpx timeout
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[StructuredCallParams],
     ) -> _ModelT:
         """:meth:`SaasLiteLLMClient.structured_call` within this job (``max_retries`` counts
         re-asks)."""
         return await self._client.structured_call(
             job_id=self.job_id,
-            messages=messages,
             response_model=response_model,
-            model=model,
             max_retries=max_retries,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            purpose=purpose,
-            metadata=metadata,
             strict=strict,
             idempotency_key=idempotency_key,
             timeout=timeout,
             deadline=deadline,
+            **params,
         )
 
     def stream_structured(
         self,
         *,
-        messages: Sequence[ChatMessage | MessageParam],
         response_model: type[_ModelT],
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        purpose: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
         strict: bool = True,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[StructuredCallParams],
     ) -> StructuredStream[_ModelT]:
         """:meth:`SaasLiteLLMClient.stream_structured` within this job."""
         return self._client.stream_structured(
             job_id=self.job_id,
-            messages=messages,
             response_model=response_model,
-            model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            stop=stop,
-            purpose=purpose,
-            metadata=metadata,
             strict=strict,
             idempotency_key=idempotency_key,
             timeout=timeout,
             deadline=deadline,
+            **params,
         )
 
     async def get(

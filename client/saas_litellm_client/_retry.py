@@ -18,9 +18,9 @@ The wait before retry ``n`` (1, 2, …) is ``min(0.5 * 2**(n-1), 8)`` seconds mi
 asking for longer is not retried at all (the error carries the wait, e.g.
 ``RateLimitError.retry_after``).
 
-Every ``POST`` carries an ``Idempotency-Key`` — a fresh one per logical call, the same one on all
-of its retries — so that a retry of a request whose response was lost is replayed by the server
-instead of running twice.
+Every request the server de-duplicates (``idempotent`` in ``_endpoints``) carries an
+``Idempotency-Key`` — a fresh one per logical call, the same one on all of its retries — so that a
+retry of a request whose response was lost is replayed by the server instead of running twice.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import uuid
 
 import anyio
 import httpx
+
+from saas_litellm_models import IDEMPOTENCY_KEY_PATTERN
 
 from ._exceptions import _parse_retry_after
 
@@ -65,7 +67,7 @@ MAX_IN_FLIGHT_WAIT = 60.0
 """Without a deadline, how long a call waits, in all, for the outcome of its own earlier attempt
 that the server is still running (``409`` on its ``Idempotency-Key``)."""
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 """What the server accepts: 1 to 255 printable ASCII characters, no spaces."""
 
 

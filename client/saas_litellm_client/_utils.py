@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -10,7 +11,14 @@ import httpx
 from ._exceptions import APIConnectionError, APITimeoutError
 from ._logs import log
 
-__all__ = ["aclose_quietly", "connection_error", "describe", "media_type"]
+__all__ = [
+    "aclose_quietly",
+    "connection_error",
+    "describe",
+    "media_type",
+    "path_segment",
+    "with_query",
+]
 
 
 def describe(exc: BaseException) -> str:
@@ -48,3 +56,11 @@ def with_query(path: str, **params: object) -> str:
         if value is not None
     }
     return f"{path}?{httpx.QueryParams(pairs)}" if pairs else path
+
+
+def path_segment(value: str, name: str) -> str:
+    """Quote an id as exactly one path segment, so that ``/``, ``?`` or ``..`` in it cannot
+    send the request to another route."""
+    if not value or value in (".", ".."):
+        raise ValueError(f"{name} must be a non-empty id, got {value!r}")
+    return quote(value, safe="")

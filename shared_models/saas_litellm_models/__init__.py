@@ -23,8 +23,11 @@ from ._admin import (
     TeamStatus,
 )
 from ._base import (
+    IDEMPOTENCY_KEY_PATTERN,
+    IDENTIFIER_PATTERN,
     MAX_CONTENT_CHARS,
     MAX_ID_LENGTH,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
     MAX_MESSAGES,
     MAX_METADATA_BYTES,
     TEAM_ID_PATTERN,
@@ -82,7 +85,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ERROR_STATUS",
+    "IDEMPOTENCY_KEY_PATTERN",
+    "IDENTIFIER_PATTERN",
     "MAX_CONTENT_CHARS",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",

@@ -23,7 +23,10 @@ from pydantic import (
 )
 
 __all__ = [
+    "IDEMPOTENCY_KEY_PATTERN",
+    "IDENTIFIER_PATTERN",
     "MAX_CONTENT_CHARS",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",
@@ -42,6 +45,14 @@ __all__ = [
 ]
 
 MAX_ID_LENGTH = 128
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+"""A caller-chosen id (organization, team, access group): letters, digits and ``_.:@-``, not
+starting with punctuation; at most :data:`MAX_ID_LENGTH` characters."""
+TEAM_ID_PATTERN = IDENTIFIER_PATTERN
+"""A team id is an :data:`Identifier`: the ``{team_id}`` of every ``/api/teams/...`` path."""
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+"""An ``Idempotency-Key`` header: 1 to 255 printable ASCII characters, no spaces."""
 MAX_METADATA_BYTES = 16 * 1024
 MAX_MESSAGES = 1024
 MAX_CONTENT_CHARS = 1_000_000
@@ -94,11 +105,9 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-TEAM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
-"""Caller-chosen ids (organizations, teams, access groups), in bodies and in paths."""
-
 Identifier = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=TEAM_ID_PATTERN)
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=IDENTIFIER_PATTERN),
 ]
 """A caller-chosen id (organization, team, access group): letters, digits and ``_.:@-``."""
 

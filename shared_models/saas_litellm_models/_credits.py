@@ -14,7 +14,9 @@ __all__ = ["CreditBalance", "JobTypeUsage", "TeamUsage", "UsageQuery"]
 class UsageQuery(QueryModel):
     """Query of ``GET /api/teams/{team_id}/usage``: a window over the jobs' creation times."""
 
-    since: UtcTime | None = Field(default=None, description="Only jobs created at or after this time.")
+    since: UtcTime | None = Field(
+        default=None, description="Only jobs created at or after this time."
+    )
     until: UtcTime | None = Field(default=None, description="Only jobs created before this time.")
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 import respx
 from pydantic import ValidationError
+from sdk_payloads import sent_json
 
 from saas_litellm_client import (
     AuthenticationError,
@@ -45,10 +45,6 @@ BALANCE = {
     "credits_remaining": 150,
     "credits_available": 150,
 }
-
-
-def sent_json(route: respx.Route) -> Any:
-    return json.loads(route.calls.last.request.content)
 
 
 # -- authentication ----------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
 import respx
 from pydantic import ValidationError
+from sdk_payloads import sent_json
 
 from saas_litellm_client import (
     ChatMessage,
@@ -64,10 +64,6 @@ BALANCE = {
     "credits_remaining": 41,
     "credits_available": 39,
 }
-
-
-def sent_json(route: respx.Route) -> Any:
-    return json.loads(route.calls.last.request.content)
 
 
 # -- the integration guide ---------------------------------------------------------------------

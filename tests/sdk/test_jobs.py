@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 from pydantic import BaseModel
+from sdk_payloads import DONE
 
 from saas_litellm_client import (
     ConflictError,
@@ -53,15 +54,6 @@ CALL = {
     "response": {"role": "assistant", "content": '{"name": "Ada"}', "finish_reason": "stop"},
     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     "latency_ms": 1.0,
-}
-DONE = {
-    "type": "done",
-    "call_id": "call_9",
-    "job_id": "job_123",
-    "model": "ChatAgent",
-    "finish_reason": "stop",
-    "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
-    "latency_ms": 42.0,
 }
 
 

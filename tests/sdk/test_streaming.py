@@ -12,6 +12,7 @@ import httpx
 import pytest
 import respx
 from pydantic import ValidationError
+from sdk_payloads import sse
 
 from saas_litellm_client import (
     APIConnectionError,
@@ -45,14 +46,6 @@ DONE = {
     "latency_ms": 42.0,
 }
 ERROR = {"type": "error", "error": {"type": "upstream_error", "message": "provider went away"}}
-
-
-def sse(*events: dict[str, Any]) -> list[bytes]:
-    """Each event as the server frames it: ``event:``, ``id:`` and one JSON ``data:`` line."""
-    return [
-        f"event: {event['type']}\nid: {seq}\ndata: {json.dumps(event)}\n\n".encode()
-        for seq, event in enumerate(events)
-    ]
 
 
 class FakeBody(httpx.AsyncByteStream):

@@ -16,6 +16,8 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
+from saas_litellm_models import IDEMPOTENCY_KEY_PATTERN
+
 from .._responses import api_error_response
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
@@ -24,7 +26,7 @@ from ._sse import EventStreamResponse
 
 __all__ = ["idempotent", "idempotent_stream"]
 
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def _key(request: Request) -> str | None:

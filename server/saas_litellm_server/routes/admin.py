@@ -187,6 +187,7 @@ routes = [
             "Set a team's rate limits",
             Team,
             TeamLimitsRequest,
+            idempotent=True,
         ),
         set_limits,
     ),
@@ -196,9 +197,13 @@ routes = [
             "/api/teams/{team_id}/suspend",
             "Suspend a team",
             Team,
+            idempotent=True,
             description="A suspended team can read and close its jobs but not open jobs or call.",
         ),
         suspend_team,
     ),
-    api_route(_admin("POST", "/api/teams/{team_id}/resume", "Resume a team", Team), resume_team),
+    api_route(
+        _admin("POST", "/api/teams/{team_id}/resume", "Resume a team", Team, idempotent=True),
+        resume_team,
+    ),
 ]

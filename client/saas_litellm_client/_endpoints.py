@@ -1,0 +1,201 @@
+"""Every server endpoint the SDK calls, declared once: method, path, request and response model,
+query parameters, and whether the server de-duplicates it under an ``Idempotency-Key``.
+
+The client methods call :meth:`_BaseClient._request` (or ``_request_stream``) with one of these,
+and the request layer derives from it what it sends: the URL, whether an ``Idempotency-Key`` goes
+with the request, what the body must be and what the response is parsed into. So this table is
+what the SDK does, and ``tests/test_contract.py`` holds it to the server's OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from saas_litellm_models import (
+    CreditBalance,
+    CreditsAddRequest,
+    Job,
+    JobCompleteRequest,
+    JobCompletion,
+    JobCreateRequest,
+    JobDetail,
+    JobList,
+    KeyRotation,
+    LLMCallRequest,
+    LLMCallResponse,
+    ModelAccessGroup,
+    ModelAccessGroupCreateRequest,
+    ModelAlias,
+    ModelAliasCreateRequest,
+    Organization,
+    OrganizationCreateRequest,
+    RequestModel,
+    StreamChunk,
+    StreamDone,
+    StreamErrorEvent,
+    Team,
+    TeamCreated,
+    TeamCreateRequest,
+    TeamLimitsRequest,
+    TeamUsage,
+)
+
+from ._utils import path_segment, with_query
+
+__all__ = ["ENDPOINTS", "STREAM_EVENTS", "Endpoint"]
+
+_ResponseT = TypeVar("_ResponseT", bound=BaseModel)
+
+STREAM_EVENTS: tuple[type[BaseModel], ...] = (StreamChunk, StreamDone, StreamErrorEvent)
+"""What the ``data`` of each Server-Sent Event of a ``stream=True`` endpoint parses into."""
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[_ResponseT]):
+    """One server operation as the SDK calls it.
+
+    ``response`` is the model a 2xx body is parsed into (for a ``stream`` endpoint: its chunks,
+    one of :data:`STREAM_EVENTS`). ``idempotent``: the server de-duplicates the operation under
+    an ``Idempotency-Key``, so the SDK sends one (the same on every retry) and takes
+    ``idempotency_key=``; other operations are sent without one. ``replay_safe=False`` marks an
+    operation that must not run twice and that the server does not de-duplicate: it is then
+    retried only after failures that prove it was never sent.
+    """
+
+    method: Literal["GET", "POST"]
+    path: str
+    response: type[_ResponseT]
+    request: type[RequestModel] | None = None
+    query: tuple[str, ...] = ()
+    idempotent: bool = False
+    stream: bool = False
+    replay_safe: bool = True
+    path_params: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path_params", tuple(re.findall(r"{(\w+)}", self.path)))
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def url_path(
+        self, params: Mapping[str, str] | None = None, query: Mapping[str, object] | None = None
+    ) -> str:
+        """The path with ``params`` filled in (each quoted as one segment) and ``query`` (its
+        ``None`` values left out) appended. Raises ``TypeError`` for parameters this endpoint
+        does not declare: a client method out of step with its table entry."""
+        params = params or {}
+        query = query or {}
+        if set(params) != set(self.path_params):
+            raise TypeError(f"{self} takes path parameters {self.path_params}, got {set(params)}")
+        unknown = set(query) - set(self.query)
+        if unknown:
+            raise TypeError(f"{self} has no query parameter(s) {sorted(unknown)}")
+        path = self.path.format(**{name: path_segment(v, name) for name, v in params.items()})
+        return with_query(path, **query)
+
+
+# -- jobs and LLM calls (virtual key) ----------------------------------------------------------
+
+CREATE_JOB = Endpoint("POST", "/api/jobs/create", Job, request=JobCreateRequest, idempotent=True)
+GET_JOB = Endpoint("GET", "/api/jobs/{job_id}", JobDetail)
+COMPLETE_JOB = Endpoint(
+    "POST",
+    "/api/jobs/{job_id}/complete",
+    JobCompletion,
+    request=JobCompleteRequest,
+    idempotent=True,
+)
+LLM_CALL = Endpoint(
+    "POST",
+    "/api/jobs/{job_id}/llm-call",
+    LLMCallResponse,
+    request=LLMCallRequest,
+    idempotent=True,
+)
+LLM_CALL_STREAM = Endpoint(
+    "POST",
+    "/api/jobs/{job_id}/llm-call-stream",
+    StreamChunk,
+    request=LLMCallRequest,
+    idempotent=True,
+    stream=True,
+)
+
+# -- credits and usage (virtual key; usage and jobs also admin) ----------------------------------
+
+GET_BALANCE = Endpoint("GET", "/api/credits/balance", CreditBalance)
+GET_TEAM_USAGE = Endpoint("GET", "/api/teams/{team_id}/usage", TeamUsage, query=("since", "until"))
+LIST_TEAM_JOBS = Endpoint(
+    "GET", "/api/teams/{team_id}/jobs", JobList, query=("status", "limit", "cursor")
+)
+
+# -- admin --------------------------------------------------------------------------------------
+
+CREATE_ORGANIZATION = Endpoint(
+    "POST",
+    "/api/organizations/create",
+    Organization,
+    request=OrganizationCreateRequest,
+    idempotent=True,
+)
+CREATE_MODEL_ACCESS_GROUP = Endpoint(
+    "POST",
+    "/api/model-access-groups/create",
+    ModelAccessGroup,
+    request=ModelAccessGroupCreateRequest,
+    idempotent=True,
+)
+CREATE_MODEL_ALIAS = Endpoint(
+    "POST",
+    "/api/model-aliases/create",
+    ModelAlias,
+    request=ModelAliasCreateRequest,
+    idempotent=True,
+)
+GET_MODEL_ALIAS = Endpoint("GET", "/api/model-aliases/{model_alias}", ModelAlias)
+CREATE_TEAM = Endpoint(
+    "POST", "/api/teams/create", TeamCreated, request=TeamCreateRequest, idempotent=True
+)
+GET_TEAM = Endpoint("GET", "/api/teams/{team_id}", Team)
+ADD_CREDITS = Endpoint(
+    "POST",
+    "/api/teams/{team_id}/credits/add",
+    CreditBalance,
+    request=CreditsAddRequest,
+    idempotent=True,
+)
+ROTATE_KEY = Endpoint("POST", "/api/teams/{team_id}/rotate-key", KeyRotation, idempotent=True)
+SET_LIMITS = Endpoint(
+    "POST", "/api/teams/{team_id}/limits", Team, request=TeamLimitsRequest, idempotent=True
+)
+SUSPEND_TEAM = Endpoint("POST", "/api/teams/{team_id}/suspend", Team, idempotent=True)
+RESUME_TEAM = Endpoint("POST", "/api/teams/{team_id}/resume", Team, idempotent=True)
+
+ENDPOINTS: tuple[Endpoint[Any], ...] = (
+    CREATE_JOB,
+    GET_JOB,
+    COMPLETE_JOB,
+    LLM_CALL,
+    LLM_CALL_STREAM,
+    GET_BALANCE,
+    GET_TEAM_USAGE,
+    LIST_TEAM_JOBS,
+    CREATE_ORGANIZATION,
+    CREATE_MODEL_ACCESS_GROUP,
+    CREATE_MODEL_ALIAS,
+    GET_MODEL_ALIAS,
+    CREATE_TEAM,
+    GET_TEAM,
+    ADD_CREDITS,
+    ROTATE_KEY,
+    SET_LIMITS,
+    SUSPEND_TEAM,
+    RESUME_TEAM,
+)
+"""Every endpoint above (what the contract test compares with the server's OpenAPI)."""

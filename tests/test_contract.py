@@ -1,0 +1,378 @@
+"""The SDK against the server's OpenAPI document: one contract, checked both ways.
+
+The SDK declares every endpoint it calls once (``saas_litellm_client._endpoints``) and its
+request layer sends from those declarations. This module checks that
+
+- every public method of every client class calls exactly one declared endpoint (run through a
+  recording ``_prepare``: nothing is sent), with the path, query, body and ``Idempotency-Key``
+  its declaration says;
+- every declared endpoint is an operation of the server's OpenAPI document, with the same
+  method and path, the same request model (its fields a subset of the operation's body schema,
+  the schema's required ones required by the model), the same response model, query parameters
+  the operation takes, and an ``Idempotency-Key`` exactly when the operation honours one;
+- every operation of the document has an SDK method, unless it is listed in
+  :data:`SERVER_ONLY` with the reason.
+
+To check another client class (a sync client, say), add a :class:`Surface` to :data:`SURFACES`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from saas_litellm_client import JobHandle, SaasLiteLLMAdminClient, SaasLiteLLMClient
+from saas_litellm_client._base_client import _BaseClient, _Call
+from saas_litellm_client._endpoints import ENDPOINTS, STREAM_EVENTS, Endpoint
+from saas_litellm_models import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    TEAM_ID_PATTERN,
+    Job,
+    RequestModel,
+)
+from saas_litellm_server._settings import Settings
+from saas_litellm_server.app import create_app
+
+SERVER_ONLY = {
+    ("GET", "/health"): "liveness probe for load balancers and orchestrators, not an API call",
+    ("GET", "/ready"): "readiness probe for load balancers and orchestrators, not an API call",
+}
+"""Operations of the OpenAPI document that no SDK method calls, and why. (``/openapi.json``,
+``/docs`` and ``/redoc`` serve the document itself and are not operations in it.)"""
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+class Person(BaseModel):
+    name: str
+
+
+def _job() -> Job:
+    return Job.model_validate(
+        {
+            "job_id": "job_123",
+            "team_id": "acme-corp",
+            "job_type": "x",
+            "status": "pending",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+    )
+
+
+async def _enter(context: Any) -> None:
+    async with context:
+        pass
+
+
+async def _first(iterator: Any) -> None:
+    await anext(aiter(iterator))
+
+
+Run = Callable[[Any], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One client class: how to build one, and how to run each of its public methods."""
+
+    cls: type
+    make: Callable[[], Any]
+    calls: dict[str, Run]
+    """Every public method that calls the API, with arguments that make it do so."""
+    not_calls: dict[str, str]
+    """Public methods that call no endpoint, and why."""
+
+
+def _team_client() -> SaasLiteLLMClient:
+    return SaasLiteLLMClient("http://api.test", "acme-corp", "sk-test")
+
+
+LLM_CALLS: dict[str, Run] = {
+    "llm_call": lambda c: c.llm_call(job_id="job_123", messages=MESSAGES),
+    "stream": lambda c: _enter(c.stream(job_id="job_123", messages=MESSAGES)),
+    "structured_call": lambda c: c.structured_call(
+        job_id="job_123", messages=MESSAGES, response_model=Person
+    ),
+    "stream_structured": lambda c: _enter(
+        c.stream_structured(job_id="job_123", messages=MESSAGES, response_model=Person)
+    ),
+}
+LIFECYCLE = {
+    "close": "releases the connection pool",
+    "with_options": "a copy of the client with other defaults",
+}
+
+SURFACES = [
+    Surface(
+        SaasLiteLLMClient,
+        _team_client,
+        {
+            "create_job": lambda c: c.create_job("x"),
+            "job": lambda c: _enter(c.job("x")),
+            "get_job": lambda c: c.get_job("job_123"),
+            "complete_job": lambda c: c.complete_job("job_123"),
+            **LLM_CALLS,
+            "get_balance": lambda c: c.get_balance(),
+            "get_usage": lambda c: c.get_usage(),
+            "list_jobs": lambda c: c.list_jobs(status="completed", cursor="x"),
+            "iter_jobs": lambda c: _first(c.iter_jobs()),
+        },
+        LIFECYCLE,
+    ),
+    Surface(
+        SaasLiteLLMAdminClient,
+        lambda: SaasLiteLLMAdminClient("http://api.test", "sk-admin"),
+        {
+            "create_organization": lambda c: c.create_organization("org", "Org"),
+            "create_model_access_group": lambda c: c.create_model_access_group("g"),
+            "create_model_alias": lambda c: c.create_model_alias(
+                "M", deployments=[{"provider": "mock", "model": "m"}]
+            ),
+            "get_model_alias": lambda c: c.get_model_alias("M"),
+            "create_team": lambda c: c.create_team("org", "acme-corp"),
+            "get_team": lambda c: c.get_team("acme-corp"),
+            "add_credits": lambda c: c.add_credits("acme-corp", 5),
+            "rotate_key": lambda c: c.rotate_key("acme-corp"),
+            "set_limits": lambda c: c.set_limits("acme-corp", rpm_limit=60),
+            "suspend_team": lambda c: c.suspend_team("acme-corp"),
+            "resume_team": lambda c: c.resume_team("acme-corp"),
+            "get_team_usage": lambda c: c.get_team_usage("acme-corp"),
+            "list_team_jobs": lambda c: c.list_team_jobs("acme-corp", status="failed"),
+        },
+        LIFECYCLE,
+    ),
+    Surface(
+        JobHandle,
+        lambda: JobHandle(_team_client(), _job()),
+        {
+            "llm_call": lambda h: h.llm_call(messages=MESSAGES),
+            "stream": lambda h: _enter(h.stream(messages=MESSAGES)),
+            "structured_call": lambda h: h.structured_call(
+                messages=MESSAGES, response_model=Person
+            ),
+            "stream_structured": lambda h: _enter(
+                h.stream_structured(messages=MESSAGES, response_model=Person)
+            ),
+            "get": lambda h: h.get(),
+            "complete": lambda h: h.complete(),
+        },
+        {},
+    ),
+]
+
+
+# -- the server's document ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    async def fetch() -> dict[str, Any]:
+        app = create_app(Settings(database_url="sqlite:///:memory:", _env_file=None))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.get("/openapi.json")
+        response.raise_for_status()
+        document: dict[str, Any] = response.json()
+        return document
+
+    return asyncio.run(fetch())
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield method.upper(), path, operation
+
+
+def _operation(document: dict[str, Any], endpoint: Endpoint[Any]) -> dict[str, Any]:
+    operation: dict[str, Any] | None = (
+        document["paths"].get(endpoint.path, {}).get(endpoint.method.lower())
+    )
+    assert operation is not None, f"{endpoint}: no such operation in the server's OpenAPI"
+    return operation
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    ref: str = schema["$ref"]
+    return ref.rsplit("/", 1)[-1]
+
+
+def _honours_idempotency_key(operation: dict[str, Any]) -> bool:
+    header = any(
+        p["in"] == "header" and p["name"] == "Idempotency-Key" for p in operation["parameters"]
+    )
+    replayed = any(
+        "Idempotent-Replayed" in response.get("headers", {})
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+    )
+    assert header == replayed, "Idempotency-Key documented without Idempotent-Replayed"
+    return header
+
+
+def _success(operation: dict[str, Any]) -> dict[str, Any]:
+    statuses = [s for s in operation["responses"] if s.startswith("2")]
+    assert len(statuses) == 1, statuses
+    content: dict[str, Any] = operation["responses"][statuses[0]]["content"]
+    return content
+
+
+# -- the SDK's side: which endpoint each method calls ----------------------------------------
+
+
+class _Recorded(Exception):
+    """Raised instead of sending: the call was resolved and recorded."""
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Endpoint[Any], _Call]]:
+    recorded: list[tuple[Endpoint[Any], _Call]] = []
+    prepare = _BaseClient._prepare
+
+    def record(self: _BaseClient, endpoint: Endpoint[Any], *args: Any, **kwargs: Any) -> _Call:
+        call = prepare(self, endpoint, *args, **kwargs)
+        recorded.append((endpoint, call))
+        raise _Recorded
+
+    monkeypatch.setattr(_BaseClient, "_prepare", record)
+    return recorded
+
+
+def _public_methods(cls: type) -> set[str]:
+    return {
+        name
+        for name, member in inspect.getmembers(cls)
+        if not name.startswith("_") and inspect.isfunction(member)
+    }
+
+
+def _template(endpoint: Endpoint[Any]) -> re.Pattern[str]:
+    """The paths ``endpoint`` stands for: each ``{param}`` one non-empty segment."""
+    return re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(endpoint.path)))
+
+
+@pytest.mark.parametrize("surface", SURFACES, ids=[s.cls.__name__ for s in SURFACES])
+def test_every_public_method_is_accounted_for(surface: Surface) -> None:
+    listed = set(surface.calls) | set(surface.not_calls)
+    assert _public_methods(surface.cls) == listed, (
+        "a public method without an entry in SURFACES (add it to calls, or to not_calls with "
+        "the reason), or an entry for a method that is gone"
+    )
+
+
+def _cases() -> Iterator[Any]:
+    for surface in SURFACES:
+        for name, run in surface.calls.items():
+            yield pytest.param(surface, run, id=f"{surface.cls.__name__}.{name}")
+
+
+@pytest.mark.parametrize(("surface", "run"), list(_cases()))
+async def test_each_method_calls_one_declared_endpoint_as_declared(
+    surface: Surface, run: Run, recorder: list[tuple[Endpoint[Any], _Call]]
+) -> None:
+    with pytest.raises(_Recorded):
+        await run(surface.make())
+
+    assert len(recorder) == 1
+    endpoint, call = recorder[0]
+    assert any(endpoint is declared for declared in ENDPOINTS), f"{endpoint} not in ENDPOINTS"
+    assert call.method == endpoint.method
+    raw_path = httpx.URL(call.url).raw_path.decode().partition("?")[0]
+    assert _template(endpoint).fullmatch(raw_path), call.url
+    query = set(httpx.URL(call.url).params)
+    assert query <= set(endpoint.query)
+    assert ("Idempotency-Key" in call.headers) == endpoint.idempotent
+    if endpoint.request is None:
+        assert call.json is None
+    else:
+        fields = {f.alias or name for name, f in endpoint.request.model_fields.items()}
+        assert set(call.json) <= fields
+
+
+def test_every_declared_endpoint_is_called_by_some_method(
+    recorder: list[tuple[Endpoint[Any], _Call]],
+) -> None:
+    async def run_all() -> None:
+        for surface in SURFACES:
+            for run in surface.calls.values():
+                with pytest.raises(_Recorded):
+                    await run(surface.make())
+
+    asyncio.run(run_all())
+    used = {id(endpoint) for endpoint, _ in recorder}
+    unused = [str(e) for e in ENDPOINTS if id(e) not in used]
+    assert unused == [], "declared endpoints no SDK method calls"
+
+
+# -- the table against the document ---------------------------------------------------------
+
+
+def test_every_operation_has_an_sdk_method_or_a_reason(openapi: dict[str, Any]) -> None:
+    declared = {(e.method, e.path) for e in ENDPOINTS}
+    missing = [
+        f"{method} {path}"
+        for method, path, _ in _operations(openapi)
+        if (method, path) not in declared and (method, path) not in SERVER_ONLY
+    ]
+    assert missing == [], "operations without an SDK method (or a reason in SERVER_ONLY)"
+    assert set(SERVER_ONLY) <= {(m, p) for m, p, _ in _operations(openapi)}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_endpoint_matches_the_operation(endpoint: Endpoint[Any], openapi: dict[str, Any]) -> None:
+    operation = _operation(openapi, endpoint)
+    schemas = openapi["components"]["schemas"]
+
+    # Idempotency-Key: sent exactly where honoured
+    assert endpoint.idempotent == _honours_idempotency_key(operation)
+
+    # path and query parameters
+    params = {p["name"]: p for p in operation["parameters"]}
+    in_path = {name for name, p in params.items() if p["in"] == "path"}
+    assert set(endpoint.path_params) == in_path
+    in_query = {name for name, p in params.items() if p["in"] == "query"}
+    assert set(endpoint.query) <= in_query
+
+    # request body
+    body = operation.get("requestBody")
+    if endpoint.request is None:
+        assert body is None
+    else:
+        assert body is not None, f"{endpoint} sends a body the operation does not take"
+        schema_ref = body["content"]["application/json"]["schema"]
+        assert _ref_name(schema_ref) == endpoint.request.__name__
+        _check_request_fields(endpoint.request, schemas[_ref_name(schema_ref)])
+
+    # response
+    content = _success(operation)
+    if endpoint.stream:
+        events = content["text/event-stream"]["schema"]["properties"]["data"]["contentSchema"]
+        assert {_ref_name(s) for s in events["oneOf"]} == {m.__name__ for m in STREAM_EVENTS}
+        assert endpoint.response in STREAM_EVENTS
+    else:
+        assert _ref_name(content["application/json"]["schema"]) == endpoint.response.__name__
+
+
+def _check_request_fields(model: type[RequestModel], schema: dict[str, Any]) -> None:
+    fields = {f.alias or name: f for name, f in model.model_fields.items()}
+    assert set(fields) <= set(schema["properties"]), "fields the server does not take"
+    for name in schema.get("required", []):
+        assert name in fields and fields[name].is_required(), f"{name} is required by the server"
+
+
+def test_shared_patterns_are_what_the_document_says(openapi: dict[str, Any]) -> None:
+    for _, path, operation in _operations(openapi):
+        for param in operation["parameters"]:
+            if param["name"] == "team_id":
+                assert param["schema"]["pattern"] == TEAM_ID_PATTERN, path
+            if param["name"] == "Idempotency-Key":
+                assert param["schema"]["maxLength"] == MAX_IDEMPOTENCY_KEY_LENGTH, path
