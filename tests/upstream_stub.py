@@ -9,6 +9,7 @@ is scripted by the request's ``model``:
 - ``nousage``: streams without a ``usage`` chunk;
 - ``error-<status>``: answers that HTTP status with an OpenAI-style error body;
 - ``hang``: never answers;
+- ``bad-usage``: valid JSON whose ``usage`` has the wrong shape (plain and streamed);
 - ``sleep-<seconds>``: answers like ``echo``, after ``<seconds>``;
 - ``tools``: answers with a ``get_weather`` tool call (streamed in fragments, as OpenAI does);
 - ``garbage``: answers 200 with a body that is not JSON (or, streaming, a chunk that is not);
@@ -136,6 +137,20 @@ async def completions(request: Request) -> Response:
             await asyncio.sleep(0.05)
         entry["ended"] = "cancelled"
         return Response(status_code=499)
+    if model == "bad-usage":  # valid JSON, wrong shapes inside
+        entry["ended"] = "finished"
+        if body.get("stream"):
+            chunk = {
+                "choices": [{"delta": {"content": "hi"}}],
+                "usage": {"completion_tokens": None},
+            }
+            return Response(
+                f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode(),
+                media_type="text/event-stream",
+            )
+        return JSONResponse(
+            {"choices": [{"message": {"role": "assistant", "content": "hi"}}], "usage": [1]}
+        )
     if model == "garbage":
         entry["ended"] = "finished"
         if body.get("stream"):

@@ -70,14 +70,26 @@ class _TimedProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def _pipelined(self) -> bool:
+        """A request sent while the one before is still being answered: uvicorn queues it and
+        stops reading, so its time is not its client's to answer for."""
+        cycle = self.cycle
+        return bool(self.pipeline) or (cycle is not None and not cycle.response_complete)
+
     def on_message_begin(self) -> None:
+        pipelined = self._pipelined()
         super().on_message_begin()
-        if self._read_timer is None:
+        if pipelined:
+            self._disarm()
+        elif self._read_timer is None:
             self._arm(self.header_timeout, "headers")
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        self._arm(self.body_timeout, "body")
+        if self.pipeline:  # queued behind a response still under way: not timed
+            self._disarm()
+        else:
+            self._arm(self.body_timeout, "body")
 
     def on_message_complete(self) -> None:
         self._disarm()

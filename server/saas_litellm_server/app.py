@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -34,14 +33,13 @@ from .errors import APIError
 from .routes import admin, credits, docs, jobs
 from .routes._operation import Call, Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
+from .services.health import check_ready
 from .services.maintenance import run_maintenance
 from .store import DatabaseUnavailable, migrate, writes_attempted
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("saas_litellm_server")
-
-_READY_TIMEOUT = 2.0
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -95,11 +93,7 @@ async def _health(call: Call[None, None]) -> Health:
 async def _ready(call: Call[None, None]) -> Health:
     """Ready when the database answers: what a load balancer should route on (``/health`` only
     says the process is up)."""
-    try:
-        with anyio.fail_after(_READY_TIMEOUT):
-            await call.db.fetch_val("SELECT 1")
-    except TimeoutError:
-        raise DatabaseUnavailable(f"no answer within {_READY_TIMEOUT:g} s") from None
+    await check_ready(call.db)
     return Health(version=__version__)
 
 

@@ -13,6 +13,7 @@ from ._base import (
     Metadata,
     ModelName,
     NoNul,
+    NotReserved,
     RequestModel,
     ResponseModel,
     ShortText,
@@ -119,7 +120,7 @@ class ModelAliasCreateRequest(RequestModel):
             ]
         },
     )
-    model_alias: ModelName
+    model_alias: Annotated[ModelName, NotReserved]
     access_groups: Annotated[list[Identifier], Field(max_length=64)] = Field(default_factory=list)
     deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)]
 

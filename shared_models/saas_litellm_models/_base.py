@@ -8,6 +8,7 @@ ignored) so that an older SDK keeps working against a newer server.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -25,11 +26,13 @@ from pydantic import (
 __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
     "IDENTIFIER_PATTERN",
+    "JOB_ID_PATTERN",
     "MAX_CONTENT_CHARS",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",
+    "RESERVED_NAME_PATTERN",
     "TEAM_ID_PATTERN",
     "Count",
     "FiniteJson",
@@ -37,6 +40,7 @@ __all__ = [
     "Metadata",
     "ModelName",
     "NoNul",
+    "NotReserved",
     "QueryModel",
     "RequestModel",
     "ResponseModel",
@@ -50,6 +54,8 @@ IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
 starting with punctuation; at most :data:`MAX_ID_LENGTH` characters."""
 TEAM_ID_PATTERN = IDENTIFIER_PATTERN
 """A team id is an :data:`Identifier`: the ``{team_id}`` of every ``/api/teams/...`` path."""
+JOB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""A job id: a UUID as the server writes it (lowercase)."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 """An ``Idempotency-Key`` header: 1 to 255 printable ASCII characters, no spaces."""
@@ -105,9 +111,23 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+RESERVED_NAME_PATTERN = r"create(?:-[a-z-]+)?"
+"""Names the API's paths use for actions (``/api/teams/create``…): no id may be one, or the
+resource it names could never be reached at ``/api/teams/{team_id}``."""
+
+
+def _not_reserved(value: str) -> str:
+    if re.fullmatch(RESERVED_NAME_PATTERN, value):
+        raise ValueError(f"{value!r} is reserved: the API's paths use it for an action")
+    return value
+
+
+NotReserved = AfterValidator(_not_reserved)
+
 Identifier = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=IDENTIFIER_PATTERN),
+    NotReserved,
 ]
 """A caller-chosen id (organization, team, access group): letters, digits and ``_.:@-``."""
 

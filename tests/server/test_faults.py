@@ -17,7 +17,8 @@ from saas_litellm_server import Settings, create_app
 MSG = {"messages": [{"role": "user", "content": "x"}]}
 
 
-async def test_malformed_upstream_answers_are_502s(upstream_settings: Settings) -> None:
+@pytest.mark.parametrize("model", ["garbage", "bad-usage"])
+async def test_malformed_upstream_answers_are_502s(upstream_settings: Settings, model: str) -> None:
     async with app_client(upstream_settings) as (_app, http):
         key = await create_team(http)
         await http.post(
@@ -25,7 +26,7 @@ async def test_malformed_upstream_answers_are_502s(upstream_settings: Settings) 
             json={
                 "model_alias": "Garbage",
                 "access_groups": [GROUP],
-                "deployments": [{"provider": "openai", "model": "garbage"}],
+                "deployments": [{"provider": "openai", "model": model}],
             },
         )
         job = await open_job(http, key)

@@ -243,3 +243,53 @@ async def test_item10_a_job_that_does_not_exist_is_still_404(http: httpx.AsyncCl
     assert r.status_code == 404 and r.json()["error"]["type"] == "not_found"
     r = await http.get("/api/jobs/creates", headers=bearer(key))
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/teams/create", {"organization_id": "org_acme", "team_id": "create"}),
+        ("/api/teams/create", {"organization_id": "org_acme", "team_id": "create-labs"}),
+        ("/api/organizations/create", {"organization_id": "create", "name": "x"}),
+        ("/api/model-access-groups/create", {"group_name": "create-and-call"}),
+        (
+            "/api/model-aliases/create",
+            {"model_alias": "create", "deployments": [{"provider": "mock", "model": "m"}]},
+        ),
+    ],
+)
+async def test_item10_names_the_paths_use_for_actions_cannot_be_ids(
+    http: httpx.AsyncClient, path: str, body: dict[str, Any]
+) -> None:
+    """A team called "create" could never be reached at /api/teams/{team_id}: refused."""
+    await create_team(http, credits=1)
+    r = await http.post(path, json=body)
+    assert r.status_code == 422, r.text
+    assert "reserved" in r.json()["error"]["message"]
+
+
+async def test_item10_an_alias_with_a_slash_is_reachable(http: httpx.AsyncClient) -> None:
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={"model_alias": "openai/gpt-4o", "deployments": [{"provider": "mock", "model": "m"}]},
+    )
+    assert r.status_code == 201, r.text
+    assert (await http.get("/api/model-aliases/openai%2Fgpt-4o")).json()["model_alias"] == (
+        "openai/gpt-4o"
+    )
+    assert (await http.get("/api/model-aliases/create")).status_code == 405
+
+
+async def test_a_team_called_admin_has_its_own_idempotency_keys(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, team_id="admin", credits=5)
+    org = await http.post(
+        "/api/organizations/create",
+        json={"organization_id": "org_two", "name": "Two"},
+        headers={"Idempotency-Key": "same-key"},
+    )
+    job = await http.post(
+        "/api/jobs/create",
+        json={"team_id": "admin", "job_type": "t"},
+        headers={**bearer(key), "Idempotency-Key": "same-key"},
+    )
+    assert (org.status_code, job.status_code) == (201, 201), job.text

@@ -63,6 +63,8 @@ async def test_stream_without_usage_is_estimated(provider: OpenAIProvider) -> No
         ("error-429", "rate_limited"),
         ("error-400", "bad_request"),
         ("hang", "timeout"),
+        ("garbage", "server"),
+        ("bad-usage", "server"),
     ],
 )
 async def test_failures_are_classified_and_scrubbed(

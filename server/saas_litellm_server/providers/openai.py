@@ -149,27 +149,9 @@ class OpenAIProvider:
         if response.status_code >= 400:
             raise self._status_error(request, response, response.content)
         try:
-            data = response.json()
-            choice = data["choices"][0]
-            message = choice.get("message") or {}
-            tool_calls = [ToolCall.model_validate(c) for c in message.get("tool_calls") or []]
-            content = message.get("content")
-            usage = data.get("usage") or {}
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError, ValidationError):
+            return _result(request, response.json())
+        except _MALFORMED:
             raise ProviderError("server", "the upstream sent a malformed response") from None
-        estimate = estimate_usage(request.messages, content or "")
-        prompt = int(usage.get("prompt_tokens") or estimate.prompt_tokens)
-        completion = int(usage.get("completion_tokens") or estimate.completion_tokens)
-        return ProviderResult(
-            message=AssistantMessage(
-                content=content,
-                finish_reason=choice.get("finish_reason") or "stop",
-                tool_calls=tool_calls or None,
-            ),
-            usage=Usage(
-                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-            ),
-        )
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         url, headers = self._target(request)
@@ -194,31 +176,31 @@ class OpenAIProvider:
                         break
                     try:
                         chunk = json.loads(event.data)
-                    except ValueError:
+                    except _MALFORMED:
                         raise ProviderError(
                             "server", "the upstream sent a malformed chunk"
                         ) from None
                     if not isinstance(chunk, dict):
                         continue
-                    if chunk.get("error"):
-                        words = _upstream_words(json.dumps(chunk).encode())
+                    try:
+                        if chunk.get("error"):
+                            words = _upstream_words(json.dumps(chunk).encode())
+                            raise ProviderError(
+                                "server",
+                                "the upstream failed mid-stream",
+                                detail=self.redactor.secrets(words)[:_DETAIL_CHARS],
+                            )
+                        if chunk.get("usage"):
+                            usage = Usage.model_validate(chunk["usage"])
+                        pieces, finished = _chunk_parts(chunk, calls)
+                    except _MALFORMED:
                         raise ProviderError(
-                            "server",
-                            "the upstream failed mid-stream",
-                            detail=self.redactor.secrets(words)[:_DETAIL_CHARS],
-                        )
-                    if chunk.get("usage"):
-                        usage = Usage.model_validate(chunk["usage"])
-                    for choice in chunk.get("choices") or ():
-                        delta = choice.get("delta") or {}
-                        piece = delta.get("content")
-                        if piece:
-                            text.append(piece)
-                            yield StreamDelta(content=piece)
-                        for fragment in delta.get("tool_calls") or ():
-                            _merge_tool_call(calls, fragment)
-                        if choice.get("finish_reason"):
-                            finish = choice["finish_reason"]
+                            "server", "the upstream sent a malformed chunk"
+                        ) from None
+                    for piece in pieces:
+                        text.append(piece)
+                        yield StreamDelta(content=piece)
+                    finish = finished or finish
         except SSEError:
             raise ProviderError(
                 "server", "the upstream did not answer with an event stream"
@@ -229,6 +211,63 @@ class OpenAIProvider:
             usage = estimate_usage(request.messages, "".join(text))
         tool_calls = _tool_calls(calls)
         yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
+
+
+_MALFORMED = (
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    RecursionError,
+    ValidationError,
+)
+"""What parsing an upstream answer that is not what OpenAI's format says can raise."""
+
+
+def _result(request: ProviderRequest, data: Any) -> ProviderResult:
+    """A non-streamed answer; raises one of :data:`_MALFORMED` when it is not one."""
+    choice = data["choices"][0]
+    message = choice.get("message") or {}
+    tool_calls = [ToolCall.model_validate(c) for c in message.get("tool_calls") or []]
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise TypeError("content is not text")
+    usage = data.get("usage") or {}
+    estimate = estimate_usage(request.messages, content or "")
+    prompt = int(usage.get("prompt_tokens") or estimate.prompt_tokens)
+    completion = int(usage.get("completion_tokens") or estimate.completion_tokens)
+    return ProviderResult(
+        message=AssistantMessage(
+            content=content,
+            finish_reason=choice.get("finish_reason") or "stop",
+            tool_calls=tool_calls or None,
+        ),
+        usage=Usage(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        ),
+    )
+
+
+def _chunk_parts(
+    chunk: dict[str, Any], calls: dict[int, dict[str, Any]]
+) -> tuple[list[str], str | None]:
+    """The text pieces and the finish reason of one streamed chunk (tool-call fragments go
+    into ``calls``); raises one of :data:`_MALFORMED` when it is not a chunk."""
+    pieces: list[str] = []
+    finish: str | None = None
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        piece = delta.get("content")
+        if piece:
+            if not isinstance(piece, str):
+                raise TypeError("content is not text")
+            pieces.append(piece)
+        for fragment in delta.get("tool_calls") or ():
+            _merge_tool_call(calls, fragment)
+        if choice.get("finish_reason"):
+            finish = str(choice["finish_reason"])
+    return pieces, finish
 
 
 def _merge_tool_call(calls: dict[int, dict[str, Any]], fragment: Any) -> None:

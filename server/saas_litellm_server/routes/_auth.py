@@ -14,6 +14,8 @@ from typing import Literal
 
 from starlette.requests import Request
 
+from saas_litellm_models import JOB_ID_PATTERN
+
 from .._runtime import TeamContext
 from ..errors import AuthenticationFailed, PermissionDenied
 from ..services import auth
@@ -23,10 +25,11 @@ __all__ = ["ADMIN_SCOPE", "Auth", "Principal", "authorize"]
 
 Auth = Literal["admin", "team", "team_or_admin", "none"]
 
-ADMIN_SCOPE = "admin"
-"""Idempotency keys of admin requests live apart from every team's."""
+ADMIN_SCOPE = "@admin"
+"""Idempotency keys of admin requests live apart from every team's (no team id starts with
+``@``)."""
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(JOB_ID_PATTERN)
 
 
 @dataclass(frozen=True)

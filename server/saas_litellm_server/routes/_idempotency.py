@@ -7,10 +7,8 @@ where they record the call (``services.calls``).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 from starlette.requests import Request
@@ -68,16 +66,6 @@ async def _begin(
     )
 
 
-@contextlib.asynccontextmanager
-async def _leased(request: Request, claim: idempotency.Claim) -> AsyncIterator[None]:
-    """Keep the claim's lease alive while the block runs."""
-    renewal = asyncio.create_task(idempotency.keep_alive(runtime(request).db, claim))
-    try:
-        yield
-    finally:
-        renewal.cancel()
-
-
 async def idempotent(
     request: Request,
     scope: str,
@@ -98,7 +86,7 @@ async def idempotent(
         return begun
     claim, db = begun, runtime(request).db
     try:
-        async with _leased(request, claim):
+        async with idempotency.leased(db, claim):
             with idempotency.bound(claim):
                 if transaction:
                     response = await idempotency.in_transaction(db, claim, handler)
@@ -127,29 +115,26 @@ async def idempotent_stream(
     if isinstance(begun, Response):
         return begun
     claim, db = begun, runtime(request).db
-    renewal = asyncio.create_task(idempotency.keep_alive(db, claim))
     try:
-        with idempotency.bound(claim):
-            stream = await handler()
+        async with idempotency.leased(db, claim):
+            with idempotency.bound(claim):
+                stream = await handler()
     except APIError as exc:
-        renewal.cancel()
         response = api_error_response(request, exc)
         with anyio.CancelScope(shield=True):
             await idempotency.finish(db, claim, response.status_code, bytes(response.body))
         return response
     except BaseException:
-        renewal.cancel()
         with anyio.CancelScope(shield=True):
             await idempotency.abort(db, claim)
         raise
 
     async def complete(sent: bytes) -> None:
-        renewal.cancel()
         await idempotency.finish(db, claim, 200, sent)
 
     async def abort() -> None:
-        renewal.cancel()
         await idempotency.abort(db, claim)
 
     stream.claim, stream.on_complete, stream.on_abort = claim, complete, abort
+    stream.lease = lambda: idempotency.leased(db, claim)  # renewed while it streams
     return stream

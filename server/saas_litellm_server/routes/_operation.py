@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
@@ -22,26 +22,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from saas_litellm_models import MAX_ID_LENGTH, TEAM_ID_PATTERN, QueryModel
+from saas_litellm_models import (
+    JOB_ID_PATTERN,
+    MAX_ID_LENGTH,
+    RESERVED_NAME_PATTERN,
+    TEAM_ID_PATTERN,
+    QueryModel,
+)
 
 from .._responses import json_response
 from .._runtime import Runtime, TeamContext
 from ..errors import NotFound
-from ..store import Database
 from ._auth import Auth, Principal, authorize
 from ._http import parse_body, parse_query, runtime
 from ._idempotency import idempotent, idempotent_stream
 from ._sse import EventStreamResponse
+
+if TYPE_CHECKING:  # the handle handlers pass to services; routes run no SQL themselves
+    from ..store import Database
 
 __all__ = ["APIRoute", "Auth", "Call", "Operation", "api_route", "path_schema"]
 
 B = TypeVar("B")
 Q = TypeVar("Q")
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
     # name: (what a value must match, what it names, its OpenAPI schema)
-    "job_id": (re.compile(_UUID), "job", {"type": "string", "format": "uuid"}),
+    "job_id": (re.compile(JOB_ID_PATTERN), "job", {"type": "string", "format": "uuid"}),
     "team_id": (
         re.compile(TEAM_ID_PATTERN),
         "team",
@@ -111,10 +118,11 @@ Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
 
 class _Segment(Convertor[str]):
     """A path parameter that is never one of the API's own action words (``create``,
-    ``create-and-call``…): ``GET /api/jobs/create`` is then a wrong method on a known path (405
-    with ``Allow``), not a look-up of a job called "create"."""
+    ``create-and-call``…; ids cannot be one, see ``RESERVED_NAME_PATTERN``): ``GET
+    /api/jobs/create`` is then a wrong method on a known path (405 with ``Allow``), not a
+    look-up of a job called "create"."""
 
-    regex = r"(?!create(?:-[a-z-]+)?(?:/|$))[^/]+"
+    regex = rf"(?!{RESERVED_NAME_PATTERN}(?:/|$))[^/]+"
 
     def convert(self, value: str) -> str:
         return value
@@ -123,7 +131,15 @@ class _Segment(Convertor[str]):
         return value
 
 
+class _Name(_Segment):
+    """A last path parameter that may hold ``/`` (a model alias such as ``openai/gpt-4o``)."""
+
+    regex = rf"(?!{RESERVED_NAME_PATTERN}$).+"
+
+
 register_url_convertor("segment", _Segment())
+register_url_convertor("name", _Name())
+_CONVERTORS = {"model_alias": "name"}
 _PARAM = re.compile(r"{(\w+)}")
 
 
@@ -187,6 +203,8 @@ class APIRoute(Route):
 
     def __init__(self, operation: Operation, endpoint: Callable[[Request], Awaitable[Any]]) -> None:
         super().__init__(
-            _PARAM.sub(r"{\1:segment}", operation.path), endpoint, methods=[operation.method]
+            _PARAM.sub(lambda m: f"{{{m[1]}:{_CONVERTORS.get(m[1], 'segment')}}}", operation.path),
+            endpoint,
+            methods=[operation.method],
         )
         self.operation = operation

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 from pydantic import BaseModel
@@ -32,13 +33,17 @@ class EventStreamResponse:
         """Called with the whole stream once it was sent to the end (to keep it for replays)."""
         self.on_abort: Callable[[], Awaitable[None]] | None = None
         """Called when the stream stopped early (the client left)."""
+        self.lease: Callable[[], AbstractAsyncContextManager[None]] | None = None
+        """Held while the stream is sent (the Idempotency-Key's lease, renewed meanwhile)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent: list[bytes] = []
         completed = False
+        lease = self.lease() if self.lease is not None else contextlib.nullcontext()
         try:
-            with idempotency.bound(self.claim):
-                completed = await self._stream(receive, send, sent)
+            async with lease:
+                with idempotency.bound(self.claim):
+                    completed = await self._stream(receive, send, sent)
         finally:
             with anyio.CancelScope(shield=True):
                 if completed and self.on_complete is not None:

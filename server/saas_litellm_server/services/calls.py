@@ -9,6 +9,7 @@ that a job is never left with an unaccounted call.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator
@@ -31,9 +32,11 @@ from saas_litellm_models import (
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from ..providers import ProviderError, estimate_usage
-from ..store import StatementMatchedNothing, calls, jobs
+from ..store import DatabaseUnavailable, StatementMatchedNothing, calls, jobs
 from . import idempotency, rate_limits, routing
 from .jobs import get_open_job
+
+logger = logging.getLogger("saas_litellm_server")
 
 __all__ = ["PreparedCall", "llm_call", "prepare_call", "stream_call"]
 
@@ -154,7 +157,10 @@ class _Recorder:
             seconds=2 * settings.stream_checkpoint_seconds + silence
         )
         row = self._row(self.usage_so_far(), status="streaming", alive_until=alive)
-        await calls.record_call(self.runtime.db, **row)
+        try:
+            await calls.record_call(self.runtime.db, **row)
+        except DatabaseUnavailable:  # best effort: the stream goes on, the next one may work
+            logger.warning("could not checkpoint streamed call %s", self.call_id)
 
     async def finish(
         self,
@@ -167,7 +173,6 @@ class _Recorder:
     ) -> None:
         """The call's one final record; ``keep`` is the response to keep for its
         Idempotency-Key, committed together with the record."""
-        self.done = True
         usage = usage or Usage()
         row = self._row(
             usage,
@@ -180,9 +185,14 @@ class _Recorder:
         try:
             await calls.record_call(self.runtime.db, also=step, **row)
         except StatementMatchedNothing:
+            # A retry took the key over (this request's lease lapsed): the call happened all the
+            # same and is recorded, but its response is the retry's to give.
+            await calls.record_call(self.runtime.db, **row)
+            self.done = True
             claim = idempotency.current()
             assert claim is not None
             raise idempotency.superseded(claim) from None
+        self.done = True
         if step is not None:
             claim = idempotency.current()
             assert claim is not None

@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -42,6 +42,7 @@ __all__ = [
     "in_transaction",
     "keep_alive",
     "keep_step",
+    "leased",
     "superseded",
 ]
 
@@ -195,6 +196,16 @@ async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Await
                 raise superseded(claim)
             claim.kept = True
     return response
+
+
+@contextlib.asynccontextmanager
+async def leased(db: Database, claim: Claim) -> AsyncIterator[None]:
+    """Keep the claim's lease alive while the block runs (and only then)."""
+    renewal = asyncio.create_task(keep_alive(db, claim))
+    try:
+        yield
+    finally:
+        renewal.cancel()
 
 
 async def keep_alive(db: Database, claim: Claim) -> None:
