@@ -238,6 +238,10 @@ class APIStatusError(SaasLiteLLMError):
         self.response = response
         self.body = body
         self.error = error
+        self._read_details(response, error)
+
+    def _read_details(self, response: httpx.Response, error: ErrorDetail | None) -> None:
+        """Where a subclass reads what its error type adds (a balance, a ``Retry-After``)."""
 
     def __str__(self) -> str:
         kind = f" {self.error_type}" if self.error_type else ""
@@ -265,26 +269,7 @@ class InsufficientCreditsError(APIStatusError):
     credits_reserved: int | None
     credits_available: int | None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        response: httpx.Response,
-        body: object = None,
-        error: ErrorDetail | None = None,
-        error_type: str | None = None,
-        request_id: str | None = None,
-        param: str | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            response=response,
-            body=body,
-            error=error,
-            error_type=error_type,
-            request_id=request_id,
-            param=param,
-        )
+    def _read_details(self, response: httpx.Response, error: ErrorDetail | None) -> None:
         self.credits_remaining = error.credits_remaining if error else None
         self.credits_reserved = error.credits_reserved if error else None
         self.credits_available = error.credits_available if error else None
@@ -315,26 +300,7 @@ class RateLimitError(APIStatusError):
 
     retry_after: float | None
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        response: httpx.Response,
-        body: object = None,
-        error: ErrorDetail | None = None,
-        error_type: str | None = None,
-        request_id: str | None = None,
-        param: str | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            response=response,
-            body=body,
-            error=error,
-            error_type=error_type,
-            request_id=request_id,
-            param=param,
-        )
+    def _read_details(self, response: httpx.Response, error: ErrorDetail | None) -> None:
         self.retry_after = _parse_retry_after(response.headers.get("retry-after"))
 
 
