@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from ._redact import Redactor
 from ._settings import Settings
@@ -12,6 +11,7 @@ from .services._cache import TTLCache
 from .services.cooldown import Cooldowns
 from .store import Database
 from .store._database import Row
+from .store.catalog import AliasRow
 
 __all__ = ["Runtime", "TeamContext"]
 
@@ -44,7 +44,7 @@ class Runtime:
     """Scrubs configured secrets (and, for teams, upstream addresses) from outgoing text."""
     providers: dict[str, Provider] = field(default_factory=dict)
     cooldowns: Cooldowns = field(default_factory=lambda: Cooldowns(failures=3, seconds=30.0))
-    aliases: TTLCache[dict[str, Any]] = field(default_factory=lambda: TTLCache(5.0))
+    aliases: TTLCache[AliasRow] = field(default_factory=lambda: TTLCache(5.0))
     team_groups: TTLCache[frozenset[str]] = field(default_factory=lambda: TTLCache(5.0))
 
     @classmethod

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -12,6 +13,7 @@ from ._util import dumps, insert_ignore, loads, utc, utcnow
 from .schema import alias_groups, deployments, model_access_groups, model_aliases, organizations
 
 __all__ = [
+    "AliasRow",
     "get_alias",
     "get_organization",
     "insert_alias",
@@ -134,7 +136,18 @@ async def replace_alias(
         await _insert_members(db, model_alias, groups, deployment_rows)
 
 
-async def get_alias(db: Database, model_alias: str) -> Row | None:
+class AliasRow(TypedDict):
+    """A model alias as the store hands it to the services."""
+
+    model_alias: str
+    public: bool
+    created_at: dt.datetime
+    access_groups: list[str]
+    deployments: list[Row]
+    """Each: provider, model, api_base, input/output_cost_per_million, timeout; in order."""
+
+
+async def get_alias(db: Database, model_alias: str) -> AliasRow | None:
     """The alias with ``access_groups`` and ``deployments`` (in fallback order)."""
     row = await db.fetch_one(
         model_aliases.select().where(model_aliases.c.model_alias == model_alias)
@@ -158,10 +171,12 @@ async def get_alias(db: Database, model_alias: str) -> Row | None:
         .where(deployments.c.model_alias == model_alias)
         .order_by(deployments.c.position)
     )
-    return {
-        **row,
-        "public": bool(row["public"]),
-        "created_at": utc(row["created_at"]),
-        "access_groups": [g["group_name"] for g in groups],
-        "deployments": deps,
-    }
+    created_at = utc(row["created_at"])
+    assert created_at is not None
+    return AliasRow(
+        model_alias=row["model_alias"],
+        public=bool(row["public"]),
+        created_at=created_at,
+        access_groups=[g["group_name"] for g in groups],
+        deployments=deps,
+    )
