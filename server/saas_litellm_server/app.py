@@ -30,7 +30,7 @@ from ._runtime import Runtime
 from ._settings import Settings
 from ._version import __version__
 from .errors import APIError
-from .routes import admin, credits, docs, jobs
+from .routes import admin, control, credits, docs, jobs
 from .routes._operation import Call, Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.health import check_ready
@@ -174,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 _ready,
             ),
             *admin.routes,
+            *control.routes,
             *jobs.routes,
             *credits.routes,
             *docs.routes,

@@ -9,11 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ._base import (
     Count,
+    FilterId,
     Identifier,
     Metadata,
     ModelName,
     NoNul,
     NotReserved,
+    PageQuery,
     RequestModel,
     ResponseModel,
     ShortText,
@@ -26,15 +28,21 @@ __all__ = [
     "KeyRotation",
     "ModelAccessGroup",
     "ModelAccessGroupCreateRequest",
+    "ModelAccessGroupList",
     "ModelAlias",
     "ModelAliasCreateRequest",
+    "ModelAliasList",
+    "ModelAliasListQuery",
     "Organization",
     "OrganizationCreateRequest",
+    "OrganizationList",
     "ProviderName",
     "Team",
     "TeamCreateRequest",
     "TeamCreated",
     "TeamLimitsRequest",
+    "TeamList",
+    "TeamListQuery",
     "TeamStatus",
 ]
 
@@ -208,3 +216,56 @@ class KeyRotation(ResponseModel):
 
     team_id: str
     virtual_key: str
+
+
+_NEXT_CURSOR = Field(
+    default=None, description="Pass as ``cursor`` for the next page; null on the last page."
+)
+
+
+class OrganizationList(ResponseModel):
+    """Response of ``GET /api/organizations``: newest first, one page at a time."""
+
+    organizations: list[Organization]
+    next_cursor: str | None = _NEXT_CURSOR
+
+
+class ModelAccessGroupList(ResponseModel):
+    """Response of ``GET /api/model-access-groups``: newest first, one page at a time."""
+
+    model_access_groups: list[ModelAccessGroup]
+    next_cursor: str | None = _NEXT_CURSOR
+
+
+class ModelAliasListQuery(PageQuery):
+    """Query of ``GET /api/model-aliases``."""
+
+    access_group: FilterId | None = Field(
+        default=None, description="Only aliases in this model access group."
+    )
+
+
+class ModelAliasList(ResponseModel):
+    """Response of ``GET /api/model-aliases``: newest first, one page at a time."""
+
+    model_aliases: list[ModelAlias]
+    next_cursor: str | None = _NEXT_CURSOR
+
+
+class TeamListQuery(PageQuery):
+    """Query of ``GET /api/teams``."""
+
+    organization_id: FilterId | None = Field(
+        default=None, description="Only this organization's teams."
+    )
+    status: TeamStatus | None = Field(default=None, description="Only teams in this status.")
+    access_group: FilterId | None = Field(
+        default=None, description="Only teams granted this model access group."
+    )
+
+
+class TeamList(ResponseModel):
+    """Response of ``GET /api/teams``: newest first, one page at a time."""
+
+    teams: list[Team]
+    next_cursor: str | None = _NEXT_CURSOR

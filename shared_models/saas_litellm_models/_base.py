@@ -35,12 +35,14 @@ __all__ = [
     "RESERVED_NAME_PATTERN",
     "TEAM_ID_PATTERN",
     "Count",
+    "FilterId",
     "FiniteJson",
     "Identifier",
     "Metadata",
     "ModelName",
     "NoNul",
     "NotReserved",
+    "PageQuery",
     "QueryModel",
     "RequestModel",
     "ResponseModel",
@@ -196,3 +198,14 @@ Metadata = Annotated[
     Field(description=f"Free-form JSON object, at most {MAX_METADATA_BYTES} bytes."),
 ]
 """Caller-supplied JSON object, bounded in size and depth."""
+
+
+FilterId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH), NoNul]
+"""An id a list is filtered by (an unknown one selects nothing)."""
+
+
+class PageQuery(QueryModel):
+    """Query of a cursor-paginated list, newest first."""
+
+    limit: Annotated[int, Field(ge=1, le=500)] = Field(default=50, description="Page size.")
+    cursor: str | None = Field(default=None, description="The next_cursor of the previous page.")

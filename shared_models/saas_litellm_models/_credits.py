@@ -8,7 +8,7 @@ from pydantic import Field, computed_field
 
 from ._base import QueryModel, ResponseModel, UtcTime
 
-__all__ = ["CreditBalance", "JobTypeUsage", "TeamUsage", "UsageQuery"]
+__all__ = ["CreditBalance", "JobTypeUsage", "OrganizationUsage", "TeamUsage", "UsageQuery"]
 
 
 class UsageQuery(QueryModel):
@@ -51,6 +51,16 @@ class TeamUsage(ResponseModel):
     """Response of ``GET /api/teams/{team_id}/usage``: one row per job type."""
 
     team_id: str
+    since: datetime | None = None
+    until: datetime | None = None
+    by_job_type: list[JobTypeUsage]
+
+
+class OrganizationUsage(ResponseModel):
+    """Response of ``GET /api/organizations/{organization_id}/usage``: one row per job type,
+    over all the organization's teams."""
+
+    organization_id: str
     since: datetime | None = None
     until: datetime | None = None
     by_job_type: list[JobTypeUsage]

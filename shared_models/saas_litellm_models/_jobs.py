@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from ._base import Identifier, Metadata, NoNul, QueryModel, RequestModel, ResponseModel
+from ._base import (
+    FilterId,
+    Identifier,
+    Metadata,
+    NoNul,
+    PageQuery,
+    RequestModel,
+    ResponseModel,
+    UtcTime,
+)
 
 __all__ = [
     "OPEN_JOB_STATUSES",
@@ -20,6 +29,7 @@ __all__ = [
     "JobDetail",
     "JobList",
     "JobListQuery",
+    "JobSearchQuery",
     "JobStatus",
     "LLMCallRecord",
 ]
@@ -125,16 +135,27 @@ OPEN_JOB_STATUSES: tuple[JobStatus, ...] = ("pending", "in_progress")
 """Statuses of a job that still takes calls and holds a reserved credit."""
 
 
-class JobListQuery(QueryModel):
+class JobListQuery(PageQuery):
     """Query of the job lists (``GET /api/teams/{team_id}/jobs``)."""
 
     status: JobStatus | None = Field(default=None, description="Only jobs in this status.")
-    limit: Annotated[int, Field(ge=1, le=500)] = Field(default=50, description="Page size.")
-    cursor: str | None = Field(default=None, description="The next_cursor of the previous page.")
+
+
+class JobSearchQuery(JobListQuery):
+    """Query of ``GET /api/jobs`` (admin): jobs across teams."""
+
+    team_id: FilterId | None = Field(default=None, description="Only this team's jobs.")
+    organization_id: FilterId | None = Field(
+        default=None, description="Only the jobs of this organization's teams."
+    )
+    job_type: FilterId | None = Field(default=None, description="Only jobs of this type.")
+    since: UtcTime | None = Field(default=None, description="Only jobs created at or after this.")
+    until: UtcTime | None = Field(default=None, description="Only jobs created before this time.")
 
 
 class JobList(ResponseModel):
-    """Response of ``GET /api/teams/{team_id}/jobs``: newest first, one page at a time."""
+    """Response of ``GET /api/teams/{team_id}/jobs`` and ``GET /api/jobs``: newest first, one
+    page at a time."""
 
     jobs: list[Job]
     next_cursor: str | None = Field(

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from saas_litellm_models import (
+    IDENTIFIER_PATTERN,
     JOB_ID_PATTERN,
     MAX_ID_LENGTH,
     RESERVED_NAME_PATTERN,
@@ -55,6 +56,11 @@ _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
         {"type": "string", "pattern": TEAM_ID_PATTERN, "maxLength": MAX_ID_LENGTH},
     ),
     "model_alias": (re.compile(r"^.{1,200}$"), "model alias", {"type": "string", "maxLength": 200}),
+    "organization_id": (
+        re.compile(IDENTIFIER_PATTERN),
+        "organization",
+        {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": MAX_ID_LENGTH},
+    ),
 }
 
 

@@ -8,16 +8,22 @@ from saas_litellm_models import (
     Deployment,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
+    ModelAccessGroupList,
     ModelAlias,
     ModelAliasCreateRequest,
+    ModelAliasList,
+    ModelAliasListQuery,
     Organization,
     OrganizationCreateRequest,
+    OrganizationList,
+    PageQuery,
 )
 
 from .._config import ConfigError, ServerConfig
 from .._settings import BUILTIN_MODEL_ALIAS, Settings
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog
+from .pagination import decode_cursor, page
 
 __all__ = [
     "apply_config",
@@ -28,6 +34,10 @@ __all__ = [
     "deployment_problem",
     "ensure_builtin_alias",
     "get_alias",
+    "get_organization",
+    "list_aliases",
+    "list_groups",
+    "list_organizations",
 ]
 
 
@@ -38,6 +48,43 @@ async def create_organization(db: Database, body: OrganizationCreateRequest) -> 
             f"organization {body.organization_id!r} already exists", param="organization_id"
         )
     return Organization.model_validate(row)
+
+
+async def get_organization(db: Database, organization_id: str) -> Organization:
+    row = await catalog.get_organization(db, organization_id)
+    if row is None:
+        raise NotFound(f"organization {organization_id!r} not found")
+    return Organization.model_validate(row)
+
+
+async def list_organizations(db: Database, query: PageQuery) -> OrganizationList:
+    after = decode_cursor(query.cursor) if query.cursor else None
+    rows = await catalog.list_organizations(db, limit=query.limit + 1, after=after)
+    shown, next_cursor = page(rows, query.limit, "organization_id")
+    return OrganizationList(
+        organizations=[Organization.model_validate(r) for r in shown], next_cursor=next_cursor
+    )
+
+
+async def list_groups(db: Database, query: PageQuery) -> ModelAccessGroupList:
+    after = decode_cursor(query.cursor) if query.cursor else None
+    rows = await catalog.list_groups(db, limit=query.limit + 1, after=after)
+    shown, next_cursor = page(rows, query.limit, "group_name")
+    return ModelAccessGroupList(
+        model_access_groups=[ModelAccessGroup.model_validate(r) for r in shown],
+        next_cursor=next_cursor,
+    )
+
+
+async def list_aliases(db: Database, query: ModelAliasListQuery) -> ModelAliasList:
+    after = decode_cursor(query.cursor) if query.cursor else None
+    rows = await catalog.list_aliases(
+        db, access_group=query.access_group, limit=query.limit + 1, after=after
+    )
+    shown, next_cursor = page(rows, query.limit, "model_alias")
+    return ModelAliasList(
+        model_aliases=[ModelAlias.model_validate(r) for r in shown], next_cursor=next_cursor
+    )
 
 
 async def create_group(db: Database, body: ModelAccessGroupCreateRequest) -> ModelAccessGroup:

@@ -21,13 +21,14 @@ from saas_litellm_models import (
     JobCreateRequest,
     JobDetail,
     JobList,
+    JobSearchQuery,
     LLMCallRecord,
 )
 
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
-from .pagination import decode_cursor, encode_cursor
+from .pagination import decode_cursor, page
 
 __all__ = [
     "complete_job",
@@ -35,6 +36,7 @@ __all__ = [
     "get_job",
     "get_open_job",
     "list_jobs",
+    "search_jobs",
     "settle_abandoned",
 ]
 
@@ -175,13 +177,25 @@ async def list_jobs(
 ) -> JobList:
     after = decode_cursor(cursor) if cursor else None
     rows = await jobs.list_jobs(db, team_id, status=status, limit=limit + 1, after=after)
-    page = rows[:limit]
-    return JobList(
-        jobs=[Job.model_validate(r) for r in page],
-        next_cursor=encode_cursor(page[-1]["created_at"], page[-1]["job_id"])
-        if len(rows) > limit
-        else None,
+    shown, next_cursor = page(rows, limit, "job_id")
+    return JobList(jobs=[Job.model_validate(r) for r in shown], next_cursor=next_cursor)
+
+
+async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
+    """Jobs across teams (admin), newest first, filtered by every parameter ``query`` gives."""
+    rows = await jobs.list_jobs(
+        db,
+        query.team_id,
+        organization_id=query.organization_id,
+        status=query.status,
+        job_type=query.job_type,
+        since=query.since,
+        until=query.until,
+        limit=query.limit + 1,
+        after=decode_cursor(query.cursor) if query.cursor else None,
     )
+    shown, next_cursor = page(rows, query.limit, "job_id")
+    return JobList(jobs=[Job.model_validate(r) for r in shown], next_cursor=next_cursor)
 
 
 async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int:

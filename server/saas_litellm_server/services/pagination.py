@@ -12,10 +12,14 @@ import binascii
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from ..errors import InvalidRequest
 
-__all__ = ["decode_cursor", "encode_cursor"]
+__all__ = ["decode_cursor", "encode_cursor", "page"]
+
+R = TypeVar("R", bound=Mapping[str, Any])
 
 _MAX_CURSOR = 512
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,127}$")
@@ -44,3 +48,12 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError):
         raise InvalidRequest("cursor is not one this API returned", param="cursor") from None
     return created_at, row_id
+
+
+def page(rows: Sequence[R], limit: int, key: str) -> tuple[Sequence[R], str | None]:
+    """A page of ``rows`` (fetched with ``limit + 1``, newest first) and the cursor of the next
+    one (``None`` on the last page); ``key`` names the rows' id column."""
+    shown = rows[:limit]
+    if len(rows) <= limit:
+        return shown, None
+    return shown, encode_cursor(shown[-1]["created_at"], shown[-1][key])

@@ -10,23 +10,29 @@ from saas_litellm_models import (
     CreditsAddRequest,
     JobTypeUsage,
     KeyRotation,
+    OrganizationUsage,
     Team,
     TeamCreated,
     TeamCreateRequest,
     TeamLimitsRequest,
+    TeamList,
+    TeamListQuery,
     TeamUsage,
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog, jobs, teams
 from .keys import hash_key, new_virtual_key
+from .pagination import decode_cursor, page
 
 __all__ = [
     "add_credits",
     "create_team",
     "get_balance",
+    "get_organization_usage",
     "get_team",
     "get_usage",
+    "list_teams",
     "reissue_key",
     "rotate_key",
     "set_limits",
@@ -94,6 +100,19 @@ async def get_team(db: Database, team_id: str) -> Team:
     return Team.model_validate(await _team_row(db, team_id))
 
 
+async def list_teams(db: Database, query: TeamListQuery) -> TeamList:
+    rows = await teams.list_teams(
+        db,
+        organization_id=query.organization_id,
+        status=query.status,
+        access_group=query.access_group,
+        limit=query.limit + 1,
+        after=decode_cursor(query.cursor) if query.cursor else None,
+    )
+    shown, next_cursor = page(rows, query.limit, "team_id")
+    return TeamList(teams=[Team.model_validate(r) for r in shown], next_cursor=next_cursor)
+
+
 async def get_balance(db: Database, team_id: str) -> CreditBalance:
     return CreditBalance.model_validate(teams.balance(await _team_row(db, team_id)))
 
@@ -143,6 +162,21 @@ async def get_usage(
     rows = await jobs.usage_by_job_type(db, team_id, since, until)
     return TeamUsage(
         team_id=team_id,
+        since=since,
+        until=until,
+        by_job_type=[JobTypeUsage.model_validate(r) for r in rows],
+    )
+
+
+async def get_organization_usage(
+    db: Database, organization_id: str, *, since: dt.datetime | None, until: dt.datetime | None
+) -> OrganizationUsage:
+    """Usage over all the organization's teams, one row per job type."""
+    if await catalog.get_organization(db, organization_id) is None:
+        raise NotFound(f"organization {organization_id!r} not found")
+    rows = await jobs.usage_by_job_type(db, None, since, until, organization_id=organization_id)
+    return OrganizationUsage(
+        organization_id=organization_id,
         since=since,
         until=until,
         by_job_type=[JobTypeUsage.model_validate(r) for r in rows],

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from ._database import Database
 
-__all__ = ["dumps", "insert_ignore", "loads", "utc", "utcnow"]
+__all__ = ["dumps", "insert_ignore", "loads", "newest_first", "utc", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -44,3 +44,19 @@ def insert_ignore(db: Database, table: sa.Table, **values: Any) -> sa.Executable
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     return pg_insert(table).values(**values).on_conflict_do_nothing().returning(*table.c)
+
+
+def newest_first(
+    query: sa.Select[Any],
+    created_at: sa.ColumnElement[Any],
+    key: sa.ColumnElement[Any],
+    *,
+    after: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """A page of ``query`` ordered by ``(created_at, key)`` descending (keyset pagination):
+    ``after`` is the last ``(created_at, key)`` the previous page showed."""
+    if after is not None:
+        stamp, last = after
+        query = query.where(sa.or_(created_at < stamp, sa.and_(created_at == stamp, key < last)))
+    return query.order_by(created_at.desc(), key.desc()).limit(limit)

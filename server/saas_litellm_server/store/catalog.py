@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 
 from ._database import Database, Row
-from ._util import dumps, insert_ignore, loads, utc, utcnow
+from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
 from .schema import alias_groups, deployments, model_access_groups, model_aliases, organizations
 
 __all__ = [
@@ -19,6 +19,9 @@ __all__ = [
     "insert_alias",
     "insert_group",
     "insert_organization",
+    "list_aliases",
+    "list_groups",
+    "list_organizations",
     "missing_groups",
     "replace_alias",
 ]
@@ -52,6 +55,22 @@ async def get_organization(db: Database, organization_id: str) -> Row | None:
     return _org(row) if row else None
 
 
+async def list_organizations(
+    db: Database, *, limit: int, after: tuple[dt.datetime, str] | None
+) -> list[Row]:
+    """A page of organizations, newest first; ``after``: the last (created_at, id) seen."""
+    rows = await db.fetch_all(
+        newest_first(
+            organizations.select(),
+            organizations.c.created_at,
+            organizations.c.organization_id,
+            after=after,
+            limit=limit,
+        )
+    )
+    return [_org(r) for r in rows]
+
+
 async def insert_group(db: Database, group_name: str, description: str | None) -> Row | None:
     """Insert; ``None`` when the name is taken."""
     row = await db.fetch_one(
@@ -64,6 +83,22 @@ async def insert_group(db: Database, group_name: str, description: str | None) -
         )
     )
     return {**row, "created_at": utc(row["created_at"])} if row else None
+
+
+async def list_groups(
+    db: Database, *, limit: int, after: tuple[dt.datetime, str] | None
+) -> list[Row]:
+    """A page of model access groups, newest first."""
+    rows = await db.fetch_all(
+        newest_first(
+            model_access_groups.select(),
+            model_access_groups.c.created_at,
+            model_access_groups.c.group_name,
+            after=after,
+            limit=limit,
+        )
+    )
+    return [{**r, "created_at": utc(r["created_at"])} for r in rows]
 
 
 async def missing_groups(db: Database, names: Sequence[str]) -> list[str]:
@@ -152,15 +187,50 @@ async def get_alias(db: Database, model_alias: str) -> AliasRow | None:
     row = await db.fetch_one(
         model_aliases.select().where(model_aliases.c.model_alias == model_alias)
     )
-    if row is None:
-        return None
-    groups = await db.fetch_all(
-        sa.select(alias_groups.c.group_name)
-        .where(alias_groups.c.model_alias == model_alias)
-        .order_by(alias_groups.c.group_name)
+    return (await _with_members(db, [row]))[0] if row is not None else None
+
+
+async def list_aliases(
+    db: Database,
+    *,
+    access_group: str | None,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+) -> list[AliasRow]:
+    """A page of model aliases (those in ``access_group`` when given), newest first."""
+    query = model_aliases.select()
+    if access_group is not None:
+        query = query.where(
+            model_aliases.c.model_alias.in_(
+                sa.select(alias_groups.c.model_alias).where(
+                    alias_groups.c.group_name == access_group
+                )
+            )
+        )
+    rows = await db.fetch_all(
+        newest_first(
+            query, model_aliases.c.created_at, model_aliases.c.model_alias, after=after, limit=limit
+        )
     )
-    deps = await db.fetch_all(
+    return await _with_members(db, rows)
+
+
+async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:
+    """The aliases of ``rows`` with their access groups and deployments (two queries in all)."""
+    names = [r["model_alias"] for r in rows]
+    if not names:
+        return []
+    groups: dict[str, list[str]] = {name: [] for name in names}
+    for g in await db.fetch_all(
+        sa.select(alias_groups.c.model_alias, alias_groups.c.group_name)
+        .where(alias_groups.c.model_alias.in_(names))
+        .order_by(alias_groups.c.group_name)
+    ):
+        groups[g["model_alias"]].append(g["group_name"])
+    deps: dict[str, list[Row]] = {name: [] for name in names}
+    for d in await db.fetch_all(
         sa.select(
+            deployments.c.model_alias,
             deployments.c.provider,
             deployments.c.model,
             deployments.c.api_base,
@@ -168,15 +238,21 @@ async def get_alias(db: Database, model_alias: str) -> AliasRow | None:
             deployments.c.output_cost_per_million,
             deployments.c.timeout,
         )
-        .where(deployments.c.model_alias == model_alias)
+        .where(deployments.c.model_alias.in_(names))
         .order_by(deployments.c.position)
-    )
-    created_at = utc(row["created_at"])
-    assert created_at is not None
-    return AliasRow(
-        model_alias=row["model_alias"],
-        public=bool(row["public"]),
-        created_at=created_at,
-        access_groups=[g["group_name"] for g in groups],
-        deployments=deps,
-    )
+    ):
+        deps[d["model_alias"]].append({k: v for k, v in d.items() if k != "model_alias"})
+    out = []
+    for row in rows:
+        created_at = utc(row["created_at"])
+        assert created_at is not None
+        out.append(
+            AliasRow(
+                model_alias=row["model_alias"],
+                public=bool(row["public"]),
+                created_at=created_at,
+                access_groups=groups[row["model_alias"]],
+                deployments=deps[row["model_alias"]],
+            )
+        )
+    return out

@@ -8,8 +8,8 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 
 from ._database import Database, Row, Statement
-from ._util import dumps, loads, utc, utcnow
-from .schema import calls, jobs
+from ._util import dumps, loads, newest_first, utc, utcnow
+from .schema import calls, jobs, teams
 
 __all__ = [
     "OPEN_STATUSES",
@@ -113,28 +113,50 @@ async def get_job(db: Database, job_id: str, team_id: str) -> JobRow | None:
 
 async def list_jobs(
     db: Database,
-    team_id: str,
+    team_id: str | None,
     *,
     status: str | None,
     limit: int,
     after: tuple[dt.datetime, str] | None,
+    organization_id: str | None = None,
+    job_type: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> list[JobRow]:
-    """A page of the team's jobs, newest first; ``after`` is the last (created_at, job_id) seen."""
-    query = jobs.select().where(jobs.c.team_id == team_id)
+    """A page of jobs (of one team, or of every team), newest first; ``after`` is the last
+    (created_at, job_id) seen."""
+    query = jobs.select().where(*_job_filter(team_id, organization_id, since, until))
     if status is not None:
         query = query.where(jobs.c.status == status)
-    if after is not None:
-        created_at, job_id = after
-        query = query.where(
-            sa.or_(
-                jobs.c.created_at < created_at,
-                sa.and_(jobs.c.created_at == created_at, jobs.c.job_id < job_id),
-            )
-        )
+    if job_type is not None:
+        query = query.where(jobs.c.job_type == job_type)
     rows = await db.fetch_all(
-        query.order_by(jobs.c.created_at.desc(), jobs.c.job_id.desc()).limit(limit)
+        newest_first(query, jobs.c.created_at, jobs.c.job_id, after=after, limit=limit)
     )
     return [_job(r) for r in rows]
+
+
+def _job_filter(
+    team_id: str | None,
+    organization_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> list[Any]:
+    """Jobs of a team and/or an organization's teams, created in ``[since, until)``."""
+    where: list[Any] = []
+    if team_id is not None:
+        where.append(jobs.c.team_id == team_id)
+    if organization_id is not None:
+        where.append(
+            jobs.c.team_id.in_(
+                sa.select(teams.c.team_id).where(teams.c.organization_id == organization_id)
+            )
+        )
+    if since is not None:
+        where.append(jobs.c.created_at >= since)
+    if until is not None:
+        where.append(jobs.c.created_at < until)
+    return where
 
 
 async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[Row]:
@@ -244,14 +266,16 @@ async def job_costs(db: Database, job_id: str) -> Row:
 
 
 async def usage_by_job_type(
-    db: Database, team_id: str, since: dt.datetime | None, until: dt.datetime | None
+    db: Database,
+    team_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    *,
+    organization_id: str | None = None,
 ) -> list[Row]:
-    """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost."""
-    job_filter = [jobs.c.team_id == team_id]
-    if since is not None:
-        job_filter.append(jobs.c.created_at >= since)
-    if until is not None:
-        job_filter.append(jobs.c.created_at < until)
+    """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost
+    (of one team's jobs, or of an organization's teams' jobs)."""
+    job_filter = _job_filter(team_id, organization_id, since, until)
 
     def count_if(cond: Any) -> Any:
         return sa.func.coalesce(sa.func.sum(sa.case((cond, _ONE), else_=_ZERO)), 0)

@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 import sqlalchemy as sa
 
 from ._database import Database, Row, Statement
-from ._util import insert_ignore, utc, utcnow
+from ._util import insert_ignore, newest_first, utc, utcnow
 from .schema import credit_grants, team_groups, teams
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "get_team_and_job",
     "get_team_by_key_hash",
     "insert_team",
+    "list_teams",
     "release_credit",
     "reserve_credit",
     "set_key_hash",
@@ -130,6 +131,42 @@ async def team_access_groups(db: Database, team_id: str) -> list[str]:
         .order_by(team_groups.c.group_name)
     )
     return [r["group_name"] for r in rows]
+
+
+async def list_teams(
+    db: Database,
+    *,
+    organization_id: str | None,
+    status: str | None,
+    access_group: str | None,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+) -> list[TeamRow]:
+    """A page of teams matching every filter given, newest first."""
+    query = teams.select()
+    if organization_id is not None:
+        query = query.where(teams.c.organization_id == organization_id)
+    if status is not None:
+        query = query.where(teams.c.status == status)
+    if access_group is not None:
+        query = query.where(
+            teams.c.team_id.in_(
+                sa.select(team_groups.c.team_id).where(team_groups.c.group_name == access_group)
+            )
+        )
+    rows = await db.fetch_all(
+        newest_first(query, teams.c.created_at, teams.c.team_id, after=after, limit=limit)
+    )
+    if not rows:
+        return []
+    groups: dict[str, list[str]] = {r["team_id"]: [] for r in rows}
+    for g in await db.fetch_all(
+        sa.select(team_groups.c.team_id, team_groups.c.group_name)
+        .where(team_groups.c.team_id.in_(list(groups)))
+        .order_by(team_groups.c.group_name)
+    ):
+        groups[g["team_id"]].append(g["group_name"])
+    return [_team(r, groups[r["team_id"]]) for r in rows]
 
 
 async def get_team(db: Database, team_id: str) -> TeamRow | None:
