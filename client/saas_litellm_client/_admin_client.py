@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -12,19 +12,26 @@ from saas_litellm_models import (
     CreditBalance,
     CreditsAddRequest,
     Deployment,
+    Job,
     JobList,
     JobStatus,
     KeyRotation,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
+    ModelAccessGroupList,
     ModelAlias,
     ModelAliasCreateRequest,
+    ModelAliasList,
     Organization,
     OrganizationCreateRequest,
+    OrganizationList,
+    OrganizationUsage,
     Team,
     TeamCreated,
     TeamCreateRequest,
     TeamLimitsRequest,
+    TeamList,
+    TeamStatus,
     TeamUsage,
 )
 
@@ -41,6 +48,23 @@ from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 __all__ = ["SaasLiteLLMAdminClient"]
 
 ENV_ADMIN_KEY = "SAAS_LITELLM_ADMIN_KEY"
+
+_Page = TypeVar("_Page", OrganizationList, ModelAccessGroupList, ModelAliasList, TeamList, JobList)
+_Item = TypeVar("_Item")
+
+
+async def _every(
+    fetch: Callable[[str | None], Awaitable[_Page]], items: Callable[[_Page], list[_Item]]
+) -> AsyncIterator[_Item]:
+    """Every item of a cursor-paginated list: ``fetch(cursor)`` a page at a time."""
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        for item in items(page):
+            yield item
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 class SaasLiteLLMAdminClient(_BaseClient):
@@ -329,3 +353,230 @@ class SaasLiteLLMAdminClient(_BaseClient):
             options=options,
             exclude_unset=True,
         )
+
+    # -- views of the control plane (newest first, a page at a time) ---------------------------
+
+    async def list_organizations(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> OrganizationList:
+        """One page of organizations, newest first; pass ``page.next_cursor`` as ``cursor``
+        for the next (see :meth:`iter_organizations` to walk them all)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_ORGANIZATIONS,
+            query={"limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    async def iter_organizations(self, *, page_size: int = 100) -> AsyncIterator[Organization]:
+        """Every organization, newest first, fetched a page at a time."""
+        async for organization in _every(
+            lambda cursor: self.list_organizations(limit=page_size, cursor=cursor),
+            lambda page: page.organizations,
+        ):
+            yield organization
+
+    async def get_organization(
+        self,
+        organization_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Organization:
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.GET_ORGANIZATION,
+            params={"organization_id": organization_id},
+            options=options,
+        )
+
+    async def get_organization_usage(
+        self,
+        organization_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> OrganizationUsage:
+        """Usage analytics over all the organization's teams, one row per job type (jobs
+        created in ``[since, until)`` when given)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.GET_ORGANIZATION_USAGE,
+            params={"organization_id": organization_id},
+            query={"since": since, "until": until},
+            options=options,
+        )
+
+    async def list_model_access_groups(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> ModelAccessGroupList:
+        """One page of model access groups, newest first."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_MODEL_ACCESS_GROUPS,
+            query={"limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    async def iter_model_access_groups(
+        self, *, page_size: int = 100
+    ) -> AsyncIterator[ModelAccessGroup]:
+        """Every model access group, newest first, fetched a page at a time."""
+        async for group in _every(
+            lambda cursor: self.list_model_access_groups(limit=page_size, cursor=cursor),
+            lambda page: page.model_access_groups,
+        ):
+            yield group
+
+    async def list_model_aliases(
+        self,
+        *,
+        access_group: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> ModelAliasList:
+        """One page of model aliases (those in ``access_group`` when given), newest first."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_MODEL_ALIASES,
+            query={"access_group": access_group, "limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    async def iter_model_aliases(
+        self, *, access_group: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[ModelAlias]:
+        """Every model alias (in ``access_group`` when given), newest first."""
+        async for alias in _every(
+            lambda cursor: self.list_model_aliases(
+                access_group=access_group, limit=page_size, cursor=cursor
+            ),
+            lambda page: page.model_aliases,
+        ):
+            yield alias
+
+    async def list_teams(
+        self,
+        *,
+        organization_id: str | None = None,
+        status: TeamStatus | None = None,
+        access_group: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> TeamList:
+        """One page of teams matching every filter given, newest first."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_TEAMS,
+            query={
+                "organization_id": organization_id,
+                "status": status,
+                "access_group": access_group,
+                "limit": limit,
+                "cursor": cursor,
+            },
+            options=options,
+        )
+
+    async def iter_teams(
+        self,
+        *,
+        organization_id: str | None = None,
+        status: TeamStatus | None = None,
+        access_group: str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Team]:
+        """Every team matching every filter given, newest first, a page at a time."""
+        async for team in _every(
+            lambda cursor: self.list_teams(
+                organization_id=organization_id,
+                status=status,
+                access_group=access_group,
+                limit=page_size,
+                cursor=cursor,
+            ),
+            lambda page: page.teams,
+        ):
+            yield team
+
+    async def list_jobs(
+        self,
+        *,
+        team_id: str | None = None,
+        organization_id: str | None = None,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> JobList:
+        """One page of jobs across teams matching every filter given, newest first (created
+        in ``[since, until)`` when given)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_JOBS,
+            query={
+                "team_id": team_id,
+                "organization_id": organization_id,
+                "status": status,
+                "job_type": job_type,
+                "since": since,
+                "until": until,
+                "limit": limit,
+                "cursor": cursor,
+            },
+            options=options,
+        )
+
+    async def iter_jobs(
+        self,
+        *,
+        team_id: str | None = None,
+        organization_id: str | None = None,
+        status: JobStatus | None = None,
+        job_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Job]:
+        """Every job across teams matching every filter given, newest first."""
+        async for job in _every(
+            lambda cursor: self.list_jobs(
+                team_id=team_id,
+                organization_id=organization_id,
+                status=status,
+                job_type=job_type,
+                since=since,
+                until=until,
+                limit=page_size,
+                cursor=cursor,
+            ),
+            lambda page: page.jobs,
+        ):
+            yield job

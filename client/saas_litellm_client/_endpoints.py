@@ -30,10 +30,14 @@ from saas_litellm_models import (
     LLMCallResponse,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
+    ModelAccessGroupList,
     ModelAlias,
     ModelAliasCreateRequest,
+    ModelAliasList,
     Organization,
     OrganizationCreateRequest,
+    OrganizationList,
+    OrganizationUsage,
     RequestModel,
     StreamChunk,
     StreamDone,
@@ -42,6 +46,7 @@ from saas_litellm_models import (
     TeamCreated,
     TeamCreateRequest,
     TeamLimitsRequest,
+    TeamList,
     TeamUsage,
 )
 
@@ -177,6 +182,30 @@ SET_LIMITS = Endpoint(
 SUSPEND_TEAM = Endpoint("POST", "/api/teams/{team_id}/suspend", Team, idempotent=True)
 RESUME_TEAM = Endpoint("POST", "/api/teams/{team_id}/resume", Team, idempotent=True)
 
+# -- admin views of the control plane (newest first, cursor-paginated) --------------------------
+
+_PAGE = ("limit", "cursor")
+LIST_ORGANIZATIONS = Endpoint("GET", "/api/organizations", OrganizationList, query=_PAGE)
+GET_ORGANIZATION = Endpoint("GET", "/api/organizations/{organization_id}", Organization)
+GET_ORGANIZATION_USAGE = Endpoint(
+    "GET", "/api/organizations/{organization_id}/usage", OrganizationUsage, query=("since", "until")
+)
+LIST_MODEL_ACCESS_GROUPS = Endpoint(
+    "GET", "/api/model-access-groups", ModelAccessGroupList, query=_PAGE
+)
+LIST_MODEL_ALIASES = Endpoint(
+    "GET", "/api/model-aliases", ModelAliasList, query=("access_group", *_PAGE)
+)
+LIST_TEAMS = Endpoint(
+    "GET", "/api/teams", TeamList, query=("organization_id", "status", "access_group", *_PAGE)
+)
+LIST_JOBS = Endpoint(
+    "GET",
+    "/api/jobs",
+    JobList,
+    query=("team_id", "organization_id", "status", "job_type", "since", "until", *_PAGE),
+)
+
 ENDPOINTS: tuple[Endpoint[Any], ...] = (
     CREATE_JOB,
     GET_JOB,
@@ -197,5 +226,12 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     SET_LIMITS,
     SUSPEND_TEAM,
     RESUME_TEAM,
+    LIST_ORGANIZATIONS,
+    GET_ORGANIZATION,
+    GET_ORGANIZATION_USAGE,
+    LIST_MODEL_ACCESS_GROUPS,
+    LIST_MODEL_ALIASES,
+    LIST_TEAMS,
+    LIST_JOBS,
 )
 """Every endpoint above (what the contract test compares with the server's OpenAPI)."""

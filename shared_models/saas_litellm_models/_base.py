@@ -200,8 +200,11 @@ Metadata = Annotated[
 """Caller-supplied JSON object, bounded in size and depth."""
 
 
-FilterId = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH), NoNul]
-"""An id a list is filtered by (an unknown one selects nothing)."""
+FilterId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH, pattern=IDENTIFIER_PATTERN)
+]
+"""An id a list is filtered by: shaped like an :data:`Identifier` (anything else could name
+nothing, and is a 422); an unknown one selects nothing."""
 
 
 class PageQuery(QueryModel):

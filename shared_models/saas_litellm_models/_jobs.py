@@ -148,7 +148,7 @@ class JobSearchQuery(JobListQuery):
     organization_id: FilterId | None = Field(
         default=None, description="Only the jobs of this organization's teams."
     )
-    job_type: FilterId | None = Field(default=None, description="Only jobs of this type.")
+    job_type: _JobType | None = Field(default=None, description="Only jobs of this type.")
     since: UtcTime | None = Field(default=None, description="Only jobs created at or after this.")
     until: UtcTime | None = Field(default=None, description="Only jobs created before this time.")
 

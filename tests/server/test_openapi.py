@@ -82,6 +82,7 @@ def test_fuzz_every_operation(database_url: str) -> None:
                 "job_id": job,
                 "team_id": TEAM if team_auth else "victim",
                 "model_alias": "default",
+                "organization_id": "org_acme",
             }
             fuzz(operation, url, headers, real, counted)
         assert len(counted) >= 10 * len(operations)
