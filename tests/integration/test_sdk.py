@@ -220,3 +220,56 @@ async def test_sdk_lists_jobs_usage_aliases_and_limits(
         )
         team = await admin.get_team(created.team_id)
         assert (team.rpm_limit, team.tpm_limit) == (3, 900)
+
+
+async def test_sdk_walks_the_control_plane(server: tuple[str, httpx.AsyncClient | None]) -> None:
+    import datetime as dt
+
+    base_url, http = server
+    async with (
+        team_client(base_url, http, credits=20) as client,
+        SaasLiteLLMAdminClient(base_url=base_url, http_client=http) as admin,
+    ):
+        await admin.create_organization("org_other", "Other")
+        other = await admin.create_team("org_other", "other-team", access_groups=["gpt-models"])
+        await admin.create_model_alias(
+            "Other", deployments=[{"provider": "mock", "model": "m"}], access_groups=["gpt-models"]
+        )
+        ids = [(await client.create_job(kind)).job_id for kind in ("a", "b", "a")]
+        await client.complete_job(ids[0], "failed")
+        await admin.suspend_team(other.team_id)
+
+        orgs = [o.organization_id async for o in admin.iter_organizations(page_size=1)]
+        assert orgs[:2] == ["org_other", "org_acme"]
+        assert (await admin.get_organization("org_acme")).name == "ACME Corporation"
+        with pytest.raises(NotFoundError):
+            await admin.get_organization("org_nope")
+        usage = await admin.get_organization_usage("org_acme")
+        assert {u.job_type: (u.jobs, u.failed) for u in usage.by_job_type} == {
+            "a": (2, 1),
+            "b": (1, 0),
+        }
+        assert (await admin.get_organization_usage("org_other")).by_job_type == []
+
+        groups = [g.group_name async for g in admin.iter_model_access_groups(page_size=1)]
+        assert "gpt-models" in groups
+        aliases = [a.model_alias async for a in admin.iter_model_aliases(access_group="gpt-models")]
+        assert aliases[0] == "Other"
+
+        teams = [t.team_id async for t in admin.iter_teams(page_size=1)]
+        assert teams[:2] == ["other-team", "acme-corp"]
+        suspended = [t.team_id async for t in admin.iter_teams(status="suspended")]
+        assert suspended == ["other-team"]
+        in_acme = [t.team_id async for t in admin.iter_teams(organization_id="org_acme")]
+        assert in_acme == ["acme-corp"]
+
+        jobs = [j.job_id async for j in admin.iter_jobs(page_size=2)]
+        assert jobs[:3] == ids[::-1]
+        assert [j.job_id async for j in admin.iter_jobs(job_type="a", status="pending")] == [ids[2]]
+        assert [j.job_id async for j in admin.iter_jobs(organization_id="org_other")] == []
+        future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        assert (await admin.list_jobs(since=future)).jobs == []
+        page = await admin.list_jobs(team_id="acme-corp", limit=2)
+        assert [j.job_id for j in page.jobs] == ids[:0:-1] and page.next_cursor
+        with pytest.raises(BadRequestError):
+            await admin.list_teams(cursor="forged")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from pydantic import ValidationError
@@ -13,13 +15,18 @@ from saas_litellm_client import (
     AuthenticationError,
     CreditBalance,
     Deployment,
+    JobList,
     KeyRotation,
     ModelAccessGroup,
     ModelAlias,
+    NotFoundError,
     Organization,
+    OrganizationList,
+    OrganizationUsage,
     SaasLiteLLMAdminClient,
     Team,
     TeamCreated,
+    TeamList,
     TeamUsage,
 )
 
@@ -305,3 +312,168 @@ async def test_get_team_usage_quotes_the_team_id(
 
     assert isinstance(usage, TeamUsage)
     assert route.calls.last.request.url.raw_path == b"/api/teams/a%2Fb/usage"
+
+
+# -- views of the control plane ------------------------------------------------------------------
+
+ORG = {"organization_id": "acme", "name": "ACME", "metadata": {}, "created_at": CREATED_AT}
+JOB = {
+    "job_id": "00000000-0000-4000-8000-000000000001",
+    "team_id": "acme-corp",
+    "job_type": "chat",
+    "status": "completed",
+    "created_at": CREATED_AT,
+}
+
+
+def _pages(key: str, items: list[dict[str, Any]], size: int) -> list[httpx.Response]:
+    """The pages a server would send for ``items``, ``size`` at a time, cursors ``c1``, ``c2``…"""
+    chunks = [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+    return [
+        httpx.Response(
+            200,
+            json={key: chunk, "next_cursor": f"c{n + 1}" if n + 1 < len(chunks) else None},
+        )
+        for n, chunk in enumerate(chunks)
+    ]
+
+
+ITERATORS = [
+    # (method, its filters, path, items key, an item)
+    ("iter_organizations", {}, "/api/organizations", "organizations", ORG),
+    (
+        "iter_model_access_groups",
+        {},
+        "/api/model-access-groups",
+        "model_access_groups",
+        {"group_name": "g", "created_at": CREATED_AT},
+    ),
+    (
+        "iter_model_aliases",
+        {"access_group": "g"},
+        "/api/model-aliases",
+        "model_aliases",
+        {"model_alias": "M", "access_groups": ["g"], "deployments": [], "created_at": CREATED_AT},
+    ),
+    (
+        "iter_teams",
+        {"organization_id": "acme", "status": "suspended", "access_group": "g"},
+        "/api/teams",
+        "teams",
+        TEAM,
+    ),
+    (
+        "iter_jobs",
+        {"team_id": "acme-corp", "organization_id": "acme", "status": "failed", "job_type": "x"},
+        "/api/jobs",
+        "jobs",
+        JOB,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "filters", "path", "key", "item"), ITERATORS, ids=[i[0] for i in ITERATORS]
+)
+async def test_iterators_walk_every_page_with_the_same_filters(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    method: str,
+    filters: dict[str, str],
+    path: str,
+    key: str,
+    item: dict[str, Any],
+) -> None:
+    id_key = next(iter(item))
+    items = [{**item, id_key: f"{item[id_key]}{n}"} for n in range(5)]
+    route = respx_mock.get(f"http://api.test{path}").mock(side_effect=_pages(key, items, 2))
+    seen = [x async for x in getattr(admin_client, method)(page_size=2, **filters)]
+    assert [getattr(x, id_key) for x in seen] == [i[id_key] for i in items]
+    assert route.call_count == 3
+    sent = [dict(call.request.url.params) for call in route.calls]
+    assert sent == [
+        {**filters, "limit": "2"},
+        {**filters, "limit": "2", "cursor": "c1"},
+        {**filters, "limit": "2", "cursor": "c2"},
+    ]
+
+
+async def test_an_empty_list_iterates_nothing_in_one_request(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.get("http://api.test/api/teams").respond(
+        200, json={"teams": [], "next_cursor": None}
+    )
+    assert [t async for t in admin_client.iter_teams()] == []
+    assert route.call_count == 1
+
+
+async def test_list_jobs_sends_the_time_window_as_iso_8601(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.get("http://api.test/api/jobs").respond(
+        200, json={"jobs": [JOB], "next_cursor": "next"}
+    )
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    page = await admin_client.list_jobs(since=since, until=since + dt.timedelta(days=1), limit=1)
+    assert isinstance(page, JobList) and page.next_cursor == "next"
+    params = route.calls.last.request.url.params
+    assert dt.datetime.fromisoformat(params["since"]) == since
+    assert dt.datetime.fromisoformat(params["until"]) == since + dt.timedelta(days=1)
+    assert "team_id" not in params and params["limit"] == "1"
+
+
+async def test_list_pages_parse_into_their_models(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.get("http://api.test/api/organizations").respond(
+        200, json={"organizations": [ORG], "next_cursor": None}
+    )
+    respx_mock.get("http://api.test/api/teams").respond(
+        200, json={"teams": [TEAM], "next_cursor": "n"}
+    )
+    orgs = await admin_client.list_organizations()
+    assert isinstance(orgs, OrganizationList) and orgs.organizations[0].name == "ACME"
+    teams = await admin_client.list_teams(status="active")
+    assert isinstance(teams, TeamList) and teams.teams[0].team_id == "acme-corp"
+
+
+async def test_get_organization_and_its_usage(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.get("http://api.test/api/organizations/acme").respond(200, json=ORG)
+    usage = {
+        "organization_id": "acme",
+        "since": "2026-01-01T00:00:00Z",
+        "until": None,
+        "by_job_type": [
+            {
+                "job_type": "chat",
+                "jobs": 2,
+                "completed": 1,
+                "failed": 1,
+                "calls": 3,
+                "tokens": 30,
+                "cost_usd": 0.5,
+                "credits": 1,
+            }
+        ],
+    }
+    route = respx_mock.get("http://api.test/api/organizations/acme/usage").respond(200, json=usage)
+    organization = await admin_client.get_organization("acme")
+    assert isinstance(organization, Organization) and organization.organization_id == "acme"
+    since = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    result = await admin_client.get_organization_usage("acme", since=since)
+    assert isinstance(result, OrganizationUsage) and result.by_job_type[0].credits == 1
+    assert set(route.calls.last.request.url.params) == {"since"}
+
+
+async def test_unknown_organization_raises_not_found(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.get("http://api.test/api/organizations/nope").respond(
+        404,
+        json={"error": {"message": "organization 'nope' not found", "type": "not_found"}},
+    )
+    with pytest.raises(NotFoundError):
+        await admin_client.get_organization("nope")
