@@ -23,10 +23,7 @@ async def usage(call: Call[None, UsageQuery]) -> TeamUsage:
 
 
 async def list_jobs(call: Call[None, JobListQuery]) -> JobList:
-    query = call.query
-    return await jobs.list_jobs(
-        call.db, call.path["team_id"], status=query.status, limit=query.limit, cursor=query.cursor
-    )
+    return await jobs.list_jobs(call.db, call.path["team_id"], call.query)
 
 
 routes = [

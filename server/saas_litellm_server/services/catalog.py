@@ -23,7 +23,7 @@ from .._config import ConfigError, ServerConfig
 from .._settings import BUILTIN_MODEL_ALIAS, Settings
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog
-from .pagination import decode_cursor, page
+from .pagination import page, position
 
 __all__ = [
     "apply_config",
@@ -58,7 +58,7 @@ async def get_organization(db: Database, organization_id: str) -> Organization:
 
 
 async def list_organizations(db: Database, query: PageQuery) -> OrganizationList:
-    after = decode_cursor(query.cursor) if query.cursor else None
+    after = position(query.cursor)
     rows = await catalog.list_organizations(db, limit=query.limit + 1, after=after)
     shown, next_cursor = page(rows, query.limit, "organization_id")
     return OrganizationList(
@@ -67,7 +67,7 @@ async def list_organizations(db: Database, query: PageQuery) -> OrganizationList
 
 
 async def list_groups(db: Database, query: PageQuery) -> ModelAccessGroupList:
-    after = decode_cursor(query.cursor) if query.cursor else None
+    after = position(query.cursor)
     rows = await catalog.list_groups(db, limit=query.limit + 1, after=after)
     shown, next_cursor = page(rows, query.limit, "group_name")
     return ModelAccessGroupList(
@@ -77,7 +77,7 @@ async def list_groups(db: Database, query: PageQuery) -> ModelAccessGroupList:
 
 
 async def list_aliases(db: Database, query: ModelAliasListQuery) -> ModelAliasList:
-    after = decode_cursor(query.cursor) if query.cursor else None
+    after = position(query.cursor)
     rows = await catalog.list_aliases(
         db, access_group=query.access_group, limit=query.limit + 1, after=after
     )

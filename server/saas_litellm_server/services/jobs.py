@@ -21,6 +21,7 @@ from saas_litellm_models import (
     JobCreateRequest,
     JobDetail,
     JobList,
+    JobListQuery,
     JobSearchQuery,
     LLMCallRecord,
 )
@@ -28,7 +29,7 @@ from saas_litellm_models import (
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
-from .pagination import decode_cursor, page
+from .pagination import page, position
 
 __all__ = [
     "complete_job",
@@ -172,13 +173,12 @@ async def complete_job(
     )
 
 
-async def list_jobs(
-    db: Database, team_id: str, *, status: str | None, limit: int, cursor: str | None
-) -> JobList:
-    after = decode_cursor(cursor) if cursor else None
-    rows = await jobs.list_jobs(db, team_id, status=status, limit=limit + 1, after=after)
-    shown, next_cursor = page(rows, limit, "job_id")
-    return JobList(jobs=[Job.model_validate(r) for r in shown], next_cursor=next_cursor)
+async def list_jobs(db: Database, team_id: str, query: JobListQuery) -> JobList:
+    """A team's jobs: the cross-team search, narrowed to the team."""
+    search = JobSearchQuery(
+        team_id=team_id, status=query.status, limit=query.limit, cursor=query.cursor
+    )
+    return await search_jobs(db, search)
 
 
 async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
@@ -192,7 +192,7 @@ async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
         since=query.since,
         until=query.until,
         limit=query.limit + 1,
-        after=decode_cursor(query.cursor) if query.cursor else None,
+        after=position(query.cursor),
     )
     shown, next_cursor = page(rows, query.limit, "job_id")
     return JobList(jobs=[Job.model_validate(r) for r in shown], next_cursor=next_cursor)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidRequest
 
-__all__ = ["decode_cursor", "encode_cursor", "page"]
+__all__ = ["decode_cursor", "encode_cursor", "page", "position"]
 
 R = TypeVar("R", bound=Mapping[str, Any])
 
@@ -29,6 +29,11 @@ def encode_cursor(created_at: dt.datetime, row_id: str) -> str:
     stamp = created_at.astimezone(dt.timezone.utc).isoformat()
     raw = json.dumps([stamp, row_id], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def position(cursor: str | None) -> tuple[dt.datetime, str] | None:
+    """Where a page starts: after the row a cursor names, or at the top without one."""
+    return decode_cursor(cursor) if cursor else None
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:

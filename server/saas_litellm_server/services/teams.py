@@ -23,7 +23,7 @@ from saas_litellm_models import (
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog, jobs, teams
 from .keys import hash_key, new_virtual_key
-from .pagination import decode_cursor, page
+from .pagination import page, position
 
 __all__ = [
     "add_credits",
@@ -107,7 +107,7 @@ async def list_teams(db: Database, query: TeamListQuery) -> TeamList:
         status=query.status,
         access_group=query.access_group,
         limit=query.limit + 1,
-        after=decode_cursor(query.cursor) if query.cursor else None,
+        after=position(query.cursor),
     )
     shown, next_cursor = page(rows, query.limit, "team_id")
     return TeamList(teams=[Team.model_validate(r) for r in shown], next_cursor=next_cursor)
