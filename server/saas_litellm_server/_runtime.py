@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._redact import Redactor
@@ -11,6 +13,7 @@ from .services._cache import TTLCache
 from .services.cooldown import Cooldowns
 from .store import Database
 from .store._database import Row
+from .store._util import utcnow
 from .store.catalog import AliasRow
 
 __all__ = ["Runtime", "TeamContext"]
@@ -46,9 +49,11 @@ class Runtime:
     cooldowns: Cooldowns = field(default_factory=lambda: Cooldowns(failures=3, seconds=30.0))
     aliases: TTLCache[AliasRow] = field(default_factory=lambda: TTLCache(5.0))
     team_groups: TTLCache[frozenset[str]] = field(default_factory=lambda: TTLCache(5.0))
+    clock: Callable[[], dt.datetime] = utcnow
+    """The time that decides key expiry and stamps admin changes (tests move it)."""
 
     @classmethod
-    def create(cls, settings: Settings) -> Runtime:
+    def create(cls, settings: Settings, clock: Callable[[], dt.datetime] | None = None) -> Runtime:
         api_key = (
             settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
         )
@@ -64,7 +69,14 @@ class Runtime:
             ),
             aliases=TTLCache(settings.catalog_cache_seconds),
             team_groups=TTLCache(settings.catalog_cache_seconds),
+            clock=clock or utcnow,
         )
+
+    def forget_catalog(self) -> None:
+        """Drop cached aliases and team groups after an admin change (other processes see it
+        within ``SAAS_LITELLM_CATALOG_CACHE_SECONDS``)."""
+        self.aliases.clear()
+        self.team_groups.clear()
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

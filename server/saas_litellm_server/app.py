@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -30,7 +31,7 @@ from ._runtime import Runtime
 from ._settings import Settings
 from ._version import __version__
 from .errors import APIError
-from .routes import admin, control, credits, docs, jobs
+from .routes import admin, audit, changes, control, credits, docs, jobs, keys
 from .routes._operation import Call, Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.health import check_ready
@@ -116,14 +117,17 @@ def _middleware(settings: Settings) -> list[Middleware]:
     return stack
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app; ``settings`` default to the environment (``SAAS_LITELLM_*``)."""
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], dt.datetime] | None = None
+) -> Starlette:
+    """Build the app; ``settings`` default to the environment (``SAAS_LITELLM_*``); ``clock``
+    (aware UTC) decides key expiry and stamps admin changes, the system clock by default."""
     settings = settings or Settings()
     install_log_scrubbing()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        rt = Runtime.create(settings)
+        rt = Runtime.create(settings, clock)
         await rt.db.connect()
         try:
             await migrate(rt.db)
@@ -174,7 +178,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 _ready,
             ),
             *admin.routes,
+            *keys.routes,
+            *changes.routes,
             *control.routes,
+            *audit.routes,
             *jobs.routes,
             *credits.routes,
             *docs.routes,

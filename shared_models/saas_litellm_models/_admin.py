@@ -163,6 +163,7 @@ class TeamCreateRequest(RequestModel):
     default_model: ModelName | None = None
     rpm_limit: _Limit | None = Field(default=None, description="LLM requests per minute.")
     tpm_limit: _Limit | None = Field(default=None, description="LLM tokens per minute.")
+    metadata: Metadata | None = None
 
 
 class TeamLimitsRequest(RequestModel):
@@ -183,6 +184,7 @@ class TeamCreated(ResponseModel):
     team_alias: str | None = None
     access_groups: list[str]
     virtual_key: str
+    key_id: str | None = None
     credits_allocated: int
     credits_remaining: int
 
@@ -200,6 +202,7 @@ class Team(ResponseModel):
     credits_remaining: int
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    metadata: dict[str, object] = Field(default_factory=dict)
     created_at: datetime
 
 
@@ -212,10 +215,16 @@ class CreditsAddRequest(RequestModel):
 
 
 class KeyRotation(ResponseModel):
-    """Response of ``POST /api/teams/{team_id}/rotate-key``; the old key is dead already."""
+    """Response of ``POST /api/teams/{team_id}/rotate-key``: the team's new key, shown once.
+
+    The keys it replaces stop working at ``previous_keys_expire_at`` (at once without a grace
+    period)."""
 
     team_id: str
     virtual_key: str
+    key_id: str | None = None
+    prefix: str | None = None
+    previous_keys_expire_at: datetime | None = None
 
 
 _NEXT_CURSOR = Field(

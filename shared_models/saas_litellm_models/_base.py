@@ -27,6 +27,7 @@ __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
     "IDENTIFIER_PATTERN",
     "JOB_ID_PATTERN",
+    "KEY_ID_PATTERN",
     "MAX_CONTENT_CHARS",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
@@ -58,6 +59,9 @@ TEAM_ID_PATTERN = IDENTIFIER_PATTERN
 """A team id is an :data:`Identifier`: the ``{team_id}`` of every ``/api/teams/...`` path."""
 JOB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 """A job id: a UUID as the server writes it (lowercase)."""
+KEY_ID_PATTERN = r"^key_[0-9a-f]{24}$"
+"""A virtual key's id (``key_`` and 24 hex digits): the ``{key_id}`` of ``/api/teams/{team_id}
+/keys/{key_id}``."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 """An ``Idempotency-Key`` header: 1 to 255 printable ASCII characters, no spaces."""

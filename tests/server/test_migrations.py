@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from support import TEAM, app_client, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
-from saas_litellm_server.store import LATEST_VERSION, Database, migrate
+from saas_litellm_server.services.keys import hash_key
+from saas_litellm_server.store import LATEST_VERSION, Database, keys, migrate, teams
 from saas_litellm_server.store.schema import metadata
 
 SCRIPT = """
@@ -85,7 +86,23 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         await db.execute("ALTER TABLE teams DROP COLUMN rpm_limit")
         await db.execute("ALTER TABLE teams DROP COLUMN tpm_limit")
         await db.execute("ALTER TABLE llm_calls DROP COLUMN alive_until")
+        await db.execute("DROP TABLE team_keys")
+        await db.execute("DROP TABLE audit_events")
+        await db.execute("ALTER TABLE teams DROP COLUMN metadata")
+        await db.execute("ALTER TABLE teams DROP COLUMN deleted_at")
+        await db.execute("ALTER TABLE organizations DROP COLUMN deleted_at")
+        await db.execute("DROP INDEX ix_jobs_created")
         await db.execute("DELETE FROM schema_migrations WHERE version >= 2")
+        # a team of the version-1 days, whose one key lived in teams.key_hash
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+            "credits_used, credits_reserved, created_at) VALUES ('old-team', 'org', 'active', "
+            f"'{hash_key('sk-old')}', 5, 0, 0, '2026-01-01 00:00:00')"
+        )
         await db.execute(
             "INSERT INTO model_aliases (model_alias, public, created_at) "
             "VALUES ('Old', false, '2026-01-01 00:00:00')"
@@ -104,6 +121,12 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         assert await db.fetch_val("SELECT COUNT(rpm_limit) FROM teams") == 0
         assert await db.fetch_val("SELECT COUNT(lease_until) FROM idempotency_keys") == 0
         assert await db.fetch_val("SELECT COUNT(alive_until) FROM llm_calls") == 0
+        # the old team's key still authenticates, now as its first key, named "default"
+        found = await teams.get_team_by_key_hash(db, hash_key("sk-old"))
+        assert found is not None and found["team_id"] == "old-team"
+        assert [k["name"] for k in await keys.list_keys(db, "old-team")] == ["default"]
+        team = await teams.get_team(db, "old-team")
+        assert team is not None and team["metadata"] == {}
         assert await migrate(db) == 0
     finally:
         await db.disconnect()

@@ -37,6 +37,8 @@ class Principal:
     """Who a request acts for: a team, or the operator (admin key, or local-dev mode)."""
 
     team: TeamContext | None = None
+    actor: str = "local-dev"
+    """Who the audit log names for an operator's change: ``admin-key`` or ``local-dev``."""
 
     @property
     def scope(self) -> str:
@@ -44,7 +46,8 @@ class Principal:
         return self.team.team_id if self.team is not None else ADMIN_SCOPE
 
 
-_OPERATOR = Principal()
+_ADMIN_KEY = Principal(actor="admin-key")
+_LOCAL_DEV = Principal(actor="local-dev")
 
 
 async def _team(request: Request, token: str | None, job_id: str | None) -> TeamContext:
@@ -64,11 +67,11 @@ async def _team(request: Request, token: str | None, job_id: str | None) -> Team
 async def _admin(request: Request, token: str | None) -> Principal:
     rt = runtime(request)
     if token is not None and auth.is_admin_key(rt.settings, token):
-        return _OPERATOR
+        return _ADMIN_KEY
     if token is not None and await auth.team_for_key(rt, token) is not None:
         raise PermissionDenied("a team's virtual key cannot use admin endpoints")
     if rt.settings.dev_mode:
-        return _OPERATOR
+        return _LOCAL_DEV
     if token is None:
         raise AuthenticationFailed("this endpoint needs 'Authorization: Bearer <admin key>'")
     raise AuthenticationFailed("invalid admin key")
@@ -77,16 +80,16 @@ async def _admin(request: Request, token: str | None) -> Principal:
 async def authorize(request: Request, kind: Auth, path: dict[str, str]) -> Principal:
     """The request's principal, or the 401/403 that refuses it."""
     if kind == "none":
-        return _OPERATOR
+        return _LOCAL_DEV
     token = bearer(request)
     if kind == "admin":
         return await _admin(request, token)
     if kind == "team_or_admin":
         rt = runtime(request)
         if token is not None and auth.is_admin_key(rt.settings, token):
-            return _OPERATOR
+            return _ADMIN_KEY
         if token is None and rt.settings.dev_mode:
-            return _OPERATOR
+            return _LOCAL_DEV
         team = await _team(request, token, None)
         if team.team_id != path.get("team_id"):
             raise PermissionDenied("a virtual key can only read its own team")

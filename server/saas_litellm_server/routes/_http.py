@@ -69,9 +69,12 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
-async def parse_body(request: Request, model: type[M]) -> M:
+async def parse_body(request: Request, model: type[M], *, optional: bool = False) -> M:
+    """The body as ``model``; with ``optional``, an empty body is the model's defaults."""
     body = await read_body(request)
     if not body.strip():
+        if optional:
+            return model()
         raise InvalidRequest("the body is empty; expected a JSON object")
     try:
         return model.model_validate_json(body)

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from saas_litellm_models import (
     IDENTIFIER_PATTERN,
     JOB_ID_PATTERN,
+    KEY_ID_PATTERN,
     MAX_ID_LENGTH,
     RESERVED_NAME_PATTERN,
     TEAM_ID_PATTERN,
@@ -34,6 +35,7 @@ from saas_litellm_models import (
 from .._responses import json_response
 from .._runtime import Runtime, TeamContext
 from ..errors import NotFound
+from ..services.audit import Operator
 from ._auth import Auth, Principal, authorize
 from ._http import parse_body, parse_query, runtime
 from ._idempotency import idempotent, idempotent_stream
@@ -42,7 +44,7 @@ from ._sse import EventStreamResponse
 if TYPE_CHECKING:  # the handle handlers pass to services; routes run no SQL themselves
     from ..store import Database
 
-__all__ = ["APIRoute", "Auth", "Call", "Operation", "api_route", "path_schema"]
+__all__ = ["APIRoute", "Auth", "Call", "Handler", "Operation", "api_route", "path_schema"]
 
 B = TypeVar("B")
 Q = TypeVar("Q")
@@ -60,6 +62,16 @@ _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
         re.compile(IDENTIFIER_PATTERN),
         "organization",
         {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": MAX_ID_LENGTH},
+    ),
+    "group_name": (
+        re.compile(IDENTIFIER_PATTERN),
+        "model access group",
+        {"type": "string", "pattern": IDENTIFIER_PATTERN, "maxLength": MAX_ID_LENGTH},
+    ),
+    "key_id": (
+        re.compile(KEY_ID_PATTERN),
+        "key",
+        {"type": "string", "pattern": KEY_ID_PATTERN},
     ),
 }
 
@@ -93,7 +105,9 @@ class Operation:
     unkept_field: str | None = None
     """A response field never kept for replays (a virtual key): a replay gets a new one from
     ``reissue``."""
-    reissue: Callable[[Database, str], Awaitable[str]] | None = None
+    reissue: Callable[[Database, str, Operator], Awaitable[str]] | None = None
+    body_optional: bool = False
+    """An empty body is the body model's defaults."""
     description: str = ""
 
 
@@ -117,6 +131,11 @@ class Call(Generic[B, Q]):
     @property
     def db(self) -> Database:
         return self.runtime.db
+
+    @property
+    def operator(self) -> Operator:
+        """Who makes an admin change, and when (for the audit log)."""
+        return Operator(self.principal.actor, self.runtime.clock())
 
 
 Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
@@ -168,7 +187,7 @@ def _without(field: str) -> Callable[[bytes], str]:
     return keep
 
 
-def api_route(operation: Operation, handler: Handler) -> Route:
+def api_route(operation: Operation, handler: Handler) -> APIRoute:
     op = operation
 
     async def endpoint(request: Request) -> Response | EventStreamResponse:
@@ -179,8 +198,14 @@ def api_route(operation: Operation, handler: Handler) -> Route:
         rt = runtime(request)
 
         async def run() -> Any:
-            body = await parse_body(request, op.body) if op.body is not None else None
+            body = (
+                await parse_body(request, op.body, optional=op.body_optional)
+                if op.body is not None
+                else None
+            )
             result = await handler(Call(request, rt, principal, path, query, body))
+            if op.auth == "admin" and op.method != "GET":
+                rt.forget_catalog()  # this process sees an admin change at once
             if isinstance(result, Response):
                 return result
             if isinstance(result, AsyncGenerator):
@@ -197,7 +222,11 @@ def api_route(operation: Operation, handler: Handler) -> Route:
             principal.scope,
             run,
             store=_without(op.unkept_field) if op.unkept_field else bytes.decode,
-            replay=(lambda kept: reissue(rt.db, kept)) if reissue is not None else None,
+            replay=(
+                (lambda kept: reissue(rt.db, kept, Operator(principal.actor, rt.clock())))
+                if reissue is not None
+                else None
+            ),
             transaction=not op.keeps_own_response,
         )
 

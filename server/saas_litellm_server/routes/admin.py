@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from saas_litellm_models import (
     CreditBalance,
     CreditsAddRequest,
-    KeyRotation,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAlias,
@@ -26,24 +25,24 @@ from saas_litellm_models import (
     TeamLimitsRequest,
 )
 
-from ..services import catalog, teams
+from ..services import catalog, keys, teams
 from ._operation import Call, Operation, api_route
 
 __all__ = ["routes"]
 
 
 async def create_organization(call: Call[OrganizationCreateRequest, None]) -> Organization:
-    return await catalog.create_organization(call.db, call.body)
+    return await catalog.create_organization(call.db, call.body, call.operator)
 
 
 async def create_model_access_group(
     call: Call[ModelAccessGroupCreateRequest, None],
 ) -> ModelAccessGroup:
-    return await catalog.create_group(call.db, call.body)
+    return await catalog.create_group(call.db, call.body, call.operator)
 
 
 async def create_model_alias(call: Call[ModelAliasCreateRequest, None]) -> ModelAlias:
-    return await catalog.create_alias(call.db, call.body, call.runtime.settings)
+    return await catalog.create_alias(call.db, call.body, call.runtime.settings, call.operator)
 
 
 async def get_model_alias(call: Call[None, None]) -> ModelAlias:
@@ -52,7 +51,7 @@ async def get_model_alias(call: Call[None, None]) -> ModelAlias:
 
 async def create_team(call: Call[TeamCreateRequest, None]) -> TeamCreated:
     dev_mode = call.runtime.settings.dev_mode
-    return await teams.create_team(call.db, call.body, create_missing=dev_mode)
+    return await teams.create_team(call.db, call.body, call.operator, create_missing=dev_mode)
 
 
 async def get_team(call: Call[None, None]) -> Team:
@@ -60,23 +59,19 @@ async def get_team(call: Call[None, None]) -> Team:
 
 
 async def add_credits(call: Call[CreditsAddRequest, None]) -> CreditBalance:
-    return await teams.add_credits(call.db, call.path["team_id"], call.body)
-
-
-async def rotate_key(call: Call[None, None]) -> KeyRotation:
-    return await teams.rotate_key(call.db, call.path["team_id"])
+    return await teams.add_credits(call.db, call.path["team_id"], call.body, call.operator)
 
 
 async def set_limits(call: Call[TeamLimitsRequest, None]) -> Team:
-    return await teams.set_limits(call.db, call.path["team_id"], call.body)
+    return await teams.set_limits(call.db, call.path["team_id"], call.body, call.operator)
 
 
 async def suspend_team(call: Call[None, None]) -> Team:
-    return await teams.set_status(call.db, call.path["team_id"], "suspended")
+    return await teams.set_status(call.db, call.path["team_id"], "suspended", call.operator)
 
 
 async def resume_team(call: Call[None, None]) -> Team:
-    return await teams.set_status(call.db, call.path["team_id"], "active")
+    return await teams.set_status(call.db, call.path["team_id"], "active", call.operator)
 
 
 def _admin(
@@ -148,9 +143,10 @@ routes = [
             errors=(409,),
             idempotent=True,
             unkept_field="virtual_key",
-            reissue=teams.reissue_key,
-            description="The virtual key is shown once, in this response; the server keeps its "
-            "hash. A replay under the same Idempotency-Key hands out a fresh key.",
+            reissue=keys.reissue_key,
+            description="The team's first virtual key (named `default`) is shown once, in this "
+            "response; the server keeps its hash. A replay under the same Idempotency-Key "
+            "revokes the key the lost response held and hands out a fresh one.",
         ),
         create_team,
     ),
@@ -165,20 +161,6 @@ routes = [
             idempotent=True,
         ),
         add_credits,
-    ),
-    api_route(
-        _admin(
-            "POST",
-            "/api/teams/{team_id}/rotate-key",
-            "Replace a team's virtual key",
-            KeyRotation,
-            idempotent=True,
-            unkept_field="virtual_key",
-            reissue=teams.reissue_key,
-            description="The old key stops working at once. A replay under the same "
-            "Idempotency-Key rotates again and hands out the newest key.",
-        ),
-        rotate_key,
     ),
     api_route(
         _admin(

@@ -9,7 +9,8 @@ import hmac
 
 from .._runtime import Runtime, TeamContext
 from .._settings import Settings
-from ..store import teams
+from ..errors import AuthenticationFailed
+from ..store import keys, teams
 from .keys import hash_key
 
 __all__ = ["is_admin_key", "team_for_key"]
@@ -25,15 +26,26 @@ def is_admin_key(settings: Settings, token: str) -> bool:
 async def team_for_key(
     runtime: Runtime, token: str, *, job_id: str | None = None
 ) -> TeamContext | None:
-    """The team of a virtual key (``None``: no such key). With ``job_id`` the team's job is
-    read in the same statement (``TeamContext.job``): the LLM-call routes need both."""
+    """The team of a virtual key (``None``: no such key, or a revoked one); an expired key is
+    a 401 that says so. With ``job_id`` the team's job is read in the same statement
+    (``TeamContext.job``): the LLM-call routes need both."""
     job = None
     if job_id is None:
         row = await teams.get_team_by_key_hash(runtime.db, hash_key(token))
     else:
         row, job = await teams.get_team_and_job(runtime.db, hash_key(token), job_id)
-    if row is None:
+    if row is None or row["key_revoked_at"] is not None:
         return None
+    now = runtime.clock()
+    expires_at = row["key_expires_at"]
+    if expires_at is not None and expires_at <= now:
+        raise AuthenticationFailed(
+            f"this virtual key expired at {expires_at.isoformat(timespec='seconds')}; "
+            "ask the operator for a new one"
+        )
+    last_used = row["key_last_used_at"]
+    if last_used is None or now - last_used >= keys.LAST_USED_RESOLUTION:
+        await keys.touch(runtime.db, row["key_id"], now)
     return TeamContext(
         team_id=row["team_id"],
         status=row["status"],

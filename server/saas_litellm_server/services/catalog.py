@@ -5,24 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from saas_litellm_models import (
+    Deleted,
     Deployment,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAccessGroupList,
+    ModelAccessGroupUpdateRequest,
     ModelAlias,
     ModelAliasCreateRequest,
     ModelAliasList,
     ModelAliasListQuery,
+    ModelAliasUpdateRequest,
     Organization,
     OrganizationCreateRequest,
     OrganizationList,
+    OrganizationUpdateRequest,
     PageQuery,
 )
 
 from .._config import ConfigError, ServerConfig
 from .._settings import BUILTIN_MODEL_ALIAS, Settings
 from ..errors import Conflict, InvalidRequest, NotFound
-from ..store import Database, catalog
+from ..store import Database, catalog, teams
+from . import audit
+from .audit import Operator
 from .pagination import page, position
 
 __all__ = [
@@ -31,6 +37,9 @@ __all__ = [
     "create_alias",
     "create_group",
     "create_organization",
+    "delete_alias",
+    "delete_group",
+    "delete_organization",
     "deployment_problem",
     "ensure_builtin_alias",
     "get_alias",
@@ -38,16 +47,26 @@ __all__ = [
     "list_aliases",
     "list_groups",
     "list_organizations",
+    "update_alias",
+    "update_group",
+    "update_organization",
 ]
 
 
-async def create_organization(db: Database, body: OrganizationCreateRequest) -> Organization:
-    row = await catalog.insert_organization(db, body.organization_id, body.name, body.metadata)
-    if row is None:
-        raise Conflict(
-            f"organization {body.organization_id!r} already exists", param="organization_id"
+async def create_organization(
+    db: Database, body: OrganizationCreateRequest, by: Operator
+) -> Organization:
+    async with db.transaction():
+        row = await catalog.insert_organization(db, body.organization_id, body.name, body.metadata)
+        if row is None:
+            raise Conflict(
+                f"organization {body.organization_id!r} already exists", param="organization_id"
+            )
+        created = Organization.model_validate(row)
+        await audit.record(
+            db, by, "organization.create", f"organization:{body.organization_id}", after=created
         )
-    return Organization.model_validate(row)
+    return created
 
 
 async def get_organization(db: Database, organization_id: str) -> Organization:
@@ -55,6 +74,43 @@ async def get_organization(db: Database, organization_id: str) -> Organization:
     if row is None:
         raise NotFound(f"organization {organization_id!r} not found")
     return Organization.model_validate(row)
+
+
+def _in_use(what: str, users: list[str]) -> Conflict:
+    shown = ", ".join(users[:20]) + (" and more" if len(users) > 20 else "")
+    return Conflict(f"{what} is in use by team(s) {shown}; change or remove them first")
+
+
+async def update_organization(
+    db: Database, organization_id: str, body: OrganizationUpdateRequest, by: Operator
+) -> Organization:
+    target = f"organization:{organization_id}"
+    async with db.transaction():
+        if not await catalog.lock_organization(db, organization_id):
+            raise NotFound(f"organization {organization_id!r} not found")
+        before = await get_organization(db, organization_id)
+        await catalog.update_organization(db, organization_id, body.changes())
+        after = await get_organization(db, organization_id)
+        old, new = audit.changed(before.model_dump(), after.model_dump())
+        if new:
+            await audit.record(db, by, "organization.update", target, before=old, after=new)
+    return after
+
+
+async def delete_organization(db: Database, organization_id: str, by: Operator) -> Deleted:
+    """Remove an organization that has no teams left (409 naming them otherwise)."""
+    async with db.transaction():
+        if not await catalog.lock_organization(db, organization_id):
+            raise NotFound(f"organization {organization_id!r} not found")
+        users = await teams.teams_using(db, organization_id=organization_id)
+        if users:
+            raise _in_use(f"organization {organization_id!r}", users)
+        before = await get_organization(db, organization_id)
+        await catalog.delete_organization(db, organization_id, by.now)
+        await audit.record(
+            db, by, "organization.delete", f"organization:{organization_id}", before=before
+        )
+    return Deleted(object="organization", id=organization_id)
 
 
 async def list_organizations(db: Database, query: PageQuery) -> OrganizationList:
@@ -87,11 +143,69 @@ async def list_aliases(db: Database, query: ModelAliasListQuery) -> ModelAliasLi
     )
 
 
-async def create_group(db: Database, body: ModelAccessGroupCreateRequest) -> ModelAccessGroup:
-    row = await catalog.insert_group(db, body.group_name, body.description)
-    if row is None:
-        raise Conflict(f"model access group {body.group_name!r} already exists", param="group_name")
-    return ModelAccessGroup.model_validate(row)
+async def create_group(
+    db: Database, body: ModelAccessGroupCreateRequest, by: Operator
+) -> ModelAccessGroup:
+    async with db.transaction():
+        row = await catalog.insert_group(db, body.group_name, body.description)
+        if row is None:
+            raise Conflict(
+                f"model access group {body.group_name!r} already exists", param="group_name"
+            )
+        created = ModelAccessGroup.model_validate(row)
+        await audit.record(
+            db,
+            by,
+            "model_access_group.create",
+            f"model_access_group:{body.group_name}",
+            after=created,
+        )
+    return created
+
+
+async def update_group(
+    db: Database, group_name: str, body: ModelAccessGroupUpdateRequest, by: Operator
+) -> ModelAccessGroup:
+    async with db.transaction():
+        if not await catalog.lock_group(db, group_name):
+            raise NotFound(f"model access group {group_name!r} not found")
+        before = await catalog.get_group(db, group_name)
+        await catalog.update_group(db, group_name, body.changes())
+        after = await catalog.get_group(db, group_name)
+        assert before is not None
+        assert after is not None
+        old, new = audit.changed(before, after)
+        if new:
+            await audit.record(
+                db,
+                by,
+                "model_access_group.update",
+                f"model_access_group:{group_name}",
+                before=old,
+                after=new,
+            )
+    return ModelAccessGroup.model_validate(after)
+
+
+async def delete_group(db: Database, group_name: str, by: Operator) -> Deleted:
+    """Remove a group no team holds (409 naming them otherwise); its aliases leave it."""
+    async with db.transaction():
+        if not await catalog.lock_group(db, group_name):
+            raise NotFound(f"model access group {group_name!r} not found")
+        users = await teams.teams_using(db, access_group=group_name)
+        if users:
+            raise _in_use(f"model access group {group_name!r}", users)
+        before = await catalog.get_group(db, group_name)
+        aliases = await catalog.delete_group(db, group_name)
+        assert before is not None
+        await audit.record(
+            db,
+            by,
+            "model_access_group.delete",
+            f"model_access_group:{group_name}",
+            before={**before, "model_aliases": aliases},
+        )
+    return Deleted(object="model_access_group", id=group_name)
 
 
 def deployment_problem(deployments: Sequence[Deployment], settings: Settings) -> str | None:
@@ -127,7 +241,7 @@ def config_problem(config: ServerConfig, settings: Settings) -> str | None:
 
 
 async def create_alias(
-    db: Database, body: ModelAliasCreateRequest, settings: Settings
+    db: Database, body: ModelAliasCreateRequest, settings: Settings, by: Operator
 ) -> ModelAlias:
     problem = deployment_problem(body.deployments, settings)
     if problem:
@@ -138,16 +252,20 @@ async def create_alias(
             f"unknown model access group(s): {', '.join(missing)}; create them first",
             param="access_groups",
         )
-    created = await catalog.insert_alias(
-        db,
-        body.model_alias,
-        body.access_groups,
-        [d.model_dump() for d in body.deployments],
-    )
-    if not created:
-        raise Conflict(f"model alias {body.model_alias!r} already exists", param="model_alias")
-    row = await catalog.get_alias(db, body.model_alias)
-    return ModelAlias.model_validate(row)
+    async with db.transaction():
+        created = await catalog.insert_alias(
+            db,
+            body.model_alias,
+            body.access_groups,
+            [d.model_dump() for d in body.deployments],
+        )
+        if not created:
+            raise Conflict(f"model alias {body.model_alias!r} already exists", param="model_alias")
+        alias = await get_alias(db, body.model_alias)
+        await audit.record(
+            db, by, "model_alias.create", f"model_alias:{body.model_alias}", after=alias
+        )
+    return alias
 
 
 async def get_alias(db: Database, model_alias: str) -> ModelAlias:
@@ -155,6 +273,69 @@ async def get_alias(db: Database, model_alias: str) -> ModelAlias:
     if row is None:
         raise NotFound(f"model alias {model_alias!r} not found")
     return ModelAlias.model_validate(row)
+
+
+async def update_alias(
+    db: Database, model_alias: str, body: ModelAliasUpdateRequest, settings: Settings, by: Operator
+) -> ModelAlias:
+    """Replace the alias's access groups and/or deployments. New prices apply to calls made
+    from now on; recorded calls keep the cost they were recorded with."""
+    if body.deployments is not None:
+        problem = deployment_problem(body.deployments, settings)
+        if problem:
+            raise InvalidRequest(problem, param="deployments")
+    async with db.transaction():
+        if not await catalog.lock_alias(db, model_alias):
+            raise NotFound(f"model alias {model_alias!r} not found")
+        if body.access_groups is not None:
+            missing = await catalog.missing_groups(db, body.access_groups)
+            if missing:
+                raise InvalidRequest(
+                    f"unknown model access group(s): {', '.join(missing)}; create them first",
+                    param="access_groups",
+                )
+        before = await get_alias(db, model_alias)
+        await catalog.update_alias(
+            db,
+            model_alias,
+            groups=body.access_groups,
+            deployment_rows=(
+                [d.model_dump() for d in body.deployments] if body.deployments is not None else None
+            ),
+        )
+        after = await get_alias(db, model_alias)
+        old, new = audit.changed(before.model_dump(), after.model_dump())
+        if new:
+            await audit.record(
+                db, by, "model_alias.update", f"model_alias:{model_alias}", before=old, after=new
+            )
+    return after
+
+
+async def delete_alias(db: Database, model_alias: str, by: Operator) -> Deleted:
+    """Remove an alias no team defaults to (409 naming them otherwise). Calls recorded under
+    it keep its name, their costs and their place in usage."""
+    if model_alias == BUILTIN_MODEL_ALIAS:
+        raise Conflict(
+            f"model alias {model_alias!r} is built in (it comes back at every start); "
+            "change its deployments instead"
+        )
+    async with db.transaction():
+        if not await catalog.lock_alias(db, model_alias):
+            raise NotFound(f"model alias {model_alias!r} not found")
+        users = await teams.teams_using(db, default_model=model_alias)
+        if users:
+            raise Conflict(
+                f"model alias {model_alias!r} is the default model of team(s) "
+                f"{', '.join(users[:20])}{' and more' if len(users) > 20 else ''}; "
+                "change their default_model first"
+            )
+        before = await get_alias(db, model_alias)
+        await catalog.delete_alias(db, model_alias)
+        await audit.record(
+            db, by, "model_alias.delete", f"model_alias:{model_alias}", before=before
+        )
+    return Deleted(object="model_alias", id=model_alias)
 
 
 async def apply_config(db: Database, config: ServerConfig, settings: Settings) -> None:

@@ -55,10 +55,12 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     return created_at, row_id
 
 
-def page(rows: Sequence[R], limit: int, key: str) -> tuple[Sequence[R], str | None]:
+def page(
+    rows: Sequence[R], limit: int, key: str, *, stamp: str = "created_at"
+) -> tuple[Sequence[R], str | None]:
     """A page of ``rows`` (fetched with ``limit + 1``, newest first) and the cursor of the next
-    one (``None`` on the last page); ``key`` names the rows' id column."""
+    one (``None`` on the last page); ``key`` names the rows' id column, ``stamp`` their time."""
     shown = rows[:limit]
     if len(rows) <= limit:
         return shown, None
-    return shown, encode_cursor(shown[-1]["created_at"], shown[-1][key])
+    return shown, encode_cursor(shown[-1][stamp], shown[-1][key])

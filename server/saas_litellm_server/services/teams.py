@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from saas_litellm_models import (
     CreditBalance,
     CreditsAddRequest,
+    Deleted,
     JobTypeUsage,
-    KeyRotation,
     OrganizationUsage,
     Team,
     TeamCreated,
@@ -17,35 +16,39 @@ from saas_litellm_models import (
     TeamLimitsRequest,
     TeamList,
     TeamListQuery,
+    TeamUpdateRequest,
     TeamUsage,
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog, jobs, teams
-from .keys import hash_key, new_virtual_key
+from . import audit
+from .audit import Operator
+from .keys import hash_key, issue_key, new_virtual_key
 from .pagination import page, position
 
 __all__ = [
     "add_credits",
     "create_team",
+    "delete_team",
     "get_balance",
     "get_organization_usage",
     "get_team",
     "get_usage",
     "list_teams",
-    "reissue_key",
-    "rotate_key",
     "set_limits",
     "set_status",
+    "update_team",
 ]
 
 
 async def create_team(
-    db: Database, body: TeamCreateRequest, *, create_missing: bool = False
+    db: Database, body: TeamCreateRequest, by: Operator, *, create_missing: bool = False
 ) -> TeamCreated:
-    """Create the team and its key. ``create_missing`` (local-dev mode) creates an organization
-    or access group the team names but that does not exist yet, so that the integration guide's
-    team-creation example works on its own; otherwise they must exist (400)."""
+    """Create the team and its first key (named ``default``). ``create_missing`` (local-dev
+    mode) creates an organization or access group the team names but that does not exist yet,
+    so that the integration guide's team-creation example works on its own; otherwise they must
+    exist (400)."""
     if await catalog.get_organization(db, body.organization_id) is None:
         if not create_missing:
             raise InvalidRequest(
@@ -64,29 +67,87 @@ async def create_team(
     if body.default_model is not None and await catalog.get_alias(db, body.default_model) is None:
         raise InvalidRequest(f"unknown model alias {body.default_model!r}", param="default_model")
     key = new_virtual_key()
-    created = await teams.insert_team(
-        db,
-        team_id=body.team_id,
-        organization_id=body.organization_id,
-        team_alias=body.team_alias,
-        default_model=body.default_model,
-        key_hash=hash_key(key),
-        credits_allocated=body.credits_allocated,
-        groups=body.access_groups,
-        rpm_limit=body.rpm_limit,
-        tpm_limit=body.tpm_limit,
-    )
-    if not created:
-        raise Conflict(f"team {body.team_id!r} already exists", param="team_id")
+    async with db.transaction():
+        created = await teams.insert_team(
+            db,
+            team_id=body.team_id,
+            organization_id=body.organization_id,
+            team_alias=body.team_alias,
+            default_model=body.default_model,
+            key_hash=hash_key(key),
+            credits_allocated=body.credits_allocated,
+            groups=body.access_groups,
+            rpm_limit=body.rpm_limit,
+            tpm_limit=body.tpm_limit,
+            metadata=body.metadata,
+            now=by.now,
+        )
+        if not created:
+            raise Conflict(f"team {body.team_id!r} already exists", param="team_id")
+        key, key_row = await issue_key(
+            db, body.team_id, name="default", expires_at=None, now=by.now, key=key
+        )
+        team = await _team_row(db, body.team_id)
+        await audit.record(db, by, "team.create", _target(body.team_id), after=team)
     return TeamCreated(
         team_id=body.team_id,
         organization_id=body.organization_id,
         team_alias=body.team_alias,
         access_groups=list(dict.fromkeys(body.access_groups)),
         virtual_key=key,
+        key_id=key_row["key_id"],
         credits_allocated=body.credits_allocated,
         credits_remaining=body.credits_allocated,
     )
+
+
+def _target(team_id: str) -> str:
+    return f"team:{team_id}"
+
+
+async def _locked(db: Database, team_id: str) -> teams.TeamRow:
+    """The team, its row locked for the change the current transaction makes (404 if none)."""
+    if not await teams.lock_team(db, team_id):
+        raise NotFound(f"team {team_id!r} not found")
+    return await _team_row(db, team_id)
+
+
+async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: Operator) -> Team:
+    """Change the fields the body names; access groups and the default model must exist."""
+    changes = body.changes()
+    async with db.transaction():
+        before = await _locked(db, team_id)
+        if "access_groups" in changes:
+            missing = await catalog.missing_groups(db, changes["access_groups"])
+            if missing:
+                raise InvalidRequest(
+                    f"unknown model access group(s): {', '.join(missing)}; create them first",
+                    param="access_groups",
+                )
+        model = changes.get("default_model")
+        if model is not None and await catalog.get_alias(db, model) is None:
+            raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
+        await teams.update_team(db, team_id, changes)
+        after = await _team_row(db, team_id)
+        old, new = audit.changed(before, after)
+        if new:
+            await audit.record(db, by, "team.update", _target(team_id), before=old, after=new)
+    return Team.model_validate(after)
+
+
+async def delete_team(db: Database, team_id: str, by: Operator) -> Deleted:
+    """Remove a team with no open jobs (409 otherwise): its keys stop working, its history
+    (jobs, calls, costs, grants) stays readable and keeps counting in usage."""
+    async with db.transaction():
+        before = await _locked(db, team_id)
+        open_jobs = await teams.open_job_count(db, team_id)
+        if open_jobs:
+            raise Conflict(
+                f"team {team_id!r} has {open_jobs} open job(s); complete or fail them first"
+            )
+        await teams.delete_team(db, team_id, by.now)
+        await audit.record(db, by, "team.delete", _target(team_id), before=before)
+    return Deleted(object="team", id=team_id)
 
 
 async def _team_row(db: Database, team_id: str) -> teams.TeamRow:
@@ -117,42 +178,46 @@ async def get_balance(db: Database, team_id: str) -> CreditBalance:
     return CreditBalance.model_validate(teams.balance(await _team_row(db, team_id)))
 
 
-async def add_credits(db: Database, team_id: str, body: CreditsAddRequest) -> CreditBalance:
-    row = await teams.add_credits(db, team_id, body.credits, body.reason)
-    if row is None:
-        raise NotFound(f"team {team_id!r} not found")
-    return CreditBalance.model_validate(teams.balance(row))
+async def add_credits(
+    db: Database, team_id: str, body: CreditsAddRequest, by: Operator
+) -> CreditBalance:
+    async with db.transaction():
+        row = await teams.add_credits(db, team_id, body.credits, body.reason)
+        if row is None:
+            raise NotFound(f"team {team_id!r} not found")
+        balance = CreditBalance.model_validate(teams.balance(row))
+        await audit.record(
+            db,
+            by,
+            "team.credits_add",
+            _target(team_id),
+            before={"credits_allocated": balance.credits_allocated - body.credits},
+            after={"credits_allocated": balance.credits_allocated, "reason": body.reason},
+        )
+    return balance
 
 
-async def rotate_key(db: Database, team_id: str) -> KeyRotation:
-    key = new_virtual_key()
-    if not await teams.set_key_hash(db, team_id, hash_key(key)):
-        raise NotFound(f"team {team_id!r} not found")
-    return KeyRotation(team_id=team_id, virtual_key=key)
-
-
-async def reissue_key(db: Database, kept: str) -> str:
-    """A replayed team create or key rotation: virtual keys are never stored in clear, so they
-    are not kept for replays either; the replay (its first response was lost) hands out a fresh
-    key instead, which replaces the one that was lost."""
-    data = json.loads(kept)
-    if "team_id" in data and "error" not in data:
-        data["virtual_key"] = (await rotate_key(db, data["team_id"])).virtual_key
-    return json.dumps(data)
-
-
-async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest) -> Team:
+async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Operator) -> Team:
     # Only the fields the body names change: an omitted limit stays, an explicit null removes it.
     changes = body.model_dump(include=body.model_fields_set)
-    if not await teams.set_limits(db, team_id, changes):
-        raise NotFound(f"team {team_id!r} not found")
-    return await get_team(db, team_id)
+    async with db.transaction():
+        before = await _locked(db, team_id)
+        await teams.set_limits(db, team_id, changes)
+        after = await _team_row(db, team_id)
+        old, new = audit.changed(before, after)
+        await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
+    return Team.model_validate(after)
 
 
-async def set_status(db: Database, team_id: str, status: str) -> Team:
-    if not await teams.set_status(db, team_id, status):
-        raise NotFound(f"team {team_id!r} not found")
-    return await get_team(db, team_id)
+async def set_status(db: Database, team_id: str, status: str, by: Operator) -> Team:
+    async with db.transaction():
+        before = await _locked(db, team_id)
+        await teams.set_status(db, team_id, status)
+        after = await _team_row(db, team_id)
+        action = "team.suspend" if status == "suspended" else "team.resume"
+        old, new = audit.changed(before, after)
+        await audit.record(db, by, action, _target(team_id), before=old, after=new)
+    return Team.model_validate(after)
 
 
 async def get_usage(

@@ -14,7 +14,11 @@ from .schema import alias_groups, deployments, model_access_groups, model_aliase
 
 __all__ = [
     "AliasRow",
+    "delete_alias",
+    "delete_group",
+    "delete_organization",
     "get_alias",
+    "get_group",
     "get_organization",
     "insert_alias",
     "insert_group",
@@ -22,8 +26,14 @@ __all__ = [
     "list_aliases",
     "list_groups",
     "list_organizations",
+    "lock_alias",
+    "lock_group",
+    "lock_organization",
     "missing_groups",
     "replace_alias",
+    "update_alias",
+    "update_group",
+    "update_organization",
 ]
 
 
@@ -45,14 +55,59 @@ async def insert_organization(
 
 
 def _org(row: Row) -> Row:
-    return {**row, "metadata": loads(row["metadata"]), "created_at": utc(row["created_at"])}
+    return {
+        "organization_id": row["organization_id"],
+        "name": row["name"],
+        "metadata": loads(row["metadata"]),
+        "created_at": utc(row["created_at"]),
+    }
 
 
 async def get_organization(db: Database, organization_id: str) -> Row | None:
+    """The organization, ``None`` if there is none (or it was removed)."""
     row = await db.fetch_one(
-        organizations.select().where(organizations.c.organization_id == organization_id)
+        organizations.select().where(
+            organizations.c.organization_id == organization_id,
+            organizations.c.deleted_at.is_(None),
+        )
     )
     return _org(row) if row else None
+
+
+async def lock_organization(db: Database, organization_id: str) -> bool:
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    row = await db.fetch_one(
+        organizations.update()
+        .where(
+            organizations.c.organization_id == organization_id,
+            organizations.c.deleted_at.is_(None),
+        )
+        .values(organization_id=organizations.c.organization_id)
+        .returning(organizations.c.organization_id)
+    )
+    return row is not None
+
+
+async def update_organization(db: Database, organization_id: str, changes: dict[str, Any]) -> None:
+    """Set ``name`` and/or ``metadata`` (the whole object)."""
+    values = dict(changes)
+    if "metadata" in values:
+        values["metadata"] = dumps(values["metadata"])
+    if values:
+        await db.execute(
+            organizations.update()
+            .where(organizations.c.organization_id == organization_id)
+            .values(**values)
+        )
+
+
+async def delete_organization(db: Database, organization_id: str, now: dt.datetime) -> None:
+    """Remove it from every list; the row stays for the history of its (removed) teams."""
+    await db.execute(
+        organizations.update()
+        .where(organizations.c.organization_id == organization_id)
+        .values(deleted_at=now)
+    )
 
 
 async def list_organizations(
@@ -61,7 +116,7 @@ async def list_organizations(
     """A page of organizations, newest first; ``after``: the last (created_at, id) seen."""
     rows = await db.fetch_all(
         newest_first(
-            organizations.select(),
+            organizations.select().where(organizations.c.deleted_at.is_(None)),
             organizations.c.created_at,
             organizations.c.organization_id,
             after=after,
@@ -83,6 +138,47 @@ async def insert_group(db: Database, group_name: str, description: str | None) -
         )
     )
     return {**row, "created_at": utc(row["created_at"])} if row else None
+
+
+async def lock_group(db: Database, group_name: str) -> bool:
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    row = await db.fetch_one(
+        model_access_groups.update()
+        .where(model_access_groups.c.group_name == group_name)
+        .values(group_name=model_access_groups.c.group_name)
+        .returning(model_access_groups.c.group_name)
+    )
+    return row is not None
+
+
+async def get_group(db: Database, group_name: str) -> Row | None:
+    row = await db.fetch_one(
+        model_access_groups.select().where(model_access_groups.c.group_name == group_name)
+    )
+    return {**row, "created_at": utc(row["created_at"])} if row else None
+
+
+async def update_group(db: Database, group_name: str, changes: dict[str, Any]) -> None:
+    if changes:
+        await db.execute(
+            model_access_groups.update()
+            .where(model_access_groups.c.group_name == group_name)
+            .values(**changes)
+        )
+
+
+async def delete_group(db: Database, group_name: str) -> list[str]:
+    """Delete the group (no team may hold it: see ``teams.teams_using``); the aliases it held
+    leave it. Returns those aliases."""
+    rows = await db.fetch_all(
+        alias_groups.delete()
+        .where(alias_groups.c.group_name == group_name)
+        .returning(alias_groups.c.model_alias)
+    )
+    await db.execute(
+        model_access_groups.delete().where(model_access_groups.c.group_name == group_name)
+    )
+    return sorted(r["model_alias"] for r in rows)
 
 
 async def list_groups(
@@ -169,6 +265,43 @@ async def replace_alias(
         await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
         await db.execute(deployments.delete().where(deployments.c.model_alias == model_alias))
         await _insert_members(db, model_alias, groups, deployment_rows)
+
+
+async def lock_alias(db: Database, model_alias: str) -> bool:
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    row = await db.fetch_one(
+        model_aliases.update()
+        .where(model_aliases.c.model_alias == model_alias)
+        .values(model_alias=model_aliases.c.model_alias)
+        .returning(model_aliases.c.model_alias)
+    )
+    return row is not None
+
+
+async def update_alias(
+    db: Database,
+    model_alias: str,
+    *,
+    groups: Sequence[str] | None,
+    deployment_rows: Sequence[dict[str, Any]] | None,
+) -> None:
+    """Replace the alias's access groups and/or its deployments (those given)."""
+    if groups is not None:
+        await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
+        for group in dict.fromkeys(groups):
+            await db.execute(
+                alias_groups.insert().values(model_alias=model_alias, group_name=group)
+            )
+    if deployment_rows is not None:
+        await db.execute(deployments.delete().where(deployments.c.model_alias == model_alias))
+        await _insert_members(db, model_alias, (), deployment_rows)
+
+
+async def delete_alias(db: Database, model_alias: str) -> None:
+    """Delete the alias and its deployments; recorded calls keep naming it."""
+    await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
+    await db.execute(deployments.delete().where(deployments.c.model_alias == model_alias))
+    await db.execute(model_aliases.delete().where(model_aliases.c.model_alias == model_alias))
 
 
 class AliasRow(TypedDict):

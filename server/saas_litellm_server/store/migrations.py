@@ -45,6 +45,17 @@ def _as_of(table: sa.Table, *, without: set[str]) -> sa.Table:
     return sa.Table(table.name, sa.MetaData(), *columns, *indexes)
 
 
+def _index(table: sa.Table, name: str) -> sa.Index:
+    return next(index for index in table.indexes if index.name == name)
+
+
+def _random_hex(dialect: Dialect) -> str:
+    """SQL for 24 random hex digits (an id made by a migration)."""
+    if dialect.name == "sqlite":
+        return "lower(hex(randomblob(12)))"
+    return "substr(md5(random()::text || clock_timestamp()::text), 1, 24)"
+
+
 def _timestamp(dialect: Dialect) -> str:
     return str(sa.DateTime(timezone=True).compile(dialect=dialect))
 
@@ -77,6 +88,20 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
             "ALTER TABLE idempotency_keys ADD COLUMN token VARCHAR(32)",
             f"ALTER TABLE idempotency_keys ADD COLUMN lease_until {_timestamp(dialect)}",
             f"ALTER TABLE llm_calls ADD COLUMN alive_until {_timestamp(dialect)}",
+        ],
+    ),
+    (
+        6,
+        lambda dialect: [
+            "ALTER TABLE teams ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'",
+            f"ALTER TABLE teams ADD COLUMN deleted_at {_timestamp(dialect)}",
+            f"ALTER TABLE organizations ADD COLUMN deleted_at {_timestamp(dialect)}",
+            *_create_tables(dialect, schema.team_keys, schema.audit_events),
+            # every team's one key becomes its first key, named "default"
+            "INSERT INTO team_keys (key_id, team_id, name, prefix, key_hash, created_at) "  # noqa: S608
+            f"SELECT 'key_' || {_random_hex(dialect)}, team_id, 'default', 'sk-', key_hash, "
+            "created_at FROM teams",
+            str(CreateIndex(_index(schema.jobs, "ix_jobs_created")).compile(dialect=dialect)),
         ],
     ),
 ]

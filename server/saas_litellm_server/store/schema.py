@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 __all__ = [
     "alias_groups",
+    "audit_events",
     "calls",
     "credit_grants",
     "deployments",
@@ -23,6 +24,7 @@ __all__ = [
     "organizations",
     "rate_windows",
     "team_groups",
+    "team_keys",
     "teams",
 ]
 
@@ -38,6 +40,7 @@ organizations = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", _ts, nullable=False),
+    sa.Column("deleted_at", _ts),  # since schema version 6: removed, its history kept
 )
 
 model_access_groups = sa.Table(
@@ -104,6 +107,9 @@ teams = sa.Table(
     sa.Column("team_alias", sa.String(200)),
     sa.Column("default_model", sa.String(_ID)),
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    # The hash of the key the team was created with. Since schema version 6 keys live in
+    # team_keys and authentication never reads this column; it stays because SQLite cannot
+    # drop a UNIQUE column in place.
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("credits_allocated", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("credits_used", sa.BigInteger, nullable=False, server_default="0"),
@@ -111,6 +117,8 @@ teams = sa.Table(
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("rpm_limit", sa.Integer),  # since schema version 4
     sa.Column("tpm_limit", sa.Integer),  # since schema version 4
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),  # since version 6
+    sa.Column("deleted_at", _ts),  # since schema version 6: removed, its history kept
     sa.CheckConstraint("credits_used >= 0", name="ck_teams_used_nonneg"),
     sa.CheckConstraint("credits_reserved >= 0", name="ck_teams_reserved_nonneg"),
     sa.CheckConstraint(
@@ -161,6 +169,7 @@ jobs = sa.Table(
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("completed_at", _ts),
     sa.Index("ix_jobs_team_created", "team_id", "created_at"),
+    sa.Index("ix_jobs_created", "created_at", "job_id"),  # since schema version 6
 )
 
 calls = sa.Table(
@@ -215,4 +224,35 @@ rate_windows = sa.Table(  # since schema version 4
     sa.Column("window_id", sa.BigInteger, primary_key=True),  # window number since the epoch
     sa.Column("requests", sa.Integer, nullable=False),
     sa.Column("tokens", sa.BigInteger, nullable=False),
+)
+
+team_keys = sa.Table(  # since schema version 6: a team's virtual keys, stored as hashes
+    "team_keys",
+    metadata,
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    sa.Column("team_id", sa.String(_ID), sa.ForeignKey("teams.team_id"), nullable=False),
+    sa.Column("name", sa.String(200)),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("expires_at", _ts),
+    sa.Column("last_used_at", _ts),
+    sa.Column("revoked_at", _ts),
+    # a key handed out by an idempotent replay in place of a lost one: the lost key's id
+    sa.Column("replaces", sa.String(40)),
+    sa.Index("ix_team_keys_team", "team_id", "created_at"),
+)
+
+audit_events = sa.Table(  # since schema version 6: every admin change
+    "audit_events",
+    metadata,
+    sa.Column("event_id", sa.String(40), primary_key=True),
+    sa.Column("at", _ts, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(300), nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Index("ix_audit_events_at", "at", "event_id"),
+    sa.Index("ix_audit_events_target", "target", "at"),
 )

@@ -13,25 +13,31 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
+from saas_litellm_models import OPEN_JOB_STATUSES
+
 from ._database import Database, Row, Statement
-from ._util import insert_ignore, newest_first, utc, utcnow
-from .schema import credit_grants, team_groups, teams
+from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
+from .schema import credit_grants, jobs, team_groups, team_keys, teams
 
 __all__ = [
     "TeamRow",
     "add_credits",
+    "delete_team",
     "get_team",
     "get_team_and_job",
     "get_team_by_key_hash",
     "insert_team",
     "list_teams",
+    "lock_team",
+    "open_job_count",
     "release_credit",
     "reserve_credit",
-    "set_key_hash",
     "set_limits",
     "set_status",
     "settle_credit",
     "team_access_groups",
+    "teams_using",
+    "update_team",
 ]
 
 _REMAINING = (teams.c.credits_allocated - teams.c.credits_used).label("credits_remaining")
@@ -52,6 +58,7 @@ class TeamRow(TypedDict):
     rpm_limit: int | None
     tpm_limit: int | None
     access_groups: list[str]
+    metadata: dict[str, Any]
     created_at: dt.datetime
 
 
@@ -71,6 +78,7 @@ def _team(row: Row, groups: list[str]) -> TeamRow:
         rpm_limit=row["rpm_limit"],
         tpm_limit=row["tpm_limit"],
         access_groups=groups,
+        metadata=loads(row["metadata"]),
         created_at=created_at,
     )
 
@@ -87,9 +95,12 @@ async def insert_team(
     groups: Sequence[str],
     rpm_limit: int | None = None,
     tpm_limit: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> bool:
-    """Insert the team, its access groups and its first credit grant; ``False`` if the id exists."""
-    now = utcnow()
+    """Insert the team, its access groups and its first credit grant; ``False`` if the id exists
+    (or existed: a removed team's id is not reused, its history still names it)."""
+    now = now or utcnow()
     async with db.transaction():
         row = await db.fetch_one(
             insert_ignore(
@@ -107,6 +118,7 @@ async def insert_team(
                 created_at=now,
                 rpm_limit=rpm_limit,
                 tpm_limit=tpm_limit,
+                metadata=dumps(metadata),
             )
         )
         if row is None:
@@ -142,8 +154,8 @@ async def list_teams(
     limit: int,
     after: tuple[dt.datetime, str] | None,
 ) -> list[TeamRow]:
-    """A page of teams matching every filter given, newest first."""
-    query = teams.select()
+    """A page of teams matching every filter given, newest first (removed teams left out)."""
+    query = teams.select().where(teams.c.deleted_at.is_(None))
     if organization_id is not None:
         query = query.where(teams.c.organization_id == organization_id)
     if status is not None:
@@ -170,15 +182,95 @@ async def list_teams(
 
 
 async def get_team(db: Database, team_id: str) -> TeamRow | None:
-    row = await db.fetch_one(teams.select().where(teams.c.team_id == team_id))
+    """The team, ``None`` if there is none (or it was removed)."""
+    row = await db.fetch_one(
+        teams.select().where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
+    )
     if row is None:
         return None
     return _team(row, await team_access_groups(db, team_id))
 
 
+async def lock_team(db: Database, team_id: str) -> bool:
+    """Whether the team exists; as a write, so that it can open a transaction that changes the
+    team (a SQLite transaction must begin with a write, see ``_database``), and on PostgreSQL
+    it holds the team's row until the transaction ends."""
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
+        .values(team_id=teams.c.team_id)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
+async def update_team(db: Database, team_id: str, changes: dict[str, Any]) -> None:
+    """Set the named fields (``team_alias``, ``default_model``, ``metadata``, and
+    ``access_groups``, which replaces the team's list)."""
+    values = {k: v for k, v in changes.items() if k != "access_groups"}
+    if "metadata" in values:
+        values["metadata"] = dumps(values["metadata"])
+    if values:
+        await db.execute(teams.update().where(teams.c.team_id == team_id).values(**values))
+    if "access_groups" in changes:
+        await db.execute(team_groups.delete().where(team_groups.c.team_id == team_id))
+        for group in dict.fromkeys(changes["access_groups"]):
+            await db.execute(team_groups.insert().values(team_id=team_id, group_name=group))
+
+
+async def open_job_count(db: Database, team_id: str) -> int:
+    return int(
+        await db.fetch_val(
+            sa.select(sa.func.count())
+            .select_from(jobs)
+            .where(jobs.c.team_id == team_id, jobs.c.status.in_(OPEN_JOB_STATUSES))
+        )
+    )
+
+
+async def delete_team(db: Database, team_id: str, now: dt.datetime) -> None:
+    """Remove the team: its keys stop working and it leaves every list, but its row stays, so
+    that its jobs, calls, costs and grants stay readable and keep counting in usage."""
+    await db.execute(teams.update().where(teams.c.team_id == team_id).values(deleted_at=now))
+    await db.execute(team_groups.delete().where(team_groups.c.team_id == team_id))
+    await db.execute(
+        team_keys.update()
+        .where(team_keys.c.team_id == team_id, team_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def teams_using(
+    db: Database,
+    *,
+    access_group: str | None = None,
+    default_model: str | None = None,
+    organization_id: str | None = None,
+) -> list[str]:
+    """Ids of the teams (not removed) granted ``access_group``, defaulting to
+    ``default_model`` or in ``organization_id``: what keeps those from being removed (the
+    first 21, enough to name them)."""
+    query = sa.select(teams.c.team_id).where(teams.c.deleted_at.is_(None))
+    if organization_id is not None:
+        query = query.where(teams.c.organization_id == organization_id)
+    if access_group is not None:
+        query = query.where(
+            teams.c.team_id.in_(
+                sa.select(team_groups.c.team_id).where(team_groups.c.group_name == access_group)
+            )
+        )
+    if default_model is not None:
+        query = query.where(teams.c.default_model == default_model)
+    rows = await db.fetch_all(query.order_by(teams.c.team_id).limit(21))
+    return [r["team_id"] for r in rows]
+
+
 _BY_KEY_HASH = Statement(
-    "SELECT team_id, status, default_model, rpm_limit, tpm_limit FROM teams "
-    "WHERE key_hash = :key_hash"
+    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, k.key_id, "
+    "k.expires_at AS key_expires_at, k.revoked_at AS key_revoked_at, "
+    "k.last_used_at AS key_last_used_at "
+    "FROM team_keys k JOIN teams t ON t.team_id = k.team_id "
+    "WHERE k.key_hash = :key_hash AND t.deleted_at IS NULL"
 )
 
 
@@ -196,16 +288,27 @@ _JOB_COLUMNS = (
     "completed_at",
 )
 _BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is bound
-    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, "  # noqa: S608
+    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, k.key_id, "  # noqa: S608
+    "k.expires_at AS key_expires_at, k.revoked_at AS key_revoked_at, "
+    "k.last_used_at AS key_last_used_at, "
     + ", ".join(f"j.{c} AS job_{c}" for c in _JOB_COLUMNS)
-    + " FROM teams t LEFT JOIN jobs j ON j.job_id = :job_id AND j.team_id = t.team_id "
-    "WHERE t.key_hash = :key_hash"
+    + " FROM team_keys k JOIN teams t ON t.team_id = k.team_id"
+    " LEFT JOIN jobs j ON j.job_id = :job_id AND j.team_id = t.team_id "
+    "WHERE k.key_hash = :key_hash AND t.deleted_at IS NULL"
 )
 
 
+def _key_times(row: Row) -> Row:
+    for name in ("key_expires_at", "key_revoked_at", "key_last_used_at"):
+        row[name] = utc(row[name])
+    return row
+
+
 async def get_team_by_key_hash(db: Database, key_hash: str) -> Row | None:
-    """The authenticating lookup (every team request): just what a request needs to know."""
-    return await db.run_one(_BY_KEY_HASH, {"key_hash": key_hash})
+    """The authenticating lookup (every team request): just what a request needs to know, and
+    the key's ``key_id``, ``key_expires_at``, ``key_revoked_at`` and ``key_last_used_at``."""
+    row = await db.run_one(_BY_KEY_HASH, {"key_hash": key_hash})
+    return _key_times(row) if row is not None else None
 
 
 async def get_team_and_job(
@@ -217,7 +320,7 @@ async def get_team_and_job(
     if row is None:
         return None, None
     job = {c: row.pop(f"job_{c}") for c in _JOB_COLUMNS}
-    return row, (job if job["job_id"] is not None else None)
+    return _key_times(row), (job if job["job_id"] is not None else None)
 
 
 async def reserve_credit(db: Database, team_id: str) -> bool:
@@ -226,6 +329,7 @@ async def reserve_credit(db: Database, team_id: str) -> bool:
         teams.update()
         .where(
             teams.c.team_id == team_id,
+            teams.c.deleted_at.is_(None),
             teams.c.credits_allocated - teams.c.credits_used - teams.c.credits_reserved >= 1,
         )
         .values(credits_reserved=teams.c.credits_reserved + 1)
@@ -264,7 +368,7 @@ async def add_credits(db: Database, team_id: str, credits: int, reason: str | No
     async with db.transaction():
         row = await db.fetch_one(
             teams.update()
-            .where(teams.c.team_id == team_id)
+            .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
             .values(credits_allocated=teams.c.credits_allocated + credits)
             .returning(
                 teams.c.team_id,
@@ -283,22 +387,15 @@ async def add_credits(db: Database, team_id: str, credits: int, reason: str | No
     return row
 
 
-async def set_key_hash(db: Database, team_id: str, key_hash: str) -> bool:
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id)
-        .values(key_hash=key_hash)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
-
-
 async def set_limits(db: Database, team_id: str, limits: dict[str, int | None]) -> bool:
     """Set the named limits (``rpm_limit``, ``tpm_limit``); ``None`` removes one."""
     # with nothing to change, a no-op assignment still tells whether the team exists
     values: dict[str, Any] = dict(limits) or {"rpm_limit": teams.c.rpm_limit}
     row = await db.fetch_one(
-        teams.update().where(teams.c.team_id == team_id).values(**values).returning(teams.c.team_id)
+        teams.update()
+        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
+        .values(**values)
+        .returning(teams.c.team_id)
     )
     return row is not None
 
@@ -306,7 +403,7 @@ async def set_limits(db: Database, team_id: str, limits: dict[str, int | None]) 
 async def set_status(db: Database, team_id: str, status: str) -> bool:
     row = await db.fetch_one(
         teams.update()
-        .where(teams.c.team_id == team_id)
+        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
         .values(status=status)
         .returning(teams.c.team_id)
     )

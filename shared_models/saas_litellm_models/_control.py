@@ -1,0 +1,198 @@
+"""Shapes of the control plane's changes: updates (``PATCH``), removals (``DELETE``), a team's
+virtual keys and the audit log.
+
+An update names only what changes: a field left out stays as it is; ``null`` clears a field
+that may be empty (a team's alias or default model, a group's description) and is refused for
+one that may not (a name, a list of deployments).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, JsonValue, StringConstraints, model_validator
+
+from ._admin import Deployment
+from ._base import (
+    Count,
+    Identifier,
+    Metadata,
+    ModelName,
+    NoNul,
+    PageQuery,
+    RequestModel,
+    ResponseModel,
+    ShortText,
+    UtcTime,
+)
+
+__all__ = [
+    "AuditEvent",
+    "AuditLog",
+    "AuditLogQuery",
+    "Deleted",
+    "DeletedKind",
+    "KeyCreateRequest",
+    "KeyCreated",
+    "KeyList",
+    "KeyRotateRequest",
+    "ModelAccessGroupUpdateRequest",
+    "ModelAliasUpdateRequest",
+    "OrganizationUpdateRequest",
+    "TeamUpdateRequest",
+    "VirtualKeyInfo",
+]
+
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+MAX_GRACE_SECONDS = 30 * 24 * 3600
+
+
+class _Update(RequestModel):
+    """An update: omitted fields are unchanged; ``_required`` fields may not be set to null."""
+
+    _required: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> _Update:
+        for name in self._required:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request names, with their new values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class OrganizationUpdateRequest(_Update):
+    """Body of ``PATCH /api/organizations/{organization_id}``."""
+
+    _required: ClassVar[tuple[str, ...]] = ("name", "metadata")
+    name: _Name | None = None
+    metadata: Metadata | None = Field(default=None, description="Replaces the whole object.")
+
+
+class ModelAccessGroupUpdateRequest(_Update):
+    """Body of ``PATCH /api/model-access-groups/{group_name}``."""
+
+    description: ShortText | None = None
+
+
+class ModelAliasUpdateRequest(_Update):
+    """Body of ``PATCH /api/model-aliases/{model_alias}``.
+
+    ``deployments`` replaces the whole list (its order is the fallback order); new prices apply
+    to calls made after the change, recorded calls keep their cost.
+    """
+
+    _required: ClassVar[tuple[str, ...]] = ("access_groups", "deployments")
+    access_groups: Annotated[list[Identifier], Field(max_length=64)] | None = None
+    deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)] | None = None
+
+
+class TeamUpdateRequest(_Update):
+    """Body of ``PATCH /api/teams/{team_id}``; ``access_groups`` replaces the whole list."""
+
+    _required: ClassVar[tuple[str, ...]] = ("access_groups", "metadata")
+    team_alias: _Name | None = None
+    access_groups: Annotated[list[Identifier], Field(max_length=64)] | None = None
+    metadata: Metadata | None = Field(default=None, description="Replaces the whole object.")
+    default_model: ModelName | None = None
+
+
+DeletedKind = Literal["organization", "model_access_group", "model_alias", "team"]
+
+
+class Deleted(ResponseModel):
+    """Response of a ``DELETE``: what was removed. History (jobs, calls, costs) stays."""
+
+    object: DeletedKind
+    id: str
+    deleted: bool = True
+
+
+class KeyCreateRequest(RequestModel):
+    """Body of ``POST /api/teams/{team_id}/keys``."""
+
+    name: _Name | None = None
+    expires_at: UtcTime | None = Field(
+        default=None, description="When the key stops working (ISO 8601; naive means UTC)."
+    )
+
+
+class KeyCreated(ResponseModel):
+    """Response of ``POST /api/teams/{team_id}/keys``: the only time the key is shown."""
+
+    key_id: str
+    team_id: str
+    virtual_key: str
+    name: str | None = None
+    prefix: str
+    expires_at: datetime | None = None
+    created_at: datetime
+
+
+class VirtualKeyInfo(ResponseModel):
+    """A key as listed: everything but the key itself (the server keeps only its hash)."""
+
+    key_id: str
+    name: str | None = None
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = Field(
+        default=None, description="When it last authenticated a request (to the minute)."
+    )
+    revoked_at: datetime | None = None
+
+
+class KeyList(ResponseModel):
+    """Response of ``GET /api/teams/{team_id}/keys``: newest first, revoked keys included."""
+
+    keys: list[VirtualKeyInfo]
+
+
+class KeyRotateRequest(RequestModel):
+    """Body of ``POST /api/teams/{team_id}/rotate-key`` (optional)."""
+
+    grace_seconds: Annotated[Count, Field(ge=0, le=MAX_GRACE_SECONDS)] | None = Field(
+        default=None,
+        description="How long the team's current keys keep working; default 0 (stop at once).",
+    )
+
+
+class AuditLogQuery(PageQuery):
+    """Query of ``GET /api/audit-log``."""
+
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Only changes by this actor (admin-key, local-dev, …)."
+    )
+    action: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Only this action (team.update, …)."
+    )
+    target: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = Field(
+        default=None, description="Only changes of this target (team:acme-corp, …)."
+    )
+    since: UtcTime | None = Field(default=None, description="Only changes at or after this time.")
+
+
+class AuditEvent(ResponseModel):
+    """One admin change: who, what, and the fields before and after (never a key)."""
+
+    event_id: str
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    before: dict[str, JsonValue] | None = None
+    after: dict[str, JsonValue] | None = None
+
+
+class AuditLog(ResponseModel):
+    """Response of ``GET /api/audit-log``: newest first, one page at a time."""
+
+    events: list[AuditEvent]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as ``cursor`` for the next page; null on the last page."
+    )
