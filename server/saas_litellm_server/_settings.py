@@ -40,7 +40,8 @@ class Settings(BaseSettings):
         default=5.0,
         ge=0,
         description="How long a process may reuse a model alias or a team's access groups "
-        "it read (0: read them on every call).",
+        "it read (0: read them on every call). The process that makes an admin change sees it "
+        "at once; other processes within this time.",
     )
     default_model: str = Field(
         default=BUILTIN_MODEL_ALIAS,
