@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     mock_chunk_delay: float = Field(
         default=0.0, ge=0, description="Seconds between the mock provider's streamed chunks."
     )
+    dashboard: bool = Field(
+        default=True, description="Serve the operator's web dashboard under /admin."
+    )
+    dashboard_session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="How long a dashboard sign-in lasts."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -30,6 +30,7 @@ from ._responses import api_error_response, error_response, request_id
 from ._runtime import Runtime
 from ._settings import Settings
 from ._version import __version__
+from .dashboard import dashboard_routes
 from .errors import APIError
 from .routes import admin, audit, changes, control, credits, docs, jobs, keys
 from .routes._operation import Call, Operation, api_route
@@ -185,6 +186,7 @@ def create_app(
             *jobs.routes,
             *credits.routes,
             *docs.routes,
+            *(dashboard_routes(settings) if settings.dashboard else []),
         ],
         middleware=_middleware(settings),
         exception_handlers={

@@ -1,0 +1,132 @@
+"""Figures for the operator's dashboard: totals, calls and spend per day and per model, the
+teams that spend most, and the admin's view of one job. Aggregation is the store's
+(``store.stats``); this module shapes it into typed values, so no template computes a figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from saas_litellm_models import JobDetail
+
+from .._runtime import TeamContext
+from ..errors import NotFound
+from ..store import Database, stats
+from ..store import teams as team_store
+from . import jobs
+
+__all__ = [
+    "CallTotals",
+    "Overview",
+    "day_start",
+    "get_job",
+    "overview",
+    "usage_by_day",
+    "usage_by_model",
+]
+
+
+@dataclass(frozen=True)
+class CallTotals:
+    """Calls of one day, one model or one team: how many, how many failed, tokens, cost."""
+
+    label: str
+    calls: int
+    errors: int
+    tokens: int
+    cost_usd: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class Overview:
+    organizations: int
+    teams: int
+    suspended_teams: int
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+    jobs_today: int
+    today: CallTotals
+    """Calls made today (UTC)."""
+    period: CallTotals
+    """Calls over the charted period."""
+    days: list[CallTotals]
+    by_model: list[CallTotals]
+    top_teams: list[CallTotals]
+
+
+def day_start(now: dt.datetime) -> dt.datetime:
+    """Midnight (UTC) of ``now``'s day."""
+    utc = now.astimezone(dt.timezone.utc)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _totals(label: str, rows: list[CallTotals]) -> CallTotals:
+    return CallTotals(
+        label,
+        sum(r.calls for r in rows),
+        sum(r.errors for r in rows),
+        sum(r.tokens for r in rows),
+        round(sum(r.cost_usd for r in rows), 10),
+    )
+
+
+async def usage_by_day(
+    db: Database, now: dt.datetime, *, days: int, team_id: str | None = None
+) -> list[CallTotals]:
+    """One entry per UTC day of the last ``days`` (today included, empty days as zero)."""
+    first = day_start(now) - dt.timedelta(days=days - 1)
+    rows = {r["day"]: r for r in await stats.calls_by_day(db, team_id=team_id, since=first)}
+    out = []
+    for i in range(days):
+        day = (first + dt.timedelta(days=i)).date().isoformat()
+        r = rows.get(day)
+        out.append(
+            CallTotals(day, r["calls"], r["errors"], r["tokens"], r["cost_usd"])
+            if r
+            else CallTotals(day, 0, 0, 0, 0.0)
+        )
+    return out
+
+
+async def usage_by_model(
+    db: Database, *, since: dt.datetime | None, team_id: str | None = None
+) -> list[CallTotals]:
+    rows = await stats.calls_by_model(db, team_id=team_id, since=since)
+    return [
+        CallTotals(r["model_alias"], r["calls"], r["errors"], r["tokens"], r["cost_usd"])
+        for r in rows
+    ]
+
+
+async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overview:
+    """Everything the dashboard's first page shows."""
+    totals = await stats.credit_totals(db)
+    series = await usage_by_day(db, now, days=days)
+    first = day_start(now) - dt.timedelta(days=days - 1)
+    top = [
+        CallTotals(r["team_id"], r["calls"], r["errors"], r["tokens"], r["cost_usd"])
+        for r in await stats.top_teams(db, since=first, limit=10)
+    ]
+    return Overview(
+        **totals,
+        jobs_today=await stats.job_count(db, since=day_start(now)),
+        today=series[-1],
+        period=_totals(f"last {days} days", series),
+        days=series,
+        by_model=await usage_by_model(db, since=first),
+        top_teams=top,
+    )
+
+
+async def get_job(db: Database, team_id: str, job_id: str) -> JobDetail:
+    """A team's job with its calls, as the operator sees it (the same view the team gets)."""
+    row = await team_store.get_team(db, team_id)
+    if row is None:
+        raise NotFound(f"team {team_id!r} not found")
+    team = TeamContext(team_id=team_id, status=row["status"], default_model=row["default_model"])
+    return await jobs.get_job(db, team, job_id)
