@@ -1,0 +1,384 @@
+"""The dashboard's pages (dashboard/pages.py) over httpx, on SQLite and PostgreSQL, in local-dev
+mode (open; the sign-in is tested in test_dashboard_security.py): each page shows what the admin
+API says, and each form changes what the admin API then reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from typing import Any
+
+import httpx
+import pytest
+from support import bearer, create_team, open_job
+
+from saas_litellm_server import Settings, create_app
+from saas_litellm_server.services import stats
+from saas_litellm_server.store import Database
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+KEY = re.compile(r'id="virtual-key">([^<]+)<')
+
+
+class Dash:
+    """A browser-like dashboard user: GETs pages, posts forms with the session's CSRF token."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.csrf = ""
+
+    async def get(self, path: str, status: int = 200) -> str:
+        r = await self.http.get(path)
+        assert r.status_code == status, (path, r.status_code, r.text[:2000])
+        found = CSRF.search(r.text)
+        if found:
+            self.csrf = found.group(1)
+        return html.unescape(r.text)
+
+    async def post(self, path: str, form: dict[str, Any], status: int = 303) -> httpx.Response:
+        if not self.csrf:
+            await self.get("/admin/organizations")  # a page with a form
+        r = await self.http.post(path, data={**form, "csrf": self.csrf})
+        assert r.status_code == status, (path, r.status_code, r.text[:3000])
+        return r
+
+
+def cells(page: str, table_id: str) -> list[list[str]]:
+    """The text of each body row of the table with this id."""
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
+    assert table, f"no table {table_id}"
+    body = table.group(1).split("<tbody>", 1)[1]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in rows
+    ]
+
+
+async def call(http: httpx.AsyncClient, key: str, job: str, model: str = "default") -> None:
+    r = await http.post(
+        f"/api/jobs/{job}/llm-call",
+        json={"model": model, "messages": [{"role": "user", "content": "hello there"}]},
+        headers=bearer(key),
+    )
+    assert r.status_code == 200, r.text
+
+
+async def complete(http: httpx.AsyncClient, key: str, job: str) -> dict[str, Any]:
+    r = await http.post(
+        f"/api/jobs/{job}/complete", json={"status": "completed"}, headers=bearer(key)
+    )
+    assert r.status_code == 200, r.text
+    costs: dict[str, Any] = r.json()["costs"]
+    return costs
+
+
+async def test_overview_shows_the_services_figures(http: httpx.AsyncClient, app: Any) -> None:
+    key = await create_team(http, credits=10)
+    await create_team(http, team_id="idle", credits=5)
+    for _ in range(2):
+        job = await open_job(http, key, job_type="summary")
+        await call(http, key, job)
+        await complete(http, key, job)
+    await open_job(http, key)  # one reserved credit
+    dash = Dash(http)
+    page = await dash.get("/admin")
+    figures = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page))
+    assert figures["Organizations"] == "1"
+    assert figures["Teams"] == "2"
+    assert figures["Credits allocated"] == "15"
+    assert figures["Credits used"] == "2"
+    assert figures["Credits reserved"] == "1"
+    assert figures["Jobs today"] == "3"
+    assert figures["Calls today"] == "2"
+    rt = app.state.runtime
+    o = await stats.overview(rt.db, rt.clock())
+    assert figures["Spend today"] == f"${o.today.cost_usd:,.4f}"
+    assert o.today.cost_usd > 0 and o.today.errors == 0
+    assert cells(page, "top-teams")[0][0] == "acme-corp"
+    assert "Calls per day (UTC)" in page and "<svg" in page
+    assert "Spend by model (USD)" in page and ">default<" in page
+    # the services agree with the API's usage
+    usage = (await http.get("/api/teams/acme-corp/usage")).json()["by_job_type"]
+    assert sum(u["cost_usd"] for u in usage) == pytest.approx(o.period.cost_usd)
+    assert sum(u["calls"] for u in usage) == o.period.calls == 2
+
+
+async def test_usage_per_day_and_model_on_both_backends(database_url: str) -> None:
+    """The store's day buckets are UTC days on SQLite and PostgreSQL alike."""
+    settings = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    now = [dt.datetime(2030, 5, 10, 23, 30, tzinfo=dt.timezone.utc)]
+    app = create_app(settings, clock=lambda: now[0])
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        key = await create_team(http)
+        job = await open_job(http, key)
+        await call(http, key, job)
+        db: Database = app.state.runtime.db
+        days = await stats.usage_by_day(db, dt.datetime.now(dt.timezone.utc), days=3)
+        assert [d.label for d in days][-1] == dt.datetime.now(dt.timezone.utc).date().isoformat()
+        assert days[-1].calls == 1 and days[0].calls == 0 and len(days) == 3
+        models = await stats.usage_by_model(db, since=None, team_id="acme-corp")
+        assert [(m.label, m.calls, m.errors) for m in models] == [("default", 1, 0)]
+        assert await stats.usage_by_model(db, since=None, team_id="nobody") == []
+
+
+async def test_organizations_list_create_and_detail(http: httpx.AsyncClient) -> None:
+    dash = Dash(http)
+    r = await dash.post("/admin/organizations", {"organization_id": "org_a", "name": "Acme"})
+    assert r.headers["location"] == "/admin/organizations/org_a?done=organization"
+    page = await dash.get("/admin/organizations")
+    assert cells(page, "organizations")[0][:2] == ["org_a", "Acme"]
+    org = (await http.get("/api/organizations/org_a")).json()
+    assert org["name"] == "Acme"
+    key = await create_team(http, team_id="t1", organization_id="org_a")
+    job = await open_job(http, key, team_id="t1", job_type="summary")
+    await call(http, key, job)
+    await complete(http, key, job)
+    page = await dash.get("/admin/organizations/org_a?done=organization")
+    assert "Organization created." in page
+    assert cells(page, "org-teams")[0][:4] == ["t1", "", "active", "999"]
+    assert "summary" in page
+    # a duplicate is refused with the API's message
+    r = await dash.post("/admin/organizations", {"organization_id": "org_a"}, status=409)
+    assert "already exists" in r.text
+    await dash.get("/admin/organizations/nope", status=404)
+
+
+async def test_teams_create_shows_the_key_once_and_it_works(http: httpx.AsyncClient) -> None:
+    dash = Dash(http)
+    await dash.post("/admin/organizations", {"organization_id": "org_a"})
+    await dash.post("/admin/models/groups", {"group_name": "g1"})
+    r = await dash.post(
+        "/admin/teams",
+        {
+            "organization_id": "org_a",
+            "team_id": "t1",
+            "team_alias": "Team One",
+            "access_groups": "g1",
+            "credits_allocated": "25",
+        },
+        status=201,
+    )
+    assert r.headers["cache-control"] == "no-store"
+    found = KEY.search(r.text)
+    assert found and 'data-copy="virtual-key"' in r.text
+    key = found.group(1)
+    balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+    assert balance["credits_remaining"] == 25
+    team = (await http.get("/api/teams/t1")).json()
+    assert team["team_alias"] == "Team One" and team["access_groups"] == ["g1"]
+    page = await dash.get("/admin/teams")
+    assert cells(page, "teams")[0][:5] == ["t1", "Team One", "org_a", "active", "25"]
+    assert key not in page and key not in await dash.get("/admin/teams/t1")
+    # invalid input: the service's (or the model's) message, nothing created
+    r = await dash.post(
+        "/admin/teams",
+        {"organization_id": "org_a", "team_id": "t2", "credits_allocated": "x"},
+        status=400,
+    )
+    assert "not a whole number" in r.text
+    r = await dash.post("/admin/teams", {"organization_id": "org_a", "team_id": "t1"}, status=409)
+    assert len((await http.get("/api/teams")).json()["teams"]) == 1
+
+
+async def test_teams_list_filters(http: httpx.AsyncClient) -> None:
+    await create_team(http, team_id="t1", organization_id="o1", groups=("g1",))
+    await create_team(http, team_id="t2", organization_id="o2", groups=("g2",))
+    await http.post("/api/teams/t2/suspend")
+    dash = Dash(http)
+
+    async def shown(query: str) -> list[str]:
+        return [row[0] for row in cells(await dash.get(f"/admin/teams{query}"), "teams")]
+
+    assert await shown("") == ["t2", "t1"]
+    assert await shown("?status=suspended") == ["t2"]
+    assert await shown("?organization_id=o1") == ["t1"]
+    assert await shown("?access_group=g2") == ["t2"]
+    assert await shown("?access_group=g2&status=active") == ["No teams match."]
+
+
+async def test_team_actions_credits_limits_suspend_resume(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, team_id="t1", credits=10)
+    dash = Dash(http)
+    await dash.post("/admin/teams/t1/credits", {"credits": "15", "reason": "top-up"})
+    team = (await http.get("/api/teams/t1")).json()
+    assert team["credits_allocated"] == 25
+    page = await dash.get("/admin/teams/t1?done=credits")
+    assert "Credits added." in page and 'id="credits-remaining">25<' in page
+    await dash.post("/admin/teams/t1/credits", {"credits": "0"}, status=400)
+    await dash.post("/admin/teams/t1/credits", {"credits": "-3"}, status=400)
+
+    await dash.post("/admin/teams/t1/limits", {"rpm_limit": "60", "tpm_limit": ""})
+    team = (await http.get("/api/teams/t1")).json()
+    assert (team["rpm_limit"], team["tpm_limit"]) == (60, None)
+    await dash.post("/admin/teams/t1/limits", {"rpm_limit": "", "tpm_limit": ""})
+    assert (await http.get("/api/teams/t1")).json()["rpm_limit"] is None
+
+    await dash.post("/admin/teams/t1/suspend", {})
+    assert (await http.get("/api/teams/t1")).json()["status"] == "suspended"
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": "t1", "job_type": "x"}, headers=bearer(key)
+    )
+    assert r.status_code == 403
+    assert 'id="resume-team"' in await dash.get("/admin/teams/t1")
+    await dash.post("/admin/teams/t1/resume", {})
+    await open_job(http, key, team_id="t1")
+    events = (await http.get("/api/audit-log")).json()["events"]
+    by_dashboard = [e["action"] for e in events if e["actor"].startswith("dashboard:")]
+    assert by_dashboard[:2] == ["team.resume", "team.suspend"]
+    assert {e["actor"] for e in events} - {"local-dev"} == {events[0]["actor"]}  # one session
+
+
+async def test_team_keys_create_revoke_rotate(http: httpx.AsyncClient) -> None:
+    first = await create_team(http, team_id="t1")
+    dash = Dash(http)
+    r = await dash.post("/admin/teams/t1/keys", {"name": "ci"}, status=201)
+    second = KEY.search(r.text)
+    assert second
+    assert (await http.get("/api/credits/balance", headers=bearer(second.group(1)))).is_success
+    listed = (await http.get("/api/teams/t1/keys")).json()["keys"]
+    assert [k["name"] for k in listed] == ["ci", "default"]
+    page = await dash.get("/admin/teams/t1")
+    assert [row[0] for row in cells(page, "keys")] == ["ci", "default"]
+    ci = listed[0]["key_id"]
+    await dash.post(f"/admin/teams/t1/keys/{ci}/revoke", {})
+    r = await http.get("/api/credits/balance", headers=bearer(second.group(1)))
+    assert r.status_code == 401
+    assert cells(await dash.get("/admin/teams/t1"), "keys")[0][5] == "revoked"
+
+    r = await dash.post("/admin/teams/t1/rotate", {"grace_seconds": "0"}, status=201)
+    third = KEY.search(r.text)
+    assert third
+    assert (await http.get("/api/credits/balance", headers=bearer(first))).status_code == 401
+    assert (await http.get("/api/credits/balance", headers=bearer(third.group(1)))).is_success
+    await dash.post("/admin/teams/t1/keys/key_nope/revoke", {}, status=404)
+
+
+async def test_team_jobs_filters_and_pagination(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, team_id="t1")
+    ids = [await open_job(http, key, team_id="t1", job_type="bulk") for _ in range(27)]
+    summary = await open_job(http, key, team_id="t1", job_type="summary")
+    await call(http, key, summary)
+    await complete(http, key, summary)
+    dash = Dash(http)
+    page = await dash.get("/admin/teams/t1")
+    rows = cells(page, "jobs")
+    assert len(rows) == 25 and rows[0][1] == "summary"
+    nxt = re.search(r'<a href="([^"]+)" rel="next">', page)
+    assert nxt
+    rest = cells(await dash.get(html.unescape(nxt.group(1))), "jobs")
+    assert len(rest) == 3
+    shown = {r[0] for r in rows + rest}
+    assert {f"{j[:8]}…" for j in [*ids, summary]} == shown
+
+    assert [r[1] for r in cells(await dash.get("/admin/teams/t1?status=completed"), "jobs")] == [
+        "summary"
+    ]
+    assert len(cells(await dash.get("/admin/teams/t1?job_type=bulk"), "jobs")) == 25
+    today = dt.datetime.now(dt.timezone.utc).date()
+    in_range = f"/admin/teams/t1?job_type=summary&since={today}&until={today}"
+    assert len(cells(await dash.get(in_range), "jobs")) == 1
+    later = today + dt.timedelta(days=1)
+    assert cells(await dash.get(f"/admin/teams/t1?since={later}"), "jobs") == [["No jobs match."]]
+    await dash.get("/admin/teams/t1?since=yesterday", status=400)
+    await dash.get("/admin/teams/t1?status=bogus", status=400)
+    # usage by job type and by model, as charts and tables
+    page = await dash.get("/admin/teams/t1")
+    assert "Cost by job type (USD)" in page and "Cost by model (USD)" in page
+    assert "summary" in page and ">default<" in page
+
+
+async def test_job_detail_lists_every_call_in_order(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, team_id="t1")
+    job = await open_job(http, key, team_id="t1")
+    await call(http, key, job)
+    await call(http, key, job)
+    costs = await complete(http, key, job)
+    detail = (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()
+    dash = Dash(http)
+    page = await dash.get(f"/admin/teams/t1/jobs/{job}")
+    rows = cells(page, "calls")
+    assert [r[0] for r in rows] == ["1", "2"]
+    for row, c in zip(rows, detail["calls"]):
+        assert row[1] == c["model"] and row[2] == (c["deployment"] or "")
+        assert row[3] == str(c["prompt_tokens"]) and row[4] == str(c["completion_tokens"])
+        assert row[5] == f"${c['cost_usd']:,.4f}"
+        assert row[6] == f"{c['latency_ms']:.0f} ms" and row[7] == "success"
+    assert f'id="job-cost">${costs["total_cost_usd"]:,.4f}<' in page
+    await dash.get(f"/admin/teams/other/jobs/{job}", status=404)
+    await dash.get("/admin/teams/t1/jobs/00000000-0000-0000-0000-000000000000", status=404)
+
+
+async def test_models_groups_and_aliases(http: httpx.AsyncClient) -> None:
+    dash = Dash(http)
+    await dash.post("/admin/models/groups", {"group_name": "g1", "description": "first"})
+    await dash.post("/admin/models/groups/g1", {"description": "changed"})
+    groups = (await http.get("/api/model-access-groups")).json()["model_access_groups"]
+    assert [(g["group_name"], g["description"]) for g in groups] == [("g1", "changed")]
+    await dash.post(
+        "/admin/models/aliases",
+        {
+            "model_alias": "openai/fast",
+            "access_groups": "g1",
+            "provider": ["mock", "mock", ""],
+            "model": ["m1", "m2", ""],
+            "api_base": ["", "", ""],
+            "input_cost_per_million": ["1.5", "", ""],
+            "output_cost_per_million": ["2", "", ""],
+        },
+    )
+    alias = (await http.get("/api/model-aliases/openai/fast")).json()
+    assert alias["access_groups"] == ["g1"]
+    assert [(d["model"], d["input_cost_per_million"]) for d in alias["deployments"]] == [
+        ("m1", 1.5),
+        ("m2", 0.0),
+    ]
+    page = await dash.get("/admin/models")
+    row = next(r for r in cells(page, "aliases") if r[0] == "openai/fast")
+    assert row[1] == "g1" and "mock/m1: $1.5000 / $2.0000" in row[2]
+    edit = await dash.get("/admin/models/aliases/openai/fast")
+    assert 'value="m1"' in edit and 'value="1.5"' in edit and " checked" in edit
+    await dash.post(
+        "/admin/models/aliases/openai/fast",
+        {
+            "provider": ["mock", ""],
+            "model": ["m3", ""],
+            "input_cost_per_million": ["3", ""],
+            "output_cost_per_million": ["4", ""],
+        },
+    )
+    alias = (await http.get("/api/model-aliases/openai/fast")).json()
+    assert alias["access_groups"] == []
+    assert [(d["model"], d["output_cost_per_million"]) for d in alias["deployments"]] == [
+        ("m3", 4.0)
+    ]
+    r = await dash.post(
+        "/admin/models/aliases", {"model_alias": "x", "provider": [""], "model": [""]}, status=400
+    )
+    assert "deployments" in r.text
+    r = await dash.post(
+        "/admin/models/aliases",
+        {"model_alias": "x", "provider": "mock", "model": "m", "input_cost_per_million": "lots"},
+        status=400,
+    )
+    assert "not a number" in r.text
+    await dash.get("/admin/models/aliases/nope", status=404)
+
+
+async def test_audit_log_page_and_filters(http: httpx.AsyncClient) -> None:
+    await create_team(http, team_id="t1")  # by the API: actor local-dev
+    dash = Dash(http)
+    await dash.post("/admin/teams/t1/credits", {"credits": "5"})
+    page = await dash.get("/admin/audit")
+    rows = cells(page, "audit")
+    assert rows[0][1].startswith("dashboard:") and rows[0][2] == "team.credits_add"
+    assert any(r[1] == "local-dev" for r in rows)
+    filtered = cells(await dash.get("/admin/audit?actor=local-dev"), "audit")
+    assert filtered and all(r[1] == "local-dev" for r in filtered)
+    assert cells(await dash.get("/admin/audit?target=team:nobody"), "audit") == [
+        ["No changes match."]
+    ]
