@@ -302,7 +302,7 @@ async def test_security_headers_on_every_dashboard_response(any_http: httpx.Asyn
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, r.url
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
         assert r.headers["x-content-type-options"] == "nosniff"
-        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["referrer-policy"] == "same-origin"
         assert r.headers["x-frame-options"] == "DENY"
     for r in responses[:-2]:
         if r.status_code == 200:

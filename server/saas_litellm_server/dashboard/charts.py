@@ -10,9 +10,9 @@ from markupsafe import Markup
 __all__ = ["bar_chart"]
 
 _ROW = 22
-_LABEL_WIDTH = 150
-_BAR_WIDTH = 300
-_VALUE_WIDTH = 110
+_LABEL_WIDTH = 120
+_BAR_WIDTH = 180
+_VALUE_WIDTH = 80
 
 
 def bar_chart(
@@ -44,7 +44,7 @@ def bar_chart(
                 '<text x="{vx}" y="{ty}" class="value">{text}</text></g>'
             ).format(
                 label=label,
-                short=label if len(label) <= 22 else label[:21] + "…",
+                short=label if len(label) <= 18 else label[:17] + "…",
                 text=fmt(value),
                 lx=_LABEL_WIDTH - 6,
                 ty=y + 15,

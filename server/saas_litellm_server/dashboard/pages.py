@@ -68,7 +68,9 @@ SECURITY_HEADERS = {
     ),
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on a form
+    # post, and the Origin check below would refuse every form
+    "referrer-policy": "same-origin",
 }
 
 _DONE = {
@@ -327,8 +329,8 @@ class Dashboard:
             ctx,
             "overview.html",
             o=figures,
-            calls_per_day=[(d.label, d.calls) for d in figures.days],
-            spend_per_day=[(d.label, d.cost_usd) for d in figures.days],
+            calls_per_day=[(d.label[5:], d.calls) for d in figures.days],  # MM-DD
+            spend_per_day=[(d.label[5:], d.cost_usd) for d in figures.days],
             spend_by_model=[(m.label, m.cost_usd) for m in figures.by_model],
         )
 
