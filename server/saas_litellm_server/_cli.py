@@ -107,7 +107,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     from ._demo import run_demo
 
-    return asyncio.run(run_demo(chunk_delay=args.chunk_delay))
+    return asyncio.run(run_demo(chunk_delay=args.chunk_delay, keep=args.keep, port=args.port))
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -165,6 +165,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         type=float,
         default=0.05,
         help="seconds between streamed chunks of the mock model (default 0.05)",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the server running afterwards (Ctrl+C stops it), to explore the dashboard",
+    )
+    demo.add_argument(
+        "--port", type=int, default=0, help="port of the demo server (default: a free one)"
     )
     demo.set_defaults(handler=_demo)
     return parser, {"serve": serve, "demo": demo}

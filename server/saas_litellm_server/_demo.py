@@ -2,7 +2,8 @@
 
 Starts a real server (uvicorn) on a free loopback port with a fresh SQLite file, then plays the
 guide: organization, access group, team and virtual key; a job; LLM calls; completion; credits
-before and after. Everything runs offline on the built-in mock model.
+before and after. Everything runs offline on the built-in mock model. It ends with the URL of
+the admin dashboard; ``--keep`` keeps the server running so that a newcomer can look around.
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-async def run_demo(*, chunk_delay: float = 0.05) -> int:
+async def run_demo(*, chunk_delay: float = 0.05, keep: bool = False, port: int = 0) -> int:
+    """Play the guide; with ``keep`` the server (and its database) stay up until Ctrl+C, so
+    the dashboard at ``/admin`` can be explored."""
     from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient
 
     with tempfile.TemporaryDirectory(prefix="saas-litellm-demo-") as tmp:
         database_url = f"sqlite:///{Path(tmp) / 'demo.db'}"
         settings = Settings(database_url=database_url, admin_key=None, mock_chunk_delay=chunk_delay)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
@@ -151,6 +154,10 @@ async def run_demo(*, chunk_delay: float = 0.05) -> int:
                     f"reserved {after.credits_reserved}"
                 )
                 _say(f"Credits remaining: {result.credits_remaining}")
+            _say(f"\nDashboard: {base_url}/admin (open without sign-in: local-dev mode)")
+            if keep:
+                _say("The server keeps running (--keep); press Ctrl+C to stop it.")
+                await serving
         finally:
             server.should_exit = True
             await serving

@@ -326,3 +326,40 @@ def test_serve_log_format_json_writes_one_json_object_per_line(tmp_path: Path) -
     assert ready["logger"] == "saas_litellm_server.access"
     assert (ready["method"], ready["path"], ready["status"]) == ("GET", "/ready", 200)
     assert any(x["message"].startswith("Finished server process") for x in lines)
+
+
+def test_demo_prints_the_dashboard_and_keeps_the_server_running(tmp_path: Path) -> None:
+    import signal
+
+    port = free_port()
+    proc = cli("demo", "--chunk-delay", "0", "--keep", "--port", str(port), cwd=tmp_path)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    while not any(line.startswith("Dashboard: ") for line in lines):
+        assert time.monotonic() < deadline and proc.poll() is None, "".join(lines)
+        lines.append(proc.stdout.readline())
+    dashboard = lines[-1].split()[1]
+    assert dashboard == f"http://127.0.0.1:{port}/admin"
+    try:
+        assert "keeps running" in proc.stdout.readline()
+        teams = httpx.get(f"{dashboard}/teams", timeout=10)
+        assert teams.status_code == 200 and "acme-corp" in teams.text
+        overview = httpx.get(dashboard, timeout=10)
+        assert "Calls today" in overview.text
+        time.sleep(0.5)
+        assert proc.poll() is None  # still serving
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 130), out
+    assert "Traceback" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_without_keep_prints_the_dashboard_url_and_stops(tmp_path: Path) -> None:
+    proc = cli("demo", "--chunk-delay", "0", cwd=tmp_path)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert "\nDashboard: http://127.0.0.1:" in out and "/admin (open" in out
+    assert "keeps running" not in out
