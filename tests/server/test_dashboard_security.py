@@ -248,14 +248,27 @@ async def test_every_change_needs_the_session_csrf_token(any_http: httpx.AsyncCl
         # a JSON body carries no form, so no token
         r = await any_http.post(path, json={**form, "csrf": token})
         assert r.status_code == 403, path
+    for origin in ["null", "http://127.0.0.1.evil.example", "file://"]:
+        r = await any_http.post(
+            "/admin/teams/team-secret-1/suspend", data={"csrf": token}, headers={"Origin": origin}
+        )
+        assert r.status_code == 403, origin
     assert await state(any_http) == before
     assert (await any_http.get("/admin")).status_code == 200  # still signed in
+    # the server's own host is accepted whatever the scheme (a TLS-terminating proxy)
+    host = any_http.base_url.netloc.decode()
+    r = await any_http.post(
+        "/admin/teams/team-secret-1/limits",
+        data={"csrf": token, "rpm_limit": "9"},
+        headers={"Origin": f"https://{host}"},
+    )
+    assert r.status_code == 303
 
     # a token is bound to its session: another session's token does not work
     other = await sign_in(any_http)
     assert other != token
     r = await any_http.post("/admin/teams/team-secret-1/suspend", data={"csrf": token})
-    assert r.status_code == 403
+    assert r.status_code == 403, "another session's token"
     r = await any_http.post("/admin/teams/team-secret-1/suspend", data={"csrf": other})
     assert r.status_code == 303
     team = (await any_http.get("/api/teams/team-secret-1", headers=ADMIN)).json()

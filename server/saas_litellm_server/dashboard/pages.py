@@ -625,7 +625,12 @@ class Dashboard:
             Mount("/static", StaticFiles(directory=_HERE / "static"), name="dashboard-static"),
         ]
         return [
-            Route(PREFIX, _SecurityHeaders(request_response(page(self.overview))), methods=["GET"]),
+            Route(
+                PREFIX,
+                _SecurityHeaders(request_response(page(self.overview))),
+                methods=["GET"],
+                include_in_schema=False,
+            ),
             Mount(PREFIX, app=_SecurityHeaders(_router(inner))),
         ]
 
@@ -722,12 +727,15 @@ async def _read_form(request: Request) -> Form | None:
 
 
 def _same_origin(request: Request) -> bool:
-    """A form post's ``Origin`` (sent by browsers) must be this server; absent is allowed (the
-    CSRF token and the SameSite=Strict cookie still stand)."""
+    """A form post's ``Origin`` (browsers send it) must name this server's host; absent is
+    allowed (the CSRF token and the SameSite=Strict cookie still stand). Only the host is
+    compared: behind a TLS-terminating proxy the server may see http where the browser has
+    https."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return origin == str(request.base_url).rstrip("/")
+    parts = urllib.parse.urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == request.headers.get("host")
 
 
 def dashboard_routes(settings: Settings) -> list[BaseRoute]:
