@@ -382,3 +382,54 @@ async def test_audit_log_page_and_filters(http: httpx.AsyncClient) -> None:
     assert cells(await dash.get("/admin/audit?target=team:nobody"), "audit") == [
         ["No changes match."]
     ]
+    await dash.get("/admin/audit?actor=a%00b", status=400)  # a NUL never reaches the database
+
+
+async def test_team_settings_and_removals(http: httpx.AsyncClient) -> None:
+    key = await create_team(http, team_id="t1", organization_id="o1", groups=("g1",))
+    await create_team(http, team_id="t2", organization_id="o2", groups=("g2",))
+    dash = Dash(http)
+    await dash.post(
+        "/admin/teams/t1/settings",
+        {"team_alias": "Renamed", "access_groups": ["g1", "g2"], "default_model": "default"},
+    )
+    team = (await http.get("/api/teams/t1")).json()
+    assert (team["team_alias"], team["access_groups"], team["default_model"]) == (
+        "Renamed",
+        ["g1", "g2"],
+        "default",
+    )
+    page = await dash.get("/admin/teams/t1?done=updated")
+    assert "Team settings saved." in page and 'value="Renamed"' in page
+    await dash.post("/admin/teams/t1/settings", {"default_model": "nope"}, status=400)
+    await dash.post("/admin/teams/t1/settings", {"team_alias": ""})  # empty: no alias
+    assert (await http.get("/api/teams/t1")).json()["team_alias"] is None
+
+    # removals: refused while in use (409, the API's message), then done
+    job = await open_job(http, key, team_id="t1")
+    r = await dash.post("/admin/teams/t1/remove", {}, status=409)
+    assert "open job" in r.text
+    await complete(http, key, job)
+    r = await dash.post("/admin/organizations/o1/remove", {}, status=409)
+    await dash.post("/admin/teams/t1/remove", {})
+    assert (await http.get("/api/teams/t1")).status_code == 404
+    assert [r[0] for r in cells(await dash.get("/admin/teams"), "teams")] == ["t2"]
+    await dash.post("/admin/organizations/o1/remove", {})
+    assert (await http.get("/api/organizations/o1")).status_code == 404
+
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "team/two",
+            "access_groups": ["g2"],
+            "deployments": [{"provider": "mock", "model": "m"}],
+        },
+    )
+    assert r.status_code == 201
+    await dash.post("/admin/models/groups/g2/remove", {}, status=409)
+    await dash.post("/admin/models/remove/team/two", {})
+    assert (await http.get("/api/model-aliases/team/two")).status_code == 404
+    await dash.post("/admin/models/groups/g1/remove", {})
+    groups = (await http.get("/api/model-access-groups")).json()["model_access_groups"]
+    assert [g["group_name"] for g in groups] == ["g2"]
+    await dash.post("/admin/models/remove/default", {}, status=409)

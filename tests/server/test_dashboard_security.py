@@ -99,6 +99,11 @@ ACTIONS = [
     ("/admin/teams/team-secret-1/suspend", {}),
     ("/admin/teams/team-secret-1/keys", {"name": "new"}),
     ("/admin/teams/team-secret-1/rotate", {}),
+    ("/admin/teams/team-secret-1/settings", {"team_alias": "renamed"}),
+    ("/admin/teams/team-secret-1/remove", {}),
+    ("/admin/organizations/org-secret-1/remove", {}),
+    ("/admin/models/groups/group-secret-1/remove", {}),
+    ("/admin/models/remove/alias-secret-1", {}),
 ]
 
 

@@ -41,6 +41,7 @@ from saas_litellm_models import (
     TeamCreateRequest,
     TeamLimitsRequest,
     TeamListQuery,
+    TeamUpdateRequest,
 )
 
 from .._runtime import Runtime
@@ -84,6 +85,11 @@ _DONE = {
     "suspended": "Team suspended: its keys get 403 on new jobs and calls.",
     "resumed": "Team resumed.",
     "revoked": "Key revoked.",
+    "updated": "Team settings saved.",
+    "team-removed": "Team removed; its history stays in the usage figures and the audit log.",
+    "organization-removed": "Organization removed.",
+    "alias-removed": "Model alias removed.",
+    "group-removed": "Access group removed.",
 }
 
 
@@ -435,6 +441,7 @@ class Dashboard:
         usage = await teams.get_usage(db, team_id, since=None, until=None)
         by_model = await stats.usage_by_model(db, since=None, team_id=team_id)
         key_list = await keys.list_keys(db, team_id)
+        groups = await catalog.list_groups(db, PageQuery(limit=_LIST_LIMIT))
         return self.render(
             ctx,
             "team.html",
@@ -447,6 +454,7 @@ class Dashboard:
             cost_by_type=[(u.job_type, u.cost_usd) for u in usage.by_job_type],
             cost_by_model=[(m.label, m.cost_usd) for m in by_model],
             keys=key_list.keys,
+            groups=groups.model_access_groups,
             now=ctx.runtime.clock(),
         )
 
@@ -455,6 +463,36 @@ class Dashboard:
 
     def _team_page(self, ctx: Ctx, done: str) -> Response:
         return _back(f"{PREFIX}/teams/{_q(self._team_id(ctx))}", done)
+
+    async def update_team(self, ctx: Ctx, form: Form) -> Response:
+        body = TeamUpdateRequest.model_validate(
+            {
+                "team_alias": form.optional("team_alias"),
+                "access_groups": form.all("access_groups"),
+                "default_model": form.optional("default_model"),
+            }
+        )
+        await teams.update_team(ctx.runtime.db, self._team_id(ctx), body, ctx.operator)
+        return self._team_page(ctx, "updated")
+
+    async def remove_team(self, ctx: Ctx, form: Form) -> Response:
+        await teams.delete_team(ctx.runtime.db, self._team_id(ctx), ctx.operator)
+        return _back(f"{PREFIX}/teams", "team-removed")
+
+    async def remove_organization(self, ctx: Ctx, form: Form) -> Response:
+        org_id = str(ctx.request.path_params["organization_id"])
+        await catalog.delete_organization(ctx.runtime.db, org_id, ctx.operator)
+        return _back(f"{PREFIX}/organizations", "organization-removed")
+
+    async def remove_group(self, ctx: Ctx, form: Form) -> Response:
+        name = str(ctx.request.path_params["group_name"])
+        await catalog.delete_group(ctx.runtime.db, name, ctx.operator)
+        return _back(f"{PREFIX}/models", "group-removed")
+
+    async def remove_alias(self, ctx: Ctx, form: Form) -> Response:
+        name = str(ctx.request.path_params["model_alias"])
+        await catalog.delete_alias(ctx.runtime.db, name, ctx.operator)
+        return _back(f"{PREFIX}/models", "alias-removed")
 
     async def add_credits(self, ctx: Ctx, form: Form) -> Response:
         body = CreditsAddRequest.model_validate(
@@ -600,9 +638,16 @@ class Dashboard:
             Route("/organizations", page(self.organizations), methods=["GET"]),
             Route("/organizations", action(self.create_organization), methods=["POST"]),
             Route("/organizations/{organization_id}", page(self.organization), methods=["GET"]),
+            Route(
+                "/organizations/{organization_id}/remove",
+                action(self.remove_organization),
+                methods=["POST"],
+            ),
             Route("/teams", page(self.team_list), methods=["GET"]),
             Route("/teams", action(self.create_team), methods=["POST"]),
             Route("/teams/{team_id}", page(self.team), methods=["GET"]),
+            Route("/teams/{team_id}/settings", action(self.update_team), methods=["POST"]),
+            Route("/teams/{team_id}/remove", action(self.remove_team), methods=["POST"]),
             Route("/teams/{team_id}/credits", action(self.add_credits), methods=["POST"]),
             Route("/teams/{team_id}/limits", action(self.set_limits), methods=["POST"]),
             Route("/teams/{team_id}/suspend", action(self.suspend), methods=["POST"]),
@@ -616,6 +661,10 @@ class Dashboard:
             Route("/models", page(self.models), methods=["GET"]),
             Route("/models/groups", action(self.create_group), methods=["POST"]),
             Route("/models/groups/{group_name}", action(self.update_group), methods=["POST"]),
+            Route(
+                "/models/groups/{group_name}/remove", action(self.remove_group), methods=["POST"]
+            ),
+            Route("/models/remove/{model_alias:path}", action(self.remove_alias), methods=["POST"]),
             Route("/models/aliases", action(self.create_alias), methods=["POST"]),
             Route("/models/aliases/{model_alias:path}", page(self.alias), methods=["GET"]),
             Route(
