@@ -239,7 +239,8 @@ async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Op
         await teams.set_limits(db, team_id, changes)
         after = await _team_row(db, team_id)
         old, new = audit.changed(before, after)
-        await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
+        if new:
+            await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
     return Team.model_validate(after)
 
 
@@ -250,7 +251,8 @@ async def set_status(db: Database, team_id: str, status: str, by: Operator) -> T
         after = await _team_row(db, team_id)
         action = "team.suspend" if status == "suspended" else "team.resume"
         old, new = audit.changed(before, after)
-        await audit.record(db, by, action, _target(team_id), before=old, after=new)
+        if new:  # suspending a suspended team changes nothing
+            await audit.record(db, by, action, _target(team_id), before=old, after=new)
     return Team.model_validate(after)
 
 
