@@ -60,6 +60,7 @@ def test_fuzz_every_operation(database_url: str) -> None:
     app = create_app(Settings(database_url=database_url, _env_file=None))  # type: ignore[call-arg]
     with live_server(app) as url, httpx.Client(base_url=url) as http:
         http.post("/api/organizations/create", json={"organization_id": "org_acme", "name": "ACME"})
+        http.post("/api/model-access-groups/create", json={"group_name": "gpt-models"})
         key = http.post(
             "/api/teams/create",
             json={"organization_id": "org_acme", "team_id": TEAM, "credits_allocated": 1_000_000},
@@ -70,7 +71,9 @@ def test_fuzz_every_operation(database_url: str) -> None:
             headers={"Authorization": f"Bearer {key}"},
         ).json()["job_id"]
         # admin operations (rotate-key, suspend…) get a team of their own to fuzz
-        http.post("/api/teams/create", json={"organization_id": "org_acme", "team_id": "victim"})
+        victim = http.post(
+            "/api/teams/create", json={"organization_id": "org_acme", "team_id": "victim"}
+        ).json()
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) == sum(len(ops) for ops in schema.raw_schema["paths"].values())
@@ -83,6 +86,8 @@ def test_fuzz_every_operation(database_url: str) -> None:
                 "team_id": TEAM if team_auth else "victim",
                 "model_alias": "default",
                 "organization_id": "org_acme",
+                "group_name": "gpt-models",
+                "key_id": victim["key_id"],
             }
             fuzz(operation, url, headers, real, counted)
         assert len(counted) >= 10 * len(operations)
