@@ -165,13 +165,13 @@ class KeyRotateRequest(RequestModel):
 class AuditLogQuery(PageQuery):
     """Query of ``GET /api/audit-log``."""
 
-    actor: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul] | None = Field(
         default=None, description="Only changes by this actor (admin-key, local-dev, …)."
     )
-    action: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+    action: Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul] | None = Field(
         default=None, description="Only this action (team.update, …)."
     )
-    target: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = Field(
+    target: Annotated[str, StringConstraints(min_length=1, max_length=300), NoNul] | None = Field(
         default=None, description="Only changes of this target (team:acme-corp, …)."
     )
     since: UtcTime | None = Field(default=None, description="Only changes at or after this time.")

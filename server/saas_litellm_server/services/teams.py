@@ -9,6 +9,8 @@ from saas_litellm_models import (
     CreditsAddRequest,
     Deleted,
     JobTypeUsage,
+    ModelAccessGroup,
+    Organization,
     OrganizationUsage,
     Team,
     TeamCreated,
@@ -48,26 +50,20 @@ async def create_team(
     """Create the team and its first key (named ``default``). ``create_missing`` (local-dev
     mode) creates an organization or access group the team names but that does not exist yet,
     so that the integration guide's team-creation example works on its own; otherwise they must
-    exist (400)."""
-    if await catalog.get_organization(db, body.organization_id) is None:
-        if not create_missing:
-            raise InvalidRequest(
-                f"organization {body.organization_id!r} does not exist; create it first",
-                param="organization_id",
-            )
-        await catalog.insert_organization(db, body.organization_id, body.organization_id, None)
-    missing = await catalog.missing_groups(db, body.access_groups)
-    if missing and not create_missing:
-        raise InvalidRequest(
-            f"unknown model access group(s): {', '.join(missing)}; create them first",
-            param="access_groups",
-        )
-    for group in missing:
-        await catalog.insert_group(db, group, None)
+    exist (400). What it creates is part of the team's creation: in its transaction, and in
+    the audit log."""
+    if not create_missing:
+        if await catalog.get_organization(db, body.organization_id) is None:
+            raise _no_organization(body.organization_id)
+        missing = await catalog.missing_groups(db, body.access_groups)
+        if missing:
+            raise _unknown_groups(missing)
     if body.default_model is not None and await catalog.get_alias(db, body.default_model) is None:
         raise InvalidRequest(f"unknown model alias {body.default_model!r}", param="default_model")
     key = new_virtual_key()
     async with db.transaction():
+        if create_missing:
+            await _create_missing(db, body, by)
         created = await teams.insert_team(
             db,
             team_id=body.team_id,
@@ -101,6 +97,47 @@ async def create_team(
     )
 
 
+def _no_organization(organization_id: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"organization {organization_id!r} does not exist; create it first",
+        param="organization_id",
+    )
+
+
+def _unknown_groups(missing: list[str]) -> InvalidRequest:
+    return InvalidRequest(
+        f"unknown model access group(s): {', '.join(missing)}; create them first",
+        param="access_groups",
+    )
+
+
+async def _create_missing(db: Database, body: TeamCreateRequest, by: Operator) -> None:
+    """Create the organization and access groups a new team names, if they do not exist yet
+    (local-dev mode), recording each creation. Begins with a write (see ``store._database``)."""
+    organization_id = body.organization_id
+    row = await catalog.insert_organization(db, organization_id, organization_id, None)
+    if row is not None:
+        await audit.record(
+            db,
+            by,
+            "organization.create",
+            f"organization:{organization_id}",
+            after=Organization.model_validate(row),
+        )
+    elif await catalog.get_organization(db, organization_id) is None:  # it was removed
+        raise _no_organization(organization_id)
+    for group in await catalog.missing_groups(db, body.access_groups):
+        created = await catalog.insert_group(db, group, None)
+        if created is not None:
+            await audit.record(
+                db,
+                by,
+                "model_access_group.create",
+                f"model_access_group:{group}",
+                after=ModelAccessGroup.model_validate(created),
+            )
+
+
 def _target(team_id: str) -> str:
     return f"team:{team_id}"
 
@@ -120,10 +157,7 @@ async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: O
         if "access_groups" in changes:
             missing = await catalog.missing_groups(db, changes["access_groups"])
             if missing:
-                raise InvalidRequest(
-                    f"unknown model access group(s): {', '.join(missing)}; create them first",
-                    param="access_groups",
-                )
+                raise _unknown_groups(missing)
         model = changes.get("default_model")
         if model is not None and await catalog.get_alias(db, model) is None:
             raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
@@ -205,7 +239,8 @@ async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Op
         await teams.set_limits(db, team_id, changes)
         after = await _team_row(db, team_id)
         old, new = audit.changed(before, after)
-        await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
+        if new:
+            await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
     return Team.model_validate(after)
 
 
@@ -216,7 +251,8 @@ async def set_status(db: Database, team_id: str, status: str, by: Operator) -> T
         after = await _team_row(db, team_id)
         action = "team.suspend" if status == "suspended" else "team.resume"
         old, new = audit.changed(before, after)
-        await audit.record(db, by, action, _target(team_id), before=old, after=new)
+        if new:  # suspending a suspended team changes nothing
+            await audit.record(db, by, action, _target(team_id), before=old, after=new)
     return Team.model_validate(after)
 
 
