@@ -268,9 +268,10 @@ async def test_add_credits_refuses_non_positive_amounts_before_sending(
     assert not route.called
 
 
-async def test_rotate_key_posts_an_empty_body(
+async def test_rotate_key_without_a_grace_period_posts_an_empty_object(
     respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
 ) -> None:
+    # the reply of a server from before key ids: the new fields are optional
     route = respx_mock.post("http://api.test/api/teams/acme-corp/rotate-key").respond(
         200, json={"team_id": "acme-corp", "virtual_key": "sk-rotated"}
     )
@@ -279,7 +280,8 @@ async def test_rotate_key_posts_an_empty_body(
 
     assert isinstance(rotation, KeyRotation)
     assert rotation.virtual_key == "sk-rotated"
-    assert route.calls.last.request.content == b""
+    assert rotation.key_id is None and rotation.previous_keys_expire_at is None
+    assert sent_json(route) == {}
 
 
 @pytest.mark.parametrize(
