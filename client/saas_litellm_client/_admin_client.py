@@ -193,14 +193,17 @@ class SaasLiteLLMAdminClient(_BaseClient):
         default_model: str | None = None,
         rpm_limit: int | None = None,
         tpm_limit: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TeamCreated:
-        """Create a team; ``result.virtual_key`` is shown only this once — store it.
+        """Create a team and its first virtual key (named ``default``, ``result.key_id``);
+        ``result.virtual_key`` is shown only this once — store it.
 
-        ``rpm_limit``/``tpm_limit`` are LLM requests/tokens per minute (``None``: unlimited).
+        ``rpm_limit``/``tpm_limit`` are LLM requests/tokens per minute (``None``: unlimited);
+        ``metadata`` is a free-form JSON object of yours, shown with the team.
         """
         body = TeamCreateRequest.model_validate(
             {
@@ -212,6 +215,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
                 "default_model": default_model,
                 "rpm_limit": rpm_limit,
                 "tpm_limit": tpm_limit,
+                "metadata": metadata,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)

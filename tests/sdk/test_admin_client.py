@@ -228,6 +228,18 @@ async def test_create_team_takes_rate_limits(
     }
 
 
+async def test_create_team_takes_metadata_and_returns_the_key_id(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    created = {**TEAM, "virtual_key": "sk-new-team-key", "key_id": "key_0123456789abcdef01234567"}
+    route = respx_mock.post("http://api.test/api/teams/create").respond(201, json=created)
+
+    team = await admin_client.create_team("acme", "acme-corp", metadata={"crm_id": 42})
+
+    assert team.key_id == "key_0123456789abcdef01234567"
+    assert sent_json(route)["metadata"] == {"crm_id": 42}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "sent"),
     [
