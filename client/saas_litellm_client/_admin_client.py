@@ -650,7 +650,6 @@ class SaasLiteLLMAdminClient(_BaseClient):
             params={"team_id": team_id},
             body=body,
             options=options,
-            exclude_unset=True,
         )
 
     async def delete_team(
@@ -688,7 +687,6 @@ class SaasLiteLLMAdminClient(_BaseClient):
             params={"organization_id": organization_id},
             body=body,
             options=options,
-            exclude_unset=True,
         )
 
     async def delete_organization(
@@ -727,7 +725,6 @@ class SaasLiteLLMAdminClient(_BaseClient):
             params={"group_name": group_name},
             body=body,
             options=options,
-            exclude_unset=True,
         )
 
     async def delete_model_access_group(
@@ -772,7 +769,6 @@ class SaasLiteLLMAdminClient(_BaseClient):
             params={"model_alias": model_alias},
             body=body,
             options=options,
-            exclude_unset=True,
         )
 
     async def delete_model_alias(
