@@ -56,6 +56,12 @@ async def create_team(
                 param="organization_id",
             )
         await catalog.insert_organization(db, body.organization_id, body.organization_id, None)
+        if await catalog.get_organization(db, body.organization_id) is None:
+            # the id was taken by an organization since removed: ids are not reused
+            raise InvalidRequest(
+                f"organization {body.organization_id!r} was removed; its id is not reused",
+                param="organization_id",
+            )
     missing = await catalog.missing_groups(db, body.access_groups)
     if missing and not create_missing:
         raise InvalidRequest(
