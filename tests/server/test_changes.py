@@ -4,6 +4,8 @@ removal keeps, and what is refused (and then changes nothing)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -757,3 +759,123 @@ async def test_ids_that_cannot_name_anything_are_404(
     assert r.status_code == 404, r.text
     assert r.json()["error"]["type"] == "not_found"
     assert await state(http) == before
+
+
+# --- a removal racing a change that starts to use what it removes ------------------------------
+
+
+async def consistent(http: httpx.AsyncClient) -> None:
+    """Everything a team or an alias names exists."""
+    now = await state(http)
+    groups = {g["group_name"] for g in now["/api/model-access-groups"]["model_access_groups"]}
+    aliases = now["/api/model-aliases"]["model_aliases"]
+    orgs = {o["organization_id"] for o in now["/api/organizations"]["organizations"]}
+    for team in now["/api/teams"]["teams"]:
+        assert set(team["access_groups"]) <= groups, team
+        assert team["default_model"] in {None, *(a["model_alias"] for a in aliases)}, team
+        assert team["organization_id"] in orgs, team
+    for alias in aliases:
+        assert set(alias["access_groups"]) <= groups, alias
+
+
+RaceResult = tuple[tuple[int, int], set[tuple[int, int]]]
+
+
+async def make_group(http: httpx.AsyncClient, name: str) -> None:
+    r = await http.post("/api/model-access-groups/create", json={"group_name": name})
+    assert r.status_code == 201, r.text
+
+
+async def race(
+    removal: Awaitable[httpx.Response], change: Awaitable[httpx.Response]
+) -> tuple[int, int]:
+    removed, changed = await asyncio.gather(removal, change)
+    return removed.status_code, changed.status_code
+
+
+async def race_group_and_team_update(http: httpx.AsyncClient, i: int) -> RaceResult:
+    await make_group(http, f"gx{i}")
+    return await race(
+        http.delete(f"/api/model-access-groups/gx{i}"),
+        http.patch("/api/teams/t2", json={"access_groups": ["g2", f"gx{i}"]}),
+    ), {(200, 400), (409, 200)}
+
+
+async def race_group_and_team_create(http: httpx.AsyncClient, i: int) -> RaceResult:
+    await make_group(http, f"gx{i}")
+    body = {"organization_id": "o1", "team_id": f"tx{i}", "access_groups": [f"gx{i}"]}
+    return await race(
+        http.delete(f"/api/model-access-groups/gx{i}"), http.post("/api/teams/create", json=body)
+    ), {(200, 400), (409, 201)}
+
+
+async def race_group_and_alias_create(http: httpx.AsyncClient, i: int) -> RaceResult:
+    await make_group(http, f"gx{i}")
+    body = {"model_alias": f"Ax{i}", "access_groups": [f"gx{i}"], "deployments": [mock()]}
+    return await race(
+        http.delete(f"/api/model-access-groups/gx{i}"),
+        http.post("/api/model-aliases/create", json=body),
+    ), {(200, 400), (200, 201)}
+
+
+async def race_group_and_alias_update(http: httpx.AsyncClient, i: int) -> RaceResult:
+    await make_group(http, f"gx{i}")
+    return await race(
+        http.delete(f"/api/model-access-groups/gx{i}"),
+        http.patch("/api/model-aliases/A2", json={"access_groups": ["g2", f"gx{i}"]}),
+    ), {(200, 400), (200, 200)}
+
+
+async def race_organization_and_team_create(http: httpx.AsyncClient, i: int) -> RaceResult:
+    r = await http.post(
+        "/api/organizations/create", json={"organization_id": f"ox{i}", "name": "x"}
+    )
+    assert r.status_code == 201
+    body = {"organization_id": f"ox{i}", "team_id": f"tx{i}"}
+    return await race(
+        http.delete(f"/api/organizations/ox{i}"), http.post("/api/teams/create", json=body)
+    ), {(200, 400), (409, 201)}
+
+
+async def race_alias_and_default_model(http: httpx.AsyncClient, i: int) -> RaceResult:
+    await create_alias(http, f"Ax{i}", ["g2"])
+    return await race(
+        http.delete(f"/api/model-aliases/Ax{i}"),
+        http.patch("/api/teams/t2", json={"default_model": f"Ax{i}"}),
+    ), {(200, 400), (409, 200)}
+
+
+async def race_alias_and_team_create(http: httpx.AsyncClient, i: int) -> RaceResult:
+    await create_alias(http, f"Ax{i}", ["g2"])
+    body = {"organization_id": "o1", "team_id": f"tx{i}", "default_model": f"Ax{i}"}
+    return await race(
+        http.delete(f"/api/model-aliases/Ax{i}"), http.post("/api/teams/create", json=body)
+    ), {(200, 400), (409, 201)}
+
+
+@pytest.mark.parametrize("admin_key", [ADMIN_KEY])
+@pytest.mark.parametrize(
+    "run",
+    [
+        race_group_and_team_update,
+        race_group_and_team_create,
+        race_group_and_alias_create,
+        race_group_and_alias_update,
+        race_organization_and_team_create,
+        race_alias_and_default_model,
+        race_alias_and_team_create,
+    ],
+)
+async def test_a_removal_and_a_change_that_uses_it_never_both_win(
+    http: httpx.AsyncClient, run: Callable[[httpx.AsyncClient, int], Awaitable[RaceResult]]
+) -> None:
+    """One goes first: the removal (and the change is a 400) or the change (and the removal is
+    a 409, or for an alias's group, the alias leaves it). Never a 500, never a team or an alias
+    naming something removed. (With an admin key: local-dev mode would create the group a new
+    team names.)"""
+    http.headers.update(ADMIN)
+    await seed(http)
+    for i in range(8):
+        statuses, allowed = await run(http, i)
+        assert statuses in allowed, statuses
+        await consistent(http)
