@@ -70,7 +70,10 @@ def test_fuzz_every_operation(database_url: str) -> None:
             headers={"Authorization": f"Bearer {key}"},
         ).json()["job_id"]
         # admin operations (rotate-key, suspend…) get a team of their own to fuzz
-        http.post("/api/teams/create", json={"organization_id": "org_acme", "team_id": "victim"})
+        victim = http.post(
+            "/api/teams/create", json={"organization_id": "org_acme", "team_id": "victim"}
+        ).json()
+        http.post("/api/model-access-groups/create", json={"group_name": "fuzz-group"})
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) == sum(len(ops) for ops in schema.raw_schema["paths"].values())
@@ -83,6 +86,8 @@ def test_fuzz_every_operation(database_url: str) -> None:
                 "team_id": TEAM if team_auth else "victim",
                 "model_alias": "default",
                 "organization_id": "org_acme",
+                "group_name": "fuzz-group",
+                "key_id": victim["key_id"],
             }
             fuzz(operation, url, headers, real, counted)
         assert len(counted) >= 10 * len(operations)
