@@ -52,18 +52,26 @@ async def create_team(
     so that the integration guide's team-creation example works on its own; otherwise they must
     exist (400). What it creates is part of the team's creation: in its transaction, and in
     the audit log."""
-    if not create_missing:
-        if await catalog.get_organization(db, body.organization_id) is None:
-            raise _no_organization(body.organization_id)
-        missing = await catalog.missing_groups(db, body.access_groups)
-        if missing:
-            raise _unknown_groups(missing)
-    if body.default_model is not None and await catalog.get_alias(db, body.default_model) is None:
-        raise InvalidRequest(f"unknown model alias {body.default_model!r}", param="default_model")
     key = new_virtual_key()
     async with db.transaction():
-        if create_missing:
-            await _create_missing(db, body, by)
+        # What the team names is locked until it exists, so that a concurrent removal of its
+        # organization, access groups or default model either waits for it (and then sees the
+        # team: 409) or goes first (and then this is a 400).
+        await _lock_organization(db, body.organization_id, by, create_missing=create_missing)
+        await _lock_default_model(db, body.default_model)
+        missing = await catalog.lock_groups(db, body.access_groups)
+        if missing and not create_missing:
+            raise _unknown_groups(missing)
+        for group in missing:
+            made = await catalog.insert_group(db, group, None)
+            if made is not None:
+                await audit.record(
+                    db,
+                    by,
+                    "model_access_group.create",
+                    f"model_access_group:{group}",
+                    after=ModelAccessGroup.model_validate(made),
+                )
         created = await teams.insert_team(
             db,
             team_id=body.team_id,
@@ -97,24 +105,18 @@ async def create_team(
     )
 
 
-def _no_organization(organization_id: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"organization {organization_id!r} does not exist; create it first",
-        param="organization_id",
-    )
-
-
-def _unknown_groups(missing: list[str]) -> InvalidRequest:
-    return InvalidRequest(
-        f"unknown model access group(s): {', '.join(missing)}; create them first",
-        param="access_groups",
-    )
-
-
-async def _create_missing(db: Database, body: TeamCreateRequest, by: Operator) -> None:
-    """Create the organization and access groups a new team names, if they do not exist yet
-    (local-dev mode), recording each creation. Begins with a write (see ``store._database``)."""
-    organization_id = body.organization_id
+async def _lock_organization(
+    db: Database, organization_id: str, by: Operator, *, create_missing: bool
+) -> None:
+    """Lock the organization a team joins (400 if there is none; in local-dev mode it is
+    created, unless it was removed: ids are not reused)."""
+    if await catalog.lock_organization(db, organization_id):
+        return
+    if not create_missing:
+        raise InvalidRequest(
+            f"organization {organization_id!r} does not exist; create it first",
+            param="organization_id",
+        )
     row = await catalog.insert_organization(db, organization_id, organization_id, None)
     if row is not None:
         await audit.record(
@@ -124,18 +126,24 @@ async def _create_missing(db: Database, body: TeamCreateRequest, by: Operator) -
             f"organization:{organization_id}",
             after=Organization.model_validate(row),
         )
-    elif await catalog.get_organization(db, organization_id) is None:  # it was removed
-        raise _no_organization(organization_id)
-    for group in await catalog.missing_groups(db, body.access_groups):
-        created = await catalog.insert_group(db, group, None)
-        if created is not None:
-            await audit.record(
-                db,
-                by,
-                "model_access_group.create",
-                f"model_access_group:{group}",
-                after=ModelAccessGroup.model_validate(created),
-            )
+    if not await catalog.lock_organization(db, organization_id):
+        raise InvalidRequest(
+            f"organization {organization_id!r} was removed; its id is not reused",
+            param="organization_id",
+        )
+
+
+async def _lock_default_model(db: Database, model: str | None) -> None:
+    """Lock the alias a team defaults to (400 if there is none)."""
+    if model is not None and not await catalog.lock_alias(db, model):
+        raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
+
+
+def _unknown_groups(missing: list[str]) -> InvalidRequest:
+    return InvalidRequest(
+        f"unknown model access group(s): {', '.join(missing)}; create them first",
+        param="access_groups",
+    )
 
 
 def _target(team_id: str) -> str:
@@ -154,13 +162,12 @@ async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: O
     changes = body.changes()
     async with db.transaction():
         before = await _locked(db, team_id)
+        # locked, as in create_team: a concurrent removal goes first or sees the team use them
+        await _lock_default_model(db, changes.get("default_model"))
         if "access_groups" in changes:
-            missing = await catalog.missing_groups(db, changes["access_groups"])
+            missing = await catalog.lock_groups(db, changes["access_groups"])
             if missing:
                 raise _unknown_groups(missing)
-        model = changes.get("default_model")
-        if model is not None and await catalog.get_alias(db, model) is None:
-            raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
         await teams.update_team(db, team_id, changes)
         after = await _team_row(db, team_id)
         old, new = audit.changed(before, after)

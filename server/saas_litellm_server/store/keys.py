@@ -157,7 +157,7 @@ async def revoke_lost(db: Database, team_id: str, key_id: str, now: dt.datetime)
 
 _TOUCH = Statement(
     "UPDATE team_keys SET last_used_at = :now WHERE key_id = :key_id "
-    "AND (last_used_at IS NULL OR last_used_at < :stale)"
+    "AND (last_used_at IS NULL OR last_used_at <= :stale)"
 )
 
 
