@@ -451,6 +451,7 @@ async def test_a_removed_team_is_gone_but_its_history_stays(http: httpx.AsyncCli
     assert OrganizationUsage.model_validate_json(r.content).organization_id == "o1"
     jobs_before = (await http.get("/api/jobs", params={"team_id": "t1"})).json()
     assert len(jobs_before["jobs"]) == 2
+    team_usage_before = (await http.get("/api/teams/t1/usage")).json()
 
     r = await http.delete("/api/teams/t1")
     assert r.status_code == 200, r.text
@@ -486,6 +487,7 @@ async def test_a_removed_team_is_gone_but_its_history_stays(http: httpx.AsyncCli
     # its history stays readable and counting
     assert (await http.get("/api/jobs", params={"team_id": "t1"})).json() == jobs_before
     assert (await http.get("/api/organizations/o1/usage")).json() == usage_before
+    assert (await http.get("/api/teams/t1/usage")).json() == team_usage_before
     report = next(u for u in usage_before["by_job_type"] if u["job_type"] == "report")
     assert (report["jobs"], report["completed"], report["failed"], report["calls"]) == (2, 1, 1, 1)
     assert report["cost_usd"] > 0
@@ -493,6 +495,7 @@ async def test_a_removed_team_is_gone_but_its_history_stays(http: httpx.AsyncCli
     # its id is not handed out again
     r = await http.post("/api/teams/create", json={"organization_id": "o1", "team_id": "t1"})
     assert r.status_code == 409, r.text
+    assert "was removed" in error_message(r)
     assert (await http.get("/api/teams/t1")).status_code == 404
 
     # the others carry on
@@ -509,6 +512,8 @@ async def test_a_removed_organization_is_gone(http: httpx.AsyncClient) -> None:
     assert (await http.get("/api/organizations/o1")).status_code == 404
     assert (await http.get("/api/organizations/o1/usage")).status_code == 404
     assert (await http.patch("/api/organizations/o1", json={"name": "x"})).status_code == 404
+    r = await http.post("/api/organizations/create", json={"organization_id": "o1", "name": "x"})
+    assert r.status_code == 409 and "was removed" in error_message(r)
     assert (await http.delete("/api/organizations/o1")).status_code == 404
     orgs = (await http.get("/api/organizations")).json()["organizations"]
     assert [o["organization_id"] for o in orgs] == ["o2"]

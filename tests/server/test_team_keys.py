@@ -498,18 +498,72 @@ async def test_a_replayed_rotation_hands_out_a_fresh_key_and_revokes_the_lost_on
     assert working == [rotations[2].key_id]
 
 
-async def test_a_replay_after_the_team_was_removed_hands_out_nothing(
-    http: httpx.AsyncClient,
+@pytest.mark.parametrize("path", [KEYS, ROTATE])
+async def test_a_replay_after_the_team_was_removed_is_404_and_hands_out_nothing(
+    http: httpx.AsyncClient, path: str
 ) -> None:
     await create_team(http)
     headers = {"Idempotency-Key": "late"}
-    first = await http.post(KEYS, json={}, headers=headers)
-    assert first.status_code == 201
+    first = await http.post(path, json={}, headers=headers)
+    assert first.status_code in (200, 201), first.text
     assert (await http.delete(f"/api/teams/{TEAM}")).status_code == 200
-    r = await http.post(KEYS, json={}, headers=headers)
-    assert r.status_code == 201 and r.headers.get("Idempotent-Replayed") == "true"
-    assert "virtual_key" not in r.json() or not await works(http, r.json()["virtual_key"])
+    r = await http.post(path, json={}, headers=headers)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["type"] == "not_found" and "removed" in r.json()["error"]["message"]
     assert not await works(http, first.json()["virtual_key"])
+
+
+async def test_a_replay_does_not_bring_back_a_key_the_operator_revoked(
+    http: httpx.AsyncClient,
+) -> None:
+    await create_team(http)
+    headers = {"Idempotency-Key": "made-then-revoked"}
+    first = KeyCreated.model_validate_json(
+        (await http.post(KEYS, json={}, headers=headers)).content
+    )
+    assert (await http.delete(f"{KEYS}/{first.key_id}")).status_code == 200
+    before = await listed(http)
+    r = await http.post(KEYS, json={}, headers=headers)
+    assert r.status_code == 409, r.text
+    assert "revoked" in r.json()["error"]["message"]
+    assert "virtual_key" not in r.text
+    assert await listed(http) == before  # no key was made or changed
+
+
+async def test_a_replayed_rotation_after_a_later_rotation_hands_out_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    """The later rotation replaced every key: replaying the earlier one must not undo that."""
+    await create_team(http)
+    r = await http.post(ROTATE, json={}, headers={"Idempotency-Key": "rotate-a"})
+    first = KeyRotation.model_validate_json(r.content)
+    second = KeyRotation.model_validate_json((await http.post(ROTATE, json={})).content)
+    r = await http.post(ROTATE, json={}, headers={"Idempotency-Key": "rotate-a"})
+    assert r.status_code == 409, r.text
+    assert not await works(http, first.virtual_key)
+    assert await works(http, second.virtual_key)
+    working = [k["key_id"] for k in await listed(http) if k["revoked_at"] is None]
+    assert working == [second.key_id]
+
+
+async def test_a_replay_within_a_later_rotations_grace_keeps_that_grace(
+    http: httpx.AsyncClient, clock: Clock
+) -> None:
+    """A replacement is as the lost key is now: it stops when the grace period ends."""
+    await create_team(http)
+    headers = {"Idempotency-Key": "made-before-rotation"}
+    assert (await http.post(KEYS, json={"name": "w"}, headers=headers)).status_code == 201
+    rotation = KeyRotation.model_validate_json(
+        (await http.post(ROTATE, json={"grace_seconds": 60})).content
+    )
+    replay = KeyCreated.model_validate_json(
+        (await http.post(KEYS, json={"name": "w"}, headers=headers)).content
+    )
+    assert replay.expires_at == rotation.previous_keys_expire_at
+    assert await works(http, replay.virtual_key)
+    clock.advance(61)
+    assert not await works(http, replay.virtual_key)
+    assert await works(http, rotation.virtual_key)
 
 
 # --- limits ----------------------------------------------------------------------------------

@@ -59,8 +59,11 @@ async def create_organization(
     async with db.transaction():
         row = await catalog.insert_organization(db, body.organization_id, body.name, body.metadata)
         if row is None:
+            removed = await catalog.get_organization(db, body.organization_id) is None
             raise Conflict(
-                f"organization {body.organization_id!r} already exists", param="organization_id"
+                f"organization {body.organization_id!r} "
+                + ("was removed; its id is not reused" if removed else "already exists"),
+                param="organization_id",
             )
         created = Organization.model_validate(row)
         await audit.record(

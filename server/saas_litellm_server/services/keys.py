@@ -12,6 +12,8 @@ import hashlib
 import json
 import secrets
 
+from pydantic_core import to_jsonable_python
+
 from saas_litellm_models import (
     KeyCreated,
     KeyCreateRequest,
@@ -172,17 +174,24 @@ async def reissue_key(db: Database, kept: str, by: Operator) -> str:
     """A replayed team create, key create or key rotation. Keys are never stored in clear, so
     they are not kept for replays either: the replay (its first response was lost) revokes the
     key that was lost (and any an earlier replay handed out in its place) and hands out a fresh
-    one, with the same name and expiry."""
+    one, with the same name and expiry. A key the operator revoked since (or that expired, or
+    that a later rotation retired) is not brought back: the replay is then a 409, and a removed
+    team's a 404."""
     data = json.loads(kept)
     if "error" in data or "team_id" not in data or "key_id" not in data:
         return kept
     team_id, lost = data["team_id"], data["key_id"]
     async with db.transaction():
-        if not await teams.lock_team(db, team_id):  # since removed (its keys with it)
-            return kept
-        old = await keys.revoke_lost(db, team_id, lost, by.now)
+        if not await teams.lock_team(db, team_id):
+            raise NotFound(f"team {team_id!r} not found (it was removed since)")
+        old, working = await keys.revoke_lost(db, team_id, lost, by.now)
         if old is None:
-            return kept
+            raise NotFound(f"key {lost!r} of team {team_id!r} not found")
+        if not working:
+            raise Conflict(
+                "the key this request created was revoked, rotated away or has expired since; "
+                "a replay cannot hand it out again: create a new key"
+            )
         key, row = await issue_key(
             db, team_id, name=old["name"], expires_at=old["expires_at"], now=by.now, replaces=lost
         )
@@ -195,6 +204,7 @@ async def reissue_key(db: Database, kept: str, by: Operator) -> str:
             after={"key_id": row["key_id"]},
         )
     data.update(virtual_key=key, key_id=row["key_id"])
-    if "prefix" in data:
-        data["prefix"] = row["prefix"]
+    for field in ("prefix", "created_at", "expires_at"):
+        if field in data:
+            data[field] = to_jsonable_python(row[field])
     return json.dumps(data)

@@ -87,7 +87,12 @@ async def create_team(
             now=by.now,
         )
         if not created:
-            raise Conflict(f"team {body.team_id!r} already exists", param="team_id")
+            removed = await teams.get_team(db, body.team_id) is None
+            raise Conflict(
+                f"team {body.team_id!r} "
+                + ("was removed; its id is not reused" if removed else "already exists"),
+                param="team_id",
+            )
         key, key_row = await issue_key(
             db, body.team_id, name="default", expires_at=None, now=by.now, key=key
         )
@@ -266,7 +271,9 @@ async def set_status(db: Database, team_id: str, status: str, by: Operator) -> T
 async def get_usage(
     db: Database, team_id: str, *, since: dt.datetime | None, until: dt.datetime | None
 ) -> TeamUsage:
-    await _team_row(db, team_id)
+    """Usage per job type; a removed team's too (its history stays readable)."""
+    if not await teams.existed(db, team_id):
+        raise NotFound(f"team {team_id!r} not found")
     rows = await jobs.usage_by_job_type(db, team_id, since, until)
     return TeamUsage(
         team_id=team_id,
