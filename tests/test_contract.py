@@ -140,7 +140,7 @@ SURFACES = [
             "create_team": lambda c: c.create_team("org", "acme-corp"),
             "get_team": lambda c: c.get_team("acme-corp"),
             "add_credits": lambda c: c.add_credits("acme-corp", 5),
-            "rotate_key": lambda c: c.rotate_key("acme-corp"),
+            "rotate_key": lambda c: c.rotate_key("acme-corp", grace_seconds=60),
             "set_limits": lambda c: c.set_limits("acme-corp", rpm_limit=60),
             "suspend_team": lambda c: c.suspend_team("acme-corp"),
             "resume_team": lambda c: c.resume_team("acme-corp"),
@@ -158,6 +158,25 @@ SURFACES = [
             "iter_teams": lambda c: _first(c.iter_teams(access_group="g")),
             "list_jobs": lambda c: c.list_jobs(team_id="t", job_type="x", status="failed"),
             "iter_jobs": lambda c: _first(c.iter_jobs(organization_id="org")),
+            "update_team": lambda c: c.update_team(
+                "acme-corp", team_alias=None, access_groups=["g"], metadata={"a": 1}
+            ),
+            "delete_team": lambda c: c.delete_team("acme-corp"),
+            "update_organization": lambda c: c.update_organization("org", name="Org"),
+            "delete_organization": lambda c: c.delete_organization("org"),
+            "update_model_access_group": lambda c: c.update_model_access_group(
+                "g", description=None
+            ),
+            "delete_model_access_group": lambda c: c.delete_model_access_group("g"),
+            "update_model_alias": lambda c: c.update_model_alias(
+                "openai/gpt-4o", deployments=[{"provider": "mock", "model": "m"}]
+            ),
+            "delete_model_alias": lambda c: c.delete_model_alias("openai/gpt-4o"),
+            "create_key": lambda c: c.create_key("acme-corp", name="ci"),
+            "list_keys": lambda c: c.list_keys("acme-corp"),
+            "revoke_key": lambda c: c.revoke_key("acme-corp", "key_0123456789abcdef01234567"),
+            "list_audit_log": lambda c: c.list_audit_log(actor="admin-key", cursor="x"),
+            "iter_audit_log": lambda c: _first(c.iter_audit_log(target="team:acme-corp")),
         },
         LIFECYCLE,
     ),

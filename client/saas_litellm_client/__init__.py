@@ -25,14 +25,19 @@ of your own: ``**params: Unpack[CallParams]``). Retries, idempotency keys, deadl
 """
 
 from saas_litellm_models import (
+    AuditEvent,
+    AuditLog,
     ChatMessage,
     CreditBalance,
+    Deleted,
     Deployment,
     Job,
     JobCompletion,
     JobCosts,
     JobDetail,
     JobList,
+    KeyCreated,
+    KeyList,
     KeyRotation,
     LLMCallResponse,
     ModelAccessGroup,
@@ -49,6 +54,7 @@ from saas_litellm_models import (
     TeamList,
     TeamUsage,
     Usage,
+    VirtualKeyInfo,
 )
 
 from ._admin_client import SaasLiteLLMAdminClient
@@ -110,6 +116,8 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssistantMessageParam",
+    "AuditEvent",
+    "AuditLog",
     "AuthenticationError",
     "BadRequestError",
     "CallParams",
@@ -117,6 +125,7 @@ __all__ = [
     "ChatStream",
     "ConflictError",
     "CreditBalance",
+    "Deleted",
     "Deployment",
     "DeveloperMessageParam",
     "FunctionCallParam",
@@ -128,6 +137,8 @@ __all__ = [
     "JobDetail",
     "JobHandle",
     "JobList",
+    "KeyCreated",
+    "KeyList",
     "KeyRotation",
     "LLMCallResponse",
     "MessageParam",
@@ -167,6 +178,7 @@ __all__ = [
     "UpstreamTimeoutError",
     "Usage",
     "UserMessageParam",
+    "VirtualKeyInfo",
     "__version__",
     "request_id_of",
     "to_strict_json_schema",

@@ -1,4 +1,4 @@
-"""The admin client: organizations, model access, teams, credits and keys."""
+"""The admin client: organizations, model access, teams, credits, keys and the audit log."""
 
 from __future__ import annotations
 
@@ -9,22 +9,32 @@ from typing import Any, TypeVar
 import httpx
 
 from saas_litellm_models import (
+    AuditEvent,
+    AuditLog,
     CreditBalance,
     CreditsAddRequest,
+    Deleted,
     Deployment,
     Job,
     JobList,
     JobStatus,
+    KeyCreated,
+    KeyCreateRequest,
+    KeyList,
+    KeyRotateRequest,
     KeyRotation,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAccessGroupList,
+    ModelAccessGroupUpdateRequest,
     ModelAlias,
     ModelAliasCreateRequest,
     ModelAliasList,
+    ModelAliasUpdateRequest,
     Organization,
     OrganizationCreateRequest,
     OrganizationList,
+    OrganizationUpdateRequest,
     OrganizationUsage,
     Team,
     TeamCreated,
@@ -32,7 +42,9 @@ from saas_litellm_models import (
     TeamLimitsRequest,
     TeamList,
     TeamStatus,
+    TeamUpdateRequest,
     TeamUsage,
+    VirtualKeyInfo,
 )
 
 from . import _endpoints
@@ -49,8 +61,16 @@ __all__ = ["SaasLiteLLMAdminClient"]
 
 ENV_ADMIN_KEY = "SAAS_LITELLM_ADMIN_KEY"
 
-_Page = TypeVar("_Page", OrganizationList, ModelAccessGroupList, ModelAliasList, TeamList, JobList)
+_Page = TypeVar(
+    "_Page", OrganizationList, ModelAccessGroupList, ModelAliasList, TeamList, JobList, AuditLog
+)
 _Item = TypeVar("_Item")
+
+
+def _given(**fields: object) -> dict[str, object]:
+    """The fields of a partial update that were passed (not ``NOT_GIVEN``): only those are
+    sent, so that a field left out stays as it is and an explicit ``None`` clears it."""
+    return {name: value for name, value in fields.items() if not isinstance(value, NotGiven)}
 
 
 async def _every(
@@ -77,8 +97,11 @@ class SaasLiteLLMAdminClient(_BaseClient):
 
     ``timeout``, ``max_retries``, ``deadline``, :meth:`with_options` and the per-call
     ``idempotency_key`` work as in :class:`SaasLiteLLMClient`. The server de-duplicates every
-    POST under the ``Idempotency-Key`` the SDK sends with it (a replayed ``create_team`` or
-    ``rotate_key`` hands out a fresh virtual key: the first one was lost with its response).
+    POST under the ``Idempotency-Key`` the SDK sends with it (a replayed ``create_team``,
+    ``create_key`` or ``rotate_key`` hands out a fresh virtual key: the first one was lost with
+    its response). The ``update_*`` (``PATCH``) and ``delete_*``/``revoke_key`` (``DELETE``)
+    methods send no key — the server does not take one for them — and are retried all the
+    same: doing them twice leaves what doing them once does.
     """
 
     def __init__(
@@ -170,14 +193,17 @@ class SaasLiteLLMAdminClient(_BaseClient):
         default_model: str | None = None,
         rpm_limit: int | None = None,
         tpm_limit: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TeamCreated:
-        """Create a team; ``result.virtual_key`` is shown only this once — store it.
+        """Create a team and its first virtual key (named ``default``, ``result.key_id``);
+        ``result.virtual_key`` is shown only this once — store it.
 
-        ``rpm_limit``/``tpm_limit`` are LLM requests/tokens per minute (``None``: unlimited).
+        ``rpm_limit``/``tpm_limit`` are LLM requests/tokens per minute (``None``: unlimited);
+        ``metadata`` is a free-form JSON object of yours, shown with the team.
         """
         body = TeamCreateRequest.model_validate(
             {
@@ -189,6 +215,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
                 "default_model": default_model,
                 "rpm_limit": rpm_limit,
                 "tpm_limit": tpm_limit,
+                "metadata": metadata,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
@@ -229,15 +256,20 @@ class SaasLiteLLMAdminClient(_BaseClient):
         self,
         team_id: str,
         *,
+        grace_seconds: int | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> KeyRotation:
-        """Issue a new virtual key; the old one stops working at once."""
+        """Replace all of the team's keys with one new virtual key (``result.virtual_key``,
+        shown only this once). The keys it replaces stop working at once, or — so that the
+        team's deployments can switch over without failing requests — ``grace_seconds`` later
+        (up to 30 days): ``result.previous_keys_expire_at`` says when."""
+        body = KeyRotateRequest.model_validate({"grace_seconds": grace_seconds})
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
-            _endpoints.ROTATE_KEY, params={"team_id": team_id}, options=options
+            _endpoints.ROTATE_KEY, params={"team_id": team_id}, body=body, options=options
         )
 
     async def suspend_team(
@@ -580,3 +612,292 @@ class SaasLiteLLMAdminClient(_BaseClient):
             lambda page: page.jobs,
         ):
             yield job
+
+    # -- changing and removing what was created (PATCH, DELETE) ------------------------------
+    # An update sends only the fields given: one left out stays as it is; ``None`` clears a
+    # field that may be empty (the signatures only allow it there). A removal keeps history:
+    # jobs, calls and costs stay readable and keep counting in usage. Neither carries an
+    # Idempotency-Key (the server takes none for them); a removal that would strand something
+    # raises ConflictError (409) naming what still uses it.
+
+    async def update_team(
+        self,
+        team_id: str,
+        *,
+        team_alias: str | NotGiven | None = NOT_GIVEN,
+        access_groups: Sequence[str] | NotGiven = NOT_GIVEN,
+        metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        default_model: str | NotGiven | None = NOT_GIVEN,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
+        """Change a team: ``access_groups`` replaces its whole list, ``metadata`` its whole
+        object; ``team_alias=None``/``default_model=None`` clear them. Groups and the default
+        model must exist (``BadRequestError`` otherwise). Credits, limits and status have their
+        own methods (:meth:`add_credits`, :meth:`set_limits`, :meth:`suspend_team`)."""
+        body = TeamUpdateRequest.model_validate(
+            _given(
+                team_alias=team_alias,
+                access_groups=access_groups,
+                metadata=metadata,
+                default_model=default_model,
+            )
+        )
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.UPDATE_TEAM,
+            params={"team_id": team_id},
+            body=body,
+            options=options,
+        )
+
+    async def delete_team(
+        self,
+        team_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Deleted:
+        """Remove a team: its keys stop working at once; its jobs, calls and costs stay
+        readable and keep counting in its organization's usage; its id is not reused.
+        ``ConflictError`` while it has open jobs (complete or fail them first)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.DELETE_TEAM, params={"team_id": team_id}, options=options
+        )
+
+    async def update_organization(
+        self,
+        organization_id: str,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Organization:
+        """Rename an organization and/or replace its whole ``metadata`` object (neither can be
+        cleared: pass ``metadata={}`` to empty it)."""
+        body = OrganizationUpdateRequest.model_validate(_given(name=name, metadata=metadata))
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.UPDATE_ORGANIZATION,
+            params={"organization_id": organization_id},
+            body=body,
+            options=options,
+        )
+
+    async def delete_organization(
+        self,
+        organization_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Deleted:
+        """Remove an organization; ``ConflictError`` naming its teams while it has any
+        (:meth:`delete_team` them first)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.DELETE_ORGANIZATION,
+            params={"organization_id": organization_id},
+            options=options,
+        )
+
+    async def update_model_access_group(
+        self,
+        group_name: str,
+        *,
+        description: str | NotGiven | None = NOT_GIVEN,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> ModelAccessGroup:
+        """Change a group's description (``None`` clears it). Which aliases are in a group is
+        set on the alias (:meth:`update_model_alias`), which teams hold it on the team
+        (:meth:`update_team`)."""
+        body = ModelAccessGroupUpdateRequest.model_validate(_given(description=description))
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.UPDATE_MODEL_ACCESS_GROUP,
+            params={"group_name": group_name},
+            body=body,
+            options=options,
+        )
+
+    async def delete_model_access_group(
+        self,
+        group_name: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Deleted:
+        """Remove a group; the aliases in it leave it. ``ConflictError`` naming the teams
+        granted it while there are any."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.DELETE_MODEL_ACCESS_GROUP,
+            params={"group_name": group_name},
+            options=options,
+        )
+
+    async def update_model_alias(
+        self,
+        model_alias: str,
+        *,
+        access_groups: Sequence[str] | NotGiven = NOT_GIVEN,
+        deployments: Sequence[Deployment | Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> ModelAlias:
+        """Replace an alias's access groups and/or its whole list of deployments (in fallback
+        order, as in :meth:`create_model_alias`). New prices apply to calls made from now on;
+        recorded calls keep their cost."""
+        given = _given(access_groups=access_groups, deployments=deployments)
+        body = ModelAliasUpdateRequest.model_validate(given)
+        if body.deployments is not None:
+            # sent in full, as create_model_alias sends them, not only the keys each dict had
+            given["deployments"] = [d.model_dump(exclude_none=True) for d in body.deployments]
+            body = ModelAliasUpdateRequest.model_validate(given)
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.UPDATE_MODEL_ALIAS,
+            params={"model_alias": model_alias},
+            body=body,
+            options=options,
+        )
+
+    async def delete_model_alias(
+        self,
+        model_alias: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Deleted:
+        """Remove an alias; calls recorded under it keep its name and cost. ``ConflictError``
+        naming the teams whose default model it is, and for the built-in ``default`` alias."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.DELETE_MODEL_ALIAS, params={"model_alias": model_alias}, options=options
+        )
+
+    # -- a team's virtual keys ----------------------------------------------------------------
+
+    async def create_key(
+        self,
+        team_id: str,
+        *,
+        name: str | None = None,
+        expires_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> KeyCreated:
+        """Another virtual key for the team, next to the ones it has (one per deployment or
+        environment, say); ``result.virtual_key`` is shown only this once — store it.
+
+        ``name`` tells keys apart in :meth:`list_keys`; ``expires_at`` (a naive datetime is
+        UTC) is when it stops working — never, without one. ``ConflictError`` when the team
+        already has 100 working keys. A replay under the same ``idempotency_key`` revokes the
+        key whose response was lost and hands out a fresh one."""
+        body = KeyCreateRequest.model_validate({"name": name, "expires_at": expires_at})
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            _endpoints.CREATE_KEY, params={"team_id": team_id}, body=body, options=options
+        )
+
+    async def list_keys(
+        self,
+        team_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> KeyList:
+        """The team's keys, newest first, revoked and expired ones included: id, name,
+        ``prefix`` (the key's first characters), expiry, last use. Never the keys themselves:
+        the server keeps only their hashes."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_KEYS, params={"team_id": team_id}, options=options
+        )
+
+    async def revoke_key(
+        self,
+        team_id: str,
+        key_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> VirtualKeyInfo:
+        """Stop one key at once (a leaked one, say) and return it with ``revoked_at`` set; the
+        team's other keys keep working. Revoking a revoked key changes nothing."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.REVOKE_KEY,
+            params={"team_id": team_id, "key_id": key_id},
+            options=options,
+        )
+
+    # -- the audit log ------------------------------------------------------------------------
+
+    async def list_audit_log(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> AuditLog:
+        """One page of admin changes matching every filter given, newest first: who
+        (``actor``: ``"admin-key"``, ``"local-dev"``), what (``action``: ``"team.update"``…),
+        to what (``target``: ``"team:acme-corp"``…), at or after ``since``; each with the
+        fields before and after (never a key). See :meth:`iter_audit_log` to walk them all."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_AUDIT_LOG,
+            query={
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "since": since,
+                "limit": limit,
+                "cursor": cursor,
+            },
+            options=options,
+        )
+
+    async def iter_audit_log(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[AuditEvent]:
+        """Every admin change matching every filter given, newest first, a page at a time."""
+        async for event in _every(
+            lambda cursor: self.list_audit_log(
+                actor=actor,
+                action=action,
+                target=target,
+                since=since,
+                limit=page_size,
+                cursor=cursor,
+            ),
+            lambda page: page.events,
+        ):
+            yield event

@@ -292,8 +292,9 @@ class _BaseClient:
         when the deadline ran out), an :class:`APIStatusError` subclass for a non-2xx and
         :class:`APIResponseValidationError` for a 2xx that does not parse (never retried).
 
-        The body leaves out its ``None`` fields, or with ``exclude_unset`` the fields it was not
-        given: for a partial update, where an explicit ``null`` means "remove".
+        The body leaves out its ``None`` fields, or with ``exclude_unset`` — always for a
+        ``PATCH`` — the fields it was not given: for a partial update, where an explicit
+        ``null`` means "remove".
         """
         if endpoint.stream:
             raise TypeError(f"{endpoint} is a stream: use _request_stream")
@@ -380,6 +381,7 @@ class _BaseClient:
             raise TypeError(f"{endpoint} does not honour an Idempotency-Key")
         timeout = self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
         deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
+        exclude_unset = exclude_unset or endpoint.method == "PATCH"  # a PATCH is partial
         return _Call(
             method=endpoint.method,
             url=self.base_url + path,

@@ -1,6 +1,12 @@
 """Every server endpoint the SDK calls, declared once: method, path, request and response model,
 query parameters, and whether the server de-duplicates it under an ``Idempotency-Key``.
 
+Every admin ``POST`` is de-duplicated. ``PATCH`` and ``DELETE`` are not, and need not be: an
+update sets fields to given values and a removal removes, so running one twice leaves the same
+state as running it once (they are retried like any other replay-safe call). A ``PATCH`` body
+holds only the fields the caller gave (the request layer sends it ``exclude_unset``): a field
+left out is unchanged, an explicit ``null`` clears it.
+
 The client methods call :meth:`_BaseClient._request` (or ``_request_stream``) with one of these,
 and the request layer derives from it what it sends: the URL, whether an ``Idempotency-Key`` goes
 with the request, what the body must be and what the response is parsed into. So this table is
@@ -17,26 +23,35 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from saas_litellm_models import (
+    AuditLog,
     CreditBalance,
     CreditsAddRequest,
+    Deleted,
     Job,
     JobCompleteRequest,
     JobCompletion,
     JobCreateRequest,
     JobDetail,
     JobList,
+    KeyCreated,
+    KeyCreateRequest,
+    KeyList,
+    KeyRotateRequest,
     KeyRotation,
     LLMCallRequest,
     LLMCallResponse,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAccessGroupList,
+    ModelAccessGroupUpdateRequest,
     ModelAlias,
     ModelAliasCreateRequest,
     ModelAliasList,
+    ModelAliasUpdateRequest,
     Organization,
     OrganizationCreateRequest,
     OrganizationList,
+    OrganizationUpdateRequest,
     OrganizationUsage,
     RequestModel,
     StreamChunk,
@@ -47,7 +62,9 @@ from saas_litellm_models import (
     TeamCreateRequest,
     TeamLimitsRequest,
     TeamList,
+    TeamUpdateRequest,
     TeamUsage,
+    VirtualKeyInfo,
 )
 
 from ._utils import path_segment, with_query
@@ -72,7 +89,7 @@ class Endpoint(Generic[_ResponseT]):
     retried only after failures that prove it was never sent.
     """
 
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "PATCH", "DELETE"]
     path: str
     response: type[_ResponseT]
     request: type[RequestModel] | None = None
@@ -175,7 +192,13 @@ ADD_CREDITS = Endpoint(
     request=CreditsAddRequest,
     idempotent=True,
 )
-ROTATE_KEY = Endpoint("POST", "/api/teams/{team_id}/rotate-key", KeyRotation, idempotent=True)
+ROTATE_KEY = Endpoint(
+    "POST",
+    "/api/teams/{team_id}/rotate-key",
+    KeyRotation,
+    request=KeyRotateRequest,
+    idempotent=True,
+)
 SET_LIMITS = Endpoint(
     "POST", "/api/teams/{team_id}/limits", Team, request=TeamLimitsRequest, idempotent=True
 )
@@ -206,6 +229,40 @@ LIST_JOBS = Endpoint(
     query=("team_id", "organization_id", "status", "job_type", "since", "until", *_PAGE),
 )
 
+# -- admin changes and removals (not de-duplicated: see the module docstring) -------------------
+
+UPDATE_TEAM = Endpoint("PATCH", "/api/teams/{team_id}", Team, request=TeamUpdateRequest)
+DELETE_TEAM = Endpoint("DELETE", "/api/teams/{team_id}", Deleted)
+UPDATE_ORGANIZATION = Endpoint(
+    "PATCH",
+    "/api/organizations/{organization_id}",
+    Organization,
+    request=OrganizationUpdateRequest,
+)
+DELETE_ORGANIZATION = Endpoint("DELETE", "/api/organizations/{organization_id}", Deleted)
+UPDATE_MODEL_ACCESS_GROUP = Endpoint(
+    "PATCH",
+    "/api/model-access-groups/{group_name}",
+    ModelAccessGroup,
+    request=ModelAccessGroupUpdateRequest,
+)
+DELETE_MODEL_ACCESS_GROUP = Endpoint("DELETE", "/api/model-access-groups/{group_name}", Deleted)
+UPDATE_MODEL_ALIAS = Endpoint(
+    "PATCH", "/api/model-aliases/{model_alias}", ModelAlias, request=ModelAliasUpdateRequest
+)
+DELETE_MODEL_ALIAS = Endpoint("DELETE", "/api/model-aliases/{model_alias}", Deleted)
+
+# -- a team's virtual keys and the audit log (admin) --------------------------------------------
+
+CREATE_KEY = Endpoint(
+    "POST", "/api/teams/{team_id}/keys", KeyCreated, request=KeyCreateRequest, idempotent=True
+)
+LIST_KEYS = Endpoint("GET", "/api/teams/{team_id}/keys", KeyList)
+REVOKE_KEY = Endpoint("DELETE", "/api/teams/{team_id}/keys/{key_id}", VirtualKeyInfo)
+LIST_AUDIT_LOG = Endpoint(
+    "GET", "/api/audit-log", AuditLog, query=("actor", "action", "target", "since", *_PAGE)
+)
+
 ENDPOINTS: tuple[Endpoint[Any], ...] = (
     CREATE_JOB,
     GET_JOB,
@@ -233,5 +290,17 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     LIST_MODEL_ALIASES,
     LIST_TEAMS,
     LIST_JOBS,
+    UPDATE_TEAM,
+    DELETE_TEAM,
+    UPDATE_ORGANIZATION,
+    DELETE_ORGANIZATION,
+    UPDATE_MODEL_ACCESS_GROUP,
+    DELETE_MODEL_ACCESS_GROUP,
+    UPDATE_MODEL_ALIAS,
+    DELETE_MODEL_ALIAS,
+    CREATE_KEY,
+    LIST_KEYS,
+    REVOKE_KEY,
+    LIST_AUDIT_LOG,
 )
 """Every endpoint above (what the contract test compares with the server's OpenAPI)."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -11,11 +14,18 @@ import respx
 from pydantic import ValidationError
 from sdk_payloads import sent_json
 
+import saas_litellm_client
 from saas_litellm_client import (
+    AuditEvent,
+    AuditLog,
     AuthenticationError,
+    ConflictError,
     CreditBalance,
+    Deleted,
     Deployment,
     JobList,
+    KeyCreated,
+    KeyList,
     KeyRotation,
     ModelAccessGroup,
     ModelAlias,
@@ -28,6 +38,7 @@ from saas_litellm_client import (
     TeamCreated,
     TeamList,
     TeamUsage,
+    VirtualKeyInfo,
 )
 
 CREATED_AT = "2025-01-01T00:00:00Z"
@@ -217,6 +228,18 @@ async def test_create_team_takes_rate_limits(
     }
 
 
+async def test_create_team_takes_metadata_and_returns_the_key_id(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    created = {**TEAM, "virtual_key": "sk-new-team-key", "key_id": "key_0123456789abcdef01234567"}
+    route = respx_mock.post("http://api.test/api/teams/create").respond(201, json=created)
+
+    team = await admin_client.create_team("acme", "acme-corp", metadata={"crm_id": 42})
+
+    assert team.key_id == "key_0123456789abcdef01234567"
+    assert sent_json(route)["metadata"] == {"crm_id": 42}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "sent"),
     [
@@ -268,9 +291,10 @@ async def test_add_credits_refuses_non_positive_amounts_before_sending(
     assert not route.called
 
 
-async def test_rotate_key_posts_an_empty_body(
+async def test_rotate_key_without_a_grace_period_posts_an_empty_object(
     respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
 ) -> None:
+    # the reply of a server from before key ids: the new fields are optional
     route = respx_mock.post("http://api.test/api/teams/acme-corp/rotate-key").respond(
         200, json={"team_id": "acme-corp", "virtual_key": "sk-rotated"}
     )
@@ -279,7 +303,8 @@ async def test_rotate_key_posts_an_empty_body(
 
     assert isinstance(rotation, KeyRotation)
     assert rotation.virtual_key == "sk-rotated"
-    assert route.calls.last.request.content == b""
+    assert rotation.key_id is None and rotation.previous_keys_expire_at is None
+    assert sent_json(route) == {}
 
 
 @pytest.mark.parametrize(
@@ -368,6 +393,19 @@ ITERATORS = [
         "/api/jobs",
         "jobs",
         JOB,
+    ),
+    (
+        "iter_audit_log",
+        {"actor": "admin-key", "action": "team.update", "target": "team:acme-corp"},
+        "/api/audit-log",
+        "events",
+        {
+            "event_id": "evt_",
+            "at": CREATED_AT,
+            "actor": "admin-key",
+            "action": "team.update",
+            "target": "team:acme-corp",
+        },
     ),
 ]
 
@@ -477,3 +515,535 @@ async def test_unknown_organization_raises_not_found(
     )
     with pytest.raises(NotFoundError):
         await admin_client.get_organization("nope")
+
+
+# -- changes and removals (PATCH, DELETE) -------------------------------------------------------
+
+GROUP = {"group_name": "gpt-models", "description": None, "created_at": CREATED_AT}
+ALIAS = {
+    "model_alias": "openai/gpt-4o",
+    "access_groups": ["gpt-models"],
+    "deployments": [{"provider": "mock", "model": "m"}],
+    "created_at": CREATED_AT,
+}
+FULL_MOCK_DEPLOYMENT = {
+    "provider": "mock",
+    "model": "m",
+    "input_cost_per_million": 0.0,
+    "output_cost_per_million": 0.0,
+}
+
+UPDATES = [
+    # (method, path (raw, as sent), response, kwargs, body sent); the target is the last segment
+    ("update_team", "/api/teams/acme-corp", TEAM, {}, {}),
+    ("update_team", "/api/teams/acme-corp", TEAM, {"team_alias": None}, {"team_alias": None}),
+    (
+        "update_team",
+        "/api/teams/acme-corp",
+        TEAM,
+        {"access_groups": ("a", "b"), "default_model": None},
+        {"access_groups": ["a", "b"], "default_model": None},
+    ),
+    (
+        "update_team",
+        "/api/teams/acme-corp",
+        TEAM,
+        # a null inside the metadata object is data, not "leave out"
+        {"metadata": {"tier": "gold", "note": None}, "team_alias": "ACME"},
+        {"metadata": {"tier": "gold", "note": None}, "team_alias": "ACME"},
+    ),
+    ("update_organization", "/api/organizations/acme", ORG, {"name": "Acme"}, {"name": "Acme"}),
+    ("update_organization", "/api/organizations/acme", ORG, {"metadata": {}}, {"metadata": {}}),
+    (
+        "update_model_access_group",
+        "/api/model-access-groups/gpt-models",
+        GROUP,
+        {"description": None},
+        {"description": None},
+    ),
+    (
+        "update_model_access_group",
+        "/api/model-access-groups/gpt-models",
+        GROUP,
+        {"description": "GPT"},
+        {"description": "GPT"},
+    ),
+    (
+        "update_model_alias",
+        "/api/model-aliases/openai%2Fgpt-4o",
+        ALIAS,
+        {"access_groups": []},
+        {"access_groups": []},
+    ),
+    (
+        "update_model_alias",
+        "/api/model-aliases/openai%2Fgpt-4o",
+        ALIAS,
+        # a dict and a model alike, sent in full as create_model_alias sends them
+        {
+            "deployments": [
+                {"provider": "openai", "model": "gpt-4o", "input_cost_per_million": 2.5},
+                Deployment(provider="mock", model="m"),
+            ]
+        },
+        {
+            "deployments": [
+                {
+                    "provider": "openai",
+                    "model": "gpt-4o",
+                    "input_cost_per_million": 2.5,
+                    "output_cost_per_million": 0.0,
+                },
+                FULL_MOCK_DEPLOYMENT,
+            ]
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "response", "kwargs", "sent"),
+    UPDATES,
+    ids=[f"{u[0]}-{'-'.join(u[3]) or 'nothing'}" for u in UPDATES],
+)
+async def test_updates_patch_only_the_fields_given_without_an_idempotency_key(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    method: str,
+    path: str,
+    response: dict[str, Any],
+    kwargs: dict[str, Any],
+    sent: dict[str, Any],
+) -> None:
+    route = respx_mock.patch(host="api.test").respond(200, json=response)
+
+    target = unquote(path.rsplit("/", 1)[1])
+    result = await getattr(admin_client, method)(target, **kwargs)
+
+    request = route.calls.last.request
+    assert request.url.raw_path.decode() == path
+    assert sent_json(route) == sent
+    assert "Idempotency-Key" not in request.headers
+    assert request.headers["Authorization"] == "Bearer sk-test-admin-key"
+    assert (
+        type(result).__name__
+        == {
+            "update_team": "Team",
+            "update_organization": "Organization",
+            "update_model_access_group": "ModelAccessGroup",
+            "update_model_alias": "ModelAlias",
+        }[method]
+    )
+
+
+async def test_update_team_returns_the_team_with_its_metadata(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.patch("http://api.test/api/teams/acme-corp").respond(
+        200, json={**TEAM, "team_alias": None, "metadata": {"tier": "gold"}}
+    )
+
+    team = await admin_client.update_team("acme-corp", team_alias=None, metadata={"tier": "gold"})
+
+    assert isinstance(team, Team)
+    assert team.team_alias is None
+    assert team.metadata == {"tier": "gold"}
+
+
+REFUSED_UPDATES: list[tuple[str, str, dict[str, Any]]] = [
+    # fields the server never lets be null (or empty): refused before anything is sent
+    ("update_team", "acme-corp", {"access_groups": None}),
+    ("update_team", "acme-corp", {"metadata": None}),
+    ("update_organization", "acme", {"name": None}),
+    ("update_organization", "acme", {"name": ""}),
+    ("update_model_alias", "M", {"deployments": None}),
+    ("update_model_alias", "M", {"deployments": []}),
+    ("update_model_alias", "M", {"deployments": [{"provider": "nope", "model": "m"}]}),
+]
+
+
+@pytest.mark.respx(assert_all_called=False)
+@pytest.mark.parametrize(("method", "target", "kwargs"), REFUSED_UPDATES)
+async def test_an_update_the_server_would_refuse_fails_before_sending(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    method: str,
+    target: str,
+    kwargs: dict[str, Any],
+) -> None:
+    route = respx_mock.route()
+
+    with pytest.raises(ValidationError):
+        await getattr(admin_client, method)(target, **kwargs)
+
+    assert not route.called
+
+
+DELETES = [
+    # (method, args, raw path, response)
+    ("delete_team", ("acme-corp",), "/api/teams/acme-corp", {"object": "team", "id": "acme-corp"}),
+    (
+        "delete_organization",
+        ("acme",),
+        "/api/organizations/acme",
+        {"object": "organization", "id": "acme"},
+    ),
+    (
+        "delete_model_access_group",
+        ("gpt-models",),
+        "/api/model-access-groups/gpt-models",
+        {"object": "model_access_group", "id": "gpt-models"},
+    ),
+    (
+        "delete_model_alias",
+        ("openai/gpt-4o",),
+        "/api/model-aliases/openai%2Fgpt-4o",
+        {"object": "model_alias", "id": "openai/gpt-4o", "deleted": True},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "path", "response"), DELETES, ids=[d[0] for d in DELETES]
+)
+async def test_deletes_send_no_body_and_no_idempotency_key(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    method: str,
+    args: tuple[str, ...],
+    path: str,
+    response: dict[str, Any],
+) -> None:
+    route = respx_mock.delete(host="api.test").respond(200, json=response)
+
+    deleted = await getattr(admin_client, method)(*args)
+
+    request = route.calls.last.request
+    assert request.url.raw_path.decode() == path
+    assert request.content == b""
+    assert "Idempotency-Key" not in request.headers
+    assert isinstance(deleted, Deleted)
+    assert (deleted.object, deleted.id, deleted.deleted) == (
+        response["object"],
+        response["id"],
+        True,
+    )
+
+
+async def test_a_removal_still_in_use_raises_conflict_error_at_once(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, sleeps: list[float]
+) -> None:
+    message = "organization 'acme' is in use by team(s) acme-corp; change or remove them first"
+    route = respx_mock.delete("http://api.test/api/organizations/acme").respond(
+        409, json={"error": {"type": "conflict", "message": message}}
+    )
+
+    with pytest.raises(ConflictError, match="in use by team") as info:
+        await admin_client.delete_organization("acme")
+
+    assert info.value.status_code == 409
+    assert route.call_count == 1 and sleeps == []  # an answer, not a glitch: not retried
+
+
+Change = Callable[[SaasLiteLLMAdminClient], Awaitable[object]]
+CHANGES: list[tuple[str, str, str, dict[str, Any], Change]] = [
+    (
+        "update_team",
+        "PATCH",
+        "/api/teams/acme-corp",
+        TEAM,
+        lambda a: a.update_team("acme-corp", team_alias="X"),
+    ),
+    (
+        "delete_team",
+        "DELETE",
+        "/api/teams/acme-corp",
+        {"object": "team", "id": "acme-corp"},
+        lambda a: a.delete_team("acme-corp"),
+    ),
+    (
+        "revoke_key",
+        "DELETE",
+        "/api/teams/acme-corp/keys/key_000000000000000000000001",
+        {"key_id": "key_000000000000000000000001", "prefix": "sk-abc", "created_at": CREATED_AT},
+        lambda a: a.revoke_key("acme-corp", "key_000000000000000000000001"),
+    ),
+]
+
+
+@pytest.mark.parametrize("failure", ["read timeout", "503"])
+@pytest.mark.parametrize(
+    ("name", "method", "path", "response", "call"), CHANGES, ids=[c[0] for c in CHANGES]
+)
+async def test_patch_and_delete_are_retried_even_when_they_may_have_been_applied(
+    respx_mock: respx.MockRouter,
+    admin_client: SaasLiteLLMAdminClient,
+    sleeps: list[float],
+    failure: str,
+    name: str,
+    method: str,
+    path: str,
+    response: dict[str, Any],
+    call: Change,
+) -> None:
+    # A read timeout means the request may have been applied: a retry repeats the same change,
+    # which leaves what the first one did.
+    first_attempt = (
+        httpx.ReadTimeout("read") if failure == "read timeout" else httpx.Response(503, json={})
+    )
+    route = respx_mock.route(method=method, url=f"http://api.test{path}").mock(
+        side_effect=[first_attempt, httpx.Response(200, json=response)]
+    )
+
+    await call(admin_client)
+
+    assert route.call_count == 2 and len(sleeps) == 1
+    first, second = (c.request for c in route.calls)
+    assert first.content == second.content
+    assert "Idempotency-Key" not in first.headers and "Idempotency-Key" not in second.headers
+
+
+# -- a team's virtual keys ---------------------------------------------------------------------
+
+KEY_ID = "key_0123456789abcdef01234567"
+KEY_CREATED = {
+    "key_id": KEY_ID,
+    "team_id": "acme-corp",
+    "virtual_key": "sk-the-new-key",
+    "name": "ci",
+    "prefix": "sk-the-new",
+    "expires_at": "2026-06-01T00:00:00Z",
+    "created_at": CREATED_AT,
+}
+
+
+async def test_create_key_without_arguments_posts_an_empty_object(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.post("http://api.test/api/teams/acme-corp/keys").respond(
+        201, json={**KEY_CREATED, "name": None, "expires_at": None}
+    )
+
+    key = await admin_client.create_key("acme-corp")
+
+    assert isinstance(key, KeyCreated)
+    assert (key.key_id, key.virtual_key, key.name, key.expires_at) == (
+        KEY_ID,
+        "sk-the-new-key",
+        None,
+        None,
+    )
+    assert sent_json(route) == {}
+    assert route.calls.last.request.headers["Idempotency-Key"].startswith("saas-litellm-")
+
+
+async def test_create_key_sends_its_name_expiry_and_the_callers_idempotency_key(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.post("http://api.test/api/teams/acme-corp/keys").respond(
+        201, json=KEY_CREATED
+    )
+    expires = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+
+    key = await admin_client.create_key(
+        "acme-corp", name="ci", expires_at=expires, idempotency_key="ci-key-1"
+    )
+
+    assert key.expires_at == expires and key.prefix == "sk-the-new"
+    assert sent_json(route) == {"name": "ci", "expires_at": "2026-06-01T00:00:00Z"}
+    assert route.calls.last.request.headers["Idempotency-Key"] == "ci-key-1"
+
+
+async def test_list_keys_parses_every_key_never_a_secret(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    listed = {
+        "keys": [
+            {
+                "key_id": KEY_ID,
+                "name": "ci",
+                "prefix": "sk-the-new",
+                "created_at": CREATED_AT,
+                "expires_at": None,
+                "last_used_at": "2025-01-02T03:04:00Z",
+                "revoked_at": None,
+            },
+            {
+                "key_id": "key_000000000000000000000001",
+                "name": "default",
+                "prefix": "sk-old-one",
+                "created_at": CREATED_AT,
+                "revoked_at": "2025-01-01T01:00:00Z",
+            },
+        ]
+    }
+    route = respx_mock.get("http://api.test/api/teams/acme-corp/keys").respond(200, json=listed)
+
+    keys = await admin_client.list_keys("acme-corp")
+
+    assert isinstance(keys, KeyList)
+    assert [(k.name, k.revoked_at is None) for k in keys.keys] == [
+        ("ci", True),
+        ("default", False),
+    ]
+    assert keys.keys[0].last_used_at == dt.datetime(2025, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
+    assert route.calls.last.request.content == b""
+
+
+async def test_revoke_key_returns_the_key_with_its_revocation_time(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.delete(f"http://api.test/api/teams/acme-corp/keys/{KEY_ID}").respond(
+        200,
+        json={
+            "key_id": KEY_ID,
+            "name": "ci",
+            "prefix": "sk-the-new",
+            "created_at": CREATED_AT,
+            "revoked_at": "2025-01-03T00:00:00Z",
+        },
+    )
+
+    revoked = await admin_client.revoke_key("acme-corp", KEY_ID)
+
+    assert isinstance(revoked, VirtualKeyInfo)
+    assert revoked.revoked_at == dt.datetime(2025, 1, 3, tzinfo=dt.timezone.utc)
+    assert "Idempotency-Key" not in route.calls.last.request.headers
+
+
+async def test_revoking_an_unknown_key_raises_not_found(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.delete(f"http://api.test/api/teams/acme-corp/keys/{KEY_ID}").respond(
+        404, json={"error": {"type": "not_found", "message": f"key {KEY_ID!r} not found"}}
+    )
+
+    with pytest.raises(NotFoundError, match=KEY_ID):
+        await admin_client.revoke_key("acme-corp", KEY_ID)
+
+
+async def test_rotate_key_with_a_grace_period(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.post("http://api.test/api/teams/acme-corp/rotate-key").respond(
+        200,
+        json={
+            "team_id": "acme-corp",
+            "virtual_key": "sk-rotated",
+            "key_id": KEY_ID,
+            "prefix": "sk-rotated",
+            "previous_keys_expire_at": "2025-01-01T01:00:00Z",
+        },
+    )
+
+    rotation = await admin_client.rotate_key(
+        "acme-corp", grace_seconds=3600, idempotency_key="rotate-1"
+    )
+
+    assert sent_json(route) == {"grace_seconds": 3600}
+    assert route.calls.last.request.headers["Idempotency-Key"] == "rotate-1"
+    assert (rotation.key_id, rotation.prefix) == (KEY_ID, "sk-rotated")
+    assert rotation.previous_keys_expire_at == dt.datetime(2025, 1, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.respx(assert_all_called=False)
+@pytest.mark.parametrize("grace_seconds", [-1, 30 * 24 * 3600 + 1])
+async def test_rotate_key_refuses_a_grace_period_out_of_range_before_sending(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, grace_seconds: int
+) -> None:
+    route = respx_mock.route()
+
+    with pytest.raises(ValidationError, match="grace_seconds"):
+        await admin_client.rotate_key("acme-corp", grace_seconds=grace_seconds)
+
+    assert not route.called
+
+
+# -- the audit log -----------------------------------------------------------------------------
+
+EVENT = {
+    "event_id": "evt_1",
+    "at": "2025-01-01T00:00:00.123456Z",
+    "actor": "admin-key",
+    "action": "team.update",
+    "target": "team:acme-corp",
+    "before": {"team_alias": "ACME"},
+    "after": {"team_alias": None},
+}
+
+
+async def test_list_audit_log_sends_its_filters_and_parses_the_changes(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.get("http://api.test/api/audit-log").respond(
+        200, json={"events": [EVENT], "next_cursor": "c1"}
+    )
+    since = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+    log = await admin_client.list_audit_log(
+        action="team.update", target="team:acme-corp", since=since, limit=1
+    )
+
+    assert isinstance(log, AuditLog) and log.next_cursor == "c1"
+    [event] = log.events
+    assert isinstance(event, AuditEvent)
+    assert (event.action, event.before, event.after) == (
+        "team.update",
+        {"team_alias": "ACME"},
+        {"team_alias": None},
+    )
+    params = route.calls.last.request.url.params
+    assert dict(params) == {
+        "action": "team.update",
+        "target": "team:acme-corp",
+        "since": since.isoformat(),
+        "limit": "1",
+    }
+
+
+async def test_a_made_up_audit_cursor_is_a_bad_request(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.get("http://api.test/api/audit-log").respond(
+        400,
+        json={
+            "error": {
+                "type": "invalid_request_error",
+                "message": "cursor is not one this API returned",
+                "param": "cursor",
+            }
+        },
+    )
+
+    with pytest.raises(saas_litellm_client.BadRequestError) as info:
+        await admin_client.list_audit_log(cursor="forged")
+
+    assert info.value.param == "cursor"
+
+
+# -- what the admin client returns can be imported from the SDK -------------------------------
+
+
+def _returned_models() -> set[type]:
+    found: set[type] = set()
+    for name, member in vars(SaasLiteLLMAdminClient).items():
+        if name.startswith("_") or not callable(member):
+            continue
+        returned = typing.get_type_hints(member)["return"]
+        if typing.get_origin(returned) is AsyncIterator:
+            (returned,) = typing.get_args(returned)
+        found.add(returned)
+    return found
+
+
+def test_every_model_an_admin_method_returns_is_exported_by_the_sdk() -> None:
+    returned = _returned_models()
+
+    assert {Deleted, KeyCreated, KeyList, VirtualKeyInfo, AuditLog, AuditEvent} <= returned
+    missing = {
+        model.__name__
+        for model in returned
+        if getattr(saas_litellm_client, model.__name__, None) is not model
+        or model.__name__ not in saas_litellm_client.__all__
+    }
+    assert missing == set()

@@ -779,6 +779,27 @@ POSTS: list[tuple[str, str, httpx.Response, Callable[..., Awaitable[object]]]] =
         lambda c, a, **kw: a.rotate_key("acme-corp", **kw),
     ),
     (
+        "rotate_key_with_grace",
+        "/api/teams/acme-corp/rotate-key",
+        httpx.Response(200, json={"team_id": "acme-corp", "virtual_key": "sk-rotated"}),
+        lambda c, a, **kw: a.rotate_key("acme-corp", grace_seconds=60, **kw),
+    ),
+    (
+        "create_key",
+        "/api/teams/acme-corp/keys",
+        httpx.Response(
+            201,
+            json={
+                "key_id": "key_0123456789abcdef01234567",
+                "team_id": "acme-corp",
+                "virtual_key": "sk-new",
+                "prefix": "sk-new",
+                "created_at": NOW,
+            },
+        ),
+        lambda c, a, **kw: a.create_key("acme-corp", name="ci", **kw),
+    ),
+    (
         "suspend_team",
         "/api/teams/acme-corp/suspend",
         httpx.Response(200, json={**TEAM, "status": "suspended"}),

@@ -57,7 +57,11 @@ _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
         "team",
         {"type": "string", "pattern": TEAM_ID_PATTERN, "maxLength": MAX_ID_LENGTH},
     ),
-    "model_alias": (re.compile(r"^.{1,200}$"), "model alias", {"type": "string", "maxLength": 200}),
+    "model_alias": (
+        re.compile(r"[^\x00-\x1f\x7f]{1,200}"),  # no control character: none can be stored
+        "model alias",
+        {"type": "string", "maxLength": 200},
+    ),
     "organization_id": (
         re.compile(IDENTIFIER_PATTERN),
         "organization",
@@ -159,7 +163,9 @@ class _Segment(Convertor[str]):
 class _Name(_Segment):
     """A last path parameter that may hold ``/`` (a model alias such as ``openai/gpt-4o``)."""
 
-    regex = rf"(?!{RESERVED_NAME_PATTERN}$).+"
+    # ``(?s:…)``: a trailing newline is part of the value (and refused by its pattern), not
+    # dropped by the route's ``$``, which would otherwise match "A1\n" as "A1"
+    regex = rf"(?!{RESERVED_NAME_PATTERN}$)(?s:.+)"
 
 
 register_url_convertor("segment", _Segment())
@@ -173,7 +179,7 @@ def _path(request: Request) -> dict[str, str]:
     path = {name: str(value) for name, value in request.path_params.items()}
     for name, value in path.items():
         pattern, what, _ = _PATH_PARAMS.get(name, (None, name, {}))
-        if pattern is not None and (len(value) > 256 or not pattern.match(value)):
+        if pattern is not None and (len(value) > 256 or not pattern.fullmatch(value)):
             raise NotFound(f"{what} {value[:64]!r} not found")
     return path
 

@@ -59,8 +59,11 @@ async def create_organization(
     async with db.transaction():
         row = await catalog.insert_organization(db, body.organization_id, body.name, body.metadata)
         if row is None:
+            removed = await catalog.get_organization(db, body.organization_id) is None
             raise Conflict(
-                f"organization {body.organization_id!r} already exists", param="organization_id"
+                f"organization {body.organization_id!r} "
+                + ("was removed; its id is not reused" if removed else "already exists"),
+                param="organization_id",
             )
         created = Organization.model_validate(row)
         await audit.record(
@@ -74,6 +77,13 @@ async def get_organization(db: Database, organization_id: str) -> Organization:
     if row is None:
         raise NotFound(f"organization {organization_id!r} not found")
     return Organization.model_validate(row)
+
+
+def _unknown_groups(missing: list[str]) -> InvalidRequest:
+    return InvalidRequest(
+        f"unknown model access group(s): {', '.join(missing)}; create them first",
+        param="access_groups",
+    )
 
 
 def _in_use(what: str, users: list[str]) -> Conflict:
@@ -246,21 +256,20 @@ async def create_alias(
     problem = deployment_problem(body.deployments, settings)
     if problem:
         raise InvalidRequest(problem, param="deployments")
-    missing = await catalog.missing_groups(db, body.access_groups)
-    if missing:
-        raise InvalidRequest(
-            f"unknown model access group(s): {', '.join(missing)}; create them first",
-            param="access_groups",
-        )
     async with db.transaction():
         created = await catalog.insert_alias(
-            db,
-            body.model_alias,
-            body.access_groups,
-            [d.model_dump() for d in body.deployments],
+            db, body.model_alias, [], [d.model_dump() for d in body.deployments]
         )
         if not created:
             raise Conflict(f"model alias {body.model_alias!r} already exists", param="model_alias")
+        # its groups locked, so that none is removed before the alias is in it (the alias
+        # first, then its groups: the order every change takes them in)
+        missing = await catalog.lock_groups(db, body.access_groups)
+        if missing:
+            raise _unknown_groups(missing)
+        await catalog.update_alias(
+            db, body.model_alias, groups=body.access_groups, deployment_rows=None
+        )
         alias = await get_alias(db, body.model_alias)
         await audit.record(
             db, by, "model_alias.create", f"model_alias:{body.model_alias}", after=alias
@@ -288,12 +297,9 @@ async def update_alias(
         if not await catalog.lock_alias(db, model_alias):
             raise NotFound(f"model alias {model_alias!r} not found")
         if body.access_groups is not None:
-            missing = await catalog.missing_groups(db, body.access_groups)
+            missing = await catalog.lock_groups(db, body.access_groups)
             if missing:
-                raise InvalidRequest(
-                    f"unknown model access group(s): {', '.join(missing)}; create them first",
-                    param="access_groups",
-                )
+                raise _unknown_groups(missing)
         before = await get_alias(db, model_alias)
         await catalog.update_alias(
             db,

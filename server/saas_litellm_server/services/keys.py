@@ -12,6 +12,8 @@ import hashlib
 import json
 import secrets
 
+from pydantic_core import to_jsonable_python
+
 from saas_litellm_models import (
     KeyCreated,
     KeyCreateRequest,
@@ -85,6 +87,15 @@ async def _live_team(db: Database, team_id: str) -> None:
         raise NotFound(f"team {team_id!r} not found")
 
 
+async def _locked_team(db: Database, team_id: str) -> None:
+    """The team exists (404 otherwise); its row is held until the transaction ends, so that
+    changes to its keys run one at a time: two concurrent creations cannot both see room for
+    the last key, two rotations cannot both leave their new key working. (A write, which a
+    SQLite transaction must begin with, see ``store._database``.)"""
+    if not await teams.lock_team(db, team_id):
+        raise NotFound(f"team {team_id!r} not found")
+
+
 def _working(row: keys.KeyRow, now: dt.datetime) -> bool:
     return row["revoked_at"] is None and (row["expires_at"] is None or row["expires_at"] > now)
 
@@ -95,7 +106,7 @@ async def create_key(
     if body.expires_at is not None and body.expires_at <= by.now:
         raise InvalidRequest("expires_at is in the past", param="expires_at")
     async with db.transaction():
-        await _live_team(db, team_id)
+        await _locked_team(db, team_id)
         existing = await keys.list_keys(db, team_id)
         if sum(_working(k, by.now) for k in existing) >= MAX_WORKING_KEYS:
             raise Conflict(
@@ -120,7 +131,7 @@ async def list_keys(db: Database, team_id: str) -> KeyList:
 async def revoke_key(db: Database, team_id: str, key_id: str, by: Operator) -> VirtualKeyInfo:
     """Stop one key at once; revoking a revoked key changes nothing."""
     async with db.transaction():
-        await _live_team(db, team_id)
+        await _locked_team(db, team_id)
         before = next((k for k in await keys.list_keys(db, team_id) if k["key_id"] == key_id), None)
         row = await keys.revoke_key(db, team_id, key_id, by.now)
         if row is None or before is None:
@@ -139,7 +150,7 @@ async def rotate_keys(
     grace = dt.timedelta(seconds=(body.grace_seconds or 0) if body is not None else 0)
     until = by.now + grace
     async with db.transaction():
-        await _live_team(db, team_id)
+        await _locked_team(db, team_id)
         retired = await keys.expire_keys(db, team_id, until=until, now=by.now)
         key, row = await issue_key(db, team_id, name="default", expires_at=None, now=by.now)
         await record(
@@ -163,15 +174,24 @@ async def reissue_key(db: Database, kept: str, by: Operator) -> str:
     """A replayed team create, key create or key rotation. Keys are never stored in clear, so
     they are not kept for replays either: the replay (its first response was lost) revokes the
     key that was lost (and any an earlier replay handed out in its place) and hands out a fresh
-    one, with the same name and expiry."""
+    one, with the same name and expiry. A key the operator revoked since (or that expired, or
+    that a later rotation retired) is not brought back: the replay is then a 409, and a removed
+    team's a 404."""
     data = json.loads(kept)
     if "error" in data or "team_id" not in data or "key_id" not in data:
         return kept
     team_id, lost = data["team_id"], data["key_id"]
     async with db.transaction():
-        old = await keys.revoke_lost(db, team_id, lost, by.now)
-        if old is None or await teams.get_team(db, team_id) is None:  # since removed
-            return kept
+        if not await teams.lock_team(db, team_id):
+            raise NotFound(f"team {team_id!r} not found (it was removed since)")
+        old, working = await keys.revoke_lost(db, team_id, lost, by.now)
+        if old is None:
+            raise NotFound(f"key {lost!r} of team {team_id!r} not found")
+        if not working:
+            raise Conflict(
+                "the key this request created was revoked, rotated away or has expired since; "
+                "a replay cannot hand it out again: create a new key"
+            )
         key, row = await issue_key(
             db, team_id, name=old["name"], expires_at=old["expires_at"], now=by.now, replaces=lost
         )
@@ -184,6 +204,7 @@ async def reissue_key(db: Database, kept: str, by: Operator) -> str:
             after={"key_id": row["key_id"]},
         )
     data.update(virtual_key=key, key_id=row["key_id"])
-    if "prefix" in data:
-        data["prefix"] = row["prefix"]
+    for field in ("prefix", "created_at", "expires_at"):
+        if field in data:
+            data[field] = to_jsonable_python(row[field])
     return json.dumps(data)

@@ -9,6 +9,8 @@ from saas_litellm_models import (
     CreditsAddRequest,
     Deleted,
     JobTypeUsage,
+    ModelAccessGroup,
+    Organization,
     OrganizationUsage,
     Team,
     TeamCreated,
@@ -48,26 +50,28 @@ async def create_team(
     """Create the team and its first key (named ``default``). ``create_missing`` (local-dev
     mode) creates an organization or access group the team names but that does not exist yet,
     so that the integration guide's team-creation example works on its own; otherwise they must
-    exist (400)."""
-    if await catalog.get_organization(db, body.organization_id) is None:
-        if not create_missing:
-            raise InvalidRequest(
-                f"organization {body.organization_id!r} does not exist; create it first",
-                param="organization_id",
-            )
-        await catalog.insert_organization(db, body.organization_id, body.organization_id, None)
-    missing = await catalog.missing_groups(db, body.access_groups)
-    if missing and not create_missing:
-        raise InvalidRequest(
-            f"unknown model access group(s): {', '.join(missing)}; create them first",
-            param="access_groups",
-        )
-    for group in missing:
-        await catalog.insert_group(db, group, None)
-    if body.default_model is not None and await catalog.get_alias(db, body.default_model) is None:
-        raise InvalidRequest(f"unknown model alias {body.default_model!r}", param="default_model")
+    exist (400). What it creates is part of the team's creation: in its transaction, and in
+    the audit log."""
     key = new_virtual_key()
     async with db.transaction():
+        # What the team names is locked until it exists, so that a concurrent removal of its
+        # organization, access groups or default model either waits for it (and then sees the
+        # team: 409) or goes first (and then this is a 400).
+        await _lock_organization(db, body.organization_id, by, create_missing=create_missing)
+        await _lock_default_model(db, body.default_model)
+        missing = await catalog.lock_groups(db, body.access_groups)
+        if missing and not create_missing:
+            raise _unknown_groups(missing)
+        for group in missing:
+            made = await catalog.insert_group(db, group, None)
+            if made is not None:
+                await audit.record(
+                    db,
+                    by,
+                    "model_access_group.create",
+                    f"model_access_group:{group}",
+                    after=ModelAccessGroup.model_validate(made),
+                )
         created = await teams.insert_team(
             db,
             team_id=body.team_id,
@@ -83,7 +87,12 @@ async def create_team(
             now=by.now,
         )
         if not created:
-            raise Conflict(f"team {body.team_id!r} already exists", param="team_id")
+            removed = await teams.get_team(db, body.team_id) is None
+            raise Conflict(
+                f"team {body.team_id!r} "
+                + ("was removed; its id is not reused" if removed else "already exists"),
+                param="team_id",
+            )
         key, key_row = await issue_key(
             db, body.team_id, name="default", expires_at=None, now=by.now, key=key
         )
@@ -98,6 +107,47 @@ async def create_team(
         key_id=key_row["key_id"],
         credits_allocated=body.credits_allocated,
         credits_remaining=body.credits_allocated,
+    )
+
+
+async def _lock_organization(
+    db: Database, organization_id: str, by: Operator, *, create_missing: bool
+) -> None:
+    """Lock the organization a team joins (400 if there is none; in local-dev mode it is
+    created, unless it was removed: ids are not reused)."""
+    if await catalog.lock_organization(db, organization_id):
+        return
+    if not create_missing:
+        raise InvalidRequest(
+            f"organization {organization_id!r} does not exist; create it first",
+            param="organization_id",
+        )
+    row = await catalog.insert_organization(db, organization_id, organization_id, None)
+    if row is not None:
+        await audit.record(
+            db,
+            by,
+            "organization.create",
+            f"organization:{organization_id}",
+            after=Organization.model_validate(row),
+        )
+    if not await catalog.lock_organization(db, organization_id):
+        raise InvalidRequest(
+            f"organization {organization_id!r} was removed; its id is not reused",
+            param="organization_id",
+        )
+
+
+async def _lock_default_model(db: Database, model: str | None) -> None:
+    """Lock the alias a team defaults to (400 if there is none)."""
+    if model is not None and not await catalog.lock_alias(db, model):
+        raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
+
+
+def _unknown_groups(missing: list[str]) -> InvalidRequest:
+    return InvalidRequest(
+        f"unknown model access group(s): {', '.join(missing)}; create them first",
+        param="access_groups",
     )
 
 
@@ -117,16 +167,12 @@ async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: O
     changes = body.changes()
     async with db.transaction():
         before = await _locked(db, team_id)
+        # locked, as in create_team: a concurrent removal goes first or sees the team use them
+        await _lock_default_model(db, changes.get("default_model"))
         if "access_groups" in changes:
-            missing = await catalog.missing_groups(db, changes["access_groups"])
+            missing = await catalog.lock_groups(db, changes["access_groups"])
             if missing:
-                raise InvalidRequest(
-                    f"unknown model access group(s): {', '.join(missing)}; create them first",
-                    param="access_groups",
-                )
-        model = changes.get("default_model")
-        if model is not None and await catalog.get_alias(db, model) is None:
-            raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
+                raise _unknown_groups(missing)
         await teams.update_team(db, team_id, changes)
         after = await _team_row(db, team_id)
         old, new = audit.changed(before, after)
@@ -205,7 +251,8 @@ async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Op
         await teams.set_limits(db, team_id, changes)
         after = await _team_row(db, team_id)
         old, new = audit.changed(before, after)
-        await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
+        if new:
+            await audit.record(db, by, "team.limits_set", _target(team_id), before=old, after=new)
     return Team.model_validate(after)
 
 
@@ -216,14 +263,17 @@ async def set_status(db: Database, team_id: str, status: str, by: Operator) -> T
         after = await _team_row(db, team_id)
         action = "team.suspend" if status == "suspended" else "team.resume"
         old, new = audit.changed(before, after)
-        await audit.record(db, by, action, _target(team_id), before=old, after=new)
+        if new:  # suspending a suspended team changes nothing
+            await audit.record(db, by, action, _target(team_id), before=old, after=new)
     return Team.model_validate(after)
 
 
 async def get_usage(
     db: Database, team_id: str, *, since: dt.datetime | None, until: dt.datetime | None
 ) -> TeamUsage:
-    await _team_row(db, team_id)
+    """Usage per job type; a removed team's too (its history stays readable)."""
+    if not await teams.existed(db, team_id):
+        raise NotFound(f"team {team_id!r} not found")
     rows = await jobs.usage_by_job_type(db, team_id, since, until)
     return TeamUsage(
         team_id=team_id,

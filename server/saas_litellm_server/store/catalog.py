@@ -28,8 +28,8 @@ __all__ = [
     "list_organizations",
     "lock_alias",
     "lock_group",
+    "lock_groups",
     "lock_organization",
-    "missing_groups",
     "replace_alias",
     "update_alias",
     "update_group",
@@ -151,6 +151,14 @@ async def lock_group(db: Database, group_name: str) -> bool:
     return row is not None
 
 
+async def lock_groups(db: Database, names: Sequence[str]) -> list[str]:
+    """Lock the named groups until the transaction ends (so that none is removed while
+    something starts to use it), one at a time in name order (two transactions never wait on
+    each other); returns the names among ``names`` that are not existing groups."""
+    found = {name for name in sorted(set(names)) if await lock_group(db, name)}
+    return [name for name in names if name not in found]
+
+
 async def get_group(db: Database, group_name: str) -> Row | None:
     row = await db.fetch_one(
         model_access_groups.select().where(model_access_groups.c.group_name == group_name)
@@ -195,19 +203,6 @@ async def list_groups(
         )
     )
     return [{**r, "created_at": utc(r["created_at"])} for r in rows]
-
-
-async def missing_groups(db: Database, names: Sequence[str]) -> list[str]:
-    """The names among ``names`` that are not existing access groups."""
-    if not names:
-        return []
-    rows = await db.fetch_all(
-        sa.select(model_access_groups.c.group_name).where(
-            model_access_groups.c.group_name.in_(list(names))
-        )
-    )
-    found = {r["group_name"] for r in rows}
-    return [n for n in names if n not in found]
 
 
 async def insert_alias(

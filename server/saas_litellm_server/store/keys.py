@@ -135,29 +135,34 @@ async def expire_keys(
     return [_key(r) for r in await db.fetch_all(statement.returning(*_COLUMNS))]
 
 
-async def revoke_lost(db: Database, team_id: str, key_id: str, now: dt.datetime) -> KeyRow | None:
-    """Revoke a key whose response was lost and every key handed out in its place; the lost
-    key as it was (``None``: the team has no such key)."""
+async def revoke_lost(
+    db: Database, team_id: str, key_id: str, now: dt.datetime
+) -> tuple[KeyRow | None, int]:
+    """Revoke a key whose response was lost and every key handed out in its place, those still
+    working; the lost key as it was (``None``: the team has no such key) and how many of them
+    were still working."""
     lost = await db.fetch_one(
         sa.select(*_COLUMNS).where(team_keys.c.team_id == team_id, team_keys.c.key_id == key_id)
     )
     if lost is None:
-        return None
-    await db.execute(
+        return None, 0
+    revoked = await db.fetch_all(
         team_keys.update()
         .where(
             team_keys.c.team_id == team_id,
             sa.or_(team_keys.c.key_id == key_id, team_keys.c.replaces == key_id),
             team_keys.c.revoked_at.is_(None),
+            sa.or_(team_keys.c.expires_at.is_(None), team_keys.c.expires_at > now),
         )
         .values(revoked_at=now)
+        .returning(team_keys.c.key_id)
     )
-    return _key(lost)
+    return _key(lost), len(revoked)
 
 
 _TOUCH = Statement(
     "UPDATE team_keys SET last_used_at = :now WHERE key_id = :key_id "
-    "AND (last_used_at IS NULL OR last_used_at < :stale)"
+    "AND (last_used_at IS NULL OR last_used_at <= :stale)"
 )
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "TeamRow",
     "add_credits",
     "delete_team",
+    "existed",
     "get_team",
     "get_team_and_job",
     "get_team_by_key_hash",
@@ -189,6 +190,12 @@ async def get_team(db: Database, team_id: str) -> TeamRow | None:
     if row is None:
         return None
     return _team(row, await team_access_groups(db, team_id))
+
+
+async def existed(db: Database, team_id: str) -> bool:
+    """Whether the team exists or existed (a removed team's history stays readable)."""
+    row = await db.fetch_one(sa.select(teams.c.team_id).where(teams.c.team_id == team_id))
+    return row is not None
 
 
 async def lock_team(db: Database, team_id: str) -> bool:
