@@ -256,3 +256,46 @@ async def open_job(
     assert r.status_code == 201, r.text
     job_id: str = r.json()["job_id"]
     return job_id
+
+
+def headless_chromium(*flags: str) -> Iterator[Any]:
+    """Debian's headless Chromium under chromedriver, with a throw-away profile (``flags`` add
+    to the defaults). Skips when it is not installed, unless ``SAAS_LITELLM_REQUIRE_BROWSER``
+    is set (as in CI), which makes that a failure. Use as a generator fixture's body."""
+    import os
+    import shutil
+    import tempfile
+
+    import pytest
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    if not (Path(chromium).exists() and Path(chromedriver).exists()):
+        reason = "headless Chromium is not installed (apt-get install chromium chromium-driver)"
+        if os.environ.get("SAAS_LITELLM_REQUIRE_BROWSER"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        f"--user-data-dir={profile}",
+        *flags,
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

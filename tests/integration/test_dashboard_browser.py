@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,18 +25,15 @@ from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
 )
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
-from support import live_server, run_sync
+from support import headless_chromium, live_server, run_sync
 
 from saas_litellm_client import PermissionDeniedError, SaasLiteLLMClient
 from saas_litellm_server import Settings, create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ADMIN_KEY = "adm-browser-secret"
 SHOTS = os.environ.get("SAAS_LITELLM_SCREENSHOTS")
 GROUP_BOX = 'input[name="access_groups"][value="gpt-models"]'
@@ -46,35 +41,7 @@ GROUP_BOX = 'input[name="access_groups"][value="gpt-models"]'
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        reason = "headless Chromium is not installed (apt-get install chromium chromium-driver)"
-        if os.environ.get("SAAS_LITELLM_REQUIRE_BROWSER"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--window-size=1280,900",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)  # a page a click opened may still be loading
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from headless_chromium("--window-size=1280,900", "--hide-scrollbars")
 
 
 def wait_for(check: Callable[[], Any], what: str | Callable[[], str], seconds: float = 15) -> Any:
