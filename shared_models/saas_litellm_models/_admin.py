@@ -19,6 +19,7 @@ from ._base import (
     RequestModel,
     ResponseModel,
     ShortText,
+    UpdateRequest,
 )
 
 __all__ = [
@@ -166,7 +167,7 @@ class TeamCreateRequest(RequestModel):
     metadata: Metadata | None = None
 
 
-class TeamLimitsRequest(RequestModel):
+class TeamLimitsRequest(UpdateRequest):
     """Body of ``POST /api/teams/{team_id}/limits``.
 
     A field left out keeps its current value; an explicit ``null`` removes that limit.

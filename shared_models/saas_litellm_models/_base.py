@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -48,6 +48,7 @@ __all__ = [
     "RequestModel",
     "ResponseModel",
     "ShortText",
+    "UpdateRequest",
     "UtcTime",
 ]
 
@@ -76,6 +77,23 @@ class RequestModel(BaseModel):
     (JSON has no NaN or Infinity, and ``1e999`` is not a number anyone meant)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class UpdateRequest(RequestModel):
+    """An update: omitted fields are unchanged; ``_required`` fields may not be set to null."""
+
+    _required: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> UpdateRequest:
+        for name in self._required:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request names, with their new values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class QueryModel(BaseModel):

@@ -9,9 +9,9 @@ one that may not (a name, a list of deployments).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, JsonValue, StringConstraints, model_validator
+from pydantic import Field, JsonValue, StringConstraints
 
 from ._admin import Deployment
 from ._base import (
@@ -24,6 +24,7 @@ from ._base import (
     RequestModel,
     ResponseModel,
     ShortText,
+    UpdateRequest,
     UtcTime,
 )
 
@@ -48,24 +49,7 @@ _Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 MAX_GRACE_SECONDS = 30 * 24 * 3600
 
 
-class _Update(RequestModel):
-    """An update: omitted fields are unchanged; ``_required`` fields may not be set to null."""
-
-    _required: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="after")
-    def _no_null_for_required(self) -> _Update:
-        for name in self._required:
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null; leave it out to keep it")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the request names, with their new values."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
-
-class OrganizationUpdateRequest(_Update):
+class OrganizationUpdateRequest(UpdateRequest):
     """Body of ``PATCH /api/organizations/{organization_id}``."""
 
     _required: ClassVar[tuple[str, ...]] = ("name", "metadata")
@@ -73,13 +57,13 @@ class OrganizationUpdateRequest(_Update):
     metadata: Metadata | None = Field(default=None, description="Replaces the whole object.")
 
 
-class ModelAccessGroupUpdateRequest(_Update):
+class ModelAccessGroupUpdateRequest(UpdateRequest):
     """Body of ``PATCH /api/model-access-groups/{group_name}``."""
 
     description: ShortText | None = None
 
 
-class ModelAliasUpdateRequest(_Update):
+class ModelAliasUpdateRequest(UpdateRequest):
     """Body of ``PATCH /api/model-aliases/{model_alias}``.
 
     ``deployments`` replaces the whole list (its order is the fallback order); new prices apply
@@ -91,7 +75,7 @@ class ModelAliasUpdateRequest(_Update):
     deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)] | None = None
 
 
-class TeamUpdateRequest(_Update):
+class TeamUpdateRequest(UpdateRequest):
     """Body of ``PATCH /api/teams/{team_id}``; ``access_groups`` replaces the whole list."""
 
     _required: ClassVar[tuple[str, ...]] = ("access_groups", "metadata")

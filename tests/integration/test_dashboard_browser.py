@@ -11,6 +11,7 @@ the screenshots of docs/dashboard.md there (``SAAS_LITELLM_SCREENSHOTS=docs``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -139,6 +140,19 @@ async def run_job(base_url: str, key: str) -> str:
         return job.job_id
 
 
+@contextlib.contextmanager
+def served(driver: webdriver.Chrome, settings: Settings) -> Iterator[str]:
+    """The app over real HTTP, the browser at 1280 px and allowed the clipboard (the copy
+    button)."""
+    driver.set_window_size(1280, 900)
+    with live_server(create_app(settings)) as url:
+        driver.execute_cdp_cmd(
+            "Browser.grantPermissions",
+            {"origin": url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+        )
+        yield url
+
+
 async def try_new_job(base_url: str, key: str) -> None:
     async with SaasLiteLLMClient(base_url=base_url, team_id="acme-corp", virtual_key=key) as sdk:
         await sdk.create_job("after_suspension")
@@ -149,12 +163,7 @@ def test_an_operator_runs_the_saas_from_the_dashboard(
     browser: webdriver.Chrome, settings: Settings
 ) -> None:
     driver = browser
-    driver.set_window_size(1280, 900)
-    with live_server(create_app(settings)) as url:
-        driver.execute_cdp_cmd(
-            "Browser.grantPermissions",
-            {"origin": url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
-        )
+    with served(driver, settings) as url:
         # -- no session: the sign-in page, and no data
         driver.get(f"{url}/admin/teams")
         assert driver.current_url == f"{url}/admin/login"
@@ -300,12 +309,7 @@ def test_the_key_page_copy_button_works_with_the_keyboard(
 ) -> None:
     """Local-dev mode (open): tab to the copy button and press Enter."""
     driver = browser
-    driver.set_window_size(1280, 900)
-    with live_server(create_app(settings)) as url:
-        driver.execute_cdp_cmd(
-            "Browser.grantPermissions",
-            {"origin": url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
-        )
+    with served(driver, settings) as url:
         driver.get(f"{url}/admin/organizations")
         fill(driver, "organization_id", "o1").send_keys(Keys.ENTER)
         wait_for(lambda: "Organization created." in text(driver), "the organization")

@@ -245,7 +245,7 @@ async def add_credits(
 
 async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Operator) -> Team:
     # Only the fields the body names change: an omitted limit stays, an explicit null removes it.
-    changes = body.model_dump(include=body.model_fields_set)
+    changes = body.changes()
     async with db.transaction():
         before = await _locked(db, team_id)
         await teams.set_limits(db, team_id, changes)
