@@ -78,6 +78,8 @@ from ._events import (
 from ._jobs import (
     OPEN_JOB_STATUSES,
     CallStatus,
+    CreateAndCallRequest,
+    CreateAndCallResponse,
     Job,
     JobCompleteRequest,
     JobCompletion,
@@ -130,6 +132,8 @@ __all__ = [
     "AuditLogQuery",
     "CallStatus",
     "ChatMessage",
+    "CreateAndCallRequest",
+    "CreateAndCallResponse",
     "CreditBalance",
     "CreditsAddRequest",
     "Deleted",

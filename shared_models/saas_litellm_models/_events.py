@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from ._base import ResponseModel
+from ._jobs import JobCosts
 from ._llm import ToolCall, Usage
 
 __all__ = [
@@ -42,6 +43,10 @@ class StreamDone(ResponseModel):
     latency_ms: float
     tool_calls: list[ToolCall] | None = Field(
         default=None, description="The tool calls of the answer, whole (finish_reason tool_calls)."
+    )
+    costs: JobCosts | None = Field(
+        default=None,
+        description="Only from ``create-and-call-stream``: the job's settlement, once completed.",
     )
 
 

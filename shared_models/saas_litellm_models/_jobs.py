@@ -17,10 +17,13 @@ from ._base import (
     ResponseModel,
     UtcTime,
 )
+from ._llm import LLMCallRequest, LLMCallResponse
 
 __all__ = [
     "OPEN_JOB_STATUSES",
     "CallStatus",
+    "CreateAndCallRequest",
+    "CreateAndCallResponse",
     "Job",
     "JobCompleteRequest",
     "JobCompletion",
@@ -191,3 +194,33 @@ class JobCompletion(ResponseModel):
     @property
     def credit_applied(self) -> bool:
         return self.costs.credit_applied
+
+
+class CreateAndCallRequest(LLMCallRequest):
+    """Body of ``POST /api/jobs/create-and-call`` and ``…/create-and-call-stream``: a job of one
+    call, created, called and settled in one request. The llm-call fields plus the job's
+    ``team_id``, ``job_type`` and ``user_id``; ``metadata`` is recorded on the job and the call."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "team_id": "acme-corp",
+                    "job_type": "chat",
+                    "messages": [{"role": "user", "content": "Summarize this..."}],
+                    "model": "ChatAgent",
+                }
+            ]
+        },
+    )
+
+    team_id: Identifier
+    job_type: _JobType
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=256), NoNul] | None = None
+
+
+class CreateAndCallResponse(LLMCallResponse):
+    """Response of ``POST /api/jobs/create-and-call``: the call, and its job's settlement (the
+    job is completed when the call succeeded; a failed call fails it and answers an error)."""
+
+    costs: JobCosts
