@@ -30,7 +30,8 @@ import pytest
 from pydantic import BaseModel
 
 from saas_litellm_client import JobHandle, SaasLiteLLMAdminClient, SaasLiteLLMClient
-from saas_litellm_client._base_client import _BaseClient, _Call
+from saas_litellm_client._base_client import _BaseClient
+from saas_litellm_client._core import _Call
 from saas_litellm_client._endpoints import ENDPOINTS, STREAM_EVENTS, Endpoint
 from saas_litellm_models import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
