@@ -254,9 +254,7 @@ def test_structured_call_re_asks_until_the_answer_validates(
         ]
     )
 
-    person = sync_client.structured_call(
-        job_id="job_123", messages=MESSAGES, response_model=Person
-    )
+    person = sync_client.structured_call(job_id="job_123", messages=MESSAGES, response_model=Person)
 
     assert person == Person(name="Ada", age=36)
     reask = sent_json(route)["messages"]
