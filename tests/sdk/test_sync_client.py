@@ -7,6 +7,7 @@ methods, retries, idempotency keys, deadlines and errors, without an event loop.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from sdk_payloads import (
     in_flight,
     sent_json,
 )
+from support import run_mypy
 
 from saas_litellm_client import (
     APIConnectionError,
@@ -384,3 +386,46 @@ def test_a_conflict_is_a_conflict_error(
 
     with pytest.raises(ConflictError, match="2 open jobs"):
         sync_admin_client.delete_team("acme-corp")
+
+
+# -- typed for its users ---------------------------------------------------------------------
+
+USER_CODE = """
+import httpx
+from pydantic import BaseModel
+
+from saas_litellm_client import (
+    CreateAndCallResponse, LLMCallResponse, RawResponse, SaasLiteLLMSyncClient, StreamChunk,
+)
+
+
+class Person(BaseModel):
+    name: str
+
+
+def main(client: SaasLiteLLMSyncClient) -> None:
+    with client.job("x") as job:
+        response: LLMCallResponse = job.llm_call(messages=[{"role": "user", "content": "hi"}])
+        person: Person = job.structured_call(
+            messages=[{"role": "user", "content": "hi"}], response_model=Person
+        )
+        with job.stream(messages=[{"role": "user", "content": "hi"}]) as stream:
+            chunks: list[StreamChunk] = list(stream)
+    raw: RawResponse[CreateAndCallResponse] = client.with_raw_response.create_and_call(
+        "chat", messages=[{"role": "user", "content": "hi"}]
+    )
+    answer: CreateAndCallResponse = raw.parse()
+    client.llm_call(job_id="j", messages=[{"role": "user", "content": "?"}], temperature="x")  # 26
+    SaasLiteLLMSyncClient(http_client=httpx.AsyncClient())  # 27
+
+
+async def wrong(client: SaasLiteLLMSyncClient) -> None:
+    await client.get_balance()  # 31
+"""
+
+
+def test_user_code_type_checks_and_misuse_is_caught(tmp_path: Path) -> None:
+    errors = run_mypy({"user": USER_CODE}, tmp_path)
+
+    lines = {int(line.split(":")[1]) for line in errors["user"]}
+    assert lines == {26, 27, 31}, errors["user"]
