@@ -25,7 +25,7 @@ __all__ = ["routes"]
 
 
 async def create_job(call: Call[JobCreateRequest, None]) -> Job:
-    return await jobs.create_job(call.db, call.team, call.body)
+    return await jobs.create_job(call.db, call.team, call.body, now=call.runtime.clock())
 
 
 async def get_job(call: Call[None, None]) -> JobDetail:

@@ -33,7 +33,7 @@ from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from ..providers import ProviderError, estimate_usage
 from ..store import DatabaseUnavailable, StatementMatchedNothing, calls, jobs
-from . import idempotency, rate_limits, routing
+from . import billing, idempotency, rate_limits, routing
 from .jobs import get_open_job
 
 logger = logging.getLogger("saas_litellm_server")
@@ -55,26 +55,43 @@ class PreparedCall:
     params: dict[str, Any]
     window_id: int | None = None
     """The rate-limit window the call was counted in (``None``: the team has no limits)."""
+    budget: billing.Budget = billing.JOB_BASED
+    """The job's billing settings and limits."""
+    worst: billing.WorstCase | None = None
+    """The worst case the call reserved (``None``: a job_based job without limits reserves
+    nothing per call)."""
 
 
 async def prepare_call(
     runtime: Runtime, team: TeamContext, job_id: str, body: LLMCallRequest
 ) -> PreparedCall:
-    """Everything that can refuse a call, done before any upstream work (or any SSE byte)."""
+    """Everything that can refuse a call, done before any upstream work (or any SSE byte):
+    the last step reserves the call's worst case (consumption modes, job limits)."""
     job = await get_open_job(runtime.db, team, job_id)
     route = await routing.resolve(runtime, team, body.model)
     routing.ensure_triable(runtime, route)
+    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    params = body.upstream_params()
+    budget = billing.Budget.of(job)
+    worst = None
+    if budget.checked:
+        worst = billing.worst_case(runtime, budget, route, messages, params)
+        params["max_tokens"] = worst.completion_tokens  # the bound the reservation assumes
     window_id = await rate_limits.admit(runtime, team)
-    if job["status"] == "pending":
+    if worst is not None:
+        await billing.reserve_call(runtime.db, team.team_id, job_id, budget, worst)
+    elif job["status"] == "pending":
         await jobs.mark_in_progress(runtime.db, job_id)
     return PreparedCall(
         team=team,
         job_id=job_id,
         route=route,
         body=body,
-        messages=[m.model_dump(exclude_none=True) for m in body.messages],
-        params=body.upstream_params(),
+        messages=messages,
+        params=params,
         window_id=window_id,
+        budget=budget,
+        worst=worst,
     )
 
 
@@ -121,6 +138,8 @@ class _Recorder:
         alive_until: dt.datetime | None = None,
     ) -> dict[str, Any]:
         call, deployment = self.call, self.fallback.deployment
+        provider_cost = routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens)
+        client_cost = call.budget.client_cost(provider_cost)
         return {
             "call_id": self.call_id,
             "job_id": call.job_id,
@@ -133,7 +152,9 @@ class _Recorder:
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
-            "cost_usd": routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens),
+            "cost_usd": client_cost,
+            "provider_cost_usd": provider_cost,
+            "client_cost_usd": client_cost,
             "latency_ms": round(self.fallback.latency_ms, 3),
             "finish_reason": finish_reason,
             "purpose": call.body.purpose,
@@ -142,6 +163,14 @@ class _Recorder:
             "metadata": call.body.metadata,
             "alive_until": alive_until,
         }
+
+    async def _end_reservation(self) -> None:
+        """The call is recorded: its job's hold follows what it really used."""
+        call = self.call
+        if call.worst is not None:
+            await billing.end_call(
+                self.runtime.db, call.team.team_id, call.job_id, call.budget, call.worst
+            )
 
     async def checkpoint(self) -> None:
         """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``."""
@@ -189,10 +218,12 @@ class _Recorder:
             # same and is recorded, but its response is the retry's to give.
             await calls.record_call(self.runtime.db, **row)
             self.done = True
+            await self._end_reservation()
             claim = idempotency.current()
             assert claim is not None
             raise idempotency.superseded(claim) from None
         self.done = True
+        await self._end_reservation()
         if step is not None:
             claim = idempotency.current()
             assert claim is not None
