@@ -24,10 +24,12 @@ from pydantic import BaseModel
 
 from saas_litellm_models import (
     AuditLog,
+    AutoRefillRequest,
     CreateAndCallRequest,
     CreateAndCallResponse,
     CreditBalance,
     CreditsAddRequest,
+    CreditTransactionList,
     Deleted,
     Job,
     JobCompleteRequest,
@@ -91,7 +93,7 @@ class Endpoint(Generic[_ResponseT]):
     retried only after failures that prove it was never sent.
     """
 
-    method: Literal["GET", "POST", "PATCH", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     response: type[_ResponseT]
     request: type[RequestModel] | None = None
@@ -173,6 +175,12 @@ GET_TEAM_USAGE = Endpoint("GET", "/api/teams/{team_id}/usage", TeamUsage, query=
 LIST_TEAM_JOBS = Endpoint(
     "GET", "/api/teams/{team_id}/jobs", JobList, query=("status", "limit", "cursor")
 )
+LIST_TRANSACTIONS = Endpoint(
+    "GET",
+    "/api/teams/{team_id}/transactions",
+    CreditTransactionList,
+    query=("kind", "limit", "cursor"),
+)
 
 # -- admin --------------------------------------------------------------------------------------
 
@@ -219,6 +227,10 @@ ROTATE_KEY = Endpoint(
 SET_LIMITS = Endpoint(
     "POST", "/api/teams/{team_id}/limits", Team, request=TeamLimitsRequest, idempotent=True
 )
+SET_AUTO_REFILL = Endpoint(
+    "PUT", "/api/teams/{team_id}/auto-refill", Team, request=AutoRefillRequest
+)
+DELETE_AUTO_REFILL = Endpoint("DELETE", "/api/teams/{team_id}/auto-refill", Team)
 SUSPEND_TEAM = Endpoint("POST", "/api/teams/{team_id}/suspend", Team, idempotent=True)
 RESUME_TEAM = Endpoint("POST", "/api/teams/{team_id}/resume", Team, idempotent=True)
 
@@ -291,6 +303,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     GET_BALANCE,
     GET_TEAM_USAGE,
     LIST_TEAM_JOBS,
+    LIST_TRANSACTIONS,
     CREATE_ORGANIZATION,
     CREATE_MODEL_ACCESS_GROUP,
     CREATE_MODEL_ALIAS,
@@ -300,6 +313,8 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     ADD_CREDITS,
     ROTATE_KEY,
     SET_LIMITS,
+    SET_AUTO_REFILL,
+    DELETE_AUTO_REFILL,
     SUSPEND_TEAM,
     RESUME_TEAM,
     LIST_ORGANIZATIONS,
