@@ -1,11 +1,11 @@
 """Every server endpoint the SDK calls, declared once: method, path, request and response model,
 query parameters, and whether the server de-duplicates it under an ``Idempotency-Key``.
 
-Every admin ``POST`` is de-duplicated. ``PATCH`` and ``DELETE`` are not, and need not be: an
-update sets fields to given values and a removal removes, so running one twice leaves the same
-state as running it once (they are retried like any other replay-safe call). A ``PATCH`` body
-holds only the fields the caller gave (the request layer sends it ``exclude_unset``): a field
-left out is unchanged, an explicit ``null`` clears it.
+Every admin ``POST`` is de-duplicated. ``PUT``, ``PATCH`` and ``DELETE`` are not, and need not
+be: a put or an update sets fields to given values and a removal removes, so running one twice
+leaves the same state as running it once (they are retried like any other replay-safe call).
+A ``PATCH`` body holds only the fields the caller gave (the request layer sends it
+``exclude_unset``): a field left out is unchanged, an explicit ``null`` clears it.
 
 The client methods call :meth:`_BaseClient._request` (or ``_request_stream``) with one of these,
 and the request layer derives from it what it sends: the URL, whether an ``Idempotency-Key`` goes

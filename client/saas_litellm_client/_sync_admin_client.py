@@ -214,10 +214,10 @@ class SaasLiteLLMSyncAdminClient(_SyncBaseClient):
         rpm_limit: int | None = None,
         tpm_limit: int | None = None,
         metadata: Mapping[str, Any] | None = None,
-        budget_mode: BudgetMode = "job_based",
+        budget_mode: BudgetMode | None = None,
         tokens_per_credit: int | None = None,
         credits_per_dollar: float | None = None,
-        markup_percent: float = 0.0,
+        markup_percent: float | None = None,
         low_balance_threshold: int | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
@@ -231,8 +231,20 @@ class SaasLiteLLMSyncAdminClient(_SyncBaseClient):
         ``metadata`` is a free-form JSON object of yours, shown with the team.
         ``budget_mode`` says how its jobs are charged (``consumption_tokens`` needs
         ``tokens_per_credit``, ``consumption_usd`` needs ``credits_per_dollar``; see
-        docs/billing.md); ``low_balance_threshold`` is where ``credits.low`` fires.
+        docs/billing.md; the server's default is ``job_based``); ``low_balance_threshold`` is
+        where ``credits.low`` fires. Billing fields left at ``None`` are not sent.
         """
+        budget = {
+            name: value
+            for name, value in (
+                ("budget_mode", budget_mode),
+                ("tokens_per_credit", tokens_per_credit),
+                ("credits_per_dollar", credits_per_dollar),
+                ("markup_percent", markup_percent),
+                ("low_balance_threshold", low_balance_threshold),
+            )
+            if value is not None
+        }
         body = TeamCreateRequest.model_validate(
             {
                 "organization_id": organization_id,
@@ -244,11 +256,7 @@ class SaasLiteLLMSyncAdminClient(_SyncBaseClient):
                 "rpm_limit": rpm_limit,
                 "tpm_limit": tpm_limit,
                 "metadata": metadata,
-                "budget_mode": budget_mode,
-                "tokens_per_credit": tokens_per_credit,
-                "credits_per_dollar": credits_per_dollar,
-                "markup_percent": markup_percent,
-                "low_balance_threshold": low_balance_threshold,
+                **budget,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)

@@ -174,8 +174,9 @@ class TeamCreateRequest(_BudgetFields):
     rpm_limit: _Limit | None = Field(default=None, description="LLM requests per minute.")
     tpm_limit: _Limit | None = Field(default=None, description="LLM tokens per minute.")
     metadata: Metadata | None = None
-    budget_mode: BudgetMode = Field(
-        default="job_based", description="How the team's jobs are charged (docs/billing.md)."
+    budget_mode: BudgetMode | None = Field(
+        default=None,
+        description="How the team's jobs are charged (docs/billing.md); null: job_based.",
     )
     tokens_per_credit: TokensPerCredit | None = Field(
         default=None, description="consumption_tokens: tokens one credit buys."
@@ -183,8 +184,9 @@ class TeamCreateRequest(_BudgetFields):
     credits_per_dollar: CreditsPerDollar | None = Field(
         default=None, description="consumption_usd: credits one US dollar of client cost costs."
     )
-    markup_percent: MarkupPercent = Field(
-        default=0.0, description="Added to the provider's cost to make the client's cost."
+    markup_percent: MarkupPercent | None = Field(
+        default=None,
+        description="Percent added to the provider's cost to make the client's; null: 0.",
     )
     low_balance_threshold: Threshold | None = Field(
         default=None, description="credits_remaining at or below which credits.low is emitted."

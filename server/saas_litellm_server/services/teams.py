@@ -86,10 +86,10 @@ async def create_team(
             metadata=body.metadata,
             now=by.now,
             budget={
-                "budget_mode": body.budget_mode,
+                "budget_mode": body.budget_mode or "job_based",
                 "tokens_per_credit": body.tokens_per_credit,
                 "credits_per_dollar": body.credits_per_dollar,
-                "markup_percent": body.markup_percent,
+                "markup_percent": body.markup_percent or 0.0,
                 "low_balance_threshold": body.low_balance_threshold,
             },
         )
