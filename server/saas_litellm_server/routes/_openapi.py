@@ -9,7 +9,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
-from saas_litellm_models import ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent
+from saas_litellm_models import (
+    ChatCompletionChunk,
+    ErrorResponse,
+    OpenAIErrorResponse,
+    StreamChunk,
+    StreamDone,
+    StreamErrorEvent,
+)
 
 from ._operation import APIRoute, Operation, path_schema
 
@@ -41,6 +48,10 @@ TAGS = {
     "admin": "Organizations, teams and their keys and credits, model access groups and model "
     "aliases. Admin key required.",
     "meta": "Liveness and readiness probes, for load balancers and orchestrators.",
+    "openai": "OpenAI-compatible: point the openai SDK (or anything built on it) at `/v1` with "
+    "the team's virtual key as its API key. Models are the team's aliases; calls are recorded "
+    "in the job named by `X-Job-Id`, or in a single-call job of their own. Errors take "
+    "OpenAI's shape.",
 }
 """Every tag an operation uses, with the description ReDoc and Swagger UI show under it."""
 
@@ -56,16 +67,19 @@ def _schemas(operations: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any
     inputs = {op.body for op in operations if op.body is not None}
     outputs = {op.response for op in operations if op.response is not None}
     outputs |= {ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent}
+    if any(op.openai for op in operations):
+        outputs |= {OpenAIErrorResponse, ChatCompletionChunk}
     pairs: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs]
     pairs += [(m, "serialization") for m in outputs]
     refs, document = models_json_schema(pairs, ref_template=_REF)
     return refs, document.get("$defs", {})
 
 
-def _error(status: int) -> dict[str, Any]:
+def _error(status: int, *, openai: bool = False) -> dict[str, Any]:
+    body = "OpenAIErrorResponse" if openai else "ErrorResponse"
     response: dict[str, Any] = {
         "description": _ERRORS[status],
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorResponse")}}},
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model=body)}}},
         "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
     }
     if status in (429, 503):
@@ -136,7 +150,20 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
     headers: dict[str, Any] = {"X-Request-ID": {"schema": {"type": "string"}}}
     if op.idempotent:
         headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
-    if op.sse:
+    if op.sse and op.openai:
+        assert op.response is not None
+        content = {
+            "application/json": {"schema": refs[(op.response, "serialization")]},
+            "text/event-stream": {
+                "schema": {
+                    "description": "With `stream: true`: `data:` lines, each the JSON of a "
+                    "ChatCompletionChunk (or, on a failure mid-way, an OpenAIErrorResponse), "
+                    "then `data: [DONE]`.",
+                    "type": "string",
+                }
+            },
+        }
+    elif op.sse:
         events = [refs[(m, "serialization")] for m in (StreamChunk, StreamDone, StreamErrorEvent)]
         content = {
             "text/event-stream": {
@@ -178,7 +205,7 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
     if op.auth != "none":
         errors.add(503)
     for status in sorted(errors):
-        responses[str(status)] = _error(status)
+        responses[str(status)] = _error(status, openai=op.openai)
     operation: dict[str, Any] = {
         "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
         "summary": op.summary,

@@ -42,6 +42,7 @@ __all__ = [
     "in_transaction",
     "keep_alive",
     "keep_step",
+    "keeping",
     "leased",
     "superseded",
 ]
@@ -177,6 +178,13 @@ class Rendered(Protocol):
 
 
 R = TypeVar("R", bound=Rendered)
+T = TypeVar("T")
+
+
+@dataclass
+class _Body:
+    body: bytes | memoryview
+    status_code: int = 200
 
 
 async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Awaitable[R]]) -> R:
@@ -196,6 +204,25 @@ async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Await
                 raise superseded(claim)
             claim.kept = True
     return response
+
+
+async def keeping(
+    db: Database, effect: Callable[[], Awaitable[T]], render: Callable[[T], bytes]
+) -> T:
+    """Run ``effect`` in one transaction that also keeps ``render(result)`` as the current
+    request's response (without an Idempotency-Key, just run it): for a response that reports
+    an effect made after the upstream answered (a single-call job's settlement)."""
+    claim = current()
+    if claim is None or claim.kept:
+        return await effect()
+    results: list[T] = []
+
+    async def produce() -> _Body:
+        results.append(await effect())
+        return _Body(render(results[0]))
+
+    await in_transaction(db, claim, produce)
+    return results[0]
 
 
 @contextlib.asynccontextmanager

@@ -32,6 +32,7 @@ from ..store import Database, calls, jobs, teams
 from .pagination import page, position
 
 __all__ = [
+    "check_can_open",
     "complete_job",
     "create_job",
     "get_job",
@@ -47,12 +48,17 @@ def _check_active(team: TeamContext) -> None:
         raise PermissionDenied(f"team {team.team_id!r} is suspended")
 
 
-async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) -> Job:
-    if body.team_id != team.team_id:
+def check_can_open(team: TeamContext, team_id: str) -> None:
+    """Refuse a job for another team than the key's, or for a suspended team."""
+    if team_id != team.team_id:
         raise PermissionDenied(
             "team_id does not match the team of the virtual key", param="team_id"
         )
     _check_active(team)
+
+
+async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) -> Job:
+    check_can_open(team, body.team_id)
     async with db.transaction():
         if not await teams.reserve_credit(db, team.team_id):
             balance = await teams.get_team(db, team.team_id)
