@@ -19,7 +19,12 @@ from saas_litellm_models import CreateAndCallResponse, parse_stream_event
 from saas_litellm_server import Settings, create_app
 
 MSG = [{"role": "user", "content": "Summarize this please"}]
-ALIASES = {"Echo": ["echo"], "Broken": ["error-500"], "Rejects": ["error-400"], "Slow": ["slow-0.3"]}
+ALIASES = {
+    "Echo": ["echo"],
+    "Broken": ["error-500"],
+    "Rejects": ["error-400"],
+    "Slow": ["slow-0.3"],
+}
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
@@ -52,7 +57,9 @@ class Team:
         r = await self.http.post(
             "/api/jobs/create-and-call-stream", json=self.body(model, **extra), headers=headers
         )
-        events = [parse_stream_event(line[6:]) for line in r.text.splitlines() if line[:6] == "data: "]
+        events = [
+            parse_stream_event(line[6:]) for line in r.text.splitlines() if line[:6] == "data: "
+        ]
         return r, events
 
     async def job(self, job_id: str) -> dict[str, Any]:
