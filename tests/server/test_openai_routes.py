@@ -346,6 +346,7 @@ async def test_an_idempotency_key_replays_and_runs_once(
     again = await _chat(http, keys["key"], body, **{"Idempotency-Key": key})
     assert first.status_code == again.status_code == 200
     assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
+    assert again.headers["x-job-id"] == first.headers["x-job-id"]  # a replay names the job too
     assert len(await _jobs(http, keys["key"])) == 1
     assert (await ledger(http, keys["key"]))["balance"]["credits_remaining"] == 4
 
@@ -359,7 +360,7 @@ async def test_an_idempotency_key_with_another_job_is_another_request(
     other = await _chat(http, keys["key"], **{"Idempotency-Key": "k-1"})
     _error(other, 422, "validation_error", "Idempotency-Key")
     again = await _chat(http, keys["key"], **{"Idempotency-Key": "k-1", "X-Job-Id": job})
-    assert again.content == first.content
+    assert again.content == first.content and again.headers["x-job-id"] == job
     detail = (await http.get(f"/api/jobs/{job}", headers=bearer(keys["key"]))).json()
     assert len(detail["calls"]) == 1
 

@@ -125,6 +125,11 @@ async def test_an_upstream_failure_fails_the_job_and_costs_nothing(
     assert r.status_code == status, r.text
     assert "127.0.0.1" not in r.text and "sk-upstream" not in r.text
     job = await team.job(r.headers["x-job-id"])
+    if status == 400:  # a refusal the upstream gave is kept: a replay names the failed job too
+        first = await team.call(model, headers={"Idempotency-Key": "fail-1"})
+        again = await team.call(model, headers={"Idempotency-Key": "fail-1"})
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["x-job-id"] == first.headers["x-job-id"]
     assert job["status"] == "failed" and not job["costs"]["credit_applied"]
     assert [c["status"] for c in job["calls"]] == ["failed"]
     balance = await team.balance()
@@ -165,6 +170,7 @@ async def test_an_idempotency_key_replays_the_settled_answer_without_charging_ag
     assert first.status_code == again.status_code == 200
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()  # costs included: kept with the settlement
+    assert again.headers["x-job-id"] == first.headers["x-job-id"]
     assert (await team.balance())["credits_remaining"] == 9
     other = await team.call("Echo", headers={"Idempotency-Key": "shortcut-1"}, job_type="x")
     assert other.status_code == 422  # the same key for another request
@@ -223,6 +229,7 @@ async def test_a_streamed_idempotency_key_replays_the_whole_stream(team: Team) -
     again, replayed = await team.stream(headers={"Idempotency-Key": "stream-1"})
     assert again.headers["idempotent-replayed"] == "true"
     assert again.text == first.text and replayed[-1].costs == events[-1].costs
+    assert again.headers["x-job-id"] == first.headers["x-job-id"]
     assert (await team.balance())["credits_remaining"] == 9
 
 

@@ -65,15 +65,25 @@ async def _begin(
     )
     if isinstance(found, idempotency.Claim):
         return found
-    body = found.body if replay is None else await replay(found.body)
+    headers, body = idempotency.split_headers(found.body)
+    body = body if replay is None else await replay(body)
     return Response(
         body,
         status_code=found.status_code,
         media_type=(
             "text/event-stream" if body.startswith(("event: ", "data: ")) else "application/json"
         ),
-        headers={"Idempotent-Replayed": "true"},
+        headers={**headers, "Idempotent-Replayed": "true"},
     )
+
+
+_KEPT_HEADERS = ("X-Job-Id",)
+"""Response headers a replay sends again (they name what the response is about)."""
+
+
+def _kept(response: Response) -> bytes:
+    headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    return idempotency.with_headers(headers, bytes(response.body))
 
 
 async def idempotent(
@@ -122,7 +132,7 @@ async def idempotent(
     if isinstance(response, EventStreamResponse):
         return _kept_as_streamed(response, db, claim)
     with anyio.CancelScope(shield=True):
-        await idempotency.finish(db, claim, response.status_code, bytes(response.body))
+        await idempotency.finish(db, claim, response.status_code, _kept(response))
     return response
 
 

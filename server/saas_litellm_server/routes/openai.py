@@ -27,6 +27,7 @@ from .._openai_wire import Wire
 from .._responses import json_response
 from ..errors import InvalidRequest, NotFound, ValidationFailed
 from ..services import calls, catalog, shortcut
+from ..services.idempotency import with_headers
 from ._operation import Call, Operation, api_route
 from ._sse import EventStreamResponse
 
@@ -71,11 +72,21 @@ async def chat_completions(
     if job_id is not None:
         if not _UUID.match(job_id):
             raise NotFound(f"job {job_id[:64]!r} not found", param=JOB_ID)
+        named = {JOB_ID: job_id}  # kept with the response: a replay names the job too
         if body.stream:
             prepared = await calls.prepare_call(rt, team, job_id, request, params=params)
-            events = calls.stream_call(rt, prepared, keep=wire.render_stream)
-            return EventStreamResponse(events, encode=wire.encode, headers={JOB_ID: job_id})
-        answer = await calls.llm_call(rt, team, job_id, request, params=params, keep=wire.render)
+            events = calls.stream_call(
+                rt, prepared, keep=lambda sent: with_headers(named, wire.render_stream(sent))
+            )
+            return EventStreamResponse(events, encode=wire.encode, headers=named)
+        answer = await calls.llm_call(
+            rt,
+            team,
+            job_id,
+            request,
+            params=params,
+            keep=lambda done: with_headers(named, wire.render(done)),
+        )
         return _json(wire.completion(answer), job_id)
     job = _single_job(call)
     if body.stream:

@@ -44,7 +44,9 @@ __all__ = [
     "keep_step",
     "keeping",
     "leased",
+    "split_headers",
     "superseded",
+    "with_headers",
 ]
 
 logger = logging.getLogger("saas_litellm_server")
@@ -94,6 +96,27 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     except (ValueError, RecursionError):  # not JSON (the handler will say so): the bytes as sent
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+_HEADERS = b"#headers "
+"""A kept response that carries headers starts with this, their JSON and a newline (a body
+never does: kept bodies are JSON objects or event streams)."""
+
+
+def with_headers(headers: dict[str, str], body: bytes) -> bytes:
+    """``body`` to keep together with ``headers`` a replay must send too (``X-Job-Id``)."""
+    if not headers:
+        return body
+    return _HEADERS + json.dumps(headers).encode() + b"\n" + body
+
+
+def split_headers(kept: str) -> tuple[dict[str, str], str]:
+    """The headers and the body of a kept response (see :func:`with_headers`)."""
+    if not kept.startswith(_HEADERS.decode()):
+        return {}, kept
+    line, _, body = kept.partition("\n")
+    headers: dict[str, str] = json.loads(line.removeprefix(_HEADERS.decode()))
+    return headers, body
 
 
 def superseded(claim: Claim) -> Conflict:

@@ -39,7 +39,14 @@ from .._runtime import Runtime, TeamContext
 from ..errors import APIError
 from . import calls, idempotency, jobs
 
-__all__ = ["KeepSettled", "SingleCall", "create_and_call", "open_single_call", "stream_single_call"]
+__all__ = [
+    "JOB_ID_HEADER",
+    "KeepSettled",
+    "SingleCall",
+    "create_and_call",
+    "open_single_call",
+    "stream_single_call",
+]
 
 KeepSettled = Callable[[CreateAndCallResponse], bytes]
 """What the Idempotency-Key keeps of a settled single call (the body a replay sends)."""
@@ -62,6 +69,10 @@ class SingleCall:
     @property
     def job_id(self) -> str:
         return self.job.job_id
+
+    def kept(self, body: bytes) -> bytes:
+        """The response to keep for a replay, which names the job (``X-Job-Id``) too."""
+        return idempotency.with_headers({JOB_ID_HEADER: self.job_id}, body)
 
 
 async def open_single_call(
@@ -132,7 +143,7 @@ async def create_and_call(
         return CreateAndCallResponse(**dict(answer), costs=completion.costs)
 
     completion = await idempotency.keeping(
-        runtime.db, lambda: _complete(runtime, single), lambda c: keep(settled(c))
+        runtime.db, lambda: _complete(runtime, single), lambda c: single.kept(keep(settled(c)))
     )
     return settled(completion)
 
@@ -182,7 +193,7 @@ async def _settle(
         completion = await idempotency.keeping(
             runtime.db,
             lambda: _complete(runtime, single),
-            lambda c: keep([*sent, done.model_copy(update={"costs": c.costs})]),
+            lambda c: single.kept(keep([*sent, done.model_copy(update={"costs": c.costs})])),
         )
     return completion.costs
 
@@ -198,5 +209,5 @@ async def _settle_failure(
         await idempotency.keeping(
             runtime.db,
             lambda: _fail(runtime, single.team, single.job_id, error.error.message),
-            lambda _: keep([*sent, error]),
+            lambda _: single.kept(keep([*sent, error])),
         )
