@@ -127,8 +127,15 @@ def _middleware(settings: Settings) -> list[Middleware]:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-                expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                    "X-Job-Id",
+                    "X-Job-Type",
+                ],
+                expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", "X-Job-Id"],
                 max_age=600,
             )
         )

@@ -140,13 +140,13 @@ class ChatCompletionRequest(_Tolerant):
     logit_bias: Annotated[dict[str, _Bias], Field(max_length=300)] | None = None
     reasoning_effort: Annotated[str, StringConstraints(max_length=32), NoNul] | None = None
     # Declared only to be refused with a clear message (see ``unsupported``).
-    n: int | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = None
-    functions: list[Any] | None = None
-    function_call: Any = None
-    audio: Any = None
-    modalities: list[str] | None = None
+    n: int | None = Field(default=None, description="Only 1 (400 otherwise).")
+    logprobs: bool | None = Field(default=None, description="Refused when true (400).")
+    top_logprobs: int | None = Field(default=None, description="Refused (400).")
+    functions: list[Any] | None = Field(default=None, description="Refused (400): use tools.")
+    function_call: Any = Field(default=None, description="Refused (400): use tool_choice.")
+    audio: Any = Field(default=None, description="Refused (400): text output only.")
+    modalities: list[str] | None = Field(default=None, description="Only ['text'] (400).")
 
     def unsupported(self) -> tuple[str, str] | None:
         """The first field this API refuses, and why (``None``: none)."""

@@ -55,6 +55,24 @@ TAGS = {
 }
 """Every tag an operation uses, with the description ReDoc and Swagger UI show under it."""
 
+_HEADERS: dict[str, dict[str, Any]] = {
+    "x-job-id": {
+        "schema": {"type": "string", "format": "uuid"},
+        "description": "Record the call in this open job of the team's (404 if it is none, 409 "
+        "if it is closed); without it, the call is a single-call job of its own.",
+    },
+    "x-job-type": {
+        "schema": {
+            "type": "string",
+            "maxLength": 100,
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
+            "default": "chat",
+        },
+        "description": "The job_type of the single-call job made without X-Job-Id.",
+    },
+}
+"""The request headers an operation may take (``Operation.vary``)."""
+
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "admin": [{"AdminKey": []}],
     "team": [{"VirtualKey": []}],
@@ -77,8 +95,11 @@ def _schemas(operations: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any
 
 def _error(status: int, *, openai: bool = False) -> dict[str, Any]:
     body = "OpenAIErrorResponse" if openai else "ErrorResponse"
+    description = _ERRORS[status]
+    if openai:
+        description = description.split("; the body says")[0] + " (OpenAI's shape; `code`)"
     response: dict[str, Any] = {
-        "description": _ERRORS[status],
+        "description": description,
         "content": {"application/json": {"schema": {"$ref": _REF.format(model=body)}}},
         "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
     }
@@ -147,7 +168,15 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
                 "description": "Repeats with the same key and body replay the first response.",
             }
         )
+    params += [
+        {"name": name, "in": "header", "required": False, **_HEADERS[name]} for name in op.vary
+    ]
     headers: dict[str, Any] = {"X-Request-ID": {"schema": {"type": "string"}}}
+    if op.names_job:
+        headers["X-Job-Id"] = {
+            "schema": {"type": "string", "format": "uuid"},
+            "description": "The job the call was recorded in.",
+        }
     if op.idempotent:
         headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
     if op.sse and op.openai:

@@ -115,6 +115,8 @@ class Operation:
     vary: tuple[str, ...] = ()
     """Request headers that, like the body, make a request a different one for its
     Idempotency-Key (``X-Job-Id``: the same body for another job is another request)."""
+    names_job: bool = False
+    """Every answer names its job in the ``X-Job-Id`` header."""
     openai: bool = False
     """On the OpenAI-compatible surface: errors in OpenAI's shape (``_responses``) and, with
     ``sse``, streams of ``chat.completion.chunk``."""

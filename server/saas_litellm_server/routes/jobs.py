@@ -179,6 +179,7 @@ routes = [
             errors=_CALL_ERRORS,
             idempotent=True,
             keeps_own_response=True,  # kept with the job's settlement
+            names_job=True,
             description=_SHORTCUT + "An upstream failure fails the job and answers the error "
             "llm-call answers.",
         ),
@@ -197,6 +198,7 @@ routes = [
             sse=True,
             idempotent=True,
             keeps_own_response=True,
+            names_job=True,
             description=_SHORTCUT + "The events of llm-call-stream; the `done` event carries "
             "the settled job's `costs`. An `error` event, or the client leaving, fails the job.",
         ),

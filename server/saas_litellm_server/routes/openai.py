@@ -11,6 +11,7 @@ answers as OpenAI's objects.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -20,12 +21,13 @@ from saas_litellm_models import (
     ChatCompletion,
     ChatCompletionRequest,
     JobCreateRequest,
+    LLMCallRequest,
     OpenAIModelList,
 )
 
 from .._openai_wire import Wire
 from .._responses import json_response
-from ..errors import InvalidRequest, NotFound, ValidationFailed
+from ..errors import APIError, InvalidRequest, NotFound, ValidationFailed
 from ..services import calls, catalog, shortcut
 from ..services.idempotency import with_headers
 from ._operation import Call, Operation, api_route
@@ -62,32 +64,59 @@ def _single_job(call: Call[ChatCompletionRequest, None]) -> JobCreateRequest:
 async def chat_completions(
     call: Call[ChatCompletionRequest, None],
 ) -> Response | EventStreamResponse:
-    body, rt, team = call.body, call.runtime, call.team
+    body = call.body
     refused = body.unsupported()
     if refused is not None:
         raise InvalidRequest(refused[1], param=refused[0])
     request, params = body.to_llm_call(), body.forwarded()
     wire = Wire(model=body.model, include_usage=body.include_usage)
     job_id = call.request.headers.get(JOB_ID)
-    if job_id is not None:
-        if not _UUID.match(job_id):
-            raise NotFound(f"job {job_id[:64]!r} not found", param=JOB_ID)
-        named = {JOB_ID: job_id}  # kept with the response: a replay names the job too
-        if body.stream:
-            prepared = await calls.prepare_call(rt, team, job_id, request, params=params)
-            events = calls.stream_call(
-                rt, prepared, keep=lambda sent: with_headers(named, wire.render_stream(sent))
-            )
-            return EventStreamResponse(events, encode=wire.encode, headers=named)
-        answer = await calls.llm_call(
-            rt,
-            team,
-            job_id,
-            request,
-            params=params,
-            keep=lambda done: with_headers(named, wire.render(done)),
+    if job_id is None:
+        return await _in_single_call_job(call, request, params, wire)
+    if not _UUID.match(job_id):
+        raise NotFound(f"job {job_id[:64]!r} not found", param=JOB_ID)
+    try:
+        return await _in_job(call, job_id, request, params, wire)
+    except APIError as exc:
+        exc.headers.setdefault(JOB_ID, job_id)  # an error in the job names it too
+        raise
+
+
+async def _in_job(
+    call: Call[ChatCompletionRequest, None],
+    job_id: str,
+    request: LLMCallRequest,
+    params: dict[str, Any],
+    wire: Wire,
+) -> Response | EventStreamResponse:
+    """The call, recorded in the open job ``job_id`` (as llm-call records it)."""
+    rt, team = call.runtime, call.team
+    named = {JOB_ID: job_id}  # kept with the response: a replay names the job too
+    if call.body.stream:
+        prepared = await calls.prepare_call(rt, team, job_id, request, params=params)
+        events = calls.stream_call(
+            rt, prepared, keep=lambda sent: with_headers(named, wire.render_stream(sent))
         )
-        return _json(wire.completion(answer), job_id)
+        return EventStreamResponse(events, encode=wire.encode, headers=named)
+    answer = await calls.llm_call(
+        rt,
+        team,
+        job_id,
+        request,
+        params=params,
+        keep=lambda done: with_headers(named, wire.render(done)),
+    )
+    return _json(wire.completion(answer), job_id)
+
+
+async def _in_single_call_job(
+    call: Call[ChatCompletionRequest, None],
+    request: LLMCallRequest,
+    params: dict[str, Any],
+    wire: Wire,
+) -> Response | EventStreamResponse:
+    """The call, in a job of its own: settled when it ends (``services.shortcut``)."""
+    body, rt, team = call.body, call.runtime, call.team
     job = _single_job(call)
     if body.stream:
         single = await shortcut.open_single_call(rt, team, job, request, params=params)
@@ -132,6 +161,7 @@ routes = [
             idempotent=True,
             keeps_own_response=True,
             vary=("x-job-id", "x-job-type"),
+            names_job=True,
             openai=True,
             description="With `X-Job-Id` the call is recorded in that open job (another team's "
             "or an unknown job 404, a closed one 409); without, it is a single-call job of its "
