@@ -6,7 +6,9 @@ moved by the job rules (a completed single-call job costs one credit, a failed o
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +29,8 @@ ALIASES = {
     "Tools": "tools",
     "Person": "person",
     "Broken": "error-500",
+    "Cut": "cut",
+    "Slow": "slow-0.3",
     "Secret": "echo",  # in a group the team does not have
 }
 WEATHER: ChatCompletionToolParam = {
@@ -116,7 +120,9 @@ def server(upstream_settings: Settings, upstream: str) -> Iterator[Server]:
 
 def test_models_list_is_the_teams_aliases(server: Server) -> None:
     models = server.client().models.list()
-    assert sorted(m.id for m in models) == ["Broken", "Echo", "Person", "Tools", "default"]
+    assert sorted(m.id for m in models) == [
+        *("Broken", "Cut", "Echo", "Person", "Slow", "Tools", "default")
+    ]
     assert all(m.object == "model" for m in models)
 
 
@@ -203,6 +209,39 @@ async def test_streaming_async_in_a_job(server: Server) -> None:
     assert job["calls"][0]["streamed"] and job["calls"][0]["total_tokens"] == (
         chunks[-1].usage.total_tokens  # type: ignore[union-attr]
     )
+
+
+def test_a_failure_mid_stream_raises_api_error_and_fails_the_job(server: Server) -> None:
+    stream = server.client().chat.completions.create(model="Cut", messages=MSG, stream=True)
+    received = []
+    with pytest.raises(openai.APIError) as info:
+        for chunk in stream:
+            received.append(chunk)
+    assert received and "127.0.0.1" not in str(info.value)
+    job = server.job(stream.response.headers["x-job-id"])
+    assert job["status"] == "failed" and job["calls"][0]["status"] == "failed"
+    assert job["calls"][0]["total_tokens"] > 0  # what did arrive is accounted for
+    assert server.credits() == (100, 0)
+
+
+async def test_leaving_a_stream_fails_its_job_and_cancels_the_upstream(server: Server) -> None:
+    async with server.async_client() as client:
+        stream = await client.chat.completions.create(model="Slow", messages=MSG, stream=True)
+        job_id = stream.response.headers["x-job-id"]
+        async for _ in stream:
+            break  # the user closes the tab after the first chunk
+        await stream.close()
+    deadline = time.monotonic() + 10
+    while server.job(job_id)["status"] == "in_progress" and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    job = server.job(job_id)
+    assert job["status"] == "failed" and job["calls"][0]["error_type"] == "client_disconnected"
+    assert server.credits() == (100, 0)
+    while time.monotonic() < deadline:
+        if httpx.get(f"{server.upstream}/_stub/requests").json()[-1]["ended"] == "cancelled":
+            break
+        await asyncio.sleep(0.02)
+    assert httpx.get(f"{server.upstream}/_stub/requests").json()[-1]["ended"] == "cancelled"
 
 
 def test_tool_calls(server: Server) -> None:
