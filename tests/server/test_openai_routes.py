@@ -119,6 +119,12 @@ REFUSED: list[tuple[Any, int, str, str | None]] = [
     (b"{not json", 400, "invalid_request", None),
     (b"[1, 2]", 400, "invalid_request", None),
     (b"", 400, "invalid_request", None),
+    (
+        b'{"model": "Chat", "messages": [{"role": "user", "content": "a\x00b"}]}',
+        400,
+        "invalid_request",
+        None,
+    ),
     ({"model": "Chat"}, 422, "validation_error", "messages"),
     ({"model": "Chat", "messages": "hi"}, 422, "validation_error", "messages"),
     ({"model": "Chat", "messages": []}, 422, "validation_error", "messages"),
