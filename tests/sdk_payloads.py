@@ -14,6 +14,41 @@ CALL_URL = "http://api.test/api/jobs/job_123/llm-call"
 STREAM_URL = "http://api.test/api/jobs/job_123/llm-call-stream"
 MESSAGES = [{"role": "user", "content": "hi"}]
 
+JOB = {
+    "job_id": "job_123",
+    "team_id": "acme-corp",
+    "job_type": "document_analysis",
+    "status": "pending",
+    "metadata": {},
+    "created_at": "2025-01-01T00:00:00Z",
+}
+COSTS = {
+    "total_calls": 1,
+    "successful_calls": 1,
+    "failed_calls": 0,
+    "total_tokens": 30,
+    "total_cost_usd": 0.0001,
+    "avg_latency_ms": 120.5,
+    "credit_applied": True,
+    "credits_remaining": 41,
+}
+LLM_RESPONSE = {
+    "call_id": "call_1",
+    "job_id": "job_123",
+    "model": "ChatAgent",
+    "response": {"role": "assistant", "content": "Hello!", "finish_reason": "stop"},
+    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+    "latency_ms": 120.5,
+}
+COMPLETION = {
+    "job_id": "job_123",
+    "status": "completed",
+    "completed_at": "2025-01-01T00:01:00Z",
+    "costs": COSTS,
+}
+CREATE_AND_CALL_RESPONSE = {**LLM_RESPONSE, "costs": COSTS}
+"""What ``POST /api/jobs/create-and-call`` answers."""
+
 BALANCE = {
     "team_id": "acme-corp",
     "credits_allocated": 100,

@@ -13,7 +13,9 @@ request layer sends from those declarations. This module checks that
 - every operation of the document has an SDK method, unless it is listed in
   :data:`SERVER_ONLY` with the reason.
 
-To check another client class (a sync client, say), add a :class:`Surface` to :data:`SURFACES`.
+The synchronous clients are checked with the same calls as the async ones (:data:`SURFACES`
+holds both): a method of one that the other lacks, or that calls another endpoint, fails here.
+To check another client class, add a :class:`Surface` to :data:`SURFACES`.
 """
 
 from __future__ import annotations
@@ -22,15 +24,22 @@ import asyncio
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import BaseModel
 
-from saas_litellm_client import JobHandle, SaasLiteLLMAdminClient, SaasLiteLLMClient
-from saas_litellm_client._base_client import _BaseClient, _Call
+from saas_litellm_client import (
+    JobHandle,
+    SaasLiteLLMAdminClient,
+    SaasLiteLLMClient,
+    SaasLiteLLMSyncAdminClient,
+    SaasLiteLLMSyncClient,
+    SyncJobHandle,
+)
+from saas_litellm_client._core import ClientCore, _Call
 from saas_litellm_client._endpoints import ENDPOINTS, STREAM_EVENTS, Endpoint
 from saas_litellm_models import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -69,16 +78,39 @@ def _job() -> Job:
     )
 
 
-async def _enter(context: Any) -> None:
+async def _aenter(context: Any) -> None:
     async with context:
         pass
 
 
-async def _first(iterator: Any) -> None:
+def _enter(context: Any) -> Awaitable[None] | None:
+    """Enter and leave ``context``: an async one (a coroutine to await) or a synchronous one."""
+    if hasattr(context, "__aenter__"):
+        return _aenter(context)
+    with context:
+        return None
+
+
+async def _afirst(iterator: Any) -> None:
     await anext(aiter(iterator))
 
 
-Run = Callable[[Any], Awaitable[object]]
+def _first(iterator: Any) -> Awaitable[None] | None:
+    """Take the first item of ``iterator``: an async one (a coroutine to await) or not."""
+    if hasattr(iterator, "__aiter__"):
+        return _afirst(iterator)
+    next(iter(iterator))
+    return None
+
+
+async def _run(run: Run, client: Any) -> None:
+    """Run one method of an async client (awaited) or of a synchronous one."""
+    result = run(client)
+    if inspect.isawaitable(result):
+        await result
+
+
+Run = Callable[[Any], object]
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,10 @@ class Surface:
 
 def _team_client() -> SaasLiteLLMClient:
     return SaasLiteLLMClient("http://api.test", "acme-corp", "sk-test")
+
+
+def _sync_team_client() -> SaasLiteLLMSyncClient:
+    return SaasLiteLLMSyncClient("http://api.test", "acme-corp", "sk-test")
 
 
 LLM_CALLS: dict[str, Run] = {
@@ -122,6 +158,10 @@ SURFACES = [
             "get_job": lambda c: c.get_job("job_123"),
             "complete_job": lambda c: c.complete_job("job_123"),
             **LLM_CALLS,
+            "create_and_call": lambda c: c.create_and_call("chat", messages=MESSAGES),
+            "create_and_call_stream": lambda c: _enter(
+                c.create_and_call_stream("chat", messages=MESSAGES, metadata={"a": 1})
+            ),
             "get_balance": lambda c: c.get_balance(),
             "get_usage": lambda c: c.get_usage(),
             "list_jobs": lambda c: c.list_jobs(status="completed", cursor="x"),
@@ -200,6 +240,17 @@ SURFACES = [
         {},
     ),
 ]
+SURFACES += [
+    replace(SURFACES[0], cls=SaasLiteLLMSyncClient, make=_sync_team_client),
+    replace(
+        SURFACES[1],
+        cls=SaasLiteLLMSyncAdminClient,
+        make=lambda: SaasLiteLLMSyncAdminClient("http://api.test", "sk-admin"),
+    ),
+    replace(
+        SURFACES[2], cls=SyncJobHandle, make=lambda: SyncJobHandle(_sync_team_client(), _job())
+    ),
+]
 
 
 # -- the server's document ------------------------------------------------------------------
@@ -269,14 +320,14 @@ class _Recorded(Exception):
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Endpoint[Any], _Call]]:
     recorded: list[tuple[Endpoint[Any], _Call]] = []
-    prepare = _BaseClient._prepare
+    prepare = ClientCore._prepare
 
-    def record(self: _BaseClient, endpoint: Endpoint[Any], *args: Any, **kwargs: Any) -> _Call:
+    def record(self: ClientCore, endpoint: Endpoint[Any], *args: Any, **kwargs: Any) -> _Call:
         call = prepare(self, endpoint, *args, **kwargs)
         recorded.append((endpoint, call))
         raise _Recorded
 
-    monkeypatch.setattr(_BaseClient, "_prepare", record)
+    monkeypatch.setattr(ClientCore, "_prepare", record)
     return recorded
 
 
@@ -313,7 +364,7 @@ async def test_each_method_calls_one_declared_endpoint_as_declared(
     surface: Surface, run: Run, recorder: list[tuple[Endpoint[Any], _Call]]
 ) -> None:
     with pytest.raises(_Recorded):
-        await run(surface.make())
+        await _run(run, surface.make())
 
     assert len(recorder) == 1
     endpoint, call = recorder[0]
@@ -338,7 +389,7 @@ def test_every_declared_endpoint_is_called_by_some_method(
         for surface in SURFACES:
             for run in surface.calls.values():
                 with pytest.raises(_Recorded):
-                    await run(surface.make())
+                    await _run(run, surface.make())
 
     asyncio.run(run_all())
     used = {id(endpoint) for endpoint, _ in recorder}

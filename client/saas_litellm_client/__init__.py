@@ -1,4 +1,4 @@
-"""Typed async Python SDK for saas-litellm: a job-based, multi-tenant LLM API.
+"""Typed Python SDK for saas-litellm (async and synchronous): a job-based, multi-tenant LLM API.
 
 ::
 
@@ -16,6 +16,10 @@
         result = await client.complete_job(job.job_id, "completed")
         print(result.credits_remaining)
 
+:class:`SaasLiteLLMSyncClient` and :class:`SaasLiteLLMSyncAdminClient` are the same clients for
+code without an event loop — the same methods, without ``await`` (``with`` and ``for`` instead
+of ``async with`` and ``async for``) — generated from the async ones.
+
 Responses are the models of ``saas_litellm_models`` (the most used are re-exported here);
 every failure is a :class:`SaasLiteLLMError`. ``request_id_of(obj)`` gives the server's request
 id behind any response. :class:`CallParams` types the parameters of an LLM call (for a wrapper
@@ -28,6 +32,7 @@ from saas_litellm_models import (
     AuditEvent,
     AuditLog,
     ChatMessage,
+    CreateAndCallResponse,
     CreditBalance,
     Deleted,
     Deployment,
@@ -86,9 +91,15 @@ from ._jobs import JobHandle
 from ._logs import setup_logging as _setup_logging
 from ._params import CallParams, StructuredCallParams
 from ._request_id import request_id_of
+from ._response import RawResponse
 from ._streaming import ChatStream
 from ._strict_schema import StrictSchemaError, to_strict_json_schema
-from ._structured import StructuredStream
+from ._structured_calls import StructuredStream
+from ._sync_admin_client import SaasLiteLLMSyncAdminClient
+from ._sync_client import SaasLiteLLMSyncClient
+from ._sync_jobs import SyncJobHandle
+from ._sync_streaming import SyncChatStream
+from ._sync_structured_calls import SyncStructuredStream
 from ._types import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -124,6 +135,7 @@ __all__ = [
     "ChatMessage",
     "ChatStream",
     "ConflictError",
+    "CreateAndCallResponse",
     "CreditBalance",
     "Deleted",
     "Deployment",
@@ -153,10 +165,13 @@ __all__ = [
     "OrganizationUsage",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RequestTooLargeError",
     "SaasLiteLLMAdminClient",
     "SaasLiteLLMClient",
     "SaasLiteLLMError",
+    "SaasLiteLLMSyncAdminClient",
+    "SaasLiteLLMSyncClient",
     "StreamChunk",
     "StreamDone",
     "StreamError",
@@ -166,6 +181,9 @@ __all__ = [
     "StructuredOutputRefusedError",
     "StructuredOutputTruncatedError",
     "StructuredStream",
+    "SyncChatStream",
+    "SyncJobHandle",
+    "SyncStructuredStream",
     "SystemMessageParam",
     "Team",
     "TeamCreated",

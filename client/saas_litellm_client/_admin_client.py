@@ -1,4 +1,7 @@
-"""The admin client: organizations, model access, teams, credits, keys and the audit log."""
+"""The admin client: organizations, model access, teams, credits, keys and the audit log.
+
+``_sync_admin_client`` is generated from this module by ``scripts/unasync.py``.
+"""
 
 from __future__ import annotations
 
@@ -48,16 +51,12 @@ from saas_litellm_models import (
 )
 
 from . import _endpoints
-from ._base_client import (
-    DEFAULT_BASE_URL,
-    ENV_BASE_URL,
-    RequestOptions,
-    _BaseClient,
-    _from_env,
-)
+from ._base_client import _BaseClient
+from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, RequestOptions, _from_env
+from ._response import async_raw_response
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, NotGiven, TimeoutTypes
 
-__all__ = ["SaasLiteLLMAdminClient"]
+__all__ = ["SaasLiteLLMAdminClient", "SaasLiteLLMAdminClientWithRawResponse"]
 
 ENV_ADMIN_KEY = "SAAS_LITELLM_ADMIN_KEY"
 
@@ -124,6 +123,12 @@ class SaasLiteLLMAdminClient(_BaseClient):
             max_retries=max_retries,
             deadline=deadline,
         )
+
+    @property
+    def with_raw_response(self) -> SaasLiteLLMAdminClientWithRawResponse:
+        """The same methods, answering a :class:`RawResponse` (status, headers, ``parse()``)
+        instead of the model; see ``SaasLiteLLMClient.with_raw_response``."""
+        return SaasLiteLLMAdminClientWithRawResponse(self)
 
     # -- organizations and model access ------------------------------------------------------
 
@@ -901,3 +906,42 @@ class SaasLiteLLMAdminClient(_BaseClient):
             lambda page: page.events,
         ):
             yield event
+
+
+class SaasLiteLLMAdminClientWithRawResponse:
+    """``admin.with_raw_response``: every method of the admin client that answers one response
+    model, answering a :class:`RawResponse` of it instead."""
+
+    def __init__(self, client: SaasLiteLLMAdminClient) -> None:
+        self.create_organization = async_raw_response(client.create_organization)
+        self.create_model_access_group = async_raw_response(client.create_model_access_group)
+        self.create_model_alias = async_raw_response(client.create_model_alias)
+        self.create_team = async_raw_response(client.create_team)
+        self.get_team = async_raw_response(client.get_team)
+        self.add_credits = async_raw_response(client.add_credits)
+        self.rotate_key = async_raw_response(client.rotate_key)
+        self.suspend_team = async_raw_response(client.suspend_team)
+        self.resume_team = async_raw_response(client.resume_team)
+        self.get_team_usage = async_raw_response(client.get_team_usage)
+        self.list_team_jobs = async_raw_response(client.list_team_jobs)
+        self.get_model_alias = async_raw_response(client.get_model_alias)
+        self.set_limits = async_raw_response(client.set_limits)
+        self.list_organizations = async_raw_response(client.list_organizations)
+        self.get_organization = async_raw_response(client.get_organization)
+        self.get_organization_usage = async_raw_response(client.get_organization_usage)
+        self.list_model_access_groups = async_raw_response(client.list_model_access_groups)
+        self.list_model_aliases = async_raw_response(client.list_model_aliases)
+        self.list_teams = async_raw_response(client.list_teams)
+        self.list_jobs = async_raw_response(client.list_jobs)
+        self.update_team = async_raw_response(client.update_team)
+        self.delete_team = async_raw_response(client.delete_team)
+        self.update_organization = async_raw_response(client.update_organization)
+        self.delete_organization = async_raw_response(client.delete_organization)
+        self.update_model_access_group = async_raw_response(client.update_model_access_group)
+        self.delete_model_access_group = async_raw_response(client.delete_model_access_group)
+        self.update_model_alias = async_raw_response(client.update_model_alias)
+        self.delete_model_alias = async_raw_response(client.delete_model_alias)
+        self.create_key = async_raw_response(client.create_key)
+        self.list_keys = async_raw_response(client.list_keys)
+        self.revoke_key = async_raw_response(client.revoke_key)
+        self.list_audit_log = async_raw_response(client.list_audit_log)

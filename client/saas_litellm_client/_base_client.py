@@ -1,177 +1,59 @@
-"""The one place that speaks HTTP: headers, URLs, timeouts, retries, idempotency keys, deadlines,
-error mapping, response parsing and logging.
+"""The one place where the async clients speak HTTP: sending, the retry loop, streams.
 
-Both public clients are thin layers of typed methods over :meth:`_BaseClient._request` (and
-:meth:`_BaseClient._request_stream` for SSE); both go through :meth:`_BaseClient._attempts`, the
-retry loop (policy in ``_retry``).
+Both public async clients are thin layers of typed methods over
+:meth:`_BaseClient._request` (and :meth:`_BaseClient._request_stream` for SSE); both go
+through :meth:`_BaseClient._attempts`, the retry loop. What a call sends and how a failure
+is judged is decided without I/O in ``_core``; the retry policy is in ``_retry``.
+
+``_sync_base_client`` is generated from this module by ``scripts/unasync.py``.
 """
 
 from __future__ import annotations
 
-import copy
-import os
-import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeVar
 
-import anyio
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from . import _retry
+from ._core import (
+    _NO_OPTIONS,
+    ClientCore,
+    RequestOptions,
+    _Call,
+    _clamp,
+    _own_request_in_flight,
+    _reason,
+)
 from ._endpoints import Endpoint
 from ._exceptions import (
-    APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    ConflictError,
     RateLimitError,
     SaasLiteLLMError,
-    StreamError,
     _make_status_error,
 )
 from ._logs import log, redact_headers
 from ._request_id import set_request_id
-from ._retry import (
-    MAX_IN_FLIGHT_WAIT,
-    MAX_RETRY_AFTER,
-    RETRYABLE_STATUSES,
-    RETRYABLE_STREAM_ERRORS,
-    backoff_delay,
-    check_deadline,
-    check_idempotency_key,
-    check_max_retries,
-    new_idempotency_key,
-    server_delay,
-)
+from ._response import record_response
+from ._retry import MAX_IN_FLIGHT_WAIT, backoff_delay, server_delay
 from ._streaming import OpenedStream, read_first_event
-from ._types import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutTypes
-from ._utils import aclose_quietly, connection_error, describe, media_type
-from ._version import __version__
+from ._types import DEFAULT_MAX_RETRIES, NotGiven, TimeoutTypes
+from ._utils import aclose_quietly, connection_error, media_type, move_on_after
 
-__all__ = ["DEFAULT_BASE_URL", "USER_AGENT", "RequestOptions"]
-
-DEFAULT_BASE_URL = "http://localhost:8003"
-USER_AGENT = f"saas-litellm-python/{__version__}"
-ENV_BASE_URL = "SAAS_LITELLM_BASE_URL"
+__all__ = ["_BaseClient"]
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 _ClientT = TypeVar("_ClientT", bound="_BaseClient")
 _T = TypeVar("_T")
 
-# Failures that prove the request never reached the server: safe to retry for any request.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+class _BaseClient(ClientCore):
+    """Owns an ``httpx.AsyncClient`` (or borrows the caller's) and sends each call, retrying
+    what is worth retrying (see ``ClientCore``)."""
 
-def _from_env(value: str | None, env_var: str) -> str | None:
-    """An explicit argument wins; otherwise the environment; an empty string counts as unset."""
-    if value is None:
-        value = os.environ.get(env_var)
-    return value or None
-
-
-def _normalize_base_url(url: str) -> str:
-    """Accept ``http://host:8003``, ``http://host:8003/`` and ``http://host:8003/api`` alike:
-    the guide uses all three, and every path the SDK sends starts with ``/api``."""
-    url = url.strip().rstrip("/")
-    if url.endswith("/api"):
-        url = url[: -len("/api")].rstrip("/")
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise SaasLiteLLMError(f"Invalid base_url {url!r}: {exc}") from exc
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise SaasLiteLLMError(
-            f"base_url must be an absolute http:// or https:// URL, got {url!r} "
-            f"(e.g. {DEFAULT_BASE_URL!r})"
-        )
-    return url
-
-
-def _own_request_in_flight(
-    error: SaasLiteLLMError, call: _Call, number: int
-) -> TypeGuard[ConflictError]:
-    """A ``409`` about the ``Idempotency-Key`` this call sent on an earlier attempt: the server
-    is still running that attempt (whose response we gave up on), and will replay its outcome.
-    On a first attempt it is someone else's request with the same key: a conflict to report."""
-    return (
-        number > 1
-        and isinstance(error, ConflictError)
-        and error.param == "Idempotency-Key"
-        and "Idempotency-Key" in call.headers
-    )
-
-
-def _clamp(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeout:
-    """``timeout`` with no phase longer than what is left of the deadline."""
-    if remaining is None:
-        return timeout
-
-    def cap(value: float | None) -> float:
-        return remaining if value is None else min(value, remaining)
-
-    return httpx.Timeout(
-        connect=cap(timeout.connect),
-        read=cap(timeout.read),
-        write=cap(timeout.write),
-        pool=cap(timeout.pool),
-    )
-
-
-@dataclass(frozen=True)
-class RequestOptions:
-    """Per-call settings; ``NOT_GIVEN`` means the client's. Checked when built, so that a bad
-    value raises ``ValueError`` before anything is sent."""
-
-    timeout: TimeoutTypes | NotGiven = NOT_GIVEN
-    max_retries: int | NotGiven = NOT_GIVEN
-    deadline: float | NotGiven | None = NOT_GIVEN
-    idempotency_key: str | None = None
-    """Only for an ``idempotent`` endpoint (see ``_endpoints.Endpoint``)."""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.max_retries, NotGiven):
-            check_max_retries(self.max_retries)
-        if not isinstance(self.deadline, NotGiven):
-            check_deadline(self.deadline)
-        if self.idempotency_key is not None:
-            check_idempotency_key(self.idempotency_key)
-
-
-_NO_OPTIONS = RequestOptions()
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One logical call, resolved: what every attempt sends, and the limits of the retry loop."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    json: Any
-    timeout: httpx.Timeout
-    max_retries: int
-    deadline: float | None
-    deadline_at: float | None
-    replay_safe: bool
-
-    @property
-    def attempts(self) -> int:
-        return self.max_retries + 1
-
-
-class _BaseClient:
-    """Owns an ``httpx.AsyncClient`` (or borrows the caller's) and turns each response into a
-    shared model or a :class:`SaasLiteLLMError`, retrying what is worth retrying."""
-
-    base_url: str
-    timeout: TimeoutTypes
-    max_retries: int
-    deadline: float | None
+    _http_client: httpx.AsyncClient
 
     def __init__(
         self,
@@ -184,57 +66,24 @@ class _BaseClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         deadline: float | None = None,
     ) -> None:
-        self.base_url = _normalize_base_url(base_url)
-        if isinstance(timeout, NotGiven):
-            # A caller who configured their own client's timeout should not see it overridden.
-            timeout = http_client.timeout if http_client is not None else DEFAULT_TIMEOUT
-        self.timeout = timeout
-        self.max_retries = check_max_retries(max_retries)
-        self.deadline = check_deadline(deadline)
-        self._api_key = api_key
-        self._extra_headers = dict(default_headers or {})
-        self._owns_http_client = http_client is None
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        super().__init__(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout,
+            http_client=http_client,
+            default_headers=default_headers,
+            max_retries=max_retries,
+            deadline=deadline,
+        )
         self._http_client = http_client if http_client is not None else httpx.AsyncClient()
-        self._closed = False
-        # Injectable for tests: how to wait, what time it is, and the jitter's randomness.
+        # Injectable for tests: how to wait between attempts.
         self._sleep: Callable[[float], Awaitable[None]] = _retry.sleep
-        self._clock: Callable[[], float] = time.monotonic
-        self._random: Callable[[], float] = random.random
-
-    def __repr__(self) -> str:  # never shows the key
-        return f"<{type(self).__name__} base_url={self.base_url!r}>"
-
-    def with_options(
-        self: _ClientT,
-        *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> _ClientT:
-        """A copy of this client with other defaults, sharing its connection pool::
-
-            await client.with_options(max_retries=5, deadline=30).llm_call(...)
-
-        The copy never closes the pool (closing it does nothing); closing the original does.
-        """
-        options = RequestOptions(timeout=timeout, max_retries=max_retries, deadline=deadline)
-        clone = copy.copy(self)
-        clone._owns_http_client = False
-        clone._closed = False
-        clone._extra_headers = dict(self._extra_headers)
-        if not isinstance(options.timeout, NotGiven):
-            clone.timeout = options.timeout
-        if not isinstance(options.max_retries, NotGiven):
-            clone.max_retries = options.max_retries
-        if not isinstance(options.deadline, NotGiven):
-            clone.deadline = options.deadline
-        return clone
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def is_closed(self) -> bool:
-        return self._closed
 
     async def close(self) -> None:
         """Release the connection pool. A passed-in ``http_client`` belongs to the caller and is
@@ -257,22 +106,7 @@ class _BaseClient:
     ) -> None:
         await self.close()
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"This {type(self).__name__} is closed; create a new one.")
-        if self._http_client.is_closed:
-            raise RuntimeError(
-                f"The http_client passed to this {type(self).__name__} was closed by its owner."
-            )
-
     # -- requests ----------------------------------------------------------------------------
-
-    def _default_headers(self, accept: str = "application/json") -> dict[str, str]:
-        headers = {"Accept": accept, "User-Agent": USER_AGENT}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        headers.update(self._extra_headers)
-        return headers
 
     async def _request(
         self,
@@ -309,6 +143,7 @@ class _BaseClient:
         response = await self._attempts(call, attempt)
         result = self._process_response(response, endpoint.response)
         set_request_id(result, response.headers.get("x-request-id"))
+        record_response(response)
         return result
 
     async def _request_stream(
@@ -355,54 +190,6 @@ class _BaseClient:
 
         return await self._attempts(call, attempt)
 
-    def _prepare(
-        self,
-        endpoint: Endpoint[Any],
-        params: Mapping[str, str] | None,
-        query: Mapping[str, object] | None,
-        body: BaseModel | None,
-        options: RequestOptions,
-        *,
-        accept: str = "application/json",
-        exclude_unset: bool = False,
-    ) -> _Call:
-        r"""Resolve one call of ``endpoint``. The ``TypeError``\ s are bugs of the SDK: a client
-        method that does not do what its endpoint's declaration says."""
-        path = endpoint.url_path(params, query)
-        if (body is None) != (endpoint.request is None) or (
-            endpoint.request is not None and type(body) is not endpoint.request
-        ):
-            raise TypeError(f"{endpoint} takes a {endpoint.request} body, got {type(body)}")
-        self._check_open()
-        headers = self._default_headers(accept)
-        if endpoint.idempotent:
-            headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
-        elif options.idempotency_key is not None:
-            raise TypeError(f"{endpoint} does not honour an Idempotency-Key")
-        timeout = self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
-        deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
-        exclude_unset = exclude_unset or endpoint.method == "PATCH"  # a PATCH is partial
-        return _Call(
-            method=endpoint.method,
-            url=self.base_url + path,
-            headers=headers,
-            json=None
-            if body is None
-            else body.model_dump(
-                mode="json",
-                by_alias=True,
-                exclude_none=not exclude_unset,
-                exclude_unset=exclude_unset,
-            ),
-            timeout=httpx.Timeout(timeout),
-            max_retries=self.max_retries
-            if isinstance(options.max_retries, NotGiven)
-            else options.max_retries,
-            deadline=deadline,
-            deadline_at=None if deadline is None else self._clock() + deadline,
-            replay_safe=endpoint.replay_safe,
-        )
-
     async def _attempts(
         self, call: _Call, attempt: Callable[[httpx.Request, int], Awaitable[_T]]
     ) -> _T:
@@ -429,7 +216,7 @@ class _BaseClient:
             try:
                 if remaining is None:
                     return await attempt(request, number)
-                with anyio.move_on_after(remaining):
+                with move_on_after(remaining):
                     return await attempt(request, number)
             except SaasLiteLLMError as exc:
                 if _own_request_in_flight(exc, call, number):
@@ -482,60 +269,6 @@ class _BaseClient:
             )
             raise self._deadline_error(call, number, last_error) from last_error
 
-    def _remaining(self, call: _Call) -> float | None:
-        return None if call.deadline_at is None else call.deadline_at - self._clock()
-
-    def _retry_delay(self, call: _Call, error: SaasLiteLLMError, number: int) -> float | None:
-        """Seconds to wait before retrying after attempt ``number`` failed with ``error``, or
-        ``None`` when it is not to be retried."""
-        if number > call.max_retries:
-            return None
-        if isinstance(error, APIStatusError):
-            if error.status_code not in RETRYABLE_STATUSES:
-                return None
-            asked = server_delay(error.response.headers)
-            if asked is not None:
-                if asked > MAX_RETRY_AFTER:
-                    log.info(
-                        "Not retrying %s %s: the server asked to wait %.0fs (more than %.0fs)",
-                        call.method,
-                        call.url,
-                        asked,
-                        MAX_RETRY_AFTER,
-                    )
-                    return None
-                return asked
-        elif isinstance(error, APIConnectionError):
-            if not call.replay_safe and not isinstance(error.__cause__, _NOT_SENT):
-                return None  # it may have been applied: running it again could apply it twice
-        elif isinstance(error, StreamError):
-            if error.error_type not in RETRYABLE_STREAM_ERRORS:
-                return None
-        else:
-            return None
-        return backoff_delay(number, self._random())
-
-    @staticmethod
-    def _in_flight_error(call: _Call, waited: float) -> APITimeoutError:
-        """Raised when, without a deadline, our own in-flight request outlasted our patience."""
-        return APITimeoutError(
-            f"{call.method} {httpx.URL(call.url).path} is still being processed by the server "
-            f"after waiting {waited:g}s for its outcome; call again with the same "
-            f"Idempotency-Key ({call.headers.get('Idempotency-Key')}) to get it"
-        )
-
-    def _deadline_error(
-        self, call: _Call, attempts: int, last_error: SaasLiteLLMError | None
-    ) -> APITimeoutError:
-        """Raised when the call's deadline ran out (chained from the last attempt's error)."""
-        message = (
-            f"Deadline of {call.deadline:g}s exceeded for {call.method} "
-            f"{httpx.URL(call.url).path} after {attempts} attempt(s)"
-        )
-        if last_error is not None:
-            message += f"; last error: {_reason(last_error)}"
-        return APITimeoutError(message)
-
     async def _send(
         self, request: httpx.Request, call: _Call, number: int, *, stream: bool
     ) -> httpx.Response:
@@ -576,26 +309,3 @@ class _BaseClient:
             ", replayed" if response.headers.get("idempotent-replayed") == "true" else "",
         )
         return response
-
-    def _process_response(self, response: httpx.Response, cast_to: type[_ModelT]) -> _ModelT:
-        if not response.is_success:
-            raise _make_status_error(response)
-        try:
-            return cast_to.model_validate_json(response.content)
-        except ValidationError as exc:
-            request = response.request
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
-            raise APIResponseValidationError(
-                f"The response to {request.method} {request.url.path} does not match "
-                f"{cast_to.__name__} ({exc.error_count()} error(s); {where}: {first['msg']})",
-                response=response,
-            ) from exc
-
-
-def _reason(error: SaasLiteLLMError) -> str:
-    if isinstance(error, APIStatusError):
-        return f"{error.status_code} {error.error_type or error.response.reason_phrase}"
-    if isinstance(error, StreamError):
-        return f"error event {error.error_type}"
-    return describe(error)

@@ -1,4 +1,7 @@
-"""The team client: jobs, LLM calls, credits — everything a virtual key may do."""
+"""The team client: jobs, LLM calls, credits — everything a virtual key may do.
+
+``_sync_client`` is generated from this module by ``scripts/unasync.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from typing_extensions import Unpack
 
 from saas_litellm_models import (
     ChatMessage,
+    CreateAndCallRequest,
+    CreateAndCallResponse,
     CreditBalance,
     Job,
     JobCompleteRequest,
@@ -28,28 +33,20 @@ from saas_litellm_models import (
 )
 
 from . import _endpoints
-from ._base_client import (
-    DEFAULT_BASE_URL,
-    ENV_BASE_URL,
-    RequestOptions,
-    _BaseClient,
-    _from_env,
-)
+from ._base_client import _BaseClient
+from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, RequestOptions, _from_env
 from ._exceptions import APITimeoutError, SaasLiteLLMError
 from ._jobs import JobContext, JobHandle
 from ._params import CallParams, StructuredCallParams
 from ._request_id import request_id_of, set_request_id
+from ._response import async_raw_response
 from ._retry import check_deadline, check_idempotency_key
 from ._streaming import ChatStream
-from ._structured import (
-    StructuredStream,
-    check_max_retries,
-    response_format_for,
-    run_structured_call,
-)
+from ._structured import check_max_retries, response_format_for
+from ._structured_calls import StructuredStream, run_structured_call
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, MessageParam, NotGiven, TimeoutTypes
 
-__all__ = ["SaasLiteLLMClient"]
+__all__ = ["SaasLiteLLMClient", "SaasLiteLLMClientWithRawResponse"]
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
@@ -120,6 +117,17 @@ class SaasLiteLLMClient(_BaseClient):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} base_url={self.base_url!r} team_id={self.team_id!r}>"
+
+    @property
+    def with_raw_response(self) -> SaasLiteLLMClientWithRawResponse:
+        """The same methods, answering a :class:`RawResponse` — status, headers (``X-Job-Id``,
+        ``X-Request-ID``, ``Idempotent-Replayed``…) and ``parse()`` — instead of the model::
+
+            raw = await client.with_raw_response.create_and_call("chat", messages=[...])
+            print(raw.headers["x-job-id"], raw.request_id)
+            resp = raw.parse()  # the CreateAndCallResponse
+        """
+        return SaasLiteLLMClientWithRawResponse(self)
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -287,6 +295,64 @@ class SaasLiteLLMClient(_BaseClient):
                 body=body,
                 options=options,
             )
+        )
+
+    # -- single-call jobs --------------------------------------------------------------------
+
+    async def create_and_call(
+        self,
+        job_type: str,
+        *,
+        user_id: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[CallParams],
+    ) -> CreateAndCallResponse:
+        """A job of one LLM call, in one request: the job is created, called and settled by the
+        server. ``resp.content`` is the answer, ``resp.job_id`` the job and ``resp.costs`` its
+        settlement (``credit_applied``, ``credits_remaining``).
+
+        ``params`` are those of :meth:`llm_call`; ``metadata`` is recorded on the job and the
+        call. A successful call completes the job (one credit); a failed one fails it (no
+        credit) and raises what :meth:`llm_call` would raise. Retries carry the same
+        ``Idempotency-Key``, so a retried request never makes a second job.
+        """
+        body = self._create_and_call_body(job_type, user_id, params)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(_endpoints.CREATE_AND_CALL, body=body, options=options)
+
+    def create_and_call_stream(
+        self,
+        job_type: str,
+        *,
+        user_id: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        **params: Unpack[CallParams],
+    ) -> ChatStream:
+        """:meth:`create_and_call`, answered chunk by chunk like :meth:`stream`; the stream's
+        ``done`` event carries the job's settlement (``stream.done.costs``). A stream that ends
+        in an error (or that the caller closes early) fails the job: no credit."""
+        body = self._create_and_call_body(job_type, user_id, params)
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return ChatStream(
+            partial(
+                self._request_stream,
+                _endpoints.CREATE_AND_CALL_STREAM,
+                body=body,
+                options=options,
+            )
+        )
+
+    def _create_and_call_body(
+        self, job_type: str, user_id: str | None, params: CallParams
+    ) -> CreateAndCallRequest:
+        return CreateAndCallRequest.model_validate(
+            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
         )
 
     # -- structured outputs ------------------------------------------------------------------
@@ -487,6 +553,22 @@ class SaasLiteLLMClient(_BaseClient):
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+
+class SaasLiteLLMClientWithRawResponse:
+    """``client.with_raw_response``: every method of the client that answers one response
+    model, answering a :class:`RawResponse` of it instead (streams already expose theirs as
+    ``stream.response``)."""
+
+    def __init__(self, client: SaasLiteLLMClient) -> None:
+        self.create_job = async_raw_response(client.create_job)
+        self.get_job = async_raw_response(client.get_job)
+        self.complete_job = async_raw_response(client.complete_job)
+        self.llm_call = async_raw_response(client.llm_call)
+        self.create_and_call = async_raw_response(client.create_and_call)
+        self.get_balance = async_raw_response(client.get_balance)
+        self.get_usage = async_raw_response(client.get_usage)
+        self.list_jobs = async_raw_response(client.list_jobs)
 
 
 def _reask_key(key: str, reask: int) -> str:

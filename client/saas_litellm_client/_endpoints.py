@@ -24,6 +24,8 @@ from pydantic import BaseModel
 
 from saas_litellm_models import (
     AuditLog,
+    CreateAndCallRequest,
+    CreateAndCallResponse,
     CreditBalance,
     CreditsAddRequest,
     Deleted,
@@ -148,6 +150,21 @@ LLM_CALL_STREAM = Endpoint(
     idempotent=True,
     stream=True,
 )
+CREATE_AND_CALL = Endpoint(
+    "POST",
+    "/api/jobs/create-and-call",
+    CreateAndCallResponse,
+    request=CreateAndCallRequest,
+    idempotent=True,
+)
+CREATE_AND_CALL_STREAM = Endpoint(
+    "POST",
+    "/api/jobs/create-and-call-stream",
+    StreamChunk,
+    request=CreateAndCallRequest,
+    idempotent=True,
+    stream=True,
+)
 
 # -- credits and usage (virtual key; usage and jobs also admin) ----------------------------------
 
@@ -269,6 +286,8 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     COMPLETE_JOB,
     LLM_CALL,
     LLM_CALL_STREAM,
+    CREATE_AND_CALL,
+    CREATE_AND_CALL_STREAM,
     GET_BALANCE,
     GET_TEAM_USAGE,
     LIST_TEAM_JOBS,

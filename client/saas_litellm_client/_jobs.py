@@ -1,4 +1,7 @@
-"""``client.job(...)``: a job as an ``async with`` block, completed or failed on the way out."""
+"""``client.job(...)``: a job as an ``async with`` block, completed or failed on the way out.
+
+``_sync_jobs`` is generated from this module by ``scripts/unasync.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import anyio
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
@@ -15,11 +17,12 @@ from saas_litellm_models import Job, JobCompletion, JobDetail, LLMCallResponse
 from ._logs import log
 from ._params import CallParams, StructuredCallParams
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._utils import shielded
 
 if TYPE_CHECKING:
     from ._client import SaasLiteLLMClient
     from ._streaming import ChatStream
-    from ._structured import StructuredStream
+    from ._structured_calls import StructuredStream
 
 __all__ = ["MAX_ERROR_MESSAGE", "JobContext", "JobHandle"]
 
@@ -71,7 +74,7 @@ class JobHandle:
         self,
         *,
         idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 -- per-request httpx timeout
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
         **params: Unpack[CallParams],
@@ -112,7 +115,7 @@ class JobHandle:
         max_retries: int = 2,
         strict: bool = True,
         idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 -- per-request httpx timeout
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
         **params: Unpack[StructuredCallParams],
     ) -> _ModelT:
@@ -153,7 +156,7 @@ class JobHandle:
     async def get(
         self,
         *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 -- per-request httpx timeout
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> JobDetail:
@@ -169,7 +172,7 @@ class JobHandle:
         metadata: Mapping[str, Any] | None = None,
         error_message: str | None = None,
         idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,  # noqa: ASYNC109 -- per-request httpx timeout
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> JobCompletion:
@@ -232,7 +235,7 @@ class JobContext:
         client_deadline = self._client.deadline
         deadline = min(client_deadline, FAIL_DEADLINE) if client_deadline else FAIL_DEADLINE
         try:
-            with anyio.CancelScope(shield=True):
+            with shielded():
                 await handle.complete(
                     "failed", error_message=error_message_for(exc), deadline=deadline
                 )

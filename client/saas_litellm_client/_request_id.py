@@ -48,8 +48,10 @@ def request_id_of(obj: object) -> str | None:
     if isinstance(obj, SaasLiteLLMError):
         return obj.request_id
     from ._streaming import ChatStream
-    from ._structured import StructuredStream
+    from ._structured_calls import StructuredStream
+    from ._sync_streaming import SyncChatStream
+    from ._sync_structured_calls import SyncStructuredStream
 
-    if isinstance(obj, (ChatStream, StructuredStream)):
+    if isinstance(obj, (ChatStream, StructuredStream, SyncChatStream, SyncStructuredStream)):
         return obj.request_id
     return None

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import uuid
 
 import anyio
@@ -50,6 +51,7 @@ __all__ = [
     "new_idempotency_key",
     "server_delay",
     "sleep",
+    "sync_sleep",
 ]
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -95,6 +97,11 @@ def server_delay(headers: httpx.Headers) -> float | None:
 async def sleep(seconds: float) -> None:
     """The default sleep between attempts (a client's ``_sleep``; tests replace it)."""
     await anyio.sleep(seconds)
+
+
+def sync_sleep(seconds: float) -> None:
+    """The synchronous clients' :func:`sleep`."""
+    time.sleep(seconds)
 
 
 def new_idempotency_key() -> str:

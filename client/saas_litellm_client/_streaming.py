@@ -4,43 +4,31 @@ The HTTP response stays open while the caller iterates, so the stream object own
 on every way out: the ``done`` event, an ``error`` event, a broken connection, ``aclose()`` and the
 end of ``async with``. A ``break`` out of a bare ``async for`` cannot be noticed (Python does not
 tell the iterator), which is why ``async with`` is the recommended form.
+
+``_sync_streaming`` is generated from this module by ``scripts/unasync.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal, TypeVar
 
-import anyio
 import httpx
-from httpx_sse import EventSource, ServerSentEvent
-from pydantic import ValidationError
+from httpx_sse import ServerSentEvent
 
-from saas_litellm_models import (
-    StreamChunk,
-    StreamDone,
-    StreamErrorEvent,
-    Usage,
-    parse_stream_event,
-)
+from saas_litellm_models import StreamChunk, StreamDone, StreamErrorEvent, Usage
 
-from ._exceptions import (
-    APIConnectionError,
-    APIResponseValidationError,
-    SaasLiteLLMError,
-    StreamError,
-)
+from ._exceptions import APIConnectionError, SaasLiteLLMError
 from ._request_id import set_request_id
-from ._utils import aclose_quietly, connection_error
+from ._stream_events import parse_event, sse_events, stream_error
+from ._utils import aclose_quietly, connection_error, move_on_after
 
 __all__ = ["ChatStream", "OpenedStream", "read_first_event"]
 
 _DRAIN_SECONDS = 1.0
-_KNOWN_EVENT_TYPES = frozenset({"chunk", "done", "error"})
 
 _StreamT = TypeVar("_StreamT", bound="ChatStream")
 _State = Literal["new", "open", "done", "failed", "closed"]
@@ -64,7 +52,7 @@ async def read_first_event(response: httpx.Response) -> OpenedStream:
     """Read up to the first ``chunk`` or ``done`` event of a checked ``text/event-stream``
     response. An ``error`` event raises :class:`StreamError`; the caller closes the response
     when this raises."""
-    events = EventSource(response).aiter_sse()
+    events = sse_events(response)
     try:
         first = await _next_event(events, response)
     except BaseException:
@@ -74,7 +62,7 @@ async def read_first_event(response: httpx.Response) -> OpenedStream:
     if isinstance(first, StreamErrorEvent):
         with contextlib.suppress(httpx.HTTPError):
             await events.aclose()
-        raise _stream_error(first, response)
+        raise stream_error(first, response)
     return OpenedStream(response, events, first)
 
 
@@ -204,7 +192,7 @@ class ChatStream:
 
     async def _chunks(self) -> AsyncGenerator[StreamChunk, None]:
         # An async generator, so that a ``break`` out of a bare ``async for`` still closes the
-        # connection: the event loop finalizes an abandoned generator, which runs ``finally``.
+        # connection: an abandoned generator is finalized, which runs ``finally``.
         try:
             while True:
                 try:
@@ -249,7 +237,7 @@ class ChatStream:
             await self._drain()
             await self._release()
             raise StopAsyncIteration
-        error = _stream_error(event, self._response)
+        error = stream_error(event, self._response)
         self._fail(error)
         await self._release()
         raise error
@@ -279,7 +267,7 @@ class ChatStream:
         events = self._events
         if events is None:
             return
-        with anyio.move_on_after(_DRAIN_SECONDS), contextlib.suppress(httpx.HTTPError):
+        with move_on_after(_DRAIN_SECONDS), contextlib.suppress(httpx.HTTPError):
             async for _ in events:
                 pass
 
@@ -307,45 +295,6 @@ async def _next_event(
             ) from None
         except httpx.HTTPError as exc:
             raise connection_error(exc, response.request) from exc
-        event = _parse_event(sse, response)
+        event = parse_event(sse, response)
         if event is not None:
             return event
-
-
-def _stream_error(event: StreamErrorEvent, response: httpx.Response) -> StreamError:
-    return StreamError(
-        event.error.message,
-        error_type=event.error.type,
-        request_id=response.headers.get("x-request-id"),
-    )
-
-
-def _parse_event(
-    sse: ServerSentEvent, response: httpx.Response
-) -> StreamChunk | StreamDone | StreamErrorEvent | None:
-    """The event's model, or ``None`` for an event to skip: one without data (a keep-alive) or
-    of a type this SDK does not know yet (a newer server may add some)."""
-    if not sse.data:
-        return None
-    try:
-        return parse_stream_event(sse.data)
-    except ValidationError as exc:
-        validation_error = exc
-    try:
-        payload = json.loads(sse.data)
-    except ValueError:
-        payload = None
-    kind: str | None = None
-    if isinstance(payload, dict) and isinstance(payload.get("type"), str):
-        kind = payload["type"]
-    elif payload is not None and sse.event != "message":  # typed by its ``event:`` line only
-        kind = sse.event
-    if kind is not None and kind not in _KNOWN_EVENT_TYPES:
-        return None
-    first = validation_error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "data"
-    raise APIResponseValidationError(
-        f"Stream event {sse.event!r} (id {sse.id or '-'}) does not match the contract "
-        f"({where}: {first['msg']})",
-        response=response,
-    ) from validation_error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from urllib.parse import quote
 
@@ -13,10 +14,15 @@ from ._logs import log
 
 __all__ = [
     "aclose_quietly",
+    "close_quietly",
     "connection_error",
     "describe",
     "media_type",
+    "move_on_after",
     "path_segment",
+    "shielded",
+    "sync_move_on_after",
+    "sync_shielded",
     "with_query",
 ]
 
@@ -36,11 +42,43 @@ def connection_error(exc: httpx.HTTPError, request: httpx.Request | None) -> API
 async def aclose_quietly(response: httpx.Response) -> None:
     """Close a response while another error (or a cancellation) is on its way: a failure to
     close must not hide it, and the connection is dropped from the pool either way."""
-    with anyio.CancelScope(shield=True):
+    with shielded():
         try:
             await response.aclose()
         except httpx.HTTPError as exc:
             log.debug("Closing %s failed: %s", response.request.url, describe(exc))
+
+
+def close_quietly(response: httpx.Response) -> None:
+    """:func:`aclose_quietly` for the synchronous clients."""
+    try:
+        response.close()
+    except httpx.HTTPError as exc:
+        log.debug("Closing %s failed: %s", response.request.url, describe(exc))
+
+
+def shielded() -> anyio.CancelScope:
+    """Where the async clients finish work that must happen even when their task is
+    cancelled (failing a job, closing a response)."""
+    return anyio.CancelScope(shield=True)
+
+
+def sync_shielded() -> contextlib.nullcontext[None]:
+    """The synchronous clients' :func:`shielded`: nothing cancels blocking code."""
+    return contextlib.nullcontext()
+
+
+move_on_after = anyio.move_on_after
+"""Where the async clients bound an attempt or a drain by time: cancelled when it runs out."""
+
+
+def sync_move_on_after(seconds: float) -> contextlib.nullcontext[None]:
+    """The synchronous clients' :data:`move_on_after`: blocking code cannot be cancelled, so the
+    bound comes from the timeouts instead — every phase of an attempt (connect, write, each
+    read, pool) is clamped to what is left of the deadline, and reads after ``done`` to the
+    client's read timeout."""
+    del seconds
+    return contextlib.nullcontext()
 
 
 def media_type(response: httpx.Response) -> str:

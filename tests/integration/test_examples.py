@@ -72,3 +72,11 @@ def test_openai_sdk(live_url: str) -> None:
     assert "BadRequestError 400 invalid_request:" in out and "unknown model 'no-such-model'" in out
     # the parse was a single-call job of its own; the refused call cost nothing
     assert out.rstrip().endswith("credits remaining 7")
+
+
+def test_sync_client(live_url: str) -> None:
+    out = run_example("sync_client.py", live_url)
+    assert out.startswith('call:   You said: "Summarize it"')
+    assert "credits remaining 4" in out
+    assert 'create_and_call: You said: "Is 17 prime?"' in out
+    assert "credit applied: True, credits remaining 3" in out

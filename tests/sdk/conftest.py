@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient, _retry
+from saas_litellm_client import (
+    SaasLiteLLMAdminClient,
+    SaasLiteLLMClient,
+    SaasLiteLLMSyncAdminClient,
+    SaasLiteLLMSyncClient,
+    _retry,
+)
 
 BASE_URL = "http://api.test"
 TEAM_ID = "acme-corp"
@@ -38,6 +44,18 @@ async def admin_client() -> AsyncIterator[SaasLiteLLMAdminClient]:
         yield client
 
 
+@pytest.fixture
+def sync_client() -> Iterator[SaasLiteLLMSyncClient]:
+    with SaasLiteLLMSyncClient(BASE_URL, TEAM_ID, VIRTUAL_KEY) as client:
+        yield client
+
+
+@pytest.fixture
+def sync_admin_client() -> Iterator[SaasLiteLLMSyncAdminClient]:
+    with SaasLiteLLMSyncAdminClient(BASE_URL, ADMIN_KEY) as client:
+        yield client
+
+
 @pytest.fixture(autouse=True)
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries do not really wait in unit tests: every client built during a test sleeps through
@@ -48,4 +66,5 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(seconds)
 
     monkeypatch.setattr(_retry, "sleep", record)
+    monkeypatch.setattr(_retry, "sync_sleep", slept.append)  # the synchronous clients'
     return slept

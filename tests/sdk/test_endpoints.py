@@ -8,9 +8,10 @@ import pytest
 import respx
 
 from saas_litellm_client import SaasLiteLLMClient
-from saas_litellm_client._base_client import RequestOptions
+from saas_litellm_client._core import RequestOptions
 from saas_litellm_client._endpoints import (
     ADD_CREDITS,
+    CREATE_AND_CALL_STREAM,
     ENDPOINTS,
     GET_BALANCE,
     LIST_TEAM_JOBS,
@@ -54,7 +55,7 @@ def test_the_table_has_each_operation_once() -> None:
     assert all(e.method == "POST" for e in ENDPOINTS if e.idempotent)
     assert all(e.method in ("POST", "PATCH") for e in ENDPOINTS if e.request is not None)
     assert all(e.request is not None for e in ENDPOINTS if e.method == "PATCH")
-    assert [e for e in ENDPOINTS if e.stream] == [LLM_CALL_STREAM]
+    assert [e for e in ENDPOINTS if e.stream] == [LLM_CALL_STREAM, CREATE_AND_CALL_STREAM]
 
 
 @pytest.mark.respx(assert_all_called=False)
