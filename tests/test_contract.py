@@ -53,6 +53,8 @@ from saas_litellm_server.app import create_app
 SERVER_ONLY = {
     ("GET", "/health"): "liveness probe for load balancers and orchestrators, not an API call",
     ("GET", "/ready"): "readiness probe for load balancers and orchestrators, not an API call",
+    ("GET", "/v1/models"): "called by the openai SDK, not ours",
+    ("POST", "/v1/chat/completions"): "called by the openai SDK, not ours",
 }
 """Operations of the OpenAPI document that no SDK method calls, and why. (``/openapi.json``,
 ``/docs`` and ``/redoc`` serve the document itself and are not operations in it.)"""

@@ -328,9 +328,7 @@ class SaasLiteLLMClient(_BaseClient):
         credit) and raises what :meth:`llm_call` would raise. Retries carry the same
         ``Idempotency-Key``, so a retried request never makes a second job.
         """
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(_endpoints.CREATE_AND_CALL, body=body, options=options)
 
@@ -348,9 +346,7 @@ class SaasLiteLLMClient(_BaseClient):
         """:meth:`create_and_call`, answered chunk by chunk like :meth:`stream`; the stream's
         ``done`` event carries the job's settlement (``stream.done.costs``). A stream that ends
         in an error (or that the caller closes early) fails the job: no credit."""
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return ChatStream(
             partial(
@@ -359,6 +355,13 @@ class SaasLiteLLMClient(_BaseClient):
                 body=body,
                 options=options,
             )
+        )
+
+    def _create_and_call_body(
+        self, job_type: str, user_id: str | None, params: CallParams
+    ) -> CreateAndCallRequest:
+        return CreateAndCallRequest.model_validate(
+            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
         )
 
     # -- structured outputs ------------------------------------------------------------------

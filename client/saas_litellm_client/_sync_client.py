@@ -330,9 +330,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         credit) and raises what :meth:`llm_call` would raise. Retries carry the same
         ``Idempotency-Key``, so a retried request never makes a second job.
         """
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return self._request(_endpoints.CREATE_AND_CALL, body=body, options=options)
 
@@ -350,9 +348,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         """:meth:`create_and_call`, answered chunk by chunk like :meth:`stream`; the stream's
         ``done`` event carries the job's settlement (``stream.done.costs``). A stream that ends
         in an error (or that the caller closes early) fails the job: no credit."""
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return SyncChatStream(
             partial(
@@ -361,6 +357,13 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
                 body=body,
                 options=options,
             )
+        )
+
+    def _create_and_call_body(
+        self, job_type: str, user_id: str | None, params: CallParams
+    ) -> CreateAndCallRequest:
+        return CreateAndCallRequest.model_validate(
+            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
         )
 
     # -- structured outputs ------------------------------------------------------------------

@@ -35,6 +35,7 @@ from . import billing, refills
 from .pagination import page, position
 
 __all__ = [
+    "check_can_open",
     "complete_job",
     "create_job",
     "get_job",
@@ -50,16 +51,21 @@ def _check_active(team: TeamContext) -> None:
         raise PermissionDenied(f"team {team.team_id!r} is suspended")
 
 
+def check_can_open(team: TeamContext, team_id: str) -> None:
+    """Refuse a job for another team than the key's, or for a suspended team."""
+    if team_id != team.team_id:
+        raise PermissionDenied(
+            "team_id does not match the team of the virtual key", param="team_id"
+        )
+    _check_active(team)
+
+
 async def create_job(
     db: Database, team: TeamContext, body: JobCreateRequest, *, now: dt.datetime | None = None
 ) -> Job:
     """Open a job: reserve one credit (402 if none is available, after applying an
     auto-refill that is due at ``now``) and copy the team's budget settings onto it."""
-    if body.team_id != team.team_id:
-        raise PermissionDenied(
-            "team_id does not match the team of the virtual key", param="team_id"
-        )
-    _check_active(team)
+    check_can_open(team, body.team_id)
     limits = body.limits.model_dump(exclude_none=True) if body.limits else None
     for attempt in range(2):
         async with db.transaction():
