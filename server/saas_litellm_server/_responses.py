@@ -37,6 +37,7 @@ OPENAI_ERROR_TYPES = {
     "authentication_error": "authentication_error",
     "permission_denied": "permission_error",
     "insufficient_credits": "insufficient_quota",
+    "job_budget_exceeded": "insufficient_quota",
     "rate_limited": "rate_limit_error",
 }
 """OpenAI's ``type`` for each native error type; any other (upstream, internal, unavailable)
