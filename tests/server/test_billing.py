@@ -390,3 +390,36 @@ async def test_many_calls_racing_a_small_balance_never_overspend(
     assert 0 <= balance["credits_used"] <= credits
     assert balance["credits_used"] == sum(c["credits_charged"] for c in results)
     await _check_ledger(http, key)
+
+
+async def test_the_single_call_shortcuts_bill_by_the_teams_mode(http: httpx.AsyncClient) -> None:
+    """create-and-call and /v1/chat/completions open a job of the team's mode: charged by
+    tokens here, and refused before going upstream when the worst case does not fit."""
+    key = await _team(http, **TOKENS)
+    r = await http.post(
+        "/api/jobs/create-and-call",
+        json={"team_id": TEAM, "job_type": "quick", "messages": HI, "max_tokens": 100},
+        headers=bearer(key),
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["costs"]["credits_charged"], r.json()["costs"]["credits_remaining"]) == (
+        3,
+        997,
+    )
+    r = await http.post(
+        "/v1/chat/completions",
+        json={"model": "Priced", "messages": HI, "max_tokens": 100},
+        headers=bearer(key),
+    )
+    assert r.status_code == 200, r.text
+    assert (await _balance(http, key))["credits_remaining"] == 994
+    await _check_ledger(http, key)
+    r = await http.post(
+        "/v1/chat/completions",
+        json={"model": "Priced", "messages": HI, "max_tokens": 100_000},  # 10,001 credits
+        headers=bearer(key),
+    )
+    assert r.status_code == 402, r.text
+    assert r.json()["error"]["code"] == "insufficient_credits"
+    balance = await _balance(http, key)
+    assert (balance["credits_remaining"], balance["credits_reserved"]) == (994, 0)
