@@ -196,11 +196,10 @@ async def test_who_may_set_an_auto_refill_and_what_it_takes(http: httpx.AsyncCli
     ).status_code == 404
 
 
-async def test_three_processes_refill_once(backend: str, database_url: str) -> None:
+@pytest.mark.parametrize("backend", ["postgresql"])  # several processes share one database
+async def test_three_processes_refill_once(database_url: str) -> None:
     """Three servers on one PostgreSQL, each sweeping every 50 ms, and job creates racing on
     all three for a team with no credit: one refill, however many tried."""
-    if backend != "postgresql":
-        pytest.skip("several server processes share PostgreSQL")
     env = {"SAAS_LITELLM_MAINTENANCE_INTERVAL_SECONDS": "0.05"}
     with contextlib.ExitStack() as stack:
         urls = [stack.enter_context(server_process(database_url, env=env))[0] for _ in range(3)]
