@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     dashboard: bool = Field(
         default=True, description="Serve the operator's web dashboard under /admin."
     )
+    metrics: bool = Field(
+        default=False,
+        description="Serve Prometheus metrics at GET /metrics (admin key required when set).",
+    )
     dashboard_session_hours: float = Field(
         default=8.0, gt=0, le=24 * 30, description="How long a dashboard sign-in lasts."
     )

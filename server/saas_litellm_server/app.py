@@ -25,15 +25,18 @@ from saas_litellm_models import Health
 from ._access_log import AccessLogMiddleware
 from ._config import load_config
 from ._logging import install_log_scrubbing
+from ._metrics import Metrics, use
 from ._middleware import RequestContextMiddleware
 from ._responses import api_error_response, error_response, openai_path, request_id
 from ._runtime import Runtime
 from ._settings import Settings
+from ._timing import ServerTimingMiddleware
 from ._version import __version__
 from .dashboard import dashboard_routes
 from .errors import APIError
 from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai
 from .routes._operation import Call, Operation, api_route
+from .routes.metrics import metrics_routes
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.health import check_ready
 from .services.maintenance import run_maintenance
@@ -116,9 +119,10 @@ async def _ready(call: Call[None, None]) -> Health:
     return Health(version=__version__)
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
+def _middleware(settings: Settings, metrics: Metrics | None) -> list[Middleware]:
     stack = [
         Middleware(AccessLogMiddleware),
+        Middleware(ServerTimingMiddleware, metrics=metrics),
         Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes),
     ]
     if settings.cors_origins:  # off unless configured: browsers should call your backend
@@ -149,6 +153,7 @@ def create_app(
     (aware UTC) decides key expiry and stamps admin changes, the system clock by default."""
     settings = settings or Settings()
     install_log_scrubbing()
+    metrics = Metrics() if settings.metrics else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -164,6 +169,7 @@ def create_app(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"
                 )
             app.state.runtime = rt
+            use(metrics)  # the maintenance task settles jobs too
             housekeeping = asyncio.create_task(run_maintenance(rt))
             try:
                 yield
@@ -212,8 +218,9 @@ def create_app(
             *openai.routes,
             *docs.routes,
             *(dashboard_routes(settings) if settings.dashboard else []),
+            *(metrics_routes(metrics) if metrics is not None else []),
         ],
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, metrics),
         exception_handlers={
             APIError: _api_error,
             DatabaseUnavailable: _database_unavailable,

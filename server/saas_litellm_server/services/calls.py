@@ -29,8 +29,10 @@ from saas_litellm_models import (
     Usage,
 )
 
+from .. import _metrics
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
+from .._timing import add_upstream
 from ..providers import ProviderError, estimate_usage
 from ..store import DatabaseUnavailable, StatementMatchedNothing, calls, jobs
 from . import billing, idempotency, rate_limits, routing
@@ -156,11 +158,16 @@ class _Recorder:
         """What was streamed so far."""
         self.done = False
         self._next_checkpoint = 0.0
+        self.metrics = _metrics.current()
 
     async def __aenter__(self) -> _Recorder:
+        if self.streamed and self.metrics is not None:
+            self.metrics.open_streams.inc()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self.streamed and self.metrics is not None:
+            self.metrics.open_streams.dec()
         if self.done:
             return
         if self.streamed:
@@ -238,6 +245,19 @@ class _Recorder:
         except DatabaseUnavailable:  # best effort: the stream goes on, the next one may work
             logger.warning("could not checkpoint streamed call %s", self.call_id)
 
+    def _observe(self, row: dict[str, Any], usage: Usage) -> None:
+        """Count the call just recorded in the metrics (when they are on)."""
+        if self.metrics is not None:
+            self.metrics.call_finished(
+                alias=row["model_alias"],
+                deployment=row["deployment"],
+                status=row["status"],
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                cost_usd=row["provider_cost_usd"],
+                latency_seconds=row["latency_ms"] / 1000,
+            )
+
     async def finish(
         self,
         usage: Usage | None = None,
@@ -265,6 +285,7 @@ class _Recorder:
             # same and is recorded, but its response is the retry's to give.
             await calls.record_call(self.runtime.db, **row)
             self.done = True
+            self._observe(row, usage)
             await self._end_reservation()
             claim = idempotency.current()
             assert claim is not None
@@ -275,6 +296,7 @@ class _Recorder:
             claim = idempotency.current()
             assert claim is not None
             claim.kept = True
+        self._observe(row, usage)
         await rate_limits.record_tokens(
             self.runtime, self.call.team, self.call.window_id, usage.total_tokens
         )
@@ -304,12 +326,15 @@ async def run_call(
         fallback = recorder.fallback
         for deployment, provider in fallback:
             request = routing.provider_request(runtime, deployment, call.messages, call.params)
+            started = time.perf_counter()
             try:
                 outcome = await provider.complete(request)
             except ProviderError as exc:
                 if fallback.failed(exc):
                     continue
                 break
+            finally:
+                add_upstream(time.perf_counter() - started)
             fallback.succeeded()
             response = LLMCallResponse(
                 call_id=recorder.call_id,

@@ -27,6 +27,7 @@ from saas_litellm_models import (
     LLMCallRecord,
 )
 
+from .. import _metrics
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
@@ -185,6 +186,9 @@ async def complete_job(
                 "credits_held": 0,
                 "credits_remaining_after": remaining,
             }
+    metrics = _metrics.current()
+    if metrics is not None and row is not None:  # settled now, and committed
+        metrics.charged(team.team_id, row["credits_charged"])
     if row is None:  # not open: closed before, by this status (a replay) or the other
         row = await _require_job(db, team, job_id)
         if row["status"] != body.status:

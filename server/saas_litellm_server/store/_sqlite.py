@@ -51,6 +51,12 @@ class _Pool(SQLitePool):
         await connection.execute("PRAGMA foreign_keys=ON")
         return connection
 
+    def usage(self) -> tuple[int, int]:
+        """``(connections lent out, connections open)``: the pool opens connections as needed,
+        up to ``_MAX_OPEN``, and keeps the returned ones idle."""
+        in_use = _MAX_OPEN - self._slots._value
+        return in_use, in_use + len(self._idle)
+
     async def release(self, connection: aiosqlite.Connection) -> None:
         try:
             if connection.in_transaction:
