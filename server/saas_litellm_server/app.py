@@ -32,11 +32,12 @@ from ._settings import Settings
 from ._version import __version__
 from .dashboard import dashboard_routes
 from .errors import APIError
-from .routes import admin, audit, changes, control, credits, docs, jobs, keys
+from .routes import admin, audit, changes, control, credits, docs, jobs, keys, webhooks
 from .routes._operation import Call, Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.health import check_ready
 from .services.maintenance import run_maintenance
+from .services.webhook_delivery import DeliveryWorker
 from .store import DatabaseUnavailable, migrate, writes_attempted
 
 __all__ = ["create_app"]
@@ -140,13 +141,17 @@ def create_app(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"
                 )
             app.state.runtime = rt
-            housekeeping = asyncio.create_task(run_maintenance(rt))
+            background = [asyncio.create_task(run_maintenance(rt))]
+            if settings.webhooks_deliver:
+                background.append(asyncio.create_task(DeliveryWorker(rt).run()))
             try:
                 yield
             finally:
-                housekeeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await housekeeping
+                for task in background:
+                    task.cancel()
+                for task in background:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             await rt.aclose()
             await rt.db.disconnect()
@@ -183,6 +188,7 @@ def create_app(
             *changes.routes,
             *control.routes,
             *audit.routes,
+            *webhooks.routes,
             *jobs.routes,
             *credits.routes,
             *docs.routes,

@@ -29,6 +29,7 @@ from ._admin import (
     TeamStatus,
 )
 from ._base import (
+    DELIVERY_ID_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
     IDENTIFIER_PATTERN,
     JOB_ID_PATTERN,
@@ -40,6 +41,7 @@ from ._base import (
     MAX_METADATA_BYTES,
     RESERVED_NAME_PATTERN,
     TEAM_ID_PATTERN,
+    WEBHOOK_ID_PATTERN,
     Identifier,
     Metadata,
     ModelName,
@@ -109,10 +111,25 @@ from ._llm import (
     Usage,
 )
 from ._meta import Health
+from ._webhooks import (
+    WEBHOOK_EVENT_TYPES,
+    DeliveryStatus,
+    WebhookCreated,
+    WebhookCreateRequest,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookDeliveryListQuery,
+    WebhookEvent,
+    WebhookEventType,
+    WebhookInfo,
+    WebhookList,
+    WebhookStatus,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DELIVERY_ID_PATTERN",
     "ERROR_STATUS",
     "IDEMPOTENCY_KEY_PATTERN",
     "IDENTIFIER_PATTERN",
@@ -126,6 +143,8 @@ __all__ = [
     "OPEN_JOB_STATUSES",
     "RESERVED_NAME_PATTERN",
     "TEAM_ID_PATTERN",
+    "WEBHOOK_EVENT_TYPES",
+    "WEBHOOK_ID_PATTERN",
     "AssistantMessage",
     "AuditEvent",
     "AuditLog",
@@ -138,6 +157,7 @@ __all__ = [
     "CreditsAddRequest",
     "Deleted",
     "DeletedKind",
+    "DeliveryStatus",
     "Deployment",
     "DeploymentInfo",
     "ErrorDetail",
@@ -212,5 +232,15 @@ __all__ = [
     "UsageQuery",
     "UtcTime",
     "VirtualKeyInfo",
+    "WebhookCreateRequest",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookDeliveryListQuery",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookInfo",
+    "WebhookList",
+    "WebhookStatus",
     "parse_stream_event",
 ]

@@ -85,7 +85,7 @@ class TeamUpdateRequest(UpdateRequest):
     default_model: ModelName | None = None
 
 
-DeletedKind = Literal["organization", "model_access_group", "model_alias", "team"]
+DeletedKind = Literal["organization", "model_access_group", "model_alias", "team", "webhook"]
 
 
 class Deleted(ResponseModel):

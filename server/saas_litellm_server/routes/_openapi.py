@@ -40,6 +40,9 @@ TAGS = {
     "credits": "A team's credit balance and its usage analytics per job type.",
     "admin": "Organizations, teams and their keys and credits, model access groups and model "
     "aliases. Admin key required.",
+    "webhooks": "Endpoints the server POSTs events to (job.completed, team.suspended, …), "
+    "signed as Standard Webhooks says, with their delivery log and redelivery. Admin key "
+    "required.",
     "meta": "Liveness and readiness probes, for load balancers and orchestrators.",
 }
 """Every tag an operation uses, with the description ReDoc and Swagger UI show under it."""

@@ -29,6 +29,7 @@ from saas_litellm_models import (
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
+from . import webhooks
 from .pagination import page, position
 
 __all__ = [
@@ -158,6 +159,7 @@ async def complete_job(
                 db, job_id, credit_applied=charge, credits_remaining=remaining
             )
             row = {**row, "credit_applied": charge, "credits_remaining_after": remaining}
+            await webhooks.job_settled(db, row, credit_applied=charge, credits_remaining=remaining)
     if row is None:  # not open: closed before, by this status (a replay) or the other
         row = await _require_job(db, team, job_id)
         if row["status"] != body.status:

@@ -104,6 +104,7 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
             str(CreateIndex(_index(schema.jobs, "ix_jobs_created")).compile(dialect=dialect)),
         ],
     ),
+    (7, lambda dialect: _create_tables(dialect, schema.webhooks, schema.webhook_deliveries)),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 
