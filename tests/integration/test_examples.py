@@ -65,5 +65,5 @@ def test_sync_client(live_url: str) -> None:
     out = run_example("sync_client.py", live_url)
     assert out.startswith('call:   You said: "Summarize it"')
     assert "credits remaining 4" in out
-    assert "create_and_call: You said: \"Is 17 prime?\"" in out
+    assert 'create_and_call: You said: "Is 17 prime?"' in out
     assert "credit applied: True, credits remaining 3" in out
