@@ -151,9 +151,9 @@ async def _require(db: Database, webhook_id: str) -> store.WebhookRow:
 
 async def delete_webhook(db: Database, webhook_id: str, by: Operator) -> Deleted:
     """Remove the endpoint: nothing more is sent to it, pending deliveries are given up."""
-    async with db.transaction():
-        before = await store.get_webhook(db, webhook_id)
-        if before is None or not await store.delete_webhook(db, webhook_id, by.now):
+    async with db.transaction():  # a write first, as SQLite transactions must begin
+        before = await store.delete_webhook(db, webhook_id, by.now)
+        if before is None:
             raise NotFound(f"webhook {webhook_id!r} not found")
         await audit.record(db, by, "webhook.delete", _target(webhook_id), before=_info(before))
     return Deleted(object="webhook", id=webhook_id)

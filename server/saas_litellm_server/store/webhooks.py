@@ -170,19 +170,19 @@ async def list_webhooks(
     return [_webhook(r) for r in rows]
 
 
-async def delete_webhook(db: Database, webhook_id: str, now: dt.datetime) -> bool:
+async def delete_webhook(db: Database, webhook_id: str, now: dt.datetime) -> WebhookRow | None:
     """Remove the endpoint (its delivery log stays in the table) and give up its pending
-    deliveries. Returns whether it existed."""
+    deliveries. Returns it as it was (``None``: there was none)."""
     row = await db.fetch_one(
         webhooks.update()
         .where(webhooks.c.webhook_id == webhook_id, webhooks.c.deleted_at.is_(None))
         .values(deleted_at=now)
-        .returning(webhooks.c.webhook_id)
+        .returning(*_PUBLIC)
     )
     if row is None:
-        return False
+        return None
     await _give_up_pending(db, webhook_id, now, "the endpoint was removed")
-    return True
+    return _webhook(row)
 
 
 async def _give_up_pending(db: Database, webhook_id: str, now: dt.datetime, why: str) -> None:
