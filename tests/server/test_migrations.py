@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from support import TEAM, app_client, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.services.keys import hash_key
-from saas_litellm_server.store import LATEST_VERSION, Database, keys, migrate, teams
+from saas_litellm_server.store import LATEST_VERSION, Database, keys, migrate, teams, webhooks
 from saas_litellm_server.store.schema import metadata
 
 SCRIPT = """
@@ -86,6 +87,8 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         await db.execute("ALTER TABLE teams DROP COLUMN rpm_limit")
         await db.execute("ALTER TABLE teams DROP COLUMN tpm_limit")
         await db.execute("ALTER TABLE llm_calls DROP COLUMN alive_until")
+        await db.execute("DROP TABLE webhook_deliveries")
+        await db.execute("DROP TABLE webhooks")
         await db.execute("DROP TABLE team_keys")
         await db.execute("DROP TABLE audit_events")
         await db.execute("ALTER TABLE teams DROP COLUMN metadata")
@@ -128,5 +131,46 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         team = await teams.get_team(db, "old-team")
         assert team is not None and team["metadata"] == {}
         assert await migrate(db) == 0
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_6_database_gets_the_webhook_tables(database_url: str) -> None:
+    """Version 7 adds webhooks and their outbox; the data of a version-6 database stays, and
+    the upgraded database takes endpoints and deliveries."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.execute("DROP TABLE webhook_deliveries")
+        await db.execute("DROP TABLE webhooks")
+        await db.execute("DELETE FROM schema_migrations WHERE version >= 7")
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        assert await migrate(db) == 1
+        assert await migrate(db) == 0
+        now = dt.datetime.now(dt.timezone.utc)
+        made = await webhooks.insert_webhook(
+            db,
+            webhook_id="wh_" + "1" * 24,
+            url="https://93.184.215.14/x",
+            events=["job.completed"],
+            organization_id="org",
+            secret="whsec_c2VjcmV0",
+            now=now,
+        )
+        assert made["status"] == "active" and made["events"] == ["job.completed"]
+        await webhooks.insert_delivery(
+            db,
+            delivery_id="msg_" + "1" * 24,
+            webhook_id=made["webhook_id"],
+            event_type="job.completed",
+            payload="{}",
+            now=now,
+        )
+        assert await webhooks.any_due(db, now)
+        assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
     finally:
         await db.disconnect()
