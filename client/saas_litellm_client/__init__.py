@@ -60,6 +60,12 @@ from saas_litellm_models import (
     TeamUsage,
     Usage,
     VirtualKeyInfo,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookEvent,
+    WebhookInfo,
+    WebhookList,
 )
 
 from ._admin_client import SaasLiteLLMAdminClient
@@ -197,6 +203,12 @@ __all__ = [
     "Usage",
     "UserMessageParam",
     "VirtualKeyInfo",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookEvent",
+    "WebhookInfo",
+    "WebhookList",
     "__version__",
     "request_id_of",
     "to_strict_json_schema",
