@@ -64,7 +64,13 @@ def test_the_license_file_matches_the_package_metadata() -> None:
 
 # -- the SDK snippets type-check ----------------------------------------------------------------
 
-SNIPPET_DOCS = ["README.md", "docs/sdk.md", "docs/guide.md", "docs/structured_outputs.md"]
+SNIPPET_DOCS = [
+    "README.md",
+    "docs/sdk.md",
+    "docs/guide.md",
+    "docs/structured_outputs.md",
+    "docs/webhooks.md",
+]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Names a snippet may use without defining: the client and job of the surrounding text.
 _CONTEXT = {
