@@ -11,23 +11,32 @@ organization; redelivery.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from support import ORG, TEAM, bearer, create_team, open_job
 
 from saas_litellm_models import WebhookCreated, WebhookDeliveryList, WebhookList
 from saas_litellm_server import Settings, create_app
+from saas_litellm_server.services import _addresses as addresses
 from saas_litellm_server.services import teams as team_service
 from saas_litellm_server.services import webhooks as webhook_service
 from saas_litellm_server.services.audit import Operator
 from saas_litellm_server.services.jobs import settle_abandoned
+from saas_litellm_server.services.webhook_delivery import (
+    MAX_RESPONSE_CHARS,
+    DeliveryWorker,
+    backoff,
+)
 from saas_litellm_server.store import Database
 from saas_litellm_server.store.schema import idempotency_keys, webhook_deliveries, webhooks
 
@@ -525,3 +534,138 @@ async def test_a_retry_requeues_the_delivery_with_its_id(http: httpx.AsyncClient
         f"/api/webhooks/{other['webhook_id']}/deliveries/{delivery['delivery_id']}/retry"
     )
     assert r.status_code == 404
+
+
+# --- delivery: signing and the address guard (the worker, driven by hand) ----------------------
+
+
+class FakeDNS:
+    """Plays DNS for ``_addresses``: each look-up of a name answers the next address given."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[tuple[Any, ...]]:
+        self.asked.append(host)
+        if not self.answers:
+            raise OSError(f"{host} does not resolve")
+        address = self.answers.pop(0)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+def _worker(app: Starlette, handler: Callable[[httpx.Request], httpx.Response]) -> DeliveryWorker:
+    """The worker of the app's runtime, sending through ``handler`` instead of the network."""
+    worker = DeliveryWorker(app.state.runtime)
+    worker._client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return worker
+
+
+async def test_a_delivery_is_signed_and_sent_to_the_address_that_was_checked(
+    http: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is resolved at delivery, the address checked, and the request goes to that
+    address with the name in Host and TLS's server name; the signature verifies with the
+    standardwebhooks package."""
+    dns = FakeDNS("93.184.215.14")
+    monkeypatch.setattr(addresses, "_lookup", dns)
+    key = await create_team(http)
+    r = await http.post(
+        "/api/webhooks", json={"url": "https://hooks.example.com:8443/in?x=1", "events": ALL}
+    )
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    assert dns.asked == ["hooks.example.com"]  # checked at registration
+    dns.answers = ["93.184.215.14"]
+    job = await _finish(http, key, "failed")
+    seen: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, text="thanks" + "!" * 5000 + "\x00")
+
+    worker = _worker(app, receiver)
+    assert await worker.tick() == 1
+    (request,) = seen
+    assert str(request.url) == "https://93.184.215.14:8443/in?x=1"
+    assert request.headers["host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
+    event = Webhook(hook["secret"]).verify(request.content, dict(request.headers))
+    assert event["type"] == "job.failed" and event["data"]["job_id"] == job
+    (delivery,) = await _deliveries(http, hook["webhook_id"])
+    assert request.headers["webhook-id"] == delivery["delivery_id"]
+    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
+        "succeeded",
+        1,
+        202,
+    )
+    assert delivery["last_response"] == "thanks" + "!" * (MAX_RESPONSE_CHARS - 6)
+    assert await worker.tick() == 0  # delivered: never claimed again
+
+
+async def test_a_name_rebound_to_a_private_address_is_refused_at_delivery(
+    http: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Public when registered, loopback when delivered (DNS rebinding): nothing is sent."""
+    dns = FakeDNS("93.184.215.14")
+    monkeypatch.setattr(addresses, "_lookup", dns)
+    key = await create_team(http)
+    r = await http.post("/api/webhooks", json={"url": "http://rebind.example/x", "events": ALL})
+    assert r.status_code == 201, r.text
+    dns.answers = ["127.0.0.1"]
+    await _finish(http, key, "failed")
+    seen: list[httpx.Request] = []
+    worker = _worker(app, lambda request: seen.append(request) or httpx.Response(200))
+    assert await worker.tick() == 1
+    assert seen == []
+    (delivery,) = await _deliveries(http, r.json()["webhook_id"])
+    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    assert delivery["last_error"].startswith(
+        "refused: rebind.example (which resolves to 127.0.0.1)"
+    )
+    assert delivery["next_attempt_at"] is not None
+
+
+async def test_a_failed_attempt_is_retried_later_and_given_up_after_the_window(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        webhooks_deliver=False,
+        webhooks_retry_base_seconds=0.01,
+        webhooks_retry_max_interval_seconds=0.01,
+        webhooks_retry_window_seconds=0.3,
+        _env_file=None,
+    )
+    monkeypatch.setattr(addresses, "_lookup", FakeDNS(*["93.184.215.14"] * 100))
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        key = await create_team(http)
+        hook = await _register(http, ["job.failed"])
+        await _finish(http, key, "failed")
+        worker = _worker(app, lambda request: httpx.Response(500, text="down"))
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            (delivery,) = await _deliveries(http, hook["webhook_id"])
+            if delivery["status"] != "pending":
+                break
+            assert asyncio.get_running_loop().time() < deadline, delivery
+            await worker.tick()
+            await asyncio.sleep(0.01)
+        assert delivery["status"] == "failed" and delivery["attempts"] >= 2
+        assert (delivery["last_status_code"], delivery["last_response"]) == (500, "down")
+        assert delivery["next_attempt_at"] is None
+        listed = (await http.get("/api/webhooks")).json()["webhooks"]
+        assert listed[0]["failing_since"] is not None and listed[0]["status"] == "active"
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
+    waits = [backoff(n, base=5, cap=3600) for n in range(1, 14)]
+    for n, wait in enumerate(waits, start=1):
+        expected = min(5 * 2 ** (n - 1), 3600)
+        assert 0.75 * expected <= wait <= 1.25 * expected
+    assert backoff(10_000, base=5, cap=3600) <= 4500  # no overflow, still capped

@@ -14,6 +14,7 @@ import ipaddress
 import socket
 import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Address", "RefusedAddress", "refusal", "resolve_url"]
 
@@ -73,6 +74,12 @@ class Address:
     addresses: tuple[IPAddress, ...]
 
 
+async def _lookup(host: str, port: int) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` off the event loop (tests replace it to play DNS)."""
+    loop = asyncio.get_running_loop()
+    return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
 def _host_and_port(url: str) -> tuple[str, int]:
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
@@ -90,11 +97,8 @@ async def resolve_url(url: str, *, allow_private: bool) -> Address:
     if literal is not None:
         addresses: tuple[IPAddress, ...] = (literal,)
     else:
-        loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT
-            )
+            infos = await asyncio.wait_for(_lookup(host, port), RESOLVE_TIMEOUT)
         except (UnicodeError, ValueError) as exc:  # a name IDNA cannot encode
             raise OSError(f"cannot resolve {host!r}") from exc
         except asyncio.TimeoutError as exc:
