@@ -154,6 +154,13 @@ class Settings(BaseSettings):
         "due for a retry (its own process wakes it at once).",
     )
 
+    webhooks_log_retention_seconds: float = Field(
+        default=30 * 24 * 3600,
+        gt=0,
+        description="How long finished deliveries (succeeded or given up) stay in the delivery "
+        "log before the maintenance sweep removes them.",
+    )
+
     @model_validator(mode="after")
     def _lease_outlasts_an_attempt(self) -> Settings:
         if self.webhooks_lease_seconds <= self.webhooks_timeout_seconds:

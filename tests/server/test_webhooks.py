@@ -32,6 +32,7 @@ from saas_litellm_server.services import teams as team_service
 from saas_litellm_server.services import webhooks as webhook_service
 from saas_litellm_server.services.audit import Operator
 from saas_litellm_server.services.jobs import settle_abandoned
+from saas_litellm_server.services.maintenance import tick as maintenance_tick
 from saas_litellm_server.services.webhook_delivery import (
     MAX_RESPONSE_CHARS,
     DeliveryWorker,
@@ -669,3 +670,30 @@ def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
         expected = min(5 * 2 ** (n - 1), 3600)
         assert 0.75 * expected <= wait <= 1.25 * expected
     assert backoff(10_000, base=5, cap=3600) <= 4500  # no overflow, still capped
+
+
+async def test_the_maintenance_sweep_forgets_old_finished_deliveries(
+    http: httpx.AsyncClient, app: Starlette
+) -> None:
+    key = await create_team(http)
+    hook = await _register(http, ["job.failed"])
+    for _ in range(3):
+        await _finish(http, key, "failed")
+    db = _db(app)
+    rows = await _deliveries(http, hook["webhook_id"])
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=31)
+    for delivery_id, status in zip([d["delivery_id"] for d in rows], ["succeeded", "failed"]):
+        await db.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.delivery_id == delivery_id)
+            .values(status=status, created_at=old)
+        )
+    await db.execute(  # old, but still to be sent: kept
+        webhook_deliveries.update()
+        .where(webhook_deliveries.c.delivery_id == rows[2]["delivery_id"])
+        .values(created_at=old)
+    )
+    await maintenance_tick(app.state.runtime)
+    assert [d["delivery_id"] for d in await _deliveries(http, hook["webhook_id"])] == [
+        rows[2]["delivery_id"]
+    ]

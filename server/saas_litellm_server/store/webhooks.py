@@ -27,6 +27,7 @@ __all__ = [
     "WebhookRow",
     "any_due",
     "claim_due",
+    "delete_finished_before",
     "delete_webhook",
     "disable_if_failing_since",
     "get_delivery",
@@ -434,3 +435,14 @@ async def disable_if_failing_since(
         return False
     await _give_up_pending(db, webhook_id, now, "the endpoint was disabled")
     return True
+
+
+async def delete_finished_before(db: Database, cutoff: dt.datetime) -> int:
+    """Forget deliveries that finished (delivered or given up) and were created before
+    ``cutoff``; the number removed."""
+    rows = await db.fetch_all(
+        deliveries.delete()
+        .where(deliveries.c.status != "pending", deliveries.c.created_at < cutoff)
+        .returning(deliveries.c.delivery_id)
+    )
+    return len(rows)
