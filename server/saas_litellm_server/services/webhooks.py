@@ -45,6 +45,7 @@ __all__ = [
     "create_webhook",
     "delete_webhook",
     "emit",
+    "get_webhook",
     "job_settled",
     "list_deliveries",
     "list_webhooks",
@@ -147,6 +148,10 @@ async def _require(db: Database, webhook_id: str) -> store.WebhookRow:
     if row is None:
         raise NotFound(f"webhook {webhook_id!r} not found")
     return row
+
+
+async def get_webhook(db: Database, webhook_id: str) -> WebhookInfo:
+    return _info(await _require(db, webhook_id))
 
 
 async def delete_webhook(db: Database, webhook_id: str, by: Operator) -> Deleted:
