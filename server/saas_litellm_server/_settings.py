@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["BUILTIN_MODEL_ALIAS", "Settings"]
@@ -161,14 +161,16 @@ class Settings(BaseSettings):
         "log before the maintenance sweep removes them.",
     )
 
-    @model_validator(mode="after")
-    def _lease_outlasts_an_attempt(self) -> Settings:
-        if self.webhooks_lease_seconds <= self.webhooks_timeout_seconds:
+    @field_validator("webhooks_lease_seconds")
+    @classmethod
+    def _lease_outlasts_an_attempt(cls, value: float, info: ValidationInfo) -> float:
+        timeout = info.data.get("webhooks_timeout_seconds")
+        if timeout is not None and value <= timeout:
             raise ValueError(
-                "webhooks_lease_seconds must exceed webhooks_timeout_seconds, or a slow "
+                f"must exceed SAAS_LITELLM_WEBHOOKS_TIMEOUT_SECONDS ({timeout:g}), or a slow "
                 "receiver's delivery could be sent twice at once"
             )
-        return self
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -697,3 +697,38 @@ async def test_the_maintenance_sweep_forgets_old_finished_deliveries(
     assert [d["delivery_id"] for d in await _deliveries(http, hook["webhook_id"])] == [
         rows[2]["delivery_id"]
     ]
+
+
+async def test_a_worker_stopped_mid_delivery_hands_its_claim_back(
+    http: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On shutdown the unfinished delivery is released at once, for the next process to send
+    without waiting for the lease to run out."""
+    monkeypatch.setattr(addresses, "_lookup", FakeDNS(*["93.184.215.14"] * 3))
+    key = await create_team(http)
+    hook = await _register(http, ["job.failed"])
+    await _finish(http, key, "failed")
+    entered = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    worker = DeliveryWorker(app.state.runtime)
+    worker._client = httpx.AsyncClient(transport=httpx.MockTransport(hang))
+    task = asyncio.create_task(worker.tick())
+    await asyncio.wait_for(entered.wait(), 10)
+    rows = await _db(app).fetch_all(sa.select(webhook_deliveries.c.lease_token))
+    assert [r["lease_token"] is not None for r in rows] == [True]  # claimed
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rows = await _db(app).fetch_all(sa.select(webhook_deliveries.c.lease_token))
+    assert [r["lease_token"] for r in rows] == [None]
+    (delivery,) = await _deliveries(http, hook["webhook_id"])
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 0)
+    # the next worker sends it at once
+    sent: list[httpx.Request] = []
+    other = _worker(app, lambda request: sent.append(request) or httpx.Response(200))
+    assert await other.tick() == 1 and len(sent) == 1

@@ -124,7 +124,21 @@ class DeliveryWorker:
         claimed = await store.claim_due(
             self.db, now=now, lease_until=now + lease, token=token, limit=BATCH
         )
-        await asyncio.gather(*(self._attempt(d, e, token) for d, e in claimed))
+        try:
+            outcomes = await asyncio.gather(
+                *(self._attempt(d, e, token) for d, e in claimed), return_exceptions=True
+            )
+        except asyncio.CancelledError:
+            # shutting down: hand back what is unfinished, for the next process to send now
+            # rather than after the lease (one that reached its receiver is sent again)
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await store.release(self.db, token)
+            raise
+        for outcome in outcomes:
+            if isinstance(outcome, DatabaseUnavailable):
+                logger.warning("webhook delivery paused: the database is unavailable")
+            elif isinstance(outcome, Exception):
+                logger.error("webhook delivery failed", exc_info=outcome)
         return len(claimed)
 
     async def _attempt(self, delivery: store.DeliveryRow, endpoint: Row, token: str) -> None:
@@ -192,6 +206,8 @@ class DeliveryWorker:
             return Outcome(False, error=f"no answer within {timeout:g} s")
         except (httpx.HTTPError, OSError) as exc:
             return Outcome(False, error=_clean(f"{type(exc).__name__}: {exc}", 500))
+        except (ValueError, UnicodeError) as exc:  # a URL httpx cannot send
+            return Outcome(False, error=_clean(f"cannot send to this URL ({exc})", 500))
 
     async def _post(self, url: str, secret: str, delivery: store.DeliveryRow) -> Outcome:
         target = url
@@ -199,7 +215,7 @@ class DeliveryWorker:
         extensions: dict[str, Any] = {}
         if not self.settings.webhooks_allow_private:
             address = await resolve_url(url, allow_private=False)
-            target, headers, extensions = _pinned(url, address.addresses[0], address.host)
+            target, headers, extensions = _pinned(url, address.addresses[0])
         payload = delivery["payload"]
         now = _utcnow()
         headers.update(
@@ -221,7 +237,7 @@ class DeliveryWorker:
         )
 
 
-def _pinned(url: str, ip: Any, host: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+def _pinned(url: str, ip: Any) -> tuple[str, dict[str, str], dict[str, Any]]:
     """The request for ``url`` sent to ``ip``: the URL with the address in place of the name,
     the name in ``Host`` and, for https, in TLS's server name (so the certificate is still
     checked against the name)."""
@@ -229,8 +245,10 @@ def _pinned(url: str, ip: Any, host: str) -> tuple[str, dict[str, str], dict[str
     literal = f"[{ip}]" if ip.version == 6 else str(ip)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     target = urllib.parse.urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
-    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return target, {"Host": parts.netloc}, extensions
+    name = httpx.URL(url)  # the host as it goes on the wire (IDNA)
+    ascii_host = name.raw_host.decode("ascii")
+    extensions: dict[str, Any] = {"sni_hostname": ascii_host} if parts.scheme == "https" else {}
+    return target, {"Host": name.netloc.decode("ascii")}, extensions
 
 
 async def _start_of(response: httpx.Response) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "note_success",
     "organization_of",
     "record_attempt",
+    "release",
     "requeue",
     "subscribers",
 ]
@@ -446,3 +447,12 @@ async def delete_finished_before(db: Database, cutoff: dt.datetime) -> int:
         .returning(deliveries.c.delivery_id)
     )
     return len(rows)
+
+
+async def release(db: Database, token: str) -> None:
+    """Give up the claim ``token`` holds on deliveries not yet recorded (a worker stopping)."""
+    await db.execute(
+        deliveries.update()
+        .where(deliveries.c.lease_token == token)
+        .values(lease_until=None, lease_token=None)
+    )
