@@ -396,3 +396,35 @@ def test_a_private_address_is_refused_at_delivery_time(
         assert "refused" in log[0]["last_error"] and "loopback" in log[0]["last_error"]
         assert log[0]["status"] == "pending"  # retried: the address may change back
         assert receiver.received() == []
+
+
+def test_the_sdk_manages_webhooks_against_the_real_server(
+    database_url: str, receiver: Receiver
+) -> None:
+    from saas_litellm_client import NotFoundError, SaasLiteLLMSyncAdminClient
+
+    with (
+        server_process(database_url, env=FAST) as (base, _),
+        SaasLiteLLMSyncAdminClient(base_url=base) as admin,
+    ):
+        hook = admin.create_webhook(receiver.url, ["job.completed"], idempotency_key="sdk-1")
+        receiver.trust(hook.secret)
+        again = admin.create_webhook(receiver.url, ["job.completed"], idempotency_key="sdk-1")
+        assert (again.webhook_id, again.secret) == (hook.webhook_id, hook.secret)
+        assert [h.webhook_id for h in admin.iter_webhooks()] == [hook.webhook_id]
+        key = make_team(base)
+        job = finish_job(base, key)
+        until(receiver.accepted, "the delivery")
+        (delivery,) = until(
+            lambda: [d for d in admin.iter_webhook_deliveries(hook.webhook_id, status="succeeded")],
+            "the delivery logged as succeeded",
+        )
+        assert delivery.event.data["job_id"] == job and delivery.attempts == 1
+        assert admin.retry_webhook_delivery(hook.webhook_id, delivery.delivery_id).status in (
+            "pending",
+            "succeeded",
+        )
+        until(lambda: len(receiver.accepted()) == 2, "the redelivery")
+        assert admin.delete_webhook(hook.webhook_id).deleted
+        with pytest.raises(NotFoundError):
+            admin.list_webhook_deliveries(hook.webhook_id)

@@ -732,3 +732,22 @@ async def test_a_worker_stopped_mid_delivery_hands_its_claim_back(
     sent: list[httpx.Request] = []
     other = _worker(app, lambda request: sent.append(request) or httpx.Response(200))
     assert await other.tick() == 1 and len(sent) == 1
+
+
+async def test_a_redirect_is_a_failed_attempt_not_followed(
+    http: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(addresses, "_lookup", FakeDNS(*["93.184.215.14"] * 3))
+    key = await create_team(http)
+    hook = await _register(http, ["job.failed"])
+    await _finish(http, key, "failed")
+    sent: list[httpx.Request] = []
+
+    def redirect(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(307, headers={"Location": "http://127.0.0.1:8003/api/teams"})
+
+    assert await _worker(app, redirect).tick() == 1
+    assert [str(r.url) for r in sent] == [PUBLIC]  # once: the Location was not followed
+    (delivery,) = await _deliveries(http, hook["webhook_id"])
+    assert (delivery["status"], delivery["last_status_code"]) == ("pending", 307)
