@@ -141,17 +141,18 @@ def create_app(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"
                 )
             app.state.runtime = rt
-            background = [asyncio.create_task(run_maintenance(rt))]
-            if settings.webhooks_deliver:
-                background.append(asyncio.create_task(DeliveryWorker(rt).run()))
+            housekeeping = asyncio.create_task(run_maintenance(rt))
+            webhooks_worker = DeliveryWorker(rt) if settings.webhooks_deliver else None
+            if webhooks_worker is not None:
+                webhooks_worker.start()
             try:
                 yield
             finally:
-                for task in background:
-                    task.cancel()
-                for task in background:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                housekeeping.cancel()
+                if webhooks_worker is not None:
+                    await webhooks_worker.aclose()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
         finally:
             await rt.aclose()
             await rt.db.disconnect()

@@ -751,3 +751,28 @@ async def test_a_redirect_is_a_failed_attempt_not_followed(
     assert [str(r.url) for r in sent] == [PUBLIC]  # once: the Location was not followed
     (delivery,) = await _deliveries(http, hook["webhook_id"])
     assert (delivery["status"], delivery["last_status_code"]) == ("pending", 307)
+
+
+async def test_stopping_the_worker_abandons_the_attempt_at_once_and_hands_it_back(
+    http: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(addresses, "_lookup", FakeDNS(*["93.184.215.14"] * 3))
+    key = await create_team(http)
+    await _register(http, ["job.failed"])
+    await _finish(http, key, "failed")
+    entered = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    worker = DeliveryWorker(app.state.runtime)
+    worker._client = httpx.AsyncClient(transport=httpx.MockTransport(hang))
+    worker.start()
+    await asyncio.wait_for(entered.wait(), 10)
+    started = asyncio.get_running_loop().time()
+    await worker.aclose()
+    assert asyncio.get_running_loop().time() - started < 2
+    rows = await _db(app).fetch_all(sa.select(webhook_deliveries))
+    assert [(r["lease_token"], r["attempts"], r["status"]) for r in rows] == [(None, 0, "pending")]

@@ -69,6 +69,13 @@ def _clean(text: str, limit: int) -> str:
     return text.replace("\x00", "\ufffd")[:limit]
 
 
+def _cancelling() -> bool:
+    """Whether the current task itself is being cancelled (not just something it awaited)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling()) if cancelling is not None else False
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -81,6 +88,9 @@ class DeliveryWorker:
         self.settings = runtime.settings
         self.db = runtime.db
         self._wake = asyncio.Event()
+        self._stopping = False
+        self._sending: asyncio.Future[list[BaseException | None]] | None = None
+        self._task: asyncio.Task[None] | None = None
         timeout = self.settings.webhooks_timeout_seconds
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -92,10 +102,30 @@ class DeliveryWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def aclose(self, grace: float = 5.0) -> None:
+        """Stop: attempts in flight are abandoned (their deliveries handed back), a database
+        statement in flight is let finish (cancelling one mid-way upsets aiosqlite), then the
+        worker ends; cancelled outright after ``grace`` seconds."""
+        self._stopping = True
+        self._wake.set()
+        if self._sending is not None:
+            self._sending.cancel()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except asyncio.TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
     async def run(self) -> None:
         stop = on_emit(self.wake)
         try:
-            while True:
+            while not self._stopping:
                 self._wake.clear()
                 claimed = 0
                 try:
@@ -104,7 +134,7 @@ class DeliveryWorker:
                     logger.warning("webhook delivery paused: the database is unavailable")
                 except Exception:
                     logger.exception("webhook delivery failed; retrying shortly")
-                if claimed < BATCH:
+                if claimed < BATCH and not self._stopping:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(
                             self._wake.wait(), self.settings.webhooks_poll_seconds
@@ -124,16 +154,21 @@ class DeliveryWorker:
         claimed = await store.claim_due(
             self.db, now=now, lease_until=now + lease, token=token, limit=BATCH
         )
+        self._sending = asyncio.gather(
+            *(self._attempt(d, e, token) for d, e in claimed), return_exceptions=True
+        )
         try:
-            outcomes = await asyncio.gather(
-                *(self._attempt(d, e, token) for d, e in claimed), return_exceptions=True
-            )
+            outcomes = await self._sending
         except asyncio.CancelledError:
-            # shutting down: hand back what is unfinished, for the next process to send now
-            # rather than after the lease (one that reached its receiver is sent again)
+            # stopping: hand back what is unfinished, for the next process to send now rather
+            # than after the lease (an attempt that reached its receiver is sent again)
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await store.release(self.db, token)
+            if self._stopping and not _cancelling():
+                return len(claimed)
             raise
+        finally:
+            self._sending = None
         for outcome in outcomes:
             if isinstance(outcome, DatabaseUnavailable):
                 logger.warning("webhook delivery paused: the database is unavailable")
