@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -178,6 +179,7 @@ async def soak(args: argparse.Namespace) -> int:
             await asyncio.sleep(1)  # let the last disconnected streams be recorded
             balance = (await http.get("/api/credits/balance", headers=auth)).json()
             usage = (await http.get("/api/teams/soak/usage", headers=auth)).json()
+            transactions = await _ledger(http, auth)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -189,6 +191,10 @@ async def soak(args: argparse.Namespace) -> int:
         # a completed job whose only calls were cut off (disconnects) is not charged
         balance["credits_used"] == row["credits"] <= row["completed"]
         and balance["credits_reserved"] == row["jobs"] - row["completed"] - row["failed"]
+        # the credit ledger: its transactions add up to the balance, none ever went negative
+        and sum(t["credits"] for t in transactions) == balance["credits_remaining"]
+        and all(t["credits_remaining_after"] >= 0 for t in transactions)
+        and sum(1 for t in transactions if t["kind"] == "charge") == row["credits"]
     )
     first, last = samples[0][1], samples[-1][1]
     print(
@@ -205,6 +211,19 @@ async def soak(args: argparse.Namespace) -> int:
     )
     print(f"server RSS {first:.1f} MB -> {last:.1f} MB (peak {max(s[1] for s in samples):.1f})")
     return 0 if balanced and counts["5xx"] == 0 else 1
+
+
+async def _ledger(http: httpx.AsyncClient, auth: dict[str, str]) -> list[dict[str, Any]]:
+    """Every transaction of the soak team's credit ledger."""
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = (await http.get("/api/teams/soak/transactions", params=params, headers=auth)).json()
+        rows.extend(page["transactions"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
 
 
 def main() -> int:

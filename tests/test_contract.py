@@ -53,6 +53,8 @@ from saas_litellm_server.app import create_app
 SERVER_ONLY = {
     ("GET", "/health"): "liveness probe for load balancers and orchestrators, not an API call",
     ("GET", "/ready"): "readiness probe for load balancers and orchestrators, not an API call",
+    ("GET", "/v1/models"): "called by the openai SDK, not ours",
+    ("POST", "/v1/chat/completions"): "called by the openai SDK, not ours",
 }
 """Operations of the OpenAPI document that no SDK method calls, and why. (``/openapi.json``,
 ``/docs`` and ``/redoc`` serve the document itself and are not operations in it.)"""
@@ -152,8 +154,8 @@ SURFACES = [
         SaasLiteLLMClient,
         _team_client,
         {
-            "create_job": lambda c: c.create_job("x"),
-            "job": lambda c: _enter(c.job("x")),
+            "create_job": lambda c: c.create_job("x", limits={"max_tokens": 100}),
+            "job": lambda c: _enter(c.job("x", limits={"max_credits": 3})),
             "get_job": lambda c: c.get_job("job_123"),
             "complete_job": lambda c: c.complete_job("job_123"),
             **LLM_CALLS,
@@ -165,6 +167,7 @@ SURFACES = [
             "get_usage": lambda c: c.get_usage(),
             "list_jobs": lambda c: c.list_jobs(status="completed", cursor="x"),
             "iter_jobs": lambda c: _first(c.iter_jobs()),
+            "list_transactions": lambda c: c.list_transactions(kind="charge", cursor="x"),
         },
         LIFECYCLE,
     ),
@@ -178,11 +181,17 @@ SURFACES = [
                 "M", deployments=[{"provider": "mock", "model": "m"}]
             ),
             "get_model_alias": lambda c: c.get_model_alias("M"),
-            "create_team": lambda c: c.create_team("org", "acme-corp"),
+            "create_team": lambda c: c.create_team(
+                "org", "acme-corp", budget_mode="consumption_tokens", tokens_per_credit=1000
+            ),
             "get_team": lambda c: c.get_team("acme-corp"),
             "add_credits": lambda c: c.add_credits("acme-corp", 5),
             "rotate_key": lambda c: c.rotate_key("acme-corp", grace_seconds=60),
             "set_limits": lambda c: c.set_limits("acme-corp", rpm_limit=60),
+            "set_auto_refill": lambda c: c.set_auto_refill("acme-corp", 100, "monthly"),
+            "delete_auto_refill": lambda c: c.delete_auto_refill("acme-corp"),
+            "list_transactions": lambda c: c.list_transactions("acme-corp", kind="refill"),
+            "iter_transactions": lambda c: _first(c.iter_transactions("acme-corp")),
             "suspend_team": lambda c: c.suspend_team("acme-corp"),
             "resume_team": lambda c: c.resume_team("acme-corp"),
             "get_team_usage": lambda c: c.get_team_usage("acme-corp"),
@@ -200,7 +209,13 @@ SURFACES = [
             "list_jobs": lambda c: c.list_jobs(team_id="t", job_type="x", status="failed"),
             "iter_jobs": lambda c: _first(c.iter_jobs(organization_id="org")),
             "update_team": lambda c: c.update_team(
-                "acme-corp", team_alias=None, access_groups=["g"], metadata={"a": 1}
+                "acme-corp",
+                team_alias=None,
+                access_groups=["g"],
+                metadata={"a": 1},
+                budget_mode="consumption_usd",
+                credits_per_dollar=100.0,
+                low_balance_threshold=None,
             ),
             "delete_team": lambda c: c.delete_team("acme-corp"),
             "update_organization": lambda c: c.update_organization("org", name="Org"),

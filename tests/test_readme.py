@@ -69,6 +69,7 @@ SNIPPET_DOCS = [
     "docs/sdk.md",
     "docs/guide.md",
     "docs/structured_outputs.md",
+    "docs/openai.md",
     "docs/webhooks.md",
 ]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)

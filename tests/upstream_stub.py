@@ -15,7 +15,8 @@ is scripted by the request's ``model``:
 - ``garbage``: answers 200 with a body that is not JSON (or, streaming, a chunk that is not);
 - ``reask``: answers JSON that fails the test's ``Person`` model until the conversation contains
   an assistant message (a re-ask), then a valid one;
-- ``never-valid``: always answers JSON that fails ``Person``.
+- ``never-valid``: always answers JSON that fails ``Person``;
+- ``person``: always answers a valid ``Person`` as JSON (a ``json_schema`` answer).
 
 ``GET /_stub/requests`` returns every request received (body, whether it was streamed, and how it
 ended: ``finished`` or ``cancelled``); ``POST /_stub/reset`` forgets them.
@@ -49,6 +50,8 @@ def _answer(body: dict[str, Any]) -> str:
         return json.dumps(VALID_PERSON if reasked else INVALID_PERSON)
     if model == "never-valid":
         return json.dumps(INVALID_PERSON)
+    if model == "person":
+        return json.dumps(VALID_PERSON)
     last = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     return f"stub answer: {last}"
 

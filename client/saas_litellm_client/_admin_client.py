@@ -15,8 +15,13 @@ import httpx
 from saas_litellm_models import (
     AuditEvent,
     AuditLog,
+    AutoRefillRequest,
+    BudgetMode,
     CreditBalance,
     CreditsAddRequest,
+    CreditTransaction,
+    CreditTransactionKind,
+    CreditTransactionList,
     Deleted,
     DeliveryStatus,
     Deployment,
@@ -41,6 +46,8 @@ from saas_litellm_models import (
     OrganizationList,
     OrganizationUpdateRequest,
     OrganizationUsage,
+    RefillMode,
+    RefillPeriod,
     Team,
     TeamCreated,
     TeamCreateRequest,
@@ -77,6 +84,7 @@ _Page = TypeVar(
     TeamList,
     JobList,
     AuditLog,
+    CreditTransactionList,
     WebhookList,
     WebhookDeliveryList,
 )
@@ -216,6 +224,11 @@ class SaasLiteLLMAdminClient(_BaseClient):
         rpm_limit: int | None = None,
         tpm_limit: int | None = None,
         metadata: Mapping[str, Any] | None = None,
+        budget_mode: BudgetMode | None = None,
+        tokens_per_credit: int | None = None,
+        credits_per_dollar: float | None = None,
+        markup_percent: float | None = None,
+        low_balance_threshold: int | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
@@ -226,7 +239,22 @@ class SaasLiteLLMAdminClient(_BaseClient):
 
         ``rpm_limit``/``tpm_limit`` are LLM requests/tokens per minute (``None``: unlimited);
         ``metadata`` is a free-form JSON object of yours, shown with the team.
+        ``budget_mode`` says how its jobs are charged (``consumption_tokens`` needs
+        ``tokens_per_credit``, ``consumption_usd`` needs ``credits_per_dollar``; see
+        docs/billing.md; the server's default is ``job_based``); ``low_balance_threshold`` is
+        where ``credits.low`` fires. Billing fields left at ``None`` are not sent.
         """
+        budget = {
+            name: value
+            for name, value in (
+                ("budget_mode", budget_mode),
+                ("tokens_per_credit", tokens_per_credit),
+                ("credits_per_dollar", credits_per_dollar),
+                ("markup_percent", markup_percent),
+                ("low_balance_threshold", low_balance_threshold),
+            )
+            if value is not None
+        }
         body = TeamCreateRequest.model_validate(
             {
                 "organization_id": organization_id,
@@ -238,6 +266,7 @@ class SaasLiteLLMAdminClient(_BaseClient):
                 "rpm_limit": rpm_limit,
                 "tpm_limit": tpm_limit,
                 "metadata": metadata,
+                **budget,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
@@ -407,6 +436,77 @@ class SaasLiteLLMAdminClient(_BaseClient):
             options=options,
             exclude_unset=True,
         )
+
+    async def set_auto_refill(
+        self,
+        team_id: str,
+        amount: int,
+        period: RefillPeriod,
+        *,
+        mode: RefillMode = "add",
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
+        """Refill the team once per UTC ``period`` (``daily``, ``weekly``: ISO weeks,
+        ``monthly``): ``mode="add"`` grants ``amount``, ``"top_up"`` raises credits_remaining to
+        ``amount``. A missed period is caught up once, not once per period missed."""
+        body = AutoRefillRequest.model_validate({"amount": amount, "period": period, "mode": mode})
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.SET_AUTO_REFILL, params={"team_id": team_id}, body=body, options=options
+        )
+
+    async def delete_auto_refill(
+        self,
+        team_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Team:
+        """Turn the team's auto-refill off."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.DELETE_AUTO_REFILL, params={"team_id": team_id}, options=options
+        )
+
+    async def list_transactions(
+        self,
+        team_id: str,
+        *,
+        kind: CreditTransactionKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> CreditTransactionList:
+        """One page of the team's credit ledger, newest first (grants, charges, refills,
+        adjustments, each with the balance after it)."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_TRANSACTIONS,
+            params={"team_id": team_id},
+            query={"kind": kind, "limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    async def iter_transactions(
+        self,
+        team_id: str,
+        *,
+        kind: CreditTransactionKind | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[CreditTransaction]:
+        """Every transaction of the team's ledger, newest first, a page at a time."""
+        async for transaction in _every(
+            lambda cursor: self.list_transactions(
+                team_id, kind=kind, limit=page_size, cursor=cursor
+            ),
+            lambda page: page.transactions,
+        ):
+            yield transaction
 
     # -- views of the control plane (newest first, a page at a time) ---------------------------
 
@@ -650,20 +750,32 @@ class SaasLiteLLMAdminClient(_BaseClient):
         access_groups: Sequence[str] | NotGiven = NOT_GIVEN,
         metadata: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         default_model: str | NotGiven | None = NOT_GIVEN,
+        budget_mode: BudgetMode | NotGiven = NOT_GIVEN,
+        tokens_per_credit: int | NotGiven | None = NOT_GIVEN,
+        credits_per_dollar: float | NotGiven | None = NOT_GIVEN,
+        markup_percent: float | NotGiven = NOT_GIVEN,
+        low_balance_threshold: int | NotGiven | None = NOT_GIVEN,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Team:
         """Change a team: ``access_groups`` replaces its whole list, ``metadata`` its whole
         object; ``team_alias=None``/``default_model=None`` clear them. Groups and the default
-        model must exist (``BadRequestError`` otherwise). Credits, limits and status have their
-        own methods (:meth:`add_credits`, :meth:`set_limits`, :meth:`suspend_team`)."""
+        model must exist (``BadRequestError`` otherwise). A new ``budget_mode`` (rate, markup)
+        applies to jobs opened after the change; ``low_balance_threshold=None`` removes it.
+        Credits, limits and status have their own methods (:meth:`add_credits`,
+        :meth:`set_limits`, :meth:`set_auto_refill`, :meth:`suspend_team`)."""
         body = TeamUpdateRequest.model_validate(
             _given(
                 team_alias=team_alias,
                 access_groups=access_groups,
                 metadata=metadata,
                 default_model=default_model,
+                budget_mode=budget_mode,
+                tokens_per_credit=tokens_per_credit,
+                credits_per_dollar=credits_per_dollar,
+                markup_percent=markup_percent,
+                low_balance_threshold=low_balance_threshold,
             )
         )
         options = RequestOptions(timeout, max_retries, deadline)
@@ -1060,6 +1172,9 @@ class SaasLiteLLMAdminClientWithRawResponse:
         self.list_team_jobs = async_raw_response(client.list_team_jobs)
         self.get_model_alias = async_raw_response(client.get_model_alias)
         self.set_limits = async_raw_response(client.set_limits)
+        self.set_auto_refill = async_raw_response(client.set_auto_refill)
+        self.delete_auto_refill = async_raw_response(client.delete_auto_refill)
+        self.list_transactions = async_raw_response(client.list_transactions)
         self.list_organizations = async_raw_response(client.list_organizations)
         self.get_organization = async_raw_response(client.get_organization)
         self.get_organization_usage = async_raw_response(client.get_organization_usage)

@@ -20,11 +20,14 @@ from saas_litellm_models import (
     CreateAndCallRequest,
     CreateAndCallResponse,
     CreditBalance,
+    CreditTransactionKind,
+    CreditTransactionList,
     Job,
     JobCompleteRequest,
     JobCompletion,
     JobCreateRequest,
     JobDetail,
+    JobLimits,
     JobList,
     JobStatus,
     LLMCallRequest,
@@ -137,6 +140,7 @@ class SaasLiteLLMClient(_BaseClient):
         *,
         metadata: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        limits: JobLimits | Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
@@ -144,7 +148,10 @@ class SaasLiteLLMClient(_BaseClient):
     ) -> Job:
         """Open a job, reserving one credit until it completes (spent) or fails (released).
 
-        Raises :class:`InsufficientCreditsError` when the team has no unreserved credit left.
+        ``limits`` (``{"max_tokens", "max_cost_usd", "max_credits"}``) cap the job: a call
+        whose worst case would pass one raises :class:`JobBudgetExceededError` before it goes
+        upstream. Raises :class:`InsufficientCreditsError` when the team has no unreserved
+        credit left.
         Invalid arguments raise pydantic's ``ValidationError`` before anything is sent.
         Prefer :meth:`job`, which also completes (or fails) the job.
         """
@@ -154,6 +161,7 @@ class SaasLiteLLMClient(_BaseClient):
                 "job_type": job_type,
                 "metadata": metadata,
                 "user_id": user_id,
+                "limits": limits,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
@@ -165,6 +173,7 @@ class SaasLiteLLMClient(_BaseClient):
         *,
         metadata: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        limits: JobLimits | Mapping[str, Any] | None = None,
     ) -> AbstractAsyncContextManager[JobHandle]:
         """A job as a block: created on entry, completed when the block ends, failed when it
         raises::
@@ -181,7 +190,7 @@ class SaasLiteLLMClient(_BaseClient):
         the block with ``job.complete(...)`` is left as it is. Use :meth:`with_options` for
         other timeouts, retries or deadlines. See :class:`JobHandle`.
         """
-        return JobContext(self, job_type, metadata=metadata, user_id=user_id)
+        return JobContext(self, job_type, metadata=metadata, user_id=user_id, limits=limits)
 
     async def get_job(
         self,
@@ -319,9 +328,7 @@ class SaasLiteLLMClient(_BaseClient):
         credit) and raises what :meth:`llm_call` would raise. Retries carry the same
         ``Idempotency-Key``, so a retried request never makes a second job.
         """
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(_endpoints.CREATE_AND_CALL, body=body, options=options)
 
@@ -339,9 +346,7 @@ class SaasLiteLLMClient(_BaseClient):
         """:meth:`create_and_call`, answered chunk by chunk like :meth:`stream`; the stream's
         ``done`` event carries the job's settlement (``stream.done.costs``). A stream that ends
         in an error (or that the caller closes early) fails the job: no credit."""
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return ChatStream(
             partial(
@@ -350,6 +355,13 @@ class SaasLiteLLMClient(_BaseClient):
                 body=body,
                 options=options,
             )
+        )
+
+    def _create_and_call_body(
+        self, job_type: str, user_id: str | None, params: CallParams
+    ) -> CreateAndCallRequest:
+        return CreateAndCallRequest.model_validate(
+            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
         )
 
     # -- structured outputs ------------------------------------------------------------------
@@ -538,6 +550,26 @@ class SaasLiteLLMClient(_BaseClient):
             options=options,
         )
 
+    async def list_transactions(
+        self,
+        *,
+        kind: CreditTransactionKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> CreditTransactionList:
+        """One page of this team's credit ledger, newest first: every grant, charge, refill
+        and adjustment with the balance after it."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return await self._request(
+            _endpoints.LIST_TRANSACTIONS,
+            params={"team_id": self.team_id},
+            query={"kind": kind, "limit": limit, "cursor": cursor},
+            options=options,
+        )
+
     async def iter_jobs(
         self, *, status: JobStatus | None = None, page_size: int = 100
     ) -> AsyncIterator[Job]:
@@ -566,6 +598,7 @@ class SaasLiteLLMClientWithRawResponse:
         self.get_balance = async_raw_response(client.get_balance)
         self.get_usage = async_raw_response(client.get_usage)
         self.list_jobs = async_raw_response(client.list_jobs)
+        self.list_transactions = async_raw_response(client.list_transactions)
 
 
 def _reask_key(key: str, reask: int) -> str:

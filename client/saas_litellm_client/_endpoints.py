@@ -1,11 +1,11 @@
 """Every server endpoint the SDK calls, declared once: method, path, request and response model,
 query parameters, and whether the server de-duplicates it under an ``Idempotency-Key``.
 
-Every admin ``POST`` is de-duplicated. ``PATCH`` and ``DELETE`` are not, and need not be: an
-update sets fields to given values and a removal removes, so running one twice leaves the same
-state as running it once (they are retried like any other replay-safe call). A ``PATCH`` body
-holds only the fields the caller gave (the request layer sends it ``exclude_unset``): a field
-left out is unchanged, an explicit ``null`` clears it.
+Every admin ``POST`` is de-duplicated. ``PUT``, ``PATCH`` and ``DELETE`` are not, and need not
+be: a put or an update sets fields to given values and a removal removes, so running one twice
+leaves the same state as running it once (they are retried like any other replay-safe call).
+A ``PATCH`` body holds only the fields the caller gave (the request layer sends it
+``exclude_unset``): a field left out is unchanged, an explicit ``null`` clears it.
 
 The client methods call :meth:`_BaseClient._request` (or ``_request_stream``) with one of these,
 and the request layer derives from it what it sends: the URL, whether an ``Idempotency-Key`` goes
@@ -24,10 +24,12 @@ from pydantic import BaseModel
 
 from saas_litellm_models import (
     AuditLog,
+    AutoRefillRequest,
     CreateAndCallRequest,
     CreateAndCallResponse,
     CreditBalance,
     CreditsAddRequest,
+    CreditTransactionList,
     Deleted,
     Job,
     JobCompleteRequest,
@@ -96,7 +98,7 @@ class Endpoint(Generic[_ResponseT]):
     retried only after failures that prove it was never sent.
     """
 
-    method: Literal["GET", "POST", "PATCH", "DELETE"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     response: type[_ResponseT]
     request: type[RequestModel] | None = None
@@ -178,6 +180,12 @@ GET_TEAM_USAGE = Endpoint("GET", "/api/teams/{team_id}/usage", TeamUsage, query=
 LIST_TEAM_JOBS = Endpoint(
     "GET", "/api/teams/{team_id}/jobs", JobList, query=("status", "limit", "cursor")
 )
+LIST_TRANSACTIONS = Endpoint(
+    "GET",
+    "/api/teams/{team_id}/transactions",
+    CreditTransactionList,
+    query=("kind", "limit", "cursor"),
+)
 
 # -- admin --------------------------------------------------------------------------------------
 
@@ -224,6 +232,10 @@ ROTATE_KEY = Endpoint(
 SET_LIMITS = Endpoint(
     "POST", "/api/teams/{team_id}/limits", Team, request=TeamLimitsRequest, idempotent=True
 )
+SET_AUTO_REFILL = Endpoint(
+    "PUT", "/api/teams/{team_id}/auto-refill", Team, request=AutoRefillRequest
+)
+DELETE_AUTO_REFILL = Endpoint("DELETE", "/api/teams/{team_id}/auto-refill", Team)
 SUSPEND_TEAM = Endpoint("POST", "/api/teams/{team_id}/suspend", Team, idempotent=True)
 RESUME_TEAM = Endpoint("POST", "/api/teams/{team_id}/resume", Team, idempotent=True)
 
@@ -316,6 +328,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     GET_BALANCE,
     GET_TEAM_USAGE,
     LIST_TEAM_JOBS,
+    LIST_TRANSACTIONS,
     CREATE_ORGANIZATION,
     CREATE_MODEL_ACCESS_GROUP,
     CREATE_MODEL_ALIAS,
@@ -325,6 +338,8 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     ADD_CREDITS,
     ROTATE_KEY,
     SET_LIMITS,
+    SET_AUTO_REFILL,
+    DELETE_AUTO_REFILL,
     SUSPEND_TEAM,
     RESUME_TEAM,
     LIST_ORGANIZATIONS,

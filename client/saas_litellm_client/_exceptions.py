@@ -15,6 +15,7 @@ needs. No raw ``httpx`` exception leaves a public method.
         ├── BadRequestError             400 invalid_request
         ├── AuthenticationError         401 authentication_error
         ├── InsufficientCreditsError    402 insufficient_credits
+        │   └── JobBudgetExceededError  402 job_budget_exceeded (a job's own limits)
         ├── PermissionDeniedError       403 permission_denied
         ├── NotFoundError               404 not_found
         ├── ConflictError               409 conflict
@@ -26,7 +27,8 @@ needs. No raw ``httpx`` exception leaves a public method.
         └── InternalServerError         any other 5xx
 
 The class follows the HTTP status, not the body's ``error.type``, so that errors from a proxy in
-front of the server (which does not speak our error format) still land in the right class. An
+front of the server (which does not speak our error format) still land in the right class; a
+402 whose type is ``job_budget_exceeded`` is the narrower :class:`JobBudgetExceededError`. An
 unlisted 4xx is a plain :class:`APIStatusError`.
 
 Every error carries ``message``, ``status_code``, ``error_type``, ``request_id`` and ``param``
@@ -61,6 +63,7 @@ __all__ = [
     "ConflictError",
     "InsufficientCreditsError",
     "InternalServerError",
+    "JobBudgetExceededError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -275,6 +278,12 @@ class InsufficientCreditsError(APIStatusError):
         self.credits_available = error.credits_available if error else None
 
 
+class JobBudgetExceededError(InsufficientCreditsError):
+    """402 ``job_budget_exceeded``: the call's worst case would take its job past one of the
+    limits it was opened with (``max_tokens``, ``max_cost_usd``, ``max_credits``; ``param``
+    names it). Nothing went upstream; ask for less (a lower ``max_tokens``) or open a new job."""
+
+
 class PermissionDeniedError(APIStatusError):
     """403: wrong team, a model outside the team's access groups, or a suspended team."""
 
@@ -368,6 +377,8 @@ def _make_status_error(response: httpx.Response) -> APIStatusError:
         body = response.text
 
     if detail is not None:
+        if status == 402 and detail.type == "job_budget_exceeded":
+            cls = JobBudgetExceededError
         return cls(
             detail.message,
             response=response,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
-from saas_litellm_models import Job, JobCompletion, JobDetail, LLMCallResponse
+from saas_litellm_models import Job, JobCompletion, JobDetail, JobLimits, LLMCallResponse
 
 from ._logs import log
 from ._params import CallParams, StructuredCallParams
@@ -201,18 +201,20 @@ class JobContext:
         *,
         metadata: Mapping[str, Any] | None,
         user_id: str | None,
+        limits: JobLimits | Mapping[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._job_type = job_type
         self._metadata = metadata
         self._user_id = user_id
+        self._limits = limits
         self._handle: JobHandle | None = None
 
     async def __aenter__(self) -> JobHandle:
         if self._handle is not None:
             raise RuntimeError("This client.job(...) block was entered already; call it again.")
         job = await self._client.create_job(
-            self._job_type, metadata=self._metadata, user_id=self._user_id
+            self._job_type, metadata=self._metadata, user_id=self._user_id, limits=self._limits
         )
         self._handle = JobHandle(self._client, job)
         return self._handle

@@ -22,11 +22,14 @@ from saas_litellm_models import (
     CreateAndCallRequest,
     CreateAndCallResponse,
     CreditBalance,
+    CreditTransactionKind,
+    CreditTransactionList,
     Job,
     JobCompleteRequest,
     JobCompletion,
     JobCreateRequest,
     JobDetail,
+    JobLimits,
     JobList,
     JobStatus,
     LLMCallRequest,
@@ -139,6 +142,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         *,
         metadata: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        limits: JobLimits | Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
@@ -146,7 +150,10 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
     ) -> Job:
         """Open a job, reserving one credit until it completes (spent) or fails (released).
 
-        Raises :class:`InsufficientCreditsError` when the team has no unreserved credit left.
+        ``limits`` (``{"max_tokens", "max_cost_usd", "max_credits"}``) cap the job: a call
+        whose worst case would pass one raises :class:`JobBudgetExceededError` before it goes
+        upstream. Raises :class:`InsufficientCreditsError` when the team has no unreserved
+        credit left.
         Invalid arguments raise pydantic's ``ValidationError`` before anything is sent.
         Prefer :meth:`job`, which also completes (or fails) the job.
         """
@@ -156,6 +163,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
                 "job_type": job_type,
                 "metadata": metadata,
                 "user_id": user_id,
+                "limits": limits,
             }
         )
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
@@ -167,6 +175,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         *,
         metadata: Mapping[str, Any] | None = None,
         user_id: str | None = None,
+        limits: JobLimits | Mapping[str, Any] | None = None,
     ) -> AbstractContextManager[SyncJobHandle]:
         """A job as a block: created on entry, completed when the block ends, failed when it
         raises::
@@ -183,7 +192,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         the block with ``job.complete(...)`` is left as it is. Use :meth:`with_options` for
         other timeouts, retries or deadlines. See :class:`SyncJobHandle`.
         """
-        return SyncJobContext(self, job_type, metadata=metadata, user_id=user_id)
+        return SyncJobContext(self, job_type, metadata=metadata, user_id=user_id, limits=limits)
 
     def get_job(
         self,
@@ -321,9 +330,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         credit) and raises what :meth:`llm_call` would raise. Retries carry the same
         ``Idempotency-Key``, so a retried request never makes a second job.
         """
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return self._request(_endpoints.CREATE_AND_CALL, body=body, options=options)
 
@@ -341,9 +348,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         """:meth:`create_and_call`, answered chunk by chunk like :meth:`stream`; the stream's
         ``done`` event carries the job's settlement (``stream.done.costs``). A stream that ends
         in an error (or that the caller closes early) fails the job: no credit."""
-        body = CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
+        body = self._create_and_call_body(job_type, user_id, params)
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return SyncChatStream(
             partial(
@@ -352,6 +357,13 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
                 body=body,
                 options=options,
             )
+        )
+
+    def _create_and_call_body(
+        self, job_type: str, user_id: str | None, params: CallParams
+    ) -> CreateAndCallRequest:
+        return CreateAndCallRequest.model_validate(
+            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
         )
 
     # -- structured outputs ------------------------------------------------------------------
@@ -540,6 +552,26 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
             options=options,
         )
 
+    def list_transactions(
+        self,
+        *,
+        kind: CreditTransactionKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> CreditTransactionList:
+        """One page of this team's credit ledger, newest first: every grant, charge, refill
+        and adjustment with the balance after it."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return self._request(
+            _endpoints.LIST_TRANSACTIONS,
+            params={"team_id": self.team_id},
+            query={"kind": kind, "limit": limit, "cursor": cursor},
+            options=options,
+        )
+
     def iter_jobs(self, *, status: JobStatus | None = None, page_size: int = 100) -> Iterator[Job]:
         """Every job of this team, newest first, fetched a page at a time."""
         cursor: str | None = None
@@ -565,6 +597,7 @@ class SaasLiteLLMSyncClientWithRawResponse:
         self.get_balance = sync_raw_response(client.get_balance)
         self.get_usage = sync_raw_response(client.get_usage)
         self.list_jobs = sync_raw_response(client.list_jobs)
+        self.list_transactions = sync_raw_response(client.list_transactions)
 
 
 def _reask_key(key: str, reask: int) -> str:

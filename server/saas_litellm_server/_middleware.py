@@ -12,7 +12,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._logging import current_request_id
-from ._responses import error_response
+from ._responses import error_response, openai_path
 from .errors import RequestTooLarge
 from .store import track_writes
 
@@ -78,6 +78,7 @@ class RequestContextMiddleware:
                 f"the body is {length} bytes; the limit is {limit}",
                 413,
                 headers={"Connection": "close"},
+                openai=openai_path(scope["path"]),
             )
             await response(scope, receive, send)
             return

@@ -1,7 +1,9 @@
 """Rendering a response: a shared model as JSON, or the contract's error body.
 
 Used by the routes, the middleware and the app's exception handlers alike (the one place that
-writes an ``ErrorResponse``).
+writes an ``ErrorResponse``). Under ``/v1`` (the OpenAI-compatible surface) errors take OpenAI's
+shape instead, ``{"error": {"message", "type", "param", "code"}}`` with the native error type as
+``code`` and the native status, so that the openai SDK raises its own typed errors.
 """
 
 from __future__ import annotations
@@ -12,11 +14,39 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from saas_litellm_models import ErrorDetail, ErrorResponse
+from saas_litellm_models import ErrorDetail, ErrorResponse, OpenAIErrorBody, OpenAIErrorResponse
 
 from .errors import APIError
 
-__all__ = ["api_error_response", "error_response", "json_response", "request_id"]
+__all__ = [
+    "OPENAI_ERROR_TYPES",
+    "api_error_response",
+    "error_response",
+    "json_response",
+    "openai_path",
+    "request_id",
+]
+
+OPENAI_ERROR_TYPES = {
+    "invalid_request": "invalid_request_error",
+    "validation_error": "invalid_request_error",
+    "request_too_large": "invalid_request_error",
+    "not_found": "invalid_request_error",
+    "conflict": "invalid_request_error",
+    "request_timeout": "invalid_request_error",
+    "authentication_error": "authentication_error",
+    "permission_denied": "permission_error",
+    "insufficient_credits": "insufficient_quota",
+    "job_budget_exceeded": "insufficient_quota",
+    "rate_limited": "rate_limit_error",
+}
+"""OpenAI's ``type`` for each native error type; any other (upstream, internal, unavailable)
+is ``api_error``."""
+
+
+def openai_path(path: str) -> bool:
+    """Whether ``path`` is on the OpenAI-compatible surface (errors in OpenAI's shape)."""
+    return path == "/v1" or path.startswith("/v1/")
 
 
 def request_id(request: Request) -> str:
@@ -36,7 +66,25 @@ def error_response(
     param: str | None = None,
     headers: dict[str, str] | None = None,
     details: dict[str, Any] | None = None,
+    openai: bool = False,
 ) -> Response:
+    """The error body (``openai``: in OpenAI's shape, its extra details left out)."""
+    headers = {"X-Request-ID": request_id, **(headers or {})}
+    if openai:
+        shaped = OpenAIErrorResponse(
+            error=OpenAIErrorBody(
+                message=message,
+                type=OPENAI_ERROR_TYPES.get(error_type, "api_error"),
+                param=param,
+                code=error_type,
+            )
+        )
+        return Response(
+            shaped.model_dump_json(),
+            status_code=status_code,
+            media_type="application/json",
+            headers=headers,
+        )
     body = ErrorResponse(
         error=ErrorDetail(
             type=error_type, message=message, request_id=request_id, param=param, **(details or {})
@@ -46,7 +94,7 @@ def error_response(
         body.model_dump_json(exclude_none=True),
         status_code=status_code,
         media_type="application/json",
-        headers={"X-Request-ID": request_id, **(headers or {})},
+        headers=headers,
     )
 
 
@@ -60,4 +108,5 @@ def api_error_response(request: Request, exc: APIError) -> Response:
         param=exc.param,
         headers=exc.headers,
         details=exc.details,
+        openai=openai_path(request.url.path),
     )

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: float = Field(
         default=60.0, gt=0, description="How often abandoned jobs and expired keys are swept."
     )
+    billing_default_max_tokens: int = Field(
+        default=4096,
+        ge=1,
+        le=1_000_000,
+        description="The completion tokens a call's worst case assumes when it sets no "
+        "max_tokens (consumption modes and jobs with limits; sent upstream as its max_tokens).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins allowed by CORS, comma-separated (or a JSON list); empty: CORS off.",

@@ -26,13 +26,13 @@ from ._access_log import AccessLogMiddleware
 from ._config import load_config
 from ._logging import install_log_scrubbing
 from ._middleware import RequestContextMiddleware
-from ._responses import api_error_response, error_response, request_id
+from ._responses import api_error_response, error_response, openai_path, request_id
 from ._runtime import Runtime
 from ._settings import Settings
 from ._version import __version__
 from .dashboard import dashboard_routes
 from .errors import APIError
-from .routes import admin, audit, changes, control, credits, docs, jobs, keys, webhooks
+from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai, webhooks
 from .routes._operation import Call, Operation, api_route
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.health import check_ready
@@ -60,15 +60,25 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     else:
         message = "the database is unavailable; nothing was changed, retry shortly"
     return error_response(
-        request_id(request), "service_unavailable", message, 503, headers={"Retry-After": "1"}
+        request_id(request),
+        "service_unavailable",
+        message,
+        503,
+        headers={"Retry-After": "1"},
+        openai=openai_path(request.url.path),
     )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    openai = openai_path(request.url.path)
     if exc.status_code == 404:
         return error_response(
-            request_id(request), "not_found", f"no endpoint at {request.url.path[:200]}", 404
+            request_id(request),
+            "not_found",
+            f"no endpoint at {request.url.path[:200]}",
+            404,
+            openai=openai,
         )
     if exc.status_code == 405:
         return error_response(
@@ -77,15 +87,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"method {request.method} is not allowed here",
             405,
             headers=dict(exc.headers or {}),
+            openai=openai,
         )
-    return error_response(request_id(request), "invalid_request", str(exc.detail), exc.status_code)
+    return error_response(
+        request_id(request), "invalid_request", str(exc.detail), exc.status_code, openai=openai
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     rid = request_id(request)
     logger.exception("unhandled error in request %s", rid)
     return error_response(
-        rid, "internal_error", f"internal error; quote request id {rid} when reporting it", 500
+        rid,
+        "internal_error",
+        f"internal error; quote request id {rid} when reporting it",
+        500,
+        openai=openai_path(request.url.path),
     )
 
 
@@ -111,8 +128,15 @@ def _middleware(settings: Settings) -> list[Middleware]:
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-                expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                    "X-Job-Id",
+                    "X-Job-Type",
+                ],
+                expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", "X-Job-Id"],
                 max_age=600,
             )
         )
@@ -192,6 +216,7 @@ def create_app(
             *webhooks.routes,
             *jobs.routes,
             *credits.routes,
+            *openai.routes,
             *docs.routes,
             *(dashboard_routes(settings) if settings.dashboard else []),
         ],

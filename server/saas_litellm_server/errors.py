@@ -17,6 +17,7 @@ __all__ = [
     "Conflict",
     "InsufficientCredits",
     "InvalidRequest",
+    "JobBudgetExceeded",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
@@ -62,18 +63,36 @@ class InsufficientCredits(APIError):
 
     error_type = "insufficient_credits"
 
-    def __init__(self, team_id: str, *, credits_remaining: int, credits_reserved: int) -> None:
+    def __init__(
+        self,
+        team_id: str,
+        *,
+        credits_remaining: int,
+        credits_reserved: int,
+        needed: int | None = None,
+    ) -> None:
         available = credits_remaining - credits_reserved
+        if needed is None:
+            what = "no credit available to open a job"
+            why = "each open job reserves one credit until it is completed or failed"
+        else:
+            what = f"not the {needed} more credit(s) this call's worst case needs"
+            why = "a call reserves its worst case (max_tokens at the model's highest price)"
         super().__init__(
-            f"team {team_id!r} has no credit available to open a job: {credits_remaining} "
-            f"remaining, {credits_reserved} reserved by open jobs, {available} available "
-            "(each open job reserves one credit until it is completed or failed)"
+            f"team {team_id!r} has {what}: {credits_remaining} remaining, {credits_reserved} "
+            f"reserved by open jobs, {available} available ({why})"
         )
         self.details = {
             "credits_remaining": credits_remaining,
             "credits_reserved": credits_reserved,
             "credits_available": available,
         }
+
+
+class JobBudgetExceeded(APIError):
+    """A call whose worst case would take its job past one of the job's limits."""
+
+    error_type = "job_budget_exceeded"
 
 
 class PermissionDenied(APIError):

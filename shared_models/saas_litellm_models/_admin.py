@@ -21,6 +21,15 @@ from ._base import (
     ShortText,
     UpdateRequest,
 )
+from ._billing import (
+    AutoRefill,
+    BudgetMode,
+    CreditsPerDollar,
+    MarkupPercent,
+    Threshold,
+    TokensPerCredit,
+    _BudgetFields,
+)
 
 __all__ = [
     "CreditsAddRequest",
@@ -142,7 +151,7 @@ class ModelAlias(ResponseModel):
     created_at: datetime
 
 
-class TeamCreateRequest(RequestModel):
+class TeamCreateRequest(_BudgetFields):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -165,6 +174,23 @@ class TeamCreateRequest(RequestModel):
     rpm_limit: _Limit | None = Field(default=None, description="LLM requests per minute.")
     tpm_limit: _Limit | None = Field(default=None, description="LLM tokens per minute.")
     metadata: Metadata | None = None
+    budget_mode: BudgetMode | None = Field(
+        default=None,
+        description="How the team's jobs are charged (docs/billing.md); null: job_based.",
+    )
+    tokens_per_credit: TokensPerCredit | None = Field(
+        default=None, description="consumption_tokens: tokens one credit buys."
+    )
+    credits_per_dollar: CreditsPerDollar | None = Field(
+        default=None, description="consumption_usd: credits one US dollar of client cost costs."
+    )
+    markup_percent: MarkupPercent | None = Field(
+        default=None,
+        description="Percent added to the provider's cost to make the client's; null: 0.",
+    )
+    low_balance_threshold: Threshold | None = Field(
+        default=None, description="credits_remaining at or below which credits.low is emitted."
+    )
 
 
 class TeamLimitsRequest(UpdateRequest):
@@ -205,6 +231,12 @@ class Team(ResponseModel):
     tpm_limit: int | None = None
     metadata: dict[str, object] = Field(default_factory=dict)
     created_at: datetime
+    budget_mode: BudgetMode = "job_based"
+    tokens_per_credit: int | None = None
+    credits_per_dollar: float | None = None
+    markup_percent: float = 0.0
+    low_balance_threshold: int | None = None
+    auto_refill: AutoRefill | None = None
 
 
 class CreditsAddRequest(RequestModel):

@@ -27,6 +27,13 @@ from ._base import (
     UpdateRequest,
     UtcTime,
 )
+from ._billing import (
+    BudgetMode,
+    CreditsPerDollar,
+    MarkupPercent,
+    Threshold,
+    TokensPerCredit,
+)
 
 __all__ = [
     "AuditEvent",
@@ -76,13 +83,28 @@ class ModelAliasUpdateRequest(UpdateRequest):
 
 
 class TeamUpdateRequest(UpdateRequest):
-    """Body of ``PATCH /api/teams/{team_id}``; ``access_groups`` replaces the whole list."""
+    """Body of ``PATCH /api/teams/{team_id}``; ``access_groups`` replaces the whole list.
 
-    _required: ClassVar[tuple[str, ...]] = ("access_groups", "metadata")
+    A new ``budget_mode`` (or rate, or markup) applies to jobs opened after the change; open
+    jobs keep the settings they were opened with."""
+
+    _required: ClassVar[tuple[str, ...]] = (
+        "access_groups",
+        "metadata",
+        "budget_mode",
+        "markup_percent",
+    )
     team_alias: _Name | None = None
     access_groups: Annotated[list[Identifier], Field(max_length=64)] | None = None
     metadata: Metadata | None = Field(default=None, description="Replaces the whole object.")
     default_model: ModelName | None = None
+    budget_mode: BudgetMode | None = None
+    tokens_per_credit: TokensPerCredit | None = None
+    credits_per_dollar: CreditsPerDollar | None = None
+    markup_percent: MarkupPercent | None = None
+    low_balance_threshold: Threshold | None = Field(
+        default=None, description="null removes the threshold."
+    )
 
 
 DeletedKind = Literal["organization", "model_access_group", "model_alias", "team", "webhook"]

@@ -17,6 +17,7 @@ from ._base import (
     ResponseModel,
     UtcTime,
 )
+from ._billing import BudgetMode, JobLimits, JobLimitsInfo
 from ._llm import LLMCallRequest, LLMCallResponse
 
 __all__ = [
@@ -66,6 +67,11 @@ class JobCreateRequest(RequestModel):
     job_type: _JobType
     metadata: Metadata | None = None
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=256), NoNul] | None = None
+    limits: JobLimits | None = Field(
+        default=None,
+        description="Caps over all the job's calls; a call whose worst case would pass one "
+        "gets 402 job_budget_exceeded before it goes upstream.",
+    )
 
 
 class Job(ResponseModel):
@@ -78,6 +84,10 @@ class Job(ResponseModel):
     metadata: dict[str, object] = Field(default_factory=dict)
     user_id: str | None = None
     created_at: datetime
+    budget_mode: BudgetMode = Field(
+        default="job_based", description="The team's mode when the job was opened."
+    )
+    limits: JobLimitsInfo | None = None
 
 
 class JobCosts(ResponseModel):
@@ -103,6 +113,14 @@ class JobCosts(ResponseModel):
         ),
     )
     credits_remaining: int = Field(description="The team's credits_remaining (after settlement).")
+    credits_charged: int = Field(
+        default=0,
+        description="Credits this job cost: 1 for a charged job_based job, max(1, ceil(usage in "
+        "credits)) in the consumption modes, 0 while open or when it cost nothing.",
+    )
+    credits_reserved: int = Field(
+        default=0, description="Credits the job holds while open (its worst case so far)."
+    )
 
 
 class LLMCallRecord(ResponseModel):
@@ -116,13 +134,19 @@ class LLMCallRecord(ResponseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    cost_usd: float
+    cost_usd: float = Field(description="The client's cost (= client_cost_usd).")
     latency_ms: float
     finish_reason: str | None = None
     purpose: str | None = None
     error_type: str | None = None
     error_message: str | None = None
     created_at: datetime
+    provider_cost_usd: float | None = Field(
+        default=None, description="Tokens times the answering deployment's prices."
+    )
+    client_cost_usd: float | None = Field(
+        default=None, description="The provider's cost plus the team's markup_percent."
+    )
 
 
 class JobDetail(Job):

@@ -28,6 +28,7 @@ __all__ = [
     "LLMCallResponse",
     "ResponseFormat",
     "Role",
+    "Stop",
     "Tool",
     "ToolCall",
     "ToolChoice",
@@ -104,6 +105,11 @@ class Tool(RequestModel):
     function: FunctionDefinition
 
 
+_StopWord = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Stop = _StopWord | Annotated[list[_StopWord], Field(min_length=1, max_length=4)]
+"""Where the model stops: one string or up to four."""
+
+
 class ToolChoiceFunctionName(RequestModel):
     name: _Name
 
@@ -139,14 +145,7 @@ class LLMCallRequest(RequestModel):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     max_tokens: Annotated[Count, Field(ge=1, le=1_000_000)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    stop: (
-        Annotated[str, StringConstraints(min_length=1, max_length=256)]
-        | Annotated[
-            list[Annotated[str, StringConstraints(min_length=1, max_length=256)]],
-            Field(min_length=1, max_length=4),
-        ]
-        | None
-    ) = None
+    stop: Stop | None = None
     response_format: ResponseFormat | None = None
     tools: Annotated[list[Tool], Field(min_length=1, max_length=128)] | None = None
     tool_choice: ToolChoice | None = None

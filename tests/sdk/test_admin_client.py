@@ -1054,6 +1054,121 @@ def test_every_model_an_admin_method_returns_is_exported_by_the_sdk() -> None:
     assert missing == set()
 
 
+# -- billing -----------------------------------------------------------------------------------
+
+REFILL = {"amount": 100, "period": "monthly", "mode": "top_up", "last_refill_period": None}
+
+
+async def test_create_team_sends_its_budget(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    created = {**TEAM, "virtual_key": "sk-new", "key_id": "key_" + "0" * 24}
+    route = respx_mock.post("http://api.test/api/teams/create").respond(201, json=created)
+
+    await admin_client.create_team(
+        "acme",
+        "acme-corp",
+        budget_mode="consumption_usd",
+        credits_per_dollar=100.0,
+        markup_percent=20.0,
+        low_balance_threshold=50,
+    )
+
+    sent = sent_json(route)
+    assert (sent["budget_mode"], sent["credits_per_dollar"], sent["markup_percent"]) == (
+        "consumption_usd",
+        100.0,
+        20.0,
+    )
+    assert sent["low_balance_threshold"] == 50
+
+
+@pytest.mark.respx(assert_all_called=False)
+async def test_a_consumption_mode_without_its_rate_is_refused_before_sending(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.route()
+    with pytest.raises(ValidationError, match="tokens_per_credit"):
+        await admin_client.create_team("acme", "acme-corp", budget_mode="consumption_tokens")
+    assert not route.called
+
+
+async def test_update_team_sends_only_the_budget_fields_given(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.patch("http://api.test/api/teams/acme-corp").respond(200, json=TEAM)
+
+    await admin_client.update_team(
+        "acme-corp",
+        budget_mode="consumption_tokens",
+        tokens_per_credit=1000,
+        low_balance_threshold=None,
+    )
+
+    assert sent_json(route) == {
+        "budget_mode": "consumption_tokens",
+        "tokens_per_credit": 1000,
+        "low_balance_threshold": None,
+    }
+
+
+async def test_set_and_delete_auto_refill(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    put = respx_mock.put("http://api.test/api/teams/acme-corp/auto-refill").respond(
+        200, json={**TEAM, "auto_refill": REFILL}
+    )
+    delete = respx_mock.delete("http://api.test/api/teams/acme-corp/auto-refill").respond(
+        200, json=TEAM
+    )
+
+    team = await admin_client.set_auto_refill("acme-corp", 100, "monthly", mode="top_up")
+    assert team.auto_refill is not None and team.auto_refill.mode == "top_up"
+    assert sent_json(put) == {"amount": 100, "period": "monthly", "mode": "top_up"}
+    assert "Idempotency-Key" not in put.calls.last.request.headers  # a PUT is idempotent
+    assert (await admin_client.delete_auto_refill("acme-corp")).auto_refill is None
+    assert delete.called
+
+
+@pytest.mark.respx(assert_all_called=False)
+@pytest.mark.parametrize(
+    ("amount", "period"), [(0, "daily"), (-1, "weekly"), (5, "hourly"), (True, "daily")]
+)
+async def test_a_bad_auto_refill_is_refused_before_sending(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, amount: Any, period: Any
+) -> None:
+    route = respx_mock.route()
+    with pytest.raises(ValidationError):
+        await admin_client.set_auto_refill("acme-corp", amount, period)
+    assert not route.called
+
+
+async def test_iter_transactions_walks_the_ledger(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    def tx(n: int, credits: int) -> dict[str, Any]:
+        return {
+            "transaction_id": f"ctx_{n}",
+            "at": CREATED_AT,
+            "kind": "charge" if credits < 0 else "grant",
+            "credits": credits,
+            "credits_remaining_after": 10,
+        }
+
+    route = respx_mock.get("http://api.test/api/teams/acme-corp/transactions")
+    route.side_effect = [
+        httpx.Response(200, json={"transactions": [tx(2, -1)], "next_cursor": "c1"}),
+        httpx.Response(200, json={"transactions": [tx(1, 11)], "next_cursor": None}),
+    ]
+
+    seen = [t async for t in admin_client.iter_transactions("acme-corp", page_size=1)]
+
+    assert [(t.transaction_id, t.credits) for t in seen] == [("ctx_2", -1), ("ctx_1", 11)]
+    assert isinstance(seen[0], saas_litellm_client.CreditTransaction)
+    assert route.calls[1].request.url.params["cursor"] == "c1"
+    assert route.calls[0].request.url.params["limit"] == "1"
+
+
 # -- webhooks ---------------------------------------------------------------------------------
 
 WEBHOOK = {

@@ -376,3 +376,54 @@ async def test_no_httpx_error_escapes_a_public_method(
         await team_client.create_job("document_analysis")
 
     assert not isinstance(info.value, httpx.HTTPError)
+
+
+# -- billing -----------------------------------------------------------------------------------
+
+
+async def test_create_job_sends_its_limits(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.post("http://api.test/api/jobs/create").respond(
+        201, json={**JOB, "limits": {"max_tokens": 500, "max_cost_usd": None, "max_credits": 3}}
+    )
+
+    job = await team_client.create_job("doc", limits={"max_tokens": 500, "max_credits": 3})
+
+    assert job.limits is not None and job.limits.max_credits == 3
+    assert sent_json(route)["limits"] == {"max_tokens": 500, "max_credits": 3}
+
+
+async def test_a_call_past_the_jobs_limits_raises_job_budget_exceeded(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    from saas_litellm_client import JobBudgetExceededError
+
+    route = respx_mock.post("http://api.test/api/jobs/job_123/llm-call").respond(
+        402,
+        json={
+            "error": {
+                "type": "job_budget_exceeded",
+                "message": "job 'job_123' has max_tokens=50",
+                "request_id": "req_8",
+                "param": "limits.max_tokens",
+            }
+        },
+    )
+
+    with pytest.raises(JobBudgetExceededError) as info:
+        await team_client.llm_call(job_id="job_123", messages=[{"role": "user", "content": "x"}])
+
+    assert isinstance(info.value, InsufficientCreditsError)  # still a 402
+    assert (info.value.param, info.value.error_type) == ("limits.max_tokens", "job_budget_exceeded")
+    assert route.call_count == 1  # a 402 is never retried
+
+
+@pytest.mark.respx(assert_all_called=False)
+async def test_bad_limits_fail_before_sending(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.route()
+    with pytest.raises(ValidationError):
+        await team_client.create_job("doc", limits={"max_tokens": 0})
+    assert not route.called

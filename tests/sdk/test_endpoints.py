@@ -51,10 +51,10 @@ def test_the_table_has_each_operation_once() -> None:
     operations = [(e.method, e.path) for e in ENDPOINTS]
 
     assert len(operations) == len(set(operations))
-    # the server de-duplicates only POSTs; only POSTs and PATCHes take a body
+    # the server de-duplicates only POSTs; only POSTs, PUTs and PATCHes take a body
     assert all(e.method == "POST" for e in ENDPOINTS if e.idempotent)
-    assert all(e.method in ("POST", "PATCH") for e in ENDPOINTS if e.request is not None)
-    assert all(e.request is not None for e in ENDPOINTS if e.method == "PATCH")
+    assert all(e.method in ("POST", "PUT", "PATCH") for e in ENDPOINTS if e.request is not None)
+    assert all(e.request is not None for e in ENDPOINTS if e.method in ("PUT", "PATCH"))
     assert [e for e in ENDPOINTS if e.stream] == [LLM_CALL_STREAM, CREATE_AND_CALL_STREAM]
 
 

@@ -219,6 +219,39 @@ WALK = [
         after={"rpm_limit": 60},
     ),
     Step(
+        "PUT",
+        "/api/teams/{team_id}/auto-refill",
+        "/api/teams/t-walk/auto-refill",
+        "team.auto_refill_set",
+        "team:t-walk",
+        body={"amount": 100, "period": "monthly", "mode": "top_up"},
+        before={"auto_refill": None},
+        after={
+            "auto_refill": {
+                "amount": 100,
+                "period": "monthly",
+                "mode": "top_up",
+                "last_refill_period": None,
+            }
+        },
+    ),
+    Step(
+        "DELETE",
+        "/api/teams/{team_id}/auto-refill",
+        "/api/teams/t-walk/auto-refill",
+        "team.auto_refill_delete",
+        "team:t-walk",
+        before={
+            "auto_refill": {
+                "amount": 100,
+                "period": "monthly",
+                "mode": "top_up",
+                "last_refill_period": None,
+            }
+        },
+        after={"auto_refill": None},
+    ),
+    Step(
         "POST",
         "/api/webhooks",
         "/api/webhooks",
@@ -590,6 +623,11 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, int]] = [
     ("DELETE", f"/api/teams/{TEAM}", None, 409),
     ("POST", "/api/teams/nope/credits/add", {"credits": 5}, 404),
     ("POST", "/api/teams/nope/limits", {"rpm_limit": 5}, 404),
+    ("PUT", "/api/teams/nope/auto-refill", {"amount": 5, "period": "daily"}, 404),
+    ("DELETE", "/api/teams/nope/auto-refill", None, 404),
+    ("PUT", f"/api/teams/{TEAM}/auto-refill", {"amount": 0, "period": "daily"}, 422),
+    ("PUT", f"/api/teams/{TEAM}/auto-refill", {"amount": 5, "period": "hourly"}, 422),
+    ("PATCH", f"/api/teams/{TEAM}", {"budget_mode": "consumption_usd"}, 422),
     ("POST", "/api/teams/nope/suspend", None, 404),
     ("POST", "/api/teams/nope/resume", None, 404),
     ("POST", "/api/teams/nope/keys", {"name": "x"}, 404),

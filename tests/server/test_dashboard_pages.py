@@ -435,6 +435,36 @@ async def test_team_settings_and_removals(http: httpx.AsyncClient) -> None:
     await dash.post("/admin/models/remove/default", {}, status=409)
 
 
+async def test_the_team_page_shows_its_budget_mode_auto_refill_and_ledger(
+    http: httpx.AsyncClient,
+) -> None:
+    key = await create_team(
+        http,
+        team_id="t1",
+        credits=10,
+        budget_mode="consumption_tokens",
+        tokens_per_credit=1000,
+        low_balance_threshold=3,
+    )
+    r = await http.put(
+        "/api/teams/t1/auto-refill", json={"amount": 50, "period": "weekly", "mode": "top_up"}
+    )
+    assert r.status_code == 200
+    job = await open_job(http, key, team_id="t1")
+    await call(http, key, job)
+    r = await http.post(
+        f"/api/jobs/{job}/complete", json={"status": "completed"}, headers=bearer(key)
+    )
+    assert r.json()["costs"]["credits_charged"] == 1
+    page = await Dash(http).get("/admin/teams/t1")
+    assert 'id="budget-mode">consumption_tokens: 1,000 tokens per credit<' in page
+    assert 'id="low-balance">3<' in page
+    assert 'id="auto-refill">top up 50 weekly<' in page
+    rows = cells(page, "ledger")
+    assert [row[1:4] for row in rows] == [["charge", "-1", "9"], ["grant", "+10", "10"]]
+    assert rows[0][4].startswith(job[:8])
+
+
 async def test_webhooks_list_deliveries_redeliver_and_remove(http: httpx.AsyncClient) -> None:
     dash = Dash(http)
     key = await create_team(http, credits=5)

@@ -47,6 +47,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/teams/{team_id}/credits/add"): {"credits": 1_000_000, "reason": "mine"},
     ("POST", "/api/teams/{team_id}/limits"): {"rpm_limit": None, "tpm_limit": None},
+    ("PUT", "/api/teams/{team_id}/auto-refill"): {"amount": 1_000_000, "period": "daily"},
     ("POST", "/api/teams/{team_id}/keys"): {"name": "mine"},
     ("POST", "/api/teams/{team_id}/rotate-key"): {"grace_seconds": 3600},
     ("PATCH", "/api/teams/{team_id}"): {"team_alias": "evil", "access_groups": [GROUP, "g2"]},

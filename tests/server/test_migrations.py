@@ -75,11 +75,117 @@ async def test_a_restarted_server_keeps_its_data(settings: Settings) -> None:
         assert (balance["credits_allocated"], balance["credits_reserved"]) == (7, 1)
 
 
+BILLING_VERSION = 7
+"""The version that added billing (budget modes, limits, the ledger, auto-refill)."""
+_BILLING_COLUMNS = {
+    "teams": (
+        "budget_mode",
+        "tokens_per_credit",
+        "credits_per_dollar",
+        "markup_percent",
+        "low_balance_threshold",
+        "refill_amount",
+        "refill_period",
+        "refill_mode",
+        "refill_last_period",
+    ),
+    "jobs": (
+        "budget_mode",
+        "tokens_per_credit",
+        "credits_per_dollar",
+        "markup_percent",
+        "limit_max_tokens",
+        "limit_max_cost_usd",
+        "limit_max_credits",
+        "credits_held",
+        "inflight_tokens",
+        "inflight_cost_usd",
+        "credits_charged",
+    ),
+    "llm_calls": ("provider_cost_usd", "client_cost_usd"),
+}
+
+
+async def _without_billing(db: Database) -> None:
+    """Turn a current database back into one from before the billing version (and so from
+    before the later ones: the webhooks' tables go too)."""
+    await db.execute("DROP TABLE webhook_deliveries")
+    await db.execute("DROP TABLE webhooks")
+    await db.execute("DROP TABLE credit_transactions")
+    for table, columns in _BILLING_COLUMNS.items():
+        for column in columns:
+            await db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {BILLING_VERSION}")
+
+
+async def test_the_billing_upgrade_opens_every_teams_ledger(database_url: str) -> None:
+    """Existing teams get an opening ledger row (so their transactions add up to their
+    balance), open jobs hold the credit they reserved, charged jobs were charged one, and a
+    call's provider and client costs are its old cost."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await _without_billing(db)
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        for team_id, allocated, used, reserved in (("t1", 10, 3, 1), ("t2", 0, 0, 0)):
+            await db.execute(
+                "INSERT INTO teams (team_id, organization_id, status, key_hash, "
+                "credits_allocated, credits_used, credits_reserved, created_at) VALUES "
+                f"('{team_id}', 'org', 'active', 'h-{team_id}', {allocated}, {used}, "
+                f"{reserved}, '2026-01-01 00:00:00')"
+            )
+        for job_id, status, applied in (
+            ("00000000-0000-4000-8000-000000000001", "in_progress", False),
+            ("00000000-0000-4000-8000-000000000002", "completed", True),
+        ):
+            await db.execute(
+                "INSERT INTO jobs (job_id, team_id, job_type, status, credit_applied, "
+                f"created_at) VALUES ('{job_id}', 't1', 'x', '{status}', {applied}, "
+                "'2026-01-01 00:00:00')"
+            )
+        await db.execute(
+            "INSERT INTO llm_calls (call_id, job_id, team_id, model_alias, status, cost_usd, "
+            "created_at) VALUES ('c1', '00000000-0000-4000-8000-000000000002', 't1', 'm', "
+            "'success', 0.25, '2026-01-01 00:00:00')"
+        )
+        assert await migrate(db) == LATEST_VERSION - BILLING_VERSION + 1
+        rows = await db.fetch_all(
+            "SELECT team_id, kind, credits, credits_remaining_after FROM credit_transactions "
+            "ORDER BY team_id"
+        )
+        assert [
+            (r["team_id"], r["kind"], r["credits"], r["credits_remaining_after"]) for r in rows
+        ] == [
+            ("t1", "adjustment", 7, 7),
+            ("t2", "adjustment", 0, 0),
+        ]
+        jobs = await db.fetch_all(
+            "SELECT status, credits_held, credits_charged FROM jobs ORDER BY job_id"
+        )
+        assert [(j["status"], j["credits_held"], j["credits_charged"]) for j in jobs] == [
+            ("in_progress", 1, 0),
+            ("completed", 0, 1),
+        ]
+        call = await db.fetch_one("SELECT provider_cost_usd, client_cost_usd FROM llm_calls")
+        assert call == {"provider_cost_usd": 0.25, "client_cost_usd": 0.25}
+        team = await teams.get_team(db, "t1")
+        assert team is not None and team["budget_mode"] == "job_based"
+        assert team["auto_refill"] is None
+        assert await migrate(db) == 0
+    finally:
+        await db.disconnect()
+
+
 async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None:
     db = Database(database_url)
     await db.connect()
     try:
         await migrate(db)
+        await _without_billing(db)
         # turn it back into a version-1 database that holds data
         await db.execute("ALTER TABLE deployments DROP COLUMN timeout")
         await db.execute("DROP TABLE idempotency_keys")
@@ -87,8 +193,6 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         await db.execute("ALTER TABLE teams DROP COLUMN rpm_limit")
         await db.execute("ALTER TABLE teams DROP COLUMN tpm_limit")
         await db.execute("ALTER TABLE llm_calls DROP COLUMN alive_until")
-        await db.execute("DROP TABLE webhook_deliveries")
-        await db.execute("DROP TABLE webhooks")
         await db.execute("DROP TABLE team_keys")
         await db.execute("DROP TABLE audit_events")
         await db.execute("ALTER TABLE teams DROP COLUMN metadata")
@@ -135,8 +239,8 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         await db.disconnect()
 
 
-async def test_a_version_6_database_gets_the_webhook_tables(database_url: str) -> None:
-    """Version 7 adds webhooks and their outbox; the data of a version-6 database stays, and
+async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -> None:
+    """Version 8 adds webhooks and their outbox; the data of a version-7 database stays, and
     the upgraded database takes endpoints and deliveries."""
     db = Database(database_url)
     await db.connect()
@@ -144,7 +248,7 @@ async def test_a_version_6_database_gets_the_webhook_tables(database_url: str) -
         await migrate(db)
         await db.execute("DROP TABLE webhook_deliveries")
         await db.execute("DROP TABLE webhooks")
-        await db.execute("DELETE FROM schema_migrations WHERE version >= 7")
+        await db.execute("DELETE FROM schema_migrations WHERE version >= 8")
         await db.execute(
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"

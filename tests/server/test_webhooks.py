@@ -33,6 +33,7 @@ from saas_litellm_server.services import webhooks as webhook_service
 from saas_litellm_server.services.audit import Operator
 from saas_litellm_server.services.jobs import settle_abandoned
 from saas_litellm_server.services.maintenance import tick as maintenance_tick
+from saas_litellm_server.services.refills import refill_due
 from saas_litellm_server.services.webhook_delivery import (
     MAX_RESPONSE_CHARS,
     DeliveryWorker,
@@ -391,11 +392,47 @@ async def test_the_last_credit_spent_writes_credits_exhausted(http: httpx.AsyncC
     hook = await _register(http, ["credits.exhausted"])
     await _finish(http, key, "completed")
     assert await _deliveries(http, hook["webhook_id"]) == []
-    last = await _finish(http, key, "completed")
+    await _finish(http, key, "completed")
     got = await _deliveries(http, hook["webhook_id"])
     assert [d["event"]["data"] for d in got] == [
-        {"team_id": TEAM, "organization_id": ORG, "credits_remaining": 0, "job_id": last}
+        {"team_id": TEAM, "organization_id": ORG, "credits_remaining": 0}
     ]
+
+
+async def test_crossing_the_low_balance_threshold_writes_credits_low(
+    http: httpx.AsyncClient,
+) -> None:
+    key = await create_team(http, credits=4, low_balance_threshold=2)
+    hook = await _register(http, ["credits.low"])
+    await _finish(http, key, "completed")  # 4 -> 3: above the threshold
+    assert await _deliveries(http, hook["webhook_id"]) == []
+    await _finish(http, key, "completed")  # 3 -> 2: crossed
+    await _finish(http, key, "completed")  # 2 -> 1: already below, no second event
+    got = await _deliveries(http, hook["webhook_id"])
+    assert [d["event"]["data"] for d in got] == [
+        {
+            "team_id": TEAM,
+            "organization_id": ORG,
+            "credits_remaining": 2,
+            "low_balance_threshold": 2,
+        }
+    ]
+
+
+async def test_an_auto_refill_writes_credits_refilled(
+    http: httpx.AsyncClient, app: Starlette
+) -> None:
+    await create_team(http, credits=1)
+    hook = await _register(http, ["credits.refilled"])
+    r = await http.put(
+        f"/api/teams/{TEAM}/auto-refill", json={"amount": 10, "period": "daily", "mode": "add"}
+    )
+    assert r.status_code == 200, r.text
+    await refill_due(_db(app), dt.datetime.now(dt.timezone.utc))
+    got = await _deliveries(http, hook["webhook_id"])
+    assert [d["event_type"] for d in got] == ["credits.refilled"]
+    data = got[0]["event"]["data"]
+    assert (data["team_id"], data["organization_id"], data["credits"]) == (TEAM, ORG, 10)
 
 
 async def test_a_refused_or_repeated_change_writes_no_event(http: httpx.AsyncClient) -> None:
@@ -418,11 +455,9 @@ async def test_a_refused_or_repeated_change_writes_no_event(http: httpx.AsyncCli
     assert (await http.post(f"/api/teams/{TEAM}/suspend")).status_code == 200  # no change
     assert (await http.post("/api/teams/nope/suspend")).status_code == 404
     got = await _deliveries(http, hook["webhook_id"])
-    assert [d["event_type"] for d in got] == [
-        "team.suspended",
-        "credits.exhausted",
-        "job.completed",
-    ]
+    # one of each: the completion's two events (one transaction), then the suspension
+    assert got[0]["event_type"] == "team.suspended"
+    assert sorted(d["event_type"] for d in got[1:]) == ["credits.exhausted", "job.completed"]
 
 
 async def test_a_rolled_back_change_writes_no_event(

@@ -30,6 +30,7 @@ from saas_litellm_models import (
     WEBHOOK_ID_PATTERN,
     AuditLogQuery,
     CreditsAddRequest,
+    CreditTransactionListQuery,
     Deployment,
     JobSearchQuery,
     KeyCreateRequest,
@@ -51,7 +52,7 @@ from saas_litellm_models import (
 from .._runtime import Runtime
 from .._settings import Settings
 from ..errors import APIError, InvalidRequest, NotFound
-from ..services import audit, catalog, keys, stats, teams, webhooks
+from ..services import audit, catalog, keys, ledger, stats, teams, webhooks
 from ..services import jobs as job_service
 from ..services.audit import Operator
 from ..services.auth import is_admin_key
@@ -65,6 +66,8 @@ PREFIX = "/admin"
 _MAX_FORM_BYTES = 64 * 1024
 _LIST_LIMIT = 500
 _PAGE = 25
+_LEDGER_ROWS = 10
+"""The latest credit transactions a team page shows (the API lists them all)."""
 
 SECURITY_HEADERS = {
     "content-security-policy": (
@@ -422,6 +425,8 @@ class Dashboard:
         )
 
     async def team(self, ctx: Ctx) -> Response:
+        """A team: balance, budget mode and auto-refill, keys, jobs, the ledger's latest
+        transactions, usage."""
         db = ctx.runtime.db
         team_id = ctx.request.path_params["team_id"]
         team = await teams.get_team(db, team_id)
@@ -448,10 +453,14 @@ class Dashboard:
         by_model = await stats.usage_by_model(db, since=None, team_id=team_id)
         key_list = await keys.list_keys(db, team_id)
         groups = await catalog.list_groups(db, PageQuery(limit=_LIST_LIMIT))
+        transactions = await ledger.list_transactions(
+            db, team_id, CreditTransactionListQuery(limit=_LEDGER_ROWS)
+        )
         return self.render(
             ctx,
             "team.html",
             team=team,
+            transactions=transactions.transactions,
             jobs=job_list.jobs,
             filters=filters,
             next_url=next_url,

@@ -63,7 +63,7 @@ class MockProvider:
             content, finish = None, "tool_calls"
         else:
             content, finish = self._content(messages, params), "stop"
-            limit = params.get("max_tokens")
+            limit = params.get("max_tokens", params.get("max_completion_tokens"))
             if limit is not None and count_text_tokens(content) > limit:
                 content, finish = content[: int(limit) * 4], "length"
         completion_text = content or json.dumps([c.model_dump() for c in tool_calls or []])

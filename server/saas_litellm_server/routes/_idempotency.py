@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import anyio
 from starlette.requests import Request
@@ -22,7 +23,10 @@ from ..services import idempotency
 from ._http import read_body, runtime
 from ._sse import EventStreamResponse
 
-__all__ = ["idempotent", "idempotent_stream"]
+if TYPE_CHECKING:
+    from ..store import Database
+
+__all__ = ["idempotent"]
 
 _KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -42,10 +46,14 @@ async def _begin(
     key: str,
     keep: Callable[[bytes], str],
     replay: Callable[[str], Awaitable[str]] | None,
+    vary: tuple[str, ...] = (),
 ) -> idempotency.Claim | Response:
     """Claim the key, or the response to replay."""
     rt = runtime(request)
-    print_ = idempotency.fingerprint(request.method, request.url.path, await read_body(request))
+    what = request.url.path + "".join(
+        f"\n{name}: {request.headers[name]}" for name in vary if name in request.headers
+    )
+    print_ = idempotency.fingerprint(request.method, what, await read_body(request))
     found = await idempotency.begin(
         rt.db,
         scope,
@@ -57,39 +65,62 @@ async def _begin(
     )
     if isinstance(found, idempotency.Claim):
         return found
-    body = found.body if replay is None else await replay(found.body)
+    headers, body = idempotency.split_headers(found.body)
+    body = body if replay is None else await replay(body)
     return Response(
         body,
         status_code=found.status_code,
-        media_type="text/event-stream" if body.startswith("event: ") else "application/json",
-        headers={"Idempotent-Replayed": "true"},
+        media_type=(
+            "text/event-stream" if body.startswith(("event: ", "data: ")) else "application/json"
+        ),
+        headers={**headers, "Idempotent-Replayed": "true"},
     )
+
+
+_KEPT_HEADERS = ("X-Job-Id",)
+"""Response headers a replay sends again (they name what the response is about)."""
+
+
+def _kept(response: Response) -> bytes:
+    headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+    return idempotency.with_headers(headers, bytes(response.body))
 
 
 async def idempotent(
     request: Request,
     scope: str,
-    handler: Callable[[], Awaitable[Response]],
+    handler: Callable[[], Awaitable[Response | EventStreamResponse]],
     *,
     store: Callable[[bytes], str] = bytes.decode,
     replay: Callable[[str], Awaitable[str]] | None = None,
     transaction: bool = True,
-) -> Response:
+    vary: tuple[str, ...] = (),
+) -> Response | EventStreamResponse:
     """``store`` turns the response body into what is kept (to leave secrets out of it);
     ``replay`` turns what was kept back into the body to send. ``transaction=False`` for
-    handlers that keep their response themselves (``idempotency.keep_step``)."""
+    handlers that keep their response themselves (``idempotency.keep_step``): LLM calls, and
+    event streams, whose every event is kept where the call is recorded — a stream the client
+    left early keeps nothing, so that a retry runs the call. ``vary``: headers that are part of
+    what makes two requests the same."""
     key = _key(request)
     if key is None:
         return await handler()
-    begun = await _begin(request, scope, key, store, replay)
+    begun = await _begin(request, scope, key, store, replay, vary)
     if isinstance(begun, Response):
         return begun
     claim, db = begun, runtime(request).db
+    response: Response | EventStreamResponse
+
+    async def plain() -> Response:
+        produced = await handler()
+        assert isinstance(produced, Response), "a stream keeps its own response"
+        return produced
+
     try:
         async with idempotency.leased(db, claim):
             with idempotency.bound(claim):
                 if transaction:
-                    response = await idempotency.in_transaction(db, claim, handler)
+                    response = await idempotency.in_transaction(db, claim, plain)
                 else:
                     response = await handler()
     except APIError as exc:
@@ -98,37 +129,16 @@ async def idempotent(
         with anyio.CancelScope(shield=True):
             await idempotency.abort(db, claim)
         raise
+    if isinstance(response, EventStreamResponse):
+        return _kept_as_streamed(response, db, claim)
     with anyio.CancelScope(shield=True):
-        await idempotency.finish(db, claim, response.status_code, bytes(response.body))
+        await idempotency.finish(db, claim, response.status_code, _kept(response))
     return response
 
 
-async def idempotent_stream(
-    request: Request, scope: str, handler: Callable[[], Awaitable[EventStreamResponse]]
-) -> Response | EventStreamResponse:
-    """The same for an event stream: its response (every event) is kept where the call is
-    recorded; a stream the client left early keeps nothing, so that a retry runs the call."""
-    key = _key(request)
-    if key is None:
-        return await handler()
-    begun = await _begin(request, scope, key, bytes.decode, None)
-    if isinstance(begun, Response):
-        return begun
-    claim, db = begun, runtime(request).db
-    try:
-        async with idempotency.leased(db, claim):
-            with idempotency.bound(claim):
-                stream = await handler()
-    except APIError as exc:
-        response = api_error_response(request, exc)
-        with anyio.CancelScope(shield=True):
-            await idempotency.finish(db, claim, response.status_code, bytes(response.body))
-        return response
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await idempotency.abort(db, claim)
-        raise
-
+def _kept_as_streamed(
+    stream: EventStreamResponse, db: Database, claim: idempotency.Claim
+) -> EventStreamResponse:
     async def complete(sent: bytes) -> None:
         await idempotency.finish(db, claim, 200, sent)
 

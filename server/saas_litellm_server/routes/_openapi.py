@@ -9,7 +9,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
-from saas_litellm_models import ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent
+from saas_litellm_models import (
+    ChatCompletionChunk,
+    ErrorResponse,
+    OpenAIErrorResponse,
+    StreamChunk,
+    StreamDone,
+    StreamErrorEvent,
+)
 
 from ._operation import APIRoute, Operation, path_schema
 
@@ -44,8 +51,30 @@ TAGS = {
     "signed as Standard Webhooks says, with their delivery log and redelivery. Admin key "
     "required.",
     "meta": "Liveness and readiness probes, for load balancers and orchestrators.",
+    "openai": "OpenAI-compatible: point the openai SDK (or anything built on it) at `/v1` with "
+    "the team's virtual key as its API key. Models are the team's aliases; calls are recorded "
+    "in the job named by `X-Job-Id`, or in a single-call job of their own. Errors take "
+    "OpenAI's shape.",
 }
 """Every tag an operation uses, with the description ReDoc and Swagger UI show under it."""
+
+_HEADERS: dict[str, dict[str, Any]] = {
+    "x-job-id": {
+        "schema": {"type": "string", "format": "uuid"},
+        "description": "Record the call in this open job of the team's (404 if it is none, 409 "
+        "if it is closed); without it, the call is a single-call job of its own.",
+    },
+    "x-job-type": {
+        "schema": {
+            "type": "string",
+            "maxLength": 100,
+            "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
+            "default": "chat",
+        },
+        "description": "The job_type of the single-call job made without X-Job-Id.",
+    },
+}
+"""The request headers an operation may take (``Operation.vary``)."""
 
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "admin": [{"AdminKey": []}],
@@ -59,16 +88,22 @@ def _schemas(operations: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any
     inputs = {op.body for op in operations if op.body is not None}
     outputs = {op.response for op in operations if op.response is not None}
     outputs |= {ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent}
+    if any(op.openai for op in operations):
+        outputs |= {OpenAIErrorResponse, ChatCompletionChunk}
     pairs: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs]
     pairs += [(m, "serialization") for m in outputs]
     refs, document = models_json_schema(pairs, ref_template=_REF)
     return refs, document.get("$defs", {})
 
 
-def _error(status: int) -> dict[str, Any]:
+def _error(status: int, *, openai: bool = False) -> dict[str, Any]:
+    body = "OpenAIErrorResponse" if openai else "ErrorResponse"
+    description = _ERRORS[status]
+    if openai:
+        description = description.split("; the body says")[0] + " (OpenAI's shape; `code`)"
     response: dict[str, Any] = {
-        "description": _ERRORS[status],
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorResponse")}}},
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model=body)}}},
         "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
     }
     if status in (429, 503):
@@ -136,10 +171,31 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
                 "description": "Repeats with the same key and body replay the first response.",
             }
         )
+    params += [
+        {"name": name, "in": "header", "required": False, **_HEADERS[name]} for name in op.vary
+    ]
     headers: dict[str, Any] = {"X-Request-ID": {"schema": {"type": "string"}}}
+    if op.names_job:
+        headers["X-Job-Id"] = {
+            "schema": {"type": "string", "format": "uuid"},
+            "description": "The job the call was recorded in.",
+        }
     if op.idempotent:
         headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
-    if op.sse:
+    if op.sse and op.openai:
+        assert op.response is not None
+        content = {
+            "application/json": {"schema": refs[(op.response, "serialization")]},
+            "text/event-stream": {
+                "schema": {
+                    "description": "With `stream: true`: `data:` lines, each the JSON of a "
+                    "ChatCompletionChunk (or, on a failure mid-way, an OpenAIErrorResponse), "
+                    "then `data: [DONE]`.",
+                    "type": "string",
+                }
+            },
+        }
+    elif op.sse:
         events = [refs[(m, "serialization")] for m in (StreamChunk, StreamDone, StreamErrorEvent)]
         content = {
             "text/event-stream": {
@@ -181,7 +237,7 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
     if op.auth != "none":
         errors.add(503)
     for status in sorted(errors):
-        responses[str(status)] = _error(status)
+        responses[str(status)] = _error(status, openai=op.openai)
     operation: dict[str, Any] = {
         "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
         "summary": op.summary,

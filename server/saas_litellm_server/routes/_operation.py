@@ -40,7 +40,7 @@ from ..errors import NotFound
 from ..services.audit import Operator
 from ._auth import Auth, Principal, authorize
 from ._http import parse_body, parse_query, runtime
-from ._idempotency import idempotent, idempotent_stream
+from ._idempotency import idempotent
 from ._sse import EventStreamResponse
 
 if TYPE_CHECKING:  # the handle handlers pass to services; routes run no SQL themselves
@@ -124,6 +124,14 @@ class Operation:
     reissue: Callable[[Database, str, Operator], Awaitable[str]] | None = None
     body_optional: bool = False
     """An empty body is the body model's defaults."""
+    vary: tuple[str, ...] = ()
+    """Request headers that, like the body, make a request a different one for its
+    Idempotency-Key (``X-Job-Id``: the same body for another job is another request)."""
+    names_job: bool = False
+    """Every answer names its job in the ``X-Job-Id`` header."""
+    openai: bool = False
+    """On the OpenAI-compatible surface: errors in OpenAI's shape (``_responses``) and, with
+    ``sse``, streams of ``chat.completion.chunk``."""
     description: str = ""
 
 
@@ -224,7 +232,7 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
             result = await handler(Call(request, rt, principal, path, query, body))
             if op.auth == "admin" and op.method != "GET":
                 rt.forget_catalog()  # this process sees an admin change at once
-            if isinstance(result, Response):
+            if isinstance(result, (Response, EventStreamResponse)):
                 return result
             if isinstance(result, AsyncGenerator):
                 return EventStreamResponse(result)
@@ -232,8 +240,6 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
 
         if not op.idempotent:
             return await run()  # type: ignore[no-any-return]
-        if op.sse:
-            return await idempotent_stream(request, principal.scope, run)
         reissue = op.reissue
         return await idempotent(
             request,
@@ -245,7 +251,8 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
                 if reissue is not None
                 else None
             ),
-            transaction=not op.keeps_own_response,
+            transaction=not (op.keeps_own_response or op.sse),
+            vary=op.vary,
         )
 
     return APIRoute(op, endpoint)

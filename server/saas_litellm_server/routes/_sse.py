@@ -22,11 +22,24 @@ from ..services import idempotency
 __all__ = ["EventStreamResponse"]
 
 
+Encode = Callable[[BaseModel, int], bytes]
+"""An event and its sequence number (from 1) as the bytes to send."""
+
+
 class EventStreamResponse:
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncGenerator[BaseModel, None]) -> None:
+    def __init__(
+        self,
+        events: AsyncGenerator[BaseModel, None],
+        *,
+        encode: Encode = encode_event,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.events = events
+        self.encode = encode
+        """Native events by default; the OpenAI surface sends ``chat.completion.chunk``s."""
+        self.headers = headers or {}
         self.claim: idempotency.Claim | None = None
         """The request's Idempotency-Key claim, current while the events are produced."""
         self.on_complete: Callable[[bytes], Awaitable[None]] | None = None
@@ -62,6 +75,7 @@ class EventStreamResponse:
                     (b"content-type", b"text/event-stream; charset=utf-8"),
                     (b"cache-control", b"no-cache"),
                     (b"x-accel-buffering", b"no"),
+                    *((k.lower().encode(), v.encode()) for k, v in self.headers.items()),
                 ],
             }
         )
@@ -77,7 +91,7 @@ class EventStreamResponse:
                 sequence = 0
                 async for event in events:
                     sequence += 1
-                    chunk = encode_event(event, sequence)
+                    chunk = self.encode(event, sequence)
                     if self.on_complete is not None:
                         sent.append(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})

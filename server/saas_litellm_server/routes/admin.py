@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from saas_litellm_models import (
+    AutoRefillRequest,
     CreditBalance,
     CreditsAddRequest,
     ModelAccessGroup,
@@ -25,7 +26,7 @@ from saas_litellm_models import (
     TeamLimitsRequest,
 )
 
-from ..services import catalog, keys, teams
+from ..services import catalog, keys, refills, teams
 from ._operation import Call, Operation, api_route
 
 __all__ = ["routes"]
@@ -72,6 +73,14 @@ async def suspend_team(call: Call[None, None]) -> Team:
 
 async def resume_team(call: Call[None, None]) -> Team:
     return await teams.set_status(call.db, call.path["team_id"], "active", call.operator)
+
+
+async def set_auto_refill(call: Call[AutoRefillRequest, None]) -> Team:
+    return await refills.set_auto_refill(call.db, call.path["team_id"], call.body, call.operator)
+
+
+async def delete_auto_refill(call: Call[None, None]) -> Team:
+    return await refills.delete_auto_refill(call.db, call.path["team_id"], call.operator)
 
 
 def _admin(
@@ -187,5 +196,27 @@ routes = [
     api_route(
         _admin("POST", "/api/teams/{team_id}/resume", "Resume a team", Team, idempotent=True),
         resume_team,
+    ),
+    api_route(
+        _admin(
+            "PUT",
+            "/api/teams/{team_id}/auto-refill",
+            "Set a team's auto-refill",
+            Team,
+            AutoRefillRequest,
+            description="Applied once per UTC period (daily, ISO-weekly, monthly) by every "
+            "server's sweep, or by a job create that finds no credit; a missed period is "
+            "caught up once. add: grant `amount`; top_up: raise credits_remaining to `amount`.",
+        ),
+        set_auto_refill,
+    ),
+    api_route(
+        _admin(
+            "DELETE",
+            "/api/teams/{team_id}/auto-refill",
+            "Turn a team's auto-refill off",
+            Team,
+        ),
+        delete_auto_refill,
     ),
 ]

@@ -3,9 +3,17 @@ and ``services.jobs``."""
 
 from __future__ import annotations
 
-from saas_litellm_models import CreditBalance, JobList, JobListQuery, TeamUsage, UsageQuery
+from saas_litellm_models import (
+    CreditBalance,
+    CreditTransactionList,
+    CreditTransactionListQuery,
+    JobList,
+    JobListQuery,
+    TeamUsage,
+    UsageQuery,
+)
 
-from ..services import jobs, teams
+from ..services import jobs, ledger, teams
 from ._operation import Call, Operation, api_route
 
 __all__ = ["routes"]
@@ -24,6 +32,10 @@ async def usage(call: Call[None, UsageQuery]) -> TeamUsage:
 
 async def list_jobs(call: Call[None, JobListQuery]) -> JobList:
     return await jobs.list_jobs(call.db, call.path["team_id"], call.query)
+
+
+async def list_transactions(call: Call[None, CreditTransactionListQuery]) -> CreditTransactionList:
+    return await ledger.list_transactions(call.db, call.path["team_id"], call.query)
 
 
 routes = [
@@ -61,5 +73,20 @@ routes = [
             query=JobListQuery,
         ),
         list_jobs,
+    ),
+    api_route(
+        Operation(
+            "GET",
+            "/api/teams/{team_id}/transactions",
+            summary="The team's credit ledger, newest first",
+            auth="team_or_admin",
+            tag="credits",
+            response=CreditTransactionList,
+            query=CreditTransactionListQuery,
+            description="Every change of the team's credits (grant, charge, refill, adjustment) "
+            "with the balance after it; the credits of all transactions add up to "
+            "credits_remaining. The admin key reads any team's, a team key its own.",
+        ),
+        list_transactions,
     ),
 ]

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+from starlette.responses import Response
+
 from saas_litellm_models import (
+    CreateAndCallRequest,
+    CreateAndCallResponse,
     Job,
     JobCompleteRequest,
     JobCompletion,
@@ -18,14 +22,16 @@ from saas_litellm_models import (
     LLMCallResponse,
 )
 
-from ..services import calls, jobs
+from .._responses import json_response
+from ..services import calls, jobs, shortcut
 from ._operation import Call, Operation, api_route
+from ._sse import EventStreamResponse
 
 __all__ = ["routes"]
 
 
 async def create_job(call: Call[JobCreateRequest, None]) -> Job:
-    return await jobs.create_job(call.db, call.team, call.body)
+    return await jobs.create_job(call.db, call.team, call.body, now=call.runtime.clock())
 
 
 async def get_job(call: Call[None, None]) -> JobDetail:
@@ -46,7 +52,40 @@ async def complete_job(call: Call[JobCompleteRequest, None]) -> JobCompletion:
     return await jobs.complete_job(call.db, call.team, call.path["job_id"], call.body)
 
 
+def _parts(body: CreateAndCallRequest) -> tuple[JobCreateRequest, LLMCallRequest]:
+    """The job and the call a create-and-call body describes (``metadata`` goes on both)."""
+    job = JobCreateRequest(
+        team_id=body.team_id, job_type=body.job_type, metadata=body.metadata, user_id=body.user_id
+    )
+    return job, LLMCallRequest(
+        **{name: getattr(body, name) for name in LLMCallRequest.model_fields}
+    )
+
+
+async def create_and_call(call: Call[CreateAndCallRequest, None]) -> Response:
+    job, body = _parts(call.body)
+    result = await shortcut.create_and_call(call.runtime, call.team, job, body)
+    response = json_response(result)
+    response.headers[shortcut.JOB_ID_HEADER] = result.job_id
+    return response
+
+
+async def create_and_call_stream(call: Call[CreateAndCallRequest, None]) -> EventStreamResponse:
+    job, body = _parts(call.body)
+    single = await shortcut.open_single_call(call.runtime, call.team, job, body)
+    return EventStreamResponse(
+        shortcut.stream_single_call(call.runtime, single),
+        headers={shortcut.JOB_ID_HEADER: single.job_id},
+    )
+
+
 _CALL_ERRORS = (400, 402, 403, 409, 429, 502, 504)
+_SHORTCUT = (
+    "A job of one call in one request: the job is created (reserving a credit; 402 when none "
+    "is left), the call made and recorded as llm-call makes it, and the job settled — "
+    "completed (one credit) when the call succeeded, failed (nothing) when it did not. "
+    "`metadata` goes on the job and the call; `X-Job-Id` names the job. "
+)
 
 routes = [
     api_route(
@@ -127,5 +166,42 @@ routes = [
             "Repeating the same status returns the same result; the other status is 409.",
         ),
         complete_job,
+    ),
+    api_route(
+        Operation(
+            "POST",
+            "/api/jobs/create-and-call",
+            summary="Create a job, make one LLM call in it and settle it",
+            auth="team",
+            tag="jobs",
+            response=CreateAndCallResponse,
+            body=CreateAndCallRequest,
+            errors=_CALL_ERRORS,
+            idempotent=True,
+            keeps_own_response=True,  # kept with the job's settlement
+            names_job=True,
+            description=_SHORTCUT + "An upstream failure fails the job and answers the error "
+            "llm-call answers.",
+        ),
+        create_and_call,
+    ),
+    api_route(
+        Operation(
+            "POST",
+            "/api/jobs/create-and-call-stream",
+            summary="Create a job, make one streamed LLM call in it and settle it (SSE)",
+            auth="team",
+            tag="jobs",
+            response=None,
+            body=CreateAndCallRequest,
+            errors=_CALL_ERRORS,
+            sse=True,
+            idempotent=True,
+            keeps_own_response=True,
+            names_job=True,
+            description=_SHORTCUT + "The events of llm-call-stream; the `done` event carries "
+            "the settled job's `costs`. An `error` event, or the client leaving, fails the job.",
+        ),
+        create_and_call_stream,
     ),
 ]

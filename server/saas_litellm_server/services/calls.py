@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,14 +33,47 @@ from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from ..providers import ProviderError, estimate_usage
 from ..store import DatabaseUnavailable, StatementMatchedNothing, calls, jobs
-from . import idempotency, rate_limits, routing
+from . import billing, idempotency, rate_limits, routing
 from .jobs import get_open_job
 
 logger = logging.getLogger("saas_litellm_server")
 
-__all__ = ["PreparedCall", "llm_call", "prepare_call", "stream_call"]
+__all__ = [
+    "Admission",
+    "KeepResponse",
+    "KeepStream",
+    "PreparedCall",
+    "StreamEvent",
+    "admit",
+    "llm_call",
+    "prepare_call",
+    "run_call",
+    "stream_call",
+]
 
 StreamEvent = StreamChunk | StreamDone | StreamErrorEvent
+
+KeepResponse = Callable[[LLMCallResponse], bytes]
+"""What a call's Idempotency-Key keeps of its response (the body a replay sends)."""
+KeepStream = Callable[[Sequence[StreamEvent]], bytes]
+"""What a streamed call's Idempotency-Key keeps of its events (the stream a replay sends)."""
+
+
+def as_json(response: LLMCallResponse) -> bytes:
+    return response.model_dump_json().encode()
+
+
+def as_sse(events: Sequence[StreamEvent]) -> bytes:
+    return b"".join(encode_event(e, i) for i, e in enumerate(events, start=1))
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A call the team may make now: its route, and the rate-limit window it was counted in
+    (``None``: the team has no limits)."""
+
+    route: routing.Route
+    window_id: int | None
 
 
 @dataclass(frozen=True)
@@ -55,26 +88,57 @@ class PreparedCall:
     params: dict[str, Any]
     window_id: int | None = None
     """The rate-limit window the call was counted in (``None``: the team has no limits)."""
+    budget: billing.Budget = billing.JOB_BASED
+    """The job's billing settings and limits."""
+    worst: billing.WorstCase | None = None
+    """The worst case the call reserved (``None``: a job_based job without limits reserves
+    nothing per call)."""
+
+
+async def admit(runtime: Runtime, team: TeamContext, body: LLMCallRequest) -> Admission:
+    """The checks of a call that need no job: the model (allowed, triable), the rate limit."""
+    route = await routing.resolve(runtime, team, body.model)
+    routing.ensure_triable(runtime, route)
+    return Admission(route, await rate_limits.admit(runtime, team))
 
 
 async def prepare_call(
-    runtime: Runtime, team: TeamContext, job_id: str, body: LLMCallRequest
+    runtime: Runtime,
+    team: TeamContext,
+    job_id: str,
+    body: LLMCallRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    admitted: Admission | None = None,
 ) -> PreparedCall:
-    """Everything that can refuse a call, done before any upstream work (or any SSE byte)."""
+    """Everything that can refuse a call, done before any upstream work (or any SSE byte);
+    the last step reserves the call's worst case (consumption modes, job limits).
+    ``params`` are further upstream parameters (the OpenAI surface's ``seed``, ``user``…);
+    ``admitted``, a call already :func:`admit`-ted (the single-call shortcut checks it before
+    it opens the job)."""
     job = await get_open_job(runtime.db, team, job_id)
-    route = await routing.resolve(runtime, team, body.model)
-    routing.ensure_triable(runtime, route)
-    window_id = await rate_limits.admit(runtime, team)
-    if job["status"] == "pending":
+    if admitted is None:
+        admitted = await admit(runtime, team, body)
+    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    upstream = {**body.upstream_params(), **(params or {})}
+    budget = billing.Budget.of(job)
+    worst = None
+    if budget.checked:
+        worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream)
+        upstream["max_tokens"] = worst.completion_tokens  # the bound the reservation assumes
+        await billing.reserve_call(runtime.db, team.team_id, job_id, budget, worst)
+    elif job["status"] == "pending":
         await jobs.mark_in_progress(runtime.db, job_id)
     return PreparedCall(
         team=team,
         job_id=job_id,
-        route=route,
+        route=admitted.route,
         body=body,
-        messages=[m.model_dump(exclude_none=True) for m in body.messages],
-        params=body.upstream_params(),
-        window_id=window_id,
+        messages=messages,
+        params=upstream,
+        window_id=admitted.window_id,
+        budget=budget,
+        worst=worst,
     )
 
 
@@ -121,6 +185,8 @@ class _Recorder:
         alive_until: dt.datetime | None = None,
     ) -> dict[str, Any]:
         call, deployment = self.call, self.fallback.deployment
+        provider_cost = routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens)
+        client_cost = call.budget.client_cost(provider_cost)
         return {
             "call_id": self.call_id,
             "job_id": call.job_id,
@@ -133,7 +199,9 @@ class _Recorder:
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
-            "cost_usd": routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens),
+            "cost_usd": client_cost,
+            "provider_cost_usd": provider_cost,
+            "client_cost_usd": client_cost,
             "latency_ms": round(self.fallback.latency_ms, 3),
             "finish_reason": finish_reason,
             "purpose": call.body.purpose,
@@ -142,6 +210,14 @@ class _Recorder:
             "metadata": call.body.metadata,
             "alive_until": alive_until,
         }
+
+    async def _end_reservation(self) -> None:
+        """The call is recorded: its job's hold follows what it really used."""
+        call = self.call
+        if call.worst is not None:
+            await billing.end_call(
+                self.runtime.db, call.team.team_id, call.job_id, call.budget, call.worst
+            )
 
     async def checkpoint(self) -> None:
         """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``."""
@@ -189,10 +265,12 @@ class _Recorder:
             # same and is recorded, but its response is the retry's to give.
             await calls.record_call(self.runtime.db, **row)
             self.done = True
+            await self._end_reservation()
             claim = idempotency.current()
             assert claim is not None
             raise idempotency.superseded(claim) from None
         self.done = True
+        await self._end_reservation()
         if step is not None:
             claim = idempotency.current()
             assert claim is not None
@@ -203,9 +281,25 @@ class _Recorder:
 
 
 async def llm_call(
-    runtime: Runtime, team: TeamContext, job_id: str, body: LLMCallRequest
+    runtime: Runtime,
+    team: TeamContext,
+    job_id: str,
+    body: LLMCallRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    keep: KeepResponse | None = as_json,
 ) -> LLMCallResponse:
-    call = await prepare_call(runtime, team, job_id, body)
+    call = await prepare_call(runtime, team, job_id, body, params=params)
+    return await run_call(runtime, call, keep=keep)
+
+
+async def run_call(
+    runtime: Runtime, call: PreparedCall, *, keep: KeepResponse | None = as_json
+) -> LLMCallResponse:
+    """Call the upstream (with fallbacks) and record the call. ``keep`` renders the response
+    the request's Idempotency-Key keeps with the record (``None``: the caller keeps one
+    later, with a further effect)."""
+    job_id = call.job_id
     async with _Recorder(runtime, call, streamed=False) as recorder:
         fallback = recorder.fallback
         for deployment, provider in fallback:
@@ -227,7 +321,7 @@ async def llm_call(
             )
             await recorder.finish(
                 outcome.usage,
-                keep=response.model_dump_json().encode(),
+                keep=keep(response) if keep is not None else None,
                 finish_reason=outcome.message.finish_reason,
             )
             return response
@@ -236,21 +330,24 @@ async def llm_call(
         raise error
 
 
-async def stream_call(runtime: Runtime, call: PreparedCall) -> AsyncGenerator[StreamEvent, None]:
+async def stream_call(
+    runtime: Runtime, call: PreparedCall, *, keep: KeepStream | None = as_sse
+) -> AsyncGenerator[StreamEvent, None]:
     """Stream a prepared call as SSE events: chunks as they arrive, then ``done`` or ``error``.
 
     Falls back to the next deployment only while nothing has been sent. If the consumer stops
     early (client disconnect), the upstream iteration is closed, which cancels its request, and
     the recorder records the call as failed with the tokens streamed so far. The final event is
     kept for the request's Idempotency-Key together with the call's record, as the whole
-    stream's text.
+    stream's text rendered by ``keep`` (``None``: the caller keeps it later).
     """
     async with _Recorder(runtime, call, streamed=True) as recorder:
         fallback, pieces = recorder.fallback, recorder.pieces
 
-        def sent_with(last: StreamEvent) -> bytes:
-            events = [*(StreamChunk(content=p) for p in pieces), last]
-            return b"".join(encode_event(e, i) for i, e in enumerate(events, start=1))
+        def sent_with(last: StreamEvent) -> bytes | None:
+            if keep is None:
+                return None
+            return keep([*(StreamChunk(content=p) for p in pieces), last])
 
         for deployment, provider in fallback:
             request = routing.provider_request(runtime, deployment, call.messages, call.params)

@@ -16,6 +16,8 @@ from saas_litellm_models import (
     ModelAliasList,
     ModelAliasListQuery,
     ModelAliasUpdateRequest,
+    OpenAIModel,
+    OpenAIModelList,
     Organization,
     OrganizationCreateRequest,
     OrganizationList,
@@ -47,6 +49,7 @@ __all__ = [
     "list_aliases",
     "list_groups",
     "list_organizations",
+    "team_models",
     "update_alias",
     "update_group",
     "update_organization",
@@ -139,6 +142,17 @@ async def list_groups(db: Database, query: PageQuery) -> ModelAccessGroupList:
     return ModelAccessGroupList(
         model_access_groups=[ModelAccessGroup.model_validate(r) for r in shown],
         next_cursor=next_cursor,
+    )
+
+
+async def team_models(db: Database, team_id: str) -> OpenAIModelList:
+    """The aliases ``team_id`` may call, as OpenAI's model list: exactly those a call with
+    the team's key would not refuse with 403."""
+    return OpenAIModelList(
+        data=[
+            OpenAIModel(id=name, created=int(created.timestamp()))
+            for name, created in await catalog.team_aliases(db, team_id)
+        ]
     )
 
 

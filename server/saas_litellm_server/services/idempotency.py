@@ -42,8 +42,11 @@ __all__ = [
     "in_transaction",
     "keep_alive",
     "keep_step",
+    "keeping",
     "leased",
+    "split_headers",
     "superseded",
+    "with_headers",
 ]
 
 logger = logging.getLogger("saas_litellm_server")
@@ -93,6 +96,27 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     except (ValueError, RecursionError):  # not JSON (the handler will say so): the bytes as sent
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+_HEADERS = b"#headers "
+"""A kept response that carries headers starts with this, their JSON and a newline (a body
+never does: kept bodies are JSON objects or event streams)."""
+
+
+def with_headers(headers: dict[str, str], body: bytes) -> bytes:
+    """``body`` to keep together with ``headers`` a replay must send too (``X-Job-Id``)."""
+    if not headers:
+        return body
+    return _HEADERS + json.dumps(headers).encode() + b"\n" + body
+
+
+def split_headers(kept: str) -> tuple[dict[str, str], str]:
+    """The headers and the body of a kept response (see :func:`with_headers`)."""
+    if not kept.startswith(_HEADERS.decode()):
+        return {}, kept
+    line, _, body = kept.partition("\n")
+    headers: dict[str, str] = json.loads(line.removeprefix(_HEADERS.decode()))
+    return headers, body
 
 
 def superseded(claim: Claim) -> Conflict:
@@ -177,6 +201,13 @@ class Rendered(Protocol):
 
 
 R = TypeVar("R", bound=Rendered)
+T = TypeVar("T")
+
+
+@dataclass
+class _Body:
+    body: bytes | memoryview
+    status_code: int = 200
 
 
 async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Awaitable[R]]) -> R:
@@ -196,6 +227,25 @@ async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Await
                 raise superseded(claim)
             claim.kept = True
     return response
+
+
+async def keeping(
+    db: Database, effect: Callable[[], Awaitable[T]], render: Callable[[T], bytes]
+) -> T:
+    """Run ``effect`` in one transaction that also keeps ``render(result)`` as the current
+    request's response (without an Idempotency-Key, just run it): for a response that reports
+    an effect made after the upstream answered (a single-call job's settlement)."""
+    claim = current()
+    if claim is None or claim.kept:
+        return await effect()
+    results: list[T] = []
+
+    async def produce() -> _Body:
+        results.append(await effect())
+        return _Body(render(results[0]))
+
+    await in_transaction(db, claim, produce)
+    return results[0]
 
 
 @contextlib.asynccontextmanager

@@ -1,11 +1,12 @@
 """The job lifecycle and its credits.
 
-Creating a job reserves one credit; completing it settles the reservation into one used credit
-if at least one of its calls succeeded (a job that got nothing costs nothing); otherwise, and when
-the job fails, the reservation is released. Each step is a conditional write inside one
-transaction whose first statement is a write, so it holds under any concurrency: twelve concurrent
-creates with five credits open exactly five jobs, and a hundred concurrent completions of one job
-settle it once.
+Creating a job reserves one credit (and copies the team's budget mode onto the job); completing
+it settles the reservation — one used credit, or in a consumption mode what its calls used (see
+``services.billing``) — if at least one of its calls succeeded (a job that got nothing costs
+nothing); otherwise, and when the job fails, the reservation is released. Each step is a
+conditional write inside one transaction whose first statement is a write, so it holds under any
+concurrency: twelve concurrent creates with five credits open exactly five jobs, and a hundred
+concurrent completions of one job settle it once.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from saas_litellm_models import (
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
-from . import webhooks
+from ..store._util import utcnow
+from . import billing, refills, webhooks
 from .pagination import page, position
 
 __all__ = [
+    "check_can_open",
     "complete_job",
     "create_job",
     "get_job",
@@ -48,29 +51,46 @@ def _check_active(team: TeamContext) -> None:
         raise PermissionDenied(f"team {team.team_id!r} is suspended")
 
 
-async def create_job(db: Database, team: TeamContext, body: JobCreateRequest) -> Job:
-    if body.team_id != team.team_id:
+def check_can_open(team: TeamContext, team_id: str) -> None:
+    """Refuse a job for another team than the key's, or for a suspended team."""
+    if team_id != team.team_id:
         raise PermissionDenied(
             "team_id does not match the team of the virtual key", param="team_id"
         )
     _check_active(team)
-    async with db.transaction():
-        if not await teams.reserve_credit(db, team.team_id):
-            balance = await teams.get_team(db, team.team_id)
-            raise InsufficientCredits(
-                team.team_id,
-                credits_remaining=0 if balance is None else balance["credits_remaining"],
-                credits_reserved=0 if balance is None else balance["credits_reserved"],
-            )
-        row = await jobs.insert_job(
-            db,
-            job_id=str(uuid.uuid4()),
-            team_id=team.team_id,
-            job_type=body.job_type,
-            metadata=body.metadata,
-            user_id=body.user_id,
-        )
-    return Job.model_validate(row)
+
+
+async def create_job(
+    db: Database, team: TeamContext, body: JobCreateRequest, *, now: dt.datetime | None = None
+) -> Job:
+    """Open a job: reserve one credit (402 if none is available, after applying an
+    auto-refill that is due at ``now``) and copy the team's budget settings onto it."""
+    check_can_open(team, body.team_id)
+    limits = body.limits.model_dump(exclude_none=True) if body.limits else None
+    for attempt in range(2):
+        async with db.transaction():
+            budget = await teams.reserve_credit(db, team.team_id)
+            if budget is not None:
+                row = await jobs.insert_job(
+                    db,
+                    job_id=str(uuid.uuid4()),
+                    team_id=team.team_id,
+                    job_type=body.job_type,
+                    metadata=body.metadata,
+                    user_id=body.user_id,
+                    budget=budget,
+                    limits=limits,
+                )
+                return Job.model_validate(row)
+        # no credit available: an auto-refill may be due (the sweep may not have run yet)
+        if attempt or not await refills.refill_team(db, team.team_id, now or utcnow()):
+            break
+    balance = await teams.get_team(db, team.team_id)
+    raise InsufficientCredits(
+        team.team_id,
+        credits_remaining=0 if balance is None else balance["credits_remaining"],
+        credits_reserved=0 if balance is None else balance["credits_reserved"],
+    )
 
 
 async def _require_job(db: Database, team: TeamContext, job_id: str) -> jobs.JobRow:
@@ -115,6 +135,8 @@ async def _costs(db: Database, team_id: str, row: jobs.JobRow) -> JobCosts:
         credit_applied=row["credit_applied"],
         credit_reason=_credit_reason(row),
         credits_remaining=remaining,
+        credits_charged=row.get("credits_charged", 0),
+        credits_reserved=row.get("credits_held", 0),
     )
 
 
@@ -150,16 +172,22 @@ async def complete_job(
         if row is not None:
             # The job is closed now, so no call can start on it; one still in flight when it
             # closed is not counted (as with every call finishing after completion).
-            charge = body.status == "completed" and await jobs.has_successful_call(db, job_id)
-            if charge:
-                remaining = await teams.settle_credit(db, team.team_id)
-            else:
-                remaining = await teams.release_credit(db, team.team_id)
-            await jobs.record_settlement(
-                db, job_id, credit_applied=charge, credits_remaining=remaining
+            charged, remaining = await billing.settle_job(
+                db, team.team_id, row, completed=body.status == "completed", now=utcnow()
             )
-            row = {**row, "credit_applied": charge, "credits_remaining_after": remaining}
-            await webhooks.job_settled(db, row, credit_applied=charge, credits_remaining=remaining)
+            await jobs.record_settlement(
+                db, job_id, credits_charged=charged, credits_remaining=remaining
+            )
+            row = {
+                **row,
+                "credit_applied": charged > 0,
+                "credits_charged": charged,
+                "credits_held": 0,
+                "credits_remaining_after": remaining,
+            }
+            await webhooks.job_settled(
+                db, row, credits_charged=charged, credits_remaining=remaining
+            )
     if row is None:  # not open: closed before, by this status (a replay) or the other
         row = await _require_job(db, team, job_id)
         if row["status"] != body.status:

@@ -1,7 +1,8 @@
 """Housekeeping each server process runs in the background: close streamed calls whose server
 died mid-stream, settle abandoned jobs, forget expired idempotency keys, old rate-limit
-windows and old webhook deliveries. Every step is safe when several processes run it at
-once, and a failing step (the database is down) is retried at the next tick."""
+windows and old webhook deliveries, apply the auto-refills that are due. Every step is safe when
+several processes run it at once, and a failing step (the database is down) is retried at the
+next tick."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 
 from .._runtime import Runtime
 from ..store import DatabaseUnavailable, calls, idempotency, rate_limits, webhooks
+from . import refills
 from .jobs import settle_abandoned
 from .rate_limits import current_window
 
@@ -31,6 +33,9 @@ async def tick(runtime: Runtime) -> int:
     settled = await settle_abandoned(runtime.db, ttl=runtime.settings.job_ttl_seconds)
     if settled:
         logger.info("settled %d abandoned job(s)", settled)
+    refilled = await refills.refill_due(runtime.db, runtime.clock())
+    if refilled:
+        logger.info("auto-refilled %d team(s)", refilled)
     await idempotency.delete_expired(runtime.db)
     window_id, _ = current_window(runtime)
     await rate_limits.delete_before(runtime.db, window_id - 1)

@@ -22,7 +22,7 @@ from saas_litellm_models import (
     TeamUsage,
 )
 
-from ..errors import Conflict, InvalidRequest, NotFound
+from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from ..store import Database, catalog, jobs, teams
 from . import audit, webhooks
 from .audit import Operator
@@ -85,6 +85,13 @@ async def create_team(
             tpm_limit=body.tpm_limit,
             metadata=body.metadata,
             now=by.now,
+            budget={
+                "budget_mode": body.budget_mode or "job_based",
+                "tokens_per_credit": body.tokens_per_credit,
+                "credits_per_dollar": body.credits_per_dollar,
+                "markup_percent": body.markup_percent or 0.0,
+                "low_balance_threshold": body.low_balance_threshold,
+            },
         )
         if not created:
             removed = await teams.get_team(db, body.team_id) is None
@@ -175,10 +182,24 @@ async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: O
                 raise _unknown_groups(missing)
         await teams.update_team(db, team_id, changes)
         after = await _team_row(db, team_id)
+        _check_budget(after)
         old, new = audit.changed(before, after)
         if new:
             await audit.record(db, by, "team.update", _target(team_id), before=old, after=new)
     return Team.model_validate(after)
+
+
+def _check_budget(team: teams.TeamRow) -> None:
+    """A consumption mode needs its rate (the change is rolled back otherwise)."""
+    mode = team["budget_mode"]
+    if mode == "consumption_tokens" and team["tokens_per_credit"] is None:
+        raise ValidationFailed(
+            "budget_mode consumption_tokens needs tokens_per_credit", param="tokens_per_credit"
+        )
+    if mode == "consumption_usd" and team["credits_per_dollar"] is None:
+        raise ValidationFailed(
+            "budget_mode consumption_usd needs credits_per_dollar", param="credits_per_dollar"
+        )
 
 
 async def delete_team(db: Database, team_id: str, by: Operator) -> Deleted:
@@ -228,7 +249,7 @@ async def add_credits(
     db: Database, team_id: str, body: CreditsAddRequest, by: Operator
 ) -> CreditBalance:
     async with db.transaction():
-        row = await teams.add_credits(db, team_id, body.credits, body.reason)
+        row = await teams.add_credits(db, team_id, body.credits, body.reason, now=by.now)
         if row is None:
             raise NotFound(f"team {team_id!r} not found")
         balance = CreditBalance.model_validate(teams.balance(row))

@@ -277,11 +277,11 @@ async def job_settled(
     db: Database,
     row: jobs.JobRow,
     *,
-    credit_applied: bool,
+    credits_charged: int,
     credits_remaining: int,
 ) -> None:
-    """``job.completed`` or ``job.failed`` for a job just closed (inside its transaction); and
-    ``credits.exhausted`` when the credit it used was the team's last."""
+    """``job.completed`` or ``job.failed`` for a job just closed (inside its transaction).
+    (``credits.*`` events come from ``credit_events``, which sees every credit movement.)"""
     team_id = row["team_id"]
 
     async def organization() -> str | None:
@@ -300,24 +300,14 @@ async def job_settled(
             "error_message": row["error_message"],
             "costs": {
                 **costs,
-                "credit_applied": credit_applied,
+                "credit_applied": credits_charged > 0,
+                "credits_charged": credits_charged,
                 "credits_remaining": credits_remaining,
             },
         }
 
     event: WebhookEventType = "job.completed" if row["status"] == "completed" else "job.failed"
     await _emit(db, event, organization, job_data, None)
-    if credit_applied and credits_remaining == 0:
-
-        async def exhausted(organization_id: str | None) -> Data:
-            return {
-                "team_id": team_id,
-                "organization_id": organization_id,
-                "credits_remaining": 0,
-                "job_id": row["job_id"],
-            }
-
-        await _emit(db, "credits.exhausted", organization, exhausted, None)
 
 
 async def team_suspended(db: Database, team_id: str, organization_id: str) -> None:

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 
 from ._database import Database, Row
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
-from .schema import alias_groups, deployments, model_access_groups, model_aliases, organizations
+from .schema import (
+    alias_groups,
+    deployments,
+    model_access_groups,
+    model_aliases,
+    organizations,
+    team_groups,
+)
 
 __all__ = [
     "AliasRow",
@@ -31,6 +38,7 @@ __all__ = [
     "lock_groups",
     "lock_organization",
     "replace_alias",
+    "team_aliases",
     "update_alias",
     "update_group",
     "update_organization",
@@ -341,6 +349,27 @@ async def list_aliases(
         )
     )
     return await _with_members(db, rows)
+
+
+async def team_aliases(db: Database, team_id: str) -> list[tuple[str, dt.datetime]]:
+    """The aliases a team may call (public ones, and those of its access groups) with their
+    creation time, by name."""
+    granted = sa.select(alias_groups.c.model_alias).where(
+        alias_groups.c.group_name.in_(
+            sa.select(team_groups.c.group_name).where(team_groups.c.team_id == team_id)
+        )
+    )
+    rows = await db.fetch_all(
+        sa.select(model_aliases.c.model_alias, model_aliases.c.created_at)
+        .where(sa.or_(model_aliases.c.public, model_aliases.c.model_alias.in_(granted)))
+        .order_by(model_aliases.c.model_alias)
+    )
+    out = []
+    for row in rows:
+        created_at = utc(row["created_at"])
+        assert created_at is not None
+        out.append((str(row["model_alias"]), created_at))
+    return out
 
 
 async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:

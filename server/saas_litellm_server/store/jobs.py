@@ -15,7 +15,9 @@ __all__ = [
     "OPEN_STATUSES",
     "JobRow",
     "abandoned",
+    "begin_call",
     "close_job",
+    "end_call",
     "get_job",
     "has_successful_call",
     "insert_job",
@@ -24,6 +26,8 @@ __all__ = [
     "list_jobs",
     "mark_in_progress",
     "record_settlement",
+    "set_held",
+    "spent",
     "usage_by_job_type",
 ]
 
@@ -47,6 +51,21 @@ class JobRow(TypedDict):
     credits_remaining_after: int | None
     created_at: dt.datetime
     completed_at: dt.datetime | None
+    budget_mode: str
+    tokens_per_credit: int | None
+    credits_per_dollar: float | None
+    markup_percent: float
+    limits: dict[str, Any] | None
+    credits_held: int
+    credits_charged: int
+
+
+_LIMITS = ("max_tokens", "max_cost_usd", "max_credits")
+
+
+def _limits(row: Row) -> dict[str, Any] | None:
+    limits = {k: row[f"limit_{k}"] for k in _LIMITS if row.get(f"limit_{k}") is not None}
+    return limits or None
 
 
 def job_row(row: Row) -> JobRow:
@@ -69,6 +88,13 @@ def _job(row: Row) -> JobRow:
         credits_remaining_after=row["credits_remaining_after"],
         created_at=created_at,
         completed_at=utc(row["completed_at"]),
+        budget_mode=row.get("budget_mode") or "job_based",
+        tokens_per_credit=row.get("tokens_per_credit"),
+        credits_per_dollar=row.get("credits_per_dollar"),
+        markup_percent=float(row.get("markup_percent") or 0.0),
+        limits=_limits(row),
+        credits_held=int(row.get("credits_held") or 0),
+        credits_charged=int(row.get("credits_charged") or 0),
     )
 
 
@@ -80,7 +106,11 @@ async def insert_job(
     job_type: str,
     metadata: dict[str, Any] | None,
     user_id: str | None,
+    budget: Row | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> JobRow:
+    """Insert an open job holding the one credit its creation reserved; ``budget`` is the
+    team's billing settings at that moment (the job keeps them)."""
     row = await db.fetch_one(
         jobs.insert()
         .values(
@@ -92,6 +122,9 @@ async def insert_job(
             user_id=user_id,
             credit_applied=False,
             created_at=utcnow(),
+            credits_held=1,
+            **(budget or {}),
+            **{f"limit_{k}": v for k, v in (limits or {}).items() if k in _LIMITS},
         )
         .returning(*jobs.c)
     )
@@ -230,14 +263,72 @@ async def close_job(
 
 
 async def record_settlement(
-    db: Database, job_id: str, *, credit_applied: bool, credits_remaining: int
+    db: Database, job_id: str, *, credits_charged: int, credits_remaining: int
 ) -> None:
-    """Keep what completion did, so that repeating it can return the same result."""
+    """Keep what completion did, so that repeating it can return the same result; the job
+    holds nothing any more."""
     await db.execute(
         jobs.update()
         .where(jobs.c.job_id == job_id)
-        .values(credit_applied=credit_applied, credits_remaining_after=credits_remaining)
+        .values(
+            credit_applied=credits_charged > 0,
+            credits_charged=credits_charged,
+            credits_remaining_after=credits_remaining,
+            credits_held=0,
+            inflight_tokens=0,
+            inflight_cost_usd=0.0,
+        )
     )
+
+
+async def begin_call(db: Database, job_id: str, tokens: int, cost_usd: float) -> Row | None:
+    """Count a call's worst case as in flight on its open job (and mark the job in progress);
+    as the transaction's first write it also locks the job's row, so that calls of one job
+    reserve one after the other. The job's held credits and in-flight totals after it, or
+    ``None`` when the job is no longer open."""
+    return await db.fetch_one(
+        jobs.update()
+        .where(jobs.c.job_id == job_id, jobs.c.status.in_(OPEN_STATUSES))
+        .values(
+            status="in_progress",
+            inflight_tokens=jobs.c.inflight_tokens + tokens,
+            inflight_cost_usd=jobs.c.inflight_cost_usd + cost_usd,
+        )
+        .returning(jobs.c.credits_held, jobs.c.inflight_tokens, jobs.c.inflight_cost_usd)
+    )
+
+
+async def end_call(db: Database, job_id: str, tokens: int, cost_usd: float) -> Row | None:
+    """A call's worst case is no longer in flight (its real figure is recorded); as
+    :func:`begin_call`, ``None`` when the job was closed meanwhile (closing released it)."""
+    return await db.fetch_one(
+        jobs.update()
+        .where(jobs.c.job_id == job_id, jobs.c.status.in_(OPEN_STATUSES))
+        .values(
+            inflight_tokens=jobs.c.inflight_tokens - tokens,
+            inflight_cost_usd=jobs.c.inflight_cost_usd - cost_usd,
+        )
+        .returning(jobs.c.credits_held, jobs.c.inflight_tokens, jobs.c.inflight_cost_usd)
+    )
+
+
+async def set_held(db: Database, job_id: str, credits: int) -> None:
+    await db.execute(jobs.update().where(jobs.c.job_id == job_id).values(credits_held=credits))
+
+
+async def spent(db: Database, job_id: str) -> tuple[int, float, bool]:
+    """What the job's recorded calls used: tokens, client cost in USD, and whether any
+    succeeded (every call counts, failed and cut-short ones too: their tokens were used)."""
+    ok = sa.case((calls.c.status == "success", _ONE), else_=_ZERO)
+    row = await db.fetch_one(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.client_cost_usd), 0.0).label("cost"),
+            sa.func.coalesce(sa.func.sum(ok), 0).label("succeeded"),
+        ).where(calls.c.job_id == job_id)
+    )
+    assert row is not None
+    return int(row["tokens"]), float(row["cost"]), int(row["succeeded"]) > 0
 
 
 async def job_costs(db: Database, job_id: str) -> Row:

@@ -64,6 +64,46 @@ def _create_all(dialect: Dialect) -> list[str]:
     return _create_tables(dialect, *schema.metadata.sorted_tables)
 
 
+def _billing(dialect: Dialect) -> list[str]:
+    """Budget modes, per-job limits, the ledger and auto-refill (self-contained, so that it can
+    be renumbered). Every team gets an opening ledger row, so that the credits of its
+    transactions add up to its credits_remaining from the start; open jobs hold one credit each
+    (what they reserved), charged jobs were charged one; a call's costs are its old cost_usd."""
+    return [
+        "ALTER TABLE teams ADD COLUMN budget_mode VARCHAR(32) NOT NULL DEFAULT 'job_based'",
+        "ALTER TABLE teams ADD COLUMN tokens_per_credit BIGINT",
+        "ALTER TABLE teams ADD COLUMN credits_per_dollar FLOAT",
+        "ALTER TABLE teams ADD COLUMN markup_percent FLOAT NOT NULL DEFAULT 0",
+        "ALTER TABLE teams ADD COLUMN low_balance_threshold BIGINT",
+        "ALTER TABLE teams ADD COLUMN refill_amount BIGINT",
+        "ALTER TABLE teams ADD COLUMN refill_period VARCHAR(16)",
+        "ALTER TABLE teams ADD COLUMN refill_mode VARCHAR(16)",
+        "ALTER TABLE teams ADD COLUMN refill_last_period VARCHAR(16)",
+        "ALTER TABLE jobs ADD COLUMN budget_mode VARCHAR(32) NOT NULL DEFAULT 'job_based'",
+        "ALTER TABLE jobs ADD COLUMN tokens_per_credit BIGINT",
+        "ALTER TABLE jobs ADD COLUMN credits_per_dollar FLOAT",
+        "ALTER TABLE jobs ADD COLUMN markup_percent FLOAT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN limit_max_tokens BIGINT",
+        "ALTER TABLE jobs ADD COLUMN limit_max_cost_usd FLOAT",
+        "ALTER TABLE jobs ADD COLUMN limit_max_credits BIGINT",
+        "ALTER TABLE jobs ADD COLUMN credits_held BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN inflight_tokens BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN inflight_cost_usd FLOAT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN credits_charged BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE llm_calls ADD COLUMN provider_cost_usd FLOAT NOT NULL DEFAULT 0",
+        "ALTER TABLE llm_calls ADD COLUMN client_cost_usd FLOAT NOT NULL DEFAULT 0",
+        "UPDATE llm_calls SET provider_cost_usd = cost_usd, client_cost_usd = cost_usd",
+        "UPDATE jobs SET credits_held = 1 WHERE status IN ('pending', 'in_progress')",
+        "UPDATE jobs SET credits_charged = 1 WHERE credit_applied",
+        *_create_tables(dialect, schema.credit_transactions),
+        "INSERT INTO credit_transactions (transaction_id, team_id, at, kind, credits, "  # noqa: S608
+        "credits_remaining_after, reason, dedupe_key) "
+        f"SELECT 'ctx_' || {_random_hex(dialect)}, team_id, CURRENT_TIMESTAMP, "
+        "'adjustment', credits_allocated - credits_used, credits_allocated - credits_used, "
+        "'opening balance (schema version 7)', 'opening:' || team_id FROM teams",
+    ]
+
+
 UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     # Version 1 is the first schema; a database is never upgraded *to* it, only created whole.
     (1, lambda dialect: []),
@@ -104,7 +144,8 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
             str(CreateIndex(_index(schema.jobs, "ix_jobs_created")).compile(dialect=dialect)),
         ],
     ),
-    (7, lambda dialect: _create_tables(dialect, schema.webhooks, schema.webhook_deliveries)),
+    (7, _billing),
+    (8, lambda dialect: _create_tables(dialect, schema.webhooks, schema.webhook_deliveries)),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

@@ -15,6 +15,7 @@ __all__ = [
     "audit_events",
     "calls",
     "credit_grants",
+    "credit_transactions",
     "deployments",
     "idempotency_keys",
     "jobs",
@@ -121,6 +122,17 @@ teams = sa.Table(
     sa.Column("tpm_limit", sa.Integer),  # since schema version 4
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),  # since version 6
     sa.Column("deleted_at", _ts),  # since schema version 6: removed, its history kept
+    # Since schema version 7 (billing): the budget mode and its rates, copied onto each job
+    # at its creation; the low-balance threshold; the auto-refill and the period it last ran.
+    sa.Column("budget_mode", sa.String(32), nullable=False, server_default="job_based"),
+    sa.Column("tokens_per_credit", sa.BigInteger),
+    sa.Column("credits_per_dollar", sa.Float),
+    sa.Column("markup_percent", sa.Float, nullable=False, server_default="0"),
+    sa.Column("low_balance_threshold", sa.BigInteger),
+    sa.Column("refill_amount", sa.BigInteger),
+    sa.Column("refill_period", sa.String(16)),
+    sa.Column("refill_mode", sa.String(16)),
+    sa.Column("refill_last_period", sa.String(16)),
     sa.CheckConstraint("credits_used >= 0", name="ck_teams_used_nonneg"),
     sa.CheckConstraint("credits_reserved >= 0", name="ck_teams_reserved_nonneg"),
     sa.CheckConstraint(
@@ -170,6 +182,20 @@ jobs = sa.Table(
     sa.Column("credits_remaining_after", sa.BigInteger),
     sa.Column("created_at", _ts, nullable=False),
     sa.Column("completed_at", _ts),
+    # Since schema version 7 (billing): the team's settings when the job opened, its limits,
+    # the credits it holds now (its worst case so far: 1 at creation) and the worst case of
+    # its calls in flight, and what it was charged.
+    sa.Column("budget_mode", sa.String(32), nullable=False, server_default="job_based"),
+    sa.Column("tokens_per_credit", sa.BigInteger),
+    sa.Column("credits_per_dollar", sa.Float),
+    sa.Column("markup_percent", sa.Float, nullable=False, server_default="0"),
+    sa.Column("limit_max_tokens", sa.BigInteger),
+    sa.Column("limit_max_cost_usd", sa.Float),
+    sa.Column("limit_max_credits", sa.BigInteger),
+    sa.Column("credits_held", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("inflight_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("inflight_cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("credits_charged", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_jobs_team_created", "team_id", "created_at"),
     sa.Index("ix_jobs_created", "created_at", "job_id"),  # since schema version 6
 )
@@ -188,7 +214,7 @@ calls = sa.Table(
     sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("completion_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("total_tokens", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),  # = client_cost_usd
     sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
     sa.Column("finish_reason", sa.String(32)),
     sa.Column("purpose", sa.String(200)),
@@ -199,6 +225,10 @@ calls = sa.Table(
     # Since schema version 5: a call still streaming (status "streaming") saves its progress
     # and is alive until then; past it, the server that ran it is gone (see calls.interrupt).
     sa.Column("alive_until", _ts),
+    # Since schema version 7: the provider's cost (tokens x prices) and the client's (with the
+    # team's markup); cost_usd keeps the client's, which is what it meant before (no markup).
+    sa.Column("provider_cost_usd", sa.Float, nullable=False, server_default="0"),
+    sa.Column("client_cost_usd", sa.Float, nullable=False, server_default="0"),
     sa.Index("ix_llm_calls_job", "job_id"),
 )
 
@@ -259,7 +289,24 @@ audit_events = sa.Table(  # since schema version 6: every admin change
     sa.Index("ix_audit_events_target", "target", "at"),
 )
 
-webhooks = sa.Table(  # since schema version 7: endpoints events are POSTed to
+credit_transactions = sa.Table(  # since schema version 7: the ledger, append-only
+    "credit_transactions",
+    metadata,
+    sa.Column("transaction_id", sa.String(40), primary_key=True),
+    sa.Column("team_id", sa.String(_ID), sa.ForeignKey("teams.team_id"), nullable=False),
+    sa.Column("at", _ts, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # grant | charge | refill | adjustment
+    sa.Column("credits", sa.BigInteger, nullable=False),  # signed
+    sa.Column("credits_remaining_after", sa.BigInteger, nullable=False),
+    sa.Column("job_id", sa.String(36)),
+    sa.Column("reason", sa.Text),
+    # What makes a transaction happen once ("charge:<job_id>", "refill:<period>"…): a replay
+    # of the same cause cannot write a second row.
+    sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Index("ix_credit_transactions_team_at", "team_id", "at", "transaction_id"),
+)
+
+webhooks = sa.Table(  # since schema version 8: endpoints events are POSTed to
     "webhooks",
     metadata,
     sa.Column("webhook_id", sa.String(40), primary_key=True),
@@ -277,7 +324,7 @@ webhooks = sa.Table(  # since schema version 7: endpoints events are POSTed to
     sa.Index("ix_webhooks_created", "created_at", "webhook_id"),
 )
 
-webhook_deliveries = sa.Table(  # since schema version 7: the outbox and the delivery log
+webhook_deliveries = sa.Table(  # since schema version 8: the outbox and the delivery log
     "webhook_deliveries",
     metadata,
     sa.Column("delivery_id", sa.String(40), primary_key=True),  # the ``webhook-id`` header

@@ -15,33 +15,52 @@ import sqlalchemy as sa
 
 from saas_litellm_models import OPEN_JOB_STATUSES
 
+from . import ledger
 from ._database import Database, Row, Statement
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
 from .schema import credit_grants, jobs, team_groups, team_keys, teams
 
 __all__ = [
+    "BUDGET_COLUMNS",
     "TeamRow",
     "add_credits",
+    "apply_refill",
     "delete_team",
     "existed",
     "get_team",
     "get_team_and_job",
     "get_team_by_key_hash",
+    "hold_credits",
     "insert_team",
     "list_teams",
     "lock_team",
     "open_job_count",
-    "release_credit",
+    "refills_due",
+    "release_held",
     "reserve_credit",
+    "set_auto_refill",
     "set_limits",
     "set_status",
-    "settle_credit",
+    "settle_job",
     "team_access_groups",
     "teams_using",
     "update_team",
 ]
 
 _REMAINING = (teams.c.credits_allocated - teams.c.credits_used).label("credits_remaining")
+_AVAILABLE = teams.c.credits_allocated - teams.c.credits_used - teams.c.credits_reserved
+_BALANCE = (
+    teams.c.team_id,
+    teams.c.organization_id,
+    teams.c.credits_allocated,
+    teams.c.credits_used,
+    teams.c.credits_reserved,
+    teams.c.low_balance_threshold,
+    _REMAINING,
+)
+"""What a credit movement returns: the balance after it, and what credit events need."""
+BUDGET_COLUMNS = ("budget_mode", "tokens_per_credit", "credits_per_dollar", "markup_percent")
+"""The team's billing settings that a job copies when it opens."""
 
 
 class TeamRow(TypedDict):
@@ -61,6 +80,23 @@ class TeamRow(TypedDict):
     access_groups: list[str]
     metadata: dict[str, Any]
     created_at: dt.datetime
+    budget_mode: str
+    tokens_per_credit: int | None
+    credits_per_dollar: float | None
+    markup_percent: float
+    low_balance_threshold: int | None
+    auto_refill: dict[str, Any] | None
+
+
+def _auto_refill(row: Row) -> dict[str, Any] | None:
+    if row["refill_period"] is None:
+        return None
+    return {
+        "amount": int(row["refill_amount"]),
+        "period": row["refill_period"],
+        "mode": row["refill_mode"],
+        "last_refill_period": row["refill_last_period"],
+    }
 
 
 def _team(row: Row, groups: list[str]) -> TeamRow:
@@ -81,6 +117,12 @@ def _team(row: Row, groups: list[str]) -> TeamRow:
         access_groups=groups,
         metadata=loads(row["metadata"]),
         created_at=created_at,
+        budget_mode=row["budget_mode"],
+        tokens_per_credit=row["tokens_per_credit"],
+        credits_per_dollar=row["credits_per_dollar"],
+        markup_percent=float(row["markup_percent"]),
+        low_balance_threshold=row["low_balance_threshold"],
+        auto_refill=_auto_refill(row),
     )
 
 
@@ -98,9 +140,11 @@ async def insert_team(
     tpm_limit: int | None = None,
     metadata: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> bool:
-    """Insert the team, its access groups and its first credit grant; ``False`` if the id exists
-    (or existed: a removed team's id is not reused, its history still names it)."""
+    """Insert the team, its access groups and its first credit grant (in the ledger too);
+    ``False`` if the id exists (or existed: a removed team's id is not reused, its history
+    still names it). ``budget``: its billing settings (columns of ``teams``)."""
     now = now or utcnow()
     async with db.transaction():
         row = await db.fetch_one(
@@ -120,6 +164,7 @@ async def insert_team(
                 rpm_limit=rpm_limit,
                 tpm_limit=tpm_limit,
                 metadata=dumps(metadata),
+                **(budget or {}),
             )
         )
         if row is None:
@@ -134,6 +179,17 @@ async def insert_team(
                 created_at=now,
             )
         )
+        if credits_allocated:
+            await ledger.append(
+                db,
+                team_id=team_id,
+                kind="grant",
+                credits=credits_allocated,
+                credits_remaining_after=credits_allocated,
+                at=now,
+                reason="initial allocation",
+                dedupe_key=f"create:{team_id}",
+            )
     return True
 
 
@@ -293,6 +349,15 @@ _JOB_COLUMNS = (
     "credits_remaining_after",
     "created_at",
     "completed_at",
+    "budget_mode",
+    "tokens_per_credit",
+    "credits_per_dollar",
+    "markup_percent",
+    "limit_max_tokens",
+    "limit_max_cost_usd",
+    "limit_max_credits",
+    "credits_held",
+    "credits_charged",
 )
 _BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is bound
     "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, k.key_id, "  # noqa: S608
@@ -330,68 +395,201 @@ async def get_team_and_job(
     return _key_times(row), (job if job["job_id"] is not None else None)
 
 
-async def reserve_credit(db: Database, team_id: str) -> bool:
-    """Reserve one credit for a new job, if one is available."""
+async def reserve_credit(db: Database, team_id: str) -> Row | None:
+    """Reserve one credit for a new job, if one is available; the team's billing settings
+    (which the job keeps), ``None`` when no credit is available."""
+    return await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None), _AVAILABLE >= 1)
+        .values(credits_reserved=teams.c.credits_reserved + 1)
+        .returning(*(teams.c[c] for c in BUDGET_COLUMNS))
+    )
+
+
+async def hold_credits(db: Database, team_id: str, credits: int) -> bool:
+    """Reserve ``credits`` more for an open job, only if that many are available."""
     row = await db.fetch_one(
         teams.update()
-        .where(
-            teams.c.team_id == team_id,
-            teams.c.deleted_at.is_(None),
-            teams.c.credits_allocated - teams.c.credits_used - teams.c.credits_reserved >= 1,
-        )
-        .values(credits_reserved=teams.c.credits_reserved + 1)
+        .where(teams.c.team_id == team_id, credits <= _AVAILABLE)
+        .values(credits_reserved=teams.c.credits_reserved + credits)
         .returning(teams.c.team_id)
     )
     return row is not None
 
 
-async def settle_credit(db: Database, team_id: str) -> int:
-    """Turn one reservation into one used credit; returns credits_remaining."""
-    return await _move(db, team_id, used=1)
-
-
-async def release_credit(db: Database, team_id: str) -> int:
-    """Give one reservation back; returns credits_remaining."""
-    return await _move(db, team_id, used=0)
-
-
-async def _move(db: Database, team_id: str, *, used: int) -> int:
+async def release_held(db: Database, team_id: str, credits: int) -> None:
+    """Give back ``credits`` a job held (its worst case shrank to the real figure)."""
     row = await db.fetch_one(
         teams.update()
-        .where(teams.c.team_id == team_id, teams.c.credits_reserved >= 1)
-        .values(
-            credits_reserved=teams.c.credits_reserved - 1,
-            credits_used=teams.c.credits_used + used,
-        )
-        .returning(_REMAINING)
+        .where(teams.c.team_id == team_id, teams.c.credits_reserved >= credits)
+        .values(credits_reserved=teams.c.credits_reserved - credits)
+        .returning(teams.c.team_id)
     )
-    if row is None:  # the job's reservation is missing: a broken invariant, never a client error
-        raise RuntimeError(f"team {team_id!r} has no reserved credit to settle")
-    return int(row["credits_remaining"])
+    if row is None:  # a job's reservation is missing: a broken invariant, never a client error
+        raise RuntimeError(f"team {team_id!r} holds fewer than {credits} reserved credits")
 
 
-async def add_credits(db: Database, team_id: str, credits: int, reason: str | None) -> Row | None:
-    """Grant credits (and record the grant); ``None`` when the team does not exist."""
+async def settle_job(db: Database, team_id: str, *, held: int, charge: int) -> Row | None:
+    """Close a job's reservation of ``held`` credits, spending ``charge`` of the team's credits
+    (0: a release). ``None`` when the team cannot pay ``charge`` even with the job's credits
+    back (only when a job used more than its worst case); else the balance after it."""
+    return await db.fetch_one(
+        teams.update()
+        .where(
+            teams.c.team_id == team_id,
+            teams.c.credits_reserved >= held,
+            _AVAILABLE + held >= charge,
+        )
+        .values(
+            credits_reserved=teams.c.credits_reserved - held,
+            credits_used=teams.c.credits_used + charge,
+        )
+        .returning(*_BALANCE)
+    )
+
+
+async def add_credits(
+    db: Database,
+    team_id: str,
+    credits: int,
+    reason: str | None,
+    *,
+    now: dt.datetime | None = None,
+    kind: str = "grant",
+    dedupe_key: str | None = None,
+) -> Row | None:
+    """Grant credits (and record the grant, in the ledger too); ``None`` when the team does
+    not exist."""
+    now = now or utcnow()
     async with db.transaction():
         row = await db.fetch_one(
             teams.update()
             .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
             .values(credits_allocated=teams.c.credits_allocated + credits)
-            .returning(
-                teams.c.team_id,
-                teams.c.credits_allocated,
-                teams.c.credits_used,
-                teams.c.credits_reserved,
-            )
+            .returning(*_BALANCE)
         )
         if row is None:
             return None
         await db.execute(
             credit_grants.insert().values(
-                team_id=team_id, amount=credits, reason=reason, created_at=utcnow()
+                team_id=team_id, amount=credits, reason=reason, created_at=now
             )
         )
+        await ledger.append(
+            db,
+            team_id=team_id,
+            kind=kind,
+            credits=credits,
+            credits_remaining_after=int(row["credits_remaining"]),
+            at=now,
+            reason=reason,
+            dedupe_key=dedupe_key,
+        )
     return row
+
+
+async def set_auto_refill(db: Database, team_id: str, refill: dict[str, Any] | None) -> bool:
+    """Set (``{amount, period, mode}``) or remove (``None``) the team's auto-refill. The period
+    last refilled is kept while the period stays the same (so re-setting it cannot refill
+    twice in one period); a new period type starts afresh."""
+    if refill is None:
+        values: dict[str, Any] = {
+            "refill_amount": None,
+            "refill_period": None,
+            "refill_mode": None,
+            "refill_last_period": None,
+        }
+    else:
+        values = {
+            "refill_amount": refill["amount"],
+            "refill_period": refill["period"],
+            "refill_mode": refill["mode"],
+            "refill_last_period": sa.case(
+                (teams.c.refill_period == refill["period"], teams.c.refill_last_period),
+                else_=sa.null(),
+            ),
+        }
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
+        .values(**values)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
+async def refills_due(db: Database, keys: Mapping[str, str], limit: int) -> list[str]:
+    """Teams whose auto-refill has not run in the current period (``keys``: period -> the
+    current period's key)."""
+    due = sa.or_(
+        *(
+            sa.and_(
+                teams.c.refill_period == period,
+                sa.or_(teams.c.refill_last_period.is_(None), teams.c.refill_last_period < key),
+            )
+            for period, key in keys.items()
+        )
+    )
+    rows = await db.fetch_all(
+        sa.select(teams.c.team_id)
+        .where(teams.c.deleted_at.is_(None), due)
+        .order_by(teams.c.team_id)
+        .limit(limit)
+    )
+    return [r["team_id"] for r in rows]
+
+
+async def apply_refill(
+    db: Database, team_id: str, keys: Mapping[str, str], now: dt.datetime
+) -> tuple[Row, int, str] | None:
+    """Refill the team once for the current period (call inside a transaction): ``(balance
+    after, credits added, period key)``, or ``None`` when it has no auto-refill or this period
+    was refilled already (by this or any other process). The period key is claimed by one
+    conditional update of the team's row, which also adds the credits."""
+    if not await lock_team(db, team_id):
+        return None
+    row = await db.fetch_one(teams.select().where(teams.c.team_id == team_id))
+    if row is None or row["refill_period"] not in keys:
+        return None
+    key = keys[row["refill_period"]]
+    last = row["refill_last_period"]
+    if last is not None and last >= key:
+        return None
+    amount = int(row["refill_amount"])
+    remaining = int(row["credits_allocated"]) - int(row["credits_used"])
+    added = amount if row["refill_mode"] == "add" else max(0, amount - remaining)
+    after = await db.fetch_one(
+        teams.update()
+        .where(
+            teams.c.team_id == team_id,
+            teams.c.refill_period == row["refill_period"],
+            sa.or_(teams.c.refill_last_period.is_(None), teams.c.refill_last_period < key),
+        )
+        .values(
+            credits_allocated=teams.c.credits_allocated + added,
+            refill_last_period=key,
+        )
+        .returning(*_BALANCE)
+    )
+    if after is None:
+        return None
+    if added:
+        await db.execute(
+            credit_grants.insert().values(
+                team_id=team_id, amount=added, reason=f"auto-refill {key}", created_at=now
+            )
+        )
+        await ledger.append(
+            db,
+            team_id=team_id,
+            kind="refill",
+            credits=added,
+            credits_remaining_after=int(after["credits_remaining"]),
+            at=now,
+            reason=f"auto-refill ({row['refill_period']}, {row['refill_mode']}) {key}",
+            dedupe_key=f"refill:{team_id}:{key}",
+        )
+    return after, added, key
 
 
 async def set_limits(db: Database, team_id: str, limits: dict[str, int | None]) -> bool:

@@ -1,0 +1,213 @@
+"""The single-call job: open a job, make one call in it and settle it, in one request.
+
+Serves ``POST /api/jobs/create-and-call``, ``…/create-and-call-stream`` and
+``/v1/chat/completions`` without ``X-Job-Id``. It is the job lifecycle of ``services.jobs`` and
+the call of ``services.calls``, in order; nothing of theirs is redone here:
+
+- everything that can refuse the call (team, model, rate limit, then the credit reservation)
+  does so before the job exists, so a refusal leaves no job behind;
+- the call is made and recorded like any llm-call (fallbacks, tokens, cost, disconnects);
+- the job is then *completed* (one credit) when the call succeeded, and *failed* (the
+  reservation released) when it did not, when the client left, or the request was cancelled.
+
+The response an Idempotency-Key keeps is kept in the transaction that settles the job, not with
+the call's record, so that a replay reports the job's costs exactly as the first answer did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from saas_litellm_models import (
+    CreateAndCallResponse,
+    Job,
+    JobCompleteRequest,
+    JobCompletion,
+    JobCosts,
+    JobCreateRequest,
+    LLMCallRequest,
+    StreamDone,
+    StreamErrorEvent,
+)
+
+from .._runtime import Runtime, TeamContext
+from ..errors import APIError
+from . import calls, idempotency, jobs
+
+__all__ = [
+    "JOB_ID_HEADER",
+    "KeepSettled",
+    "SingleCall",
+    "create_and_call",
+    "open_single_call",
+    "stream_single_call",
+]
+
+KeepSettled = Callable[[CreateAndCallResponse], bytes]
+"""What the Idempotency-Key keeps of a settled single call (the body a replay sends)."""
+
+JOB_ID_HEADER = "X-Job-Id"
+
+
+def as_json(response: CreateAndCallResponse) -> bytes:
+    return response.model_dump_json().encode()
+
+
+@dataclass(frozen=True)
+class SingleCall:
+    """A single-call job, open, and its call, prepared."""
+
+    team: TeamContext
+    job: Job
+    call: calls.PreparedCall
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+    def kept(self, body: bytes) -> bytes:
+        """The response to keep for a replay, which names the job (``X-Job-Id``) too."""
+        return idempotency.with_headers({JOB_ID_HEADER: self.job_id}, body)
+
+
+async def open_single_call(
+    runtime: Runtime,
+    team: TeamContext,
+    job: JobCreateRequest,
+    body: LLMCallRequest,
+    *,
+    params: dict[str, Any] | None = None,
+) -> SingleCall:
+    """Check the call, then open its job (402 when no credit is left to reserve)."""
+    jobs.check_can_open(team, job.team_id)
+    admitted = await calls.admit(runtime, team, body)
+    created = await jobs.create_job(runtime.db, team, job, now=runtime.clock())
+    try:
+        prepared = await calls.prepare_call(
+            runtime, team, created.job_id, body, params=params, admitted=admitted
+        )
+    except BaseException as exc:
+        await _fail(runtime, team, created.job_id, _why(exc, created.job_id))
+        raise
+    return SingleCall(team, created, prepared)
+
+
+_LEFT = "the request ended before the call did (the client disconnected)"
+
+
+def _why(exc: BaseException, job_id: str) -> str:
+    """Why the call failed; an :class:`APIError`, which answers the request, also names the
+    job (``X-Job-Id``)."""
+    if isinstance(exc, APIError):
+        exc.headers.setdefault(JOB_ID_HEADER, job_id)
+        return exc.message
+    return _LEFT
+
+
+async def _fail(runtime: Runtime, team: TeamContext, job_id: str, reason: str) -> None:
+    """Fail the job, releasing its credit (shielded: it must happen, also when cancelled)."""
+    body = JobCompleteRequest(status="failed", error_message=reason.replace("\x00", "")[:4000])
+    with anyio.CancelScope(shield=True):
+        await jobs.complete_job(runtime.db, team, job_id, body)
+
+
+async def _complete(runtime: Runtime, single: SingleCall) -> JobCompletion:
+    body = JobCompleteRequest(status="completed")
+    return await jobs.complete_job(runtime.db, single.team, single.job_id, body)
+
+
+async def create_and_call(
+    runtime: Runtime,
+    team: TeamContext,
+    job: JobCreateRequest,
+    body: LLMCallRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    keep: KeepSettled = as_json,
+) -> CreateAndCallResponse:
+    """One job, one call, settled; an upstream failure fails the job and raises as llm-call
+    does. ``keep`` renders the response the Idempotency-Key keeps."""
+    single = await open_single_call(runtime, team, job, body, params=params)
+    try:
+        answer = await calls.run_call(runtime, single.call, keep=None)
+    except BaseException as exc:
+        await _fail(runtime, team, single.job_id, _why(exc, single.job_id))
+        raise
+
+    def settled(completion: JobCompletion) -> CreateAndCallResponse:
+        return CreateAndCallResponse(**dict(answer), costs=completion.costs)
+
+    completion = await idempotency.keeping(
+        runtime.db, lambda: _complete(runtime, single), lambda c: single.kept(keep(settled(c)))
+    )
+    return settled(completion)
+
+
+def stream_single_call(
+    runtime: Runtime, single: SingleCall, *, keep: calls.KeepStream = calls.as_sse
+) -> AsyncGenerator[calls.StreamEvent, None]:
+    """The call's events as ``stream_call`` sends them, the ``done`` event carrying the
+    settled job's ``costs``; an ``error`` event, or the consumer leaving, fails the job.
+    ``keep`` renders the stream the Idempotency-Key keeps, with the settlement."""
+
+    async def events() -> AsyncGenerator[calls.StreamEvent, None]:
+        sent: list[calls.StreamEvent] = []
+        settled = False
+        try:
+            async with contextlib.aclosing(
+                calls.stream_call(runtime, single.call, keep=None)
+            ) as stream:
+                async for event in stream:
+                    if isinstance(event, StreamDone):
+                        costs = await _settle(runtime, single, sent, event, keep)
+                        settled = True
+                        yield event.model_copy(update={"costs": costs})
+                        return
+                    if isinstance(event, StreamErrorEvent):
+                        await _settle_failure(runtime, single, sent, event, keep)
+                        settled = True
+                        yield event
+                        return
+                    sent.append(event)
+                    yield event
+        finally:
+            if not settled:
+                await _fail(runtime, single.team, single.job_id, _LEFT)
+
+    return events()
+
+
+async def _settle(
+    runtime: Runtime,
+    single: SingleCall,
+    sent: list[calls.StreamEvent],
+    done: StreamDone,
+    keep: calls.KeepStream,
+) -> JobCosts:
+    with anyio.CancelScope(shield=True):  # the call is recorded: its job must settle
+        completion = await idempotency.keeping(
+            runtime.db,
+            lambda: _complete(runtime, single),
+            lambda c: single.kept(keep([*sent, done.model_copy(update={"costs": c.costs})])),
+        )
+    return completion.costs
+
+
+async def _settle_failure(
+    runtime: Runtime,
+    single: SingleCall,
+    sent: list[calls.StreamEvent],
+    error: StreamErrorEvent,
+    keep: calls.KeepStream,
+) -> None:
+    with anyio.CancelScope(shield=True):
+        await idempotency.keeping(
+            runtime.db,
+            lambda: _fail(runtime, single.team, single.job_id, error.error.message),
+            lambda _: single.kept(keep([*sent, error])),
+        )

@@ -1,0 +1,97 @@
+"""SQL for the credit ledger: one append-only row per change of a team's credits.
+
+A row is written in the transaction of the change it records, with the team's
+``credits_remaining`` after it, so that the credits of a team's rows always add up to its
+balance. ``dedupe_key`` names what caused a row (a job's charge, a period's refill, a team's
+first grant): a replay of that cause inserts nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+
+from ._database import Database, Row
+from ._util import insert_ignore, newest_first, utc
+from .schema import credit_transactions
+
+__all__ = ["append", "balance_of", "list_transactions"]
+
+
+async def append(
+    db: Database,
+    *,
+    team_id: str,
+    kind: str,
+    credits: int,
+    credits_remaining_after: int,
+    at: dt.datetime,
+    job_id: str | None = None,
+    reason: str | None = None,
+    dedupe_key: str | None = None,
+) -> bool:
+    """Write one transaction (inside the change's transaction); ``False`` if ``dedupe_key``
+    was already written."""
+    row = await db.fetch_one(
+        insert_ignore(
+            db,
+            credit_transactions,
+            transaction_id="ctx_" + secrets.token_hex(12),
+            team_id=team_id,
+            at=at,
+            kind=kind,
+            credits=credits,
+            credits_remaining_after=credits_remaining_after,
+            job_id=job_id,
+            reason=reason,
+            dedupe_key=dedupe_key,
+        )
+    )
+    return row is not None
+
+
+async def list_transactions(
+    db: Database,
+    team_id: str,
+    *,
+    kind: str | None,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+) -> list[Row]:
+    """A page of the team's transactions, newest first."""
+    query = credit_transactions.select().where(credit_transactions.c.team_id == team_id)
+    if kind is not None:
+        query = query.where(credit_transactions.c.kind == kind)
+    rows = await db.fetch_all(
+        newest_first(
+            query,
+            credit_transactions.c.at,
+            credit_transactions.c.transaction_id,
+            after=after,
+            limit=limit,
+        )
+    )
+    return [
+        {
+            "transaction_id": r["transaction_id"],
+            "at": utc(r["at"]),
+            "kind": r["kind"],
+            "credits": int(r["credits"]),
+            "credits_remaining_after": int(r["credits_remaining_after"]),
+            "job_id": r["job_id"],
+            "reason": r["reason"],
+        }
+        for r in rows
+    ]
+
+
+async def balance_of(db: Database, team_id: str) -> int:
+    """The sum of the team's transactions (what its credits_remaining must be)."""
+    value = await db.fetch_val(
+        sa.select(sa.func.coalesce(sa.func.sum(credit_transactions.c.credits), 0)).where(
+            credit_transactions.c.team_id == team_id
+        )
+    )
+    return int(value)
