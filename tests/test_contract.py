@@ -111,6 +111,7 @@ async def _run(run: Run, client: Any) -> None:
 
 
 Run = Callable[[Any], object]
+WEBHOOK_ID = "wh_0123456789abcdef01234567"
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,19 @@ SURFACES = [
             "revoke_key": lambda c: c.revoke_key("acme-corp", "key_0123456789abcdef01234567"),
             "list_audit_log": lambda c: c.list_audit_log(actor="admin-key", cursor="x"),
             "iter_audit_log": lambda c: _first(c.iter_audit_log(target="team:acme-corp")),
+            "create_webhook": lambda c: c.create_webhook(
+                "https://hooks.example.com/x", ["job.completed"], organization_id="org"
+            ),
+            "list_webhooks": lambda c: c.list_webhooks(limit=5, cursor="x"),
+            "iter_webhooks": lambda c: _first(c.iter_webhooks()),
+            "delete_webhook": lambda c: c.delete_webhook(WEBHOOK_ID),
+            "list_webhook_deliveries": lambda c: c.list_webhook_deliveries(
+                WEBHOOK_ID, status="failed", cursor="x"
+            ),
+            "iter_webhook_deliveries": lambda c: _first(c.iter_webhook_deliveries(WEBHOOK_ID)),
+            "retry_webhook_delivery": lambda c: c.retry_webhook_delivery(
+                WEBHOOK_ID, "msg_0123456789abcdef01234567"
+            ),
         },
         LIFECYCLE,
     ),

@@ -70,6 +70,7 @@ SNIPPET_DOCS = [
     "docs/guide.md",
     "docs/structured_outputs.md",
     "docs/openai.md",
+    "docs/webhooks.md",
 ]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Names a snippet may use without defining: the client and job of the surrounding text.

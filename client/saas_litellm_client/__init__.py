@@ -64,6 +64,12 @@ from saas_litellm_models import (
     TeamUsage,
     Usage,
     VirtualKeyInfo,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookEvent,
+    WebhookInfo,
+    WebhookList,
 )
 
 from ._admin_client import SaasLiteLLMAdminClient
@@ -207,6 +213,12 @@ __all__ = [
     "Usage",
     "UserMessageParam",
     "VirtualKeyInfo",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookEvent",
+    "WebhookInfo",
+    "WebhookList",
     "__version__",
     "request_id_of",
     "to_strict_json_schema",

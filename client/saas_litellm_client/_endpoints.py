@@ -69,6 +69,11 @@ from saas_litellm_models import (
     TeamUpdateRequest,
     TeamUsage,
     VirtualKeyInfo,
+    WebhookCreated,
+    WebhookCreateRequest,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookList,
 )
 
 from ._utils import path_segment, with_query
@@ -292,6 +297,26 @@ LIST_AUDIT_LOG = Endpoint(
     "GET", "/api/audit-log", AuditLog, query=("actor", "action", "target", "since", *_PAGE)
 )
 
+# -- webhooks (admin) ---------------------------------------------------------------------------
+
+CREATE_WEBHOOK = Endpoint(
+    "POST", "/api/webhooks", WebhookCreated, request=WebhookCreateRequest, idempotent=True
+)
+LIST_WEBHOOKS = Endpoint("GET", "/api/webhooks", WebhookList, query=_PAGE)
+DELETE_WEBHOOK = Endpoint("DELETE", "/api/webhooks/{webhook_id}", Deleted)
+LIST_WEBHOOK_DELIVERIES = Endpoint(
+    "GET",
+    "/api/webhooks/{webhook_id}/deliveries",
+    WebhookDeliveryList,
+    query=("status", *_PAGE),
+)
+RETRY_WEBHOOK_DELIVERY = Endpoint(
+    "POST",
+    "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+    WebhookDelivery,
+    idempotent=True,
+)
+
 ENDPOINTS: tuple[Endpoint[Any], ...] = (
     CREATE_JOB,
     GET_JOB,
@@ -336,5 +361,10 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     LIST_KEYS,
     REVOKE_KEY,
     LIST_AUDIT_LOG,
+    CREATE_WEBHOOK,
+    LIST_WEBHOOKS,
+    DELETE_WEBHOOK,
+    LIST_WEBHOOK_DELIVERIES,
+    RETRY_WEBHOOK_DELIVERY,
 )
 """Every endpoint above (what the contract test compares with the server's OpenAPI)."""

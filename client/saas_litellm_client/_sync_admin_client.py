@@ -1,6 +1,7 @@
 # Generated from _admin_client.py by scripts/unasync.py: edit that module and run
 # `python scripts/unasync.py`, never this file.
-"""The admin client: organizations, model access, teams, credits, keys and the audit log.
+"""The admin client: organizations, model access, teams, credits, keys, the audit log and
+webhooks.
 
 Generated from ``_admin_client`` by ``scripts/unasync.py``: edit that module, not this one.
 """
@@ -24,6 +25,7 @@ from saas_litellm_models import (
     CreditTransactionKind,
     CreditTransactionList,
     Deleted,
+    DeliveryStatus,
     Deployment,
     Job,
     JobList,
@@ -57,6 +59,13 @@ from saas_litellm_models import (
     TeamUpdateRequest,
     TeamUsage,
     VirtualKeyInfo,
+    WebhookCreated,
+    WebhookCreateRequest,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookEventType,
+    WebhookInfo,
+    WebhookList,
 )
 
 from . import _endpoints
@@ -78,6 +87,8 @@ _Page = TypeVar(
     JobList,
     AuditLog,
     CreditTransactionList,
+    WebhookList,
+    WebhookDeliveryList,
 )
 _Item = TypeVar("_Item")
 
@@ -1007,6 +1018,121 @@ class SaasLiteLLMSyncAdminClient(_SyncBaseClient):
             lambda page: page.events,
         )
 
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def create_webhook(
+        self,
+        url: str,
+        events: Sequence[WebhookEventType],
+        *,
+        organization_id: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> WebhookCreated:
+        """Register an endpoint the server POSTs ``events`` to (``"job.completed"``,
+        ``"team.suspended"``…), signed as Standard Webhooks says; with ``organization_id``,
+        only that organization's events. ``result.secret`` (``whsec_…``) verifies the
+        signatures and is shown only this once — store it. A loopback or private URL is a
+        ``ValidationError`` (422) unless the server allows them; a replay under the same
+        ``idempotency_key`` answers the same endpoint and secret."""
+        body = WebhookCreateRequest.model_validate(
+            {"url": url, "events": list(events), "organization_id": organization_id}
+        )
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return self._request(_endpoints.CREATE_WEBHOOK, body=body, options=options)
+
+    def list_webhooks(
+        self,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> WebhookList:
+        """One page of webhook endpoints, newest first, with their status (``disabled`` after
+        failing for days); never their secrets. See :meth:`iter_webhooks`."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return self._request(
+            _endpoints.LIST_WEBHOOKS, query={"limit": limit, "cursor": cursor}, options=options
+        )
+
+    def iter_webhooks(self, *, page_size: int = 100) -> Iterator[WebhookInfo]:
+        """Every webhook endpoint, newest first, a page at a time."""
+        yield from _every(
+            lambda cursor: self.list_webhooks(limit=page_size, cursor=cursor),
+            lambda page: page.webhooks,
+        )
+
+    def delete_webhook(
+        self,
+        webhook_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Deleted:
+        """Remove an endpoint: nothing more is sent to it, its pending deliveries are given
+        up."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return self._request(
+            _endpoints.DELETE_WEBHOOK, params={"webhook_id": webhook_id}, options=options
+        )
+
+    def list_webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> WebhookDeliveryList:
+        """One page of an endpoint's deliveries, newest first (``status``: ``"pending"``,
+        ``"succeeded"`` or ``"failed"``): the event, attempts and the latest attempt's
+        outcome. See :meth:`iter_webhook_deliveries`."""
+        options = RequestOptions(timeout, max_retries, deadline)
+        return self._request(
+            _endpoints.LIST_WEBHOOK_DELIVERIES,
+            params={"webhook_id": webhook_id},
+            query={"status": status, "limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    def iter_webhook_deliveries(
+        self, webhook_id: str, *, status: DeliveryStatus | None = None, page_size: int = 100
+    ) -> Iterator[WebhookDelivery]:
+        """Every delivery of an endpoint, newest first, a page at a time."""
+        yield from _every(
+            lambda cursor: self.list_webhook_deliveries(
+                webhook_id, status=status, limit=page_size, cursor=cursor
+            ),
+            lambda page: page.deliveries,
+        )
+
+    def retry_webhook_delivery(
+        self,
+        webhook_id: str,
+        delivery_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> WebhookDelivery:
+        """Send a delivery again, with the same ``webhook-id``, as soon as a worker is free
+        (whatever its status). ``ConflictError`` when the endpoint is disabled."""
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return self._request(
+            _endpoints.RETRY_WEBHOOK_DELIVERY,
+            params={"webhook_id": webhook_id, "delivery_id": delivery_id},
+            options=options,
+        )
+
 
 class SaasLiteLLMSyncAdminClientWithRawResponse:
     """``admin.with_raw_response``: every method of the admin client that answers one response
@@ -1048,3 +1174,8 @@ class SaasLiteLLMSyncAdminClientWithRawResponse:
         self.list_keys = sync_raw_response(client.list_keys)
         self.revoke_key = sync_raw_response(client.revoke_key)
         self.list_audit_log = sync_raw_response(client.list_audit_log)
+        self.create_webhook = sync_raw_response(client.create_webhook)
+        self.list_webhooks = sync_raw_response(client.list_webhooks)
+        self.delete_webhook = sync_raw_response(client.delete_webhook)
+        self.list_webhook_deliveries = sync_raw_response(client.list_webhook_deliveries)
+        self.retry_webhook_delivery = sync_raw_response(client.retry_webhook_delivery)

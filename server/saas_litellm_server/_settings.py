@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["BUILTIN_MODEL_ALIAS", "Settings"]
@@ -120,6 +120,68 @@ class Settings(BaseSettings):
     dashboard_session_hours: float = Field(
         default=8.0, gt=0, le=24 * 30, description="How long a dashboard sign-in lasts."
     )
+
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback, private, link-local and other non-public "
+        "addresses (off: such URLs are refused when registered and when delivered).",
+    )
+    webhooks_deliver: bool = Field(
+        default=True,
+        description="Run the webhook delivery worker in this process (every process may).",
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a webhook receiver has to answer."
+    )
+    webhooks_retry_base_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Wait before the first retry of a failed delivery; doubled (with jitter) "
+        "after each further failure.",
+    )
+    webhooks_retry_max_interval_seconds: float = Field(
+        default=3 * 3600, gt=0, description="Longest wait between two retries."
+    )
+    webhooks_retry_window_seconds: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="How long a failing delivery is retried before it is given up.",
+    )
+    webhooks_disable_after_seconds: float = Field(
+        default=5 * 24 * 3600,
+        gt=0,
+        description="An endpoint whose every attempt failed for this long is disabled.",
+    )
+    webhooks_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a worker holds a delivery it is sending; a process that died "
+        "mid-delivery has its deliveries taken over after this. Above the timeout.",
+    )
+    webhooks_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the worker looks for deliveries made by other processes or "
+        "due for a retry (its own process wakes it at once).",
+    )
+
+    webhooks_log_retention_seconds: float = Field(
+        default=30 * 24 * 3600,
+        gt=0,
+        description="How long finished deliveries (succeeded or given up) stay in the delivery "
+        "log before the maintenance sweep removes them.",
+    )
+
+    @field_validator("webhooks_lease_seconds")
+    @classmethod
+    def _lease_outlasts_an_attempt(cls, value: float, info: ValidationInfo) -> float:
+        timeout = info.data.get("webhooks_timeout_seconds")
+        if timeout is not None and value <= timeout:
+            raise ValueError(
+                f"must exceed SAAS_LITELLM_WEBHOOKS_TIMEOUT_SECONDS ({timeout:g}), or a slow "
+                "receiver's delivery could be sent twice at once"
+            )
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

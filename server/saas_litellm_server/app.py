@@ -34,12 +34,13 @@ from ._timing import ServerTimingMiddleware
 from ._version import __version__
 from .dashboard import dashboard_routes
 from .errors import APIError
-from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai
+from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai, webhooks
 from .routes._operation import Call, Operation, api_route
 from .routes.metrics import metrics_routes
 from .services.catalog import apply_config, ensure_builtin_alias
 from .services.health import check_ready
 from .services.maintenance import run_maintenance
+from .services.webhook_delivery import DeliveryWorker
 from .store import DatabaseUnavailable, migrate, writes_attempted
 
 __all__ = ["create_app"]
@@ -171,10 +172,15 @@ def create_app(
             app.state.runtime = rt
             use(metrics)  # the maintenance task settles jobs too
             housekeeping = asyncio.create_task(run_maintenance(rt))
+            webhooks_worker = DeliveryWorker(rt) if settings.webhooks_deliver else None
+            if webhooks_worker is not None:
+                webhooks_worker.start()
             try:
                 yield
             finally:
                 housekeeping.cancel()
+                if webhooks_worker is not None:
+                    await webhooks_worker.aclose()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
         finally:
@@ -213,6 +219,7 @@ def create_app(
             *changes.routes,
             *control.routes,
             *audit.routes,
+            *webhooks.routes,
             *jobs.routes,
             *credits.routes,
             *openai.routes,

@@ -29,6 +29,7 @@ from ._admin import (
     TeamStatus,
 )
 from ._base import (
+    DELIVERY_ID_PATTERN,
     IDEMPOTENCY_KEY_PATTERN,
     IDENTIFIER_PATTERN,
     JOB_ID_PATTERN,
@@ -40,6 +41,7 @@ from ._base import (
     MAX_METADATA_BYTES,
     RESERVED_NAME_PATTERN,
     TEAM_ID_PATTERN,
+    WEBHOOK_ID_PATTERN,
     Identifier,
     Metadata,
     ModelName,
@@ -142,10 +144,25 @@ from ._openai import (
     StreamOptions,
     TextContentPart,
 )
+from ._webhooks import (
+    WEBHOOK_EVENT_TYPES,
+    DeliveryStatus,
+    WebhookCreated,
+    WebhookCreateRequest,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookDeliveryListQuery,
+    WebhookEvent,
+    WebhookEventType,
+    WebhookInfo,
+    WebhookList,
+    WebhookStatus,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DELIVERY_ID_PATTERN",
     "ERROR_STATUS",
     "FORWARDED_FIELDS",
     "IDEMPOTENCY_KEY_PATTERN",
@@ -160,6 +177,8 @@ __all__ = [
     "OPEN_JOB_STATUSES",
     "RESERVED_NAME_PATTERN",
     "TEAM_ID_PATTERN",
+    "WEBHOOK_EVENT_TYPES",
+    "WEBHOOK_ID_PATTERN",
     "AssistantMessage",
     "AuditEvent",
     "AuditLog",
@@ -188,6 +207,7 @@ __all__ = [
     "CreditsAddRequest",
     "Deleted",
     "DeletedKind",
+    "DeliveryStatus",
     "Deployment",
     "DeploymentInfo",
     "ErrorDetail",
@@ -274,5 +294,15 @@ __all__ = [
     "UsageQuery",
     "UtcTime",
     "VirtualKeyInfo",
+    "WebhookCreateRequest",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookDeliveryListQuery",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookInfo",
+    "WebhookList",
+    "WebhookStatus",
     "parse_stream_event",
 ]

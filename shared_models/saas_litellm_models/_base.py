@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "DELIVERY_ID_PATTERN",
     "IDEMPOTENCY_KEY_PATTERN",
     "IDENTIFIER_PATTERN",
     "JOB_ID_PATTERN",
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "RESERVED_NAME_PATTERN",
     "TEAM_ID_PATTERN",
+    "WEBHOOK_ID_PATTERN",
     "Count",
     "FilterId",
     "FiniteJson",
@@ -63,6 +65,10 @@ JOB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 KEY_ID_PATTERN = r"^key_[0-9a-f]{24}$"
 """A virtual key's id (``key_`` and 24 hex digits): the ``{key_id}`` of ``/api/teams/{team_id}
 /keys/{key_id}``."""
+WEBHOOK_ID_PATTERN = r"^wh_[0-9a-f]{24}$"
+"""A webhook endpoint's id: the ``{webhook_id}`` of ``/api/webhooks/{webhook_id}``."""
+DELIVERY_ID_PATTERN = r"^msg_[0-9a-f]{24}$"
+"""A webhook delivery's id, sent as its ``webhook-id`` header (the same on every retry)."""
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 """An ``Idempotency-Key`` header: 1 to 255 printable ASCII characters, no spaces."""

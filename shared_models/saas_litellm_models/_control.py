@@ -107,7 +107,7 @@ class TeamUpdateRequest(UpdateRequest):
     )
 
 
-DeletedKind = Literal["organization", "model_access_group", "model_alias", "team"]
+DeletedKind = Literal["organization", "model_access_group", "model_alias", "team", "webhook"]
 
 
 class Deleted(ResponseModel):

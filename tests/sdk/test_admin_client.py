@@ -39,6 +39,11 @@ from saas_litellm_client import (
     TeamList,
     TeamUsage,
     VirtualKeyInfo,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookDeliveryList,
+    WebhookInfo,
+    WebhookList,
 )
 
 CREATED_AT = "2025-01-01T00:00:00Z"
@@ -1162,3 +1167,156 @@ async def test_iter_transactions_walks_the_ledger(
     assert isinstance(seen[0], saas_litellm_client.CreditTransaction)
     assert route.calls[1].request.url.params["cursor"] == "c1"
     assert route.calls[0].request.url.params["limit"] == "1"
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+WEBHOOK = {
+    "webhook_id": "wh_0123456789abcdef01234567",
+    "url": "https://hooks.example.com/saas",
+    "events": ["job.completed", "team.suspended"],
+    "organization_id": "acme",
+    "status": "active",
+    "created_at": CREATED_AT,
+}
+DELIVERY = {
+    "delivery_id": "msg_0123456789abcdef01234567",
+    "webhook_id": WEBHOOK["webhook_id"],
+    "event_type": "job.completed",
+    "event": {"type": "job.completed", "timestamp": CREATED_AT, "data": {"job_id": "j"}},
+    "status": "failed",
+    "attempts": 3,
+    "created_at": CREATED_AT,
+    "last_status_code": 500,
+}
+
+
+async def test_create_webhook_sends_the_body_with_an_idempotency_key_and_returns_the_secret(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.post("http://api.test/api/webhooks").respond(
+        201, json={**WEBHOOK, "secret": "whsec_c2VjcmV0"}
+    )
+
+    created = await admin_client.create_webhook(
+        "https://hooks.example.com/saas",
+        ["job.completed", "team.suspended"],
+        organization_id="acme",
+        idempotency_key="hook-1",
+    )
+
+    assert isinstance(created, WebhookCreated)
+    assert created.secret == "whsec_c2VjcmV0" and created.webhook_id == WEBHOOK["webhook_id"]
+    request = route.calls.last.request
+    assert sent_json(route) == {
+        "url": "https://hooks.example.com/saas",
+        "events": ["job.completed", "team.suspended"],
+        "organization_id": "acme",
+    }
+    assert request.headers["Idempotency-Key"] == "hook-1"
+
+
+@pytest.mark.parametrize(
+    ("url", "events"),
+    [
+        ("ftp://hooks.example.com/", ["job.completed"]),
+        ("https://user:pw@hooks.example.com/", ["job.completed"]),
+        ("https://hooks.example.com/", []),
+        ("https://hooks.example.com/", ["job.nope"]),
+    ],
+)
+async def test_create_webhook_refuses_bad_arguments_before_sending(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient, url: str, events: Any
+) -> None:
+    route = respx_mock.route()
+    with pytest.raises(ValidationError):
+        await admin_client.create_webhook(url, events)
+    assert route.call_count == 0
+
+
+async def test_a_private_webhook_url_refused_by_the_server_is_a_validation_error(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.post("http://api.test/api/webhooks").respond(
+        422,
+        json={
+            "error": {
+                "type": "validation_error",
+                "message": "127.0.0.1 is a loopback address",
+                "param": "url",
+                "request_id": "req_1",
+            }
+        },
+    )
+    with pytest.raises(saas_litellm_client.UnprocessableEntityError) as info:
+        await admin_client.create_webhook("http://127.0.0.1/", ["job.completed"])
+    assert info.value.param == "url"
+
+
+async def test_list_and_iterate_webhooks(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    second = {**WEBHOOK, "webhook_id": "wh_" + "1" * 24}
+    route = respx_mock.get("http://api.test/api/webhooks").mock(
+        side_effect=[
+            httpx.Response(200, json={"webhooks": [WEBHOOK], "next_cursor": "c1"}),
+            httpx.Response(200, json={"webhooks": [second], "next_cursor": None}),
+            httpx.Response(200, json={"webhooks": [], "next_cursor": None}),
+        ]
+    )
+
+    found = [hook async for hook in admin_client.iter_webhooks(page_size=1)]
+
+    assert [h.webhook_id for h in found] == [WEBHOOK["webhook_id"], second["webhook_id"]]
+    assert all(isinstance(h, WebhookInfo) and not hasattr(h, "secret") for h in found)
+    first, then = (call.request.url for call in route.calls)
+    assert (first.params["limit"], "cursor" in first.params) == ("1", False)
+    assert then.params["cursor"] == "c1"
+    page = await admin_client.list_webhooks(limit=5, cursor="c1")
+    assert isinstance(page, WebhookList)
+
+
+async def test_delete_webhook(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.delete(f"http://api.test/api/webhooks/{WEBHOOK['webhook_id']}").respond(
+        200, json={"object": "webhook", "id": WEBHOOK["webhook_id"], "deleted": True}
+    )
+    deleted = await admin_client.delete_webhook(WEBHOOK["webhook_id"])
+    assert isinstance(deleted, Deleted) and deleted.object == "webhook"
+    assert "Idempotency-Key" not in route.calls.last.request.headers
+
+
+async def test_list_iterate_and_retry_deliveries(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    base = f"http://api.test/api/webhooks/{WEBHOOK['webhook_id']}/deliveries"
+    listed = respx_mock.get(base).respond(200, json={"deliveries": [DELIVERY], "next_cursor": None})
+    retried = respx_mock.post(f"{base}/{DELIVERY['delivery_id']}/retry").respond(
+        200, json={**DELIVERY, "status": "pending"}
+    )
+
+    page = await admin_client.list_webhook_deliveries(WEBHOOK["webhook_id"], status="failed")
+    assert isinstance(page, WebhookDeliveryList)
+    assert listed.calls.last.request.url.params["status"] == "failed"
+    (delivery,) = page.deliveries
+    assert isinstance(delivery, WebhookDelivery) and delivery.event.data == {"job_id": "j"}
+    every = [d async for d in admin_client.iter_webhook_deliveries(WEBHOOK["webhook_id"])]
+    assert [d.delivery_id for d in every] == [DELIVERY["delivery_id"]]
+
+    again = await admin_client.retry_webhook_delivery(
+        WEBHOOK["webhook_id"], DELIVERY["delivery_id"]
+    )
+    assert again.status == "pending" and again.delivery_id == DELIVERY["delivery_id"]
+    assert retried.calls.last.request.headers["Idempotency-Key"]
+
+
+async def test_a_retry_on_a_disabled_endpoint_is_a_conflict(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    respx_mock.post(host="api.test").respond(
+        409,
+        json={"error": {"type": "conflict", "message": "webhook is disabled", "request_id": "r"}},
+    )
+    with pytest.raises(ConflictError):
+        await admin_client.retry_webhook_delivery(WEBHOOK["webhook_id"], DELIVERY["delivery_id"])

@@ -131,9 +131,13 @@ class Step:
     removal holds the whole object)."""
     learns: Mapping[str, str] = field(default_factory=dict)
     """Names for response fields later steps refer to."""
+    looks_up: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    """Names learned before the step from a list: ``(url, list field, item field)`` of its
+    first item (a webhook delivery's id)."""
 
 
 ALIAS = "walk/model"
+HOOK_URL = "https://93.184.215.14/hooks"  # a public address (the delivery fails: no matter)
 DEPLOYMENT = {"provider": "mock", "model": "m1", "input_cost_per_million": 1.0}
 
 WALK = [
@@ -249,12 +253,49 @@ WALK = [
     ),
     Step(
         "POST",
+        "/api/webhooks",
+        "/api/webhooks",
+        "webhook.create",
+        "webhook:{webhook}",
+        body={"url": HOOK_URL, "events": ["team.suspended"], "organization_id": "o-walk"},
+        status=201,
+        after={
+            "webhook_id": Ref("webhook"),
+            "url": HOOK_URL,
+            "events": ["team.suspended"],
+            "organization_id": "o-walk",
+            "status": "active",
+        },
+        exact=False,
+        learns={"webhook": "webhook_id"},
+    ),
+    Step(
+        "POST",
         "/api/teams/{team_id}/suspend",
         "/api/teams/t-walk/suspend",
         "team.suspend",
         "team:t-walk",
         before={"status": "active"},
         after={"status": "suspended"},
+    ),
+    Step(
+        "POST",
+        "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+        "/api/webhooks/{webhook}/deliveries/{delivery}/retry",
+        "webhook.delivery_retry",
+        "webhook:{webhook}",
+        # the suspension's event
+        after={"delivery_id": Ref("delivery"), "event_type": "team.suspended"},
+        looks_up={"delivery": ("/api/webhooks/{webhook}/deliveries", "deliveries", "delivery_id")},
+    ),
+    Step(
+        "DELETE",
+        "/api/webhooks/{webhook_id}",
+        "/api/webhooks/{webhook}",
+        "webhook.delete",
+        "webhook:{webhook}",
+        before={"webhook_id": Ref("webhook"), "url": HOOK_URL, "status": "active"},
+        exact=False,
     ),
     Step(
         "POST",
@@ -449,9 +490,14 @@ async def test_every_admin_change_records_exactly_one_event(
 ) -> None:
     learned: dict[str, str] = {}
     handed_out: list[str] = []
+    webhook_secrets: list[str] = []
     seen = {e["event_id"] for e in await _log(admin)}
     for step in WALK:
         now = clock.advance(60)
+        for name, (url, items, item_field) in step.looks_up.items():
+            listed = await admin.get(url.format_map(learned))
+            assert listed.status_code == 200, listed.text
+            learned[name] = listed.json()[items][0][item_field]
         r = await admin.request(
             step.method,
             step.url.format_map(learned),
@@ -462,6 +508,8 @@ async def test_every_admin_change_records_exactly_one_event(
             learned[name] = r.json()[response_field]
         if "virtual_key" in r.json():
             handed_out.append(r.json()["virtual_key"])
+        if "secret" in r.json():
+            webhook_secrets.append(r.json()["secret"])
 
         events = await _log(admin)
         new = [e for e in events if e["event_id"] not in seen]
@@ -471,7 +519,7 @@ async def test_every_admin_change_records_exactly_one_event(
         where = f"{step.method} {step.path}"
         assert (event["action"], event["target"], event["actor"]) == (
             step.action,
-            step.target,
+            step.target.format_map(learned),
             actor,
         ), where
         assert _at(event) == now, where
@@ -482,6 +530,8 @@ async def test_every_admin_change_records_exactly_one_event(
     # never a key: not the virtual keys handed out, not their hashes, not the admin key
     assert len(handed_out) == 3
     secrets = [*handed_out, *(k[3:] for k in handed_out), *map(hash_key, handed_out)]
+    assert len(webhook_secrets) == 1
+    secrets += [*webhook_secrets, *(s[6:] for s in webhook_secrets)]
     if settings.admin_key:
         secrets.append(ADMIN_KEY)
     shown = (await admin.get("/api/audit-log", params={"limit": 500})).text
@@ -519,7 +569,14 @@ async def _seed(http: httpx.AsyncClient) -> dict[str, str]:
     key = await create_team(http, credits=10, default_model="Chat")
     keys = (await http.get(f"/api/teams/{TEAM}/keys")).json()["keys"]
     job = await open_job(http, key)
-    return {"key": key, "key_id": keys[0]["key_id"], "job": job}
+    r = await http.post("/api/webhooks", json={"url": HOOK_URL, "events": ["job.failed"]})
+    assert r.status_code == 201, r.text
+    return {
+        "key": key,
+        "key_id": keys[0]["key_id"],
+        "job": job,
+        "webhook_id": r.json()["webhook_id"],
+    }
 
 
 PATH_VALUES = {
@@ -531,12 +588,12 @@ PATH_VALUES = {
 
 
 async def test_reading_records_nothing(admin: httpx.AsyncClient) -> None:
-    await _seed(admin)
+    seeded = await _seed(admin)
     before = await _log(admin)
     reads = sorted(_admin_operations(changes=False))
     assert ("GET", "/api/audit-log") in reads
     for _, path in reads:
-        r = await admin.get(path.format_map(PATH_VALUES))
+        r = await admin.get(path.format_map({**PATH_VALUES, "webhook_id": seeded["webhook_id"]}))
         assert r.status_code == 200, f"{path}: {r.text}"
     assert await _log(admin) == before
 
@@ -593,6 +650,16 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None, int]] = [
     ("PATCH", f"/api/teams/{TEAM}", {"team_alias": "x", "default_model": "nope"}, 400),
     ("PATCH", "/api/model-aliases/Chat", {"access_groups": ["nope"]}, 400),
     ("POST", f"/api/teams/{TEAM}/keys", {"expires_at": "2001-01-01T00:00:00Z"}, 400),
+    ("POST", "/api/webhooks", {"url": "http://127.0.0.1/", "events": ["job.failed"]}, 422),
+    ("POST", "/api/webhooks", {"url": HOOK_URL, "events": ["x"]}, 422),
+    (
+        "POST",
+        "/api/webhooks",
+        {"url": HOOK_URL, "events": ["job.failed"], "organization_id": "no"},
+        400,
+    ),
+    ("DELETE", f"/api/webhooks/wh_{'0' * 24}", None, 404),
+    ("POST", f"/api/webhooks/wh_{'0' * 24}/deliveries/msg_{'0' * 24}/retry", None, 404),
 ]
 
 
@@ -606,6 +673,7 @@ async def _state(http: httpx.AsyncClient) -> dict[str, Any]:
         "/api/model-access-groups",
         "/api/model-aliases",
         "/api/teams",
+        "/api/webhooks",
     ]
     state = {}
     for view in views:

@@ -80,6 +80,7 @@ def pages(job: str) -> list[str]:
         "/admin/models",
         "/admin/models/aliases/alias-secret-1",
         "/admin/audit",
+        "/admin/webhooks",
     ]
 
 
@@ -104,6 +105,8 @@ ACTIONS = [
     ("/admin/organizations/org-secret-1/remove", {}),
     ("/admin/models/groups/group-secret-1/remove", {}),
     ("/admin/models/remove/alias-secret-1", {}),
+    (f"/admin/webhooks/wh_{'0' * 24}/remove", {}),
+    (f"/admin/webhooks/wh_{'0' * 24}/deliveries/msg_{'0' * 24}/retry", {}),
 ]
 
 

@@ -56,6 +56,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/model-aliases/{model_alias}"): {
         "deployments": [{"provider": "mock", "model": "evil"}]
     },
+    ("POST", "/api/webhooks"): {"url": "https://93.184.215.14/evil", "events": ["job.completed"]},
 }
 
 
@@ -94,7 +95,21 @@ async def _seed(http: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any
     second = r.json()
     job = await open_job(http, key)
     keys = (await http.get(f"/api/teams/{TEAM}/keys", headers=admin)).json()["keys"]
+    r = await http.post(
+        "/api/webhooks",
+        json={"url": "https://93.184.215.14/hooks", "events": ["team.suspended"]},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    for change in ("suspend", "resume"):  # an event, so that a delivery exists
+        r = await http.post(f"/api/teams/{OTHER}/{change}", headers=admin)
+        assert r.status_code == 200, r.text
+    deliveries = await http.get(f"/api/webhooks/{hook['webhook_id']}/deliveries", headers=admin)
     return {
+        "webhook_id": hook["webhook_id"],
+        "webhook_secret": hook["secret"],
+        "delivery_id": deliveries.json()["deliveries"][0]["delivery_id"],
         "key": key,
         "second_key": second["virtual_key"],
         "other_key": other_key,
@@ -102,6 +117,10 @@ async def _seed(http: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any
         "second_key_id": second["key_id"],
         "job": job,
     }
+
+
+def _hook_ids(seeded: Mapping[str, Any]) -> dict[str, str]:
+    return {"webhook_id": seeded["webhook_id"], "delivery_id": seeded["delivery_id"]}
 
 
 def _fill(op: Operation, ids: Mapping[str, str]) -> str:
@@ -120,6 +139,8 @@ UNKNOWN = {
     "group_name": "nope",
     "model_alias": "nope",
     "key_id": "key_" + "0" * 24,
+    "webhook_id": "wh_" + "0" * 24,
+    "delivery_id": "msg_" + "0" * 24,
 }
 
 
@@ -138,6 +159,7 @@ async def _state(http: httpx.AsyncClient, admin: dict[str, str], seeded: Mapping
         f"/api/teams/{TEAM}/keys",
         f"/api/teams/{OTHER}/keys",
         "/api/jobs",
+        "/api/webhooks",
     ]
     state: dict[str, Any] = {}
     for view in views:
@@ -147,6 +169,8 @@ async def _state(http: httpx.AsyncClient, admin: dict[str, str], seeded: Mapping
     for listed in (state[f"/api/teams/{TEAM}/keys"], state[f"/api/teams/{OTHER}/keys"]):
         for key in listed["keys"]:
             key.pop("last_used_at")  # the refused requests did use the key
+    for hook in state["/api/webhooks"]["webhooks"]:
+        hook.pop("failing_since")  # the delivery worker tries to send the seeded event
     for key in ("key", "second_key", "other_key"):
         r = await http.get("/api/credits/balance", headers=bearer(seeded[key]))
         assert r.status_code == 200, r.text  # every team key still works
@@ -156,7 +180,8 @@ async def _state(http: httpx.AsyncClient, admin: dict[str, str], seeded: Mapping
 
 def _secrets(seeded: Mapping[str, Any]) -> list[str]:
     keys = [seeded["key"], seeded["second_key"], seeded["other_key"]]
-    return [ADMIN_KEY, *keys, *(k[3:] for k in keys)]
+    hook = seeded["webhook_secret"]
+    return [ADMIN_KEY, *keys, *(k[3:] for k in keys), hook, hook[6:]]
 
 
 @pytest.mark.parametrize("admin_key", [ADMIN_KEY, None], ids=["admin-key", "local-dev"])
@@ -170,8 +195,13 @@ async def test_no_team_key_reaches_any_admin_operation(
     admin = ADMIN if admin_key else {}
     seeded = await _seed(any_http, admin)
     path_ids = {
-        "own": {**OWN, "key_id": seeded["key_id"]},
-        "other-team": {**OWN, "team_id": OTHER, "key_id": seeded["second_key_id"]},
+        "own": {**OWN, **_hook_ids(seeded), "key_id": seeded["key_id"]},
+        "other-team": {
+            **OWN,
+            **_hook_ids(seeded),
+            "team_id": OTHER,
+            "key_id": seeded["second_key_id"],
+        },
         "unknown": UNKNOWN,
     }[ids]
     before = await _state(any_http, admin, seeded)
@@ -213,7 +243,7 @@ async def test_without_the_admin_key_every_admin_operation_is_401(
     r = await any_http.delete(f"/api/teams/{TEAM}/keys/{r.json()['key_id']}", headers=ADMIN)
     assert r.status_code == 200
     before = await _state(any_http, ADMIN, seeded)
-    path_ids = {**OWN, "key_id": seeded["key_id"]}
+    path_ids = {**OWN, **_hook_ids(seeded), "key_id": seeded["key_id"]}
     for what, headers in _wrong_keys(seeded).items():
         for op in OPERATIONS:
             body = BODIES.get((op.method, op.path))
@@ -240,7 +270,7 @@ async def test_a_removed_teams_key_reaches_nothing(any_http: httpx.AsyncClient) 
     assert (await any_http.delete(f"/api/teams/{TEAM}", headers=ADMIN)).status_code == 200
     gone = bearer(seeded["key"])
     assert (await any_http.get("/api/credits/balance", headers=gone)).status_code == 401
-    path_ids = {**OWN, "team_id": OTHER, "key_id": seeded["key_id"]}
+    path_ids = {**OWN, **_hook_ids(seeded), "team_id": OTHER, "key_id": seeded["key_id"]}
     for op in OPERATIONS:
         body = BODIES.get((op.method, op.path))
         r = await any_http.request(op.method, _fill(op, path_ids), json=body, headers=gone)

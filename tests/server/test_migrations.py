@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from support import TEAM, app_client, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.services.keys import hash_key
-from saas_litellm_server.store import LATEST_VERSION, Database, keys, migrate, teams
+from saas_litellm_server.store import LATEST_VERSION, Database, keys, migrate, teams, webhooks
 from saas_litellm_server.store.schema import metadata
 
 SCRIPT = """
@@ -106,7 +107,10 @@ _BILLING_COLUMNS = {
 
 
 async def _without_billing(db: Database) -> None:
-    """Turn a current database back into one from before the billing version."""
+    """Turn a current database back into one from before the billing version (and so from
+    before the later ones: the webhooks' tables go too)."""
+    await db.execute("DROP TABLE webhook_deliveries")
+    await db.execute("DROP TABLE webhooks")
     await db.execute("DROP TABLE credit_transactions")
     for table, columns in _BILLING_COLUMNS.items():
         for column in columns:
@@ -148,7 +152,7 @@ async def test_the_billing_upgrade_opens_every_teams_ledger(database_url: str) -
             "created_at) VALUES ('c1', '00000000-0000-4000-8000-000000000002', 't1', 'm', "
             "'success', 0.25, '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 1
+        assert await migrate(db) == LATEST_VERSION - BILLING_VERSION + 1
         rows = await db.fetch_all(
             "SELECT team_id, kind, credits, credits_remaining_after FROM credit_transactions "
             "ORDER BY team_id"
@@ -231,5 +235,46 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         team = await teams.get_team(db, "old-team")
         assert team is not None and team["metadata"] == {}
         assert await migrate(db) == 0
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -> None:
+    """Version 8 adds webhooks and their outbox; the data of a version-7 database stays, and
+    the upgraded database takes endpoints and deliveries."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.execute("DROP TABLE webhook_deliveries")
+        await db.execute("DROP TABLE webhooks")
+        await db.execute("DELETE FROM schema_migrations WHERE version >= 8")
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        assert await migrate(db) == 1
+        assert await migrate(db) == 0
+        now = dt.datetime.now(dt.timezone.utc)
+        made = await webhooks.insert_webhook(
+            db,
+            webhook_id="wh_" + "1" * 24,
+            url="https://93.184.215.14/x",
+            events=["job.completed"],
+            organization_id="org",
+            secret="whsec_c2VjcmV0",
+            now=now,
+        )
+        assert made["status"] == "active" and made["events"] == ["job.completed"]
+        await webhooks.insert_delivery(
+            db,
+            delivery_id="msg_" + "1" * 24,
+            webhook_id=made["webhook_id"],
+            event_type="job.completed",
+            payload="{}",
+            now=now,
+        )
+        assert await webhooks.any_due(db, now)
+        assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
     finally:
         await db.disconnect()

@@ -74,6 +74,13 @@ def test_fuzz_every_operation(database_url: str) -> None:
         victim = http.post(
             "/api/teams/create", json={"organization_id": "org_acme", "team_id": "victim"}
         ).json()
+        hook = http.post(
+            "/api/webhooks",
+            json={"url": "https://93.184.215.14/hooks", "events": ["team.suspended"]},
+        ).json()
+        http.post("/api/teams/victim/suspend")  # an event: a delivery to fuzz
+        http.post("/api/teams/victim/resume")
+        delivery = http.get(f"/api/webhooks/{hook['webhook_id']}/deliveries").json()
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) == sum(len(ops) for ops in schema.raw_schema["paths"].values())
@@ -88,6 +95,8 @@ def test_fuzz_every_operation(database_url: str) -> None:
                 "organization_id": "org_acme",
                 "group_name": "g-fuzz",
                 "key_id": victim["key_id"],
+                "webhook_id": hook["webhook_id"],
+                "delivery_id": delivery["deliveries"][0]["delivery_id"],
             }
             fuzz(operation, url, headers, real, counted)
         assert len(counted) >= 10 * len(operations)

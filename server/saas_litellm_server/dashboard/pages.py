@@ -9,6 +9,7 @@ answered by a redirect back (or, for a new key, by a page that shows it once).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saas_litellm_models import (
+    DELIVERY_ID_PATTERN,
+    WEBHOOK_ID_PATTERN,
     AuditLogQuery,
     CreditsAddRequest,
     CreditTransactionListQuery,
@@ -43,12 +46,13 @@ from saas_litellm_models import (
     TeamLimitsRequest,
     TeamListQuery,
     TeamUpdateRequest,
+    WebhookDeliveryListQuery,
 )
 
 from .._runtime import Runtime
 from .._settings import Settings
-from ..errors import APIError, InvalidRequest
-from ..services import audit, catalog, keys, ledger, stats, teams
+from ..errors import APIError, InvalidRequest, NotFound
+from ..services import audit, catalog, keys, ledger, stats, teams, webhooks
 from ..services import jobs as job_service
 from ..services.audit import Operator
 from ..services.auth import is_admin_key
@@ -93,6 +97,8 @@ _DONE = {
     "organization-removed": "Organization removed.",
     "alias-removed": "Model alias removed.",
     "group-removed": "Access group removed.",
+    "redelivered": "Delivery queued: it is sent again, with the same webhook-id, in a moment.",
+    "webhook-removed": "Webhook removed: nothing more is sent to it.",
 }
 
 
@@ -635,6 +641,52 @@ class Dashboard:
             next_url = _url(f"{PREFIX}/audit", {**filters, "cursor": log.next_cursor})
         return self.render(ctx, "audit.html", events=log.events, filters=filters, next_url=next_url)
 
+    # -- webhooks -------------------------------------------------------------------------------
+
+    def _ids(self, ctx: Ctx, *names: str) -> list[str]:
+        """Path ids that can name something (anything else, a NUL say, is a 404 here)."""
+        patterns = {"webhook_id": WEBHOOK_ID_PATTERN, "delivery_id": DELIVERY_ID_PATTERN}
+        values = [str(ctx.request.path_params[name]) for name in names]
+        for name, value in zip(names, values, strict=True):
+            if not re.fullmatch(patterns[name], value):
+                raise NotFound(f"{name.removesuffix('_id')} {value[:64]!r} not found")
+        return values
+
+    async def webhook_list(self, ctx: Ctx) -> Response:
+        query = PageQuery.model_validate({"limit": 100, "cursor": ctx.param("cursor") or None})
+        listing = await webhooks.list_webhooks(ctx.runtime.db, query)
+        return self.render(ctx, "webhooks.html", listing=listing)
+
+    async def webhook(self, ctx: Ctx) -> Response:
+        (webhook_id,) = self._ids(ctx, "webhook_id")
+        filters = {name: ctx.param(name) for name in ("status", "cursor") if ctx.param(name)}
+        query = WebhookDeliveryListQuery.model_validate({**filters, "limit": 50})
+        hook = await webhooks.get_webhook(ctx.runtime.db, webhook_id)
+        log = await webhooks.list_deliveries(ctx.runtime.db, webhook_id, query)
+        next_url = None
+        if log.next_cursor:
+            next_url = _url(
+                f"{PREFIX}/webhooks/{webhook_id}", {**filters, "cursor": log.next_cursor}
+            )
+        return self.render(
+            ctx,
+            "webhook.html",
+            hook=hook,
+            deliveries=log.deliveries,
+            filters=filters,
+            next_url=next_url,
+        )
+
+    async def retry_delivery(self, ctx: Ctx, form: Form) -> Response:
+        webhook_id, delivery_id = self._ids(ctx, "webhook_id", "delivery_id")
+        await webhooks.retry_delivery(ctx.runtime.db, webhook_id, delivery_id, ctx.operator)
+        return _back(f"{PREFIX}/webhooks/{webhook_id}", "redelivered")
+
+    async def remove_webhook(self, ctx: Ctx, form: Form) -> Response:
+        (webhook_id,) = self._ids(ctx, "webhook_id")
+        await webhooks.delete_webhook(ctx.runtime.db, webhook_id, ctx.operator)
+        return _back(f"{PREFIX}/webhooks", "webhook-removed")
+
     # -- routing --------------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -680,6 +732,14 @@ class Dashboard:
                 "/models/aliases/{model_alias:path}", action(self.update_alias), methods=["POST"]
             ),
             Route("/audit", page(self.audit_log), methods=["GET"]),
+            Route("/webhooks", page(self.webhook_list), methods=["GET"]),
+            Route("/webhooks/{webhook_id}", page(self.webhook), methods=["GET"]),
+            Route("/webhooks/{webhook_id}/remove", action(self.remove_webhook), methods=["POST"]),
+            Route(
+                "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+                action(self.retry_delivery),
+                methods=["POST"],
+            ),
             Mount("/static", StaticFiles(directory=_HERE / "static"), name="dashboard-static"),
         ]
         return [

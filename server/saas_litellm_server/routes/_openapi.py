@@ -47,6 +47,9 @@ TAGS = {
     "credits": "A team's credit balance and its usage analytics per job type.",
     "admin": "Organizations, teams and their keys and credits, model access groups and model "
     "aliases. Admin key required.",
+    "webhooks": "Endpoints the server POSTs events to (job.completed, team.suspended, …), "
+    "signed as Standard Webhooks says, with their delivery log and redelivery. Admin key "
+    "required.",
     "meta": "Liveness and readiness probes, for load balancers and orchestrators.",
     "openai": "OpenAI-compatible: point the openai SDK (or anything built on it) at `/v1` with "
     "the team's virtual key as its API key. Models are the team's aliases; calls are recorded "

@@ -23,12 +23,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from saas_litellm_models import (
+    DELIVERY_ID_PATTERN,
     IDENTIFIER_PATTERN,
     JOB_ID_PATTERN,
     KEY_ID_PATTERN,
     MAX_ID_LENGTH,
     RESERVED_NAME_PATTERN,
     TEAM_ID_PATTERN,
+    WEBHOOK_ID_PATTERN,
     QueryModel,
 )
 
@@ -76,6 +78,16 @@ _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
         re.compile(KEY_ID_PATTERN),
         "key",
         {"type": "string", "pattern": KEY_ID_PATTERN},
+    ),
+    "webhook_id": (
+        re.compile(WEBHOOK_ID_PATTERN),
+        "webhook",
+        {"type": "string", "pattern": WEBHOOK_ID_PATTERN},
+    ),
+    "delivery_id": (
+        re.compile(DELIVERY_ID_PATTERN),
+        "delivery",
+        {"type": "string", "pattern": DELIVERY_ID_PATTERN},
     ),
 }
 

@@ -3,10 +3,9 @@ raised here, from inside the transaction of the change that causes them.
 
 Every credit movement calls :func:`after_change` (or :func:`refilled`) with the team's balance
 after it; this module decides which event the change crossed into and hands it to
-:func:`credits_event`, the one seam through which credit events leave. Until the webhooks'
-outbox exists, an event is written to the ``saas_litellm_server.credits`` log (with the event as
-structured fields); connecting it to ``services.webhooks.emit`` makes it an outbox row written
-in the same transaction.
+:func:`credits_event`, the one seam through which credit events leave: a line of the
+``saas_litellm_server.credits`` log (with the event as structured fields) and an outbox row of
+every webhook that takes it (``services.webhooks.emit``), written in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..store import Database
+from . import webhooks
 
 __all__ = ["CreditEvent", "after_change", "credits_event", "refilled"]
 
@@ -31,6 +31,10 @@ async def credits_event(
     Call it inside the transaction of the change, so that the event exists iff the change
     does."""
     payload = {"team_id": team["team_id"], **data}
+    organization_id = team.get("organization_id")
+    await webhooks.emit(
+        db, kind, {**payload, "organization_id": organization_id}, organization_id=organization_id
+    )
     logger.info(
         "%s: team=%s %s",
         kind,

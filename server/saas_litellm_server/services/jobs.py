@@ -32,7 +32,7 @@ from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
 from ..store._util import utcnow
-from . import billing, refills
+from . import billing, refills, webhooks
 from .pagination import page, position
 
 __all__ = [
@@ -186,6 +186,9 @@ async def complete_job(
                 "credits_held": 0,
                 "credits_remaining_after": remaining,
             }
+            await webhooks.job_settled(
+                db, row, credits_charged=charged, credits_remaining=remaining
+            )
     metrics = _metrics.current()
     if metrics is not None and row is not None:  # settled now, and committed
         metrics.charged(team.team_id, row["credits_charged"])

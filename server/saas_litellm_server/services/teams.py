@@ -24,7 +24,7 @@ from saas_litellm_models import (
 
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from ..store import Database, catalog, jobs, teams
-from . import audit
+from . import audit, webhooks
 from .audit import Operator
 from .keys import hash_key, issue_key, new_virtual_key
 from .pagination import page, position
@@ -286,6 +286,8 @@ async def set_status(db: Database, team_id: str, status: str, by: Operator) -> T
         old, new = audit.changed(before, after)
         if new:  # suspending a suspended team changes nothing
             await audit.record(db, by, action, _target(team_id), before=old, after=new)
+            if status == "suspended":
+                await webhooks.team_suspended(db, team_id, after["organization_id"])
     return Team.model_validate(after)
 
 

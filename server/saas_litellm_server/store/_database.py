@@ -26,7 +26,7 @@ import contextlib
 import datetime as dt
 import re
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -126,6 +126,9 @@ class StatementMatchedNothing(Exception):
 
 
 _in_transaction: ContextVar[bool] = ContextVar("saas_litellm_in_transaction", default=False)
+_after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
+    "saas_litellm_after_commit", default=None
+)
 _writes: ContextVar[list[bool] | None] = ContextVar("saas_litellm_writes", default=None)
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _READ_ONLY = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
@@ -286,20 +289,34 @@ class Database:
                 yield
             return
         token = _in_transaction.set(True)
+        callbacks: list[Callable[[], None]] = []
+        pending = _after_commit.set(callbacks)
         try:
             async with _reachable():
                 try:
                     if self._write_lock is None:
                         async with self._db.transaction():
                             yield
-                        return
-                    async with self._write_lock, self._db.transaction():
-                        yield
+                    else:
+                        async with self._write_lock, self._db.transaction():
+                            yield
                 except BaseException:
                     await self._release_orphaned_connection()
                     raise
         finally:
+            _after_commit.reset(pending)
             _in_transaction.reset(token)
+        for callback in callbacks:  # committed
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the current transaction commits (never if it rolls back); at
+        once outside a transaction, where every statement commits by itself."""
+        pending = _after_commit.get()
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
 
     async def _release_orphaned_connection(self) -> None:
         """``databases`` releases a transaction's connection only after a successful COMMIT or

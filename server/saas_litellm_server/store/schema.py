@@ -27,6 +27,8 @@ __all__ = [
     "team_groups",
     "team_keys",
     "teams",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 metadata = sa.MetaData()
@@ -302,4 +304,45 @@ credit_transactions = sa.Table(  # since schema version 7: the ledger, append-on
     # of the same cause cannot write a second row.
     sa.Column("dedupe_key", sa.String(200), unique=True),
     sa.Index("ix_credit_transactions_team_at", "team_id", "at", "transaction_id"),
+)
+
+webhooks = sa.Table(  # since schema version 8: endpoints events are POSTed to
+    "webhooks",
+    metadata,
+    sa.Column("webhook_id", sa.String(40), primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("events", sa.Text, nullable=False),  # a JSON list of event types
+    sa.Column("organization_id", sa.String(_ID)),  # only this organization's events
+    # The signing key, ``whsec_`` + base64. Stored as is: signing needs it (HMAC), so a hash
+    # would not do; it is never shown again after creation, nor logged, nor audited.
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("failing_since", _ts),  # the start of its current run of failed attempts
+    sa.Column("disabled_at", _ts),
+    sa.Column("deleted_at", _ts),
+    sa.Index("ix_webhooks_created", "created_at", "webhook_id"),
+)
+
+webhook_deliveries = sa.Table(  # since schema version 8: the outbox and the delivery log
+    "webhook_deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.String(40), primary_key=True),  # the ``webhook-id`` header
+    sa.Column("webhook_id", sa.String(40), sa.ForeignKey("webhooks.webhook_id"), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the body, exactly as sent (and signed)
+    sa.Column("status", sa.String(16), nullable=False),  # pending | succeeded | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("next_attempt_at", _ts),
+    # a worker's claim: until then no other process takes the delivery
+    sa.Column("lease_until", _ts),
+    sa.Column("lease_token", sa.String(32)),
+    sa.Column("last_attempt_at", _ts),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_response", sa.Text),
+    sa.Column("delivered_at", _ts),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at", "delivery_id"),
 )
