@@ -159,6 +159,32 @@ async def test_a_job_create_short_of_credit_applies_a_due_refill(settings: Setti
         assert await _refills(http) == [(1, 1)]
 
 
+async def test_a_create_that_loses_the_refill_race_still_uses_the_refilled_credit(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create short of credit finds the period's refill applied by someone else (a
+    concurrent request, another process's sweep) just before its own attempt: it must open
+    the job with those credits, not answer 402."""
+    clock = Clock()
+    real = refills.refill_team
+
+    async def someone_else_refills_first(db: Any, team_id: str, now: dt.datetime) -> bool:
+        await real(db, team_id, now)  # the other one's refill, committed
+        return await real(db, team_id, now)  # this request's own attempt: nothing left to do
+
+    monkeypatch.setattr(refills, "refill_team", someone_else_refills_first)
+    async with _app(settings, clock) as (_, http):
+        key = await create_team(http, credits=0)
+        assert (await http.put(URL, json={"amount": 2, "period": "daily"})).status_code == 200
+
+        r = await http.post(
+            "/api/jobs/create", json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
+        )
+
+        assert r.status_code == 201, r.text
+        assert await _refills(http) == [(2, 2)]
+
+
 @pytest.mark.parametrize("admin_key", [ADMIN_KEY])
 async def test_who_may_set_an_auto_refill_and_what_it_takes(http: httpx.AsyncClient) -> None:
     admin = bearer(ADMIN_KEY)

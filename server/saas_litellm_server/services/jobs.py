@@ -83,9 +83,12 @@ async def create_job(
                     limits=limits,
                 )
                 return Job.model_validate(row)
-        # no credit available: an auto-refill may be due (the sweep may not have run yet)
-        if attempt or not await refills.refill_team(db, team.team_id, now or utcnow()):
+        if attempt:
             break
+        # No credit available. An auto-refill may be due (the sweep may not have run yet):
+        # apply it, then try once more — also when a concurrent request or another process
+        # applied it first, whose credits this request may use just as well.
+        await refills.refill_team(db, team.team_id, now or utcnow())
     balance = await teams.get_team(db, team.team_id)
     raise InsufficientCredits(
         team.team_id,
