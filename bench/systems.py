@@ -98,13 +98,18 @@ def start_server(
     upstream: str,
     workdir: Path,
     aliases: dict[str, str],
+    *,
+    workers: int = 1,
 ) -> Server:
-    """Start ``python -m saas_litellm_server serve`` (not yet waited for: see :func:`ready`)."""
+    """Start ``python -m saas_litellm_server serve`` (not yet waited for: see :func:`ready`),
+    with ``workers`` worker processes."""
     config = workdir / f"{name}.toml"
     config.write_text(_config_toml(aliases))
     port = free_port()
     argv = [sys.executable, "-m", "saas_litellm_server", "serve", "--port", str(port)]
     argv += ["--database-url", database_url, "--config", str(config)]
+    if workers != 1:
+        argv += ["--workers", str(workers)]
     proc = procs.start(name, argv, env=_server_env(upstream), cwd=workdir)
     return Server(name, proc, f"http://127.0.0.1:{port}", port, database_url)
 

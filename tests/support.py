@@ -159,15 +159,21 @@ def free_port() -> int:
 
 
 def start_server(
-    database_url: str, *, port: int | None = None, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Start a real ``saas-litellm-server serve`` process on a loopback port (not waiting for
-    it: see :func:`wait_until_up`); its URL and the process."""
+    it: see :func:`wait_until_up`), with the extra command-line ``args``; its URL and the
+    process."""
     port = port or free_port()
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "saas_litellm_server", "serve", "--port", str(port)),
             *("--database-url", database_url, "--log-level", "warning"),
+            *args,
         ],
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
@@ -178,11 +184,15 @@ def start_server(
 
 @contextlib.contextmanager
 def server_process(
-    database_url: str, *, port: int | None = None, env: dict[str, str] | None = None
+    database_url: str,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real server process, ready; yields its URL and the process (stopped at the end unless
     the test killed it)."""
-    url, proc = start_server(database_url, port=port, env=env)
+    url, proc = start_server(database_url, port=port, env=env, args=args)
     try:
         wait_until_up(f"{url}/health", proc, "the server")
         yield url, proc

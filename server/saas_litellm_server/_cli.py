@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
+import shutil
 import socket
 import sys
 from collections.abc import Sequence
@@ -32,7 +34,22 @@ _FLAGS = {
     "port": "--port",
     "database_url": "--database-url",
     "config": "--config",
+    "workers": "--workers",
 }
+
+# Settings the command line may override, as the environment variables worker processes read.
+_ENV = {
+    "host": "SAAS_LITELLM_HOST",
+    "port": "SAAS_LITELLM_PORT",
+    "database_url": "SAAS_LITELLM_DATABASE_URL",
+    "config": "SAAS_LITELLM_CONFIG",
+    "log_format": "SAAS_LITELLM_LOG_FORMAT",
+    "workers": "SAAS_LITELLM_WORKERS",
+}
+
+WORKER_CATALOG_CACHE_SECONDS = 1.0
+"""The longest a worker of ``serve --workers N`` (N > 1) reuses catalog data it read: an admin
+change made through one worker reaches the others within this time."""
 
 
 def uvicorn_options(settings: Any) -> dict[str, Any]:
@@ -67,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
             "database_url": args.database_url,
             "config": args.config,
             "log_format": args.log_format,
+            "workers": args.workers,
         }.items()
         if value is not None
     }
@@ -86,6 +104,20 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.workers > 1:
+        if settings.database_url.partition(":")[0].partition("+")[0] not in {
+            "postgresql",
+            "postgres",
+        }:
+            print(
+                f"saas-litellm-server: --workers {settings.workers} needs PostgreSQL: SQLite "
+                "cannot keep several processes' credit transactions exact (concurrent "
+                "read-then-write transactions fail with 'database is locked'). Use "
+                "--database-url postgresql://…, or one worker on SQLite.",
+                file=sys.stderr,
+            )
+            return 2
+        return _serve_workers(args, settings, overrides)
     uvicorn.run(
         create_app(settings),
         **uvicorn_options(settings),
@@ -93,6 +125,45 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,  # the handlers set up by _configure_logging format uvicorn's lines too
         access_log=False,  # the app logs each request itself, with its request id
     )
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Any, overrides: dict[str, Any]) -> int:
+    """uvicorn's supervisor and ``settings.workers`` worker processes on one port. The workers
+    are spawned (fresh interpreters): they get the settings through their environment (never
+    argv, which every local user can read) and build the app with ``create_app_from_env``."""
+    import tempfile
+
+    import uvicorn
+
+    from .app import WORKER_LOG_LEVEL
+
+    for field, value in overrides.items():
+        os.environ[_ENV[field]] = str(value)
+    os.environ["SAAS_LITELLM_CATALOG_CACHE_SECONDS"] = str(
+        min(settings.catalog_cache_seconds, WORKER_CATALOG_CACHE_SECONDS)
+    )
+    os.environ[WORKER_LOG_LEVEL] = args.log_level
+    metrics_dir = None
+    if settings.metrics and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # one fresh directory for this run: a scrape of any worker reports them all
+        metrics_dir = tempfile.mkdtemp(prefix="saas-litellm-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    options = uvicorn_options(settings)
+    options["http"] = "saas_litellm_server._protocol:EnvironmentTimedProtocol"  # picklable
+    try:
+        uvicorn.run(
+            "saas_litellm_server.app:create_app_from_env",
+            factory=True,
+            workers=settings.workers,
+            **options,
+            log_level=args.log_level,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -141,6 +212,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "--config",
         help="TOML or YAML file declaring access groups and model aliases, applied at start "
         "(SAAS_LITELLM_CONFIG)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port; above 1 needs PostgreSQL "
+        "(default 1; SAAS_LITELLM_WORKERS)",
     )
     serve.add_argument(
         "--log-level",

@@ -103,3 +103,20 @@ def timed_protocol(*, header_timeout: float, body_timeout: float) -> type[asynci
         (_TimedProtocol,),
         {"header_timeout": header_timeout, "body_timeout": body_timeout},
     )
+
+
+def __getattr__(name: str) -> Any:
+    """``EnvironmentTimedProtocol``: the protocol class with the timeouts of the ``SAAS_LITELLM_*``
+    environment, for worker processes, which get their uvicorn options pickled and so can only
+    name the class by import string (``saas_litellm_server._protocol:EnvironmentTimedProtocol``)."""
+    if name == "EnvironmentTimedProtocol":
+        from ._settings import Settings
+
+        settings = Settings()
+        protocol = timed_protocol(
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+        )
+        globals()[name] = protocol
+        return protocol
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -59,13 +59,14 @@ class Runtime:
         )
         admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
         redactor = Redactor(secrets=[api_key, admin_key], hosts=[settings.upstream_base_url])
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         return cls(
             settings=settings,
-            db=Database(settings.database_url, pool_size=settings.db_pool_size),
+            db=db,
             redactor=redactor,
             providers=create_providers(settings, redactor),
             cooldowns=Cooldowns(
-                failures=settings.cooldown_failures, seconds=settings.cooldown_seconds
+                failures=settings.cooldown_failures, seconds=settings.cooldown_seconds, db=db
             ),
             aliases=TTLCache(settings.catalog_cache_seconds),
             team_groups=TTLCache(settings.catalog_cache_seconds),
@@ -74,7 +75,7 @@ class Runtime:
 
     def forget_catalog(self) -> None:
         """Drop cached aliases and team groups after an admin change (other processes see it
-        within ``SAAS_LITELLM_CATALOG_CACHE_SECONDS``)."""
+        within ``SAAS_LITELLM_CATALOG_CACHE_SECONDS``, capped at 1 s by ``serve --workers``)."""
         self.aliases.clear()
         self.team_groups.clear()
 

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=20, ge=1, le=1000, description="PostgreSQL connections per server process."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes sharing the port (PostgreSQL only above 1); "
+        "`serve --workers N`.",
+    )
     config: Path | None = Field(
         default=None, description="TOML or YAML file declaring access groups and model aliases."
     )

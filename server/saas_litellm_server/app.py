@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
@@ -38,12 +39,13 @@ from .routes import admin, audit, changes, control, credits, docs, jobs, keys, o
 from .routes._operation import Call, Operation, api_route
 from .routes.metrics import metrics_routes
 from .services.catalog import apply_config, ensure_builtin_alias
+from .services.cooldown import sync_forever
 from .services.health import check_ready
 from .services.maintenance import run_maintenance
 from .services.webhook_delivery import DeliveryWorker
 from .store import DatabaseUnavailable, migrate, writes_attempted
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_env"]
 
 logger = logging.getLogger("saas_litellm_server")
 
@@ -172,6 +174,7 @@ def create_app(
             app.state.runtime = rt
             use(metrics)  # the maintenance task settles jobs too
             housekeeping = asyncio.create_task(run_maintenance(rt))
+            cooldowns = asyncio.create_task(sync_forever(rt.cooldowns))
             webhooks_worker = DeliveryWorker(rt) if settings.webhooks_deliver else None
             if webhooks_worker is not None:
                 webhooks_worker.start()
@@ -179,13 +182,22 @@ def create_app(
                 yield
             finally:
                 housekeeping.cancel()
+                cooldowns.cancel()
                 if webhooks_worker is not None:
                     await webhooks_worker.aclose()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cooldowns
+                await rt.cooldowns.drain()
         finally:
             await rt.aclose()
             await rt.db.disconnect()
+            if metrics is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                # a worker leaving: its live gauges leave the sum (its counts stay)
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     return Starlette(
         routes=[
@@ -236,3 +248,22 @@ def create_app(
         },
         lifespan=lifespan,
     )
+
+
+WORKER_LOG_LEVEL = "SAAS_LITELLM_WORKER_LOG_LEVEL"
+"""Set by ``serve --workers N`` for its worker processes: the ``--log-level`` they log at."""
+
+
+def create_app_from_env() -> Starlette:
+    """The app of one worker process of ``serve --workers N`` (uvicorn's factory): settings
+    from the environment ``serve`` prepared, logging set up as ``serve`` sets it up."""
+    from ._logging import configure_logging
+
+    settings = Settings()
+    level = os.environ.get(WORKER_LOG_LEVEL)
+    if level:
+        configure_logging(level=level.upper(), json_lines=settings.log_format == "json")
+        access = logging.getLogger("uvicorn.access")  # the app logs each request itself
+        access.handlers.clear()
+        access.propagate = False
+    return create_app(settings)

@@ -363,3 +363,22 @@ def test_demo_without_keep_prints_the_dashboard_url_and_stops(tmp_path: Path) ->
     assert proc.returncode == 0, out
     assert "\nDashboard: http://127.0.0.1:" in out and "/admin (open" in out
     assert "keeps running" not in out
+
+
+def test_zero_workers_is_refused_in_one_line(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main("serve", "--workers", "0") == 2
+    line = one_clear_line(capsys)
+    assert "--workers=0 is invalid" in line and "leave the flag out" in line
+    assert list(clean_env.iterdir()) == []
+
+
+def test_several_workers_on_sqlite_are_refused_with_the_fix(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAAS_LITELLM_WORKERS", "3")
+    assert run_main("serve") == 2
+    line = one_clear_line(capsys)
+    assert "--workers 3 needs PostgreSQL" in line and "postgresql://" in line
+    assert list(clean_env.iterdir()) == []  # nothing created

@@ -12,7 +12,15 @@ from support import TEAM, app_client, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.services.keys import hash_key
-from saas_litellm_server.store import LATEST_VERSION, Database, keys, migrate, teams, webhooks
+from saas_litellm_server.store import (
+    LATEST_VERSION,
+    Database,
+    cooldowns,
+    keys,
+    migrate,
+    teams,
+    webhooks,
+)
 from saas_litellm_server.store.schema import metadata
 
 SCRIPT = """
@@ -108,7 +116,8 @@ _BILLING_COLUMNS = {
 
 async def _without_billing(db: Database) -> None:
     """Turn a current database back into one from before the billing version (and so from
-    before the later ones: the webhooks' tables go too)."""
+    before the later ones: the webhooks' and the shared cooldowns' tables go too)."""
+    await db.execute("DROP TABLE deployment_cooldowns")
     await db.execute("DROP TABLE webhook_deliveries")
     await db.execute("DROP TABLE webhooks")
     await db.execute("DROP TABLE credit_transactions")
@@ -246,6 +255,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
     await db.connect()
     try:
         await migrate(db)
+        await db.execute("DROP TABLE deployment_cooldowns")
         await db.execute("DROP TABLE webhook_deliveries")
         await db.execute("DROP TABLE webhooks")
         await db.execute("DELETE FROM schema_migrations WHERE version >= 8")
@@ -253,7 +263,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 1
+        assert await migrate(db) == 2  # 8, and 9 after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks.insert_webhook(
@@ -275,6 +285,35 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             now=now,
         )
         assert await webhooks.any_due(db, now)
+        assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str) -> None:
+    """Version 9 adds ``deployment_cooldowns``; an upgraded database shares cooldowns, and a
+    later cooldown of a deployment extends it, an earlier one does not shorten it."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.execute("DROP TABLE deployment_cooldowns")
+        await db.execute("DELETE FROM schema_migrations WHERE version >= 9")
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        assert await migrate(db) == 1
+        assert await migrate(db) == 0
+        await cooldowns.start(db, "a" * 64, 1000.5)
+        await cooldowns.start(db, "a" * 64, 900.0)  # never shortened
+        await cooldowns.start(db, "b" * 64, 950.0)
+        assert await cooldowns.active(db, 960.0) == {"a" * 64: 1000.5}
+        await cooldowns.start(db, "b" * 64, 1100.0)  # extended
+        assert await cooldowns.active(db, 960.0) == {"a" * 64: 1000.5, "b" * 64: 1100.0}
+        await cooldowns.clear(db, "b" * 64)
+        await cooldowns.delete_expired(db, 1000.5)
+        assert await cooldowns.active(db, 0.0) == {}
         assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
     finally:
         await db.disconnect()

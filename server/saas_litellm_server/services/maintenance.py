@@ -1,8 +1,8 @@
 """Housekeeping each server process runs in the background: close streamed calls whose server
 died mid-stream, settle abandoned jobs, forget expired idempotency keys, old rate-limit
-windows and old webhook deliveries, apply the auto-refills that are due. Every step is safe when
-several processes run it at once, and a failing step (the database is down) is retried at the
-next tick."""
+windows, ended deployment cooldowns and old webhook deliveries, apply the auto-refills that are
+due. Every step is safe when several processes run it at once, and a failing step (the database
+is down) is retried at the next tick."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 
 from .._runtime import Runtime
-from ..store import DatabaseUnavailable, calls, idempotency, rate_limits, webhooks
+from ..store import DatabaseUnavailable, calls, cooldowns, idempotency, rate_limits, webhooks
 from . import refills
 from .jobs import settle_abandoned
 from .rate_limits import current_window
@@ -40,6 +40,7 @@ async def tick(runtime: Runtime) -> int:
     window_id, _ = current_window(runtime)
     await rate_limits.delete_before(runtime.db, window_id - 1)
     retention = dt.timedelta(seconds=runtime.settings.webhooks_log_retention_seconds)
+    await cooldowns.delete_expired(runtime.db, runtime.cooldowns.wall())
     await webhooks.delete_finished_before(runtime.db, dt.datetime.now(dt.timezone.utc) - retention)
     return settled
 

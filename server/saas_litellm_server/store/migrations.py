@@ -146,6 +146,7 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     ),
     (7, _billing),
     (8, lambda dialect: _create_tables(dialect, schema.webhooks, schema.webhook_deliveries)),
+    (9, lambda dialect: _create_tables(dialect, schema.deployment_cooldowns)),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

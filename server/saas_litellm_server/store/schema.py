@@ -16,6 +16,7 @@ __all__ = [
     "calls",
     "credit_grants",
     "credit_transactions",
+    "deployment_cooldowns",
     "deployments",
     "idempotency_keys",
     "jobs",
@@ -345,4 +346,11 @@ webhook_deliveries = sa.Table(  # since schema version 8: the outbox and the del
     sa.Column("delivered_at", _ts),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "created_at", "delivery_id"),
+)
+
+deployment_cooldowns = sa.Table(  # since schema version 9: cooldowns every process sees
+    "deployment_cooldowns",
+    metadata,
+    sa.Column("deployment_key", sa.String(64), primary_key=True),  # sha256 of its identity
+    sa.Column("cooling_until", sa.Float, nullable=False),  # seconds since the epoch
 )
