@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, JsonValue, StringConstraints
 
@@ -39,14 +39,7 @@ WebhookEventType = Literal[
     "credits.refilled",
     "team.suspended",
 ]
-WEBHOOK_EVENT_TYPES: tuple[WebhookEventType, ...] = (
-    "job.completed",
-    "job.failed",
-    "credits.low",
-    "credits.exhausted",
-    "credits.refilled",
-    "team.suspended",
-)
+WEBHOOK_EVENT_TYPES: tuple[WebhookEventType, ...] = get_args(WebhookEventType)
 WebhookStatus = Literal["active", "disabled"]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 

@@ -254,17 +254,22 @@ async def existed(db: Database, team_id: str) -> bool:
     return row is not None
 
 
+async def _update_live(db: Database, team_id: str, values: dict[str, Any]) -> bool:
+    """Set ``values`` on the team unless it was removed; whether it exists."""
+    row = await db.fetch_one(
+        teams.update()
+        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
+        .values(**values)
+        .returning(teams.c.team_id)
+    )
+    return row is not None
+
+
 async def lock_team(db: Database, team_id: str) -> bool:
     """Whether the team exists; as a write, so that it can open a transaction that changes the
     team (a SQLite transaction must begin with a write, see ``_database``), and on PostgreSQL
     it holds the team's row until the transaction ends."""
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
-        .values(team_id=teams.c.team_id)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
+    return await _update_live(db, team_id, {"team_id": teams.c.team_id})
 
 
 async def update_team(db: Database, team_id: str, changes: dict[str, Any]) -> None:
@@ -509,13 +514,7 @@ async def set_auto_refill(db: Database, team_id: str, refill: dict[str, Any] | N
                 else_=sa.null(),
             ),
         }
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
-        .values(**values)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
+    return await _update_live(db, team_id, values)
 
 
 async def refills_due(db: Database, keys: Mapping[str, str], limit: int) -> list[str]:
@@ -596,23 +595,11 @@ async def set_limits(db: Database, team_id: str, limits: dict[str, int | None]) 
     """Set the named limits (``rpm_limit``, ``tpm_limit``); ``None`` removes one."""
     # with nothing to change, a no-op assignment still tells whether the team exists
     values: dict[str, Any] = dict(limits) or {"rpm_limit": teams.c.rpm_limit}
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
-        .values(**values)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
+    return await _update_live(db, team_id, values)
 
 
 async def set_status(db: Database, team_id: str, status: str) -> bool:
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None))
-        .values(status=status)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
+    return await _update_live(db, team_id, {"status": status})
 
 
 def balance(row: Mapping[str, Any]) -> dict[str, Any]:
