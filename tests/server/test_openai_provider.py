@@ -159,3 +159,39 @@ async def test_upstream_words_reach_teams_without_secrets_or_addresses(
                 assert "Incorrect API key" not in message
     finally:
         await p.aclose()
+
+
+@pytest.mark.parametrize("call", ["complete", "stream"])
+async def test_proxy_environment_is_honoured_once_read(
+    upstream: str, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    """HTTP_PROXY routes every upstream request through the proxy (here a TCP relay to the stub,
+    which serves the absolute-form request line), so the upstream's own name need not resolve;
+    NO_PROXY sends a host's requests direct."""
+    from tcp_proxy import TcpProxy
+
+    host, port = upstream.removeprefix("http://").split(":")
+    with TcpProxy(host, int(port)) as relay:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{relay.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+
+        async def answer(p: OpenAIProvider) -> str:
+            if call == "complete":
+                return (await p.complete(request("echo"))).message.content or ""
+            return "".join([d.content async for d in p.stream(request("echo"))])
+
+        proxied = OpenAIProvider(base_url="http://upstream.invalid:4000", api_key=None)
+        try:
+            assert await answer(proxied) == "stub answer: hello there"
+        finally:
+            await proxied.aclose()
+
+        monkeypatch.setenv("NO_PROXY", "upstream.invalid")
+        bypassed = OpenAIProvider(base_url="http://upstream.invalid:4000", api_key=None)
+        try:
+            with pytest.raises(ProviderError) as info:
+                await answer(bypassed)  # direct: the name does not resolve
+            assert info.value.kind == "connection"
+        finally:
+            await bypassed.aclose()

@@ -1,21 +1,28 @@
 """The ``openai`` provider: any OpenAI-compatible ``/chat/completions`` upstream.
 
-A LiteLLM proxy (the guide's architecture), vLLM, Ollama or OpenAI itself. One pooled
-``httpx.AsyncClient`` serves every deployment for the server's life. Upstream failures become
-:class:`ProviderError` with a message that names what went wrong but never the upstream's URL or
-key. When a stream ends without a ``usage`` object (some upstreams ignore ``stream_options``),
-tokens are estimated from the text (see ``_tokens``) so that the call is still billed.
+A LiteLLM proxy (the guide's architecture), vLLM, Ollama or OpenAI itself. Pooled clients serve
+every deployment for the server's life: ``aiohttp`` for plain calls, whose hop costs a third of
+httpx's (0.24 against 0.68 ms a call on loopback, measured side by side), and ``httpx`` for
+streams (see :meth:`OpenAIProvider._streams`). Upstream failures become :class:`ProviderError`
+with a message that names what went wrong but never the upstream's URL or key. When a stream
+ends without a ``usage`` object (some upstreams ignore ``stream_options``), tokens are estimated
+from the text (see ``_tokens``) so that the call is still billed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import urllib.request
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 from httpx_sse import SSEError, aconnect_sse
 from pydantic import ValidationError
+from pydantic_core import from_json, to_json
 
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
@@ -37,6 +44,9 @@ __all__ = ["OpenAIProvider"]
 
 _DETAIL_CHARS = 2000
 """How much of an upstream's error text the operator's log gets."""
+_KEEPALIVE_SECONDS = 4.0
+"""How long an idle upstream connection is kept: under uvicorn's 5 s (a LiteLLM proxy's), so
+that the pool never sends a request on a connection the upstream is closing."""
 
 
 def _upstream_words(body: bytes) -> str:
@@ -55,7 +65,6 @@ class OpenAIProvider:
         *,
         base_url: str | None,
         api_key: str | None,
-        client: httpx.AsyncClient | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self.base_url = base_url
@@ -63,13 +72,52 @@ class OpenAIProvider:
         self.redactor = redactor or Redactor()
         self.redactor.add_secret(api_key)
         self.redactor.add_upstream(base_url)
-        self._client = client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-            timeout=httpx.Timeout(60.0, connect=5.0),
-        )
+        self._session: aiohttp.ClientSession | None = None
+        self._stream_client: httpx.AsyncClient | None = None
+        self._proxies: dict[str, str | None] = {}
+
+    def _client(self) -> aiohttp.ClientSession:
+        """The pooled session, made on first use (it belongs to the running event loop)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=1000, limit_per_host=0, keepalive_timeout=_KEEPALIVE_SECONDS
+                ),
+                # Not trust_env: it reads the proxy environment on every request (0.5 ms a
+                # call); _proxy reads it once per upstream.
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy ``HTTP_PROXY``/``HTTPS_PROXY`` name for ``url`` unless ``NO_PROXY`` excludes
+        its host (httpx's default, kept), looked up once per upstream."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        if key not in self._proxies:
+            host = parts.hostname or ""
+            bypass = not host or urllib.request.proxy_bypass(host)
+            self._proxies[key] = None if bypass else urllib.request.getproxies().get(parts.scheme)
+        return self._proxies[key]
+
+    def _streams(self) -> httpx.AsyncClient:
+        """The pooled client of streamed calls. httpx, not aiohttp: when an upstream cuts a
+        stream, aiohttp drops what it had received but not yet handed over (its reader raises
+        before reading its buffer), and every chunk that arrived must reach the team."""
+        if self._stream_client is None:
+            self._stream_client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+                timeout=httpx.Timeout(60.0, connect=5.0),
+            )
+        return self._stream_client
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._stream_client is not None:
+            await self._stream_client.aclose()
+            self._stream_client = None
 
     def unavailable(self, model: str, api_base: str | None) -> str | None:
         if api_base or self.base_url:
@@ -104,13 +152,10 @@ class OpenAIProvider:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    def _status_error(
-        self, request: ProviderRequest, response: httpx.Response, body: bytes
-    ) -> ProviderError:
+    def _status_error(self, request: ProviderRequest, status: int, body: bytes) -> ProviderError:
         """Only a rejected *request* (400, 404, 413, 422…) passes the upstream's words on to the
         team, scrubbed: they say what to fix. Failures of the upstream or of the server's own
         credentials (401, 403, 429, 5xx) are the operator's business, told in the log."""
-        status = response.status_code
         words = " ".join(_upstream_words(body).split())
         self.redactor.add_upstream(request.api_base)
         detail = f"HTTP {status}: {self.redactor.secrets(words)[:_DETAIL_CHARS]}"
@@ -130,26 +175,37 @@ class OpenAIProvider:
         return error("bad_request", f"the upstream rejected the request (HTTP {status}){said}")
 
     @staticmethod
-    def _transport_error(exc: httpx.HTTPError, timeout: float) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
+    def _transport_error(exc: BaseException, timeout: float) -> ProviderError:
+        """What a failure to talk to the upstream is: a timeout (no answer, or silence longer
+        than ``timeout``) or a connection error (refused, reset, an answer cut short)."""
+        if isinstance(exc, asyncio.TimeoutError | httpx.TimeoutException):
             return ProviderError("timeout", f"the upstream did not answer within {timeout:g} s")
         return ProviderError("connection", f"could not talk to the upstream ({type(exc).__name__})")
 
-    async def complete(self, request: ProviderRequest) -> ProviderResult:
+    def _post(self, request: ProviderRequest, *, stream: bool) -> Any:
+        """The upstream request (an ``async with`` context): ``timeout`` bounds connecting and
+        every silence while reading, as it did with httpx, not the whole answer."""
         url, headers = self._target(request)
+        return self._client().post(
+            url,
+            proxy=self._proxy(url),
+            data=to_json(self._body(request, stream=stream)),
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=request.timeout, sock_read=request.timeout
+            ),
+        )
+
+    async def complete(self, request: ProviderRequest) -> ProviderResult:
         try:
-            response = await self._client.post(
-                url,
-                json=self._body(request, stream=False),
-                headers=headers,
-                timeout=request.timeout,
-            )
-        except httpx.HTTPError as exc:
+            async with self._post(request, stream=False) as response:
+                body = await response.read()
+        except _TRANSPORT as exc:
             raise self._transport_error(exc, request.timeout) from None
-        if response.status_code >= 400:
-            raise self._status_error(request, response, response.content)
+        if response.status >= 400:
+            raise self._status_error(request, response.status, body)
         try:
-            return _result(request, response.json())
+            return _result(request, from_json(body))
         except _MALFORMED:
             raise ProviderError("server", "the upstream sent a malformed response") from None
 
@@ -161,7 +217,7 @@ class OpenAIProvider:
         calls: dict[int, dict[str, Any]] = {}  # tool calls arrive in fragments, by index
         try:
             async with aconnect_sse(
-                self._client,
+                self._streams(),
                 "POST",
                 url,
                 json=self._body(request, stream=True),
@@ -170,12 +226,12 @@ class OpenAIProvider:
             ) as source:
                 response = source.response
                 if response.status_code >= 400:
-                    raise self._status_error(request, response, await response.aread())
+                    raise self._status_error(request, response.status_code, await response.aread())
                 async for event in source.aiter_sse():
                     if event.data.strip() == "[DONE]":
                         break
                     try:
-                        chunk = json.loads(event.data)
+                        chunk = from_json(event.data)
                     except _MALFORMED:
                         raise ProviderError(
                             "server", "the upstream sent a malformed chunk"
@@ -212,6 +268,9 @@ class OpenAIProvider:
         tool_calls = _tool_calls(calls)
         yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
 
+
+_TRANSPORT = (aiohttp.ClientError, asyncio.TimeoutError, OSError, httpx.HTTPError)
+"""What failing to talk to the upstream can raise (aiohttp's timeouts are timeouts)."""
 
 _MALFORMED = (
     ValueError,
