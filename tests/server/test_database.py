@@ -130,3 +130,50 @@ async def test_a_burst_does_not_open_a_connection_per_task(tmp_path: object) -> 
     finally:
         await db.disconnect()
     assert peak - before <= 16
+
+
+async def test_a_call_and_its_kept_response_commit_together(database_url: str) -> None:
+    """``record_call(also=...)``: one statement on PostgreSQL, one trip on SQLite. The kept
+    response and the call commit together; when the request no longer holds its key the call is
+    still recorded (once) and the caller is told."""
+    from saas_litellm_server.store import calls, idempotency
+
+    db = Database(database_url)
+    await db.connect()
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    try:
+        await migrate(db)
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('o', 'O', '{}', :c)",
+            {"c": at},
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+            "credits_used, credits_reserved, created_at) VALUES ('t', 'o', 'active', 'h', 1, 0, 0,"
+            " :c)",
+            {"c": at},
+        )
+        job = "00000000-0000-4000-8000-000000000002"
+        await db.execute(
+            "INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, "
+            "created_at) VALUES (:j, 't', 'x', 'in_progress', '{}', false, :c)",
+            {"j": job, "c": at},
+        )
+        assert await idempotency.claim(db, "t", "k", "f", token="mine", ttl=60, lease=60)
+
+        def call(call_id: str) -> dict[str, object]:
+            return {"call_id": call_id, "job_id": job, "team_id": "t", "model_alias": "m"}
+
+        lost = idempotency.finish_statement("t", "k", "someone-else", 200, '{"a": 1}')
+        with pytest.raises(StatementMatchedNothing):
+            await calls.record_call(db, also=lost, status="success", **call("c1"))
+        await calls.record_call(db, status="success", **call("c1"))  # as the service does
+        kept = idempotency.finish_statement("t", "k", "mine", 200, '{"a": 2}')
+        await calls.record_call(db, also=kept, status="success", **call("c2"))
+        recorded = await calls.list_calls(db, job)
+        assert [c["call_id"] for c in recorded] == ["c1", "c2"]
+        key = await idempotency.get(db, "t", "k")
+        assert key is not None and (key["state"], key["body"]) == ("done", '{"a": 2}')
+    finally:
+        await db.disconnect()

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -36,7 +37,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
 from .._timing import add_db
-from ._sqlite import run_atomic_sqlite, run_statement
+from ._sqlite import read_inline, run_atomic_sqlite, run_statement
 
 __all__ = [
     "Database",
@@ -132,6 +133,8 @@ _after_commit: ContextVar[list[Callable[[], None]] | None] = ContextVar(
 _writes: ContextVar[list[bool] | None] = ContextVar("saas_litellm_writes", default=None)
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _READ_ONLY = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
+_MODIFIES = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
+"""In a ``WITH`` statement: a data-modifying part (PostgreSQL)."""
 
 
 @contextlib.contextmanager
@@ -169,7 +172,10 @@ class Statement:
 
     def __init__(self, sql: str) -> None:
         self.sql = " ".join(sql.split())
-        self.writes = not self.sql.upper().startswith(_READ_ONLY)
+        upper = self.sql.upper()
+        self.writes = not upper.startswith(_READ_ONLY) or (
+            upper.startswith("WITH") and _MODIFIES.search(upper) is not None
+        )
         self._names = _PARAM.findall(self.sql)
         self._postgres = self._to_numbered()
         self._sqlite = _PARAM.sub("?", self.sql)
@@ -227,6 +233,8 @@ class Database:
         # SQLite has one writer at a time. Queueing this process's transactions on a lock is much
         # cheaper than letting them collide on SQLite's busy handler, which sleeps and retries.
         self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
+        self._reader: sqlite3.Connection | None = None
+        """SQLite: the connection of hot-path reads on the event loop's thread."""
 
     @property
     def dialect(self) -> Dialect:
@@ -253,8 +261,13 @@ class Database:
             # WAL lets readers run while a writer commits; NORMAL is durable enough with WAL.
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
+        if self.backend == "sqlite":
+            self._reader = self._db._backend._pooled.open_reader()
 
     async def disconnect(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._db.disconnect()
 
     async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> Row | None:
@@ -337,14 +350,27 @@ class Database:
         self, statement: Statement, values: Mapping[str, Any], *, fetch: bool = True
     ) -> list[Row]:
         """Run a hot-path :class:`Statement` on a pooled driver connection (inside a transaction:
-        on the transaction's); rows as dicts."""
+        on the transaction's); rows as dicts.
+
+        On SQLite, a read runs on the event loop's thread (see :func:`read_inline`), and a write
+        waits for the process's write lock: SQLite takes one writer at a time, and queueing
+        them here costs nothing where colliding costs the busy handler's sleeps."""
         if statement.writes:
             _note_write()
         async with _reachable(), _timed():
             if _in_transaction.get():
                 raw = self._db.connection().raw_connection
                 return await self._on(raw, statement, values, fetch=fetch)
-            return await self._run(statement, values, fetch=fetch)
+            if self._write_lock is None:
+                return await self._run(statement, values, fetch=fetch)
+            if not statement.writes:
+                if self._reader is not None:
+                    rows = read_inline(self._reader, *statement.for_sqlite(values))
+                    if rows is not None:
+                        return rows
+                return await self._run(statement, values, fetch=fetch)
+            async with self._write_lock:
+                return await self._run(statement, values, fetch=fetch)
 
     async def run_atomic(self, steps: Sequence[tuple[Statement, Mapping[str, Any], bool]]) -> None:
         """Run ``(statement, values, must_return_a_row)`` steps as one transaction of their own,
