@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import os
@@ -97,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"saas-litellm-server: {exc}", file=sys.stderr)
         return 2
     _configure_logging(args.log_level, settings.log_format)
+    _raise_open_files_limit()
     if settings.dev_mode and not _is_loopback(settings.host):
         print(
             f"refusing to bind to {settings.host}: no SAAS_LITELLM_ADMIN_KEY is set, so admin "
@@ -126,6 +128,22 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,  # the app logs each request itself, with its request id
     )
     return 0
+
+
+def _raise_open_files_limit() -> None:
+    """Lift the soft limit on open files to the hard one, as servers do: each open stream holds
+    two sockets (its client's and its upstream's), so a soft limit of 1,024 would cap a server
+    at ~500 streams. Worker processes inherit it."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 2**20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        # A kernel cap below the hard limit refuses it: the soft limit stays as it was.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _serve_workers(args: argparse.Namespace, settings: Any, overrides: dict[str, Any]) -> int:

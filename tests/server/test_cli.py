@@ -382,3 +382,37 @@ def test_several_workers_on_sqlite_are_refused_with_the_fix(
     line = one_clear_line(capsys)
     assert "--workers 3 needs PostgreSQL" in line and "postgresql://" in line
     assert list(clean_env.iterdir()) == []  # nothing created
+
+
+def test_serve_lifts_its_open_files_limit_to_the_hard_one(tmp_path: Path) -> None:
+    """Every open stream holds two sockets: a server left at a soft limit of 256 open files
+    would refuse connections past ~120 streams."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        pytest.skip(f"the hard limit on open files is {hard}: nothing to lift")
+    port = free_port()
+
+    def lowered() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    proc = cli(
+        "serve",
+        "--port",
+        str(port),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'files.db'}",
+        cwd=tmp_path,
+        preexec_fn=lowered,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+        line = next(x for x in limits.splitlines() if x.startswith("Max open files"))
+        now_soft = line.split()[3]
+        expected = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+        assert now_soft in (expected, str(2**20)), line
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)

@@ -106,7 +106,9 @@ class OpenAIProvider:
         before reading its buffer), and every chunk that arrived must reach the team."""
         if self._stream_client is None:
             self._stream_client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+                # No cap on connections: every open stream holds one for as long as it runs, so
+                # a cap would hold the streams beyond it back until others end.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
                 timeout=httpx.Timeout(60.0, connect=5.0),
             )
         return self._stream_client
