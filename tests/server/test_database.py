@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -175,5 +177,76 @@ async def test_a_call_and_its_kept_response_commit_together(database_url: str) -
         assert [c["call_id"] for c in recorded] == ["c1", "c2"]
         key = await idempotency.get(db, "t", "k")
         assert key is not None and (key["state"], key["body"]) == ("done", '{"a": 2}')
+    finally:
+        await db.disconnect()
+
+
+async def test_a_write_waits_for_another_process_holding_sqlite_without_stalling_reads(
+    tmp_path: Path,
+) -> None:
+    """Hot-path SQLite statements run on the event loop's thread, but never wait there: while
+    another process holds the write lock, a write waits on a pooled connection's thread (reads
+    go on), and lands once the lock is free."""
+    import sqlite3
+
+    path = tmp_path / "held.db"
+    db = Database(f"sqlite:///{path}")
+    await db.connect()
+    insert = Statement(
+        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+        "VALUES (:id, 'n', '{}', :at)"
+    )
+    count = Statement("SELECT COUNT(*) AS n FROM organizations")
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await migrate(db)
+        other.execute("BEGIN IMMEDIATE")  # another process's writer
+        other.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('other', 'n', '{}', '2026-01-01')"
+        )
+        write = asyncio.create_task(db.run(insert, {"id": "mine", "at": at}, fetch=False))
+        for _ in range(20):  # the event loop keeps running, and so do reads
+            assert (await db.run(count, {}))[0]["n"] == 0
+            await asyncio.sleep(0.005)
+        assert not write.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, timeout=30)
+        assert (await db.run(count, {}))[0]["n"] == 2
+        other.execute("BEGIN IMMEDIATE")
+        atomic = asyncio.create_task(db.run_atomic([(insert, {"id": "atomic", "at": at}, False)]))
+        await asyncio.sleep(0.02)
+        assert not atomic.done()
+        other.execute("ROLLBACK")
+        await asyncio.wait_for(atomic, timeout=30)
+        assert (await db.run(count, {}))[0]["n"] == 3
+    finally:
+        other.close()
+        await db.disconnect()
+
+
+async def test_inline_sqlite_writes_keep_the_wal_small(tmp_path: Path) -> None:
+    """The inline writer leaves checkpoints to pooled connections, asked for every 1,000
+    writes: after 3,000 writes the WAL holds about 1,000 writes' pages, not 3,000."""
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite:///{path}")
+    await db.connect()
+    insert = Statement(
+        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+        "VALUES (:id, 'n', '{}', :at)"
+    )
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    try:
+        await migrate(db)
+        wal = tmp_path / "wal.db-wal"
+        for i in range(900):
+            await db.run(insert, {"id": f"o{i}", "at": at}, fetch=False)
+        before_checkpoint = wal.stat().st_size  # what 900 writes take
+        for i in range(900, 3000):
+            await db.run(insert, {"id": f"o{i}", "at": at}, fetch=False)
+        assert wal.stat().st_size < 1.5 * before_checkpoint  # not 3,000 writes' worth
+        rows = await db.run(Statement("SELECT COUNT(*) AS n FROM organizations"), {})
+        assert rows[0]["n"] == 3000
     finally:
         await db.disconnect()

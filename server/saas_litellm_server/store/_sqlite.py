@@ -17,7 +17,14 @@ import aiosqlite
 from databases.backends.sqlite import SQLiteBackend, SQLitePool
 from databases.core import DatabaseURL
 
-__all__ = ["PooledSQLiteBackend", "read_inline", "run_atomic_sqlite", "run_statement"]
+__all__ = [
+    "PooledSQLiteBackend",
+    "atomic_inline",
+    "read_inline",
+    "run_atomic_sqlite",
+    "run_statement",
+    "write_inline",
+]
 
 _MAX_OPEN = 16
 """Connections (each with its own thread) at most: SQLite has one writer at a time anyway, and
@@ -66,19 +73,27 @@ class _Pool(SQLitePool):
         finally:
             self._slots.release()
 
-    def open_reader(self) -> sqlite3.Connection | None:
-        """A connection for reads on the event loop's own thread (``None`` for an in-memory
-        database, which another connection would not see). It never waits for a lock: in WAL
-        mode a reader needs none, and in the rare case it does, the read goes to a pooled
-        connection's thread instead (see :func:`read_inline`)."""
+    def open_inline(self, *, writer: bool) -> sqlite3.Connection | None:
+        """A connection used on the event loop's own thread (``None`` for an in-memory database,
+        which another connection would not see). It never waits for a lock: in WAL mode a
+        reader needs none, this process's writers queue on its write lock before they use it,
+        and when another process holds the lock the statement goes to a pooled connection's
+        thread instead (see :func:`read_inline`, :func:`write_inline`). The writer leaves WAL
+        checkpoints to those connections (``Database`` asks for one every so many writes): a
+        checkpoint syncs the disk, which must not stall the event loop."""
         if ":memory:" in self._database or "mode=memory" in self._database:
             return None
-        reader: sqlite3.Connection = sqlite3.connect(
+        connection: sqlite3.Connection = sqlite3.connect(
             self._database, isolation_level=None, check_same_thread=False, **self._options
         )
-        reader.execute("PRAGMA busy_timeout=0")
-        reader.execute("PRAGMA query_only=ON")
-        return reader
+        connection.execute("PRAGMA busy_timeout=0")
+        if writer:
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+        else:
+            connection.execute("PRAGMA query_only=ON")
+        return connection
 
     async def close_all(self) -> None:
         idle, self._idle = self._idle, []
@@ -129,17 +144,55 @@ def read_inline(
     try:
         names, rows = _in_thread(connection, sql, args, True)
     except sqlite3.OperationalError as exc:
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
+        if _busy(exc):
             return None
         raise
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def write_inline(
+    connection: sqlite3.Connection, sql: str, args: list[Any], *, fetch: bool
+) -> list[dict[str, Any]] | None:
+    """A hot-path write on the calling thread (the caller holds the process's write lock);
+    ``None`` when another process holds SQLite's (run it on a pooled connection then)."""
+    try:
+        names, rows = _in_thread(connection, sql, args, fetch)
+    except sqlite3.OperationalError as exc:
+        if _busy(exc):
+            return None
+        raise
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def atomic_inline(
+    connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
+) -> bool | None:
+    """:func:`run_atomic_sqlite` on the calling thread (the caller holds the process's write
+    lock); ``None`` when another process holds SQLite's and nothing was done."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _busy(exc):
+            return None
+        raise
+    return _steps(connection, batch)
 
 
 def _atomic_in_thread(
     connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
 ) -> bool:
     connection.execute("BEGIN IMMEDIATE")
+    return _steps(connection, batch)
+
+
+def _steps(connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]) -> bool:
+    """The steps of a transaction begun, then ``COMMIT``; ``False`` (rolled back) if a step
+    that must return a row returned none."""
     try:
         for sql, args, needs_row in batch:
             cursor = connection.execute(sql, args)
