@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import httpx
 import pytest
@@ -233,3 +234,38 @@ async def test_a_503_says_nothing_changed_only_when_nothing_was_attempted(
     for response in (read, write):
         assert response.status_code == 503
         assert "nothing was changed" in response.json()["error"]["message"]
+
+
+async def test_postgres_out_of_connection_slots_is_a_503_not_a_500(
+    postgres_database: str,
+) -> None:
+    """ "Too many clients" (every connection slot of the server, or of the role, is taken) is the
+    database being unavailable: the statement fails with ``DatabaseUnavailable`` (503 with
+    Retry-After at the HTTP layer), never an unhandled error."""
+    import asyncpg
+
+    from saas_litellm_server.store import Database, DatabaseUnavailable
+    from saas_litellm_server.store._database import Statement
+
+    role = f"one_slot_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_database)
+    await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+    base, _, name = postgres_database.rpartition("/")
+    scheme, _, _ = base.partition("://")
+    host = base.rpartition("@")[2]
+    url = f"{scheme}://{role}@{host}/{name}"
+    db = Database(url, min_size=0)  # connects on first use
+    other = await asyncpg.connect(url)  # another client holds the role's one slot
+    try:
+        await db.connect()
+        quick = Statement("SELECT 1 AS one")
+        with pytest.raises(DatabaseUnavailable, match="TooManyConnectionsError"):
+            await db.run(quick, {})
+        await other.close()  # the slot is free again
+        assert (await db.run(quick, {}))[0]["one"] == 1
+    finally:
+        if not other.is_closed():
+            await other.close()
+        await db.disconnect()
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()

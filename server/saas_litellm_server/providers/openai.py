@@ -1,12 +1,12 @@
 """The ``openai`` provider: any OpenAI-compatible ``/chat/completions`` upstream.
 
-A LiteLLM proxy (the guide's architecture), vLLM, Ollama or OpenAI itself. Pooled clients serve
-every deployment for the server's life: ``aiohttp`` for plain calls, whose hop costs a third of
-httpx's (0.24 against 0.68 ms a call on loopback, measured side by side), and ``httpx`` for
-streams (see :meth:`OpenAIProvider._streams`). Upstream failures become :class:`ProviderError`
-with a message that names what went wrong but never the upstream's URL or key. When a stream
-ends without a ``usage`` object (some upstreams ignore ``stream_options``), tokens are estimated
-from the text (see ``_tokens``) so that the call is still billed.
+A LiteLLM proxy (the guide's architecture), vLLM, Ollama or OpenAI itself. One pooled
+``aiohttp.ClientSession`` serves every deployment for the server's life: the upstream hop is on
+every call's critical path, and aiohttp's costs a third of httpx's (0.24 against 0.68 ms a call
+on loopback, measured side by side). Upstream failures become :class:`ProviderError` with a
+message that names what went wrong but never the upstream's URL or key. When a stream ends
+without a ``usage`` object (some upstreams ignore ``stream_options``), tokens are estimated from
+the text (see ``_tokens``) so that the call is still billed.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import httpx
-from httpx_sse import SSEError, aconnect_sse
+from aiohttp.http_exceptions import LineTooLong
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
@@ -44,6 +43,9 @@ __all__ = ["OpenAIProvider"]
 
 _DETAIL_CHARS = 2000
 """How much of an upstream's error text the operator's log gets."""
+_LINE_BYTES = 2**22
+"""The longest line of a streamed answer (an SSE ``data:`` line: a chunk with a large tool
+call); a longer one is a malformed answer."""
 _KEEPALIVE_SECONDS = 4.0
 """How long an idle upstream connection is kept: under uvicorn's 5 s (a LiteLLM proxy's), so
 that the pool never sends a request on a connection the upstream is closing."""
@@ -57,6 +59,43 @@ def _upstream_words(body: bytes) -> str:
         return str(error.get("message", "")) if isinstance(error, dict) else str(error)
     except (ValueError, RecursionError):
         return body.decode(errors="replace")
+
+
+async def _lines(body: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The lines of an upstream answer as they arrive. When the connection is cut, the lines
+    received before the cut come first, then the error: aiohttp's reader raises the error before
+    handing over what it holds, so that is taken from its buffer (a private attribute; without
+    it, only those lines are lost: ``tests/server/test_streaming.py`` checks that none is)."""
+    while True:
+        try:
+            line = await body.readline(max_line_length=_LINE_BYTES)
+        except aiohttp.ClientPayloadError:
+            held: list[bytes] = list(getattr(body, "_buffer", ()))
+            if held:
+                held[0] = held[0][getattr(body, "_buffer_offset", 0) :]
+            for line in b"".join(held).splitlines(keepends=True):
+                yield line
+            raise
+        if not line:
+            return
+        yield line
+
+
+async def _sse_data(body: aiohttp.StreamReader) -> AsyncIterator[str]:
+    """The ``data`` of each event of a ``text/event-stream`` body, as the SSE specification
+    assembles it: multi-line data joined by newlines, comments and other fields skipped, an
+    event cut off before its blank line dropped."""
+    data: list[str] = []
+    async for raw in _lines(body):
+        line = raw.decode().rstrip("\r\n")
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
 
 
 class OpenAIProvider:
@@ -73,7 +112,6 @@ class OpenAIProvider:
         self.redactor.add_secret(api_key)
         self.redactor.add_upstream(base_url)
         self._session: aiohttp.ClientSession | None = None
-        self._stream_client: httpx.AsyncClient | None = None
         self._proxies: dict[str, str | None] = {}
 
     def _client(self) -> aiohttp.ClientSession:
@@ -100,26 +138,10 @@ class OpenAIProvider:
             self._proxies[key] = None if bypass else urllib.request.getproxies().get(parts.scheme)
         return self._proxies[key]
 
-    def _streams(self) -> httpx.AsyncClient:
-        """The pooled client of streamed calls. httpx, not aiohttp: when an upstream cuts a
-        stream, aiohttp drops what it had received but not yet handed over (its reader raises
-        before reading its buffer), and every chunk that arrived must reach the team."""
-        if self._stream_client is None:
-            self._stream_client = httpx.AsyncClient(
-                # No cap on connections: every open stream holds one for as long as it runs, so
-                # a cap would hold the streams beyond it back until others end.
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=200),
-                timeout=httpx.Timeout(60.0, connect=5.0),
-            )
-        return self._stream_client
-
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        if self._stream_client is not None:
-            await self._stream_client.aclose()
-            self._stream_client = None
 
     def unavailable(self, model: str, api_base: str | None) -> str | None:
         if api_base or self.base_url:
@@ -180,7 +202,7 @@ class OpenAIProvider:
     def _transport_error(exc: BaseException, timeout: float) -> ProviderError:
         """What a failure to talk to the upstream is: a timeout (no answer, or silence longer
         than ``timeout``) or a connection error (refused, reset, an answer cut short)."""
-        if isinstance(exc, asyncio.TimeoutError | httpx.TimeoutException):
+        if isinstance(exc, asyncio.TimeoutError):
             return ProviderError("timeout", f"the upstream did not answer within {timeout:g} s")
         return ProviderError("connection", f"could not talk to the upstream ({type(exc).__name__})")
 
@@ -212,28 +234,25 @@ class OpenAIProvider:
             raise ProviderError("server", "the upstream sent a malformed response") from None
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
-        url, headers = self._target(request)
         text: list[str] = []
         finish: str | None = None
         usage: Usage | None = None
         calls: dict[int, dict[str, Any]] = {}  # tool calls arrive in fragments, by index
         try:
-            async with aconnect_sse(
-                self._streams(),
-                "POST",
-                url,
-                json=self._body(request, stream=True),
-                headers=headers,
-                timeout=request.timeout,
-            ) as source:
-                response = source.response
-                if response.status_code >= 400:
-                    raise self._status_error(request, response.status_code, await response.aread())
-                async for event in source.aiter_sse():
-                    if event.data.strip() == "[DONE]":
+            # Leaving this block early (the consumer closed the generator) closes the
+            # connection, which cancels the upstream's work.
+            async with self._post(request, stream=True) as response:
+                if response.status >= 400:
+                    raise self._status_error(request, response.status, await response.read())
+                if "text/event-stream" not in response.headers.get("Content-Type", ""):
+                    raise ProviderError(
+                        "server", "the upstream did not answer with an event stream"
+                    )
+                async for data in _sse_data(response.content):
+                    if data.strip() == "[DONE]":
                         break
                     try:
-                        chunk = from_json(event.data)
+                        chunk = from_json(data)
                     except _MALFORMED:
                         raise ProviderError(
                             "server", "the upstream sent a malformed chunk"
@@ -259,11 +278,9 @@ class OpenAIProvider:
                         text.append(piece)
                         yield StreamDelta(content=piece)
                     finish = finished or finish
-        except SSEError:
-            raise ProviderError(
-                "server", "the upstream did not answer with an event stream"
-            ) from None
-        except httpx.HTTPError as exc:
+        except (LineTooLong, UnicodeDecodeError):
+            raise ProviderError("server", "the upstream sent a malformed chunk") from None
+        except _TRANSPORT as exc:
             raise self._transport_error(exc, request.timeout) from None
         if usage is None or not usage.total_tokens:
             usage = estimate_usage(request.messages, "".join(text))
@@ -271,7 +288,7 @@ class OpenAIProvider:
         yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
 
 
-_TRANSPORT = (aiohttp.ClientError, asyncio.TimeoutError, OSError, httpx.HTTPError)
+_TRANSPORT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 """What failing to talk to the upstream can raise (aiohttp's timeouts are timeouts)."""
 
 _MALFORMED = (

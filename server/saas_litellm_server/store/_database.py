@@ -90,7 +90,9 @@ def _is_connectivity_error(exc: BaseException) -> bool:
         | TimeoutError
         | asyncpg.PostgresConnectionError
         | asyncpg.OperatorInterventionError
-        | asyncpg.InterfaceError,
+        | asyncpg.InterfaceError
+        # "too many clients": every connection slot of the server (or the role) is taken
+        | asyncpg.TooManyConnectionsError,
     )
 
 
