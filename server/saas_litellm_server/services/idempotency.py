@@ -250,20 +250,31 @@ async def keeping(
 
 @contextlib.asynccontextmanager
 async def leased(db: Database, claim: Claim) -> AsyncIterator[None]:
-    """Keep the claim's lease alive while the block runs (and only then)."""
-    renewal = asyncio.create_task(keep_alive(db, claim))
+    """Keep the claim's lease alive while the block runs (and only then). Most requests end
+    long before their first renewal is due: the renewing task starts only then (a timer costs
+    far less than a task per request)."""
+    renewal: asyncio.Task[None] | None = None
+
+    def start() -> None:
+        nonlocal renewal
+        renewal = asyncio.ensure_future(keep_alive(db, claim))
+
+    timer = asyncio.get_running_loop().call_later(claim.lease / 3, start)
     try:
         yield
     finally:
-        renewal.cancel()
+        timer.cancel()
+        if renewal is not None:
+            renewal.cancel()
 
 
 async def keep_alive(db: Database, claim: Claim) -> None:
-    """Renew the claim's lease every third of it until cancelled, or until it is lost."""
+    """Renew the claim's lease now and every third of it until cancelled, or until it is
+    lost."""
     while True:
-        await asyncio.sleep(claim.lease / 3)
         try:
             if not await idempotency.renew(db, claim.scope, claim.key, claim.token, claim.lease):
                 return
         except Exception:  # the database is away: the lease will lapse, as it should
             logger.warning("could not renew the lease of idempotency key %r", claim.key)
+        await asyncio.sleep(claim.lease / 3)
