@@ -21,6 +21,8 @@ import json
 import re
 import sys
 
+from nofile import raise_nofile
+
 DEFAULT_CHUNKS = 8
 _STREAM_MODEL = re.compile(r"^stream-(\d{1,5})x(\d{1,6})ms$")
 _USAGE = {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21}
@@ -201,5 +203,6 @@ async def serve(port: int) -> None:
 
 
 if __name__ == "__main__":
+    raise_nofile()  # one socket per open stream: 10,000 in the streams phase
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(int(sys.argv[1])))

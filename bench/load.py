@@ -9,7 +9,8 @@ systems measured. Commands:
   how late the latest chunk came relative to the upstream's schedule (buffering shows there).
 - ``sdk``: ``SaasLiteLLMClient.llm_call`` against a raw ``httpx`` POST of the same request,
   alternating, on the same server.
-- ``streams``: opens many concurrent streams, holds them open and reads the server's RSS.
+- ``streams``: opens many concurrent streams (in batches), holds them open and reads the
+  server's RSS.
 
 Targets are ``{"name", "port", "path", "body", "headers", "marker"?}``; ``marker`` is the byte
 string that starts each content chunk in the target's stream.
@@ -18,9 +19,8 @@ string that starts each content chunk in the target's stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import resource
+import os
 import socket
 import sys
 import time
@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import nofile
 from processes import rss_mb, wait_idle
 
 RECV = 65536
@@ -36,7 +37,7 @@ TIMEOUT = 30.0
 
 
 def raw_request(target: dict[str, Any]) -> bytes:
-    body = target["body"].encode()
+    body: bytes = target["body"].encode()
     headers = {
         "Host": f"127.0.0.1:{target['port']}",
         "Content-Type": "application/json",
@@ -240,7 +241,9 @@ def cmd_ttft(spec: dict[str, Any]) -> dict[str, Any]:
     return _interleaved(spec, measure)
 
 
-async def _sdk_request_headers(base: str, spec: dict[str, Any], body: dict[str, Any]) -> dict:
+async def _sdk_request_headers(
+    base: str, spec: dict[str, Any], body: dict[str, Any]
+) -> dict[str, str]:
     """The headers the SDK sends with an ``llm_call`` (seen through an httpx event hook on a
     throw-away SDK client), so that the raw client can send exactly the same request."""
     import httpx
@@ -335,25 +338,32 @@ def cmd_sdk(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _streams(spec: dict[str, Any]) -> dict[str, Any]:
+    """Open ``count`` streams in batches of ``batch`` (at most ``window`` of them connecting or
+    waiting for their first chunk at any time, well under any listen backlog), read the server's
+    RSS after each batch and ``samples`` times over ``hold_seconds`` once all are open, then
+    disconnect them all. Opening stops early when no stream has settled (got its first chunk, or
+    failed) for ``stall_seconds``, or after ``open_timeout`` seconds: whatever is open then is
+    held and measured: *pending* streams had connected but had no first chunk yet, and those
+    not *attempted* never connected."""
     target = spec["target"]
     request = raw_request(target)
     marker = target["marker"].encode()
-    count = spec["count"]
-    opened = asyncio.Event()
-    state = {"open": 0, "failed": 0}
+    count, batch = spec["count"], spec.get("batch") or spec["count"]
+    state = {"connecting": 0, "open": 0, "failed": 0}
+    progress = asyncio.Event()
     errors: list[str] = []
-    gate = asyncio.Semaphore(spec.get("connect_concurrency", 200))
+    gate = asyncio.Semaphore(spec.get("window", 200))
 
     def settle(failed: bool) -> None:
         state["failed" if failed else "open"] += 1
-        if state["open"] + state["failed"] >= count:
-            opened.set()
+        progress.set()
 
     async def one() -> None:
         writer = None
         counted = False
         try:
             async with gate:
+                state["connecting"] += 1
                 reader, writer = await asyncio.open_connection("127.0.0.1", target["port"])
                 writer.write(request)
                 buf = b""
@@ -379,41 +389,70 @@ async def _streams(spec: dict[str, Any]) -> dict[str, Any]:
 
     pid = spec["server_pid"]
     rss_before = rss_mb(pid)
-    start = time.perf_counter()
-    tasks = [asyncio.create_task(one()) for _ in range(count)]
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(opened.wait(), spec["open_timeout"])
-    open_seconds = time.perf_counter() - start
+    perf = time.perf_counter
+    start = perf()
+    deadline = start + spec["open_timeout"]
+    tasks: list[asyncio.Task[None]] = []
+    batches: list[dict[str, Any]] = []
+    stopped = ""
+    for first in range(0, count, batch):
+        tasks += [asyncio.create_task(one()) for _ in range(min(batch, count - first))]
+        while state["open"] + state["failed"] < len(tasks) and not stopped:
+            progress.clear()
+            wait = min(spec["stall_seconds"], deadline - perf())
+            try:
+                await asyncio.wait_for(progress.wait(), max(0.0, wait))
+            except asyncio.TimeoutError:
+                stopped = (
+                    f"no stream opened or failed for {spec['stall_seconds']:g} s"
+                    if perf() < deadline
+                    else f"not all open after {spec['open_timeout']:g} s"
+                )
+        batches.append(
+            {
+                "requested": len(tasks),
+                "open": state["open"],
+                "failed": state["failed"],
+                "seconds": round(perf() - start, 2),
+                "rss_mb": round(rss_mb(pid), 1),
+            }
+        )
+        if stopped:
+            break
+    open_seconds = perf() - start
     samples = []
     for _ in range(spec["samples"]):
         samples.append(rss_mb(pid))
         await asyncio.sleep(spec["hold_seconds"] / spec["samples"])
     still_open = state["open"] - sum(1 for t in tasks if t.done())
+    attempted = state["connecting"]  # the others never got through the gate
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return {
         "requested": count,
+        "attempted": attempted,
         "opened": state["open"],
         "failed": state["failed"],
+        "pending": attempted - state["open"] - state["failed"],
+        "stopped": stopped,
         "still_open_at_end": still_open,
         "open_seconds": round(open_seconds, 3),
+        "batches": batches,
         "rss_before_mb": round(rss_before, 1),
         "rss_open_mb": [round(s, 1) for s in samples],
+        "nofile": {"load": nofile.limit(os.getpid()), "server": nofile.limit(pid)},
         "errors": errors,
     }
 
 
 def cmd_streams(spec: dict[str, Any]) -> dict[str, Any]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = spec["count"] + 256
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
     return asyncio.run(_streams(spec))
 
 
 COMMANDS = {"latency": cmd_latency, "ttft": cmd_ttft, "sdk": cmd_sdk, "streams": cmd_streams}
 
 if __name__ == "__main__":
+    nofile.raise_nofile()  # one socket per stream: 10,000 in the streams phase
     command, spec_json = sys.argv[1], sys.argv[2]
     print(json.dumps(COMMANDS[command](json.loads(spec_json))))

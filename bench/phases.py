@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from processes import Proc, cpu_seconds, rss_mb, wait_idle
+import database
+from processes import Proc, cpu_seconds, cpu_seconds_tree, descendants, rss_mb, wait_idle
 from systems import LITELLM_MASTER_KEY, Server
 
-__all__ = ["Bench", "Plan", "Target"]
+__all__ = ["Bench", "Plan", "Target", "throughput_medians"]
 
 BENCH = Path(__file__).resolve().parent
 MESSAGES = [{"role": "user", "content": "Say hello to the benchmark."}]
@@ -43,19 +45,30 @@ class Plan:
     wrk_direct_seconds: int  # the stub answers ~30k req/s: a short run says enough
     wrk_litellm_seconds: int  # its first answers take ~1 s at 64 connections
     wrk_warmup_seconds: int
+    wrk_rounds: int
+    streams: int  # concurrent open streams (the target: 10,000)
     streams_rounds: int
     streams_hold_seconds: float
+    streams_open_timeout: float
     streams_backends: tuple[str, ...]
     db_large: int
     db_n: int
     db_warmup: int
+    curve_seconds: int  # our servers, per concurrency
+    curve_others: tuple[str, ...]  # also on the curve at every concurrency: "direct", "litellm"
+    workers_rounds: int  # 0: the serve --workers phase is skipped
+    workers_seconds: int
     connections: int = 64
     wrk_threads: int = 2
-    streams: int = 1000
+    curve: tuple[int, ...] = (1, 8, 64, 256)
+    streams_batch: int = 1000  # opened in batches of this many, RSS read after each
+    streams_window: int = 200  # at most this many connecting / waiting for a first chunk
+    streams_stall_seconds: float = 15.0  # opening stops when none settles for this long
     db_small: int = 1000
     stream_chunks: int = 8
     stream_delay_ms: int = 10
-    slow_model: str = "stream-600x1000ms"
+    # one chunk every 10 s for 10 minutes: 10,000 open streams cost the server 1,000 chunks/s
+    slow_model: str = "stream-60x10000ms"
 
     @property
     def stream_model(self) -> str:
@@ -75,12 +88,19 @@ QUICK = Plan(
     wrk_direct_seconds=1,
     wrk_litellm_seconds=2,
     wrk_warmup_seconds=0,
+    wrk_rounds=2,
+    streams=1000,
     streams_rounds=1,
     streams_hold_seconds=0.5,
+    streams_open_timeout=60,
     streams_backends=("ours-sqlite",),
     db_large=100_000,
     db_n=50,
     db_warmup=10,
+    curve_seconds=1,
+    curve_others=(),
+    workers_rounds=0,
+    workers_seconds=1,
     stream_chunks=6,
     stream_delay_ms=5,
 )
@@ -97,12 +117,19 @@ FULL = Plan(
     wrk_direct_seconds=5,
     wrk_litellm_seconds=8,
     wrk_warmup_seconds=2,
-    streams_rounds=3,
+    wrk_rounds=3,
+    streams=10_000,
+    streams_rounds=2,
     streams_hold_seconds=2.0,
+    streams_open_timeout=300,
     streams_backends=("ours-sqlite", "ours-pg"),
     db_large=1_000_000,
     db_n=1000,
     db_warmup=50,
+    curve_seconds=5,
+    curve_others=("direct", "litellm"),
+    workers_rounds=3,
+    workers_seconds=10,
 )
 
 
@@ -259,7 +286,7 @@ class Bench:
         for target in targets if p.wrk_warmup_seconds else ():  # connections, caches
             self._wrk(target, p.wrk_warmup_seconds)
         rounds: list[dict[str, Any]] = []
-        for r in range(p.rounds):
+        for r in range(p.wrk_rounds):
             order = targets[r % len(targets) :] + targets[: r % len(targets)]
             rounds.append({t.name: self._wrk(t, self._seconds(t)) for t in order})
         return {
@@ -274,25 +301,88 @@ class Bench:
             target.name, p.wrk_seconds
         )
 
-    def _wrk(self, target: Target, seconds: int) -> dict[str, Any]:
+    def curve(self, known: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+        """wrk at each of ``plan.curve``'s concurrencies: our servers, and ``curve_others`` too;
+        one run per system and concurrency. ``known``: figures already measured at
+        ``plan.connections`` (the throughput phase's medians, by system, every system's), not
+        measured again."""
+        p = self.plan
+        assert self.wrk is not None
+        targets = self._targets("fast", "bench", False)
+        points: dict[str, dict[int, dict[str, Any]]] = {t.name: {} for t in targets}
+        wanted = {*self.servers, *p.curve_others}
+        reused: list[int] = []
+        for c in p.curve:
+            if known is not None and c == p.connections:
+                for name, figures in known.items():
+                    if name in points:
+                        points[name][c] = figures
+                reused.append(c)
+                continue
+            for target in targets:
+                if target.name in wanted:
+                    points[target.name][c] = self._wrk(target, p.curve_seconds, c)
+        return {
+            "points": points,
+            "concurrencies": list(p.curve),
+            "reused": reused,
+            "seconds": p.curve_seconds,
+        }
+
+    def workers(self, servers: dict[int, Server]) -> dict[str, Any]:
+        """``serve --workers N`` for each N in ``servers`` (PostgreSQL): wrk at
+        ``plan.connections`` against each in turn, ``workers_rounds`` times; a server's figure is
+        the calls it *recorded* in ``llm_calls`` during the run per second of it (and wrk's own
+        figures beside it)."""
+        p = self.plan
+        assert self.wrk is not None
+        rounds: list[dict[str, Any]] = []
+        counts = sorted(servers)
+        for r in range(p.workers_rounds):
+            order = counts[r % len(counts) :] + counts[: r % len(counts)]
+            samples: dict[str, Any] = {}
+            for n in order:
+                server = servers[n]
+                target = ours(f"workers-{n}", server, "bench")
+                before = database.recorded_calls(server.database_url, server.team_id)
+                result = self._wrk(target, p.workers_seconds, p.connections, tree=True)
+                after = database.recorded_calls(server.database_url, server.team_id)
+                added = after.get("call/success", 0) - before.get("call/success", 0)
+                result["recorded"] = added
+                result["recorded_per_s"] = added / (result["duration_us"] / 1e6)
+                result["processes"] = 1 + len(descendants(server.proc.pid))
+                samples[str(n)] = result
+            rounds.append(samples)
+        return {"rounds": rounds, "seconds": p.workers_seconds, "connections": p.connections}
+
+    def _wrk(
+        self, target: Target, seconds: int, connections: int | None = None, *, tree: bool = False
+    ) -> dict[str, Any]:
+        """One wrk run; ``tree``: the target's CPU time and idleness include every process its
+        process started (``serve --workers N``)."""
         assert self.wrk is not None
         assert target.pid is not None
+        connections = connections or self.plan.connections
+        pids = [target.pid, *(descendants(target.pid) if tree else [])]
         script = self.workdir / f"wrk-{target.name}.lua"
         script.write_text(_wrk_script(target))
         url = f"http://127.0.0.1:{target.port}{target.path}"
-        argv = [self.wrk, f"-t{self.plan.wrk_threads}", f"-c{self.plan.connections}"]
+        threads = min(self.plan.wrk_threads, connections)
+        argv = [self.wrk, f"-t{threads}", f"-c{connections}"]
         argv += [f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url]
-        cpu_before = cpu_seconds(target.pid)
+        cpu_of = cpu_seconds_tree if tree else cpu_seconds
+        cpu_before = cpu_of(target.pid)
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
         # what it still does for the requests wrk left in flight counts too
-        idle_after = wait_idle(target.pid, timeout=30).seconds
-        cpu = cpu_seconds(target.pid) - cpu_before
+        idle_after = sum(wait_idle(pid, timeout=30).seconds for pid in pids)
+        cpu = cpu_of(target.pid) - cpu_before
         match = re.search(r"^BENCH_RESULT (.*)$", done.stdout, re.MULTILINE)
         if done.returncode != 0 or match is None:
             raise RuntimeError(f"wrk failed on {target.name}: {done.stdout[-800:]}{done.stderr}")
         result: dict[str, Any] = json.loads(match.group(1))
         ok = result["requests"] - result["status"]
         result["ok"] = ok
+        result["connections"] = connections
         result["rps_counted"] = ok / (result["duration_us"] / 1e6)
         # Little's law over the closed loop of N connections: N / mean latency. Unlike
         # completed/duration it is not biased by the start (all N requests arrive at once and,
@@ -300,7 +390,7 @@ class Bench:
         # requests left in flight at the end; both weigh on short runs of slow systems.
         ok_share = ok / result["requests"] if result["requests"] else 0.0
         mean_s = result["mean_us"] / 1e6
-        result["rps"] = self.plan.connections / mean_s * ok_share if mean_s else 0.0
+        result["rps"] = connections / mean_s * ok_share if mean_s else 0.0
         result["cpu_ms_per_call"] = cpu * 1000 / ok if ok else float("nan")
         result["busy_after_s"] = round(idle_after, 2)
         self._acknowledge({target.name: ok})
@@ -310,20 +400,29 @@ class Bench:
         """``streams`` concurrent open streams per server; its RSS while they are open, then
         while it deals with their disconnects, and how long that takes."""
         p = self.plan
-        out: dict[str, Any] = {"count": p.streams, "rounds": []}
+        out: dict[str, Any] = {
+            "count": p.streams,
+            "batch": p.streams_batch,
+            "window": p.streams_window,
+            "stall_seconds": p.streams_stall_seconds,
+            "rounds": [],
+        }
         for _ in range(p.streams_rounds):
             samples = {}
             for name, server in servers.items():
                 spec = {
                     "target": ours(name, server, "bench-slow", stream=True).spec(),
                     "count": p.streams,
+                    "batch": p.streams_batch,
+                    "window": p.streams_window,
+                    "stall_seconds": p.streams_stall_seconds,
                     "server_pid": server.proc.pid,
-                    "open_timeout": 120,
+                    "open_timeout": p.streams_open_timeout,
                     "samples": 4,
                     "hold_seconds": p.streams_hold_seconds,
                 }
                 result = self.load("streams", spec)
-                idle = wait_idle(server.proc.pid, timeout=60)
+                idle = wait_idle(server.proc.pid, timeout=120)
                 result["settle_seconds"] = round(idle.seconds, 2)
                 result["rss_closing_peak_mb"] = round(idle.rss_peak_mb, 1)
                 result["threads_closing_peak"] = idle.threads_peak
@@ -344,6 +443,18 @@ class Bench:
             "warmup": p.db_warmup,
         }
         return self.load("latency", spec)
+
+
+def throughput_medians(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per system, the median over the throughput phase's rounds of each of wrk's figures (a
+    point of the concurrency curve)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in result["names"]:
+        runs = [r[name] for r in result["rounds"]]
+        keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
+        out[name] = {k: statistics.median(r[k] for r in runs) for k in keys}
+        out[name]["runs"] = len(runs)
+    return out
 
 
 def _wrk_script(target: Target) -> str:

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,15 @@ from types import TracebackType
 
 import httpx
 
+_NOFILE = Path(__file__).resolve().parent / "nofile.py"
+
 __all__ = [
     "Idle",
     "Proc",
     "Processes",
     "cpu_seconds",
+    "cpu_seconds_tree",
+    "descendants",
     "free_port",
     "machine_busy",
     "rss_mb",
@@ -61,6 +66,35 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid`` (``serve --workers N``: uvicorn's workers), and theirs."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            out += children
+            todo += children
+    return out
+
+
+def cpu_seconds_tree(pid: int) -> float:
+    """:func:`cpu_seconds` of ``pid`` and of every process it started that is still running."""
+    total = 0.0
+    for each in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += cpu_seconds(each)
+    return total
 
 
 def _cpu_ticks() -> tuple[int, int]:
@@ -151,11 +185,12 @@ class Processes:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
     ) -> Proc:
-        """Start ``argv`` with ``env`` (the whole environment; default: this process's)."""
+        """Start ``argv`` with ``env`` (the whole environment; default: this process's), through
+        ``nofile.py``: its open-files limit raised to the hard limit (same pid)."""
         log = self.log_dir / f"{name}.log"
         with log.open("wb") as out:
             popen = subprocess.Popen(
-                argv,
+                [sys.executable, str(_NOFILE), *argv],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

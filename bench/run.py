@@ -1,11 +1,13 @@
 """Benchmark harness: ``python bench/run.py [--quick]`` (or ``nox -s bench [-- --quick]``).
 
-Starts, on 127.0.0.1: the fast upstream stub, our server on SQLite and on PostgreSQL (plus two
-more on PostgreSQL for the database-size comparison), and a real LiteLLM proxy forwarding to the
-same stub; loads them from separate processes (``load.py``, ``wrk``); prints a Markdown table and
-writes it to ``bench/RESULTS.md`` (a quick run: ``bench/RESULTS-quick.md``, git-ignored, so that
-it never replaces the committed full run). Every process is stopped and every database dropped at
-the end, also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
+Starts, on 127.0.0.1: the fast upstream stub, our server on SQLite and on PostgreSQL (plus
+servers of their own for the streams, the database-size comparison and ``serve --workers 1``
+against ``--workers 2``), and a real LiteLLM proxy forwarding to the same stub; loads them from
+separate processes (``load.py``, ``wrk``); prints a Markdown report, its Targets table first (a
+row per target of issue 19 and backend, see ``report.GOALS``), and writes it to
+``bench/RESULTS.md`` (a quick run: ``bench/RESULTS-quick.md``, git-ignored, so that it never
+replaces the committed full run). Every process is stopped and every database dropped at the
+end, also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
 installs of wrk and LiteLLM excepted).
 """
 
@@ -17,7 +19,6 @@ import importlib.metadata as metadata
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -32,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import database
+import nofile
+import report as rep
 import systems
-from phases import FULL, QUICK, Bench, Plan
+from phases import FULL, QUICK, Bench, Plan, throughput_medians
 from processes import Processes, machine_busy
 from report import Report, write_report
 
@@ -47,6 +50,7 @@ DB_MAIN = "saas_litellm_bench"
 DB_SMALL = "saas_litellm_bench_1e3"
 DB_LARGE = "saas_litellm_bench_big"
 DB_STREAMS = "saas_litellm_bench_streams"
+DB_WORKERS = {1: "saas_litellm_bench_w1", 2: "saas_litellm_bench_w2"}
 
 
 def _git(*args: str) -> str:
@@ -86,14 +90,6 @@ def _versions(litellm_bin: str | None) -> str:
     if litellm_bin:
         found.append(f"litellm {systems.litellm_version(litellm_bin)}")
     return ", ".join(found)
-
-
-def _raise_nofile() -> None:
-    """Room for 1000 streams: two sockets each in our server, one in the stub (inherited)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def _log_problems(log: Path) -> list[str]:
@@ -197,7 +193,7 @@ class Run:
     def measure(
         self, procs: Processes, wrk: str | None, litellm_bin: str | None, postgres: bool
     ) -> None:
-        plan = self.plan
+        plan, report = self.plan, self.report
         set_up = time.monotonic()
         upstream_proc, upstream = systems.start_upstream(procs)
         litellm = None
@@ -210,25 +206,35 @@ class Run:
             "bench-slow": plan.slow_model,
         }
 
-        def server(name: str, url: str) -> systems.Server:
-            return systems.start_server(procs, name, url, upstream, self.workdir, aliases)
+        def server(name: str, url: str, workers: int = 1) -> systems.Server:
+            return systems.start_server(
+                procs, name, url, upstream, self.workdir, aliases, workers=workers
+            )
 
         sqlite = f"sqlite:///{self.workdir / 'bench.db'}"
         servers = {"ours-sqlite": server("ours-sqlite", sqlite)}
-        # fresh servers of their own for the streams, so that what 1000 streams leave behind
+        # fresh servers of their own for the streams, so that what 10,000 streams leave behind
         # does not weigh on the other figures
         streams = {"ours-sqlite": server("streams-sqlite", f"sqlite:///{self.workdir / 's.db'}")}
         small = large = None
+        workers: dict[int, systems.Server] = {}
         if postgres:
             servers["ours-pg"] = server("ours-pg", self.create_db(DB_MAIN))
             small = server("pg-1e3", self.create_db(DB_SMALL))
             large = server("pg-big", self.create_db(DB_LARGE))
             if "ours-pg" in plan.streams_backends:
                 streams["ours-pg"] = server("streams-pg", self.create_db(DB_STREAMS))
-        for each in [*servers.values(), *streams.values(), small, large]:
+            if plan.workers_rounds and wrk:
+                for n, name in DB_WORKERS.items():
+                    workers[n] = server(f"workers-{n}", self.create_db(name), workers=n)
+        else:
+            report.not_measured("no PostgreSQL", backend="ours-pg")
+            report.not_measured("no PostgreSQL", key="dbsize")
+        for each in [*servers.values(), *streams.values(), small, large, *workers.values()]:
             if each is not None:
                 systems.ready(each)
         self.say("our servers are ready")
+        self._nofile_note(upstream_proc.pid, streams)
         port = int(upstream.rsplit(":", 1)[1])
         bench = Bench(plan, self.workdir, upstream_proc, port, servers, wrk)
         self.timings["set-up"] = time.monotonic() - set_up
@@ -238,10 +244,10 @@ class Run:
             prefill = None
             if small is not None and large is not None:
                 prefill = pool.submit(self.phase, "pre-fill", lambda: self._prefill(small, large))
-            self.streams(bench, streams)
+            opened = self.streams(bench, streams)
             for each in streams.values():
                 procs.stop(each.proc)
-            self.streams_recorded(streams)
+            self.streams_recorded(streams, opened)
             if prefill is not None:
                 prefill.result()
         if litellm is not None:
@@ -257,18 +263,40 @@ class Run:
         if small is not None and large is not None:
             self.dbsize(bench, small, large)
         else:
-            self.report.section(5)
-            self.report.target("latency within ±10 % at 10³ vs 10⁶ calls", "no PostgreSQL", None)
+            report.skipped(
+                rep.DBSIZE, "llm-call latency against database size", "no PostgreSQL", "dbsize"
+            )
+        self.workers(bench, workers, postgres)
+        for each in workers.values():
+            procs.stop(each.proc)
         counts = self.phase(
             "recorded calls",
             lambda: {n: database.recorded_calls(s.database_url, s.team_id)
                      for n, s in servers.items()},
         )  # fmt: skip
         if counts:
-            self.report.recorded(counts, bench.acknowledged)
+            report.recorded(counts, bench.acknowledged)
         for proc in [upstream_proc, *(s.proc for s in [*servers.values(), *streams.values()])]:
             for line in _log_problems(proc.log):
                 self.note(line)
+
+    def _nofile_note(self, upstream_pid: int, streams: dict[str, systems.Server]) -> None:
+        """The open-files limits of the processes that hold the streams, and whether our server
+        has room for ``plan.streams`` of them (a socket to the client and one to the upstream
+        each)."""
+        soft, hard = nofile.raise_nofile()
+        limits = {"load (as this harness)": soft, "stub": nofile.limit(upstream_pid)}
+        limits |= {s.name: nofile.limit(s.proc.pid) for s in streams.values()}
+        text = ", ".join(f"{k} {v:,}" if v else f"{k} ?" for k, v in limits.items())
+        server = min((v for k, v in limits.items() if k.startswith("streams-") and v), default=0)
+        need = 2 * self.plan.streams + 64
+        if server and server < need:
+            text += (
+                f". Our server needs ~{need:,} for {self.plan.streams:,} streams (two sockets "
+                f"each): room for ~{(server - 64) // 2:,} here; the hard limit is "
+                f"{hard:,} and raising it needs CAP_SYS_RESOURCE"
+            )
+        self.note(f"open-files limits (RLIMIT_NOFILE, soft raised to hard): {text}")
 
     def _prefill(self, small: systems.Server, large: systems.Server) -> None:
         for server, rows in ((small, self.plan.db_small), (large, self.plan.db_large)):
@@ -276,27 +304,40 @@ class Run:
             seconds = database.prefill_calls(server.database_url, "bench-fill", rows)
             self.say(f"pre-filled {rows:,} llm_calls rows in {seconds:.1f} s")
 
-    def streams(self, bench: Bench, servers: dict[str, systems.Server]) -> None:
+    def streams(self, bench: Bench, servers: dict[str, systems.Server]) -> dict[str, Any] | None:
         plan = self.plan
-        result = self.phase(f"{plan.streams} concurrent streams", lambda: bench.streams(servers))
+        result: dict[str, Any] | None = self.phase(
+            f"{plan.streams} concurrent streams", lambda: bench.streams(servers)
+        )
         if result:
             self.report.streams(result, plan.slow_model)
-            if plan.streams_rounds < 3:
-                self.note(
-                    f"--quick: {plan.streams} streams opened {plan.streams_rounds} time(s), on "
-                    "SQLite only (the full run: 3 rounds, SQLite and PostgreSQL)"
-                )
+        if "ours-pg" not in servers:
+            self.report.not_measured(f"--{plan.name}: SQLite only", key="streams rss")
+            self.report.not_measured(f"--{plan.name}: SQLite only", key="streams recorded")
+        reduced = plan.streams < FULL.streams or plan.streams_rounds < FULL.streams_rounds
+        if reduced or len(servers) < len(FULL.streams_backends):
+            self.note(
+                f"--{plan.name}: {plan.streams:,} streams opened {plan.streams_rounds} time(s) "
+                f"on {' and '.join(rep.LABELS[n] for n in servers)} (the full run: "
+                f"{FULL.streams:,} streams, {FULL.streams_rounds} rounds, SQLite and PostgreSQL)"
+            )
+        return result
 
-    def streams_recorded(self, servers: dict[str, systems.Server]) -> None:
+    def streams_recorded(
+        self, servers: dict[str, systems.Server], result: dict[str, Any] | None
+    ) -> None:
         """Every abandoned stream must be recorded (as failed, client_disconnected)."""
-        expected = self.plan.streams * self.plan.streams_rounds
+        if not result:
+            return
+        opened = {n: sum(r[n]["opened"] for r in result["rounds"]) for n in servers}
+        asked = {n: sum(r[n]["attempted"] for r in result["rounds"]) for n in servers}
         counts = self.phase(
             "recorded streams",
             lambda: {n: database.recorded_calls(s.database_url, s.team_id)
                      for n, s in servers.items()},
         )  # fmt: skip
         if counts:
-            self.report.streams_recorded(counts, expected)
+            self.report.streams_recorded(counts, opened, asked)
 
     def timed(self, bench: Bench) -> None:
         """The timing-sensitive phases, once every system is up."""
@@ -308,9 +349,18 @@ class Run:
             result = self.phase(f"throughput, concurrency {plan.connections}", bench.throughput)
             if result:
                 report.throughput(result, plan.connections)
+            known = throughput_medians(result) if result else None
+            result = self.phase(
+                "throughput against concurrency " + "/".join(str(c) for c in plan.curve),
+                lambda: bench.curve(known),
+            )
+            if result:
+                report.curve(result)
         else:
-            report.section(2)
-            report.target(f"req/s at c={plan.connections} ≥ 3x LiteLLM", "no wrk", None)
+            for key in ("over litellm", "cpu per call", "workers"):
+                report.not_measured("no wrk", key=key)
+            report.skipped(rep.THROUGHPUT, "Throughput", "no wrk")
+            report.skipped(rep.CURVE, "Throughput against concurrency", "no wrk")
         result = self.phase("streaming TTFT", bench.ttft)
         if result:
             report.ttft(result, plan.rounds)
@@ -323,11 +373,26 @@ class Run:
         result = self.phase("database size", lambda: bench.dbsize(small, large))
         if result:
             self.report.dbsize(result, plan.db_small, plan.db_large)
-        if plan.db_large < 1_000_000:
+        if plan.db_large < rep.DB_ROWS:
             self.note(
-                f"--quick: the database-size comparison uses {plan.db_large:,} rows, "
-                "not 10⁶ (the full run uses 10⁶)"
+                f"--{plan.name}: the database-size comparison uses {plan.db_large:,} rows, "
+                f"not {rep.DB_ROWS:,} (the full run uses {FULL.db_large:,})"
             )
+
+    def workers(self, bench: Bench, servers: dict[int, systems.Server], postgres: bool) -> None:
+        title = "`serve --workers N` (PostgreSQL)"
+        if not self.plan.workers_rounds:
+            why = f"skipped in --{self.plan.name} mode (the full run measures it)"
+            self.report.skipped(rep.WORKERS, title, why, "workers")
+            self.note(f"--{self.plan.name}: the `serve --workers N` phase is skipped")
+            return
+        if not servers:
+            why = "no PostgreSQL" if not postgres else "no wrk"
+            self.report.skipped(rep.WORKERS, title, why, "workers")
+            return
+        result = self.phase("serve --workers 1 against 2", lambda: bench.workers(servers))
+        if result:
+            self.report.workers(result)
 
     def _finish(self, started: float, installs_done: float) -> None:
         total = time.monotonic() - started
@@ -348,7 +413,9 @@ class Run:
             f"{phases}",
             "- systems: the fast stub (`bench/fast_upstream.py`, *direct*); our server "
             "(`python -m saas_litellm_server serve`, one process, default log level) on SQLite "
-            "and PostgreSQL; a LiteLLM proxy (one process, no database) in front of the same stub",
+            "and PostgreSQL (and with `--workers 1` and `--workers 2` on PostgreSQL for "
+            f"§{rep.WORKERS}); a LiteLLM proxy (one process, no database) in front of the same "
+            "stub; every process started with its open-files limit raised to the hard limit",
             f"- software: Python {platform.python_version()}, {self.versions}",
             "- figures: median over rounds of each round's p50/p99; ratios are medians of "
             "per-round ratios",
@@ -391,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
-    _raise_nofile()
+    nofile.raise_nofile()  # inherited by the load processes (which raise it themselves too)
     run = Run(QUICK if args.quick else FULL, args.postgres, not args.no_litellm)
     failed = True
     try:

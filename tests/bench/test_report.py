@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,3 +79,257 @@ def test_a_report_names_no_absolute_local_path(tmp_path: Path) -> None:
 def test_the_committed_results_name_no_absolute_local_path() -> None:
     text = (ROOT / "bench" / "RESULTS.md").read_text()
     assert report.without_local_paths(text, ROOT) == text
+
+
+# -- the targets: given figures, each row says met / NOT met / not measured -----------------
+
+
+def _row(rep: Any, key: str, backend: str | None = None) -> Any:
+    rows = [t for t in rep.target_rows() if t.key == key and t.backend == backend]
+    assert len(rows) == 1, (key, backend, rows)
+    return rows[0]
+
+
+def _constant(ms: float, n: int = 20) -> list[float]:
+    return [ms] * n
+
+
+def test_every_target_has_a_row_on_every_backend_even_unmeasured() -> None:
+    rep = report.Report()
+    rep.not_measured("no PostgreSQL", backend="ours-pg")
+    rows = rep.target_rows()
+    expected = sum(len(goal.backends) or 1 for goal in report.GOALS.values())
+    assert len(rows) == expected
+    assert all(row.met is None for row in rows)
+    assert _row(rep, "latency p50", "ours-pg").measured == "no PostgreSQL"
+    assert _row(rep, "latency p50", "ours-sqlite").measured.startswith("not run")
+    text = rep.render([], [])
+    for row in rows:
+        assert f"| {row.goal} | {row.measured} | not measured |" in text
+
+
+def test_the_targets_are_issue_19s() -> None:
+    goals = {key: goal.goal("ours-sqlite") for key, goal in report.GOALS.items()}
+    assert goals["latency p50"] == "added latency p50 ≤ 0.5 ms at c=1 (ours, SQLite)"
+    assert goals["latency p99"] == "added latency p99 ≤ 2 ms at c=1 (ours, SQLite)"
+    assert goals["ttft"] == "TTFT added p50 ≤ 0.5 ms (ours, SQLite)"
+    assert "≤ 1 ms" in goals["cpu per call"] and "c=64" in goals["cpu per call"]
+    assert "≥ 8x the LiteLLM proxy" in goals["over litellm"]
+    assert "--workers 2 ≥ 1.7x" in goals["workers"]
+    assert goals["streams rss"] == (
+        "10,000 concurrent open streams, server RSS ≤ 1 GB (ours, SQLite)"
+    )
+    assert "without an Idempotency-Key" in goals["sdk raw"]
+    for key in (
+        "latency p50",
+        "latency p99",
+        "over litellm",
+        "cpu per call",
+        "ttft",
+        "no buffering",
+        "streams rss",
+    ):
+        assert report.GOALS[key].backends == ("ours-sqlite", "ours-pg")
+
+
+def test_added_latency_rows_against_the_new_limits() -> None:
+    rep = report.Report()
+    rounds = [
+        {
+            "direct": _constant(0.05),
+            "ours-sqlite": _constant(0.5),  # +0.45 ms: met
+            "ours-pg": [*_constant(0.6), 2.5],  # +0.55 ms: not met; p99 +2.45 ms: not met
+        }
+        for _ in range(3)
+    ]
+    rep.latency({"rounds": rounds, "errors": {}}, 3)
+    assert _row(rep, "latency p50", "ours-sqlite").met is True
+    assert _row(rep, "latency p99", "ours-sqlite").met is True
+    assert _row(rep, "latency p50", "ours-pg").met is False
+    assert _row(rep, "latency p50", "ours-pg").measured == "0.550 ms"
+    assert _row(rep, "latency p99", "ours-pg").met is False
+    assert "| added latency p50 ≤ 0.5 ms at c=1 (ours, PostgreSQL) | 0.550 ms | **NOT met** |" in (
+        rep.render([], [])
+    )
+
+
+def _wrk(rps: float, cpu: float) -> dict[str, float]:
+    return {
+        "rps": rps,
+        "rps_counted": rps,
+        "p50_us": 1000.0,
+        "p99_us": 2000.0,
+        "requests": 100,
+        "status": 0,
+        "connect": 0,
+        "read": 0,
+        "write": 0,
+        "timeout": 0,
+        "cpu_ms_per_call": cpu,
+        "busy_after_s": 0.1,
+    }
+
+
+def test_throughput_rows_eight_times_litellm_and_cpu_per_call() -> None:
+    rep = report.Report()
+    one = {
+        "direct": _wrk(50_000, 0.01),
+        "ours-sqlite": _wrk(850, 0.9),  # 8.5x LiteLLM, 0.9 ms CPU: both met
+        "ours-pg": _wrk(700, 1.2),  # 7x, 1.2 ms: neither
+        "litellm": _wrk(100, 10.0),
+    }
+    result = {"rounds": [one] * 3, "names": list(one), "seconds": dict.fromkeys(one, 1)}
+    rep.throughput(result, 64)
+    assert _row(rep, "over litellm", "ours-sqlite").met is True
+    assert _row(rep, "over litellm", "ours-sqlite").measured.startswith("8.50x")
+    assert _row(rep, "over litellm", "ours-pg").met is False
+    assert _row(rep, "cpu per call", "ours-sqlite").met is True
+    assert _row(rep, "cpu per call", "ours-pg").met is False
+    assert _row(rep, "cpu per call", "ours-pg").measured == "1.200 ms"
+
+
+def test_throughput_without_litellm_still_has_its_rows() -> None:
+    rep = report.Report()
+    one = {"direct": _wrk(50_000, 0.01), "ours-sqlite": _wrk(850, 0.9)}
+    rep.throughput({"rounds": [one], "names": list(one), "seconds": dict.fromkeys(one, 1)}, 64)
+    assert _row(rep, "over litellm", "ours-sqlite").met is None
+    assert _row(rep, "over litellm", "ours-sqlite").measured == "no LiteLLM column"
+    assert _row(rep, "cpu per call", "ours-sqlite").met is True
+
+
+def test_the_curve_table_has_a_column_per_concurrency() -> None:
+    rep = report.Report()
+    points = {
+        "ours-sqlite": {c: _wrk(100.0 * c, 1.0) for c in (1, 8, 64, 256)},
+        "litellm": {64: _wrk(80, 10.0)},
+    }
+    rep.curve({"points": points, "concurrencies": [1, 8, 64, 256], "reused": [64], "seconds": 5})
+    text = "\n".join(rep.sections[report.CURVE])
+    assert "| req/s | c=1 | c=8 | c=64 | c=256 |" in text
+    assert "| ours, SQLite | 100 | 800 | 6400 | 25600 |" in text
+    assert "| LiteLLM proxy | n/a | n/a | 80 | n/a |" in text
+    assert "| ours, SQLite | 1.000 / 2.000 |" in text
+
+
+def test_ttft_added_row_against_half_a_millisecond() -> None:
+    def streams(ttft: float) -> list[list[float]]:
+        return [[ttft, 8, ttft + 1] for _ in range(10)]
+
+    rep = report.Report()
+    rounds = [
+        {"direct": streams(0.2), "ours-sqlite": streams(0.6), "ours-pg": streams(0.8)}
+        for _ in range(3)
+    ]
+    rep.ttft({"rounds": rounds, "errors": {}, "expected_chunks": 8, "delay_ms": 10}, 3)
+    assert _row(rep, "ttft", "ours-sqlite").met is True  # +0.4 ms
+    assert _row(rep, "ttft", "ours-pg").met is False  # +0.6 ms
+    assert _row(rep, "no buffering", "ours-pg").met is True
+
+
+def test_sdk_rows_same_request_and_without_idempotency_key() -> None:
+    rep = report.Report()
+    rounds = [{"raw": _constant(2.0), "raw same": _constant(2.3), "sdk": _constant(2.4)}] * 3
+    rep.sdk({"rounds": rounds, "sdk_headers": ["authorization"], "idempotency_key": True}, 3)
+    assert _row(rep, "sdk same").met is True  # 1.04x
+    assert _row(rep, "sdk raw").met is False  # 1.20x
+    assert _row(rep, "sdk raw").measured == "1.20x (p50)"
+
+
+def _streams(opened: int, rss_open: float, *, count: int = 10_000) -> dict[str, object]:
+    run = {
+        "requested": count,
+        "attempted": count,
+        "opened": opened,
+        "failed": count - opened,
+        "pending": 0,
+        "stopped": "",
+        "open_seconds": 40.0,
+        "batches": [],
+        "rss_before_mb": 80.0,
+        "rss_open_mb": [rss_open] * 4,
+        "nofile": {"load": 20000, "server": 20000},
+        "errors": [],
+        "settle_seconds": 5.0,
+        "rss_closing_peak_mb": rss_open + 5,
+        "threads_closing_peak": 5,
+        "rss_after_mb": rss_open,
+    }
+    return run
+
+
+def test_ten_thousand_streams_within_a_gigabyte() -> None:
+    rep = report.Report()
+    rounds = [{"ours-sqlite": _streams(10_000, 900.0), "ours-pg": _streams(10_000, 1100.0)}]
+    rep.streams({"count": 10_000, "batch": 1000, "window": 200, "rounds": rounds}, "m")
+    assert _row(rep, "streams rss", "ours-sqlite").met is True
+    assert _row(rep, "streams rss", "ours-pg").met is False
+    measured = _row(rep, "streams rss", "ours-sqlite").measured
+    assert "900 MB with 10,000/10,000 open" in measured and "after 900 MB" in measured
+
+
+def test_streams_short_of_ten_thousand_do_not_meet_the_target() -> None:
+    rep = report.Report()
+    rounds = [{"ours-sqlite": _streams(9_985, 700.0)}]
+    rep.streams({"count": 10_000, "rounds": rounds}, "m")
+    assert _row(rep, "streams rss", "ours-sqlite").met is False
+
+
+def test_a_plan_with_fewer_streams_says_so_and_measures_no_target() -> None:
+    rep = report.Report()
+    rep.streams(
+        {"count": 1000, "rounds": [{"ours-sqlite": _streams(1000, 150.0, count=1000)}]}, "m"
+    )
+    row = _row(rep, "streams rss", "ours-sqlite")
+    assert row.met is None and row.measured.startswith("only 1,000 opened")
+
+
+def test_abandoned_streams_recorded() -> None:
+    rep = report.Report()
+    rep.streams_recorded(
+        {"ours-sqlite": {"stream/failed": 1200}, "ours-pg": {"stream/failed": 900}},
+        {"ours-sqlite": 1000, "ours-pg": 1000},
+        {"ours-sqlite": 1200, "ours-pg": 1200},
+    )
+    assert _row(rep, "streams recorded", "ours-sqlite").met is True
+    assert _row(rep, "streams recorded", "ours-pg").met is False
+
+
+def _workers_round(one: float, two: float) -> dict[str, object]:
+    return {
+        "1": {**_wrk(one, 4.0), "recorded_per_s": one, "processes": 1},
+        "2": {**_wrk(two, 3.5), "recorded_per_s": two, "processes": 4},
+    }
+
+
+def test_two_workers_against_one() -> None:
+    met = report.Report()
+    rounds = [_workers_round(200, 360), _workers_round(250, 400), _workers_round(220, 500)]
+    met.workers({"rounds": rounds, "seconds": 10, "connections": 64})
+    row = _row(met, "workers")
+    assert row.met is True  # per-round ratios 1.8, 1.6, 2.27: median 1.8
+    assert row.measured.startswith("1.80x")
+    short = report.Report()
+    short.workers({"rounds": [_workers_round(200, 300)] * 3, "seconds": 10, "connections": 64})
+    assert _row(short, "workers").met is False
+
+
+def test_a_skipped_phase_says_why_in_its_section_and_its_target_row() -> None:
+    rep = report.Report()
+    rep.skipped(report.WORKERS, "`serve --workers N`", "skipped in --quick mode", "workers")
+    row = _row(rep, "workers")
+    assert row.met is None and row.measured == "skipped in --quick mode"
+    assert "Not run: skipped in --quick mode." in rep.render([], [])
+
+
+def test_streams_that_stopped_opening_say_why() -> None:
+    rep = report.Report()
+    stuck = {**_streams(1000, 160.0), "pending": 200, "failed": 0}
+    stuck["stopped"] = "no stream opened or failed for 15 s"
+    rep.streams({"count": 10_000, "rounds": [{"ours-sqlite": stuck}]}, "m")
+    row = _row(rep, "streams rss", "ours-sqlite")
+    assert row.met is False
+    assert row.measured.endswith("opening stopped: no stream opened or failed for 15 s")
+    text = "\n".join(rep.sections[report.STREAMS])
+    assert (
+        "ours, SQLite, round 1: opening stopped with 1,000 open, 200 pending and 0 failed" in text
+    )
