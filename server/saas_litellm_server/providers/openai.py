@@ -118,8 +118,10 @@ class OpenAIProvider:
         """The pooled session, made on first use (it belongs to the running event loop)."""
         if self._session is None:
             self._session = aiohttp.ClientSession(
+                # No cap on connections: an open stream holds one for as long as it runs, so a
+                # cap would hold the streams beyond it back until others end.
                 connector=aiohttp.TCPConnector(
-                    limit=1000, limit_per_host=0, keepalive_timeout=_KEEPALIVE_SECONDS
+                    limit=0, limit_per_host=0, keepalive_timeout=_KEEPALIVE_SECONDS
                 ),
                 # Not trust_env: it reads the proxy environment on every request (0.5 ms a
                 # call); _proxy reads it once per upstream.
