@@ -7,7 +7,7 @@ hot path pays for two dict look-ups, not a task.
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,7 +57,7 @@ class RequestContextMiddleware:
                     length = int(value)
                 except ValueError:
                     length = None
-        rid = supplied if _CLIENT_ID.match(supplied) else f"req_{uuid.uuid4().hex}"
+        rid = supplied if _CLIENT_ID.match(supplied) else f"req_{secrets.token_hex(16)}"
         scope.setdefault("state", {})["request_id"] = rid
         current_request_id.set(rid)
         header = (b"x-request-id", rid.encode())
