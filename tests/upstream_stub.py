@@ -6,6 +6,7 @@ is scripted by the request's ``model``:
 - ``echo`` (and any unknown name): answers ``stub answer: <last user message>``;
 - ``slow-<seconds>``: streams ``stub-chunk-<i> `` chunks, one every ``<seconds>``, 6 of them;
 - ``cut``: streams two chunks, then drops the connection mid-stream;
+- ``late-end``: streams like ``echo``, and ends its body 20 ms after ``[DONE]``;
 - ``nousage``: streams without a ``usage`` chunk;
 - ``error-<status>``: answers that HTTP status with an OpenAI-style error body;
 - ``hang``: never answers;
@@ -18,8 +19,9 @@ is scripted by the request's ``model``:
 - ``never-valid``: always answers JSON that fails ``Person``;
 - ``person``: always answers a valid ``Person`` as JSON (a ``json_schema`` answer).
 
-``GET /_stub/requests`` returns every request received (body, whether it was streamed, and how it
-ended: ``finished`` or ``cancelled``); ``POST /_stub/reset`` forgets them.
+``GET /_stub/requests`` returns every request received (body, whether it was streamed, its
+connection ``peer``, and how it ended: ``finished`` or ``cancelled``); ``POST /_stub/reset``
+forgets them.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ async def completions(request: Request) -> Response:
         "stream": bool(body.get("stream")),
         "ended": "started",
         "authorization": request.headers.get("authorization"),
+        # the client's port names the connection the request came on
+        "peer": f"{request.client.host}:{request.client.port}" if request.client else None,
     }
     LOG.append(entry)
     model = str(body.get("model", ""))
@@ -228,6 +232,8 @@ async def completions(request: Request) -> Response:
                 }
                 yield f"data: {json.dumps(usage)}\n\n".encode()
             yield b"data: [DONE]\n\n"
+            if model == "late-end":  # the body's end (chunked encoding's last chunk) comes later
+                await asyncio.sleep(0.02)
             entry["ended"] = "finished"
         except asyncio.CancelledError:
             entry["ended"] = "cancelled"

@@ -195,3 +195,18 @@ async def test_proxy_environment_is_honoured_once_read(
             assert info.value.kind == "connection"
         finally:
             await bypassed.aclose()
+
+
+async def test_calls_and_streams_reuse_one_upstream_connection(
+    provider: OpenAIProvider, upstream: str
+) -> None:
+    """A stream read to its ``[DONE]`` gives its connection back to the pool, also when the
+    upstream ends its body a little later: the next call, streamed or not, starts without a new
+    TCP connection."""
+    await provider.complete(request("echo"))
+    for model in ("echo", "late-end", "echo"):
+        deltas = [d async for d in provider.stream(request(model))]
+        assert deltas[-1].finish_reason == "stop"
+    await provider.complete(request("echo"))
+    peers = {r["peer"] for r in httpx.get(f"{upstream}/_stub/requests").json()}
+    assert len(peers) == 1, peers

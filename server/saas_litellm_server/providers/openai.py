@@ -12,6 +12,7 @@ the text (see ``_tokens``) so that the call is still billed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -46,6 +47,9 @@ _DETAIL_CHARS = 2000
 _LINE_BYTES = 2**22
 """The longest line of a streamed answer (an SSE ``data:`` line: a chunk with a large tool
 call); a longer one is a malformed answer."""
+_DRAIN_BYTES = 64 * 1024
+_DRAIN_SECONDS = 0.25
+"""How much, and how long, is read after a stream's ``[DONE]`` to keep its connection."""
 _KEEPALIVE_SECONDS = 4.0
 """How long an idle upstream connection is kept: under uvicorn's 5 s (a LiteLLM proxy's), so
 that the pool never sends a request on a connection the upstream is closing."""
@@ -79,6 +83,15 @@ async def _lines(body: aiohttp.StreamReader) -> AsyncIterator[bytes]:
         if not line:
             return
         yield line
+
+
+async def _finish_reading(body: aiohttp.StreamReader) -> None:
+    """Read what follows ``[DONE]`` (the end of the chunked body, usually already here), so
+    that the connection goes back to the pool instead of being closed: the next stream then
+    starts without a TCP handshake. An upstream that sends more, or holds the connection open,
+    is not waited for: its connection is closed, as it would have been."""
+    with contextlib.suppress(asyncio.TimeoutError, aiohttp.ClientError):
+        await asyncio.wait_for(body.read(_DRAIN_BYTES), _DRAIN_SECONDS)
 
 
 async def _sse_data(body: aiohttp.StreamReader) -> AsyncIterator[str]:
@@ -252,6 +265,7 @@ class OpenAIProvider:
                     )
                 async for data in _sse_data(response.content):
                     if data.strip() == "[DONE]":
+                        await _finish_reading(response.content)
                         break
                     try:
                         chunk = from_json(data)
