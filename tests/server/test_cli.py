@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -121,6 +122,19 @@ def run_main(*argv: str) -> int:
     from saas_litellm_server._cli import main
 
     return main(list(argv))
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """``main`` run in this process sets up logging as ``serve`` does (one handler on the
+    stderr of the moment: pytest's capture, closed after the test): put the root logger back."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

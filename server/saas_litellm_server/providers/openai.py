@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import urllib.request
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -65,7 +65,7 @@ def _upstream_words(body: bytes) -> str:
         return body.decode(errors="replace")
 
 
-async def _lines(body: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+async def _lines(body: aiohttp.StreamReader) -> AsyncGenerator[bytes, None]:
     """The lines of an upstream answer as they arrive. When the connection is cut, the lines
     received before the cut come first, then the error: aiohttp's reader raises the error before
     handing over what it holds, so that is taken from its buffer (a private attribute; without
@@ -94,21 +94,22 @@ async def _finish_reading(body: aiohttp.StreamReader) -> None:
         await asyncio.wait_for(body.read(_DRAIN_BYTES), _DRAIN_SECONDS)
 
 
-async def _sse_data(body: aiohttp.StreamReader) -> AsyncIterator[str]:
+async def _sse_data(body: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
     """The ``data`` of each event of a ``text/event-stream`` body, as the SSE specification
     assembles it: multi-line data joined by newlines, comments and other fields skipped, an
     event cut off before its blank line dropped."""
     data: list[str] = []
-    async for raw in _lines(body):
-        line = raw.decode().rstrip("\r\n")
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        field, _, value = line.partition(":")
-        if field == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
+    async with contextlib.aclosing(_lines(body)) as lines:
+        async for raw in lines:
+            line = raw.decode().rstrip("\r\n")
+            if not line:
+                if data:
+                    yield "\n".join(data)
+                    data = []
+                continue
+            field, _, value = line.partition(":")
+            if field == "data":
+                data.append(value[1:] if value.startswith(" ") else value)
 
 
 class OpenAIProvider:
@@ -263,37 +264,38 @@ class OpenAIProvider:
                     raise ProviderError(
                         "server", "the upstream did not answer with an event stream"
                     )
-                async for data in _sse_data(response.content):
-                    if data.strip() == "[DONE]":
-                        await _finish_reading(response.content)
-                        break
-                    try:
-                        chunk = from_json(data)
-                    except _MALFORMED:
-                        raise ProviderError(
-                            "server", "the upstream sent a malformed chunk"
-                        ) from None
-                    if not isinstance(chunk, dict):
-                        continue
-                    try:
-                        if chunk.get("error"):
-                            words = _upstream_words(json.dumps(chunk).encode())
+                async with contextlib.aclosing(_sse_data(response.content)) as events:
+                    async for data in events:
+                        if data.strip() == "[DONE]":
+                            await _finish_reading(response.content)
+                            break
+                        try:
+                            chunk = from_json(data)
+                        except _MALFORMED:
                             raise ProviderError(
-                                "server",
-                                "the upstream failed mid-stream",
-                                detail=self.redactor.secrets(words)[:_DETAIL_CHARS],
-                            )
-                        if chunk.get("usage"):
-                            usage = Usage.model_validate(chunk["usage"])
-                        pieces, finished = _chunk_parts(chunk, calls)
-                    except _MALFORMED:
-                        raise ProviderError(
-                            "server", "the upstream sent a malformed chunk"
-                        ) from None
-                    for piece in pieces:
-                        text.append(piece)
-                        yield StreamDelta(content=piece)
-                    finish = finished or finish
+                                "server", "the upstream sent a malformed chunk"
+                            ) from None
+                        if not isinstance(chunk, dict):
+                            continue
+                        try:
+                            if chunk.get("error"):
+                                words = _upstream_words(json.dumps(chunk).encode())
+                                raise ProviderError(
+                                    "server",
+                                    "the upstream failed mid-stream",
+                                    detail=self.redactor.secrets(words)[:_DETAIL_CHARS],
+                                )
+                            if chunk.get("usage"):
+                                usage = Usage.model_validate(chunk["usage"])
+                            pieces, finished = _chunk_parts(chunk, calls)
+                        except _MALFORMED:
+                            raise ProviderError(
+                                "server", "the upstream sent a malformed chunk"
+                            ) from None
+                        for piece in pieces:
+                            text.append(piece)
+                            yield StreamDelta(content=piece)
+                        finish = finished or finish
         except (LineTooLong, UnicodeDecodeError):
             raise ProviderError("server", "the upstream sent a malformed chunk") from None
         except _TRANSPORT as exc:
