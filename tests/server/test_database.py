@@ -13,6 +13,28 @@ from saas_litellm_server.store import Database, StatementMatchedNothing, migrate
 from saas_litellm_server.store._database import Statement
 from saas_litellm_server.store.jobs import get_job
 
+INSERT_ORG = Statement(
+    "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+    "VALUES (:id, 'n', '{}', :at)"
+)
+COUNT_ORGS = Statement("SELECT COUNT(*) AS n FROM organizations")
+AT = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+async def _organization_and_team(db: Database, created: dt.datetime) -> None:
+    """Organization ``o`` and its team ``t``, written through ``databases`` (the slow path)."""
+    await db.execute(
+        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+        "VALUES ('o', 'O', '{}', :c)",
+        {"c": created},
+    )
+    await db.execute(
+        "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+        "credits_used, credits_reserved, created_at) VALUES ('t', 'o', 'active', 'h', 1, 0, 0,"
+        " :c)",
+        {"c": created},
+    )
+
 
 def test_statements_convert_named_parameters_once_per_backend() -> None:
     stmt = Statement("SELECT * FROM t WHERE a = :a AND (b = :b OR c = :a) AND d = '::x'")
@@ -32,17 +54,7 @@ async def test_fast_path_and_sqlalchemy_path_read_each_others_rows(database_url:
     try:
         await migrate(db)
         created = dt.datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=dt.timezone.utc)
-        await db.execute(
-            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
-            "VALUES ('o', 'O', '{}', :c)",
-            {"c": created},
-        )
-        await db.execute(
-            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
-            "credits_used, credits_reserved, created_at) VALUES ('t', 'o', 'active', 'h', 1, 0, 0,"
-            " :c)",
-            {"c": created},
-        )
+        await _organization_and_team(db, created)
         await db.run(
             Statement(
                 "INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, "
@@ -70,31 +82,27 @@ async def test_statements_join_a_transaction_and_run_atomic_is_all_or_nothing(
 ) -> None:
     db = Database(database_url)
     await db.connect()
-    insert = Statement(
-        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
-        "VALUES (:id, 'n', '{}', :at)"
-    )
-    count = Statement("SELECT COUNT(*) AS n FROM organizations")
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     try:
         await migrate(db)
         with pytest.raises(ValueError, match="undo"):
             async with db.transaction():
-                await db.run(insert, {"id": "inside", "at": at}, fetch=False)
-                rows = await db.run(count, {})  # sees its own uncommitted row
+                await db.run(INSERT_ORG, {"id": "inside", "at": AT}, fetch=False)
+                rows = await db.run(COUNT_ORGS, {})  # sees its own uncommitted row
                 assert rows[0]["n"] == 1
                 raise ValueError("undo")
-        assert (await db.run(count, {}))[0]["n"] == 0  # rolled back with the transaction
+        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 0  # rolled back with the transaction
         no_match = Statement(
             "UPDATE organizations SET name = 'x' WHERE organization_id = :id RETURNING name"
         )
         with pytest.raises(StatementMatchedNothing):
             await db.run_atomic(
-                [(insert, {"id": "a", "at": at}, False), (no_match, {"id": "nobody"}, True)]
+                [(INSERT_ORG, {"id": "a", "at": AT}, False), (no_match, {"id": "nobody"}, True)]
             )
-        assert (await db.run(count, {}))[0]["n"] == 0  # the insert was rolled back too
-        await db.run_atomic([(insert, {"id": "a", "at": at}, False), (no_match, {"id": "a"}, True)])
-        assert (await db.run(count, {}))[0]["n"] == 1
+        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 0  # the insert was rolled back too
+        await db.run_atomic(
+            [(INSERT_ORG, {"id": "a", "at": AT}, False), (no_match, {"id": "a"}, True)]
+        )
+        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 1
     finally:
         await db.disconnect()
 
@@ -142,25 +150,14 @@ async def test_a_call_and_its_kept_response_commit_together(database_url: str) -
 
     db = Database(database_url)
     await db.connect()
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     try:
         await migrate(db)
-        await db.execute(
-            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
-            "VALUES ('o', 'O', '{}', :c)",
-            {"c": at},
-        )
-        await db.execute(
-            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
-            "credits_used, credits_reserved, created_at) VALUES ('t', 'o', 'active', 'h', 1, 0, 0,"
-            " :c)",
-            {"c": at},
-        )
+        await _organization_and_team(db, AT)
         job = "00000000-0000-4000-8000-000000000002"
         await db.execute(
             "INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, "
             "created_at) VALUES (:j, 't', 'x', 'in_progress', '{}', false, :c)",
-            {"j": job, "c": at},
+            {"j": job, "c": AT},
         )
         assert await idempotency.claim(db, "t", "k", "f", token="mine", ttl=60, lease=60)
 
@@ -192,12 +189,6 @@ async def test_a_write_waits_for_another_process_holding_sqlite_without_stalling
     path = tmp_path / "held.db"
     db = Database(f"sqlite:///{path}")
     await db.connect()
-    insert = Statement(
-        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
-        "VALUES (:id, 'n', '{}', :at)"
-    )
-    count = Statement("SELECT COUNT(*) AS n FROM organizations")
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         await migrate(db)
@@ -206,21 +197,23 @@ async def test_a_write_waits_for_another_process_holding_sqlite_without_stalling
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('other', 'n', '{}', '2026-01-01')"
         )
-        write = asyncio.create_task(db.run(insert, {"id": "mine", "at": at}, fetch=False))
+        write = asyncio.create_task(db.run(INSERT_ORG, {"id": "mine", "at": AT}, fetch=False))
         for _ in range(20):  # the event loop keeps running, and so do reads
-            assert (await db.run(count, {}))[0]["n"] == 0
+            assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 0
             await asyncio.sleep(0.005)
         assert not write.done()
         other.execute("COMMIT")
         await asyncio.wait_for(write, timeout=30)
-        assert (await db.run(count, {}))[0]["n"] == 2
+        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 2
         other.execute("BEGIN IMMEDIATE")
-        atomic = asyncio.create_task(db.run_atomic([(insert, {"id": "atomic", "at": at}, False)]))
+        atomic = asyncio.create_task(
+            db.run_atomic([(INSERT_ORG, {"id": "atomic", "at": AT}, False)])
+        )
         await asyncio.sleep(0.02)
         assert not atomic.done()
         other.execute("ROLLBACK")
         await asyncio.wait_for(atomic, timeout=30)
-        assert (await db.run(count, {}))[0]["n"] == 3
+        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 3
     finally:
         other.close()
         await db.disconnect()
@@ -232,19 +225,14 @@ async def test_inline_sqlite_writes_keep_the_wal_small(tmp_path: Path) -> None:
     path = tmp_path / "wal.db"
     db = Database(f"sqlite:///{path}")
     await db.connect()
-    insert = Statement(
-        "INSERT INTO organizations (organization_id, name, metadata, created_at) "
-        "VALUES (:id, 'n', '{}', :at)"
-    )
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     try:
         await migrate(db)
         wal = tmp_path / "wal.db-wal"
         for i in range(900):
-            await db.run(insert, {"id": f"o{i}", "at": at}, fetch=False)
+            await db.run(INSERT_ORG, {"id": f"o{i}", "at": AT}, fetch=False)
         before_checkpoint = wal.stat().st_size  # what 900 writes take
         for i in range(900, 3000):
-            await db.run(insert, {"id": f"o{i}", "at": at}, fetch=False)
+            await db.run(INSERT_ORG, {"id": f"o{i}", "at": AT}, fetch=False)
         assert wal.stat().st_size < 1.5 * before_checkpoint  # not 3,000 writes' worth
         rows = await db.run(Statement("SELECT COUNT(*) AS n FROM organizations"), {})
         assert rows[0]["n"] == 3000

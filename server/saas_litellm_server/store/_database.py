@@ -37,7 +37,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
 from .._timing import add_db
-from ._sqlite import atomic_inline, read_inline, run_atomic_sqlite, run_statement, write_inline
+from ._sqlite import atomic_inline, run_atomic_sqlite, run_inline, run_statement
 
 __all__ = [
     "Database",
@@ -376,14 +376,14 @@ class Database:
                 return await self._run(statement, values, fetch=fetch)
             if not statement.writes:
                 if self._reader is not None:
-                    rows = read_inline(self._reader, *statement.for_sqlite(values))
+                    rows = run_inline(self._reader, *statement.for_sqlite(values), fetch=True)
                     if rows is not None:
                         return rows
                 return await self._run(statement, values, fetch=fetch)
             async with self._write_lock:
                 if self._writer is not None:
                     sql, args = statement.for_sqlite(values)
-                    rows = write_inline(self._writer, sql, args, fetch=fetch)
+                    rows = run_inline(self._writer, sql, args, fetch=fetch)
                     if rows is not None:
                         await self._wrote_inline()
                         return rows

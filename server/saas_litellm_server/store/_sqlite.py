@@ -20,10 +20,9 @@ from databases.core import DatabaseURL
 __all__ = [
     "PooledSQLiteBackend",
     "atomic_inline",
-    "read_inline",
     "run_atomic_sqlite",
+    "run_inline",
     "run_statement",
-    "write_inline",
 ]
 
 _MAX_OPEN = 16
@@ -78,7 +77,7 @@ class _Pool(SQLitePool):
         which another connection would not see). It never waits for a lock: in WAL mode a
         reader needs none, this process's writers queue on its write lock before they use it,
         and when another process holds the lock the statement goes to a pooled connection's
-        thread instead (see :func:`read_inline`, :func:`write_inline`). The writer leaves WAL
+        thread instead (see :func:`run_inline`). The writer leaves WAL
         checkpoints to those connections (``Database`` asks for one every so many writes): a
         checkpoint syncs the disk, which must not stall the event loop."""
         if ":memory:" in self._database or "mode=memory" in self._database:
@@ -135,14 +134,16 @@ async def run_statement(
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def read_inline(
-    connection: sqlite3.Connection, sql: str, args: list[Any]
+def run_inline(
+    connection: sqlite3.Connection, sql: str, args: list[Any], *, fetch: bool
 ) -> list[dict[str, Any]] | None:
-    """A hot-path read (an indexed lookup: microseconds) on the calling thread, without the trip
-    to a connection's thread that costs ~0.1 ms and the GIL hand-offs that go with it; ``None``
-    when SQLite would have to wait for a lock (run it on a pooled connection then)."""
+    """A hot-path statement (an indexed lookup or a one-row write: tens of microseconds) on the
+    calling thread, without the trip to a connection's thread that costs ~0.1 ms and the GIL
+    hand-offs that go with it (a write: the caller holds the process's write lock); ``None``
+    when SQLite would have to wait for another process's lock (run it on a pooled connection
+    then)."""
     try:
-        names, rows = _in_thread(connection, sql, args, True)
+        names, rows = _in_thread(connection, sql, args, fetch)
     except sqlite3.OperationalError as exc:
         if _busy(exc):
             return None
@@ -153,20 +154,6 @@ def read_inline(
 def _busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
-
-
-def write_inline(
-    connection: sqlite3.Connection, sql: str, args: list[Any], *, fetch: bool
-) -> list[dict[str, Any]] | None:
-    """A hot-path write on the calling thread (the caller holds the process's write lock);
-    ``None`` when another process holds SQLite's (run it on a pooled connection then)."""
-    try:
-        names, rows = _in_thread(connection, sql, args, fetch)
-    except sqlite3.OperationalError as exc:
-        if _busy(exc):
-            return None
-        raise
-    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def atomic_inline(
