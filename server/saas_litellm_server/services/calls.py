@@ -346,7 +346,7 @@ async def run_call(
             )
             await recorder.finish(
                 outcome.usage,
-                keep=keep(response) if keep is not None else None,
+                keep=keep(response) if keep is not None and idempotency.awaits_response() else None,
                 finish_reason=outcome.message.finish_reason,
             )
             return response
@@ -370,7 +370,7 @@ async def stream_call(
         fallback, pieces = recorder.fallback, recorder.pieces
 
         def sent_with(last: StreamEvent) -> bytes | None:
-            if keep is None:
+            if keep is None or not idempotency.awaits_response():
                 return None
             return keep([*(StreamChunk(content=p) for p in pieces), last])
 

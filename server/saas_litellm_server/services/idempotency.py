@@ -34,6 +34,7 @@ __all__ = [
     "Claim",
     "Replay",
     "abort",
+    "awaits_response",
     "begin",
     "bound",
     "current",
@@ -160,6 +161,13 @@ async def begin(
             )
         return Replay(status_code=int(row["status_code"]), body=str(row["body"]))
     raise Conflict("the Idempotency-Key is contended; retry", param="Idempotency-Key")
+
+
+def awaits_response() -> bool:
+    """Whether the current request has a key whose response is still to keep: the response need
+    not be rendered for keeping otherwise (most calls send no Idempotency-Key)."""
+    claim = current()
+    return claim is not None and not claim.kept
 
 
 def keep_step(body: bytes, status_code: int = 200) -> tuple[Statement, dict[str, Any]] | None:

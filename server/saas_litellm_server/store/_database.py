@@ -381,13 +381,14 @@ class Database:
                         return rows
                 return await self._run(statement, values, fetch=fetch)
             async with self._write_lock:
+                rows = None
                 if self._writer is not None:
                     sql, args = statement.for_sqlite(values)
                     rows = run_inline(self._writer, sql, args, fetch=fetch)
-                    if rows is not None:
-                        await self._wrote_inline()
-                        return rows
-                return await self._run(statement, values, fetch=fetch)
+                if rows is None:
+                    return await self._run(statement, values, fetch=fetch)
+            await self._wrote_inline()
+            return rows
 
     async def run_atomic(self, steps: Sequence[tuple[Statement, Mapping[str, Any], bool]]) -> None:
         """Run ``(statement, values, must_return_a_row)`` steps as one transaction of their own,
@@ -411,23 +412,24 @@ class Database:
             batch = [(*s.for_sqlite(v), needs_row) for s, v, needs_row in steps]
             pool = backend._pooled
             async with self._write_lock:
-                done = None if self._writer is None else atomic_inline(self._writer, batch)
-                if done is not None:
-                    await self._wrote_inline()
-                else:
+                inline = None if self._writer is None else atomic_inline(self._writer, batch)
+                if inline is None:
                     connection = await pool.acquire()
                     try:
                         done = await run_atomic_sqlite(connection, batch)
                     finally:
                         await pool.release(connection)
-                if not done:
-                    raise StatementMatchedNothing("a step matched no row")
+            if inline is not None:
+                await self._wrote_inline()
+                done = inline
+            if not done:
+                raise StatementMatchedNothing("a step matched no row")
 
     async def _wrote_inline(self) -> None:
         """Every ``_CHECKPOINT_EVERY`` writes on the event loop's thread, move the WAL into the
         database file from a pooled connection's thread (the inline writer never does: a
-        checkpoint syncs the disk), so that the WAL stays small. PASSIVE: it waits for no one
-        and blocks no writer."""
+        checkpoint syncs the disk), so that the WAL stays small. Called once the write lock is
+        released; PASSIVE: it waits for no one and blocks no writer."""
         self._inline_writes += 1
         if self._inline_writes % _CHECKPOINT_EVERY:
             return

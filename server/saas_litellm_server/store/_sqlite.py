@@ -111,9 +111,11 @@ class PooledSQLiteBackend(SQLiteBackend):
         await super().disconnect()
 
 
-def _in_thread(
+def _execute(
     connection: sqlite3.Connection, sql: str, args: list[Any], fetch: bool
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Execute, fetch and close the cursor (so that no read transaction stays open), on the
+    calling thread: a pooled connection's, or the event loop's."""
     cursor = connection.execute(sql, args)
     try:
         if not fetch:
@@ -129,7 +131,7 @@ async def run_statement(
     """Execute, fetch and close in one trip to the connection's thread (aiosqlite's own cursor
     API takes three), which is most of a hot-path statement's cost on SQLite."""
     names, rows = await connection._execute(  # type: ignore[no-untyped-call]
-        _in_thread, connection._conn, sql, args, fetch
+        _execute, connection._conn, sql, args, fetch
     )
     return [dict(zip(names, row, strict=True)) for row in rows]
 
@@ -143,7 +145,7 @@ def run_inline(
     when SQLite would have to wait for another process's lock (run it on a pooled connection
     then)."""
     try:
-        names, rows = _in_thread(connection, sql, args, fetch)
+        names, rows = _execute(connection, sql, args, fetch)
     except sqlite3.OperationalError as exc:
         if _busy(exc):
             return None
