@@ -17,11 +17,18 @@ is scripted by the request's ``model``:
 - ``reask``: answers JSON that fails the test's ``Person`` model until the conversation contains
   an assistant message (a re-ask), then a valid one;
 - ``never-valid``: always answers JSON that fails ``Person``;
-- ``person``: always answers a valid ``Person`` as JSON (a ``json_schema`` answer).
+- ``person``: always answers a valid ``Person`` as JSON (a ``json_schema`` answer);
+- ``greedy``: the most an upstream may count under the server's bound: one prompt token per
+  UTF-8 byte of the messages' contents, and an answer exactly as long as it is allowed —
+  ``max_completion_tokens`` when sent (as vLLM and OpenAI's reasoning models follow it), else
+  ``max_tokens``, else 100,000 — of one-byte tokens (``"a"``), streamed 1,000 at a time;
+- ``gate-<name>`` (streaming): sends all of ``greedy``'s content at once, then holds the stream
+  open, before its finish and usage, until ``POST /_stub/release/<name>`` (a call in flight
+  whose client already has every content chunk).
 
 ``GET /_stub/requests`` returns every request received (body, whether it was streamed, its
 connection ``peer``, and how it ended: ``finished`` or ``cancelled``); ``POST /_stub/reset``
-forgets them.
+forgets them (and opens every gate).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 LOG: list[dict[str, Any]] = []
+GATES: dict[str, asyncio.Event] = {}
 
 VALID_PERSON = {"name": "Ada Lovelace", "age": 36, "email": "ada@example.com"}
 INVALID_PERSON = {"name": "Ada Lovelace", "age": "thirty-six"}
@@ -56,6 +64,31 @@ def _answer(body: dict[str, Any]) -> str:
         return json.dumps(VALID_PERSON)
     last = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     return f"stub answer: {last}"
+
+
+def _greedy(body: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    """The greedy answer and its usage: the upper bound of everything."""
+    prompt = sum(len(str(m.get("content") or "").encode()) for m in body.get("messages", []))
+    limit = body.get("max_completion_tokens") or body.get("max_tokens") or 100_000
+    usage = {"prompt_tokens": prompt, "completion_tokens": limit, "total_tokens": prompt + limit}
+    return "a" * limit, usage
+
+
+def _gate(name: str) -> asyncio.Event:
+    return GATES.setdefault(name, asyncio.Event())
+
+
+async def _greedy_stream(body: dict[str, Any], gate: str | None) -> AsyncIterator[bytes]:
+    text, usage = _greedy(body)
+    for start in range(0, len(text), 1000):
+        yield _chunk(text[start : start + 1000])
+    if gate is not None:
+        await _gate(gate).wait()
+    yield _chunk(finish="stop")
+    if (body.get("stream_options") or {}).get("include_usage"):
+        data = {"object": "chat.completion.chunk", "choices": [], "usage": usage}
+        yield f"data: {json.dumps(data)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
 
 
 def _usage(body: dict[str, Any], text: str) -> dict[str, int]:
@@ -163,6 +196,25 @@ async def completions(request: Request) -> Response:
         if body.get("stream"):
             return Response(b"data: {this is not json\n\n", media_type="text/event-stream")
         return Response(b"<html>502 from a confused proxy</html>", media_type="application/json")
+    if model == "greedy" or model.startswith("gate-"):
+        entry["ended"] = "finished"
+        if body.get("stream"):
+            gate = model.removeprefix("gate-") if model.startswith("gate-") else None
+            return StreamingResponse(_greedy_stream(body, gate), media_type="text/event-stream")
+        text, usage = _greedy(body)
+        return JSONResponse(
+            {
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "length",
+                        "message": {"role": "assistant", "content": text},
+                    }
+                ],
+                "usage": usage,
+            }
+        )
     if model == "tools":
         entry["ended"] = "finished"
         if not body.get("stream"):
@@ -248,6 +300,14 @@ async def requests_log(request: Request) -> Response:
 
 async def reset(request: Request) -> Response:
     LOG.clear()
+    for gate in GATES.values():
+        gate.set()  # nothing stays held from an earlier test
+    GATES.clear()
+    return JSONResponse({"ok": True})
+
+
+async def release(request: Request) -> Response:
+    _gate(request.path_params["name"]).set()
     return JSONResponse({"ok": True})
 
 
@@ -261,6 +321,7 @@ app = Starlette(
         Route("/v1/chat/completions", completions, methods=["POST"]),
         Route("/_stub/requests", requests_log, methods=["GET"]),
         Route("/_stub/reset", reset, methods=["POST"]),
+        Route("/_stub/release/{name}", release, methods=["POST"]),
         Route("/_stub/health", health, methods=["GET"]),
     ]
 )

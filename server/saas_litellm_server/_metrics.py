@@ -146,16 +146,18 @@ class Metrics:
         status: str,
         prompt_tokens: int,
         completion_tokens: int,
-        cost_usd: float,
+        cost_micros: int,
         latency_seconds: float,
     ) -> None:
+        """A call recorded; ``cost_micros`` is the provider's cost (the counter is in USD:
+        Prometheus counts in floats, for display only)."""
         self.llm_calls.labels(alias, deployment, status).inc()
         if prompt_tokens:
             self.tokens.labels(alias, "prompt").inc(prompt_tokens)
         if completion_tokens:
             self.tokens.labels(alias, "completion").inc(completion_tokens)
-        if cost_usd > 0:
-            self.cost.labels(alias).inc(cost_usd)
+        if cost_micros > 0:
+            self.cost.labels(alias).inc(cost_micros / 1_000_000)
         self.upstream_latency.labels(deployment).observe(latency_seconds)
 
     def charged(self, team_id: str, credits: int) -> None:

@@ -16,6 +16,7 @@ from ._base import (
     NoNul,
     NotReserved,
     PageQuery,
+    Price,
     RequestModel,
     ResponseModel,
     ShortText,
@@ -102,8 +103,8 @@ class _DeploymentFields(BaseModel):
         Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s]+$"), NoNul]
         | None
     ) = None
-    input_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
-    output_cost_per_million: Annotated[float, Field(ge=0, le=1_000_000)] = 0.0
+    input_cost_per_million: Price = 0.0
+    output_cost_per_million: Price = 0.0
     timeout: Annotated[float, Field(gt=0, le=3600)] | None = Field(
         default=None,
         description="Seconds per call to this deployment; default SAAS_LITELLM_UPSTREAM_TIMEOUT.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -46,6 +47,7 @@ __all__ = [
     "NoNul",
     "NotReserved",
     "PageQuery",
+    "Price",
     "QueryModel",
     "RequestModel",
     "ResponseModel",
@@ -80,7 +82,9 @@ _MAX_METADATA_DEPTH = 16
 
 class RequestModel(BaseModel):
     """A request body: unknown fields are an error, not silently dropped, and numbers are finite
-    (JSON has no NaN or Infinity, and ``1e999`` is not a number anyone meant)."""
+    (JSON has no NaN or Infinity, and ``1e999`` is not a number anyone meant). The server reads
+    bodies in strict mode: values must have the JSON type they are declared as (``"yes"`` is not
+    a boolean, ``true`` and ``"5"`` are not numbers; a whole number is a float)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -185,6 +189,17 @@ ShortText = Annotated[str, StringConstraints(max_length=1000), NoNul]
 Count = Annotated[int, Strict()]
 """A whole number that must arrive as one: ``true``, ``"5"`` and ``1.0`` are refused, not
 coerced (credits, limits, token counts)."""
+
+
+def _whole_micros(value: float) -> float:
+    if (Decimal(repr(value)) * 1_000_000) % 1:
+        raise ValueError("at most six decimals (prices are whole micro-dollars per million tokens)")
+    return value
+
+
+Price = Annotated[float, Field(ge=0, le=1_000_000), AfterValidator(_whole_micros)]
+"""USD per million tokens, with at most six decimals: the server keeps prices as whole
+micro-dollars per million tokens, so that every cost is exact."""
 
 
 def _finite(value: Any) -> Any:

@@ -39,9 +39,11 @@ __all__ = [
 ]
 
 JobStatus = Literal["pending", "in_progress", "completed", "failed"]
-CallStatus = Literal["success", "failed", "streaming"]
-"""``streaming``: a streamed call still under way, its tokens counted up to its last checkpoint
-(a call whose server stopped mid-stream becomes ``failed`` with error type ``interrupted``)."""
+CallStatus = Literal["success", "failed", "cancelled", "streaming"]
+"""``cancelled``: a streamed call its client cut after content reached it — a used call, billed
+for its tokens like a successful one. ``streaming``: a streamed call still under way, its tokens
+counted up to its last checkpoint (a call whose server stopped mid-stream becomes ``failed``
+with error type ``interrupted``)."""
 
 _JobType = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
@@ -96,30 +98,42 @@ class JobCosts(ResponseModel):
     total_calls: int
     successful_calls: int
     failed_calls: int
+    cancelled_calls: int = Field(
+        default=0,
+        description="Streamed calls cut by the client after content reached it (billed).",
+    )
+    calls_in_flight: int = Field(
+        default=0,
+        description="Calls still running. A job closed while calls run is settled (charged, "
+        "its hold released) when the last of them ends, so that they are charged too.",
+    )
     total_tokens: int
     total_cost_usd: float
     avg_latency_ms: float
     credit_applied: bool = Field(
         description=(
             "True once the job completed and its credit was spent: a job is charged only if it "
-            "completed with at least one successful call."
+            "completed with at least one billable call (successful, or cut by the client after "
+            "content reached it)."
         )
     )
     credit_reason: str | None = Field(
         default=None,
         description=(
             'Why a closed job spent no credit: "no successful call" (completed, but none of its '
-            'calls succeeded) or "job failed". null while open or once the credit is spent.'
+            'calls was billable), "job failed", or "calls in flight: settled when they end". '
+            "null while open or once the credit is spent."
         ),
     )
     credits_remaining: int = Field(description="The team's credits_remaining (after settlement).")
     credits_charged: int = Field(
         default=0,
         description="Credits this job cost: 1 for a charged job_based job, max(1, ceil(usage in "
-        "credits)) in the consumption modes, 0 while open or when it cost nothing.",
+        "credits)) in the consumption modes, 0 until it is settled or when it cost nothing.",
     )
     credits_reserved: int = Field(
-        default=0, description="Credits the job holds while open (its worst case so far)."
+        default=0,
+        description="Credits the job holds until it is settled (its worst case so far).",
     )
 
 
@@ -134,7 +148,7 @@ class LLMCallRecord(ResponseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    cost_usd: float = Field(description="The client's cost (= client_cost_usd).")
+    cost_usd: float = Field(description="The team's cost of the call (= client_cost_usd).")
     latency_ms: float
     finish_reason: str | None = None
     purpose: str | None = None
@@ -142,7 +156,9 @@ class LLMCallRecord(ResponseModel):
     error_message: str | None = None
     created_at: datetime
     provider_cost_usd: float | None = Field(
-        default=None, description="Tokens times the answering deployment's prices."
+        default=None,
+        description="Tokens times the answering deployment's prices: shown to the operator "
+        "(admin key, dashboard), null for the team's own key.",
     )
     client_cost_usd: float | None = Field(
         default=None, description="The provider's cost plus the team's markup_percent."

@@ -57,7 +57,6 @@ FORWARDED_FIELDS = (
     "seed",
     "user",
     "metadata",
-    "max_completion_tokens",
     "frequency_penalty",
     "presence_penalty",
     "logit_bias",
@@ -65,14 +64,18 @@ FORWARDED_FIELDS = (
     "reasoning_effort",
 )
 """OpenAI fields passed upstream as sent, beyond those an llm-call takes (``temperature``,
-``top_p``, ``max_tokens``, ``stop``, ``response_format``, ``tools``, ``tool_choice``)."""
+``top_p``, ``max_tokens``, ``stop``, ``response_format``, ``tools``, ``tool_choice``).
+``max_completion_tokens`` is the same limit as ``max_tokens``: one of them goes upstream, under
+the name the client used (see :meth:`ChatCompletionRequest.output_limit`)."""
 
 _Bias = Annotated[float, Field(ge=-100, le=100)]
 _Short = Annotated[str, StringConstraints(min_length=1, max_length=256), NoNul]
 
 
 class _Tolerant(BaseModel):
-    """Unknown fields are ignored (not an error, not forwarded); numbers are finite."""
+    """Unknown fields are ignored (not an error, not forwarded); numbers are finite; known
+    fields must have their JSON type, as OpenAI's API requires (the server reads bodies in
+    strict mode: ``"stream": "yes"`` and ``"n": true`` are refused, not coerced)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
@@ -140,7 +143,7 @@ class ChatCompletionRequest(_Tolerant):
     logit_bias: Annotated[dict[str, _Bias], Field(max_length=300)] | None = None
     reasoning_effort: Annotated[str, StringConstraints(max_length=32), NoNul] | None = None
     # Declared only to be refused with a clear message (see ``unsupported``).
-    n: int | None = Field(default=None, description="Only 1 (400 otherwise).")
+    n: Count | None = Field(default=None, description="Only 1 (400 otherwise).")
     logprobs: bool | None = Field(default=None, description="Refused when true (400).")
     top_logprobs: int | None = Field(default=None, description="Refused (400).")
     functions: list[Any] | None = Field(default=None, description="Refused (400): use tools.")
@@ -150,6 +153,16 @@ class ChatCompletionRequest(_Tolerant):
 
     def unsupported(self) -> tuple[str, str] | None:
         """The first field this API refuses, and why (``None``: none)."""
+        if (
+            self.max_tokens is not None
+            and self.max_completion_tokens is not None
+            and self.max_tokens != self.max_completion_tokens
+        ):
+            return (
+                "max_completion_tokens",
+                "max_tokens and max_completion_tokens are one limit on the answer; "
+                "send one of them (or the same value in both)",
+            )
         if self.n not in (None, 1):
             return "n", "only n=1 is supported: make one request per choice"
         if self.logprobs or self.top_logprobs:
@@ -160,13 +173,17 @@ class ChatCompletionRequest(_Tolerant):
             return "modalities", "only text output is supported"
         return None
 
+    def output_limit(self) -> int | None:
+        """The one limit on the answer's tokens, whichever name it was sent under."""
+        return self.max_tokens or self.max_completion_tokens
+
     def to_llm_call(self) -> LLMCallRequest:
         """The llm-call this request makes (``forwarded`` holds the rest)."""
         return LLMCallRequest(
             messages=[m.to_chat_message() for m in self.messages],
             model=self.model,
             temperature=self.temperature,
-            max_tokens=self.max_tokens,
+            max_tokens=self.output_limit(),
             top_p=self.top_p,
             stop=self.stop,
             response_format=self.response_format,
@@ -176,8 +193,12 @@ class ChatCompletionRequest(_Tolerant):
         )
 
     def forwarded(self) -> dict[str, Any]:
-        """The :data:`FORWARDED_FIELDS` the request set, in OpenAI's wire format."""
-        return self.model_dump(include=set(FORWARDED_FIELDS), exclude_none=True)
+        """The :data:`FORWARDED_FIELDS` the request set, in OpenAI's wire format; a limit
+        sent as ``max_completion_tokens`` goes upstream under that name (and only that one)."""
+        out = self.model_dump(include=set(FORWARDED_FIELDS), exclude_none=True)
+        if self.max_tokens is None and self.max_completion_tokens is not None:
+            out["max_completion_tokens"] = self.max_completion_tokens
+        return out
 
     @property
     def include_usage(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from saas_litellm_server.services._cache import TTLCache
-from saas_litellm_server.store import Database, StatementMatchedNothing, migrate
+from saas_litellm_server.store import Database, migrate
 from saas_litellm_server.store._database import Statement
 from saas_litellm_server.store.jobs import get_job
 
@@ -77,7 +77,7 @@ async def test_fast_path_and_sqlalchemy_path_read_each_others_rows(database_url:
         await db.disconnect()
 
 
-async def test_statements_join_a_transaction_and_run_atomic_is_all_or_nothing(
+async def test_statements_join_a_transaction_and_run_atomic_stops_at_a_closed_gate(
     database_url: str,
 ) -> None:
     db = Database(database_url)
@@ -91,18 +91,33 @@ async def test_statements_join_a_transaction_and_run_atomic_is_all_or_nothing(
                 assert rows[0]["n"] == 1
                 raise ValueError("undo")
         assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 0  # rolled back with the transaction
-        no_match = Statement(
-            "UPDATE organizations SET name = 'x' WHERE organization_id = :id RETURNING name"
+        rename = Statement(
+            "UPDATE organizations SET name = :name WHERE organization_id = :id RETURNING name"
         )
-        with pytest.raises(StatementMatchedNothing):
+        # a gate that returns no row ends the transaction there: what ran commits, the rest not
+        done = await db.run_atomic(
+            [
+                (INSERT_ORG, {"id": "a", "at": AT}, False),
+                (rename, {"id": "nobody", "name": "x"}, True),
+                (rename, {"id": "a", "name": "never"}, False),
+            ]
+        )
+        assert done == [[], []]
+        rows = await db.fetch_all("SELECT organization_id, name FROM organizations")
+        assert [(r["organization_id"], r["name"]) for r in rows] == [("a", "n")]
+        done = await db.run_atomic(
+            [(rename, {"id": "a", "name": "y"}, True), (COUNT_ORGS, {}, False)]
+        )
+        assert done == [[{"name": "y"}], [{"n": 1}]]
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):  # all or nothing
             await db.run_atomic(
-                [(INSERT_ORG, {"id": "a", "at": AT}, False), (no_match, {"id": "nobody"}, True)]
+                [
+                    (rename, {"id": "a", "name": "z"}, False),
+                    (INSERT_ORG, {"id": "a", "at": AT}, False),
+                ]
             )
-        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 0  # the insert was rolled back too
-        await db.run_atomic(
-            [(INSERT_ORG, {"id": "a", "at": AT}, False), (no_match, {"id": "a"}, True)]
-        )
-        assert (await db.run(COUNT_ORGS, {}))[0]["n"] == 1
+        row = await db.fetch_one("SELECT name FROM organizations")
+        assert row is not None and row["name"] == "y"
     finally:
         await db.disconnect()
 
@@ -142,10 +157,13 @@ async def test_a_burst_does_not_open_a_connection_per_task(tmp_path: object) -> 
     assert peak - before <= 16
 
 
-async def test_a_call_and_its_kept_response_commit_together(database_url: str) -> None:
-    """``record_call(also=...)``: one statement on PostgreSQL, one trip on SQLite. The kept
-    response and the call commit together; when the request no longer holds its key the call is
-    still recorded (once) and the caller is told."""
+async def test_a_call_its_job_totals_and_its_kept_response_commit_together(
+    database_url: str,
+) -> None:
+    """``calls.finish_call``: one statement on PostgreSQL, one trip on SQLite. The call, its
+    job's totals and the kept response commit together; when the request no longer holds its
+    key the call is still recorded (once) and the caller is told; a call closed already (by
+    the sweep) changes nothing."""
     from saas_litellm_server.store import calls, idempotency
 
     db = Database(database_url)
@@ -156,22 +174,45 @@ async def test_a_call_and_its_kept_response_commit_together(database_url: str) -
         job = "00000000-0000-4000-8000-000000000002"
         await db.execute(
             "INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, "
-            "created_at) VALUES (:j, 't', 'x', 'in_progress', '{}', false, :c)",
+            "created_at, inflight_calls, inflight_tokens) "
+            "VALUES (:j, 't', 'x', 'in_progress', '{}', false, :c, 3, 300)",
             {"j": job, "c": AT},
         )
         assert await idempotency.claim(db, "t", "k", "f", token="mine", ttl=60, lease=60)
 
-        def call(call_id: str) -> dict[str, object]:
-            return {"call_id": call_id, "job_id": job, "team_id": "t", "model_alias": "m"}
+        def call(call_id: str, status: str = "success") -> dict[str, object]:
+            return {
+                "call_id": call_id,
+                "job_id": job,
+                "team_id": "t",
+                "model_alias": "m",
+                "status": status,
+                "total_tokens": 10,
+                "client_cost_micros": 7,
+                "reserved_tokens": 100,
+                "reserved_cost_micros": 0,
+            }
 
         lost = idempotency.finish_statement("t", "k", "someone-else", 200, '{"a": 1}')
-        with pytest.raises(StatementMatchedNothing):
-            await calls.record_call(db, also=lost, status="success", **call("c1"))
-        await calls.record_call(db, status="success", **call("c1"))  # as the service does
+        done = await calls.finish_call(db, keep=lost, **call("c1"))
+        assert not done.kept and done.job is not None
+        assert (done.job["inflight_calls"], done.job["inflight_tokens"]) == (2, 200)
+        assert (done.job["used_tokens"], done.job["used_cost_micros"]) == (10, 7)
         kept = idempotency.finish_statement("t", "k", "mine", 200, '{"a": 2}')
-        await calls.record_call(db, also=kept, status="success", **call("c2"))
+        done = await calls.finish_call(db, keep=kept, **call("c2", "cancelled"))
+        assert done.kept and done.job is not None
+        assert (done.job["used_calls"], done.job["used_tokens"], done.job["inflight_calls"]) == (
+            2,
+            20,
+            1,
+        )
+        again = await calls.finish_call(db, **call("c2", "failed"))  # closed already
+        assert again.job is None
         recorded = await calls.list_calls(db, job)
-        assert [c["call_id"] for c in recorded] == ["c1", "c2"]
+        assert [(c["call_id"], c["status"]) for c in recorded] == [
+            ("c1", "success"),
+            ("c2", "cancelled"),
+        ]
         key = await idempotency.get(db, "t", "k")
         assert key is not None and (key["state"], key["body"]) == ("done", '{"a": 2}')
     finally:

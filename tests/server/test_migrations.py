@@ -83,6 +83,45 @@ async def test_a_restarted_server_keeps_its_data(settings: Settings) -> None:
         assert (balance["credits_allocated"], balance["credits_reserved"]) == (7, 1)
 
 
+EXACT_VERSION = 10
+"""The version that made money whole micro-dollars and gave jobs running totals."""
+_EXACT_COLUMNS = {
+    "deployments": ("input_micros_per_million", "output_micros_per_million"),
+    "llm_calls": ("provider_cost_micros", "client_cost_micros"),
+    "jobs": (
+        "limit_max_cost_micros",
+        "inflight_cost_micros",
+        "inflight_calls",
+        "inflight_until",
+        "used_tokens",
+        "used_cost_micros",
+        "used_calls",
+        "cap_tokens",
+        "cap_cost_micros",
+        "settled_at",
+    ),
+}
+_FLOAT_COLUMNS = {
+    "deployments": ("input_cost_per_million", "output_cost_per_million"),
+    "llm_calls": ("cost_usd", "provider_cost_usd", "client_cost_usd"),
+    "jobs": ("limit_max_cost_usd", "inflight_cost_usd"),
+}
+
+
+async def _before_exact_billing(db: Database) -> None:
+    """Turn a current database back into a version-9 one: money as floats, no running totals."""
+    await db.execute("DROP INDEX ix_jobs_unsettled")
+    for table, columns in _EXACT_COLUMNS.items():
+        for column in columns:
+            await db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for table, columns in _FLOAT_COLUMNS.items():
+        for column in columns:
+            nullable = column == "limit_max_cost_usd"
+            default = "" if nullable else " NOT NULL DEFAULT 0"
+            await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} FLOAT{default}")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {EXACT_VERSION}")
+
+
 BILLING_VERSION = 7
 """The version that added billing (budget modes, limits, the ledger, auto-refill)."""
 _BILLING_COLUMNS = {
@@ -117,6 +156,7 @@ _BILLING_COLUMNS = {
 async def _without_billing(db: Database) -> None:
     """Turn a current database back into one from before the billing version (and so from
     before the later ones: the webhooks' and the shared cooldowns' tables go too)."""
+    await _before_exact_billing(db)
     await db.execute("DROP TABLE deployment_cooldowns")
     await db.execute("DROP TABLE webhook_deliveries")
     await db.execute("DROP TABLE webhooks")
@@ -179,8 +219,8 @@ async def test_the_billing_upgrade_opens_every_teams_ledger(database_url: str) -
             ("in_progress", 1, 0),
             ("completed", 0, 1),
         ]
-        call = await db.fetch_one("SELECT provider_cost_usd, client_cost_usd FROM llm_calls")
-        assert call == {"provider_cost_usd": 0.25, "client_cost_usd": 0.25}
+        call = await db.fetch_one("SELECT provider_cost_micros, client_cost_micros FROM llm_calls")
+        assert call == {"provider_cost_micros": 250_000, "client_cost_micros": 250_000}
         team = await teams.get_team(db, "t1")
         assert team is not None and team["budget_mode"] == "job_based"
         assert team["auto_refill"] is None
@@ -255,6 +295,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
     await db.connect()
     try:
         await migrate(db)
+        await _before_exact_billing(db)
         await db.execute("DROP TABLE deployment_cooldowns")
         await db.execute("DROP TABLE webhook_deliveries")
         await db.execute("DROP TABLE webhooks")
@@ -263,7 +304,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 2  # 8, and 9 after it
+        assert await migrate(db) == 3  # 8, and 9 and 10 after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks.insert_webhook(
@@ -297,13 +338,14 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
     await db.connect()
     try:
         await migrate(db)
+        await _before_exact_billing(db)
         await db.execute("DROP TABLE deployment_cooldowns")
         await db.execute("DELETE FROM schema_migrations WHERE version >= 9")
         await db.execute(
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 1
+        assert await migrate(db) == 2  # 9, and 10 after it
         assert await migrate(db) == 0
         await cooldowns.start(db, "a" * 64, 1000.5)
         await cooldowns.start(db, "a" * 64, 900.0)  # never shortened
@@ -315,5 +357,96 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
         await cooldowns.delete_expired(db, 1000.5)
         assert await cooldowns.active(db, 0.0) == {}
         assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url: str) -> None:
+    """Version 10: prices, call costs and job limits become whole micro-dollars (floats are
+    gone), every job gets the running totals of its calls, closed jobs count as settled when
+    they closed, and an open metered job's next call takes the checked path (caps of 0)."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await _before_exact_billing(db)
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+            "credits_used, credits_reserved, created_at) VALUES ('t1', 'org', 'active', 'h', "
+            "10, 1, 2, '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO model_aliases (model_alias, public, created_at) "
+            "VALUES ('A', false, '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO deployments (model_alias, position, provider, model, "
+            "input_cost_per_million, output_cost_per_million) "
+            "VALUES ('A', 0, 'mock', 'm', 0.15, 0.0375)"
+        )
+        jobs = {
+            "00000000-0000-4000-8000-000000000001": ("completed", "job_based", "NULL", 0),
+            "00000000-0000-4000-8000-000000000002": ("in_progress", "consumption_tokens", "0.3", 2),
+        }
+        for job_id, (status, mode, limit, held) in jobs.items():
+            completed = "'2026-01-02 00:00:00'" if status == "completed" else "NULL"
+            await db.execute(
+                "INSERT INTO jobs (job_id, team_id, job_type, status, credit_applied, "
+                "created_at, completed_at, budget_mode, tokens_per_credit, limit_max_cost_usd, "
+                f"credits_held, inflight_tokens, inflight_cost_usd) VALUES ('{job_id}', 't1', "
+                f"'x', '{status}', false, '2026-01-01 00:00:00', {completed}, '{mode}', 10, "
+                f"{limit}, {held}, 50, 0.5)"
+            )
+        for i, (job_id, status, tokens, cost) in enumerate(
+            [
+                ("00000000-0000-4000-8000-000000000001", "success", 30, 0.1),
+                ("00000000-0000-4000-8000-000000000001", "failed", 5, 0.2),
+                ("00000000-0000-4000-8000-000000000002", "success", 12, 0.0000015),
+            ]
+        ):
+            await db.execute(
+                "INSERT INTO llm_calls (call_id, job_id, team_id, model_alias, status, "
+                "total_tokens, cost_usd, provider_cost_usd, client_cost_usd, created_at) VALUES "
+                f"('c{i}', '{job_id}', 't1', 'A', '{status}', {tokens}, {cost}, {cost}, {cost}, "
+                "'2026-01-01 00:00:00')"
+            )
+        assert await migrate(db) == 1
+        assert await migrate(db) == 0
+        prices = await db.fetch_one("SELECT * FROM deployments")
+        assert prices is not None
+        assert (prices["input_micros_per_million"], prices["output_micros_per_million"]) == (
+            150_000,
+            37_500,
+        )
+        assert "input_cost_per_million" not in prices
+        costs = await db.fetch_all(
+            "SELECT call_id, provider_cost_micros, client_cost_micros FROM llm_calls "
+            "ORDER BY call_id"
+        )
+        assert [(c["provider_cost_micros"], c["client_cost_micros"]) for c in costs] == [
+            (100_000, 100_000),
+            (200_000, 200_000),
+            (2, 2),  # 1.5 micro-dollars, rounded
+        ]
+        rows = await db.fetch_all("SELECT * FROM jobs ORDER BY job_id")
+        done, running = rows
+        assert (done["used_tokens"], done["used_cost_micros"], done["used_calls"]) == (
+            35,
+            300_000,
+            1,
+        )
+        assert done["settled_at"] is not None and running["settled_at"] is None
+        assert (running["used_tokens"], running["limit_max_cost_micros"]) == (12, 300_000)
+        assert (running["inflight_tokens"], running["inflight_cost_micros"]) == (0, 0)
+        assert (running["cap_tokens"], running["cap_cost_micros"], running["credits_held"]) == (
+            0,
+            0,
+            2,
+        )
+        assert "inflight_cost_usd" not in running and "cost_usd" not in costs[0]
     finally:
         await db.disconnect()

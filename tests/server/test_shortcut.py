@@ -198,9 +198,11 @@ async def test_a_stream_that_fails_upstream_fails_its_job(team: Team) -> None:
     assert (await team.balance())["credits_remaining"] == 10
 
 
-async def test_a_stream_the_client_leaves_fails_its_job_and_records_the_call(
+async def test_a_stream_the_client_leaves_after_content_completes_its_job_and_is_charged(
     team: Team, upstream: str
 ) -> None:
+    """What was delivered is paid for: a stream cut after its first chunk is a used call
+    (``cancelled``, its tokens recorded) and its single-call job is completed and charged."""
     async with team.http.stream(
         "POST", "/api/jobs/create-and-call-stream", json=team.body("Slow"), headers=team.headers
     ) as r:
@@ -214,12 +216,13 @@ async def test_a_stream_the_client_leaves_fails_its_job_and_records_the_call(
         return job if job["status"] != "in_progress" and job["calls"] else None
 
     job = await eventually(settled)
-    assert job["status"] == "failed" and not job["costs"]["credit_applied"]
+    assert job["status"] == "completed" and job["costs"]["credit_applied"]
+    assert job["costs"]["cancelled_calls"] == 1
     (call,) = job["calls"]
-    assert (call["status"], call["error_type"]) == ("failed", "client_disconnected")
+    assert (call["status"], call["error_type"]) == ("cancelled", "client_disconnected")
     assert call["completion_tokens"] > 0
     balance = await team.balance()
-    assert (balance["credits_remaining"], balance["credits_reserved"]) == (10, 0)
+    assert (balance["credits_remaining"], balance["credits_reserved"]) == (9, 0)
     log = httpx.get(f"{upstream}/_stub/requests").json()
     assert log[-1]["ended"] == "cancelled"
 

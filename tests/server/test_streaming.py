@@ -110,13 +110,18 @@ async def test_disconnect_cancels_upstream_and_records_the_call(
 
     detail = await eventually(recorded)
     call = detail.calls[0]
-    assert (call.status, call.streamed, call.error_type) == ("failed", True, "client_disconnected")
-    assert call.completion_tokens > 0 and call.cost_usd > 0
+    assert (call.status, call.streamed, call.error_type) == (
+        "cancelled",
+        True,
+        "client_disconnected",
+    )
+    # what reached the client is counted: its UTF-8 length bounds its tokens
+    assert call.completion_tokens >= len(b"stub-chunk-0 ") and call.cost_usd > 0
     assert detail.status == "in_progress"
     result = await client.complete_job(job.job_id, "completed")
-    assert result.costs.failed_calls == 1
-    # no call succeeded (the one cut off is failed): completing it spends no credit
-    assert not result.costs.credit_applied and result.credits_remaining == 100
+    assert (result.costs.cancelled_calls, result.costs.failed_calls) == (1, 0)
+    # content reached the client: the cut call is a used one, and the job is charged
+    assert result.costs.credit_applied and result.credits_remaining == 99
 
 
 async def test_cut_upstream_gives_one_error_event_and_a_failed_call(

@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from ._tokens import estimate_usage
+from ._tokens import bound_usage, prompt_bound
 from .base import (
     FACTORIES,
     Provider,
@@ -28,8 +28,9 @@ __all__ = [
     "ProviderRequest",
     "ProviderResult",
     "StreamDelta",
+    "bound_usage",
     "create_providers",
-    "estimate_usage",
+    "prompt_bound",
     "register",
 ]
 

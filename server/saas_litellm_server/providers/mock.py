@@ -1,7 +1,9 @@
 """The built-in ``mock`` provider: deterministic, offline, plausible.
 
-It answers with a reply that quotes the gist of the last user message, reports token usage
-estimated like a real tokenizer would, honours ``max_tokens`` (``finish_reason="length"``), and
+It answers with a reply that quotes the gist of the last user message, reports token usage as a
+real tokenizer might (about four characters a token, plus a few per message: always within the
+server's upper bound, ``_tokens``), honours ``max_tokens`` or ``max_completion_tokens``
+(``finish_reason="length"``), and
 when the request asks for JSON (``response_format``) or a tool call it returns JSON that
 validates against the schema, filled from the prompt where it can. It streams in word-sized
 chunks, optionally with a delay between them so that streaming can be seen happening.
@@ -12,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import re
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall
+from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from ._schema_fill import fill_schema
-from ._tokens import count_text_tokens, estimate_usage
 from .base import ProviderRequest, ProviderResult, StreamDelta, register
 
 if TYPE_CHECKING:
@@ -29,6 +31,20 @@ if TYPE_CHECKING:
 __all__ = ["MockProvider"]
 
 _WORDS = re.compile(r"\S+\s*|\s+")
+
+
+def _tokens(text: str) -> int:
+    """The mock's tokenizer: about four characters a token."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+def _usage(messages: list[dict[str, Any]], completion: str) -> Usage:
+    prompt = 3 + sum(
+        3 + _tokens(str(m.get("content") or "")) + _tokens(str(m.get("tool_calls") or ""))
+        for m in messages
+    )
+    answer = _tokens(completion)
+    return Usage(prompt_tokens=prompt, completion_tokens=answer, total_tokens=prompt + answer)
 
 
 def _gist(messages: list[dict[str, Any]]) -> str:
@@ -63,13 +79,15 @@ class MockProvider:
             content, finish = None, "tool_calls"
         else:
             content, finish = self._content(messages, params), "stop"
-            limit = params.get("max_tokens", params.get("max_completion_tokens"))
-            if limit is not None and count_text_tokens(content) > limit:
-                content, finish = content[: int(limit) * 4], "length"
         completion_text = content or json.dumps([c.model_dump() for c in tool_calls or []])
+        limit = params.get("max_tokens", params.get("max_completion_tokens"))
+        if limit is not None and _tokens(completion_text) > limit:
+            # cut off at the limit, as a model is: a tool call's arguments too
+            content, finish, tool_calls = completion_text[: int(limit) * 4], "length", None
+            completion_text = content
         return ProviderResult(
             message=AssistantMessage(content=content, finish_reason=finish, tool_calls=tool_calls),
-            usage=estimate_usage(messages, completion_text),
+            usage=_usage(messages, completion_text),
         )
 
     async def complete(self, request: ProviderRequest) -> ProviderResult:

@@ -28,7 +28,7 @@ from pydantic_core import from_json, to_json
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from .._redact import Redactor
-from ._tokens import estimate_usage
+from ._tokens import bound_usage
 from .base import (
     ErrorKind,
     ProviderError,
@@ -301,9 +301,10 @@ class OpenAIProvider:
             raise ProviderError("server", "the upstream sent a malformed chunk") from None
         except _TRANSPORT as exc:
             raise self._transport_error(exc, request.timeout) from None
-        if usage is None or not usage.total_tokens:
-            usage = estimate_usage(request.messages, "".join(text))
         tool_calls = _tool_calls(calls)
+        if usage is None or not usage.total_tokens:
+            answered = "".join(text) + (_tool_text(tool_calls) if tool_calls else "")
+            usage = bound_usage(request.messages, request.params, answered)
         yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
 
 
@@ -331,17 +332,19 @@ def _result(request: ProviderRequest, data: Any) -> ProviderResult:
     if content is not None and not isinstance(content, str):
         raise TypeError("content is not text")
     usage = data.get("usage") or {}
-    estimate = estimate_usage(request.messages, content or "")
-    prompt = int(usage.get("prompt_tokens") or estimate.prompt_tokens)
-    completion = int(usage.get("completion_tokens") or estimate.completion_tokens)
+    answered = content or (_tool_text(tool_calls) if tool_calls else "")
     return ProviderResult(
         message=AssistantMessage(
             content=content,
             finish_reason=choice.get("finish_reason") or "stop",
             tool_calls=tool_calls or None,
         ),
-        usage=Usage(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        usage=bound_usage(
+            request.messages,
+            request.params,
+            answered,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
         ),
     )
 
@@ -377,6 +380,11 @@ def _merge_tool_call(calls: dict[int, dict[str, Any]], fragment: Any) -> None:
     function = fragment.get("function") or {}
     call["name"] += function.get("name") or ""
     call["arguments"] += function.get("arguments") or ""
+
+
+def _tool_text(calls: list[ToolCall]) -> str:
+    """Tool calls as the text the model wrote (what their tokens are bounded by)."""
+    return json.dumps([c.model_dump() for c in calls], ensure_ascii=False)
 
 
 def _tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall] | None:

@@ -70,14 +70,16 @@ async def read_body(request: Request) -> bytes:
 
 
 async def parse_body(request: Request, model: type[M], *, optional: bool = False) -> M:
-    """The body as ``model``; with ``optional``, an empty body is the model's defaults."""
+    """The body as ``model``; with ``optional``, an empty body is the model's defaults. Strict:
+    a value must have the JSON type its field declares (``"stream": "yes"`` is not ``true``,
+    ``true`` is not ``1``); nothing is coerced."""
     body = await read_body(request)
     if not body.strip():
         if optional:
             return model()
         raise InvalidRequest("the body is empty; expected a JSON object")
     try:
-        return model.model_validate_json(body)
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _validation_error(exc) from None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -234,8 +234,8 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
                 rt.forget_catalog()  # this process sees an admin change at once
             if isinstance(result, (Response, EventStreamResponse)):
                 return result
-            if isinstance(result, AsyncGenerator):
-                return EventStreamResponse(result)
+            if isinstance(result, AsyncIterator):
+                return EventStreamResponse(result)  # type: ignore[arg-type]  # closable
             return json_response(result, op.status)
 
         if not op.idempotent:

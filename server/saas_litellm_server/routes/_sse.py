@@ -3,14 +3,16 @@
 Each event is written as ``event: <type>``, ``id: <sequence>`` and one ``data:`` line of JSON, and
 sent in its own ASGI message: nothing is buffered. While streaming, the response also listens for
 the client's disconnect and then cancels the producer, so that an abandoned stream stops its
-upstream request at once (the producer's own ``finally`` does the accounting).
+upstream request at once (the producer's own ``finally`` does the accounting). The producer is
+closed whatever happens, also when the client left before the response began.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 import anyio
 from pydantic import BaseModel
@@ -26,12 +28,22 @@ Encode = Callable[[BaseModel, int], bytes]
 """An event and its sequence number (from 1) as the bytes to send."""
 
 
+class Events(Protocol):
+    """What produces a stream's events: an async generator, or anything closable like one."""
+
+    def __aiter__(self) -> AsyncIterator[BaseModel]: ...
+
+    async def __anext__(self) -> BaseModel: ...
+
+    async def aclose(self) -> None: ...
+
+
 class EventStreamResponse:
     media_type = "text/event-stream"
 
     def __init__(
         self,
-        events: AsyncGenerator[BaseModel, None],
+        events: Events,
         *,
         encode: Encode = encode_event,
         headers: dict[str, str] | None = None,
@@ -59,6 +71,8 @@ class EventStreamResponse:
                     completed = await self._stream(receive, send, sent)
         finally:
             with anyio.CancelScope(shield=True):
+                with idempotency.bound(self.claim):
+                    await self.events.aclose()  # a no-op once the stream was read to its end
                 if completed and self.on_complete is not None:
                     await self.on_complete(b"".join(sent))
                 elif not completed and self.on_abort is not None:

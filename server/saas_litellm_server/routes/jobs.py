@@ -6,8 +6,6 @@ endpoint's :class:`Operation`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from starlette.responses import Response
 
 from saas_litellm_models import (
@@ -42,7 +40,7 @@ async def llm_call(call: Call[LLMCallRequest, None]) -> LLMCallResponse:
     return await calls.llm_call(call.runtime, call.team, call.path["job_id"], call.body)
 
 
-async def llm_call_stream(call: Call[LLMCallRequest, None]) -> AsyncGenerator[calls.StreamEvent]:
+async def llm_call_stream(call: Call[LLMCallRequest, None]) -> calls.CallEvents:
     # Everything that can refuse the call does so here, as a JSON error, before any SSE byte.
     prepared = await calls.prepare_call(call.runtime, call.team, call.path["job_id"], call.body)
     return calls.stream_call(call.runtime, prepared)

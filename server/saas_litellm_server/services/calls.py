@@ -1,9 +1,13 @@
 """LLM calls of a job: route, call the upstream, record the call whatever happened.
 
-Every call is recorded exactly once — succeeded, failed upstream, or (streaming) abandoned by
-the client — with the deployment used, tokens, cost and latency. Streamed calls are recorded
-before their final event is sent, and from a shielded ``finally`` when the client goes away, so
-that a job is never left with an unaccounted call.
+A call is counted in flight on its job before it goes upstream (with its worst case, which the
+job's credits must cover: ``services.billing``) and recorded exactly once when it ends —
+succeeded, failed upstream, or (streaming) cut by the client — with the deployment used,
+tokens, cost and latency, in the statement that takes it off the job's calls in flight. A
+stream the client cut after content reached it is ``cancelled``: a used call, billed for its
+tokens (counted by their upper bound when the upstream could not report them). Streamed calls
+are recorded before their final event is sent, and from a shielded ``finally`` when the client
+goes away, so that a job is never left with an unaccounted call.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +34,12 @@ from saas_litellm_models import (
 )
 
 from .. import _metrics
+from .._money import pico_to_micros
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from .._timing import add_upstream
-from ..providers import ProviderError, estimate_usage
-from ..store import DatabaseUnavailable, StatementMatchedNothing, calls, jobs
+from ..providers import ProviderError, bound_usage
+from ..store import DatabaseUnavailable, calls
 from . import billing, idempotency, rate_limits, routing
 from .jobs import get_open_job
 
@@ -42,10 +47,12 @@ logger = logging.getLogger("saas_litellm_server")
 
 __all__ = [
     "Admission",
+    "CallEvents",
     "KeepResponse",
     "KeepStream",
     "PreparedCall",
     "StreamEvent",
+    "abandon",
     "admit",
     "llm_call",
     "prepare_call",
@@ -92,9 +99,9 @@ class PreparedCall:
     """The rate-limit window the call was counted in (``None``: the team has no limits)."""
     budget: billing.Budget = billing.JOB_BASED
     """The job's billing settings and limits."""
-    worst: billing.WorstCase | None = None
-    """The worst case the call reserved (``None``: a job_based job without limits reserves
-    nothing per call)."""
+    worst: billing.WorstCase = billing.NOTHING
+    """The worst case the call counts in flight on its job (nothing for a job_based job
+    without limits)."""
 
 
 async def admit(runtime: Runtime, team: TeamContext, body: LLMCallRequest) -> Admission:
@@ -113,24 +120,25 @@ async def prepare_call(
     params: dict[str, Any] | None = None,
     admitted: Admission | None = None,
 ) -> PreparedCall:
-    """Everything that can refuse a call, done before any upstream work (or any SSE byte);
-    the last step reserves the call's worst case (consumption modes, job limits).
-    ``params`` are further upstream parameters (the OpenAI surface's ``seed``, ``user``…);
-    ``admitted``, a call already :func:`admit`-ted (the single-call shortcut checks it before
-    it opens the job)."""
+    """Everything that can refuse a call, done before any upstream work (or any SSE byte); the
+    last step counts the call in flight on its job with its worst case (which the job's credits
+    must cover, in the consumption modes and with limits). ``params`` are further upstream
+    parameters (the OpenAI surface's ``seed``, ``user``…); ``admitted``, a call already
+    :func:`admit`-ted (the single-call shortcut checks it before it opens the job). The caller
+    must run the call (:func:`run_call`, :func:`stream_call`) or :func:`abandon` it."""
     job = await get_open_job(runtime.db, team, job_id)
     if admitted is None:
         admitted = await admit(runtime, team, body)
     messages = [m.model_dump(exclude_none=True) for m in body.messages]
     upstream = {**body.upstream_params(), **(params or {})}
     budget = billing.Budget.of(job)
-    worst = None
-    if budget.checked:
-        worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream)
-        upstream["max_tokens"] = worst.completion_tokens  # the bound the reservation assumes
-        await billing.reserve_call(runtime.db, team.team_id, job_id, budget, worst)
-    elif job["status"] == "pending":
-        await jobs.mark_in_progress(runtime.db, job_id)
+    worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream)
+    # One output limit goes upstream, under one name: the bound the reservation assumes
+    limit = worst.completion_tokens or billing.output_limit(upstream)
+    if limit is not None:
+        billing.set_output_limit(upstream, limit)
+    until = _first_deadline(runtime, admitted.route)
+    await billing.begin_call(runtime.db, team.team_id, job_id, budget, worst, until)
     return PreparedCall(
         team=team,
         job_id=job_id,
@@ -142,6 +150,56 @@ async def prepare_call(
         budget=budget,
         worst=worst,
     )
+
+
+_GRACE = dt.timedelta(seconds=10)
+"""Beyond a call's slowest possible course, before the sweep counts it dead."""
+
+
+def _first_deadline(runtime: Runtime, route: routing.Route) -> dt.datetime:
+    """Until when a call that just began is alive without any news: every deployment of its
+    route tried, each silent for its whole timeout, twice over (a stream's checkpoints move it
+    on as it goes)."""
+    timeouts = sum(d.timeout or runtime.settings.upstream_timeout for d in route.deployments)
+    return dt.datetime.now(dt.timezone.utc) + 2 * dt.timedelta(seconds=timeouts) + _GRACE
+
+
+async def abandon(runtime: Runtime, call: PreparedCall) -> None:
+    """A prepared call that will never run (its stream was never started): take it off its
+    job's calls in flight, recording nothing."""
+    job = await calls.drop_call(
+        runtime.db,
+        call.job_id,
+        reserved_tokens=call.worst.tokens,
+        reserved_cost_micros=call.worst.cost_micros,
+    )
+    if job is not None:
+        await billing.after_call(runtime.db, call.team.team_id, call.job_id, call.budget, job)
+
+
+class CallEvents:
+    """A call's events, for an SSE response: an async generator that, when it is closed before
+    it ever started (the client left before the response began), still ends its call."""
+
+    def __init__(
+        self, events: AsyncGenerator[Any, None], unstarted: Callable[[], Awaitable[None]]
+    ) -> None:
+        self._events = events
+        self._unstarted: Callable[[], Awaitable[None]] | None = unstarted
+
+    def __aiter__(self) -> CallEvents:
+        return self
+
+    async def __anext__(self) -> Any:
+        self._unstarted = None
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        unstarted, self._unstarted = self._unstarted, None
+        if unstarted is not None:
+            with anyio.CancelScope(shield=True):
+                await unstarted()
+        await self._events.aclose()
 
 
 class _Recorder:
@@ -170,16 +228,23 @@ class _Recorder:
             self.metrics.open_streams.dec()
         if self.done:
             return
+        status = "failed"
         if self.streamed:
             reason = "client_disconnected"
             message = f"the client disconnected after {len(self.pieces)} chunks"
+            if self.pieces:  # content reached the client: a used call
+                status = "cancelled"
+            usage: Usage | None = self.usage_so_far()
         else:
             reason, message = "cancelled", "the request ended before the upstream answered"
+            usage = None
         with anyio.CancelScope(shield=True):
-            await self.finish(self.usage_so_far(), error_type=reason, error_message=message)
+            await self.finish(usage, error_type=reason, error_message=message, status=status)
 
     def usage_so_far(self) -> Usage:
-        return estimate_usage(self.call.messages, "".join(self.pieces))
+        """What the call used up to now, as far as the server can tell: the upper bound of its
+        prompt and of what was streamed (the upstream reports usage only at the end)."""
+        return bound_usage(self.call.messages, self.call.params, "".join(self.pieces))
 
     def _row(
         self,
@@ -192,8 +257,7 @@ class _Recorder:
         alive_until: dt.datetime | None = None,
     ) -> dict[str, Any]:
         call, deployment = self.call, self.fallback.deployment
-        provider_cost = routing.cost_usd(deployment, usage.prompt_tokens, usage.completion_tokens)
-        client_cost = call.budget.client_cost(provider_cost)
+        pico = routing.cost_pico(deployment, usage.prompt_tokens, usage.completion_tokens)
         return {
             "call_id": self.call_id,
             "job_id": call.job_id,
@@ -206,9 +270,8 @@ class _Recorder:
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "total_tokens": usage.total_tokens,
-            "cost_usd": client_cost,
-            "provider_cost_usd": provider_cost,
-            "client_cost_usd": client_cost,
+            "provider_cost_micros": pico_to_micros(pico),
+            "client_cost_micros": call.budget.client_micros(pico),
             "latency_ms": round(self.fallback.latency_ms, 3),
             "finish_reason": finish_reason,
             "purpose": call.body.purpose,
@@ -218,16 +281,9 @@ class _Recorder:
             "alive_until": alive_until,
         }
 
-    async def _end_reservation(self) -> None:
-        """The call is recorded: its job's hold follows what it really used."""
-        call = self.call
-        if call.worst is not None:
-            await billing.end_call(
-                self.runtime.db, call.team.team_id, call.job_id, call.budget, call.worst
-            )
-
     async def checkpoint(self) -> None:
-        """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``."""
+        """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``, and
+        keep it alive on its job."""
         now = time.monotonic()
         if now < self._next_checkpoint:
             return
@@ -241,7 +297,7 @@ class _Recorder:
         )
         row = self._row(self.usage_so_far(), status="streaming", alive_until=alive)
         try:
-            await calls.record_call(self.runtime.db, **row)
+            await calls.checkpoint(self.runtime.db, alive_until_job=alive, **row)
         except DatabaseUnavailable:  # best effort: the stream goes on, the next one may work
             logger.warning("could not checkpoint streamed call %s", self.call_id)
 
@@ -254,7 +310,7 @@ class _Recorder:
                 status=row["status"],
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
-                cost_usd=row["provider_cost_usd"],
+                cost_micros=row["provider_cost_micros"],
                 latency_seconds=row["latency_ms"] / 1000,
             )
 
@@ -266,40 +322,47 @@ class _Recorder:
         finish_reason: str | None = None,
         error_type: str | None = None,
         error_message: str | None = None,
+        status: str | None = None,
     ) -> None:
-        """The call's one final record; ``keep`` is the response to keep for its
-        Idempotency-Key, committed together with the record."""
+        """The call's one final record, applied to its job (which it may settle); ``keep`` is
+        the response to keep for its Idempotency-Key, committed together with the record."""
         usage = usage or Usage()
         row = self._row(
             usage,
-            status="failed" if error_type else "success",
+            status=status or ("failed" if error_type else "success"),
             finish_reason=finish_reason,
             error_type=error_type,
             error_message=error_message,
         )
+        call = self.call
         step = idempotency.keep_step(keep) if keep is not None else None
-        try:
-            await calls.record_call(self.runtime.db, also=step, **row)
-        except StatementMatchedNothing:
-            # A retry took the key over (this request's lease lapsed): the call happened all the
-            # same and is recorded, but its response is the retry's to give.
-            await calls.record_call(self.runtime.db, **row)
-            self.done = True
-            self._observe(row, usage)
-            await self._end_reservation()
-            claim = idempotency.current()
-            assert claim is not None
-            raise idempotency.superseded(claim) from None
+        done = await calls.finish_call(
+            self.runtime.db,
+            reserved_tokens=call.worst.tokens,
+            reserved_cost_micros=call.worst.cost_micros,
+            keep=step,
+            **row,
+        )
         self.done = True
-        await self._end_reservation()
+        self._observe(row, usage)
+        if done.job is not None:
+            await billing.after_call(
+                self.runtime.db,
+                call.team.team_id,
+                call.job_id,
+                call.budget,
+                done.job,
+                self.call_id,
+            )
         if step is not None:
             claim = idempotency.current()
             assert claim is not None
+            if not done.kept:
+                # A retry took the key over (this request's lease lapsed): the call happened
+                # all the same and is recorded, but its response is the retry's to give.
+                raise idempotency.superseded(claim)
             claim.kept = True
-        self._observe(row, usage)
-        await rate_limits.record_tokens(
-            self.runtime, self.call.team, self.call.window_id, usage.total_tokens
-        )
+        await rate_limits.record_tokens(self.runtime, call.team, call.window_id, usage.total_tokens)
 
 
 async def llm_call(
@@ -355,17 +418,24 @@ async def run_call(
         raise error
 
 
-async def stream_call(
+def stream_call(
     runtime: Runtime, call: PreparedCall, *, keep: KeepStream | None = as_sse
-) -> AsyncGenerator[StreamEvent, None]:
+) -> CallEvents:
     """Stream a prepared call as SSE events: chunks as they arrive, then ``done`` or ``error``.
 
     Falls back to the next deployment only while nothing has been sent. If the consumer stops
     early (client disconnect), the upstream iteration is closed, which cancels its request, and
-    the recorder records the call as failed with the tokens streamed so far. The final event is
-    kept for the request's Idempotency-Key together with the call's record, as the whole
-    stream's text rendered by ``keep`` (``None``: the caller keeps it later).
+    the recorder records the call with what was streamed so far: ``cancelled`` (billed) once
+    content was sent, ``failed`` before. The final event is kept for the request's
+    Idempotency-Key together with the call's record, as the whole stream's text rendered by
+    ``keep`` (``None``: the caller keeps it later).
     """
+    return CallEvents(_stream(runtime, call, keep), lambda: abandon(runtime, call))
+
+
+async def _stream(
+    runtime: Runtime, call: PreparedCall, keep: KeepStream | None
+) -> AsyncGenerator[StreamEvent, None]:
     async with _Recorder(runtime, call, streamed=True) as recorder:
         fallback, pieces = recorder.fallback, recorder.pieces
 

@@ -26,6 +26,7 @@ from saas_litellm_models import (
 )
 
 from .._config import ConfigError, ServerConfig
+from .._money import usd
 from .._settings import BUILTIN_MODEL_ALIAS, Settings
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..store import Database, catalog, teams
@@ -162,9 +163,20 @@ async def list_aliases(db: Database, query: ModelAliasListQuery) -> ModelAliasLi
         db, access_group=query.access_group, limit=query.limit + 1, after=after
     )
     shown, next_cursor = page(rows, query.limit, "model_alias")
-    return ModelAliasList(
-        model_aliases=[ModelAlias.model_validate(r) for r in shown], next_cursor=next_cursor
-    )
+    return ModelAliasList(model_aliases=[_alias(r) for r in shown], next_cursor=next_cursor)
+
+
+def _alias(row: catalog.AliasRow) -> ModelAlias:
+    """The alias as the API shows it: prices in USD per million tokens."""
+    deployments = [
+        {
+            **{k: v for k, v in d.items() if not k.endswith("_micros_per_million")},
+            "input_cost_per_million": usd(d["input_micros_per_million"]),
+            "output_cost_per_million": usd(d["output_micros_per_million"]),
+        }
+        for d in row["deployments"]
+    ]
+    return ModelAlias.model_validate({**row, "deployments": deployments})
 
 
 async def create_group(
@@ -295,7 +307,7 @@ async def get_alias(db: Database, model_alias: str) -> ModelAlias:
     row = await catalog.get_alias(db, model_alias)
     if row is None:
         raise NotFound(f"model alias {model_alias!r} not found")
-    return ModelAlias.model_validate(row)
+    return _alias(row)
 
 
 async def update_alias(

@@ -33,6 +33,7 @@ from ..store import Database, Statement, idempotency
 __all__ = [
     "Claim",
     "Replay",
+    "Superseded",
     "abort",
     "awaits_response",
     "begin",
@@ -120,8 +121,12 @@ def split_headers(kept: str) -> tuple[dict[str, str], str]:
     return headers, body
 
 
-def superseded(claim: Claim) -> Conflict:
-    return Conflict(
+class Superseded(Conflict):
+    """The request's lease on its key lapsed and a retry took the key over (409)."""
+
+
+def superseded(claim: Claim) -> Superseded:
+    return Superseded(
         f"the lease on Idempotency-Key {claim.key[:64]!r} lapsed and a retry took the key over; "
         "this request changed nothing, the retry's outcome stands",
         param="Idempotency-Key",

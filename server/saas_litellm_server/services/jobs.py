@@ -1,9 +1,11 @@
 """The job lifecycle and its credits.
 
-Creating a job reserves one credit (and copies the team's budget mode onto the job); completing
-it settles the reservation — one used credit, or in a consumption mode what its calls used (see
-``services.billing``) — if at least one of its calls succeeded (a job that got nothing costs
-nothing); otherwise, and when the job fails, the reservation is released. Each step is a
+Creating a job reserves one credit (and copies the team's budget mode onto the job); closing it
+settles the reservation — one used credit, or in a consumption mode what its calls used (see
+``services.billing``) — if it completed with a billable call (one that succeeded, or a stream
+cut by its client after content reached it; a job that got nothing costs nothing); otherwise,
+and when the job fails, the reservation is released. A job closed while calls of it are still
+in flight is settled when the last of them ends, so that they are charged too. Each step is a
 conditional write inside one transaction whose first statement is a write, so it holds under any
 concurrency: twelve concurrent creates with five credits open exactly five jobs, and a hundred
 concurrent completions of one job settle it once.
@@ -12,7 +14,10 @@ concurrent completions of one job settle it once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from saas_litellm_models import (
     Job,
@@ -27,13 +32,15 @@ from saas_litellm_models import (
     LLMCallRecord,
 )
 
-from .. import _metrics
+from .._money import micros_of
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls, jobs, teams
 from ..store._util import utcnow
-from . import billing, refills, webhooks
+from . import billing, refills
 from .pagination import page, position
+
+logger = logging.getLogger("saas_litellm_server")
 
 __all__ = [
     "check_can_open",
@@ -44,6 +51,7 @@ __all__ = [
     "list_jobs",
     "search_jobs",
     "settle_abandoned",
+    "settle_unsettled",
 ]
 
 
@@ -62,16 +70,24 @@ def check_can_open(team: TeamContext, team_id: str) -> None:
 
 
 async def create_job(
-    db: Database, team: TeamContext, body: JobCreateRequest, *, now: dt.datetime | None = None
+    db: Database,
+    team: TeamContext,
+    body: JobCreateRequest,
+    *,
+    now: dt.datetime | None = None,
+    then: Callable[[Job], Awaitable[None]] | None = None,
 ) -> Job:
     """Open a job: reserve one credit (402 if none is available, after applying an
-    auto-refill that is due at ``now``) and copy the team's budget settings onto it."""
+    auto-refill that is due at ``now``) and copy the team's budget settings onto it. ``then``
+    runs in the same transaction once the job exists: if it raises, the job never was (the
+    single-call shortcut counts its call in flight there, so that a refused call leaves no
+    job behind)."""
     check_can_open(team, body.team_id)
-    limits = body.limits.model_dump(exclude_none=True) if body.limits else None
+    limits = _limits(body)
     for attempt in range(2):
         async with db.transaction():
-            budget = await teams.reserve_credit(db, team.team_id)
-            if budget is not None:
+            settings = await teams.reserve_credit(db, team.team_id)
+            if settings is not None:
                 row = await jobs.insert_job(
                     db,
                     job_id=str(uuid.uuid4()),
@@ -79,10 +95,14 @@ async def create_job(
                     job_type=body.job_type,
                     metadata=body.metadata,
                     user_id=body.user_id,
-                    budget=budget,
+                    budget=settings,
                     limits=limits,
+                    caps=billing.Budget.of(settings).limited(**limits).caps(1),
                 )
-                return Job.model_validate(row)
+                job = Job.model_validate(row)
+                if then is not None:
+                    await then(job)
+                return job
         if attempt:
             break
         # No credit available. An auto-refill may be due (the sweep may not have run yet):
@@ -95,6 +115,18 @@ async def create_job(
         credits_remaining=0 if balance is None else balance["credits_remaining"],
         credits_reserved=0 if balance is None else balance["credits_reserved"],
     )
+
+
+def _limits(body: JobCreateRequest) -> dict[str, int]:
+    """The job's limits as the store keeps them (USD in whole micro-dollars, rounded down: a
+    cap is never above what was asked)."""
+    if body.limits is None:
+        return {}
+    limits = body.limits
+    out = {"max_tokens": limits.max_tokens, "max_credits": limits.max_credits}
+    if limits.max_cost_usd is not None:
+        out["max_cost_micros"] = micros_of(limits.max_cost_usd, floor=True)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 async def _require_job(db: Database, team: TeamContext, job_id: str) -> jobs.JobRow:
@@ -120,22 +152,25 @@ async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs.Job
 
 NO_SUCCESSFUL_CALL = "no successful call"
 JOB_FAILED = "job failed"
+SETTLING = "calls in flight: settled when they end"
 
 
 def _credit_reason(row: jobs.JobRow) -> str | None:
     """Why a closed job spent no credit (``None``: it did, or it is still open)."""
     if row["credit_applied"] or row["status"] in jobs.OPEN_STATUSES:
         return None
+    if row["settled_at"] is None:
+        return SETTLING
     return NO_SUCCESSFUL_CALL if row["status"] == "completed" else JOB_FAILED
 
 
 async def _costs(db: Database, team_id: str, row: jobs.JobRow) -> JobCosts:
     remaining = row.get("credits_remaining_after")
-    if remaining is None:  # still open: report the team's current figure
+    if remaining is None:  # not settled: report the team's current figure
         team = await teams.get_team(db, team_id)
         remaining = 0 if team is None else team["credits_remaining"]
     return JobCosts(
-        **await jobs.job_costs(db, row["job_id"]),
+        **await jobs.job_costs(db, row),
         credit_applied=row["credit_applied"],
         credit_reason=_credit_reason(row),
         credits_remaining=remaining,
@@ -144,9 +179,13 @@ async def _costs(db: Database, team_id: str, row: jobs.JobRow) -> JobCosts:
     )
 
 
-async def get_job(db: Database, team: TeamContext, job_id: str) -> JobDetail:
+async def get_job(
+    db: Database, team: TeamContext, job_id: str, *, operator: bool = False
+) -> JobDetail:
+    """The job with its calls; ``operator`` shows what only the operator sees (each call's
+    provider cost: the team's own key sees its own cost, never the margin)."""
     row = await _require_job(db, team, job_id)
-    call_rows = await calls.list_calls(db, job_id)
+    call_rows = await calls.list_calls(db, job_id, operator=operator)
     return JobDetail.model_validate(
         {
             **row,
@@ -159,7 +198,8 @@ async def get_job(db: Database, team: TeamContext, job_id: str) -> JobDetail:
 async def complete_job(
     db: Database, team: TeamContext, job_id: str, body: JobCompleteRequest
 ) -> JobCompletion:
-    """Close the job once; a repeat with the same status replays the first result."""
+    """Close the job once; a repeat with the same status replays the first result. The job is
+    settled now if no call of it is in flight, else by the end of the last one."""
     metadata = None
     if body.metadata is not None:
         current = await _require_job(db, team, job_id)
@@ -173,28 +213,10 @@ async def complete_job(
             error_message=body.error_message,
             metadata=metadata,
         )
-        if row is not None:
-            # The job is closed now, so no call can start on it; one still in flight when it
-            # closed is not counted (as with every call finishing after completion).
-            charged, remaining = await billing.settle_job(
-                db, team.team_id, row, completed=body.status == "completed", now=utcnow()
-            )
-            await jobs.record_settlement(
-                db, job_id, credits_charged=charged, credits_remaining=remaining
-            )
-            row = {
-                **row,
-                "credit_applied": charged > 0,
-                "credits_charged": charged,
-                "credits_held": 0,
-                "credits_remaining_after": remaining,
-            }
-            await webhooks.job_settled(
-                db, row, credits_charged=charged, credits_remaining=remaining
-            )
-    metrics = _metrics.current()
-    if metrics is not None and row is not None:  # settled now, and committed
-        metrics.charged(team.team_id, row["credits_charged"])
+        if row is not None and row["inflight_calls"] == 0:
+            settled = await billing.settle_closed(db, team.team_id, job_id, now=utcnow())
+            if settled is not None:
+                row = settled[0]
     if row is None:  # not open: closed before, by this status (a replay) or the other
         row = await _require_job(db, team, job_id)
         if row["status"] != body.status:
@@ -236,14 +258,15 @@ async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
 
 
 async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int:
-    """Settle jobs idle (no call made) for longer than ``ttl`` seconds, as their owner should
-    have: completed (one credit) if any call succeeded, failed (reservation released) otherwise
-    (completing the latter would be free too, but "failed" says it never got anything). Safe to
-    run in every process at once: each job is closed by exactly one conditional update."""
+    """Close jobs idle (no call made, none in flight) for longer than ``ttl`` seconds, as their
+    owner should have: completed if any call was billable, failed (reservation released)
+    otherwise (completing the latter would be free too, but "failed" says it never got
+    anything). Safe to run in every process at once: each job is closed by exactly one
+    conditional update."""
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ttl)
     settled = 0
     for row in await jobs.abandoned(db, cutoff, batch):
-        status = "completed" if row["succeeded"] else "failed"
+        status: Literal["completed", "failed"] = "completed" if row["succeeded"] else "failed"
         team = TeamContext(team_id=row["team_id"], status="active", default_model=None)
         body = JobCompleteRequest(
             status=status, error_message=f"abandoned: no activity for {ttl:g} s"
@@ -254,3 +277,19 @@ async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int
             continue  # closed by its owner (or another process) in the meantime
         settled += 1
     return settled
+
+
+async def settle_unsettled(db: Database, now: dt.datetime, *, batch: int = 500) -> int:
+    """Settle the closed jobs whose settlement was left undone (the process that ended their
+    last call stopped first), and drop the calls in flight that outlived every deadline (their
+    process died: ``calls.interrupt`` has recorded what they streamed), settling their job if
+    it is closed. Safe to run in every process at once. Returns how many jobs it settled."""
+    count = 0
+    for row in await jobs.unsettled(db, now, batch):
+        if await jobs.forget_inflight(db, row["job_id"], now):
+            logger.warning(
+                "job %s: dropped its calls in flight, whose server stopped", row["job_id"]
+            )
+        if await billing.settle(db, row["team_id"], row["job_id"]) is not None:
+            count += 1
+    return count

@@ -1,5 +1,6 @@
 """Housekeeping each server process runs in the background: close streamed calls whose server
-died mid-stream, settle abandoned jobs, forget expired idempotency keys, old rate-limit
+died mid-stream, drop the calls in flight of a dead server and settle the jobs they held open,
+settle abandoned jobs, forget expired idempotency keys, old rate-limit
 windows, ended deployment cooldowns and old webhook deliveries, apply the auto-refills that are
 due. Every step is safe when several processes run it at once, and a failing step (the database
 is down) is retried at the next tick."""
@@ -13,7 +14,7 @@ import logging
 from .._runtime import Runtime
 from ..store import DatabaseUnavailable, calls, cooldowns, idempotency, rate_limits, webhooks
 from . import refills
-from .jobs import settle_abandoned
+from .jobs import settle_abandoned, settle_unsettled
 from .rate_limits import current_window
 
 __all__ = ["run_maintenance", "tick"]
@@ -30,6 +31,9 @@ async def tick(runtime: Runtime) -> int:
             "their last checkpoint)",
             interrupted,
         )
+    unsettled = await settle_unsettled(runtime.db, dt.datetime.now(dt.timezone.utc))
+    if unsettled:
+        logger.info("settled %d job(s) whose last call's server stopped", unsettled)
     settled = await settle_abandoned(runtime.db, ttl=runtime.settings.job_ttl_seconds)
     if settled:
         logger.info("settled %d abandoned job(s)", settled)

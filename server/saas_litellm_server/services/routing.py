@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _money
 from .._logging import current_request_id
 from .._runtime import Runtime, TeamContext
 from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed, UpstreamTimedOut
@@ -19,7 +20,7 @@ __all__ = [
     "Deployment",
     "Fallback",
     "Route",
-    "cost_usd",
+    "cost_pico",
     "ensure_triable",
     "log_failure",
     "plan",
@@ -37,8 +38,9 @@ class Deployment:
     provider: str
     model: str
     api_base: str | None
-    input_cost_per_million: float
-    output_cost_per_million: float
+    input_micros_per_million: int
+    """The price of a million prompt tokens in micro-dollars (= of one token in pico-dollars)."""
+    output_micros_per_million: int
     timeout: float | None = None
 
     @property
@@ -53,12 +55,14 @@ class Route:
     deployments: tuple[Deployment, ...]
 
 
-def cost_usd(deployment: Deployment, prompt_tokens: int, completion_tokens: int) -> float:
-    """The one cost formula: tokens times the deployment's per-million prices."""
-    return (
-        prompt_tokens * deployment.input_cost_per_million
-        + completion_tokens * deployment.output_cost_per_million
-    ) / 1_000_000
+def cost_pico(deployment: Deployment, prompt_tokens: int, completion_tokens: int) -> int:
+    """The one cost formula: tokens times the deployment's prices, in pico-dollars (exact)."""
+    return _money.cost_pico(
+        prompt_tokens,
+        completion_tokens,
+        deployment.input_micros_per_million,
+        deployment.output_micros_per_million,
+    )
 
 
 async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Route:

@@ -4,11 +4,15 @@ Serves ``POST /api/jobs/create-and-call``, ``…/create-and-call-stream`` and
 ``/v1/chat/completions`` without ``X-Job-Id``. It is the job lifecycle of ``services.jobs`` and
 the call of ``services.calls``, in order; nothing of theirs is redone here:
 
-- everything that can refuse the call (team, model, rate limit, then the credit reservation)
-  does so before the job exists, so a refusal leaves no job behind;
+- everything that can refuse the call (team, model, rate limit, then the credit reservation
+  of the job and of the call's worst case) does so before the job exists, or in the
+  transaction that creates it, so a refusal leaves no job behind;
 - the call is made and recorded like any llm-call (fallbacks, tokens, cost, disconnects);
-- the job is then *completed* (one credit) when the call succeeded, and *failed* (the
-  reservation released) when it did not, when the client left, or the request was cancelled.
+- the job is then *completed* (charged by the team's mode) when the call succeeded, or when its
+  stream was cut by the client after content reached it (what was delivered is paid for), and
+  *failed* (the reservation released) when it did not succeed, when the client left before any
+  content, or when the request was cancelled or superseded by a retry of its Idempotency-Key
+  (whose answer the client gets instead).
 
 The response an Idempotency-Key keeps is kept in the transaction that settles the job, not with
 the call's record, so that a replay reports the job's costs exactly as the first answer did.
@@ -36,7 +40,7 @@ from saas_litellm_models import (
 )
 
 from .._runtime import Runtime, TeamContext
-from ..errors import APIError
+from ..errors import APIError, Conflict
 from . import calls, idempotency, jobs
 
 __all__ = [
@@ -83,21 +87,28 @@ async def open_single_call(
     *,
     params: dict[str, Any] | None = None,
 ) -> SingleCall:
-    """Check the call, then open its job (402 when no credit is left to reserve)."""
+    """Check the call, then open its job and count the call in flight on it, in one
+    transaction (402 when no credit is left to reserve for either: then there is no job)."""
     jobs.check_can_open(team, job.team_id)
     admitted = await calls.admit(runtime, team, body)
-    created = await jobs.create_job(runtime.db, team, job, now=runtime.clock())
-    try:
-        prepared = await calls.prepare_call(
-            runtime, team, created.job_id, body, params=params, admitted=admitted
+    prepared: list[calls.PreparedCall] = []
+
+    async def first_call(created: Job) -> None:
+        prepared.append(
+            await calls.prepare_call(
+                runtime, team, created.job_id, body, params=params, admitted=admitted
+            )
         )
-    except BaseException as exc:
-        await _fail(runtime, team, created.job_id, _why(exc, created.job_id))
-        raise
-    return SingleCall(team, created, prepared)
+
+    created = await jobs.create_job(runtime.db, team, job, now=runtime.clock(), then=first_call)
+    return SingleCall(team, created, prepared[0])
 
 
 _LEFT = "the request ended before the call did (the client disconnected)"
+_SUPERSEDED = (
+    "the request's Idempotency-Key was taken over by a retry, whose answer stands; this one "
+    "was never given"
+)
 
 
 def _why(exc: BaseException, job_id: str) -> str:
@@ -112,7 +123,8 @@ def _why(exc: BaseException, job_id: str) -> str:
 async def _fail(runtime: Runtime, team: TeamContext, job_id: str, reason: str) -> None:
     """Fail the job, releasing its credit (shielded: it must happen, also when cancelled)."""
     body = JobCompleteRequest(status="failed", error_message=reason.replace("\x00", "")[:4000])
-    with anyio.CancelScope(shield=True):
+    with anyio.CancelScope(shield=True), contextlib.suppress(Conflict):
+        # (a Conflict: closed already, by the sweep: nothing to release)
         await jobs.complete_job(runtime.db, team, job_id, body)
 
 
@@ -142,18 +154,27 @@ async def create_and_call(
     def settled(completion: JobCompletion) -> CreateAndCallResponse:
         return CreateAndCallResponse(**dict(answer), costs=completion.costs)
 
-    completion = await idempotency.keeping(
-        runtime.db, lambda: _complete(runtime, single), lambda c: single.kept(keep(settled(c)))
-    )
+    try:
+        completion = await idempotency.keeping(
+            runtime.db,
+            lambda: _complete(runtime, single),
+            lambda c: single.kept(keep(settled(c))),
+        )
+    except idempotency.Superseded:
+        # The key's lease lapsed and a retry took it over: this answer is never given (the
+        # retry's is), so its job must not cost anything.
+        await _fail(runtime, team, single.job_id, _SUPERSEDED)
+        raise
     return settled(completion)
 
 
 def stream_single_call(
     runtime: Runtime, single: SingleCall, *, keep: calls.KeepStream = calls.as_sse
-) -> AsyncGenerator[calls.StreamEvent, None]:
+) -> calls.CallEvents:
     """The call's events as ``stream_call`` sends them, the ``done`` event carrying the
-    settled job's ``costs``; an ``error`` event, or the consumer leaving, fails the job.
-    ``keep`` renders the stream the Idempotency-Key keeps, with the settlement."""
+    settled job's ``costs``. An ``error`` event fails the job; the consumer leaving completes
+    it once content reached it (the call is ``cancelled``, billed), fails it before. ``keep``
+    renders the stream the Idempotency-Key keeps, with the settlement."""
 
     async def events() -> AsyncGenerator[calls.StreamEvent, None]:
         sent: list[calls.StreamEvent] = []
@@ -177,9 +198,17 @@ def stream_single_call(
                     yield event
         finally:
             if not settled:
-                await _fail(runtime, single.team, single.job_id, _LEFT)
+                if sent:  # the call is recorded (cancelled): what was delivered is paid for
+                    with anyio.CancelScope(shield=True):
+                        await _complete(runtime, single)
+                else:
+                    await _fail(runtime, single.team, single.job_id, _LEFT)
 
-    return events()
+    async def never_started() -> None:
+        await calls.abandon(runtime, single.call)
+        await _fail(runtime, single.team, single.job_id, _LEFT)
+
+    return calls.CallEvents(events(), never_started)
 
 
 async def _settle(
@@ -190,11 +219,15 @@ async def _settle(
     keep: calls.KeepStream,
 ) -> JobCosts:
     with anyio.CancelScope(shield=True):  # the call is recorded: its job must settle
-        completion = await idempotency.keeping(
-            runtime.db,
-            lambda: _complete(runtime, single),
-            lambda c: single.kept(keep([*sent, done.model_copy(update={"costs": c.costs})])),
-        )
+        try:
+            completion = await idempotency.keeping(
+                runtime.db,
+                lambda: _complete(runtime, single),
+                lambda c: single.kept(keep([*sent, done.model_copy(update={"costs": c.costs})])),
+            )
+        except idempotency.Superseded:
+            # A retry took the key over; what was streamed reached the client all the same.
+            completion = await _complete(runtime, single)
     return completion.costs
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from saas_litellm_models import JobDetail
 
+from .._money import usd
 from .._runtime import TeamContext
 from ..errors import NotFound
 from ..store import Database, stats
@@ -34,7 +35,12 @@ class CallTotals:
     calls: int
     errors: int
     tokens: int
-    cost_usd: float
+    cost_micros: int
+    """The client cost, in whole micro-dollars."""
+
+    @property
+    def cost_usd(self) -> float:
+        return usd(self.cost_micros)
 
     @property
     def error_rate(self) -> float:
@@ -71,7 +77,7 @@ def _totals(label: str, rows: list[CallTotals]) -> CallTotals:
         sum(r.calls for r in rows),
         sum(r.errors for r in rows),
         sum(r.tokens for r in rows),
-        round(sum(r.cost_usd for r in rows), 10),
+        sum(r.cost_micros for r in rows),
     )
 
 
@@ -86,9 +92,9 @@ async def usage_by_day(
         day = (first + dt.timedelta(days=i)).date().isoformat()
         r = rows.get(day)
         out.append(
-            CallTotals(day, r["calls"], r["errors"], r["tokens"], r["cost_usd"])
+            CallTotals(day, r["calls"], r["errors"], r["tokens"], r["cost_micros"])
             if r
-            else CallTotals(day, 0, 0, 0, 0.0)
+            else CallTotals(day, 0, 0, 0, 0)
         )
     return out
 
@@ -98,7 +104,7 @@ async def usage_by_model(
 ) -> list[CallTotals]:
     rows = await stats.calls_by_model(db, team_id=team_id, since=since)
     return [
-        CallTotals(r["model_alias"], r["calls"], r["errors"], r["tokens"], r["cost_usd"])
+        CallTotals(r["model_alias"], r["calls"], r["errors"], r["tokens"], r["cost_micros"])
         for r in rows
     ]
 
@@ -109,7 +115,7 @@ async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overvie
     series = await usage_by_day(db, now, days=days)
     first = day_start(now) - dt.timedelta(days=days - 1)
     top = [
-        CallTotals(r["team_id"], r["calls"], r["errors"], r["tokens"], r["cost_usd"])
+        CallTotals(r["team_id"], r["calls"], r["errors"], r["tokens"], r["cost_micros"])
         for r in await stats.top_teams(db, since=first, limit=10)
     ]
     return Overview(
@@ -124,9 +130,10 @@ async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overvie
 
 
 async def get_job(db: Database, team_id: str, job_id: str) -> JobDetail:
-    """A team's job with its calls, as the operator sees it (the same view the team gets)."""
+    """A team's job with its calls, as the operator sees it (the team's view, plus each call's
+    provider cost)."""
     row = await team_store.get_team(db, team_id)
     if row is None:
         raise NotFound(f"team {team_id!r} not found")
     team = TeamContext(team_id=team_id, status=row["status"], default_model=row["default_model"])
-    return await jobs.get_job(db, team, job_id)
+    return await jobs.get_job(db, team, job_id, operator=True)

@@ -210,7 +210,8 @@ async def delete_team(db: Database, team_id: str, by: Operator) -> Deleted:
         open_jobs = await teams.open_job_count(db, team_id)
         if open_jobs:
             raise Conflict(
-                f"team {team_id!r} has {open_jobs} open job(s); complete or fail them first"
+                f"team {team_id!r} has {open_jobs} open job(s) (or jobs closed while calls "
+                "of theirs still run); complete or fail them first"
             )
         await teams.delete_team(db, team_id, by.now)
         await audit.record(db, by, "team.delete", _target(team_id), before=before)

@@ -280,7 +280,8 @@ async def job_settled(
     credits_charged: int,
     credits_remaining: int,
 ) -> None:
-    """``job.completed`` or ``job.failed`` for a job just closed (inside its transaction).
+    """``job.completed`` or ``job.failed`` for a job just settled (inside its transaction: when
+    it closed, or when the last call in flight at its closing ended).
     (``credits.*`` events come from ``credit_events``, which sees every credit movement.)"""
     team_id = row["team_id"]
 
@@ -288,7 +289,7 @@ async def job_settled(
         return await store.organization_of(db, team_id)
 
     async def job_data(organization_id: str | None) -> Data:
-        costs = await jobs.job_costs(db, row["job_id"])
+        costs = await jobs.job_costs(db, row)
         return {
             "job_id": row["job_id"],
             "team_id": team_id,

@@ -8,7 +8,6 @@ from ._database import (
     Database,
     DatabaseUnavailable,
     Statement,
-    StatementMatchedNothing,
     track_writes,
     writes_attempted,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "Database",
     "DatabaseUnavailable",
     "Statement",
-    "StatementMatchedNothing",
     "migrate",
     "track_writes",
     "writes_attempted",

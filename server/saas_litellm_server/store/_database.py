@@ -44,7 +44,6 @@ __all__ = [
     "DatabaseUnavailable",
     "Row",
     "Statement",
-    "StatementMatchedNothing",
     "normalize_url",
     "track_writes",
     "writes_attempted",
@@ -121,11 +120,6 @@ class _timed:
 
     async def __aexit__(self, *exc_info: object) -> None:
         add_db(time.perf_counter() - self._start)
-
-
-class StatementMatchedNothing(Exception):
-    """A step of :meth:`Database.run_atomic` that had to return a row returned none: the whole
-    transaction was rolled back."""
 
 
 _in_transaction: ContextVar[bool] = ContextVar("saas_litellm_in_transaction", default=False)
@@ -390,40 +384,41 @@ class Database:
             await self._wrote_inline()
             return rows
 
-    async def run_atomic(self, steps: Sequence[tuple[Statement, Mapping[str, Any], bool]]) -> None:
-        """Run ``(statement, values, must_return_a_row)`` steps as one transaction of their own,
-        on one pooled connection. A step that must return a row and returns none rolls all of
-        them back and raises :class:`StatementMatchedNothing`."""
+    async def run_atomic(
+        self, steps: Sequence[tuple[Statement, Mapping[str, Any], bool]]
+    ) -> list[list[Row]]:
+        """Run ``(statement, values, gate)`` steps as one transaction of their own, on one
+        pooled connection, in one trip; the rows of each step that ran. A *gate* step that
+        returns no row ends the transaction there: the steps after it do not run (what ran
+        commits)."""
         _note_write()
         if _in_transaction.get():
             raise RuntimeError("run_atomic is a transaction of its own: not inside another")
         async with _reachable(), _timed():
             backend = self._db._backend
             if self.backend == "postgresql":
+                done: list[list[Row]] = []
                 async with backend._pool.acquire() as connection, connection.transaction():
-                    for statement, values, needs_row in steps:
+                    for statement, values, gate in steps:
                         sql, args = statement.for_postgres(values)
-                        if needs_row and await connection.fetchrow(sql, *args) is None:
-                            raise StatementMatchedNothing(statement.sql[:60])
-                        if not needs_row:
-                            await connection.execute(sql, *args)
-                return
+                        rows = [dict(r) for r in await connection.fetch(sql, *args)]
+                        done.append(rows)
+                        if gate and not rows:
+                            break
+                return done
             assert self._write_lock is not None
-            batch = [(*s.for_sqlite(v), needs_row) for s, v, needs_row in steps]
+            batch = [(*s.for_sqlite(v), gate) for s, v, gate in steps]
             pool = backend._pooled
             async with self._write_lock:
                 inline = None if self._writer is None else atomic_inline(self._writer, batch)
                 if inline is None:
                     connection = await pool.acquire()
                     try:
-                        done = await run_atomic_sqlite(connection, batch)
+                        return await run_atomic_sqlite(connection, batch)
                     finally:
                         await pool.release(connection)
-            if inline is not None:
-                await self._wrote_inline()
-                done = inline
-            if not done:
-                raise StatementMatchedNothing("a step matched no row")
+            await self._wrote_inline()
+            return inline
 
     async def _wrote_inline(self) -> None:
         """Every ``_CHECKPOINT_EVERY`` writes on the event loop's thread, move the WAL into the

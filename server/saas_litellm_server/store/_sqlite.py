@@ -160,7 +160,7 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
 
 def atomic_inline(
     connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
-) -> bool | None:
+) -> list[list[dict[str, Any]]] | None:
     """:func:`run_atomic_sqlite` on the calling thread (the caller holds the process's write
     lock); ``None`` when another process holds SQLite's and nothing was done."""
     try:
@@ -174,36 +174,36 @@ def atomic_inline(
 
 def _atomic_in_thread(
     connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
-) -> bool:
+) -> list[list[dict[str, Any]]]:
     connection.execute("BEGIN IMMEDIATE")
     return _steps(connection, batch)
 
 
-def _steps(connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]) -> bool:
-    """The steps of a transaction begun, then ``COMMIT``; ``False`` (rolled back) if a step
-    that must return a row returned none."""
+def _steps(
+    connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
+) -> list[list[dict[str, Any]]]:
+    """The steps of a transaction begun, then ``COMMIT``; the rows of each step that ran (a
+    *gate* step that returns none ends it there)."""
+    done: list[list[dict[str, Any]]] = []
     try:
-        for sql, args, needs_row in batch:
-            cursor = connection.execute(sql, args)
-            try:
-                if needs_row and cursor.fetchone() is None:
-                    connection.execute("ROLLBACK")
-                    return False
-            finally:
-                cursor.close()
+        for sql, args, gate in batch:
+            names, rows = _execute(connection, sql, args, True)
+            done.append([dict(zip(names, row, strict=True)) for row in rows])
+            if gate and not rows:
+                break
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
-    return True
+    return done
 
 
 async def run_atomic_sqlite(
     connection: aiosqlite.Connection, batch: list[tuple[str, list[Any], bool]]
-) -> bool:
-    """Run ``(sql, args, must_return_a_row)`` steps in one ``BEGIN IMMEDIATE`` transaction, in
-    one trip to the connection's thread; ``False`` (rolled back) if a step returned no row."""
-    ok: bool = await connection._execute(  # type: ignore[no-untyped-call]
+) -> list[list[dict[str, Any]]]:
+    """Run ``(sql, args, gate)`` steps in one ``BEGIN IMMEDIATE`` transaction, in one trip to
+    the connection's thread; the rows of each step that ran."""
+    done: list[list[dict[str, Any]]] = await connection._execute(  # type: ignore[no-untyped-call]
         _atomic_in_thread, connection._conn, batch
     )
-    return ok
+    return done

@@ -1,30 +1,73 @@
 """SQL for recorded LLM calls.
 
-A call is written with one upsert keyed by its id: once when it ends, and for a streamed call
-also at checkpoints while it streams (status ``streaming``), so that a crash loses at most the
-tokens since the last checkpoint. :func:`interrupt` closes the calls whose server is gone.
+A call is written with one upsert keyed by its id: once when it ends (:func:`finish_call`, which
+also moves its job's running totals, in the same statement), and for a streamed call also at
+checkpoints while it streams (status ``streaming``, :func:`checkpoint`), so that a crash loses at
+most the tokens since the last checkpoint. :func:`interrupt` closes the calls whose server is
+gone and adds what they had streamed to their jobs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from typing import Any
 
-from ._database import Database, Row, Statement, StatementMatchedNothing
+from .._money import usd
+from ._database import Database, Row, Statement
 from ._util import dumps, utc, utcnow
 from .schema import calls
 
-__all__ = ["interrupt", "list_calls", "record_call"]
+__all__ = [
+    "BILLABLE",
+    "Finished",
+    "checkpoint",
+    "drop_call",
+    "finish_call",
+    "interrupt",
+    "list_calls",
+]
 
+BILLABLE = ("success", "cancelled")
+"""Statuses of a call that got its client something: they make a job chargeable."""
 
 _COLUMNS = [c.name for c in calls.columns]
-_UPSERT = Statement(  # column names from the schema; every value is a bound parameter
+_UPSERT = (  # column names from the schema; every value is a bound parameter
     f"INSERT INTO llm_calls ({', '.join(_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
     "ON CONFLICT (call_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("call_id", "created_at"))
+    # a call closed already (interrupted by the sweep) stays as it was closed
+    + " WHERE llm_calls.status = 'streaming'"
 )
+_CHECKPOINT = Statement(_UPSERT)
+_FINISH = Statement(_UPSERT + " RETURNING call_id")
+_JOB_COLUMNS = (
+    "status",
+    "credits_held",
+    "inflight_calls",
+    "inflight_tokens",
+    "inflight_cost_micros",
+    "used_tokens",
+    "used_cost_micros",
+    "used_calls",
+    "settled_at",
+)
+_APPLY = (  # the call's end on its job: it is no longer in flight, and what it used is added
+    "UPDATE jobs SET "
+    "inflight_calls = CASE WHEN inflight_calls > 0 THEN inflight_calls - 1 ELSE 0 END, "
+    "inflight_tokens = CASE WHEN inflight_tokens > :reserved_tokens "
+    "THEN inflight_tokens - :reserved_tokens ELSE 0 END, "
+    "inflight_cost_micros = CASE WHEN inflight_cost_micros > :reserved_cost "
+    "THEN inflight_cost_micros - :reserved_cost ELSE 0 END, "
+    "inflight_until = CASE WHEN inflight_calls > 1 THEN inflight_until END, "
+    "used_tokens = used_tokens + :total_tokens, "
+    "used_cost_micros = used_cost_micros + :client_cost_micros, "
+    "used_calls = used_calls + :billable "
+    "WHERE job_id = :job_id"
+)
+_APPLY_RETURNING = " RETURNING " + ", ".join(_JOB_COLUMNS)
 _DEFAULTS: dict[str, Any] = {
     "deployment": None,
     "provider": None,
@@ -32,9 +75,8 @@ _DEFAULTS: dict[str, Any] = {
     "prompt_tokens": 0,
     "completion_tokens": 0,
     "total_tokens": 0,
-    "cost_usd": 0.0,
-    "provider_cost_usd": 0.0,
-    "client_cost_usd": 0.0,
+    "provider_cost_micros": 0,
+    "client_cost_micros": 0,
     "latency_ms": 0.0,
     "finish_reason": None,
     "purpose": None,
@@ -44,64 +86,176 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-async def record_call(
+@dataclass(frozen=True)
+class Finished:
+    """What recording a call's end did."""
+
+    job: Row | None
+    """Its job's totals after it (``None``: the call had been closed already, by the sweep of
+    a server that thought it dead, and nothing changed)."""
+    kept: bool
+    """Whether the response was kept for its Idempotency-Key (``False`` also without one)."""
+
+
+def _row(values: dict[str, Any], metadata: dict[str, Any] | None) -> dict[str, Any]:
+    return {**_DEFAULTS, **values, "metadata": dumps(metadata), "created_at": utcnow()}
+
+
+_ALIVE = Statement(
+    "UPDATE jobs SET inflight_until = :alive_until_job WHERE job_id = :job_id "
+    "AND inflight_calls > 0 AND (inflight_until IS NULL OR inflight_until < :alive_until_job)"
+)
+
+
+async def checkpoint(
     db: Database,
     *,
+    alive_until_job: dt.datetime,
     metadata: dict[str, Any] | None = None,
-    also: tuple[Statement, dict[str, Any]] | None = None,
     **values: Any,
 ) -> None:
-    """Write a call (every call of every job: on the hot path). ``also`` is a statement to
-    commit in the same transaction, which must match a row (the kept idempotent response);
-    when it matches none, :class:`StatementMatchedNothing` is raised and the call may or may not
-    be written (the caller writes it again: the upsert is idempotent).
+    """Save a streaming call's progress (status ``streaming``: its job's totals do not move
+    until it ends), and keep its job's calls in flight alive until ``alive_until_job``."""
+    params = {**_row(values, metadata), "alive_until_job": alive_until_job}
+    await db.run_atomic([(_CHECKPOINT, params, False), (_ALIVE, params, False)])
 
-    On PostgreSQL the two are one statement (``also`` in a ``WITH``), one round trip instead of
-    four (``BEGIN``, two statements, ``COMMIT``); on SQLite they are one trip to the
-    connection's thread already."""
-    row = {**_DEFAULTS, **values, "metadata": dumps(metadata), "created_at": utcnow()}
-    if also is None:
-        await db.run(_UPSERT, row, fetch=False)
-    elif db.backend == "postgresql":
-        statement, params = also
-        if params.keys() & row.keys():  # one namespace of parameters for both
-            raise ValueError(f"parameters named twice: {sorted(params.keys() & row.keys())}")
-        kept = await db.run(_keeping(statement), {**row, **params})
-        if not kept[0]["kept"]:
-            raise StatementMatchedNothing(statement.sql[:60])
-    else:
-        await db.run_atomic([(_UPSERT, row, False), (*also, True)])
+
+_DROP = Statement(
+    _APPLY.replace(":total_tokens", "0")
+    .replace(":client_cost_micros", "0")
+    .replace(":billable", "0")
+    + _APPLY_RETURNING
+)
+
+
+async def drop_call(
+    db: Database, job_id: str, *, reserved_tokens: int, reserved_cost_micros: int
+) -> Row | None:
+    """Take a call that never ran off its job's calls in flight (nothing recorded); the job's
+    totals after it."""
+    rows = await db.run(
+        _DROP,
+        {
+            "job_id": job_id,
+            "reserved_tokens": reserved_tokens,
+            "reserved_cost": reserved_cost_micros,
+        },
+    )
+    return rows[0] if rows else None
+
+
+async def finish_call(
+    db: Database,
+    *,
+    reserved_tokens: int,
+    reserved_cost_micros: int,
+    metadata: dict[str, Any] | None = None,
+    keep: tuple[Statement, dict[str, Any]] | None = None,
+    **values: Any,
+) -> Finished:
+    """Record a call's end and apply it to its job, atomically: the call is no longer in
+    flight (its worst case, ``reserved_*``, leaves the job's in-flight totals) and its tokens,
+    client cost and (if billable) itself join the job's used totals. ``keep`` keeps the
+    response for the request's Idempotency-Key in the same transaction, if the key is still
+    the request's. Every call of every job comes here: on PostgreSQL it is one statement (a
+    ``WITH`` of the upsert, the job's update and the keep), on SQLite one transaction on the
+    event loop's thread."""
+    row = _row(values, metadata)
+    params = {
+        **row,
+        "reserved_tokens": reserved_tokens,
+        "reserved_cost": reserved_cost_micros,
+        "billable": 1 if row["status"] in BILLABLE else 0,
+    }
+    if keep is not None and params.keys() & keep[1].keys():
+        raise ValueError(f"parameters named twice: {sorted(params.keys() & keep[1].keys())}")
+    if db.backend == "postgresql":
+        result = await db.run(
+            _finish_statement(keep[0] if keep else None),
+            {
+                **params,
+                **(keep[1] if keep else {}),
+            },
+        )
+        found = result[0]
+        job = {c: found[c] for c in _JOB_COLUMNS} if found["recorded"] else None
+        return Finished(job=job, kept=bool(found["kept"]))
+    steps: list[tuple[Statement, dict[str, Any], bool]] = [
+        (_FINISH, params, True),
+        (_apply_sqlite(), params, False),
+    ]
+    if keep is not None:
+        steps.append((keep[0], keep[1], False))
+    done = await db.run_atomic(steps)
+    job_rows = done[1] if len(done) > 1 else []
+    return Finished(
+        job=job_rows[0] if job_rows else None,
+        kept=keep is not None and len(done) > 2 and bool(done[2]),
+    )
 
 
 @functools.cache
-def _keeping(also: Statement) -> Statement:
-    """The upsert and ``also`` (which returns the rows it matched) as one PostgreSQL statement:
-    data-modifying ``WITH`` parts all run, in one transaction, whatever the outer query reads."""
+def _apply_sqlite() -> Statement:
+    return Statement(_APPLY + _APPLY_RETURNING)
+
+
+@functools.cache
+def _finish_statement(keep: Statement | None) -> Statement:
+    """The upsert, its job's update and ``keep`` as one PostgreSQL statement: data-modifying
+    ``WITH`` parts all run, in one transaction, whatever the outer query reads."""
+    kept = f", kept AS ({keep.sql})" if keep is not None else ""
+    count_kept = "(SELECT count(*) FROM kept)" if keep is not None else "0"
     return Statement(
-        f"WITH kept AS ({also.sql}), recorded AS ({_UPSERT.sql}) "  # noqa: S608
-        "SELECT count(*) AS kept FROM kept"
+        f"WITH recorded AS ({_FINISH.sql}), "  # noqa: S608
+        f"job AS ({_APPLY} AND EXISTS (SELECT 1 FROM recorded){_APPLY_RETURNING}){kept} "
+        f"SELECT (SELECT count(*) FROM recorded) AS recorded, {count_kept} AS kept, job.* "
+        "FROM (SELECT 1) AS one LEFT JOIN job ON TRUE"
     )
 
 
 async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
     """Close the streamed calls whose server stopped checkpointing them: ``failed``, error type
-    ``interrupted``, their tokens as of the last checkpoint. Returns how many."""
+    ``interrupted``, their tokens as of the last checkpoint, which join their jobs' used totals
+    (the job's in-flight count is its own sweep's: ``jobs.forget_inflight``). Returns how
+    many."""
     rows = await db.fetch_all(
-        calls.update()
+        calls.select()
         .where(calls.c.status == "streaming", calls.c.alive_until < (now or utcnow()))
-        .values(
-            status="failed",
-            error_type="interrupted",
-            error_message="the server stopped while streaming this call; its tokens are "
-            "counted up to the last checkpoint",
-            alive_until=None,
-        )
-        .returning(calls.c.call_id)
+        .limit(500)
     )
-    return len(rows)
+    closed = 0
+    for r in rows:
+        async with db.transaction():
+            done = await db.fetch_one(
+                calls.update()
+                .where(calls.c.call_id == r["call_id"], calls.c.status == "streaming")
+                .values(
+                    status="failed",
+                    error_type="interrupted",
+                    error_message="the server stopped while streaming this call; its tokens "
+                    "are counted up to the last checkpoint",
+                    alive_until=None,
+                )
+                .returning(calls.c.total_tokens, calls.c.client_cost_micros)
+            )
+            if done is None:
+                continue
+            await db.execute(
+                "UPDATE jobs SET used_tokens = used_tokens + :tokens, "
+                "used_cost_micros = used_cost_micros + :cost WHERE job_id = :job_id",
+                {
+                    "tokens": int(done["total_tokens"]),
+                    "cost": int(done["client_cost_micros"]),
+                    "job_id": r["job_id"],
+                },
+            )
+            closed += 1
+    return closed
 
 
-async def list_calls(db: Database, job_id: str) -> list[Row]:
+async def list_calls(db: Database, job_id: str, *, operator: bool = True) -> list[Row]:
+    """A job's calls, oldest first; ``operator=False`` leaves out what is the operator's
+    alone (the provider's cost: with a markup, the team's cost shows the margin)."""
     rows = await db.fetch_all(
         calls.select().where(calls.c.job_id == job_id).order_by(calls.c.created_at, calls.c.call_id)
     )
@@ -115,9 +269,9 @@ async def list_calls(db: Database, job_id: str) -> list[Row]:
             "prompt_tokens": r["prompt_tokens"],
             "completion_tokens": r["completion_tokens"],
             "total_tokens": r["total_tokens"],
-            "cost_usd": round(r["cost_usd"], 10),
-            "provider_cost_usd": round(r["provider_cost_usd"], 10),
-            "client_cost_usd": round(r["client_cost_usd"], 10),
+            "cost_usd": usd(r["client_cost_micros"]),
+            "provider_cost_usd": usd(r["provider_cost_micros"]) if operator else None,
+            "client_cost_usd": usd(r["client_cost_micros"]),
             "latency_ms": r["latency_ms"],
             "finish_reason": r["finish_reason"],
             "purpose": r["purpose"],

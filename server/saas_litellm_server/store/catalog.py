@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
+from .._money import micros_of
 from ._database import Database, Row
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
 from .schema import (
@@ -248,8 +249,19 @@ async def _insert_members(
         await db.execute(alias_groups.insert().values(model_alias=model_alias, group_name=group))
     for position, deployment in enumerate(deployment_rows):
         await db.execute(
-            deployments.insert().values(model_alias=model_alias, position=position, **deployment)
+            deployments.insert().values(
+                model_alias=model_alias, position=position, **_priced(deployment)
+            )
         )
+
+
+def _priced(deployment: dict[str, Any]) -> dict[str, Any]:
+    """A deployment as the API gives it (prices in USD per million tokens) as columns (whole
+    micro-dollars per million tokens)."""
+    row = dict(deployment)
+    for side in ("input", "output"):
+        row[f"{side}_micros_per_million"] = micros_of(row.pop(f"{side}_cost_per_million", 0))
+    return row
 
 
 async def replace_alias(
@@ -315,7 +327,7 @@ class AliasRow(TypedDict):
     created_at: dt.datetime
     access_groups: list[str]
     deployments: list[Row]
-    """Each: provider, model, api_base, input/output_cost_per_million, timeout; in order."""
+    """Each: provider, model, api_base, input/output_micros_per_million, timeout; in order."""
 
 
 async def get_alias(db: Database, model_alias: str) -> AliasRow | None:
@@ -391,8 +403,8 @@ async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:
             deployments.c.provider,
             deployments.c.model,
             deployments.c.api_base,
-            deployments.c.input_cost_per_million,
-            deployments.c.output_cost_per_million,
+            deployments.c.input_micros_per_million,
+            deployments.c.output_micros_per_million,
             deployments.c.timeout,
         )
         .where(deployments.c.model_alias.in_(names))

@@ -1,4 +1,12 @@
-"""SQL for jobs: insert, look up, and the one-way status transitions."""
+"""SQL for jobs: insert, look up, the one-way status transitions, and the running totals of
+their calls.
+
+A job row carries what billing needs, so that a call costs the same however deep into its job
+it is: the totals of its recorded calls (``used_*``), the worst cases of its calls in flight
+(``inflight_*``), the credits it holds and the caps a call's worst case must fit. A call moves
+them with one statement as it begins (:func:`begin_call`) and one as it ends (in
+``calls.finish_call``); no statement on a call's path reads the job's other calls.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +15,36 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
+from .._money import usd
 from ._database import Database, Row, Statement
 from ._util import dumps, loads, newest_first, utc, utcnow
 from .schema import calls, jobs, teams
 
 __all__ = [
+    "CLOSED_STATUSES",
     "OPEN_STATUSES",
     "JobRow",
     "abandoned",
+    "admit_call",
+    "alive_until",
     "begin_call",
+    "claim_settlement",
     "close_job",
-    "end_call",
+    "forget_inflight",
     "get_job",
-    "has_successful_call",
     "insert_job",
     "job_costs",
     "job_row",
     "list_jobs",
-    "mark_in_progress",
+    "lock",
     "record_settlement",
-    "set_held",
-    "spent",
+    "set_hold",
+    "unsettled",
     "usage_by_job_type",
 ]
 
 OPEN_STATUSES = ("pending", "in_progress")
+CLOSED_STATUSES = ("completed", "failed")
 # Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
 _ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
 _ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
@@ -56,21 +69,47 @@ class JobRow(TypedDict):
     credits_per_dollar: float | None
     markup_percent: float
     limits: dict[str, Any] | None
+    """As the API shows them (``max_cost_usd`` in USD)."""
+    limit_max_tokens: int | None
+    limit_max_cost_micros: int | None
+    limit_max_credits: int | None
     credits_held: int
     credits_charged: int
+    used_tokens: int
+    used_cost_micros: int
+    used_calls: int
+    inflight_calls: int
+    inflight_tokens: int
+    inflight_cost_micros: int
+    settled_at: dt.datetime | None
 
 
-_LIMITS = ("max_tokens", "max_cost_usd", "max_credits")
+_LIMITS = ("max_tokens", "max_cost_micros", "max_credits")
 
 
 def _limits(row: Row) -> dict[str, Any] | None:
-    limits = {k: row[f"limit_{k}"] for k in _LIMITS if row.get(f"limit_{k}") is not None}
+    limits: dict[str, Any] = {}
+    if row.get("limit_max_tokens") is not None:
+        limits["max_tokens"] = int(row["limit_max_tokens"])
+    if row.get("limit_max_cost_micros") is not None:
+        limits["max_cost_usd"] = usd(int(row["limit_max_cost_micros"]))
+    if row.get("limit_max_credits") is not None:
+        limits["max_credits"] = int(row["limit_max_credits"])
     return limits or None
 
 
 def job_row(row: Row) -> JobRow:
     """A job from a raw row of the ``jobs`` table."""
     return _job(row)
+
+
+def _int(row: Row, name: str) -> int:
+    return int(row.get(name) or 0)
+
+
+def _optional(row: Row, name: str) -> int | None:
+    value = row.get(name)
+    return None if value is None else int(value)
 
 
 def _job(row: Row) -> JobRow:
@@ -93,8 +132,18 @@ def _job(row: Row) -> JobRow:
         credits_per_dollar=row.get("credits_per_dollar"),
         markup_percent=float(row.get("markup_percent") or 0.0),
         limits=_limits(row),
-        credits_held=int(row.get("credits_held") or 0),
-        credits_charged=int(row.get("credits_charged") or 0),
+        limit_max_tokens=_optional(row, "limit_max_tokens"),
+        limit_max_cost_micros=_optional(row, "limit_max_cost_micros"),
+        limit_max_credits=_optional(row, "limit_max_credits"),
+        credits_held=_int(row, "credits_held"),
+        credits_charged=_int(row, "credits_charged"),
+        used_tokens=_int(row, "used_tokens"),
+        used_cost_micros=_int(row, "used_cost_micros"),
+        used_calls=_int(row, "used_calls"),
+        inflight_calls=_int(row, "inflight_calls"),
+        inflight_tokens=_int(row, "inflight_tokens"),
+        inflight_cost_micros=_int(row, "inflight_cost_micros"),
+        settled_at=utc(row.get("settled_at")),
     )
 
 
@@ -108,9 +157,12 @@ async def insert_job(
     user_id: str | None,
     budget: Row | None = None,
     limits: dict[str, Any] | None = None,
+    caps: tuple[int | None, int | None] = (None, None),
 ) -> JobRow:
     """Insert an open job holding the one credit its creation reserved; ``budget`` is the
-    team's billing settings at that moment (the job keeps them)."""
+    team's billing settings at that moment (the job keeps them), ``limits`` its caps (tokens,
+    micro-dollars, credits), ``caps`` what its calls' worst cases must fit (see
+    :func:`begin_call`)."""
     row = await db.fetch_one(
         jobs.insert()
         .values(
@@ -123,6 +175,8 @@ async def insert_job(
             credit_applied=False,
             created_at=utcnow(),
             credits_held=1,
+            cap_tokens=caps[0],
+            cap_cost_micros=caps[1],
             **(budget or {}),
             **{f"limit_{k}": v for k, v in (limits or {}).items() if k in _LIMITS},
         )
@@ -133,9 +187,6 @@ async def insert_job(
 
 
 _GET_JOB = Statement("SELECT * FROM jobs WHERE job_id = :job_id AND team_id = :team_id")
-_MARK_IN_PROGRESS = Statement(
-    "UPDATE jobs SET status = 'in_progress' WHERE job_id = :job_id AND status = 'pending'"
-)
 
 
 async def get_job(db: Database, job_id: str, team_id: str) -> JobRow | None:
@@ -193,43 +244,24 @@ def _job_filter(
 
 
 async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[Row]:
-    """Open jobs with no activity since ``idle_since`` (created before it, and no call made or
-    still streaming after it), with whether any of their calls succeeded."""
-    succeeded = (
-        sa.select(calls.c.call_id)
-        .where(calls.c.job_id == jobs.c.job_id, calls.c.status == "success")
-        .exists()
-    )
+    """Open jobs with no activity since ``idle_since``: created before it, no call in flight
+    and none recorded after it; with whether a call of theirs was billable."""
     active = (
         sa.select(calls.c.call_id)
-        .where(
-            calls.c.job_id == jobs.c.job_id,
-            sa.or_(calls.c.created_at >= idle_since, calls.c.status == "streaming"),
-        )
+        .where(calls.c.job_id == jobs.c.job_id, calls.c.created_at >= idle_since)
         .exists()
     )
     return await db.fetch_all(
-        sa.select(jobs.c.job_id, jobs.c.team_id, succeeded.label("succeeded"))
-        .where(jobs.c.status.in_(OPEN_STATUSES), jobs.c.created_at < idle_since, ~active)
+        sa.select(jobs.c.job_id, jobs.c.team_id, (jobs.c.used_calls > 0).label("succeeded"))
+        .where(
+            jobs.c.status.in_(OPEN_STATUSES),
+            jobs.c.created_at < idle_since,
+            jobs.c.inflight_calls == 0,
+            ~active,
+        )
         .order_by(jobs.c.created_at)
         .limit(limit)
     )
-
-
-async def has_successful_call(db: Database, job_id: str) -> bool:
-    row = await db.fetch_one(
-        sa.select(
-            sa.select(calls.c.call_id)
-            .where(calls.c.job_id == job_id, calls.c.status == "success")
-            .exists()
-            .label("succeeded")
-        )
-    )
-    return row is not None and bool(row["succeeded"])
-
-
-async def mark_in_progress(db: Database, job_id: str) -> None:
-    await db.run(_MARK_IN_PROGRESS, {"job_id": job_id}, fetch=False)
 
 
 async def close_job(
@@ -241,7 +273,8 @@ async def close_job(
     error_message: str | None,
     metadata: dict[str, Any] | None,
 ) -> JobRow | None:
-    """Move an open job to ``status``; ``None`` when it was not open (or not this team's)."""
+    """Move an open job to ``status``; ``None`` when it was not open (or not this team's).
+    No call can begin on it afterwards; calls in flight still end on it."""
     values: dict[str, Any] = {
         "status": status,
         "completed_at": utcnow(),
@@ -262,11 +295,29 @@ async def close_job(
     return _job(row) if row else None
 
 
+async def claim_settlement(db: Database, job_id: str, now: dt.datetime) -> JobRow | None:
+    """Mark a closed job with no call in flight as settled (call inside the settling
+    transaction: it locks the job's row); ``None`` when it is not such a job, or was settled
+    already (by completion, by its last call's end, by another process): one settles it."""
+    row = await db.fetch_one(
+        jobs.update()
+        .where(
+            jobs.c.job_id == job_id,
+            jobs.c.status.in_(CLOSED_STATUSES),
+            jobs.c.inflight_calls == 0,
+            jobs.c.settled_at.is_(None),
+        )
+        .values(settled_at=now)
+        .returning(*jobs.c)
+    )
+    return _job(row) if row else None
+
+
 async def record_settlement(
     db: Database, job_id: str, *, credits_charged: int, credits_remaining: int
 ) -> None:
-    """Keep what completion did, so that repeating it can return the same result; the job
-    holds nothing any more."""
+    """Keep what settlement did, so that repeating a completion returns the same result; the
+    job holds nothing any more."""
     await db.execute(
         jobs.update()
         .where(jobs.c.job_id == job_id)
@@ -275,83 +326,182 @@ async def record_settlement(
             credits_charged=credits_charged,
             credits_remaining_after=credits_remaining,
             credits_held=0,
-            inflight_tokens=0,
-            inflight_cost_usd=0.0,
+            cap_tokens=None,
+            cap_cost_micros=None,
         )
     )
 
 
-async def begin_call(db: Database, job_id: str, tokens: int, cost_usd: float) -> Row | None:
-    """Count a call's worst case as in flight on its open job (and mark the job in progress);
-    as the transaction's first write it also locks the job's row, so that calls of one job
-    reserve one after the other. The job's held credits and in-flight totals after it, or
-    ``None`` when the job is no longer open."""
-    return await db.fetch_one(
+async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[Row]:
+    """Jobs the maintenance sweep must look at: closed with no call in flight but not settled
+    (the process that ended their last call stopped first), or with calls in flight past the
+    time they could still be alive (their process died)."""
+    return await db.fetch_all(
+        sa.select(jobs.c.job_id, jobs.c.team_id)
+        .where(
+            jobs.c.settled_at.is_(None),
+            sa.or_(
+                sa.and_(jobs.c.status.in_(CLOSED_STATUSES), jobs.c.inflight_calls == 0),
+                sa.and_(jobs.c.inflight_calls > 0, jobs.c.inflight_until < now),
+            ),
+        )
+        .limit(limit)
+    )
+
+
+async def forget_inflight(db: Database, job_id: str, now: dt.datetime) -> bool:
+    """Drop the calls in flight of a job whose calls outlived every deadline (their process is
+    gone: nothing of theirs will be recorded now but their checkpoints); whether it had any."""
+    row = await db.fetch_one(
         jobs.update()
-        .where(jobs.c.job_id == job_id, jobs.c.status.in_(OPEN_STATUSES))
+        .where(
+            jobs.c.job_id == job_id,
+            jobs.c.settled_at.is_(None),
+            jobs.c.inflight_calls > 0,
+            jobs.c.inflight_until < now,
+        )
+        .values(inflight_calls=0, inflight_tokens=0, inflight_cost_micros=0, inflight_until=None)
+        .returning(jobs.c.job_id)
+    )
+    return row is not None
+
+
+_BEGIN = Statement(
+    """
+    UPDATE jobs SET status = 'in_progress', inflight_calls = inflight_calls + 1,
+        inflight_tokens = inflight_tokens + :tokens,
+        inflight_cost_micros = inflight_cost_micros + :cost,
+        inflight_until = CASE WHEN inflight_until IS NULL OR inflight_until < :until
+            THEN :until ELSE inflight_until END
+    WHERE job_id = :job_id AND team_id = :team_id AND status IN ('pending', 'in_progress')
+      AND (cap_tokens IS NULL OR used_tokens + inflight_tokens + :tokens <= cap_tokens)
+      AND (cap_cost_micros IS NULL
+           OR used_cost_micros + inflight_cost_micros + :cost <= cap_cost_micros)
+    RETURNING job_id
+    """
+)
+
+
+async def begin_call(
+    db: Database,
+    job_id: str,
+    team_id: str,
+    *,
+    tokens: int,
+    cost_micros: int,
+    until: dt.datetime,
+) -> bool:
+    """Count a call in flight on its open job with its worst case (``tokens``, client
+    ``cost_micros``; 0 when nothing is reserved), alive until ``until``, if that worst case
+    fits the job's caps (what its hold covers, its limits): one statement, the hot path.
+    ``False`` when it does not fit or the job is not open: :func:`lock` and
+    :func:`admit_call` then decide, in a transaction."""
+    values = {
+        "job_id": job_id,
+        "team_id": team_id,
+        "tokens": tokens,
+        "cost": cost_micros,
+        "until": until,
+    }
+    return bool(await db.run(_BEGIN, values))
+
+
+async def lock(db: Database, job_id: str, team_id: str) -> JobRow | None:
+    """The job, its row locked for the rest of the transaction (a write: see ``_database``)."""
+    row = await db.fetch_one(
+        jobs.update()
+        .where(jobs.c.job_id == job_id, jobs.c.team_id == team_id)
+        .values(job_id=jobs.c.job_id)
+        .returning(*jobs.c)
+    )
+    return _job(row) if row else None
+
+
+async def admit_call(
+    db: Database,
+    job_id: str,
+    *,
+    tokens: int,
+    cost_micros: int,
+    until: dt.datetime,
+    held: int,
+    caps: tuple[int | None, int | None],
+) -> None:
+    """:func:`begin_call` for a job locked by :func:`lock`, its hold grown to ``held`` (the
+    team's row already reserved the difference) and its caps to ``caps``."""
+    await db.execute(
+        jobs.update()
+        .where(jobs.c.job_id == job_id)
         .values(
             status="in_progress",
+            inflight_calls=jobs.c.inflight_calls + 1,
             inflight_tokens=jobs.c.inflight_tokens + tokens,
-            inflight_cost_usd=jobs.c.inflight_cost_usd + cost_usd,
+            inflight_cost_micros=jobs.c.inflight_cost_micros + cost_micros,
+            inflight_until=sa.case(
+                (
+                    sa.or_(jobs.c.inflight_until.is_(None), jobs.c.inflight_until < until),
+                    until,
+                ),
+                else_=jobs.c.inflight_until,
+            ),
+            credits_held=held,
+            cap_tokens=caps[0],
+            cap_cost_micros=caps[1],
         )
-        .returning(jobs.c.credits_held, jobs.c.inflight_tokens, jobs.c.inflight_cost_usd)
     )
 
 
-async def end_call(db: Database, job_id: str, tokens: int, cost_usd: float) -> Row | None:
-    """A call's worst case is no longer in flight (its real figure is recorded); as
-    :func:`begin_call`, ``None`` when the job was closed meanwhile (closing released it)."""
-    return await db.fetch_one(
+async def set_hold(
+    db: Database, job_id: str, held: int, caps: tuple[int | None, int | None]
+) -> None:
+    """A locked open job's hold (the team's row already moved the difference) and caps."""
+    await db.execute(
         jobs.update()
-        .where(jobs.c.job_id == job_id, jobs.c.status.in_(OPEN_STATUSES))
-        .values(
-            inflight_tokens=jobs.c.inflight_tokens - tokens,
-            inflight_cost_usd=jobs.c.inflight_cost_usd - cost_usd,
+        .where(jobs.c.job_id == job_id)
+        .values(credits_held=held, cap_tokens=caps[0], cap_cost_micros=caps[1])
+    )
+
+
+async def alive_until(db: Database, job_id: str, until: dt.datetime) -> None:
+    """A call of the job in flight is alive until ``until`` (a stream's checkpoint)."""
+    await db.execute(
+        jobs.update()
+        .where(
+            jobs.c.job_id == job_id,
+            jobs.c.inflight_calls > 0,
+            sa.or_(jobs.c.inflight_until.is_(None), jobs.c.inflight_until < until),
         )
-        .returning(jobs.c.credits_held, jobs.c.inflight_tokens, jobs.c.inflight_cost_usd)
+        .values(inflight_until=until)
     )
 
 
-async def set_held(db: Database, job_id: str, credits: int) -> None:
-    await db.execute(jobs.update().where(jobs.c.job_id == job_id).values(credits_held=credits))
+async def job_costs(db: Database, job: JobRow) -> Row:
+    """The job's calls: counts by status and average latency (from its calls), tokens and
+    client cost (its running totals)."""
 
+    def count_if(status: str) -> Any:
+        return sa.func.coalesce(
+            sa.func.sum(sa.case((calls.c.status == status, _ONE), else_=_ZERO)), 0
+        )
 
-async def spent(db: Database, job_id: str) -> tuple[int, float, bool]:
-    """What the job's recorded calls used: tokens, client cost in USD, and whether any
-    succeeded (every call counts, failed and cut-short ones too: their tokens were used)."""
-    ok = sa.case((calls.c.status == "success", _ONE), else_=_ZERO)
-    row = await db.fetch_one(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
-            sa.func.coalesce(sa.func.sum(calls.c.client_cost_usd), 0.0).label("cost"),
-            sa.func.coalesce(sa.func.sum(ok), 0).label("succeeded"),
-        ).where(calls.c.job_id == job_id)
-    )
-    assert row is not None
-    return int(row["tokens"]), float(row["cost"]), int(row["succeeded"]) > 0
-
-
-async def job_costs(db: Database, job_id: str) -> Row:
-    """Aggregates over the job's calls."""
-    ok = sa.case((calls.c.status == "success", _ONE), else_=_ZERO)
     row = await db.fetch_one(
         sa.select(
             sa.func.count().label("total_calls"),
-            sa.func.coalesce(sa.func.sum(ok), 0).label("successful_calls"),
-            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("total_tokens"),
-            sa.func.coalesce(sa.func.sum(calls.c.cost_usd), 0.0).label("total_cost_usd"),
+            count_if("success").label("successful_calls"),
+            count_if("failed").label("failed_calls"),
+            count_if("cancelled").label("cancelled_calls"),
             sa.func.coalesce(sa.func.avg(calls.c.latency_ms), 0.0).label("avg_latency_ms"),
-        ).where(calls.c.job_id == job_id)
+        ).where(calls.c.job_id == job["job_id"])
     )
     assert row is not None
-    total = int(row["total_calls"])
-    successful = int(row["successful_calls"])
     return {
-        "total_calls": total,
-        "successful_calls": successful,
-        "failed_calls": total - successful,
-        "total_tokens": int(row["total_tokens"]),
-        "total_cost_usd": round(float(row["total_cost_usd"]), 10),
+        "total_calls": int(row["total_calls"]),
+        "successful_calls": int(row["successful_calls"]),
+        "failed_calls": int(row["failed_calls"]),
+        "cancelled_calls": int(row["cancelled_calls"]),
+        "calls_in_flight": job["inflight_calls"],
+        "total_tokens": job["used_tokens"],
+        "total_cost_usd": usd(job["used_cost_micros"]),
         "avg_latency_ms": round(float(row["avg_latency_ms"]), 3),
     }
 
@@ -377,7 +527,7 @@ async def usage_by_job_type(
             sa.func.count().label("jobs"),
             count_if(jobs.c.status == "completed").label("completed"),
             count_if(jobs.c.status == "failed").label("failed"),
-            count_if(jobs.c.credit_applied == sa.true()).label("credits"),
+            sa.func.coalesce(sa.func.sum(jobs.c.credits_charged), 0).label("credits"),
         )
         .where(*job_filter)
         .group_by(jobs.c.job_type)
@@ -388,7 +538,7 @@ async def usage_by_job_type(
             jobs.c.job_type,
             sa.func.count(calls.c.call_id).label("calls"),
             sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
-            sa.func.coalesce(sa.func.sum(calls.c.cost_usd), 0.0).label("cost_usd"),
+            sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("cost_micros"),
         )
         .select_from(jobs.join(calls, calls.c.job_id == jobs.c.job_id))
         .where(*job_filter)
@@ -407,7 +557,7 @@ async def usage_by_job_type(
                 "credits": int(r["credits"]),
                 "calls": int(c.get("calls", 0)),
                 "tokens": int(c.get("tokens", 0)),
-                "cost_usd": round(float(c.get("cost_usd", 0.0)), 10),
+                "cost_usd": usd(int(c.get("cost_micros", 0))),
             }
         )
     return out

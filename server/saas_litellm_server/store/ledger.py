@@ -2,8 +2,11 @@
 
 A row is written in the transaction of the change it records, with the team's
 ``credits_remaining`` after it, so that the credits of a team's rows always add up to its
-balance. ``dedupe_key`` names what caused a row (a job's charge, a period's refill, a team's
-first grant): a replay of that cause inserts nothing.
+balance. ``dedupe_key`` names what caused a row (a job's charge, a team's first grant): a unique
+index makes a second row for the same cause impossible, and :func:`append` raises rather than
+drop a row, so that the change it records rolls back with it — the ledger never loses a real
+change of credits. (What makes a change happen once is the change's own conditional update: a
+settlement's claim, a refill's period.)
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from ._database import Database, Row
 from ._util import insert_ignore, newest_first, utc
 from .schema import credit_transactions
 
-__all__ = ["append", "balance_of", "list_transactions"]
+__all__ = ["DuplicateEntry", "append", "balance_of", "list_transactions"]
+
+
+class DuplicateEntry(RuntimeError):
+    """A second ledger row for the same cause: the change that wanted it must not happen (its
+    transaction rolls back)."""
 
 
 async def append(
@@ -31,9 +39,9 @@ async def append(
     job_id: str | None = None,
     reason: str | None = None,
     dedupe_key: str | None = None,
-) -> bool:
-    """Write one transaction (inside the change's transaction); ``False`` if ``dedupe_key``
-    was already written."""
+) -> None:
+    """Write one transaction (inside the change's transaction); :class:`DuplicateEntry` if
+    ``dedupe_key`` was written already."""
     row = await db.fetch_one(
         insert_ignore(
             db,
@@ -49,7 +57,8 @@ async def append(
             dedupe_key=dedupe_key,
         )
     )
-    return row is not None
+    if row is None:
+        raise DuplicateEntry(f"the ledger already has {dedupe_key!r} for team {team_id!r}")
 
 
 async def list_transactions(

@@ -104,6 +104,64 @@ def _billing(dialect: Dialect) -> list[str]:
     ]
 
 
+def _micros(column: str) -> str:
+    """SQL for a float USD column as whole micro-dollars."""
+    return f"CAST(ROUND({column} * 1000000) AS BIGINT)"
+
+
+def _exact_billing(dialect: Dialect) -> list[str]:
+    """Money as whole micro-dollars instead of floats (prices, call costs, job limits and
+    worst cases); a job's running totals, calls in flight, caps and settlement time. Existing
+    jobs get their totals from their calls; closed ones count as settled when they closed."""
+    ts = _timestamp(dialect)
+    return [
+        "ALTER TABLE deployments ADD COLUMN input_micros_per_million BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE deployments ADD COLUMN output_micros_per_million BIGINT NOT NULL DEFAULT 0",
+        f"UPDATE deployments SET input_micros_per_million = {_micros('input_cost_per_million')}, "  # noqa: S608
+        f"output_micros_per_million = {_micros('output_cost_per_million')}",
+        "ALTER TABLE deployments DROP COLUMN input_cost_per_million",
+        "ALTER TABLE deployments DROP COLUMN output_cost_per_million",
+        "ALTER TABLE llm_calls ADD COLUMN provider_cost_micros BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE llm_calls ADD COLUMN client_cost_micros BIGINT NOT NULL DEFAULT 0",
+        f"UPDATE llm_calls SET provider_cost_micros = {_micros('provider_cost_usd')}, "  # noqa: S608
+        f"client_cost_micros = {_micros('client_cost_usd')}",
+        "ALTER TABLE llm_calls DROP COLUMN cost_usd",
+        "ALTER TABLE llm_calls DROP COLUMN provider_cost_usd",
+        "ALTER TABLE llm_calls DROP COLUMN client_cost_usd",
+        "ALTER TABLE jobs ADD COLUMN limit_max_cost_micros BIGINT",
+        "ALTER TABLE jobs ADD COLUMN inflight_cost_micros BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN inflight_calls INTEGER NOT NULL DEFAULT 0",
+        f"ALTER TABLE jobs ADD COLUMN inflight_until {ts}",
+        "ALTER TABLE jobs ADD COLUMN used_tokens BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN used_cost_micros BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN used_calls INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE jobs ADD COLUMN cap_tokens BIGINT",
+        "ALTER TABLE jobs ADD COLUMN cap_cost_micros BIGINT",
+        f"ALTER TABLE jobs ADD COLUMN settled_at {ts}",
+        f"UPDATE jobs SET limit_max_cost_micros = {_micros('limit_max_cost_usd')}",  # noqa: S608
+        f"UPDATE jobs SET inflight_cost_micros = {_micros('inflight_cost_usd')}",  # noqa: S608
+        "ALTER TABLE jobs DROP COLUMN limit_max_cost_usd",
+        "ALTER TABLE jobs DROP COLUMN inflight_cost_usd",
+        "UPDATE jobs SET "
+        "used_tokens = (SELECT COALESCE(SUM(c.total_tokens), 0) FROM llm_calls c "
+        "WHERE c.job_id = jobs.job_id), "
+        "used_cost_micros = (SELECT COALESCE(SUM(c.client_cost_micros), 0) FROM llm_calls c "
+        "WHERE c.job_id = jobs.job_id), "
+        "used_calls = (SELECT COUNT(*) FROM llm_calls c "
+        "WHERE c.job_id = jobs.job_id AND c.status = 'success')",
+        "UPDATE jobs SET settled_at = completed_at WHERE status IN ('completed', 'failed')",
+        # The calls in flight of open jobs were not counted before: their worst case goes; a
+        # job that held more than one credit keeps it (released at settlement).
+        "UPDATE jobs SET inflight_tokens = 0, inflight_cost_micros = 0",
+        # Caps of 0 send the next call of an open metered or limited job through the checked
+        # path, which computes its caps.
+        "UPDATE jobs SET cap_tokens = 0, cap_cost_micros = 0 WHERE settled_at IS NULL AND "
+        "(budget_mode <> 'job_based' OR limit_max_tokens IS NOT NULL OR "
+        "limit_max_cost_micros IS NOT NULL OR limit_max_credits IS NOT NULL)",
+        str(CreateIndex(_index(schema.jobs, "ix_jobs_unsettled")).compile(dialect=dialect)),
+    ]
+
+
 UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     # Version 1 is the first schema; a database is never upgraded *to* it, only created whole.
     (1, lambda dialect: []),
@@ -147,6 +205,7 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     (7, _billing),
     (8, lambda dialect: _create_tables(dialect, schema.webhooks, schema.webhook_deliveries)),
     (9, lambda dialect: _create_tables(dialect, schema.deployment_cooldowns)),
+    (10, _exact_billing),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

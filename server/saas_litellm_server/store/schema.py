@@ -1,9 +1,10 @@
 """The database schema, defined once with SQLAlchemy Core.
 
-Money lives in ``teams``: ``credits_allocated`` (granted, the sum of ``credit_grants``),
-``credits_used`` (one per completed job) and ``credits_reserved`` (one per open job). A CHECK
-keeps ``used + reserved <= allocated`` so that not even a bug can overspend. JSON is stored as
-text and decoded by the store, which behaves the same on SQLite and PostgreSQL.
+Money lives in ``teams``: ``credits_allocated`` (granted: grants, refills, adjustments),
+``credits_used`` (what settled jobs were charged) and ``credits_reserved`` (what unsettled jobs
+hold). A CHECK keeps ``used + reserved <= allocated`` so that not even a bug can overspend. US
+dollars are stored as whole micro-dollars (``BIGINT``), never as binary floats. JSON is stored
+as text and decoded by the store, which behaves the same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -93,9 +94,11 @@ deployments = sa.Table(
     sa.Column("provider", sa.String(32), nullable=False),
     sa.Column("model", sa.String(_ID), nullable=False),
     sa.Column("api_base", sa.String(2048)),
-    sa.Column("input_cost_per_million", sa.Float, nullable=False, server_default="0"),
-    sa.Column("output_cost_per_million", sa.Float, nullable=False, server_default="0"),
     sa.Column("timeout", sa.Float),  # since schema version 2
+    # Since schema version 10: prices in whole micro-dollars per million tokens (= pico-dollars
+    # per token), so that a call's cost is an exact integer (they were floats in USD).
+    sa.Column("input_micros_per_million", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("output_micros_per_million", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 teams = sa.Table(
@@ -191,14 +194,36 @@ jobs = sa.Table(
     sa.Column("credits_per_dollar", sa.Float),
     sa.Column("markup_percent", sa.Float, nullable=False, server_default="0"),
     sa.Column("limit_max_tokens", sa.BigInteger),
-    sa.Column("limit_max_cost_usd", sa.Float),
     sa.Column("limit_max_credits", sa.BigInteger),
     sa.Column("credits_held", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("inflight_tokens", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("inflight_cost_usd", sa.Float, nullable=False, server_default="0"),
     sa.Column("credits_charged", sa.BigInteger, nullable=False, server_default="0"),
+    # Since schema version 10 (exact billing): money in whole micro-dollars; the running totals
+    # of the job's recorded calls (used_*: tokens, client cost, billable calls) and of its calls
+    # in flight (their worst cases, and until when they are alive), so that a call costs the
+    # same at any depth of its job; the caps the next call's worst case must fit (what the hold
+    # covers and the limits, in tokens and micro-dollars: one comparison in SQL); and when the
+    # job was settled (a job closed with calls in flight is settled by the last one's end).
+    sa.Column("limit_max_cost_micros", sa.BigInteger),
+    sa.Column("inflight_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("inflight_calls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("inflight_until", _ts),
+    sa.Column("used_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("used_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("used_calls", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cap_tokens", sa.BigInteger),
+    sa.Column("cap_cost_micros", sa.BigInteger),
+    sa.Column("settled_at", _ts),
     sa.Index("ix_jobs_team_created", "team_id", "created_at"),
     sa.Index("ix_jobs_created", "created_at", "job_id"),  # since schema version 6
+    # since schema version 10: the jobs the maintenance sweep may have to settle
+    sa.Index(
+        "ix_jobs_unsettled",
+        "status",
+        "inflight_until",
+        postgresql_where=sa.text("settled_at IS NULL"),
+        sqlite_where=sa.text("settled_at IS NULL"),
+    ),
 )
 
 calls = sa.Table(
@@ -215,7 +240,6 @@ calls = sa.Table(
     sa.Column("prompt_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("completion_tokens", sa.Integer, nullable=False, server_default="0"),
     sa.Column("total_tokens", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("cost_usd", sa.Float, nullable=False, server_default="0"),  # = client_cost_usd
     sa.Column("latency_ms", sa.Float, nullable=False, server_default="0"),
     sa.Column("finish_reason", sa.String(32)),
     sa.Column("purpose", sa.String(200)),
@@ -226,10 +250,11 @@ calls = sa.Table(
     # Since schema version 5: a call still streaming (status "streaming") saves its progress
     # and is alive until then; past it, the server that ran it is gone (see calls.interrupt).
     sa.Column("alive_until", _ts),
-    # Since schema version 7: the provider's cost (tokens x prices) and the client's (with the
-    # team's markup); cost_usd keeps the client's, which is what it meant before (no markup).
-    sa.Column("provider_cost_usd", sa.Float, nullable=False, server_default="0"),
-    sa.Column("client_cost_usd", sa.Float, nullable=False, server_default="0"),
+    # Since schema version 10, in whole micro-dollars (floats in USD before): the provider's
+    # cost (tokens x the answering deployment's prices) and the client's (with the markup the
+    # job was opened with), each rounded up once.
+    sa.Column("provider_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("client_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_llm_calls_job", "job_id"),
 )
 

@@ -49,7 +49,7 @@ def _call_row(r: Row, key: str) -> dict[str, Any]:
         "calls": int(r["calls"]),
         "errors": int(r["errors"]),
         "tokens": int(r["tokens"]),
-        "cost_usd": round(float(r["cost_usd"]), 10),
+        "cost_micros": int(r["cost_micros"]),
     }
 
 
@@ -58,7 +58,7 @@ def _call_columns() -> list[Any]:
         sa.func.count().label("calls"),
         _errors().label("errors"),
         sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
-        sa.func.coalesce(sa.func.sum(calls.c.cost_usd), 0.0).label("cost_usd"),
+        sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("cost_micros"),
     ]
 
 
@@ -88,7 +88,7 @@ async def calls_by_model(
         sa.select(calls.c.model_alias, *_call_columns())
         .where(*_call_filter(team_id, since, until))
         .group_by(calls.c.model_alias)
-        .order_by(sa.desc("cost_usd"), calls.c.model_alias)
+        .order_by(sa.desc("cost_micros"), calls.c.model_alias)
     )
     return [_call_row(r, "model_alias") for r in rows]
 
@@ -99,7 +99,7 @@ async def top_teams(db: Database, *, since: dt.datetime | None, limit: int) -> l
         sa.select(calls.c.team_id, *_call_columns())
         .where(*_call_filter(None, since, None))
         .group_by(calls.c.team_id)
-        .order_by(sa.desc("cost_usd"), calls.c.team_id)
+        .order_by(sa.desc("cost_micros"), calls.c.team_id)
         .limit(limit)
     )
     return [_call_row(r, "team_id") for r in rows]

@@ -13,8 +13,6 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
-from saas_litellm_models import OPEN_JOB_STATUSES
-
 from . import ledger
 from ._database import Database, Row, Statement
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
@@ -291,7 +289,7 @@ async def open_job_count(db: Database, team_id: str) -> int:
         await db.fetch_val(
             sa.select(sa.func.count())
             .select_from(jobs)
-            .where(jobs.c.team_id == team_id, jobs.c.status.in_(OPEN_JOB_STATUSES))
+            .where(jobs.c.team_id == team_id, jobs.c.settled_at.is_(None))
         )
     )
 
@@ -359,7 +357,7 @@ _JOB_COLUMNS = (
     "credits_per_dollar",
     "markup_percent",
     "limit_max_tokens",
-    "limit_max_cost_usd",
+    "limit_max_cost_micros",
     "limit_max_credits",
     "credits_held",
     "credits_charged",
@@ -585,8 +583,10 @@ async def apply_refill(
             credits=added,
             credits_remaining_after=int(after["credits_remaining"]),
             at=now,
+            # no dedupe key: the conditional update above makes it once per period of this
+            # auto-refill; a new auto-refill (set after a DELETE, or of another period) is a
+            # new grant, and its row must not be dropped as a repeat of the old one's
             reason=f"auto-refill ({row['refill_period']}, {row['refill_mode']}) {key}",
-            dedupe_key=f"refill:{team_id}:{key}",
         )
     return after, added, key
 
