@@ -186,6 +186,7 @@ SURFACES = [
             ),
             "get_team": lambda c: c.get_team("acme-corp"),
             "add_credits": lambda c: c.add_credits("acme-corp", 5),
+            "adjust_credits": lambda c: c.adjust_credits("acme-corp", -5, reason="refund"),
             "rotate_key": lambda c: c.rotate_key("acme-corp", grace_seconds=60),
             "set_limits": lambda c: c.set_limits("acme-corp", rpm_limit=60),
             "set_auto_refill": lambda c: c.set_auto_refill("acme-corp", 100, "monthly"),

@@ -19,6 +19,7 @@ from saas_litellm_models import (
     BudgetMode,
     CreditBalance,
     CreditsAddRequest,
+    CreditsAdjustRequest,
     CreditTransaction,
     CreditTransactionKind,
     CreditTransactionList,
@@ -301,6 +302,26 @@ class SaasLiteLLMAdminClient(_BaseClient):
         options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
         return await self._request(
             _endpoints.ADD_CREDITS, params={"team_id": team_id}, body=body, options=options
+        )
+
+    async def adjust_credits(
+        self,
+        team_id: str,
+        credits: int,
+        *,
+        reason: str,
+        idempotency_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> CreditBalance:
+        """Correct a team's balance by ``credits`` (signed, not 0): a ledger ``adjustment``
+        with ``reason``. A negative one takes only available credits: :class:`ConflictError`
+        otherwise, with nothing changed. Returns the new balance."""
+        body = CreditsAdjustRequest.model_validate({"credits": credits, "reason": reason})
+        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
+        return await self._request(
+            _endpoints.ADJUST_CREDITS, params={"team_id": team_id}, body=body, options=options
         )
 
     async def rotate_key(
@@ -1165,6 +1186,7 @@ class SaasLiteLLMAdminClientWithRawResponse:
         self.create_team = async_raw_response(client.create_team)
         self.get_team = async_raw_response(client.get_team)
         self.add_credits = async_raw_response(client.add_credits)
+        self.adjust_credits = async_raw_response(client.adjust_credits)
         self.rotate_key = async_raw_response(client.rotate_key)
         self.suspend_team = async_raw_response(client.suspend_team)
         self.resume_team = async_raw_response(client.resume_team)

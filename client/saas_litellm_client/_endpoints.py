@@ -29,6 +29,7 @@ from saas_litellm_models import (
     CreateAndCallResponse,
     CreditBalance,
     CreditsAddRequest,
+    CreditsAdjustRequest,
     CreditTransactionList,
     Deleted,
     Job,
@@ -222,6 +223,13 @@ ADD_CREDITS = Endpoint(
     request=CreditsAddRequest,
     idempotent=True,
 )
+ADJUST_CREDITS = Endpoint(
+    "POST",
+    "/api/teams/{team_id}/credits/adjust",
+    CreditBalance,
+    request=CreditsAdjustRequest,
+    idempotent=True,
+)
 ROTATE_KEY = Endpoint(
     "POST",
     "/api/teams/{team_id}/rotate-key",
@@ -336,6 +344,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     CREATE_TEAM,
     GET_TEAM,
     ADD_CREDITS,
+    ADJUST_CREDITS,
     ROTATE_KEY,
     SET_LIMITS,
     SET_AUTO_REFILL,

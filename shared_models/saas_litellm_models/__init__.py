@@ -6,6 +6,7 @@ tests use them to check both. Import from here, not from the private modules.
 
 from ._admin import (
     CreditsAddRequest,
+    CreditsAdjustRequest,
     Deployment,
     DeploymentInfo,
     KeyRotation,
@@ -205,6 +206,7 @@ __all__ = [
     "CreditTransactionList",
     "CreditTransactionListQuery",
     "CreditsAddRequest",
+    "CreditsAdjustRequest",
     "Deleted",
     "DeletedKind",
     "DeliveryStatus",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ._base import (
     Count,
@@ -34,6 +34,7 @@ from ._billing import (
 
 __all__ = [
     "CreditsAddRequest",
+    "CreditsAdjustRequest",
     "Deployment",
     "DeploymentInfo",
     "KeyRotation",
@@ -246,6 +247,27 @@ class CreditsAddRequest(RequestModel):
     )
     credits: Annotated[Count, Field(gt=0, le=1_000_000_000)]
     reason: ShortText | None = None
+
+
+class CreditsAdjustRequest(RequestModel):
+    """Body of ``POST /api/teams/{team_id}/credits/adjust``: a correction of the balance, up or
+    down (a ledger ``adjustment``), with the reason the ledger keeps."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"credits": -20, "reason": "refund of a duplicate grant"}]},
+    )
+    credits: Annotated[Count, Field(ge=-1_000_000_000, le=1_000_000_000)] = Field(
+        description="Signed, not 0: added to (or taken from) credits_remaining. A negative "
+        "adjustment takes only credits that are available (remaining, less what open jobs "
+        "hold): 409 otherwise."
+    )
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1000), NoNul]
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> CreditsAdjustRequest:
+        if self.credits == 0:
+            raise ValueError("credits must not be 0")
+        return self
 
 
 class KeyRotation(ResponseModel):

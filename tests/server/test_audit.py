@@ -210,6 +210,16 @@ WALK = [
     ),
     Step(
         "POST",
+        "/api/teams/{team_id}/credits/adjust",
+        "/api/teams/t-walk/credits/adjust",
+        "team.credits_adjust",
+        "team:t-walk",
+        body={"credits": -30, "reason": "duplicate grant"},
+        before={"credits_remaining": 150},
+        after={"credits_remaining": 120, "reason": "duplicate grant"},
+    ),
+    Step(
+        "POST",
         "/api/teams/{team_id}/limits",
         "/api/teams/t-walk/limits",
         "team.limits_set",
@@ -400,7 +410,7 @@ WALK = [
         before={
             "team_id": "t-walk",
             "team_alias": "Walkers",
-            "credits_allocated": 150,
+            "credits_allocated": 120,  # 150 granted, 30 taken back
             "rpm_limit": 60,
             "status": "active",
         },

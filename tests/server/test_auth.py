@@ -20,6 +20,7 @@ ADMIN_ENDPOINTS = [
     ("POST", "/api/teams/create", {"organization_id": ORG, "team_id": "t2"}),
     ("GET", f"/api/teams/{TEAM}", None),
     ("POST", f"/api/teams/{TEAM}/credits/add", {"credits": 5}),
+    ("POST", f"/api/teams/{TEAM}/credits/adjust", {"credits": -5, "reason": "refund"}),
     ("POST", f"/api/teams/{TEAM}/rotate-key", None),
     ("POST", f"/api/teams/{TEAM}/suspend", None),
     ("POST", f"/api/teams/{TEAM}/resume", None),

@@ -82,7 +82,9 @@ async def test_a_replayed_grant_is_written_once(http: httpx.AsyncClient) -> None
     assert [(t["kind"], t["credits"]) for t in rows] == [("grant", 4)]  # a 0 grant is no change
 
 
-async def test_a_dedupe_key_is_written_once(database_url: str) -> None:
+async def test_a_dedupe_key_is_written_once_and_a_repeat_raises(database_url: str) -> None:
+    """A second row for the same cause is never silently dropped: it raises, so that the
+    change that wanted it rolls back with it (a dropped row once left a refill unrecorded)."""
     db = Database(database_url)
     await db.connect()
     try:
@@ -96,7 +98,8 @@ async def test_a_dedupe_key_is_written_once(database_url: str) -> None:
             "VALUES ('t', 'o', 'active', 'h', '2026-01-01 00:00:00')"
         )
         at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        written = [
+
+        async def charge() -> None:
             await ledger.append(
                 db,
                 team_id="t",
@@ -106,10 +109,15 @@ async def test_a_dedupe_key_is_written_once(database_url: str) -> None:
                 at=at,
                 dedupe_key="charge:j",
             )
-            for _ in range(2)
-        ]
-        assert written == [True, False]
+
+        await charge()
+        with pytest.raises(ledger.DuplicateEntry):
+            async with db.transaction():
+                await db.execute("UPDATE teams SET credits_allocated = credits_allocated + 1")
+                await charge()
         assert await ledger.balance_of(db, "t") == -1
+        row = await db.fetch_one("SELECT credits_allocated FROM teams")
+        assert row is not None and row["credits_allocated"] == 0  # rolled back with it
     finally:
         await db.disconnect()
 
@@ -156,3 +164,78 @@ async def test_a_removed_teams_ledger_stays_readable(http: httpx.AsyncClient) ->
     r = await http.get(URL)
     assert r.status_code == 200
     assert [t["credits"] for t in r.json()["transactions"]] == [3]
+
+
+ADJUST = f"/api/teams/{TEAM}/credits/adjust"
+
+
+async def test_an_adjustment_moves_the_balance_either_way_with_its_reason(
+    http: httpx.AsyncClient,
+) -> None:
+    key = await create_team(http, credits=10)
+    r = await http.post(ADJUST, json={"credits": 4, "reason": "goodwill"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["credits_allocated"], r.json()["credits_remaining"]) == (14, 14)
+    job = await open_job(http, key)  # holds one credit
+    r = await http.post(ADJUST, json={"credits": -13, "reason": "duplicate grant"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["credits_remaining"], r.json()["credits_reserved"]) == (1, 1)
+    rows = await _walk(http, 50, bearer(key))
+    assert [(t["kind"], t["credits"], t["credits_remaining_after"], t["reason"]) for t in rows][
+        :2
+    ] == [
+        ("adjustment", -13, 1, "duplicate grant"),
+        ("adjustment", 4, 14, "goodwill"),
+    ]
+    assert sum(t["credits"] for t in rows) == 1
+    # the job's credit is held: not available to take back
+    r = await http.post(ADJUST, json={"credits": -1, "reason": "too much"})
+    assert r.status_code == 409 and r.json()["error"]["param"] == "credits"
+    assert "1 held by its open jobs" in r.json()["error"]["message"]
+    r = await http.post(f"/api/jobs/{job}/complete", json={"status": "failed"}, headers=bearer(key))
+    assert r.status_code == 200
+    r = await http.post(ADJUST, json={"credits": -1, "reason": "now it is free"})
+    assert r.status_code == 200 and r.json()["credits_remaining"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"credits": 0, "reason": "nothing"},
+        {"credits": 1.0, "reason": "a float"},
+        {"credits": "5", "reason": "a string"},
+        {"credits": True, "reason": "a boolean"},
+        {"credits": 5},
+        {"credits": 5, "reason": ""},
+        {"credits": 5, "reason": "nul\u0000"},
+        {"credits": -(10**12), "reason": "too much"},
+        {"credits": 5, "reason": "x", "kind": "grant"},
+    ],
+)
+async def test_a_bad_adjustment_is_refused_and_changes_nothing(
+    http: httpx.AsyncClient, body: Any
+) -> None:
+    key = await create_team(http, credits=10)
+    before = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+    r = await http.post(ADJUST, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["type"] == "validation_error"
+    assert (await http.get("/api/credits/balance", headers=bearer(key))).json() == before
+    assert len(await _walk(http, 50, bearer(key))) == 1  # the opening grant only
+
+
+async def test_an_adjustment_of_an_unknown_team_is_404(http: httpx.AsyncClient) -> None:
+    r = await http.post("/api/teams/nobody/credits/adjust", json={"credits": 1, "reason": "x"})
+    assert r.status_code == 404
+
+
+async def test_a_negative_adjustment_raises_the_low_balance_event(
+    http: httpx.AsyncClient,
+) -> None:
+    await create_team(http, credits=10, low_balance_threshold=5)
+    r = await http.post(ADJUST, json={"credits": -6, "reason": "clawback"})
+    assert r.status_code == 200
+    events = (await http.get("/api/audit-log", params={"action": "team.credits_adjust"})).json()
+    assert [e["after"] for e in events["events"]] == [
+        {"credits_remaining": 4, "reason": "clawback"}
+    ]

@@ -146,6 +146,47 @@ async def test_racing_refills_apply_once(settings: Settings) -> None:
         assert await _refills(http) == [(5, 5)]
 
 
+async def _ledger_adds_up(http: httpx.AsyncClient) -> int:
+    """The team's transactions add up to its credits_remaining, which it returns."""
+    team = (await http.get(f"/api/teams/{TEAM}")).json()
+    r = await http.get(f"/api/teams/{TEAM}/transactions", params={"limit": 500})
+    assert sum(t["credits"] for t in r.json()["transactions"]) == team["credits_remaining"]
+    remaining: int = team["credits_remaining"]
+    return remaining
+
+
+async def test_an_auto_refill_set_anew_in_a_period_writes_a_ledger_row_for_its_grant(
+    settings: Settings,
+) -> None:
+    """DELETE then PUT of auto-refill, or a switch of period daily -> weekly -> daily, within
+    one day: each new auto-refill applies in the current period (as documented), and each of
+    its grants has its ledger row (a repeated period key once dropped the row, not the grant:
+    allocated 10 against a ledger of 5)."""
+    clock = Clock()
+    async with _app(settings, clock) as (app, http):
+        await create_team(http, credits=0)
+        runtime = app.state.runtime
+        assert (await http.put(URL, json={"amount": 5, "period": "daily"})).status_code == 200
+        await maintenance.tick(runtime)
+        assert await _ledger_adds_up(http) == 5
+        assert (await http.delete(URL)).status_code == 200
+        assert (await http.put(URL, json={"amount": 5, "period": "daily"})).status_code == 200
+        await maintenance.tick(runtime)
+        await maintenance.tick(runtime)  # once per period, still
+        assert await _ledger_adds_up(http) == 10
+        for period in ("weekly", "daily"):
+            assert (await http.put(URL, json={"amount": 1, "period": period})).status_code == 200
+            await maintenance.tick(runtime)
+        # (one clock instant for all: in the order of the balance they left)
+        assert sorted(await _refills(http), key=lambda t: t[1]) == [
+            (5, 5),
+            (5, 10),
+            (1, 11),
+            (1, 12),
+        ]
+        assert await _ledger_adds_up(http) == 12
+
+
 async def test_a_job_create_short_of_credit_applies_a_due_refill(settings: Settings) -> None:
     clock = Clock()
     async with _app(settings, clock) as (_, http):

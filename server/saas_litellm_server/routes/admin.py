@@ -14,6 +14,7 @@ from saas_litellm_models import (
     AutoRefillRequest,
     CreditBalance,
     CreditsAddRequest,
+    CreditsAdjustRequest,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAlias,
@@ -61,6 +62,10 @@ async def get_team(call: Call[None, None]) -> Team:
 
 async def add_credits(call: Call[CreditsAddRequest, None]) -> CreditBalance:
     return await teams.add_credits(call.db, call.path["team_id"], call.body, call.operator)
+
+
+async def adjust_credits(call: Call[CreditsAdjustRequest, None]) -> CreditBalance:
+    return await teams.adjust_credits(call.db, call.path["team_id"], call.body, call.operator)
 
 
 async def set_limits(call: Call[TeamLimitsRequest, None]) -> Team:
@@ -170,6 +175,21 @@ routes = [
             idempotent=True,
         ),
         add_credits,
+    ),
+    api_route(
+        _admin(
+            "POST",
+            "/api/teams/{team_id}/credits/adjust",
+            "Adjust a team's credits up or down",
+            CreditBalance,
+            CreditsAdjustRequest,
+            errors=(409,),
+            idempotent=True,
+            description="A signed correction of the balance, written to the ledger as an "
+            "`adjustment` with its reason. A negative one takes only available credits (those "
+            "open jobs do not hold): 409 with nothing changed otherwise.",
+        ),
+        adjust_credits,
     ),
     api_route(
         _admin(

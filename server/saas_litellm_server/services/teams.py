@@ -7,6 +7,7 @@ import datetime as dt
 from saas_litellm_models import (
     CreditBalance,
     CreditsAddRequest,
+    CreditsAdjustRequest,
     Deleted,
     JobTypeUsage,
     ModelAccessGroup,
@@ -24,7 +25,7 @@ from saas_litellm_models import (
 
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from ..store import Database, catalog, jobs, teams
-from . import audit, webhooks
+from . import audit, credit_events, webhooks
 from .audit import Operator
 from .keys import hash_key, issue_key, new_virtual_key
 from .pagination import page, position
@@ -261,6 +262,35 @@ async def add_credits(
             _target(team_id),
             before={"credits_allocated": balance.credits_allocated - body.credits},
             after={"credits_allocated": balance.credits_allocated, "reason": body.reason},
+        )
+    return balance
+
+
+async def adjust_credits(
+    db: Database, team_id: str, body: CreditsAdjustRequest, by: Operator
+) -> CreditBalance:
+    """Correct a team's balance up or down (a ledger ``adjustment``); a negative one takes
+    only available credits (409 otherwise, with nothing changed)."""
+    async with db.transaction():
+        before = await _locked(db, team_id)
+        row = await teams.adjust_credits(db, team_id, body.credits, body.reason, now=by.now)
+        if row is None:
+            available = before["credits_remaining"] - before["credits_reserved"]
+            raise Conflict(
+                f"team {team_id!r} has {available} credits available "
+                f"({before['credits_reserved']} held by its open jobs): it cannot give "
+                f"{-body.credits}",
+                param="credits",
+            )
+        balance = CreditBalance.model_validate(teams.balance(row))
+        await credit_events.after_change(db, row, body.credits)
+        await audit.record(
+            db,
+            by,
+            "team.credits_adjust",
+            _target(team_id),
+            before={"credits_remaining": before["credits_remaining"]},
+            after={"credits_remaining": balance.credits_remaining, "reason": body.reason},
         )
     return balance
 

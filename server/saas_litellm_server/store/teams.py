@@ -22,6 +22,7 @@ __all__ = [
     "BUDGET_COLUMNS",
     "TeamRow",
     "add_credits",
+    "adjust_credits",
     "apply_refill",
     "delete_team",
     "existed",
@@ -488,6 +489,37 @@ async def add_credits(
             reason=reason,
             dedupe_key=dedupe_key,
         )
+    return row
+
+
+async def adjust_credits(
+    db: Database, team_id: str, credits: int, reason: str, *, now: dt.datetime
+) -> Row | None:
+    """Add ``credits`` (signed) to the team's balance with an ``adjustment`` row in the ledger
+    (call inside a transaction): one conditional update, so a negative adjustment takes only
+    credits that are available (remaining, less what its jobs hold). The balance after it;
+    ``None`` when that does not hold (or the team does not exist)."""
+    row = await db.fetch_one(
+        teams.update()
+        .where(
+            teams.c.team_id == team_id,
+            teams.c.deleted_at.is_(None),
+            _AVAILABLE + credits >= 0,
+        )
+        .values(credits_allocated=teams.c.credits_allocated + credits)
+        .returning(*_BALANCE)
+    )
+    if row is None:
+        return None
+    await ledger.append(
+        db,
+        team_id=team_id,
+        kind="adjustment",
+        credits=credits,
+        credits_remaining_after=int(row["credits_remaining"]),
+        at=now,
+        reason=reason,
+    )
     return row
 
 
