@@ -68,17 +68,19 @@ def drop_database(admin_url: str, name: str) -> None:
 
 _JOBS = """
 INSERT INTO jobs (job_id, team_id, job_type, status, metadata, credit_applied, created_at,
-                  completed_at)
+                  completed_at, settled_at)
 SELECT md5('fill-job-' || g)::uuid::text, $1, 'prefill', 'completed', '{}', false,
-       now() - make_interval(secs => g), now() - make_interval(secs => g)
+       now() - make_interval(secs => g), now() - make_interval(secs => g),
+       now() - make_interval(secs => g)
 FROM generate_series(0, $2 - 1) AS g
 """
 _CALLS = f"""
 INSERT INTO llm_calls (call_id, job_id, team_id, model_alias, deployment, provider, status,
-                       streamed, prompt_tokens, completion_tokens, total_tokens, cost_usd,
-                       latency_ms, finish_reason, metadata, created_at)
+                       streamed, prompt_tokens, completion_tokens, total_tokens,
+                       provider_cost_micros, client_cost_micros, latency_ms, finish_reason,
+                       metadata, created_at)
 SELECT md5('fill-call-' || g)::uuid::text, md5('fill-job-' || (g / {CALLS_PER_JOB}))::uuid::text,
-       $1, 'bench', 'fast', 'openai', 'success', false, 9, 12, 21, 0.0000315, 1.5, 'stop', '{{}}',
+       $1, 'bench', 'fast', 'openai', 'success', false, 9, 12, 21, 32, 32, 1.5, 'stop', '{{}}',
        now() - make_interval(secs => g)
 FROM generate_series(0, $2 - 1) AS g
 """

@@ -67,6 +67,9 @@ class Plan:
     db_small: int = 1000
     stream_chunks: int = 8
     stream_delay_ms: int = 10
+    billing_depth: int = 10_000  # calls into a job, for the deep sample
+    billing_samples: int = 300  # calls per sample (per mode, per round)
+    billing_rounds: int = 3
     # one chunk every 10 s for 10 minutes: 10,000 open streams cost the server 1,000 chunks/s
     slow_model: str = "stream-60x10000ms"
 
@@ -103,6 +106,9 @@ QUICK = Plan(
     workers_seconds=1,
     stream_chunks=6,
     stream_delay_ms=5,
+    billing_depth=1000,
+    billing_samples=50,
+    billing_rounds=1,
 )
 FULL = Plan(
     name="full",

@@ -38,7 +38,7 @@ LABELS = {
 OURS = ("ours-sqlite", "ours-pg")
 
 # The sections, in the order they render.
-LATENCY, THROUGHPUT, CURVE, TTFT, SDK, DBSIZE, STREAMS, WORKERS, RECORDED = range(1, 10)
+LATENCY, THROUGHPUT, CURVE, TTFT, SDK, DBSIZE, STREAMS, WORKERS, RECORDED, BILLING = range(1, 11)
 
 # Issue 19's targets.
 ADDED_P50_MS = 0.5  # added latency at c=1, ours minus direct
@@ -51,6 +51,10 @@ DB_ROWS = 1_000_000
 WORKERS_SPEEDUP = 1.7  # serve --workers 2 against --workers 1, PostgreSQL
 STREAMS_TARGET = 10_000
 STREAMS_RSS_MB = 1024.0
+# Issue 25's targets.
+BILLING_DEPTH = 10_000
+DEPTH_RATIO = 1.2  # a call BILLING_DEPTH calls into its job against the job's first calls
+MODE_RATIO = 1.3  # consumption modes with per-job limits against job_based
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,17 @@ GOALS: dict[str, Goal] = {
         "(PostgreSQL)",
     ),
     "recorded": Goal(RECORDED, "every answered call recorded ({label})", OURS),
+    "billing depth": Goal(
+        BILLING,
+        f"a call {BILLING_DEPTH:,} calls into its job ≤ {DEPTH_RATIO:g}x the job's first calls, "
+        "every mode ({label})",
+        OURS,
+    ),
+    "billing modes": Goal(
+        BILLING,
+        f"consumption modes with per-job limits ≤ {MODE_RATIO:g}x job_based per call ({{label}})",
+        OURS,
+    ),
 }
 
 
@@ -572,7 +587,8 @@ class Report:
             f"{result.get('window', '?')} connecting or waiting for their first chunk at a time), "
             "reads the server's VmRSS after each batch, then 4 times while all are open, then "
             "disconnects them all and samples VmRSS until the server is idle again (*closing*: "
-            "it cancels the upstream requests and records a failed call for each). Opening "
+            "it cancels the upstream requests and records each call: `cancelled`, billed, once "
+            "content reached its client, else `failed`). Opening "
             f"stops early when no stream opens or fails for {result.get('stall_seconds', '?')} s "
             "(*pending*: still waiting for a first chunk then). Dedicated server processes, run "
             "while the LiteLLM proxy boots (memory is not timing-sensitive; *seconds to open* "
@@ -686,24 +702,24 @@ class Report:
         self.section(STREAMS)
         rows = []
         for name, c in counts.items():
-            failed = c.get("stream/failed", 0)
+            cut = c.get("stream/cancelled", 0) + c.get("stream/failed", 0)
             kinds = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k != "all rows")
             was_open, asked = opened.get(name, 0), attempted.get(name, 0)
-            rows.append([LABELS.get(name, name), str(asked), str(was_open), str(failed), kinds])
+            rows.append([LABELS.get(name, name), str(asked), str(was_open), str(cut), kinds])
             self.target(
                 "streams recorded",
                 name,
-                f"{failed} recorded as failed / {was_open} abandoned open ({asked} connected)",
-                was_open <= failed <= asked,
+                f"{cut} recorded as cut / {was_open} abandoned open ({asked} connected)",
+                was_open <= cut <= asked,
             )
         self.lines += [
-            "Calls recorded by the streams servers (each abandoned stream must be a failed "
-            "call, `client_disconnected`; a stream abandoned before its first chunk may be "
-            "one too):",
+            "Calls recorded by the streams servers (each abandoned stream must be a call cut "
+            "by its client, `client_disconnected`: `cancelled` once content had reached it, "
+            "`failed` before; a stream abandoned before its first chunk may be one too):",
             "",
         ]
         self.lines += _table(
-            ["server", "streams connected", "abandoned open", "failed calls recorded", "rows"],
+            ["server", "streams connected", "abandoned open", "cut calls recorded", "rows"],
             rows,
         )
 
@@ -801,6 +817,82 @@ class Report:
                 _ok(speedup, lambda v: v >= WORKERS_SPEEDUP),
             )
 
+    def billing(self, results: dict[str, dict[str, Any]]) -> None:
+        """Server time per llm-call by budget mode, at the job's first calls and deep into it
+        (``billing.measure``)."""
+        self.section(BILLING)
+        any_result = next(iter(results.values()))
+        depth = any_result["depth"]
+        self.lines += [
+            f"## {BILLING}. A call's cost by budget mode and depth into its job",
+            "",
+            "Per backend, a team and one job per budget mode (`job_based` without limits; "
+            "`consumption_tokens` and `consumption_usd` with per-job limits); the modes take "
+            f"turns, one sequential keep-alive client. A figure is the server's own time per "
+            f"non-streamed llm-call (`Server-Timing: total`), the median of "
+            f"{any_result['samples']} calls, per round ({any_result['rounds']} round(s)): at the "
+            f"job's first calls, then at {depth:,} calls into it (filled concurrently between "
+            f"the two, unmeasured). Targets: a call {BILLING_DEPTH:,} calls deep ≤ "
+            f"{DEPTH_RATIO:g}x the first calls; the consumption modes ≤ {MODE_RATIO:g}x "
+            "`job_based` (medians of per-round ratios).",
+            "",
+        ]
+        rows = []
+        for name, result in results.items():
+            for mode in result["first"]:
+                first, deep = result["first"][mode], result["deep"][mode]
+                mode_ratio = (
+                    ""
+                    if mode == "job_based"
+                    else ratio(_paired(first, result["first"]["job_based"], _div))
+                    + " / "
+                    + ratio(_paired(deep, result["deep"]["job_based"], _div))
+                )
+                rows.append(
+                    [
+                        LABELS.get(name, name),
+                        mode,
+                        ms(_median(first)),
+                        ms(_median(deep)),
+                        ratio(_paired(deep, first, _div)),
+                        mode_ratio,
+                    ]
+                )
+            depth_worst = max(
+                _paired(result["deep"][m], result["first"][m], _div) for m in result["first"]
+            )
+            mode_worst = max(
+                _paired(result[when][m], result[when]["job_based"], _div)
+                for m in result["first"]
+                if m != "job_based"
+                for when in ("first", "deep")
+            )
+            self.target(
+                "billing depth",
+                name,
+                f"{ratio(depth_worst)} (the worst mode, {result['depth']:,} calls deep)",
+                _ok(depth_worst, lambda v: v <= DEPTH_RATIO)
+                if result["depth"] >= BILLING_DEPTH
+                else None,
+            )
+            self.target(
+                "billing modes",
+                name,
+                f"{ratio(mode_worst)} (the worst mode and depth)",
+                _ok(mode_worst, lambda v: v <= MODE_RATIO),
+            )
+        self.lines += _table(
+            [
+                "server",
+                "mode",
+                "first calls ms",
+                f"at {depth:,} calls ms",
+                "deep / first",
+                "mode / job_based (first / deep)",
+            ],
+            rows,
+        )
+
     def skipped(self, number: int, title: str, why: str, *keys: str) -> None:
         """Section ``number`` was not run: its heading and why, and the same reason in the
         Targets table for ``keys``."""
@@ -848,6 +940,8 @@ class Report:
             f"PostgreSQL; SDK `llm_call` ≤ {SDK_OVER_RAW:.2f}x a raw httpx POST; "
             f"{STREAMS_TARGET:,} concurrent open streams in ≤ {STREAMS_RSS_MB / 1024:g} GB of "
             "server RSS; latency flat from 10³ to 10⁶ recorded calls; every call recorded. "
+            f"Issue 25's: a call {BILLING_DEPTH:,} calls into its job ≤ {DEPTH_RATIO:g}x its "
+            f"first calls, and the consumption modes with limits ≤ {MODE_RATIO:g}x job_based. "
             "*not measured*: the run could not say (the reason is in the measured column).",
             "",
         ]

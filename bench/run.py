@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import billing
 import database
 import nofile
 import report as rep
@@ -266,6 +267,7 @@ class Run:
             report.skipped(
                 rep.DBSIZE, "llm-call latency against database size", "no PostgreSQL", "dbsize"
             )
+        self.billing(servers)
         self.workers(bench, workers, postgres)
         for each in workers.values():
             procs.stop(each.proc)
@@ -326,7 +328,8 @@ class Run:
     def streams_recorded(
         self, servers: dict[str, systems.Server], result: dict[str, Any] | None
     ) -> None:
-        """Every abandoned stream must be recorded (as failed, client_disconnected)."""
+        """Every abandoned stream must be recorded (``client_disconnected``: cancelled once
+        content reached its client, failed before)."""
         if not result:
             return
         opened = {n: sum(r[n]["opened"] for r in result["rounds"]) for n in servers}
@@ -377,6 +380,31 @@ class Run:
             self.note(
                 f"--{plan.name}: the database-size comparison uses {plan.db_large:,} rows, "
                 f"not {rep.DB_ROWS:,} (the full run uses {FULL.db_large:,})"
+            )
+
+    def billing(self, servers: dict[str, systems.Server]) -> None:
+        """A call's server time by budget mode, first in its job and deep into it."""
+        plan = self.plan
+        results = {}
+        for name, server in servers.items():
+            result = self.phase(
+                f"billing modes and depth ({name})",
+                lambda server=server: billing.measure(
+                    server.url,
+                    systems.ADMIN_KEY,
+                    depth=plan.billing_depth,
+                    samples=plan.billing_samples,
+                    rounds=plan.billing_rounds,
+                ),
+            )
+            if result:
+                results[name] = result
+        if results:
+            self.report.billing(results)
+        if plan.billing_depth < rep.BILLING_DEPTH:
+            self.note(
+                f"--{plan.name}: the billing phase goes {plan.billing_depth:,} calls deep, not "
+                f"{rep.BILLING_DEPTH:,} (its depth target is not measured)"
             )
 
     def workers(self, bench: Bench, servers: dict[int, systems.Server], postgres: bool) -> None:

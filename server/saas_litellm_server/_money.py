@@ -61,5 +61,7 @@ def cost_pico(
 
 def pico_to_micros(pico: int | Fraction) -> int:
     """Pico-dollars rounded up to the micro-dollar (a cost is never rounded down)."""
-    value = Fraction(pico) / MICROS
+    if isinstance(pico, int):
+        return -(-pico // MICROS)
+    value = pico / MICROS
     return int(-(-value.numerator // value.denominator))

@@ -286,7 +286,10 @@ def test_a_plan_with_fewer_streams_says_so_and_measures_no_target() -> None:
 def test_abandoned_streams_recorded() -> None:
     rep = report.Report()
     rep.streams_recorded(
-        {"ours-sqlite": {"stream/failed": 1200}, "ours-pg": {"stream/failed": 900}},
+        {
+            "ours-sqlite": {"stream/cancelled": 1000, "stream/failed": 200},
+            "ours-pg": {"stream/cancelled": 900},
+        },
         {"ours-sqlite": 1000, "ours-pg": 1000},
         {"ours-sqlite": 1200, "ours-pg": 1200},
     )
@@ -333,3 +336,33 @@ def test_streams_that_stopped_opening_say_why() -> None:
     assert (
         "ours, SQLite, round 1: opening stopped with 1,000 open, 200 pending and 0 failed" in text
     )
+
+
+def _billing(first: dict[str, list[float]], deep: dict[str, list[float]], depth: int) -> Any:
+    return {"depth": depth, "samples": 300, "rounds": 3, "first": first, "deep": deep}
+
+
+def test_billing_rows_depth_and_modes_on_each_backend() -> None:
+    flat = {
+        "job_based": [1.0, 1.0, 1.0],
+        "consumption_tokens": [1.1, 1.2, 1.1],
+        "consumption_usd": [1.2, 1.25, 1.2],
+    }
+    grown = {**flat, "consumption_usd": [1.5, 1.5, 1.5]}  # 1.25x deeper, 1.5x job_based
+    rep = report.Report()
+    rep.billing(
+        {
+            "ours-sqlite": _billing(flat, flat, 10_000),
+            "ours-pg": _billing(flat, grown, 10_000),
+        }
+    )
+    assert _row(rep, "billing depth", "ours-sqlite").met is True
+    assert _row(rep, "billing modes", "ours-sqlite").met is True  # 1.2x at worst
+    assert _row(rep, "billing depth", "ours-pg").met is False  # 1.25x > 1.2x
+    assert _row(rep, "billing modes", "ours-pg").met is False  # 1.5x > 1.3x
+    assert _row(rep, "billing modes", "ours-pg").measured.startswith("1.50x")
+    text = rep.render([], [])
+    assert "## 10. A call's cost by budget mode and depth into its job" in text
+    shallow = report.Report()
+    shallow.billing({"ours-sqlite": _billing(flat, flat, 1000)})
+    assert _row(shallow, "billing depth", "ours-sqlite").met is None  # not 10,000 deep

@@ -339,6 +339,36 @@ async def test_a_job_based_job_completed_while_its_only_call_streams_is_charged(
     await team.check_ledger()
 
 
+async def test_a_job_based_job_with_an_answer_settles_at_once_whatever_still_streams(
+    server: Server,
+) -> None:
+    """Once a job_based job has a billable call, whatever its other calls do it costs one
+    credit if completed: a call still streaming does not hold its settlement back."""
+    team = await server.team(credits=3)
+    job_id = await team.job()
+    r = await team.post(f"/api/jobs/{job_id}/llm-call", {"messages": HI, "max_tokens": 5})
+    assert r.status_code == 200
+    alias, gate = await server.gate()
+    body = {"model": alias, "messages": HI, "max_tokens": 10}
+    request = server.http.build_request(
+        "POST", f"/api/jobs/{job_id}/llm-call-stream", json=body, headers=team.headers
+    )
+    response = await server.http.send(request, stream=True)
+    lines = response.aiter_lines()
+    assert await _read_content_then_cut(lines, 10) == 10
+    costs = await team.complete(job_id)
+    assert (costs["credits_charged"], costs["credits_reserved"]) == (1, 0)
+    await server.release(gate)
+    assert "event: done" in [line async for line in lines]
+    await response.aclose()
+    detail = await team.detail(job_id)
+    assert [c["status"] for c in detail["calls"]] == ["success", "success"]
+    assert detail["costs"]["total_tokens"] == sum(c["total_tokens"] for c in detail["calls"])
+    assert detail["costs"]["credits_charged"] == 1
+    assert (await team.balance())["credits_remaining"] == 2
+    await team.check_ledger()
+
+
 async def _charged(team: Team, job_id: str) -> dict[str, Any] | None:
     detail = await team.detail(job_id)
     return detail if detail["costs"]["credits_charged"] else None

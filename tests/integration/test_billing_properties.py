@@ -118,8 +118,8 @@ class Billing(RuleBasedStateMachine):
         held = sum(1 for s in self.open if s.job == job)
         deadline = time.monotonic() + 10
         while True:
-            costs = self._job(team, job)["costs"]
-            if costs["calls_in_flight"] == held:
+            calls = self._job(team, job)["calls"]
+            if sum(c["status"] == "streaming" for c in calls) == held:
                 return
             assert time.monotonic() < deadline, f"job {job}: calls still in flight"
             time.sleep(0.01)
@@ -348,7 +348,10 @@ class Billing(RuleBasedStateMachine):
                 assert micros <= round(limits["max_cost_usd"] * 1_000_000)
             if limits.get("max_credits") is not None:
                 assert costs["credits_charged"] <= limits["max_credits"]
-            settled = detail["status"] in ("completed", "failed") and costs["calls_in_flight"] == 0
+            settled = (
+                detail["status"] in ("completed", "failed")
+                and costs["credit_reason"] != "calls in flight: settled when they end"
+            )
             if settled:
                 event(f"settled {detail['status']}, charged {bool(costs['credits_charged'])}")
                 if any(c["status"] == "cancelled" for c in calls):

@@ -307,8 +307,11 @@ async def test_job_detail_lists_every_call_in_order(http: httpx.AsyncClient) -> 
         assert row[1] == c["model"] and row[2] == (c["deployment"] or "")
         assert row[3] == str(c["prompt_tokens"]) and row[4] == str(c["completion_tokens"])
         assert row[5] == f"${c['cost_usd']:,.4f}"
-        assert row[6] == f"{c['latency_ms']:.0f} ms" and row[7] == "success"
+        assert row[6] == f"${c['cost_usd']:,.4f}"  # the provider's (no markup): the operator's
+        assert row[7] == f"{c['latency_ms']:.0f} ms" and row[8] == "success"
+        assert c["provider_cost_usd"] is None  # what the team's own key sees
     assert f'id="job-cost">${costs["total_cost_usd"]:,.4f}<' in page
+    assert 'id="job-credits">1 charged<' in page
     await dash.get(f"/admin/teams/other/jobs/{job}", status=404)
     await dash.get("/admin/teams/t1/jobs/00000000-0000-0000-0000-000000000000", status=404)
 

@@ -13,7 +13,7 @@ import uuid
 
 import httpx
 import pytest
-from support import TEAM, app_client, bearer, create_team, database_behind_proxy
+from support import TEAM, app_client, bearer, create_team, database_behind_proxy, open_job
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.store import Database
@@ -129,7 +129,10 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
     """Issue 12 item 4: PostgreSQL is cut while requests hold Idempotency-Keys (creates, calls,
     completions in flight). Every key is retried until it answers: each resolves within seconds
     of the database's return, to its real outcome — one job per create key, one call per call
-    key, one charge per completed job, never two."""
+    key, one charge per completed job, never two. A call whose record was lost with the
+    database (its request answered 503, outcome unknown, and its key ran it again) is recorded
+    once the database is back as what its client got — failed, ``database_unavailable``, no
+    tokens — so that its job, completed meanwhile, is settled then."""
     lease = 1.0
     with database_behind_proxy(database_url) as (proxy, proxied):
         settings = Settings(  # type: ignore[call-arg]
@@ -177,7 +180,7 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
                     r2 = await keyed(
                         f"/api/jobs/{job}/complete", {"status": "completed"}, f"d{w}.{i}"
                     )
-                    assert r2.status_code == 200 and r2.json()["costs"]["credit_applied"], r2.text
+                    assert r2.status_code == 200, r2.text
                     outcomes.append((job, r.json()["call_id"]))
                     if len(outcomes) >= 8:
                         started.set()
@@ -191,6 +194,11 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
 
             await asyncio.gather(*[worker(w) for w in range(6)], fault())
             assert unknown, "no request lost the database mid-way"  # ("outcome is unknown")
+            for _ in range(200):  # the lost records are resolved, their jobs settled
+                balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+                if balance["credits_reserved"] == 0:
+                    break
+                await asyncio.sleep(0.05)
 
     # Straight from PostgreSQL: exactly one job per create key, one call per call key, one
     # credit per job, every call the one its key answered with.
@@ -198,14 +206,17 @@ async def test_keys_held_through_a_postgres_cut_get_their_real_outcome(
     await db.connect()
     try:
         jobs = await db.fetch_all("SELECT job_id, status, credit_applied FROM jobs")
-        calls = await db.fetch_all("SELECT job_id, call_id, status FROM llm_calls")
+        calls = await db.fetch_all("SELECT job_id, call_id, status, error_type FROM llm_calls")
         team = await db.fetch_one("SELECT * FROM teams WHERE team_id = :t", {"t": TEAM})
     finally:
         await db.disconnect()
     assert len(jobs) == len(outcomes) == 72
     assert all(j["status"] == "completed" and j["credit_applied"] for j in jobs)
-    assert sorted((c["job_id"], c["call_id"]) for c in calls) == sorted(outcomes)
-    assert all(c["status"] == "success" for c in calls)
+    lost = [c for c in calls if c["error_type"] == "database_unavailable"]
+    answered = [c for c in calls if c not in lost]
+    assert sorted((c["job_id"], c["call_id"]) for c in answered) == sorted(outcomes)
+    assert all(c["status"] == "success" for c in answered)
+    assert all(c["status"] == "failed" for c in lost)
     assert team is not None and (team["credits_used"], team["credits_reserved"]) == (72, 0)
     assert slowest < 10 * lease + 5  # seconds after the database returned, not a day
 
@@ -269,3 +280,50 @@ async def test_postgres_out_of_connection_slots_is_a_503_not_a_500(
         await db.disconnect()
         await admin.execute(f"DROP ROLE {role}")
         await admin.close()
+
+
+async def test_a_call_whose_record_was_lost_is_resolved_and_its_job_settled(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away just as a call ends: its request answers 503 (outcome unknown)
+    and its job — completed meanwhile — cannot settle while the call counts as in flight. Once
+    the database answers again the call is recorded as what its client got (``failed``,
+    ``database_unavailable``, no tokens: it got no answer) and the job is settled."""
+    from saas_litellm_server.store import DatabaseUnavailable
+    from saas_litellm_server.store import calls as store_calls
+
+    real = store_calls.finish_call
+    failures = [True, True]  # the call's own write, and the resolver's first retry
+
+    async def flaky(*args: object, **kwargs: object) -> object:
+        if failures:
+            failures.pop()
+            raise DatabaseUnavailable("the database is unavailable (OSError)")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_calls, "finish_call", flaky)
+    async with app_client(settings) as (_app, http):
+        key = await create_team(http, credits=5)
+        job = await open_job(http, key)
+        r = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=bearer(key))
+        assert r.status_code == 503 and "outcome is unknown" in r.json()["error"]["message"]
+        r = await http.post(
+            f"/api/jobs/{job}/complete", json={"status": "completed"}, headers=bearer(key)
+        )
+        assert r.status_code == 200
+        for _ in range(100):
+            detail = (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()
+            if detail["calls"] and detail["costs"]["credits_reserved"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        (call,) = detail["calls"]
+        assert (call["status"], call["error_type"], call["total_tokens"]) == (
+            "failed",
+            "database_unavailable",
+            0,
+        )
+        assert detail["costs"]["calls_in_flight"] == 0
+        # no billable call: completing it cost nothing, and the credit it held is back
+        assert detail["costs"]["credit_reason"] == "no successful call"
+        balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+        assert (balance["credits_remaining"], balance["credits_reserved"]) == (5, 0)

@@ -46,6 +46,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "credits_allocated": 1_000_000,
     },
     ("POST", "/api/teams/{team_id}/credits/add"): {"credits": 1_000_000, "reason": "mine"},
+    ("POST", "/api/teams/{team_id}/credits/adjust"): {"credits": 1_000_000, "reason": "mine"},
     ("POST", "/api/teams/{team_id}/limits"): {"rpm_limit": None, "tpm_limit": None},
     ("PUT", "/api/teams/{team_id}/auto-refill"): {"amount": 1_000_000, "period": "daily"},
     ("POST", "/api/teams/{team_id}/keys"): {"name": "mine"},

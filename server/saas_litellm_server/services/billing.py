@@ -26,6 +26,7 @@ Money is exact: costs are whole micro-dollars (``_money``), rates the decimals t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 from collections.abc import Mapping
@@ -77,15 +78,14 @@ class Budget:
     @classmethod
     def of(cls, job: Mapping[str, Any]) -> Budget:
         """From a job's row (or a team's, for a job about to be opened: no limits)."""
-        per_dollar = job.get("credits_per_dollar")
-        return cls(
-            mode=job.get("budget_mode") or "job_based",
-            tokens_per_credit=job.get("tokens_per_credit"),
-            credits_per_dollar=exact(per_dollar) if per_dollar else None,
-            markup_percent=exact(job.get("markup_percent") or 0),
-            max_tokens=job.get("limit_max_tokens"),
-            max_cost_micros=job.get("limit_max_cost_micros"),
-            max_credits=job.get("limit_max_credits"),
+        return _budget(
+            job.get("budget_mode") or "job_based",
+            job.get("tokens_per_credit"),
+            job.get("credits_per_dollar"),
+            job.get("markup_percent") or 0,
+            job.get("limit_max_tokens"),
+            job.get("limit_max_cost_micros"),
+            job.get("limit_max_credits"),
         )
 
     def limited(self, **limits: int | None) -> Budget:
@@ -114,6 +114,8 @@ class Budget:
 
     def client_micros(self, provider_pico: int) -> int:
         """What a call costs the team: the provider's cost plus the markup, rounded up."""
+        if not self.markup_percent:
+            return pico_to_micros(provider_pico)
         return pico_to_micros(provider_pico * (1 + self.markup_percent / 100))
 
     def credits(self, tokens: int, cost_micros: int) -> int:
@@ -149,6 +151,28 @@ class Budget:
 def _least(values: list[int | None]) -> int | None:
     present = [v for v in values if v is not None]
     return min(present) if present else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _budget(
+    mode: str,
+    tokens_per_credit: int | None,
+    credits_per_dollar: float | None,
+    markup_percent: float,
+    max_tokens: int | None,
+    max_cost_micros: int | None,
+    max_credits: int | None,
+) -> Budget:
+    """Budgets by their settings (a call reads its job's on every call: they repeat)."""
+    return Budget(
+        mode=mode,
+        tokens_per_credit=tokens_per_credit,
+        credits_per_dollar=exact(credits_per_dollar) if credits_per_dollar else None,
+        markup_percent=exact(markup_percent),
+        max_tokens=max_tokens,
+        max_cost_micros=max_cost_micros,
+        max_credits=max_credits,
+    )
 
 
 JOB_BASED = Budget()
@@ -289,11 +313,7 @@ async def after_call(
         if int(job["inflight_calls"]) == 0:
             await settle(db, team_id, job_id)
         return
-    need = budget.credits(
-        int(job["used_tokens"]) + int(job["inflight_tokens"]),
-        int(job["used_cost_micros"]) + int(job["inflight_cost_micros"]),
-    )
-    if budget.metered and need > int(job["credits_held"]):
+    if budget.metered and _past_caps(job):
         async with db.transaction():
             row = await jobs.lock(db, job_id, team_id)
             if row is None or row["settled_at"] is not None:
@@ -310,6 +330,18 @@ async def after_call(
             more = min(need - held, max(0, available))
             if more > 0 and await teams.hold_credits(db, team_id, more):
                 await jobs.set_hold(db, job_id, held + more, budget.caps(held + more))
+
+
+def _past_caps(job: Mapping[str, Any]) -> bool:
+    """Whether what the job used and has in flight passed its caps (what its hold pays for,
+    and its limits): only when a call used more than its worst case. Integers only: this runs
+    after every call."""
+    cap_tokens, cap_cost = job.get("cap_tokens"), job.get("cap_cost_micros")
+    used_tokens = int(job["used_tokens"]) + int(job["inflight_tokens"])
+    used_cost = int(job["used_cost_micros"]) + int(job["inflight_cost_micros"])
+    return (cap_tokens is not None and used_tokens > cap_tokens) or (
+        cap_cost is not None and used_cost > cap_cost
+    )
 
 
 async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> int:

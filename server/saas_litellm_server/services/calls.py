@@ -12,6 +12,7 @@ goes away, so that a job is never left with an unaccounted call.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -102,6 +103,11 @@ class PreparedCall:
     worst: billing.WorstCase = billing.NOTHING
     """The worst case the call counts in flight on its job (nothing for a job_based job
     without limits)."""
+    counted: bool = True
+    """Whether the call is counted in flight on its job. A call of a job_based job without
+    limits that has had a billable call already is not: whatever it does, the job costs one
+    credit if completed and nothing if failed, so its end cannot change the charge (and the
+    hot path of multi-call jobs keeps to two statements)."""
 
 
 async def admit(runtime: Runtime, team: TeamContext, body: LLMCallRequest) -> Admission:
@@ -137,8 +143,10 @@ async def prepare_call(
     limit = worst.completion_tokens or billing.output_limit(upstream)
     if limit is not None:
         billing.set_output_limit(upstream, limit)
-    until = _first_deadline(runtime, admitted.route)
-    await billing.begin_call(runtime.db, team.team_id, job_id, budget, worst, until)
+    counted = budget.checked or job["used_calls"] == 0
+    if counted:
+        until = _first_deadline(runtime, admitted.route)
+        await billing.begin_call(runtime.db, team.team_id, job_id, budget, worst, until)
     return PreparedCall(
         team=team,
         job_id=job_id,
@@ -149,6 +157,7 @@ async def prepare_call(
         window_id=admitted.window_id,
         budget=budget,
         worst=worst,
+        counted=counted,
     )
 
 
@@ -167,6 +176,8 @@ def _first_deadline(runtime: Runtime, route: routing.Route) -> dt.datetime:
 async def abandon(runtime: Runtime, call: PreparedCall) -> None:
     """A prepared call that will never run (its stream was never started): take it off its
     job's calls in flight, recording nothing."""
+    if not call.counted:
+        return
     job = await calls.drop_call(
         runtime.db,
         call.job_id,
@@ -202,6 +213,12 @@ class CallEvents:
         await self._events.aclose()
 
 
+_RESOLVE_SECONDS = 300.0
+"""How long a lost call record is retried (after that, the sweep's deadline applies)."""
+_resolving: set[asyncio.Task[None]] = set()
+"""The resolvers running (held, so that they are not garbage-collected)."""
+
+
 class _Recorder:
     """The one record of one call, written exactly once: by :meth:`finish` when the call ends,
     or on leaving the ``async with`` block without it (the client went away, the server is
@@ -215,6 +232,8 @@ class _Recorder:
         self.pieces: list[str] = []
         """What was streamed so far."""
         self.done = False
+        self.lost = False
+        """Its record could not be written (the database was away): a resolver will."""
         self._next_checkpoint = 0.0
         self.metrics = _metrics.current()
 
@@ -226,7 +245,7 @@ class _Recorder:
     async def __aexit__(self, *exc_info: object) -> None:
         if self.streamed and self.metrics is not None:
             self.metrics.open_streams.dec()
-        if self.done:
+        if self.done or self.lost:
             return
         status = "failed"
         if self.streamed:
@@ -240,6 +259,39 @@ class _Recorder:
             usage = None
         with anyio.CancelScope(shield=True):
             await self.finish(usage, error_type=reason, error_message=message, status=status)
+
+    def _resolve_later(self) -> None:
+        """The call's record was lost with the database (its request answers 503, outcome
+        unknown): once the database is back, record it as what its client got — ``cancelled``
+        with what was streamed (billed), or ``failed`` with nothing (no answer was given) — so
+        that its job does not count it in flight until the sweep's deadline. A no-op if the
+        lost write committed after all (a call's end is recorded once: ``calls.finish_call``)."""
+        if self.lost:
+            return
+        self.lost = True
+        cut = self.streamed and bool(self.pieces)
+        usage = self.usage_so_far() if cut else None
+
+        async def resolve() -> None:
+            deadline = time.monotonic() + _RESOLVE_SECONDS
+            while True:
+                try:
+                    await self.finish(
+                        usage,
+                        status="cancelled" if cut else "failed",
+                        error_type="database_unavailable",
+                        error_message="the database was unavailable when the call ended",
+                    )
+                    return
+                except DatabaseUnavailable:
+                    if time.monotonic() > deadline:
+                        logger.warning("call %s: its end could not be recorded", self.call_id)
+                        return  # the sweep drops it from its job's calls in flight
+                    await anyio.sleep(0.5)
+
+        task = asyncio.ensure_future(resolve())
+        _resolving.add(task)
+        task.add_done_callback(_resolving.discard)
 
     def usage_so_far(self) -> Usage:
         """What the call used up to now, as far as the server can tell: the upper bound of its
@@ -336,13 +388,18 @@ class _Recorder:
         )
         call = self.call
         step = idempotency.keep_step(keep) if keep is not None else None
-        done = await calls.finish_call(
-            self.runtime.db,
-            reserved_tokens=call.worst.tokens,
-            reserved_cost_micros=call.worst.cost_micros,
-            keep=step,
-            **row,
-        )
+        try:
+            done = await calls.finish_call(
+                self.runtime.db,
+                reserved_tokens=call.worst.tokens,
+                reserved_cost_micros=call.worst.cost_micros,
+                counted=call.counted,
+                keep=step,
+                **row,
+            )
+        except DatabaseUnavailable:
+            self._resolve_later()
+            raise
         self.done = True
         self._observe(row, usage)
         if done.job is not None:

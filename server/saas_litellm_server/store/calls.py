@@ -52,16 +52,19 @@ _JOB_COLUMNS = (
     "used_tokens",
     "used_cost_micros",
     "used_calls",
+    "cap_tokens",
+    "cap_cost_micros",
     "settled_at",
 )
 _APPLY = (  # the call's end on its job: it is no longer in flight, and what it used is added
     "UPDATE jobs SET "
-    "inflight_calls = CASE WHEN inflight_calls > 0 THEN inflight_calls - 1 ELSE 0 END, "
+    "inflight_calls = CASE WHEN inflight_calls > :counted "
+    "THEN inflight_calls - :counted ELSE 0 END, "
     "inflight_tokens = CASE WHEN inflight_tokens > :reserved_tokens "
     "THEN inflight_tokens - :reserved_tokens ELSE 0 END, "
     "inflight_cost_micros = CASE WHEN inflight_cost_micros > :reserved_cost "
     "THEN inflight_cost_micros - :reserved_cost ELSE 0 END, "
-    "inflight_until = CASE WHEN inflight_calls > 1 THEN inflight_until END, "
+    "inflight_until = CASE WHEN inflight_calls > :counted THEN inflight_until END, "
     "used_tokens = used_tokens + :total_tokens, "
     "used_cost_micros = used_cost_micros + :client_cost_micros, "
     "used_calls = used_calls + :billable "
@@ -149,13 +152,15 @@ async def finish_call(
     *,
     reserved_tokens: int,
     reserved_cost_micros: int,
+    counted: bool = True,
     metadata: dict[str, Any] | None = None,
     keep: tuple[Statement, dict[str, Any]] | None = None,
     **values: Any,
 ) -> Finished:
     """Record a call's end and apply it to its job, atomically: the call is no longer in
     flight (its worst case, ``reserved_*``, leaves the job's in-flight totals) and its tokens,
-    client cost and (if billable) itself join the job's used totals. ``keep`` keeps the
+    client cost and (if billable) itself join the job's used totals (``counted=False``: the
+    call was never counted in flight, see ``services.calls``). ``keep`` keeps the
     response for the request's Idempotency-Key in the same transaction, if the key is still
     the request's. Every call of every job comes here: on PostgreSQL it is one statement (a
     ``WITH`` of the upsert, the job's update and the keep), on SQLite one transaction on the
@@ -166,6 +171,7 @@ async def finish_call(
         "reserved_tokens": reserved_tokens,
         "reserved_cost": reserved_cost_micros,
         "billable": 1 if row["status"] in BILLABLE else 0,
+        "counted": 1 if counted else 0,
     }
     if keep is not None and params.keys() & keep[1].keys():
         raise ValueError(f"parameters named twice: {sorted(params.keys() & keep[1].keys())}")

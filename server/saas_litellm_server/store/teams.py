@@ -362,6 +362,7 @@ _JOB_COLUMNS = (
     "limit_max_credits",
     "credits_held",
     "credits_charged",
+    "used_calls",
 )
 _BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is bound
     "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, k.key_id, "  # noqa: S608
