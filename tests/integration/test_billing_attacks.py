@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from support import GROUP, ORG, TEAM, bearer, live_server
+from support import GROUP, ORG, TEAM, bearer, eventually, live_server
 
 from saas_litellm_server import Settings, create_app
 
@@ -130,17 +129,6 @@ class Team:
         assert balance["credits_used"] + balance["credits_reserved"] <= balance["credits_allocated"]
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns a truthy value (bounded: fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def server(upstream_settings: Settings, upstream: str) -> AsyncIterator[Server]:
     with live_server(create_app(upstream_settings)) as url:
@@ -154,6 +142,12 @@ async def server(upstream_settings: Settings, upstream: str) -> AsyncIterator[Se
             server = Server(http, upstream)
             await server.alias("Greedy", "greedy")
             yield server
+
+
+async def _closed(team: Team, job_id: str) -> dict[str, Any] | None:
+    """The single-call job, once its call is recorded and it is closed."""
+    detail = await team.detail(job_id)
+    return detail if detail["status"] != "in_progress" and detail["calls"] else None
 
 
 async def _read_content_then_cut(
@@ -193,12 +187,7 @@ async def test_a_v1_stream_cut_after_its_whole_content_is_charged(server: Server
         job_id = r.headers["x-job-id"]
         assert await _read_content_then_cut(r, 50) == 50
     await server.release(gate)
-
-    async def settled() -> dict[str, Any] | None:
-        detail = await team.detail(job_id)
-        return detail if detail["status"] != "in_progress" and detail["calls"] else None
-
-    detail = await eventually(settled)
+    detail = await eventually(lambda: _closed(team, job_id))
     assert detail["status"] == "completed" and detail["costs"]["credits_charged"] == 1
     (call,) = detail["calls"]
     assert (call["status"], call["completion_tokens"]) == ("cancelled", 50)
@@ -228,12 +217,7 @@ async def test_a_create_and_call_stream_cut_after_its_content_is_charged(
         job_id = r.headers["x-job-id"]
         assert await _read_content_then_cut(r, 30) == 30
     await server.release(gate)
-
-    async def settled() -> dict[str, Any] | None:
-        detail = await team.detail(job_id)
-        return detail if detail["status"] != "in_progress" and detail["calls"] else None
-
-    detail = await eventually(settled)
+    detail = await eventually(lambda: _closed(team, job_id))
     assert (detail["status"], detail["calls"][0]["status"]) == ("completed", "cancelled")
     balance = await team.balance()
     assert (balance["credits_used"], balance["credits_remaining"]) == (1, 0)

@@ -379,8 +379,11 @@ def _charge(mode: dict[str, Any], detail: dict[str, Any], tokens: int, micros: i
 
 @pytest.fixture
 def served(upstream_settings: Settings, upstream: str) -> Iterator[tuple[str, str]]:
-    slow_sweep = upstream_settings.model_copy(update={"maintenance_interval_seconds": 3600})
-    with live_server(create_app(slow_sweep)) as url:
+    # held streams stay open for many steps (a busy machine makes them long): no timeout
+    patient = upstream_settings.model_copy(
+        update={"maintenance_interval_seconds": 3600, "upstream_timeout": 120.0}
+    )
+    with live_server(create_app(patient)) as url:
         httpx.post(f"{url}/api/organizations/create", json={"organization_id": ORG, "name": "A"})
         httpx.post(f"{url}/api/model-access-groups/create", json={"group_name": GROUP})
         yield url, upstream

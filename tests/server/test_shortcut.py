@@ -5,15 +5,13 @@ left — over real HTTP against the upstream stub process, on both database back
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from support import GROUP, TEAM, bearer, create_team, ledger, live_server
+from support import GROUP, TEAM, bearer, create_team, eventually, ledger, live_server
 
 from saas_litellm_models import CreateAndCallResponse, parse_stream_event
 from saas_litellm_server import Settings, create_app
@@ -25,18 +23,6 @@ ALIASES = {
     "Rejects": ["error-400"],
     "Slow": ["slow-0.3"],
 }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns a truthy value (bounded: fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 class Team:

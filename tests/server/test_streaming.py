@@ -3,14 +3,13 @@ HTTP, against the mock provider and a real OpenAI-compatible upstream process.""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from support import live_server, open_job
+from support import eventually, live_server, open_job
 
 from saas_litellm_client import (
     ConflictError,
@@ -23,18 +22,6 @@ from saas_litellm_models import JobDetail
 from saas_litellm_server import Settings, create_app
 
 MSG = [{"role": "user", "content": "Tell me a story about a fox"}]
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
-    """Poll ``check`` until it returns a truthy value (bounded: fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -365,19 +365,15 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
             return 0
         after = await teams.settle_job(db, team_id, held=0, charge=extra)
         assert after is not None  # within what is available
-        remaining = int(after["credits_remaining"])
-        await ledger.append(
+        remaining = await _write_charge(
             db,
-            team_id=team_id,
-            kind="charge",
-            credits=-extra,
-            credits_remaining_after=remaining,
+            after,
+            job_id,
+            extra,
             at=utcnow(),
-            job_id=job_id,
             reason=f"job {row['job_type']}: call {call_id} ended after settlement",
             dedupe_key=f"charge:{job_id}:{call_id}",
         )
-        await credit_events.after_change(db, after, -extra)
         await jobs.record_settlement(
             db,
             job_id,
@@ -385,6 +381,34 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
             credits_remaining=remaining,
         )
     return extra
+
+
+async def _write_charge(
+    db: Database,
+    after: Mapping[str, Any],
+    job_id: str,
+    credits: int,
+    *,
+    at: dt.datetime,
+    reason: str,
+    dedupe_key: str,
+) -> int:
+    """The ledger row of a charge the team's row just took (``after``: its balance then) and
+    the credit events it crossed, in the same transaction; the balance after it."""
+    remaining = int(after["credits_remaining"])
+    await ledger.append(
+        db,
+        team_id=str(after["team_id"]),
+        kind="charge",
+        credits=-credits,
+        credits_remaining_after=remaining,
+        at=at,
+        job_id=job_id,
+        reason=reason,
+        dedupe_key=dedupe_key,
+    )
+    await credit_events.after_change(db, after, -credits)
+    return remaining
 
 
 async def settle(db: Database, team_id: str, job_id: str) -> tuple[jobs.JobRow, int, int] | None:
@@ -423,18 +447,15 @@ async def settle_closed(
         after = await teams.settle_job(db, team_id, held=held, charge=charge)
     remaining = int(after["credits_remaining"])
     if charge:
-        await ledger.append(
+        await _write_charge(
             db,
-            team_id=team_id,
-            kind="charge",
-            credits=-charge,
-            credits_remaining_after=remaining,
+            after,
+            job_id,
+            charge,
             at=now,
-            job_id=job_id,
-            reason=f"job {row['job_type']}" if row.get("job_type") else None,
+            reason=f"job {row['job_type']}",
             dedupe_key=f"charge:{job_id}",
         )
-        await credit_events.after_change(db, after, -charge)
     await jobs.record_settlement(db, job_id, credits_charged=charge, credits_remaining=remaining)
     settled = jobs.JobRow(
         **{
