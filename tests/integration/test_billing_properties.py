@@ -114,12 +114,15 @@ class Billing(RuleBasedStateMachine):
 
     def _wait_settled_calls(self, job: str, team: Team) -> None:
         """Until the server recorded every call of ``job`` that is not held open here (a cut
-        stream is recorded once the server sees the client gone)."""
+        stream is recorded once the server sees the client gone), and settled the job if that
+        was its last call in flight: nothing moves in the background when the books are read."""
         held = sum(1 for s in self.open if s.job == job)
         deadline = time.monotonic() + 10
         while True:
-            calls = self._job(team, job)["calls"]
-            if sum(c["status"] == "streaming" for c in calls) == held:
+            detail = self._job(team, job)
+            recorded = sum(c["status"] == "streaming" for c in detail["calls"]) == held
+            settling = detail["costs"]["credit_reason"] == "calls in flight: settled when they end"
+            if recorded and (held or not settling):
                 return
             assert time.monotonic() < deadline, f"job {job}: calls still in flight"
             time.sleep(0.01)
