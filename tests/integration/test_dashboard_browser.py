@@ -243,7 +243,8 @@ def test_an_operator_runs_the_saas_from_the_dashboard(
         for n, row in enumerate(rows, start=1):
             cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
             assert cells[0] == str(n) and cells[1] == "fast-chat" and cells[2] == "mock-fast"
-            assert cells[7] == "success" and cells[5].startswith("$")
+            assert cells[8] == "success" and cells[5].startswith("$")
+            assert cells[6].startswith("$")  # the provider's cost: the operator sees it
         cost = driver.find_element(By.ID, "job-cost").text
         assert re.fullmatch(r"\$0\.\d{4}", cost) and cost != "$0.0000"
         shot(driver, "job")
