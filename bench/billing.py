@@ -5,12 +5,13 @@
 The billing phase of ``run.py`` (:func:`measure`), on its own: starts, on 127.0.0.1, the fast
 upstream stub and our server on SQLite and on PostgreSQL, then prints the report's section and
 its target rows. For each budget mode — ``job_based`` without limits, ``consumption_tokens`` and
-``consumption_usd`` with per-job limits — one team and one job; the modes take turns, one
-sequential keep-alive client, every call a non-streamed llm-call of the same request. A sample is
-the server's own time per call (``Server-Timing: total``, its median over ``samples`` calls):
-first at the job's first calls, then, once every job was filled (concurrently, unmeasured) to
-``depth`` calls, at that depth. Targets (issue 25): a call ``depth`` calls into its job within
-1.2x the job's first calls, and the consumption modes within 1.3x ``job_based``.
+``consumption_usd`` with per-job limits — one team and two jobs: one filled (concurrently,
+unmeasured) to ``depth`` calls, then a fresh one. Each round, the modes take turns and each
+samples its fresh job and its deep one back to back — side by side, in the same state of the
+database — with one sequential keep-alive client, every call a non-streamed llm-call of the same
+request. A sample is the server's own time per call (``Server-Timing: total``, its median over
+``samples`` calls). Targets (issue 25): a call ``depth`` calls into its job within 1.2x a fresh
+job's calls, and the consumption modes within 1.3x ``job_based``.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ def _server_ms(response: httpx.Response) -> float:
 
 
 def _set_up(url: str, admin_key: str) -> dict[str, dict[str, str]]:
-    """A priced alias, and a team with one open job per mode; each mode's key and job."""
+    """A priced alias, and a team per mode; each mode's key and the body of its jobs."""
     admin = {"Authorization": f"Bearer {admin_key}"}
-    jobs: dict[str, dict[str, str]] = {}
+    teams: dict[str, dict[str, str]] = {}
     with httpx.Client(base_url=url, timeout=30) as http:
         r = http.post(
             "/api/model-aliases/create",
@@ -90,15 +91,20 @@ def _set_up(url: str, admin_key: str) -> dict[str, dict[str, str]]:
             )
             if r.status_code != 201:
                 raise RuntimeError(f"team {mode}: {r.text[:300]}")
-            key = r.json()["virtual_key"]
-            body: dict[str, Any] = {"team_id": team_id, "job_type": f"bench-{mode}"}
-            if spec["limits"]:
-                body["limits"] = spec["limits"]
-            r = http.post("/api/jobs/create", json=body, headers={"Authorization": f"Bearer {key}"})
-            if r.status_code != 201:
-                raise RuntimeError(f"job {mode}: {r.text[:300]}")
-            jobs[mode] = {"key": key, "job": r.json()["job_id"]}
-    return jobs
+            teams[mode] = {"key": r.json()["virtual_key"], "team_id": team_id}
+    return teams
+
+
+def _open_job(url: str, mode: str, team: dict[str, str]) -> dict[str, str]:
+    body: dict[str, Any] = {"team_id": team["team_id"], "job_type": f"bench-{mode}"}
+    if MODES[mode]["limits"]:
+        body["limits"] = MODES[mode]["limits"]
+    r = httpx.post(
+        f"{url}/api/jobs/create", json=body, headers={"Authorization": f"Bearer {team['key']}"}
+    )
+    if r.status_code != 201:
+        raise RuntimeError(f"job {mode}: {r.text[:300]}")
+    return {"key": team["key"], "job": r.json()["job_id"]}
 
 
 def _sample(http: httpx.Client, target: dict[str, str], calls: int) -> list[float]:
@@ -131,30 +137,37 @@ async def _fill(url: str, target: dict[str, str], calls: int, concurrency: int =
         await asyncio.gather(*(worker(http) for _ in range(concurrency)))
 
 
+def _quiet(seconds: float = 30.0) -> None:
+    """Until the machine is idle (the database's work after the fill included), at most
+    ``seconds``."""
+    from processes import machine_busy
+
+    deadline = time.monotonic() + seconds
+    while machine_busy(0.5) > 0.05 and time.monotonic() < deadline:
+        pass
+
+
 def measure(url: str, admin_key: str, *, depth: int, samples: int, rounds: int) -> dict[str, Any]:
-    """Per mode, per round: the median server time of a call at the job's start and at
-    ``depth`` calls into it (the modes take turns in each round)."""
-    jobs = _set_up(url, admin_key)
+    """Per mode, per round: the median server time of a call of a fresh job and of one
+    ``depth`` calls deep, sampled back to back (the modes take turns in each round)."""
+    teams = _set_up(url, admin_key)
+    deep_jobs = {mode: _open_job(url, mode, team) for mode, team in teams.items()}
+    started = time.monotonic()
+    for mode in MODES:
+        asyncio.run(_fill(url, deep_jobs[mode], depth))
+    fresh_jobs = {mode: _open_job(url, mode, team) for mode, team in teams.items()}
+    _quiet()
     first: dict[str, list[float]] = {m: [] for m in MODES}
     deep: dict[str, list[float]] = {m: [] for m in MODES}
-    done = dict.fromkeys(MODES, 0)
-    started = time.monotonic()
     with httpx.Client(base_url=url, timeout=60) as http:
-        for mode in MODES:  # warm-up: connections, caches, the first hold of each job
-            _sample(http, jobs[mode], 20)
-            done[mode] += 20
+        for mode in MODES:  # warm-up: connections, caches, each job's first hold
+            _sample(http, fresh_jobs[mode], 20)
+            _sample(http, deep_jobs[mode], 20)
         for r in range(rounds):
             order = list(MODES)[r % len(MODES) :] + list(MODES)[: r % len(MODES)]
             for mode in order:
-                first[mode].append(statistics.median(_sample(http, jobs[mode], samples)))
-                done[mode] += samples
-        for mode in MODES:
-            asyncio.run(_fill(url, jobs[mode], depth - done[mode]))
-            done[mode] = depth
-        for r in range(rounds):
-            order = list(MODES)[r % len(MODES) :] + list(MODES)[: r % len(MODES)]
-            for mode in order:
-                deep[mode].append(statistics.median(_sample(http, jobs[mode], samples)))
+                first[mode].append(statistics.median(_sample(http, fresh_jobs[mode], samples)))
+                deep[mode].append(statistics.median(_sample(http, deep_jobs[mode], samples)))
     return {
         "depth": depth,
         "samples": samples,

@@ -69,7 +69,7 @@ class Plan:
     stream_delay_ms: int = 10
     billing_depth: int = 10_000  # calls into a job, for the deep sample
     billing_samples: int = 300  # calls per sample (per mode, per round)
-    billing_rounds: int = 3
+    billing_rounds: int = 5
     # one chunk every 10 s for 10 minutes: 10,000 open streams cost the server 1,000 chunks/s
     slow_model: str = "stream-60x10000ms"
 

@@ -826,14 +826,15 @@ class Report:
         self.lines += [
             f"## {BILLING}. A call's cost by budget mode and depth into its job",
             "",
-            "Per backend, a team and one job per budget mode (`job_based` without limits; "
-            "`consumption_tokens` and `consumption_usd` with per-job limits); the modes take "
-            f"turns, one sequential keep-alive client. A figure is the server's own time per "
-            f"non-streamed llm-call (`Server-Timing: total`), the median of "
-            f"{any_result['samples']} calls, per round ({any_result['rounds']} round(s)): at the "
-            f"job's first calls, then at {depth:,} calls into it (filled concurrently between "
-            f"the two, unmeasured). Targets: a call {BILLING_DEPTH:,} calls deep ≤ "
-            f"{DEPTH_RATIO:g}x the first calls; the consumption modes ≤ {MODE_RATIO:g}x "
+            "Per backend, a team per budget mode (`job_based` without limits; "
+            "`consumption_tokens` and `consumption_usd` with per-job limits) with two jobs: one "
+            f"filled to {depth:,} calls (concurrently, unmeasured), then a fresh one. Each round "
+            "the modes take turns, each sampling its fresh job and its deep job back to back "
+            "(side by side, in the same state of the database), one sequential keep-alive "
+            "client. A figure is the server's own time per non-streamed llm-call "
+            f"(`Server-Timing: total`), the median of {any_result['samples']} calls, per round "
+            f"({any_result['rounds']} round(s)). Targets: a call {BILLING_DEPTH:,} calls deep ≤ "
+            f"{DEPTH_RATIO:g}x a fresh job's; the consumption modes ≤ {MODE_RATIO:g}x "
             "`job_based` (medians of per-round ratios).",
             "",
         ]
@@ -885,7 +886,7 @@ class Report:
             [
                 "server",
                 "mode",
-                "first calls ms",
+                "fresh job ms",
                 f"at {depth:,} calls ms",
                 "deep / first",
                 "mode / job_based (first / deep)",

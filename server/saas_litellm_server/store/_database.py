@@ -424,14 +424,21 @@ class Database:
         """Every ``_CHECKPOINT_EVERY`` writes on the event loop's thread, move the WAL into the
         database file from a pooled connection's thread (the inline writer never does: a
         checkpoint syncs the disk), so that the WAL stays small. Called once the write lock is
-        released; PASSIVE: it waits for no one and blocks no writer."""
+        released. Two PASSIVE checkpoints (they wait for no one): the bulk with writers going
+        on, then, under the write lock, the few frames they added meanwhile — a checkpoint that
+        backfilled every frame lets the next write start the WAL over; without it, writes that
+        never pause kept it growing (189 MB for a 5 MB database after 18,000 calls), and every
+        read slower, as a read searches the WAL's index from its newest frame back."""
         self._inline_writes += 1
         if self._inline_writes % _CHECKPOINT_EVERY:
             return
+        assert self._write_lock is not None
         pool = self._db._backend._pooled
         connection = await pool.acquire()
         try:
             await run_statement(connection, "PRAGMA wal_checkpoint(PASSIVE)", [], fetch=True)
+            async with self._write_lock:
+                await run_statement(connection, "PRAGMA wal_checkpoint(PASSIVE)", [], fetch=True)
         finally:
             await pool.release(connection)
 
