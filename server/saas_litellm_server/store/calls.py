@@ -157,13 +157,14 @@ async def finish_call(
     keep: tuple[Statement, dict[str, Any]] | None = None,
     **values: Any,
 ) -> Finished:
-    """Record a call's end and apply it to its job, atomically: the call is no longer in
-    flight (its worst case, ``reserved_*``, leaves the job's in-flight totals) and its tokens,
-    client cost and (if billable) itself join the job's used totals (``counted=False``: the
-    call was never counted in flight, see ``services.calls``). ``keep`` keeps the
-    response for the request's Idempotency-Key in the same transaction, if the key is still
-    the request's. Every call of every job comes here: on PostgreSQL it is one statement (a
-    ``WITH`` of the upsert, the job's update and the keep), on SQLite one transaction on the
+    """Record a call's end and, for a call ``counted`` in flight on its job, apply it to the
+    job, atomically: the call is no longer in flight (its worst case, ``reserved_*``, leaves
+    the job's in-flight totals) and its tokens, client cost and (if billable) itself join the
+    job's used totals. A call not counted (see ``services.calls``) writes its record alone: the
+    job's row is not touched, so concurrent calls of one job do not queue on its lock. ``keep``
+    keeps the response for the request's Idempotency-Key in the same transaction, if the key is
+    still the request's. Every call of every job comes here: on PostgreSQL it is one statement
+    (a ``WITH`` of the upsert, the job's update and the keep), on SQLite one transaction on the
     event loop's thread."""
     row = _row(values, metadata)
     params = {
@@ -171,32 +172,34 @@ async def finish_call(
         "reserved_tokens": reserved_tokens,
         "reserved_cost": reserved_cost_micros,
         "billable": 1 if row["status"] in BILLABLE else 0,
-        "counted": 1 if counted else 0,
+        "counted": 1,
     }
     if keep is not None and params.keys() & keep[1].keys():
         raise ValueError(f"parameters named twice: {sorted(params.keys() & keep[1].keys())}")
     if db.backend == "postgresql":
+        if not counted and keep is None:
+            await db.run(_FINISH, params)
+            return Finished(job=None, kept=False)
         result = await db.run(
-            _finish_statement(keep[0] if keep else None),
-            {
-                **params,
-                **(keep[1] if keep else {}),
-            },
+            _finish_statement(keep[0] if keep else None, apply=counted),
+            {**params, **(keep[1] if keep else {})},
         )
         found = result[0]
-        job = {c: found[c] for c in _JOB_COLUMNS} if found["recorded"] else None
+        job = {c: found[c] for c in _JOB_COLUMNS} if counted and found["recorded"] else None
         return Finished(job=job, kept=bool(found["kept"]))
-    steps: list[tuple[Statement, dict[str, Any], bool]] = [
-        (_FINISH, params, True),
-        (_apply_sqlite(), params, False),
-    ]
+    steps: list[tuple[Statement, dict[str, Any], bool]] = [(_FINISH, params, True)]
+    if counted:
+        steps.append((_apply_sqlite(), params, False))
     if keep is not None:
         steps.append((keep[0], keep[1], False))
+    if len(steps) == 1:
+        await db.run(_FINISH, params)
+        return Finished(job=None, kept=False)
     done = await db.run_atomic(steps)
-    job_rows = done[1] if len(done) > 1 else []
+    job_rows = done[1] if counted and len(done) > 1 else []
     return Finished(
         job=job_rows[0] if job_rows else None,
-        kept=keep is not None and len(done) > 2 and bool(done[2]),
+        kept=keep is not None and len(done) == len(steps) and bool(done[-1]),
     )
 
 
@@ -206,17 +209,20 @@ def _apply_sqlite() -> Statement:
 
 
 @functools.cache
-def _finish_statement(keep: Statement | None) -> Statement:
-    """The upsert, its job's update and ``keep`` as one PostgreSQL statement: data-modifying
-    ``WITH`` parts all run, in one transaction, whatever the outer query reads."""
-    kept = f", kept AS ({keep.sql})" if keep is not None else ""
+def _finish_statement(keep: Statement | None, *, apply: bool) -> Statement:
+    """The upsert, its job's update (``apply``) and ``keep`` as one PostgreSQL statement:
+    data-modifying ``WITH`` parts all run, in one transaction, whatever the outer query
+    reads."""
+    parts = [f"recorded AS ({_FINISH.sql})"]
+    if apply:
+        parts.append(f"job AS ({_APPLY} AND EXISTS (SELECT 1 FROM recorded){_APPLY_RETURNING})")  # noqa: S608
+    if keep is not None:
+        parts.append(f"kept AS ({keep.sql})")
     count_kept = "(SELECT count(*) FROM kept)" if keep is not None else "0"
-    return Statement(
-        f"WITH recorded AS ({_FINISH.sql}), "  # noqa: S608
-        f"job AS ({_APPLY} AND EXISTS (SELECT 1 FROM recorded){_APPLY_RETURNING}){kept} "
-        f"SELECT (SELECT count(*) FROM recorded) AS recorded, {count_kept} AS kept, job.* "
-        "FROM (SELECT 1) AS one LEFT JOIN job ON TRUE"
-    )
+    select = f"SELECT (SELECT count(*) FROM recorded) AS recorded, {count_kept} AS kept"  # noqa: S608
+    if apply:
+        select += ", job.* FROM (SELECT 1) AS one LEFT JOIN job ON TRUE"
+    return Statement(f"WITH {', '.join(parts)} {select}")
 
 
 async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:

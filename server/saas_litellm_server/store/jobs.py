@@ -483,8 +483,9 @@ async def alive_until(db: Database, job_id: str, until: dt.datetime) -> None:
 
 
 async def job_costs(db: Database, job: JobRow) -> Row:
-    """The job's calls: counts by status and average latency (from its calls), tokens and
-    client cost (its running totals)."""
+    """The job's calls: counts by status, average latency, tokens and client cost, from its
+    recorded calls (a call still ``streaming`` counts only once it ends). Not from the job's
+    running totals: a job_based job's calls after its first billable one do not move them."""
 
     def count_if(status: str) -> Any:
         return sa.func.coalesce(
@@ -498,6 +499,20 @@ async def job_costs(db: Database, job: JobRow) -> Row:
             count_if("failed").label("failed_calls"),
             count_if("cancelled").label("cancelled_calls"),
             sa.func.coalesce(sa.func.avg(calls.c.latency_ms), 0.0).label("avg_latency_ms"),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((calls.c.status == "streaming", _ZERO), else_=calls.c.total_tokens)
+                ),
+                0,
+            ).label("tokens"),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case(
+                        (calls.c.status == "streaming", _ZERO), else_=calls.c.client_cost_micros
+                    )
+                ),
+                0,
+            ).label("cost_micros"),
         ).where(calls.c.job_id == job["job_id"])
     )
     assert row is not None
@@ -507,8 +522,8 @@ async def job_costs(db: Database, job: JobRow) -> Row:
         "failed_calls": int(row["failed_calls"]),
         "cancelled_calls": int(row["cancelled_calls"]),
         "calls_in_flight": job["inflight_calls"],
-        "total_tokens": job["used_tokens"],
-        "total_cost_usd": usd(job["used_cost_micros"]),
+        "total_tokens": int(row["tokens"]),
+        "total_cost_usd": usd(int(row["cost_micros"])),
         "avg_latency_ms": round(float(row["avg_latency_ms"]), 3),
     }
 
