@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 BENCH = Path(__file__).resolve().parent
-ADMIN_KEY = "sk-bench-admin-key"
+ADMIN_KEY = "sk-bench-admin-key-0123456789abcdef"
 LITELLM_MASTER_KEY = "sk-bench-litellm-master"
 LITELLM_SPEC = "litellm[proxy]==1.108.7"
 TEAM_ID = "bench-team"

@@ -74,7 +74,14 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ._preflight import StartupError, check_config, check_database, load_settings
+    from ._preflight import (
+        StartupError,
+        check_admin_key,
+        check_config,
+        check_database,
+        check_port,
+        load_settings,
+    )
     from .app import create_app
 
     overrides = {
@@ -92,6 +99,8 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {field: flag for field, flag in _FLAGS.items() if field in overrides}
     try:
         settings = load_settings(overrides, flags)
+        check_admin_key(settings)
+        check_port(settings, flags)
         check_database(settings, flags)  # refuse what cannot work before creating anything
         check_config(settings, flags)
     except StartupError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,21 @@ from pydantic_settings import SettingsError
 
 from ._settings import Settings
 
-__all__ = ["StartupError", "check_config", "check_database", "load_settings", "safe_url"]
+__all__ = [
+    "MIN_ADMIN_KEY_LENGTH",
+    "StartupError",
+    "check_admin_key",
+    "check_config",
+    "check_database",
+    "check_port",
+    "load_settings",
+    "safe_url",
+]
 
 _CONNECT_TIMEOUT = 5.0
+
+MIN_ADMIN_KEY_LENGTH = 32
+"""An admin key opens every team's credits: one short enough to guess is refused at start."""
 
 
 class StartupError(Exception):
@@ -53,6 +66,35 @@ def load_settings(overrides: Mapping[str, Any], flags: Mapping[str, str]) -> Set
         raise StartupError("; ".join(problems)) from None
     except SettingsError as exc:  # a value the environment source could not even parse
         raise StartupError(f"invalid setting: {exc}") from None
+
+
+def check_port(settings: Settings, flags: Mapping[str, str]) -> None:
+    """Refuse a port another process listens on, first: before the database is touched (a
+    SQLite file created) or the app started, as uvicorn would only find out after both."""
+    host, port = settings.host, settings.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StartupError(
+                f"cannot listen on {host}:{port} ({reason}); stop what uses it or choose another "
+                f"port with {_source('port', flags)}"
+            ) from None
+
+
+def check_admin_key(settings: Settings) -> None:
+    """Refuse an admin key shorter than :data:`MIN_ADMIN_KEY_LENGTH` (its length is named,
+    never the key)."""
+    key = settings.admin_key.get_secret_value() if settings.admin_key is not None else ""
+    if key and len(key) < MIN_ADMIN_KEY_LENGTH:
+        raise StartupError(
+            f"SAAS_LITELLM_ADMIN_KEY is {len(key)} characters long; an admin key needs at least "
+            f'{MIN_ADMIN_KEY_LENGTH} (make one with: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))")'
+        )
 
 
 def safe_url(url: str) -> str:

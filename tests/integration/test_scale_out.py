@@ -17,7 +17,7 @@ from support import start_server, stop, wait_until_up
 
 from saas_litellm_server.store import Database
 
-ADMIN = "adm-scale-out-test"
+ADMIN = "adm-scale-out-test-0123456789abcdef"
 TEAMS = [f"team-{i}" for i in range(3)]
 MSG = {"messages": [{"role": "user", "content": "scale"}]}
 

@@ -22,7 +22,7 @@ from support import GROUP, TEAM, bearer, create_team, server_process
 
 from saas_litellm_server.store import Database
 
-ADMIN = "adm-workers-test"
+ADMIN = "adm-workers-test-0123456789abcdef"
 MSG = {"messages": [{"role": "user", "content": "workers"}]}
 FRESHNESS = 1.0  # seconds: what the workers promise for admin changes and cooldowns
 SLACK = 0.75  # for the requests themselves on a busy machine

@@ -49,7 +49,7 @@ def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> No
 
 def test_serve_runs_with_flags_and_environment(database_url: str, tmp_path: Path) -> None:
     port = free_port()
-    admin = "adm-cli-test-key"
+    admin = "adm-cli-test-key-0123456789abcdef"
     proc = cli(
         "serve",
         "--port",
@@ -428,3 +428,62 @@ def test_serve_lifts_its_open_files_limit_to_the_hard_one(tmp_path: Path) -> Non
     finally:
         proc.terminate()
         proc.communicate(timeout=15)
+
+
+# --- the admin key and the port, checked before anything is created
+
+
+def test_a_short_admin_key_is_refused_at_start_without_showing_it(tmp_path: Path) -> None:
+    proc = cli(
+        *("serve", "--host", "0.0.0.0", "--port", str(free_port())),
+        env={"SAAS_LITELLM_ADMIN_KEY": "hunter2-admin"},
+        cwd=tmp_path,
+    )
+    try:
+        out, _ = proc.communicate(timeout=30)  # a key let through would serve until stopped
+    finally:
+        proc.kill()
+    assert proc.returncode == 2
+    assert out.splitlines() == [
+        "saas-litellm-server: SAAS_LITELLM_ADMIN_KEY is 13 characters long; an admin key needs "
+        'at least 32 (make one with: python -c "import secrets; print(secrets.token_urlsafe(32))")'
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_admin_key_of_32_characters_is_accepted(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saas_litellm_server import Settings
+    from saas_litellm_server._preflight import check_admin_key
+
+    check_admin_key(Settings(admin_key="k" * 32))  # no StartupError
+    check_admin_key(Settings(admin_key=None))  # local-dev mode has its own check
+
+
+def test_a_busy_port_is_one_line_and_creates_nothing(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert run_main("serve", "--port", str(port)) == 2
+        line = one_clear_line(capsys)
+        assert f"cannot listen on 127.0.0.1:{port}" in line and "--port" in line
+        assert list(clean_env.iterdir()) == []  # no SQLite file
+
+
+def test_a_busy_port_exits_2_from_the_real_command(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = cli("serve", "--port", str(port), cwd=tmp_path)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == 2
+    assert len(out.splitlines()) == 1 and "Application startup" not in out, out
+    assert list(tmp_path.iterdir()) == []
