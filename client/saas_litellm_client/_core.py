@@ -42,6 +42,7 @@ from ._retry import (
     check_max_retries,
     new_idempotency_key,
     server_delay,
+    server_says_retry,
 )
 from ._types import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutTypes
 from ._utils import describe
@@ -303,7 +304,8 @@ class ClientCore:
         if number > call.max_retries:
             return None
         if isinstance(error, APIStatusError):
-            if error.status_code not in RETRYABLE_STATUSES:
+            says = server_says_retry(error.response.headers)
+            if not (says if says is not None else error.status_code in RETRYABLE_STATUSES):
                 return None
             asked = server_delay(error.response.headers)
             if asked is not None:

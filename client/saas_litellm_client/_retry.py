@@ -8,9 +8,11 @@ A failed attempt is retried — up to ``max_retries`` times (default 2) — when
   ``rate_limited`` or ``internal_error`` that arrives before the first chunk.
 
 Nothing else is: every other 4xx — ``402``, ``409`` and ``422`` above all — is an answer, not a
-glitch. (A ``409`` saying that an earlier attempt of the same call is still running on the server
-is waited out instead — up to the deadline — since its outcome is the answer; see
-``_BaseClient._attempts``.)
+glitch. (A ``409`` saying that an earlier attempt of the same call is still running on the
+server is waited out instead — up to the deadline — since its outcome is the answer; see
+``_BaseClient._attempts``.) A response's ``x-should-retry`` header, when the server sends one,
+decides instead of the status (``true``: retry, ``false``: do not), as in the openai and
+anthropic SDKs.
 
 The wait before retry ``n`` (1, 2, …) is ``min(0.5 * 2**(n-1), 8)`` seconds minus up to
 25 % jitter, unless the response said how long to wait (``retry-after-ms``, else
@@ -50,6 +52,7 @@ __all__ = [
     "check_max_retries",
     "new_idempotency_key",
     "server_delay",
+    "server_says_retry",
     "sleep",
     "sync_sleep",
 ]
@@ -78,6 +81,13 @@ def backoff_delay(retry: int, rand: float) -> float:
     ``min(0.5 * 2**(retry-1), 8)`` scaled by a jitter factor in (0.75, 1]."""
     base: float = min(INITIAL_DELAY * 2.0 ** (retry - 1), MAX_DELAY)
     return base * (1 - JITTER * rand)
+
+
+def server_says_retry(headers: httpx.Headers) -> bool | None:
+    """The response's ``x-should-retry``: ``True``/``False``, or ``None`` when absent or
+    neither."""
+    value = headers.get("x-should-retry", "").strip().lower()
+    return True if value == "true" else False if value == "false" else None
 
 
 def server_delay(headers: httpx.Headers) -> float | None:

@@ -28,7 +28,7 @@ def _response_408(what: str) -> bytes:
     ).model_dump_json(exclude_none=True)
     head = (
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-        f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+        f"x-should-retry: true\r\nconnection: close\r\ncontent-length: {len(body)}\r\n\r\n"
     )
     return (head + body).encode()
 

@@ -8,6 +8,7 @@ shape instead, ``{"error": {"message", "type", "param", "code"}}`` with the nati
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,11 +21,13 @@ from .errors import APIError
 
 __all__ = [
     "OPENAI_ERROR_TYPES",
+    "SHOULD_RETRY",
     "api_error_response",
     "error_response",
     "json_response",
     "openai_path",
     "request_id",
+    "should_retry",
 ]
 
 OPENAI_ERROR_TYPES = {
@@ -42,6 +45,21 @@ OPENAI_ERROR_TYPES = {
 }
 """OpenAI's ``type`` for each native error type; any other (upstream, internal, unavailable)
 is ``api_error``."""
+
+
+SHOULD_RETRY = "x-should-retry"
+"""The header that tells a client whether to retry an error (the openai and anthropic SDKs
+read it before their own rules): a 409 on a closed job, say, is not worth three retries."""
+
+
+def should_retry(status_code: int, headers: Mapping[str, str]) -> str:
+    """``"true"`` for what a retry can fix — a slow request (408), a rate limit (429), the
+    server's or the upstream's trouble (5xx), and any error that says when to come back
+    (``Retry-After``: a request still running under the same Idempotency-Key) — else
+    ``"false"``: 400, 401, 402, 403, 404, 409, 413, 422 are answers."""
+    if status_code in (408, 429) or status_code >= 500 or "Retry-After" in headers:
+        return "true"
+    return "false"
 
 
 def openai_path(path: str) -> bool:
@@ -68,8 +86,10 @@ def error_response(
     details: dict[str, Any] | None = None,
     openai: bool = False,
 ) -> Response:
-    """The error body (``openai``: in OpenAI's shape, its extra details left out)."""
+    """The error body (``openai``: in OpenAI's shape, its extra details left out), with
+    ``x-should-retry`` (:func:`should_retry`)."""
     headers = {"X-Request-ID": request_id, **(headers or {})}
+    headers.setdefault(SHOULD_RETRY, should_retry(status_code, headers))
     if openai:
         shaped = OpenAIErrorResponse(
             error=OpenAIErrorBody(

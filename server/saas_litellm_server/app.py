@@ -142,7 +142,13 @@ def _middleware(settings: Settings, metrics: Metrics | None) -> list[Middleware]
                     "X-Job-Id",
                     "X-Job-Type",
                 ],
-                expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", "X-Job-Id"],
+                expose_headers=[
+                    "X-Request-ID",
+                    "Retry-After",
+                    "Idempotent-Replayed",
+                    "X-Job-Id",
+                    "x-should-retry",
+                ],
                 max_age=600,
             )
         )

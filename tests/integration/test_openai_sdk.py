@@ -348,6 +348,31 @@ def test_each_error_class(server: Server) -> None:
     assert server.credits() == before  # an upstream failure costs nothing
 
 
+def test_the_sdk_retries_only_what_a_retry_can_fix(server: Server) -> None:
+    """The server's ``x-should-retry`` overrides the openai SDK's own rule, which retries every
+    409: a closed job is asked once, not three times; an upstream failure (502) is retried."""
+    sent: list[str] = []
+    counting = httpx.Client(event_hooks={"request": [lambda r: sent.append(r.url.path)]})
+    client = openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key=server.key, max_retries=2, http_client=counting
+    )
+    closed = server.open_job()
+    server.native.post(
+        f"/api/jobs/{closed}/complete", json={"status": "failed"}, headers=bearer(server.key)
+    )
+    with pytest.raises(openai.ConflictError) as info:
+        client.chat.completions.create(
+            model="Echo", messages=MSG, extra_headers={"X-Job-Id": closed}
+        )
+    assert info.value.response.headers["x-should-retry"] == "false"
+    assert len(sent) == 1
+    sent.clear()
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.chat.completions.create(model="Broken", messages=MSG)
+    assert failed.value.response.headers["x-should-retry"] == "true"
+    assert len(sent) == 3
+
+
 def test_no_credit_is_a_402_api_status_error_with_the_body(server: Server) -> None:
     poor = server.team("poor-team", 1, [GROUP])
     client = server.client(poor)

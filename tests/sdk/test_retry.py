@@ -149,6 +149,32 @@ async def test_other_4xx_are_never_retried(
 
 
 @pytest.mark.parametrize(
+    ("status", "says", "attempts"),
+    [
+        (409, "true", 3),  # the server knows better than the status: retried
+        (500, "false", 1),  # and not retried
+        (503, "False ", 1),  # read leniently
+        (502, "maybe", 3),  # anything else: the status decides
+    ],
+)
+async def test_the_servers_x_should_retry_decides_over_the_status(
+    respx_mock: respx.MockRouter,
+    team_client: SaasLiteLLMClient,
+    status: int,
+    says: str,
+    attempts: int,
+) -> None:
+    failure = error(status, headers={"x-should-retry": says})
+    route = respx_mock.get(BALANCE_URL).mock(side_effect=[failure] * 3 + [ok()])
+
+    with pytest.raises(APIStatusError) as info:
+        await team_client.get_balance()
+
+    assert info.value.status_code == status
+    assert route.call_count == attempts
+
+
+@pytest.mark.parametrize(
     "failure",
     [
         httpx.ConnectError("refused"),
