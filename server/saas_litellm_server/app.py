@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from saas_litellm_models import Health
 
@@ -79,11 +80,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     openai = openai_path(request.url.path)
     if exc.status_code == 404:
         return error_response(
-            request_id(request),
-            "not_found",
-            f"no endpoint at {request.url.path[:200]}",
-            404,
-            openai=openai,
+            request_id(request), "not_found", _no_endpoint(request), 404, openai=openai
         )
     if exc.status_code == 405:
         return error_response(
@@ -97,6 +94,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(
         request_id(request), "invalid_request", str(exc.detail), exc.status_code, openai=openai
     )
+
+
+def _no_endpoint(request: Request) -> str:
+    """The 404 message: the path, and what was probably meant — the native API under an SDK
+    ``base_url`` that ends in ``/v1`` (the openai SDK's), or the same path without (or with)
+    a trailing slash. (No redirect: a 307 to another path has an empty body, and a client
+    that does not follow it is left with nothing.)"""
+    path = request.url.path
+    shown = path[:200]
+    if path.startswith("/v1/api/"):
+        return (
+            f"no endpoint at {shown}: the native API is at {path[3:203]}; give the saas-litellm "
+            "SDK the server's root URL as base_url, without /v1 (/v1 is the OpenAI-compatible "
+            "surface, for the openai SDK)"
+        )
+    other = path.rstrip("/") if path.endswith("/") and path != "/" else None
+    if other and len(path) <= 1000:
+        scope = {**request.scope, "path": other}
+        if any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+            return f"no endpoint at {shown}; did you mean {other[:200]} (no trailing slash)?"
+    return f"no endpoint at {shown}"
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -205,7 +223,7 @@ def create_app(
 
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-    return Starlette(
+    app = Starlette(
         routes=[
             api_route(
                 Operation(
@@ -255,6 +273,8 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # a 404 that names the right path instead
+    return app
 
 
 WORKER_LOG_LEVEL = "SAAS_LITELLM_WORKER_LOG_LEVEL"

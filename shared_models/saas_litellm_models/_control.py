@@ -172,7 +172,9 @@ class AuditLogQuery(PageQuery):
     """Query of ``GET /api/audit-log``."""
 
     actor: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul] | None = Field(
-        default=None, description="Only changes by this actor (admin-key, local-dev, …)."
+        default=None,
+        description="Only changes by actors starting with this (admin-key, local-dev, "
+        "dashboard — every dashboard:<session> —, config, …).",
     )
     action: Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul] | None = Field(
         default=None, description="Only this action (team.update, …)."

@@ -998,6 +998,10 @@ async def _history(settings: Settings, clock: Clock) -> list[tuple[dt.datetime, 
         {"actor": "local-dev"},
         {"actor": "admin-key"},
         {"actor": "nobody"},
+        {"actor": "admin"},  # a prefix: admin-key's changes (item 12 of issue 26)
+        {"actor": "local"},
+        {"actor": "%"},  # not a pattern: no actor starts with it
+        {"actor": "_ocal-dev"},
         {"action": "team.update"},
         {"action": "team.update", "actor": "admin-key"},
         {"target": "team:t1"},
@@ -1019,7 +1023,7 @@ async def test_filters(settings: Settings, clock: Clock, filters: dict[str, Any]
 
     def wanted(at: dt.datetime, actor: str, action: str, target: str) -> bool:
         return (
-            filters.get("actor", actor) == actor
+            actor.startswith(filters.get("actor", actor))
             and filters.get("action", action) == action
             and filters.get("target", target) == target
             and ("since" not in filters or at >= dt.datetime.fromisoformat(params["since"]))

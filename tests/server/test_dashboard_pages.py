@@ -231,6 +231,10 @@ async def test_team_actions_credits_limits_suspend_resume(http: httpx.AsyncClien
     by_dashboard = [e["action"] for e in events if e["actor"].startswith("dashboard:")]
     assert by_dashboard[:2] == ["team.resume", "team.suspend"]
     assert {e["actor"] for e in events} - {"local-dev"} == {events[0]["actor"]}  # one session
+    found = (await http.get("/api/audit-log", params={"actor": "dashboard"})).json()["events"]
+    assert [e["action"] for e in found] == [
+        e["action"] for e in events if e["actor"].startswith("dashboard:")
+    ]
 
 
 async def test_team_keys_create_revoke_rotate(http: httpx.AsyncClient) -> None:

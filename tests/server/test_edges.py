@@ -64,3 +64,46 @@ async def test_item9_errors_say_whether_a_retry_can_fix_them(http: httpx.AsyncCl
 )
 def test_item9_the_rule_by_status(status: int, headers: dict[str, str], expected: str) -> None:
     assert should_retry(status, headers) == expected
+
+
+# -- item 11: the front page, trailing slashes, a base URL ending in /v1 ----------------------
+
+
+async def test_item11_the_root_is_a_page_linking_the_dashboard_and_the_docs(
+    http: httpx.AsyncClient,
+) -> None:
+    r = await http.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    for link in ('href="/admin"', 'href="/docs"', 'href="/redoc"'):
+        assert link in r.text
+    for path in ("/admin", "/docs", "/redoc"):
+        assert (await http.get(path, follow_redirects=True)).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_item11_a_trailing_slash_is_a_404_naming_the_path(
+    http: httpx.AsyncClient, method: str
+) -> None:
+    key = await create_team(http, credits=10)
+    path = "/api/jobs/create/" if method == "POST" else "/api/credits/balance/"
+    r = await http.request(
+        method, path, json={"team_id": TEAM, "job_type": "x"}, headers=bearer(key)
+    )
+    assert r.status_code == 404
+    message = r.json()["error"]["message"]
+    assert f"did you mean {path.rstrip('/')} (no trailing slash)?" in message
+    assert "did you mean" not in (await http.get("/api/nowhere/")).json()["error"]["message"]
+
+
+async def test_item11_an_sdk_pointed_at_v1_is_told_the_base_url(http: httpx.AsyncClient) -> None:
+    from saas_litellm_client import NotFoundError, SaasLiteLLMClient
+
+    key = await create_team(http, credits=10)
+    async with SaasLiteLLMClient(
+        "http://testserver/v1", TEAM, key, http_client=http, max_retries=0
+    ) as client:
+        with pytest.raises(NotFoundError) as info:
+            await client.create_job("x")
+    message = info.value.message
+    assert "the native API is at /api/jobs/create" in message
+    assert "base_url" in message and "without /v1" in message

@@ -20,7 +20,7 @@ from support import TEAM, live_server
 
 from saas_litellm_server import Settings, create_app
 
-UNDOCUMENTED = {"/openapi.json", "/docs", "/redoc", "/admin"}  # /admin: the HTML dashboard
+UNDOCUMENTED = {"/", "/openapi.json", "/docs", "/redoc", "/admin"}  # HTML pages
 
 
 async def test_document_is_valid_and_lists_every_route(http: httpx.AsyncClient) -> None:

@@ -1,5 +1,7 @@
 """Interactive API documentation: the OpenAPI document, Swagger UI at ``/docs`` and ReDoc at
-``/redoc``, with their assets served from the package (no internet access needed)."""
+``/redoc``, with their assets served from the package (no internet access needed); and ``/``,
+a page that points at them and at the dashboard (someone opening the server's address in a
+browser meets links, not a JSON 404)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,31 @@ _REDOC = """<!doctype html>
 </body></html>"""
 
 
+_HOME = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>saas-litellm server</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;
+color:#1f2328}}a{{color:#0969da}}li{{margin:.3rem 0}}code{{font-size:.9em}}</style></head>
+<body><h1>saas-litellm server</h1><p>Version {version}. A job-based, multi-tenant LLM API.</p>
+<ul>{dashboard}
+<li><a href="/docs">/docs</a>: the API, interactive (Swagger UI)</li>
+<li><a href="/redoc">/redoc</a>: the API reference (ReDoc)</li>
+<li><a href="/openapi.json">/openapi.json</a>: the OpenAPI document</li>
+<li><code>/v1</code>: the OpenAI-compatible surface (the <code>base_url</code> of the openai SDK;
+the saas-litellm SDK takes this server's root URL)</li>
+</ul></body></html>"""
+
+_DASHBOARD_LINK = '<li><a href="/admin">/admin</a>: the operators\' dashboard</li>'
+
+
+async def home(request: Request) -> Response:
+    runtime = getattr(request.app.state, "runtime", None)
+    dashboard = runtime is None or runtime.settings.dashboard
+    return HTMLResponse(
+        _HOME.format(version=__version__, dashboard=_DASHBOARD_LINK if dashboard else "")
+    )
+
+
 async def openapi(request: Request) -> Response:
     document = getattr(request.app.state, "openapi", None)
     if document is None:
@@ -51,6 +78,7 @@ async def redoc(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
+    Route("/", home, methods=["GET"], include_in_schema=False),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
     Route("/docs", swagger, methods=["GET"], include_in_schema=False),
     Route("/redoc", redoc, methods=["GET"], include_in_schema=False),

@@ -46,10 +46,13 @@ async def list_events(
     limit: int,
     after: tuple[dt.datetime, str] | None,
 ) -> list[Row]:
-    """A page of events matching every filter given, newest first."""
+    """A page of events matching every filter given, newest first: ``actor`` is a prefix
+    (``dashboard`` finds every ``dashboard:<session>``), the others exact."""
     query = audit_events.select()
+    if actor is not None:
+        escaped = actor.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        query = query.where(audit_events.c.actor.like(f"{escaped}%", escape="!"))
     for column, value in (
-        (audit_events.c.actor, actor),
         (audit_events.c.action, action),
         (audit_events.c.target, target),
     ):
