@@ -127,3 +127,14 @@ def test_every_python_snippet_of_the_docs_passes_mypy_strict(tmp_path: Path) -> 
             where, _, message = line.partition(": error: ")
             report.append(f"{doc}:{first + int(where.split(':')[1]) - prelude - 1}: {message}")
     assert report == [], "\n".join(report)
+
+
+def test_no_page_installs_saas_litellm_from_an_index_it_is_not_on() -> None:
+    """saas-litellm is not published (issue 26, item 14): every install of it is from a clone
+    (``pip install .``, ``".[server]"``, ``-e``), and the project names it that way."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    from_index = re.compile(r"pip install(?:\s+-\S+)*\s+[\"']?saas-litellm\b")
+    for page in pages:
+        found = from_index.findall(page.read_text())
+        assert not found, f"{page.name}: {found}"
+    assert 'pip install ".[server]"' in (ROOT / "README.md").read_text()
