@@ -77,6 +77,13 @@ class Metrics:
             ["alias", "deployment", "status"],
             registry=registry,
         )
+        self.auth_failures = Counter(
+            "saas_litellm_auth_failures_total",
+            "Keys presented and refused (failed), and requests refused because their address "
+            "failed too often in a minute (refused).",
+            ["outcome"],
+            registry=registry,
+        )
         self.tokens = Counter(
             "saas_litellm_llm_tokens_total",
             "Tokens of recorded LLM calls, by model alias and kind (prompt or completion).",

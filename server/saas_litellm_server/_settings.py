@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: float = Field(
         default=60.0, gt=0, description="Length of a rate-limit window (limits are per minute)."
     )
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Failed authentications (wrong keys) one client address may make in a "
+        "minute; after that it is refused (429) until the minute has passed. 0: no limit.",
+    )
     job_ttl_seconds: float = Field(
         default=3600,
         gt=0,

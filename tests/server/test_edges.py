@@ -5,10 +5,14 @@ Each test names its item. Names (headers, settings) are the contract's, ``API.md
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
+from starlette.applications import Starlette
 from support import TEAM, bearer, create_team, open_job
 
+from saas_litellm_server import Settings, create_app
 from saas_litellm_server._responses import should_retry
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -107,3 +111,81 @@ async def test_item11_an_sdk_pointed_at_v1_is_told_the_base_url(http: httpx.Asyn
     message = info.value.message
     assert "the native API is at /api/jobs/create" in message
     assert "base_url" in message and "without /v1" in message
+
+
+# -- item 2: brute force -----------------------------------------------------------------------
+
+ADMIN_KEY = "adm-edges-0123456789abcdef0123456789"
+
+
+def _from(app: Starlette, address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture
+async def locked_app(database_url: str) -> AsyncIterator[Starlette]:
+    settings = Settings(
+        database_url=database_url, admin_key=ADMIN_KEY, metrics=True, _env_file=None
+    )  # type: ignore[call-arg]
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_item2_ten_wrong_admin_keys_lock_the_address_out(locked_app: Starlette) -> None:
+    async with (
+        _from(locked_app, "203.0.113.7") as attacker,
+        _from(locked_app, "198.51.100.1") as operator,
+    ):
+        for i in range(10):
+            r = await attacker.get("/api/organizations", headers=bearer(f"adm-guess-{i}"))
+            assert r.status_code == 401, i
+        r = await attacker.get("/api/organizations", headers=bearer("adm-guess-10"))
+        assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limited"
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        # the right key from the same address is refused alike: a guess must not tell
+        r = await attacker.get("/api/organizations", headers=bearer(ADMIN_KEY))
+        assert r.status_code == 429
+        # on a team endpoint too (the admin key there would be a 403, telling it apart)
+        r = await attacker.get("/api/credits/balance", headers=bearer(ADMIN_KEY))
+        assert r.status_code == 429
+        # from elsewhere the right key works at once
+        r = await operator.get("/api/organizations", headers=bearer(ADMIN_KEY))
+        assert r.status_code == 200
+        key = await create_team(operator, credits=5, admin=bearer(ADMIN_KEY))
+        # a team's valid key is never refused, whatever its address did
+        r = await attacker.get("/api/credits/balance", headers=bearer(key))
+        assert r.status_code == 200
+        metrics = (await operator.get("/metrics", headers=bearer(ADMIN_KEY))).text
+    assert 'saas_litellm_auth_failures_total{outcome="failed"} 10.0' in metrics
+    assert 'saas_litellm_auth_failures_total{outcome="refused"} 3.0' in metrics
+
+
+async def test_item2_wrong_virtual_keys_count_too(locked_app: Starlette) -> None:
+    async with _from(locked_app, "203.0.113.8") as attacker:
+        for i in range(10):
+            r = await attacker.get("/api/credits/balance", headers=bearer(f"sk-guess-{i}"))
+            assert r.status_code == 401
+        r = await attacker.get("/api/organizations", headers=bearer(ADMIN_KEY))
+        assert r.status_code == 429
+
+
+async def test_item2_the_login_form_locks_out_too(locked_app: Starlette) -> None:
+    async with (
+        _from(locked_app, "203.0.113.9") as attacker,
+        _from(locked_app, "198.51.100.2") as operator,
+    ):
+        origin = {"Origin": "http://testserver"}
+        for i in range(10):
+            r = await attacker.post(
+                "/admin/login", data={"admin_key": f"guess-{i}"}, headers=origin
+            )
+            assert r.status_code == 401
+        r = await attacker.post("/admin/login", data={"admin_key": ADMIN_KEY}, headers=origin)
+        assert r.status_code == 429 and "too many failed authentications" in r.text
+        assert int(r.headers["retry-after"]) >= 1
+        r = await operator.post("/admin/login", data={"admin_key": ADMIN_KEY}, headers=origin)
+        assert r.status_code == 303

@@ -21,6 +21,15 @@ OTHER = "other-team"
 ALIAS = "Chat"
 
 
+@pytest.fixture
+def settings(database_url: str, admin_key: str | None) -> Settings:
+    """Without the brute-force lockout: this module walks every operation with wrong keys from
+    one address, which would be refused (429) after ten (``test_edges`` tests the lockout)."""
+    return Settings(  # type: ignore[call-arg]
+        database_url=database_url, admin_key=admin_key, auth_failures_per_minute=0, _env_file=None
+    )
+
+
 def _admin_operations() -> list[Operation]:
     """Every admin operation the app serves, reads included."""
     app = create_app(Settings(database_url="sqlite://", _env_file=None))

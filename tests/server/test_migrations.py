@@ -111,6 +111,7 @@ _FLOAT_COLUMNS = {
 async def _before_exact_billing(db: Database) -> None:
     """Turn a current database back into a version-9 one: money as floats, no running totals."""
     await db.execute("DROP INDEX ix_jobs_unsettled")
+    await db.execute("DROP TABLE auth_failures")  # version 11's
     for table, columns in _EXACT_COLUMNS.items():
         for column in columns:
             await db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
@@ -304,7 +305,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 3  # 8, and 9 and 10 after it
+        assert await migrate(db) == 4  # 8, and 9, 10 and 11 after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks.insert_webhook(
@@ -345,7 +346,7 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 2  # 9, and 10 after it
+        assert await migrate(db) == 3  # 9, and 10 and 11 after it
         assert await migrate(db) == 0
         await cooldowns.start(db, "a" * 64, 1000.5)
         await cooldowns.start(db, "a" * 64, 900.0)  # never shortened
@@ -414,7 +415,7 @@ async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url
                 f"('c{i}', '{job_id}', 't1', 'A', '{status}', {tokens}, {cost}, {cost}, {cost}, "
                 "'2026-01-01 00:00:00')"
             )
-        assert await migrate(db) == 1
+        assert await migrate(db) == 2  # 10, and 11 after it
         assert await migrate(db) == 0
         prices = await db.fetch_one("SELECT * FROM deployments")
         assert prices is not None

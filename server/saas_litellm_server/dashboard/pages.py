@@ -51,8 +51,9 @@ from saas_litellm_models import (
 
 from .._runtime import Runtime
 from .._settings import Settings
-from ..errors import APIError, InvalidRequest, NotFound
-from ..services import audit, catalog, keys, ledger, stats, teams, webhooks
+from ..errors import APIError, InvalidRequest, NotFound, RateLimited
+from ..routes._http import client_address
+from ..services import audit, catalog, keys, ledger, lockout, stats, teams, webhooks
 from ..services import jobs as job_service
 from ..services.audit import Operator
 from ..services.auth import is_admin_key
@@ -319,7 +320,19 @@ class Dashboard:
             return RedirectResponse(PREFIX, 303)
         form = await _read_form(request)
         key = form.get("admin_key") if form is not None else ""
-        if form is None or not _same_origin(request) or not is_admin_key(self.settings, key):
+        if form is None or not _same_origin(request):
+            return self.render(
+                None, "login.html", 401, error="That is not the admin key of this server."
+            )
+        runtime, address = self._runtime(request), client_address(request)
+        try:
+            await lockout.check(runtime, address)  # the right key too: a guess must not tell
+        except RateLimited as exc:
+            refused = self.render(None, "login.html", 429, error=exc.message)
+            refused.headers.update(exc.headers)
+            return refused
+        if not is_admin_key(self.settings, key):
+            await lockout.failed(runtime, address)
             return self.render(
                 None, "login.html", 401, error="That is not the admin key of this server."
             )

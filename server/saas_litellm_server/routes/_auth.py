@@ -4,6 +4,10 @@
 - ``admin``: the admin key; a team key is refused; in local-dev mode (no admin key) open.
 - ``team_or_admin``: the admin key, or the key of the team the path names.
 - ``none``: anyone.
+
+A key presented and refused counts against the client's address, and an address that failed
+too often in a minute is refused (429) whatever it presents but a team's key
+(``services.lockout``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from saas_litellm_models import JOB_ID_PATTERN
 
 from .._runtime import TeamContext
 from ..errors import AuthenticationFailed, PermissionDenied
-from ..services import auth
-from ._http import bearer, runtime
+from ..services import auth, lockout
+from ._http import bearer, client_address, runtime
 
 __all__ = ["ADMIN_SCOPE", "Auth", "Principal", "authorize"]
 
@@ -58,8 +62,12 @@ async def _team(request: Request, token: str | None, job_id: str | None) -> Team
         rt, token, job_id=job_id if job_id and _UUID.match(job_id) else None
     )
     if team is None:
+        # Anything but a team's key may be a guess: from a locked-out address, refused alike
+        address = client_address(request)
+        await lockout.check(rt, address)
         if auth.is_admin_key(rt.settings, token):
             raise PermissionDenied("the admin key cannot act as a team; use a virtual key")
+        await lockout.failed(rt, address)
         raise AuthenticationFailed("invalid virtual key")
     return team
 
@@ -67,6 +75,7 @@ async def _team(request: Request, token: str | None, job_id: str | None) -> Team
 async def _admin(request: Request, token: str | None) -> Principal:
     rt = runtime(request)
     if token is not None and auth.is_admin_key(rt.settings, token):
+        await lockout.check(rt, client_address(request))
         return _ADMIN_KEY
     if token is not None and await auth.team_for_key(rt, token) is not None:
         raise PermissionDenied("a team's virtual key cannot use admin endpoints")
@@ -74,6 +83,9 @@ async def _admin(request: Request, token: str | None) -> Principal:
         return _LOCAL_DEV
     if token is None:
         raise AuthenticationFailed("this endpoint needs 'Authorization: Bearer <admin key>'")
+    address = client_address(request)
+    await lockout.check(rt, address)
+    await lockout.failed(rt, address)
     raise AuthenticationFailed("invalid admin key")
 
 
@@ -87,6 +99,7 @@ async def authorize(request: Request, kind: Auth, path: dict[str, str]) -> Princ
     if kind == "team_or_admin":
         rt = runtime(request)
         if token is not None and auth.is_admin_key(rt.settings, token):
+            await lockout.check(rt, client_address(request))
             return _ADMIN_KEY
         if token is None and rt.settings.dev_mode:
             return _LOCAL_DEV

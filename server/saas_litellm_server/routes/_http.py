@@ -11,7 +11,7 @@ from .._runtime import Runtime
 from ..errors import APIError, AuthenticationFailed, InvalidRequest, ValidationFailed
 from ._json_shape import check_json_shape
 
-__all__ = ["bearer", "parse_body", "parse_query", "read_body", "runtime"]
+__all__ = ["bearer", "client_address", "parse_body", "parse_query", "read_body", "runtime"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,6 +21,12 @@ _MAX_TOKEN_CHARS = 512
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def client_address(request: Request) -> str:
+    """The client's IP address (what failed authentications are counted by)."""
+    client = request.client
+    return client.host if client is not None else "unknown"
 
 
 def bearer(request: Request) -> str | None:

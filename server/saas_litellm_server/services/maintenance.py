@@ -13,7 +13,7 @@ import logging
 
 from .._runtime import Runtime
 from ..store import DatabaseUnavailable, calls, cooldowns, idempotency, rate_limits, webhooks
-from . import refills
+from . import lockout, refills
 from .jobs import settle_abandoned, settle_unsettled
 from .rate_limits import current_window
 
@@ -43,6 +43,7 @@ async def tick(runtime: Runtime) -> int:
     await idempotency.delete_expired(runtime.db)
     window_id, _ = current_window(runtime)
     await rate_limits.delete_before(runtime.db, window_id - 1)
+    await lockout.forget_before(runtime)
     retention = dt.timedelta(seconds=runtime.settings.webhooks_log_retention_seconds)
     await cooldowns.delete_expired(runtime.db, runtime.cooldowns.wall())
     await webhooks.delete_finished_before(runtime.db, dt.datetime.now(dt.timezone.utc) - retention)

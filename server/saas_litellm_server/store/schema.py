@@ -14,6 +14,7 @@ import sqlalchemy as sa
 __all__ = [
     "alias_groups",
     "audit_events",
+    "auth_failures",
     "calls",
     "credit_grants",
     "credit_transactions",
@@ -282,6 +283,14 @@ rate_windows = sa.Table(  # since schema version 4
     sa.Column("window_id", sa.BigInteger, primary_key=True),  # window number since the epoch
     sa.Column("requests", sa.Integer, nullable=False),
     sa.Column("tokens", sa.BigInteger, nullable=False),
+)
+
+auth_failures = sa.Table(  # since schema version 11
+    "auth_failures",
+    metadata,
+    sa.Column("address", sa.String(64), primary_key=True),  # the client's IP address
+    sa.Column("window_id", sa.BigInteger, primary_key=True),  # minute number since the epoch
+    sa.Column("failures", sa.Integer, nullable=False),
 )
 
 team_keys = sa.Table(  # since schema version 6: a team's virtual keys, stored as hashes
