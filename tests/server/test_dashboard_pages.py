@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 import httpx
@@ -513,3 +514,134 @@ async def test_webhooks_list_deliveries_redeliver_and_remove(http: httpx.AsyncCl
     r = await dash.post(f"/admin/webhooks/{hook['webhook_id']}/remove", {})
     assert r.headers["location"].endswith("done=webhook-removed")
     assert cells(await dash.get("/admin/webhooks"), "webhooks") == [["No webhooks yet."]]
+
+
+class _Forms(HTMLParser):
+    """Every form of a page as a browser would submit it untouched: ``{action: [(name,
+    value)]}`` (text and number inputs, hidden fields, checked boxes, each select's selected
+    option, textareas)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, list[tuple[str, str]]] = {}
+        self._action: str | None = None
+        self._select: tuple[str, list[tuple[str, bool]]] | None = None
+        self._option: tuple[str | None, bool] | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        fields = self.forms.get(self._action or "", [])
+        if tag == "form" and a.get("method") == "post":
+            self._action = a["action"]
+            self.forms[self._action] = []
+        elif self._action is None:
+            return
+        elif tag == "input" and "name" in a:
+            kind = a.get("type", "text")
+            if kind not in ("checkbox", "radio") or "checked" in a:
+                fields.append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "select":
+            self._select = (a["name"], [])
+        elif tag == "option" and self._select is not None:
+            self._option = (a.get("value"), "selected" in a)
+        elif tag == "textarea":
+            self._textarea = a["name"]
+
+    def handle_data(self, data: str) -> None:
+        if self._option is not None and self._select is not None:
+            value, selected = self._option
+            self._select[1].append((data if value is None else value, selected))
+            self._option = None
+        elif self._textarea is not None and self._action is not None:
+            self.forms[self._action].append((self._textarea, data))
+            self._textarea = None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._action = None
+        elif tag == "option" and self._option is not None and self._select is not None:
+            self._select[1].append(("", self._option[1]))  # an empty option
+            self._option = None
+        elif tag == "select" and self._select is not None and self._action is not None:
+            name, options = self._select
+            chosen = [v for v, selected in options if selected] or [options[0][0]]
+            self.forms[self._action].extend((name, v) for v in chosen[:1])
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None and self._action is not None:
+            self.forms[self._action].append((self._textarea, ""))
+            self._textarea = None
+
+
+def _forms(page: str) -> dict[str, list[tuple[str, str]]]:
+    parser = _Forms()
+    parser.feed(page)
+    return parser.forms
+
+
+async def test_every_edit_form_submitted_unchanged_changes_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    """Issue 26, item 6: an edit form keeps every field of what it edits — the shown ones as
+    they are, and none lost for not being shown (saving an alias had wiped every deployment's
+    timeout)."""
+    await http.post(
+        "/api/model-access-groups/create", json={"group_name": "g1", "description": "d1"}
+    )
+    await http.post("/api/model-access-groups/create", json={"group_name": "g2"})
+    deployments = [
+        {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "api_base": "http://10.0.0.9:4000/v1",
+            "input_cost_per_million": 2.5,
+            "output_cost_per_million": 10.0,
+            "timeout": 2.0,
+        },
+        {"provider": "mock", "model": "fallback", "timeout": 0.5},
+    ]
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "vendor/Chat",
+            "access_groups": ["g1", "g2"],
+            "deployments": deployments,
+        },
+    )
+    assert r.status_code == 201, r.text
+    await create_team(
+        http,
+        team_id="t-edit",
+        groups=("g1", "g2"),
+        team_alias="Edit & Co",
+        default_model="vendor/Chat",
+    )
+    await http.post("/api/teams/t-edit/limits", json={"rpm_limit": 7, "tpm_limit": 900})
+
+    async def everything() -> list[Any]:
+        return [
+            (await http.get("/api/teams/t-edit")).json(),
+            (await http.get("/api/model-aliases/vendor/Chat")).json(),
+            (await http.get("/api/model-access-groups")).json(),
+        ]
+
+    before = await everything()
+    audit = (await http.get("/api/audit-log")).json()["events"]
+    edits = {
+        "/admin/teams/t-edit": ["/admin/teams/t-edit/settings", "/admin/teams/t-edit/limits"],
+        "/admin/models/aliases/vendor/Chat": ["/admin/models/aliases/vendor/Chat"],
+        "/admin/models": ["/admin/models/groups/g1", "/admin/models/groups/g2"],
+    }
+    for page, actions in edits.items():
+        r = await http.get(page)
+        assert r.status_code == 200, page
+        forms = _forms(r.text)
+        for action in actions:
+            assert action in forms, (page, action, sorted(forms))
+            data: dict[str, list[str]] = {}
+            for name, value in forms[action]:
+                data.setdefault(name, []).append(value)
+            r = await http.post(action, data=data)
+            assert r.status_code == 303, (action, r.text[:2000])
+    assert await everything() == before
+    assert (await http.get("/api/audit-log")).json()["events"] == audit  # no change recorded
