@@ -111,7 +111,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to the app in-process."""
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
     ) as client:
         yield client
 
@@ -139,7 +139,7 @@ async def any_http(
         async with (
             application.router.lifespan_context(application),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+                transport=httpx.ASGITransport(app=application), base_url="http://localhost"
             ) as client,
         ):
             yield client

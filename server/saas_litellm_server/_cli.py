@@ -31,6 +31,8 @@ def _is_loopback(host: str) -> bool:
 
 
 _FLAGS = {
+    "ssl_certfile": "--ssl-certfile",
+    "ssl_keyfile": "--ssl-keyfile",
     "host": "--host",
     "port": "--port",
     "database_url": "--database-url",
@@ -40,6 +42,8 @@ _FLAGS = {
 
 # Settings the command line may override, as the environment variables worker processes read.
 _ENV = {
+    "ssl_certfile": "SAAS_LITELLM_SSL_CERTFILE",
+    "ssl_keyfile": "SAAS_LITELLM_SSL_KEYFILE",
     "host": "SAAS_LITELLM_HOST",
     "port": "SAAS_LITELLM_PORT",
     "database_url": "SAAS_LITELLM_DATABASE_URL",
@@ -57,10 +61,17 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
     """How ``serve`` runs uvicorn (tests serve the app the same way)."""
     from ._protocol import timed_protocol
 
+    tls = (
+        {"ssl_certfile": str(settings.ssl_certfile), "ssl_keyfile": str(settings.ssl_keyfile)}
+        if settings.ssl_certfile is not None
+        else {}
+    )
     return {
         "host": settings.host,
         "port": settings.port,
+        # X-Forwarded-* are read by the app itself, from SAAS_LITELLM_TRUSTED_PROXIES only
         "proxy_headers": False,
+        **tls,
         # Longer than any client's idle-connection expiry (httpx: 5 s), so that a client never
         # sends a request on a connection the server is closing at that moment.
         "timeout_keep_alive": 75,
@@ -80,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         check_config,
         check_database,
         check_port,
+        check_tls,
         load_settings,
     )
     from .app import create_app
@@ -93,6 +105,8 @@ def _serve(args: argparse.Namespace) -> int:
             "config": args.config,
             "log_format": args.log_format,
             "workers": args.workers,
+            "ssl_certfile": args.ssl_certfile,
+            "ssl_keyfile": args.ssl_keyfile,
         }.items()
         if value is not None
     }
@@ -100,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(overrides, flags)
         check_admin_key(settings)
+        check_tls(settings, flags)
         check_port(settings, flags)
         check_database(settings, flags)  # refuse what cannot work before creating anything
         check_config(settings, flags)
@@ -245,6 +260,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         type=int,
         help="server processes sharing the port; above 1 needs PostgreSQL "
         "(default 1; SAAS_LITELLM_WORKERS)",
+    )
+    serve.add_argument(
+        "--ssl-certfile",
+        help="serve https with this certificate, PEM "
+        "(with --ssl-keyfile; SAAS_LITELLM_SSL_CERTFILE)",
+    )
+    serve.add_argument(
+        "--ssl-keyfile",
+        help="the certificate's private key, PEM (SAAS_LITELLM_SSL_KEYFILE)",
     )
     serve.add_argument(
         "--log-level",

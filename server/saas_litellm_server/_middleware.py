@@ -12,6 +12,7 @@ import secrets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._logging import current_request_id
+from ._loopback import host_name, is_loopback
 from ._responses import error_response, openai_path
 from .errors import RequestTooLarge
 from .store import track_writes
@@ -37,11 +38,15 @@ async def _drain(receive: Receive, already: int) -> None:
 
 class RequestContextMiddleware:
     """Gives every request an id (the client's ``X-Request-ID`` if sane, else a new one), echoes
-    it on every response, and refuses bodies over ``max_body_bytes`` with 413."""
+    it on every response, and refuses bodies over ``max_body_bytes`` with 413. With
+    ``loopback_only`` (local-dev mode: everything is open to whoever reaches it) a request whose
+    ``Host`` is not a loopback name is refused with 421: a web page that rebound its own name to
+    127.0.0.1 reaches the server, but under its own name."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, loopback_only: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.loopback_only = loopback_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,6 +54,7 @@ class RequestContextMiddleware:
             return
         supplied = ""
         length: int | None = None
+        host = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 supplied = value.decode("latin-1")
@@ -57,6 +63,8 @@ class RequestContextMiddleware:
                     length = int(value)
                 except ValueError:
                     length = None
+            elif name == b"host":
+                host = value.decode("latin-1")
         rid = supplied if _CLIENT_ID.match(supplied) else f"req_{secrets.token_hex(16)}"
         scope.setdefault("state", {})["request_id"] = rid
         current_request_id.set(rid)
@@ -68,6 +76,18 @@ class RequestContextMiddleware:
                 message["headers"] = [*headers, header]
             await send(message)
 
+        if self.loopback_only and not is_loopback(host_name(host)):
+            response = error_response(
+                rid,
+                "misdirected_request",
+                "this server is in local-dev mode (no admin key) and answers only under a "
+                "loopback name (localhost, 127.0.0.1, [::1]); set SAAS_LITELLM_ADMIN_KEY to "
+                "serve other names",
+                421,
+                openai=openai_path(scope["path"]),
+            )
+            await response(scope, receive, send_with_id)
+            return
         limit = self.max_body_bytes
         if length is not None and length > limit:
             if length <= _DRAIN_LIMIT:

@@ -27,6 +27,7 @@ __all__ = [
     "check_config",
     "check_database",
     "check_port",
+    "check_tls",
     "load_settings",
     "safe_url",
 ]
@@ -83,6 +84,28 @@ def check_port(settings: Settings, flags: Mapping[str, str]) -> None:
                 f"cannot listen on {host}:{port} ({reason}); stop what uses it or choose another "
                 f"port with {_source('port', flags)}"
             ) from None
+
+
+def check_tls(settings: Settings, flags: Mapping[str, str]) -> None:
+    """A certificate and its key, both or neither, that load together."""
+    cert, key = settings.ssl_certfile, settings.ssl_keyfile
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        missing = "ssl_certfile" if cert is None else "ssl_keyfile"
+        raise StartupError(
+            f"TLS needs a certificate and its key: {_source(missing, flags)} is not set"
+        )
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise StartupError(
+            f"cannot load the certificate {cert} with the key {key} ({reason}); fix "
+            f"{_source('ssl_certfile', flags)} and {_source('ssl_keyfile', flags)}"
+        ) from None
 
 
 def check_admin_key(settings: Settings) -> None:

@@ -91,6 +91,17 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed by CORS, comma-separated (or a JSON list); empty: CORS off.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies in front of the "
+        "server, comma-separated: only from them are X-Forwarded-For (the client's address, in "
+        "logs and brute-force counts) and X-Forwarded-Proto (https: a Secure dashboard cookie) "
+        "honoured. Empty: from nobody.",
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="Serve TLS with this certificate (PEM), with ssl_keyfile."
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="The certificate's private key.")
     log_format: Literal["text", "json"] = Field(
         default="text", description="Server log lines: text, or one JSON object per line."
     )
@@ -196,7 +207,19 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (CIDR)") from None
+        return value
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         """``a,b`` is what people write in an environment variable; a JSON list still works."""

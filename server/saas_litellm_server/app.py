@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from saas_litellm_models import Health
 
@@ -141,10 +142,22 @@ async def _ready(call: Call[None, None]) -> Health:
 
 
 def _middleware(settings: Settings, metrics: Metrics | None) -> list[Middleware]:
+    # The client's address and scheme as the trusted proxies say, for everything after: logs,
+    # brute-force counts, the dashboard's Secure cookie (uvicorn's middleware, CIDRs included)
+    proxies = (
+        [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)]
+        if settings.trusted_proxies
+        else []
+    )
     stack = [
+        *proxies,
         Middleware(AccessLogMiddleware),
         Middleware(ServerTimingMiddleware, metrics=metrics),
-        Middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(
+            RequestContextMiddleware,
+            max_body_bytes=settings.max_body_bytes,
+            loopback_only=settings.dev_mode,
+        ),
     ]
     if settings.cors_origins:  # off unless configured: browsers should call your backend
         stack.append(

@@ -18,11 +18,13 @@ __all__ = [
     "InsufficientCredits",
     "InvalidRequest",
     "JobBudgetExceeded",
+    "MisdirectedRequest",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
     "RequestTooLarge",
     "ServiceUnavailable",
+    "UnsupportedMediaType",
     "UpstreamFailed",
     "UpstreamTimedOut",
     "ValidationFailed",
@@ -113,6 +115,20 @@ class RequestTooLarge(APIError):
 
 class ValidationFailed(APIError):
     error_type = "validation_error"
+
+
+class UnsupportedMediaType(APIError):
+    """A body that is not ``application/json``: what a web page can send without a CORS
+    preflight (``text/plain``, forms, a typeless blob), refused before it is read as JSON."""
+
+    error_type = "unsupported_media_type"
+
+
+class MisdirectedRequest(APIError):
+    """A request to a local-dev server under a ``Host`` that is not a loopback name: a web page
+    that rebound its own name to 127.0.0.1 (DNS rebinding)."""
+
+    error_type = "misdirected_request"
 
 
 class RateLimited(APIError):

@@ -35,10 +35,10 @@ async def server(
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost"
             ) as http,
         ):
-            yield "http://testserver", http
+            yield "http://localhost", http
     else:
         with live_server(app) as url:
             yield url, None

@@ -56,7 +56,7 @@ async def _client(settings: Settings, clock: Clock) -> AsyncIterator[httpx.Async
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost", headers=headers
         ) as client,
     ):
         yield client

@@ -487,3 +487,66 @@ def test_a_busy_port_exits_2_from_the_real_command(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert len(out.splitlines()) == 1 and "Application startup" not in out, out
     assert list(tmp_path.iterdir()) == []
+
+
+# --- TLS (issue 26, item 4)
+
+
+def test_serve_speaks_https_and_the_dashboard_cookie_is_secure(tmp_path: Path) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    port = free_port()
+    admin = "adm-tls-test-key-0123456789abcdef"
+    proc = cli(
+        *("serve", "--port", str(port), "--ssl-certfile", str(cert_file)),
+        *("--ssl-keyfile", str(key_file)),
+        env={"SAAS_LITELLM_ADMIN_KEY": admin},
+        cwd=tmp_path,
+    )
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    url = f"https://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                r = httpx.get(f"{url}/health", verify=context, timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "no https answer"
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.url.scheme == "https"
+        r = httpx.post(
+            f"{url}/admin/login",
+            data={"admin_key": admin},
+            headers={"Origin": url},
+            verify=context,
+        )
+        assert r.status_code == 303
+        assert "secure" in r.headers["set-cookie"].lower()
+        with pytest.raises(httpx.TransportError):  # no plain http on that port
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+
+
+def test_a_certificate_without_its_key_is_one_line(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / "cert.pem").write_text("not a certificate")
+    assert run_main("serve", "--ssl-certfile", str(clean_env / "cert.pem")) == 2
+    line = one_clear_line(capsys)
+    assert "SAAS_LITELLM_SSL_KEYFILE is not set" in line
+    assert run_main("serve", "--ssl-certfile", "cert.pem", "--ssl-keyfile", "cert.pem") == 2
+    line = one_clear_line(capsys)
+    assert "cannot load the certificate" in line and "--ssl-certfile" in line
+    assert list(clean_env.iterdir()) == [clean_env / "cert.pem"]

@@ -5,6 +5,7 @@ Each test names its item. Names (headers, settings) are the contract's, ``API.md
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,6 +17,7 @@ from saas_litellm_server import Settings, create_app
 from saas_litellm_server._responses import should_retry
 
 MSG = [{"role": "user", "content": "hi"}]
+ADMIN_KEY = "adm-edges-0123456789abcdef0123456789"
 
 
 # -- item 9: x-should-retry --------------------------------------------------------------------
@@ -104,7 +106,7 @@ async def test_item11_an_sdk_pointed_at_v1_is_told_the_base_url(http: httpx.Asyn
 
     key = await create_team(http, credits=10)
     async with SaasLiteLLMClient(
-        "http://testserver/v1", TEAM, key, http_client=http, max_retries=0
+        "http://localhost/v1", TEAM, key, http_client=http, max_retries=0
     ) as client:
         with pytest.raises(NotFoundError) as info:
             await client.create_job("x")
@@ -115,13 +117,11 @@ async def test_item11_an_sdk_pointed_at_v1_is_told_the_base_url(http: httpx.Asyn
 
 # -- item 2: brute force -----------------------------------------------------------------------
 
-ADMIN_KEY = "adm-edges-0123456789abcdef0123456789"
-
 
 def _from(app: Starlette, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=(address, 40000)),
-        base_url="http://testserver",
+        base_url="http://localhost",
     )
 
 
@@ -178,7 +178,7 @@ async def test_item2_the_login_form_locks_out_too(locked_app: Starlette) -> None
         _from(locked_app, "203.0.113.9") as attacker,
         _from(locked_app, "198.51.100.2") as operator,
     ):
-        origin = {"Origin": "http://testserver"}
+        origin = {"Origin": "http://localhost"}
         for i in range(10):
             r = await attacker.post(
                 "/admin/login", data={"admin_key": f"guess-{i}"}, headers=origin
@@ -189,3 +189,163 @@ async def test_item2_the_login_form_locks_out_too(locked_app: Starlette) -> None
         assert int(r.headers["retry-after"]) >= 1
         r = await operator.post("/admin/login", data={"admin_key": ADMIN_KEY}, headers=origin)
         assert r.status_code == 303
+
+
+# -- item 5: local-dev mode cannot be driven from a web page -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8003", "127.0.0.1.nip.io", "10.0.0.5"]
+)
+async def test_item5_local_dev_answers_only_loopback_host_names(
+    http: httpx.AsyncClient, host: str
+) -> None:
+    for method, path in [("GET", "/health"), ("GET", "/admin"), ("GET", "/api/organizations")]:
+        r = await http.request(method, path, headers={"Host": host})
+        assert r.status_code == 421, (path, r.text)
+        assert r.json()["error"]["type"] == "misdirected_request"
+        assert 'name="csrf"' not in r.text
+    r = await http.post(
+        "/api/organizations/create",
+        json={"organization_id": "o-rebound", "name": "x"},
+        headers={"Host": host},
+    )
+    assert r.status_code == 421
+    listed = (await http.get("/api/organizations")).json()["organizations"]
+    assert listed == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost", "localhost:8003", "127.0.0.1:8003", "127.9.9.9", "[::1]:8003", "app.localhost"],
+)
+async def test_item5_loopback_names_are_answered(http: httpx.AsyncClient, host: str) -> None:
+    assert (await http.get("/health", headers={"Host": host})).status_code == 200
+
+
+@pytest.mark.parametrize("admin_key", [ADMIN_KEY])
+async def test_item5_with_an_admin_key_any_host_is_answered(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/health", headers={"Host": "api.example.com"})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        None,  # a typeless blob: no header at all
+        "application/jsonp",
+    ],
+)
+async def test_item5_a_body_that_is_not_json_typed_is_415_and_changes_nothing(
+    http: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    body = b'{"organization_id": "o-csrf", "name": "x"}'
+    r = await http.post("/api/organizations/create", content=body, headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.json()["error"]["type"] == "unsupported_media_type"
+    assert r.headers["x-should-retry"] == "false"
+    assert (await http.get("/api/organizations")).json()["organizations"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "application/merge-patch+json"],
+)
+async def test_item5_json_types_are_accepted(http: httpx.AsyncClient, content_type: str) -> None:
+    body = b'{"organization_id": "o-json", "name": "x"}'
+    r = await http.post(
+        "/api/organizations/create", content=body, headers={"Content-Type": content_type}
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_item5_the_dashboard_checks_origin_against_its_own_origins(
+    http: httpx.AsyncClient,
+) -> None:
+    page = (await http.get("/admin/organizations")).text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token is not None
+    form = {"csrf": token.group(1), "organization_id": "o-dash", "name": "x"}
+    for origin in ["http://evil.example", "http://localhost.evil.example", "http://localhost:9999"]:
+        r = await http.post("/admin/organizations", data=form, headers={"Origin": origin})
+        assert r.status_code == 403, origin
+    assert (await http.get("/api/organizations")).json()["organizations"] == []
+    # another loopback name of this server is its own origin
+    r = await http.post("/admin/organizations", data=form, headers={"Origin": "http://127.0.0.1"})
+    assert r.status_code == 303
+
+
+# -- item 4: trusted proxies -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def proxied_app(database_url: str) -> AsyncIterator[Starlette]:
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        admin_key=ADMIN_KEY,
+        trusted_proxies="10.0.0.0/8, 192.0.2.1",
+        _env_file=None,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_item4_x_forwarded_for_counts_only_from_a_trusted_proxy(
+    proxied_app: Starlette,
+) -> None:
+    async with (
+        _from(proxied_app, "10.1.2.3") as proxy,
+        _from(proxied_app, "203.0.113.50") as direct,
+    ):
+        for i in range(10):
+            r = await proxy.get(
+                "/api/organizations",
+                headers={**bearer(f"adm-guess-{i}"), "X-Forwarded-For": "198.51.100.7"},
+            )
+            assert r.status_code == 401
+        # the client behind the proxy is locked out, not the proxy
+        r = await proxy.get(
+            "/api/organizations", headers={**bearer(ADMIN_KEY), "X-Forwarded-For": "198.51.100.7"}
+        )
+        assert r.status_code == 429
+        r = await proxy.get(
+            "/api/organizations", headers={**bearer(ADMIN_KEY), "X-Forwarded-For": "198.51.100.8"}
+        )
+        assert r.status_code == 200
+        # an untrusted peer's X-Forwarded-For is ignored: it cannot pose as someone else
+        for i in range(10):
+            r = await direct.get(
+                "/api/organizations",
+                headers={**bearer(f"adm-guess-{i}"), "X-Forwarded-For": f"198.51.100.{100 + i}"},
+            )
+            assert r.status_code == 401
+        r = await direct.get(
+            "/api/organizations", headers={**bearer(ADMIN_KEY), "X-Forwarded-For": "198.51.100.9"}
+        )
+        assert r.status_code == 429
+
+
+async def test_item4_the_cookie_is_secure_when_a_trusted_proxy_says_https(
+    proxied_app: Starlette, caplog: pytest.LogCaptureFixture
+) -> None:
+    login = {"admin_key": ADMIN_KEY}
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.20"}
+    async with _from(proxied_app, "192.0.2.1") as proxy, _from(proxied_app, "192.0.2.2") as other:
+        with caplog.at_level("INFO", logger="saas_litellm_server.access"):
+            r = await proxy.post("/admin/login", data=login, headers=https)
+        assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+        assert any("198.51.100.20" in str(rec.__dict__) for rec in caplog.records)
+        r = await other.post("/admin/login", data=login, headers=https)
+        assert r.status_code == 303 and "secure" not in r.headers["set-cookie"].lower()
+
+
+def test_item4_trusted_proxies_must_be_addresses_or_networks() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        Settings(trusted_proxies="10.0.0.0/8,proxy.internal", _env_file=None)  # type: ignore[call-arg]

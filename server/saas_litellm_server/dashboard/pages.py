@@ -49,6 +49,7 @@ from saas_litellm_models import (
     WebhookDeliveryListQuery,
 )
 
+from .._loopback import host_name, host_port, is_loopback
 from .._runtime import Runtime
 from .._settings import Settings
 from ..errors import APIError, InvalidRequest, NotFound, RateLimited
@@ -282,7 +283,7 @@ class Dashboard:
             form = await _read_form(request)
             if (
                 form is None
-                or not _same_origin(request)
+                or not _same_origin(request, self.settings)
                 or not self.sessions.check_csrf(session, form.get("csrf") or None)
             ):
                 return self._error(
@@ -320,7 +321,7 @@ class Dashboard:
             return RedirectResponse(PREFIX, 303)
         form = await _read_form(request)
         key = form.get("admin_key") if form is not None else ""
-        if form is None or not _same_origin(request):
+        if form is None or not _same_origin(request, self.settings):
             return self.render(
                 None, "login.html", 401, error="That is not the admin key of this server."
             )
@@ -777,6 +778,7 @@ _BLANK_DEPLOYMENT: dict[str, Any] = {
     "api_base": None,
     "input_cost_per_million": "",
     "output_cost_per_million": "",
+    "timeout": None,
 }
 
 
@@ -796,12 +798,13 @@ def _deployments(form: Form) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"provider": provider.strip(), "model": model}
         if cell("api_base"):
             row["api_base"] = cell("api_base")
-        for price in ("input_cost_per_million", "output_cost_per_million"):
-            if cell(price):
+        for number in ("input_cost_per_million", "output_cost_per_million", "timeout"):
+            if cell(number):
                 try:
-                    row[price] = float(cell(price))
+                    row[number] = float(cell(number))
                 except ValueError:
-                    raise InvalidRequest(f"{price}: {cell(price)[:40]!r} is not a number") from None
+                    shown = cell(number)[:40]
+                    raise InvalidRequest(f"{number}: {shown!r} is not a number") from None
         out.append(Deployment.model_validate(row).model_dump(exclude_none=True))
     return out
 
@@ -857,16 +860,29 @@ async def _read_form(request: Request) -> Form | None:
     return Form(fields)
 
 
-def _same_origin(request: Request) -> bool:
-    """A form post's ``Origin`` (browsers send it) must name this server's host; absent is
-    allowed (the CSRF token and the SameSite=Strict cookie still stand). Only the host is
-    compared: behind a TLS-terminating proxy the server may see http where the browser has
-    https."""
+def _same_origin(request: Request, settings: Settings) -> bool:
+    """A form post's ``Origin`` (browsers send it) must be one of this server's own origins;
+    absent is allowed (the CSRF token and the SameSite=Strict cookie still stand). In local-dev
+    mode those are the loopback origins (on the server's port) whatever the ``Host`` header
+    says — a page that rebound its own name to 127.0.0.1 sends its own name in both. With an
+    admin key, the origin the browser was sent to (``Host``: a rebound page has no session
+    cookie to ride on). Only the host and port are compared: behind a TLS-terminating proxy the
+    server may see http where the browser has https."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
     parts = urllib.parse.urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc == request.headers.get("host")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    host = request.headers.get("host", "")
+    if settings.dev_mode:
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return False
+        own = host_port(host)
+        return is_loopback(host_name(parts.netloc)) and port in ((own,) if own else (80, 443))
+    return parts.netloc == host
 
 
 def dashboard_routes(settings: Settings) -> list[BaseRoute]:

@@ -8,7 +8,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from .._runtime import Runtime
-from ..errors import APIError, AuthenticationFailed, InvalidRequest, ValidationFailed
+from ..errors import (
+    APIError,
+    AuthenticationFailed,
+    InvalidRequest,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from ._json_shape import check_json_shape
 
 __all__ = ["bearer", "client_address", "parse_body", "parse_query", "read_body", "runtime"]
@@ -70,9 +76,25 @@ async def read_body(request: Request) -> bytes:
         raise InvalidRequest("the client disconnected before sending the whole body") from None
     state = request.scope.setdefault("state", {})
     if not state.get("body_checked"):
+        if body:
+            _check_json_type(request.headers.get("content-type"))
         check_json_shape(body)
         state["body_checked"] = True
     return body
+
+
+def _check_json_type(content_type: str | None) -> None:
+    """A body must say it is JSON (``application/json``, or a ``+json`` type). What a web page
+    can send to another site without a CORS preflight — ``text/plain``, a form, a blob with no
+    type — is refused, so no page a browser opens can drive this API."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        shown = f"{media[:100]!r}" if media else "no Content-Type"
+        raise UnsupportedMediaType(
+            f"the body must be JSON, sent with Content-Type: application/json (got {shown})"
+        )
 
 
 async def parse_body(request: Request, model: type[M], *, optional: bool = False) -> M:
