@@ -49,9 +49,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @contextlib.contextmanager
-def live_server(app: Starlette, settings: Any = None) -> Iterator[str]:
+def live_server(app: Starlette, settings: Any = None, *, loop: str = "auto") -> Iterator[str]:
     """Serve ``app`` with uvicorn as ``serve`` does (its protocol and timeouts, from
-    ``settings`` or the defaults) on a free loopback port, in a thread; yields the base URL."""
+    ``settings`` or the defaults) on a free loopback port, in a thread; yields the base URL.
+    ``loop``: uvicorn's event loop (``auto``: uvloop, as ``serve`` runs)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -59,7 +60,7 @@ def live_server(app: Starlette, settings: Any = None) -> Iterator[str]:
     options = uvicorn_options(settings or Settings(_env_file=None))  # type: ignore[call-arg]
     del options["host"], options["port"]
     config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, **options
+        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, loop=loop, **options
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

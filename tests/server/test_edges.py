@@ -5,13 +5,19 @@ Each test names its item. Names (headers, settings) are the contract's, ``API.md
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
+import threading
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from support import TEAM, bearer, create_team, open_job
+from support import TEAM, bearer, create_team, live_server, open_job
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server._responses import should_retry
@@ -349,3 +355,83 @@ def test_item4_trusted_proxies_must_be_addresses_or_networks() -> None:
 
     with pytest.raises(ValidationError, match="not an IP address or network"):
         Settings(trusted_proxies="10.0.0.0/8,proxy.internal", _env_file=None)  # type: ignore[call-arg]
+
+
+# -- item 1: webhooks to slow names delay nobody's LLM calls -----------------------------------
+
+
+def test_item1_webhooks_to_slow_resolving_names_delay_no_llm_call(
+    database_url: str, upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two webhooks to names whose DNS server does not answer, 200 events: while the worker's
+    lookups hang, forty LLM calls whose upstream is a name (``localhost``: resolved on the
+    call's path) all answer 200. Served on asyncio's loop, whose resolver threads the test can
+    slow down; the fix is the same for uvloop's (the webhooks resolve in threads of their own)."""
+    real = socket.getaddrinfo
+    slow = threading.Event()
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".slow.test") and slow.is_set():
+            time.sleep(3)  # the DNS server never answers; the system gives up
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    port = upstream.rsplit(":", 1)[1]
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database_url,
+        upstream_base_url=f"http://localhost:{port}",
+        upstream_api_key="sk-upstream",
+        upstream_timeout=2.0,
+        webhooks_poll_seconds=0.2,
+        _env_file=None,
+    )
+    with (
+        live_server(create_app(settings), settings, loop="asyncio") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        for path, body in [
+            ("/api/organizations/create", {"organization_id": "o", "name": "o"}),
+            ("/api/model-access-groups/create", {"group_name": "g"}),
+            (
+                "/api/model-aliases/create",
+                {
+                    "model_alias": "Chat",
+                    "access_groups": ["g"],
+                    "deployments": [{"provider": "openai", "model": "echo"}],
+                },
+            ),
+            ("/api/webhooks", {"url": "http://hook-a.slow.test/in", "events": ["job.failed"]}),
+            ("/api/webhooks", {"url": "http://hook-b.slow.test/in", "events": ["job.failed"]}),
+        ]:
+            assert http.post(path, json=body).status_code == 201, path
+        slow.set()
+        created = http.post(
+            "/api/teams/create",
+            json={
+                "organization_id": "o",
+                "team_id": "t",
+                "access_groups": ["g"],
+                "credits_allocated": 1000,
+            },
+        )
+        key = bearer(created.json()["virtual_key"])
+        for _ in range(100):  # 100 failed jobs: 200 deliveries, 16 lookups at a time
+            job = http.post("/api/jobs/create", json={"team_id": "t", "job_type": "x"}, headers=key)
+            done = http.post(
+                f"/api/jobs/{job.json()['job_id']}/complete", json={"status": "failed"}, headers=key
+            )
+            assert done.status_code == 200
+
+        async def calls() -> list[int]:
+            async with httpx.AsyncClient(base_url=url, timeout=30, headers=key) as client:
+                body = {"model": "Chat", "messages": [{"role": "user", "content": "hi"}]}
+                answers = await asyncio.gather(
+                    *(client.post("/v1/chat/completions", json=body) for _ in range(40))
+                )
+            return [a.status_code for a in answers]
+
+        statuses = asyncio.run(calls())
+        hooks = http.get("/api/webhooks").json()["webhooks"]
+    assert statuses == [200] * 40, Counter(statuses)
+    assert len(hooks) == 2

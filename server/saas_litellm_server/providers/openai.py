@@ -232,8 +232,12 @@ class OpenAIProvider:
             proxy=self._proxy(url),
             data=to_json(self._body(request, stream=stream)),
             headers=headers,
+            # connect: the name's lookup too (sock_connect alone starts after it)
             timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=request.timeout, sock_read=request.timeout
+                total=None,
+                connect=request.timeout,
+                sock_connect=request.timeout,
+                sock_read=request.timeout,
             ),
         )
 

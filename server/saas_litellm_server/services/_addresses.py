@@ -5,11 +5,20 @@ be used to reach the server's own network (a database's HTTP port, a cloud metad
 Names are resolved here and every address they resolve to must be public; the delivery then
 connects to the address that was checked (see ``webhook_delivery``), so a name that resolves
 differently a second later (DNS rebinding) gains nothing.
+
+Lookups run in threads of their own (:data:`_RESOLVER`), never through the event loop's
+``getaddrinfo``: uvloop runs that on libuv's four-thread pool, which also connects every
+upstream call (even to 127.0.0.1), so sixteen webhook deliveries to a name whose DNS server is
+slow held the pool for seconds and other tenants' LLM calls timed out behind them. A lookup that
+outlasts :data:`RESOLVE_TIMEOUT` keeps its thread until the system gives up; at most
+:data:`RESOLVER_THREADS` are busy, and only webhooks wait for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import ipaddress
 import socket
 import urllib.parse
@@ -22,6 +31,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 RESOLVE_TIMEOUT = 5.0
+RESOLVER_THREADS = 8
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(RESOLVER_THREADS, "webhook-dns")
 
 
 class RefusedAddress(Exception):
@@ -75,9 +86,10 @@ class Address:
 
 
 async def _lookup(host: str, port: int) -> list[tuple[Any, ...]]:
-    """``getaddrinfo`` off the event loop (tests replace it to play DNS)."""
+    """``getaddrinfo`` in the webhooks' own threads (tests replace it to play DNS)."""
     loop = asyncio.get_running_loop()
-    return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    return await loop.run_in_executor(_RESOLVER, lookup)
 
 
 def _host_and_port(url: str) -> tuple[str, int]:

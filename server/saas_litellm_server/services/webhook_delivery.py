@@ -10,9 +10,10 @@ after the event, then given up; an endpoint that failed every attempt for
 
 Delivery is at least once: a process that dies after the receiver got a request and before it
 recorded the answer leaves the delivery to be sent again (with the same ``webhook-id``, which
-receivers use to drop duplicates). Redirects are not followed. Unless private addresses are
-allowed, the host is resolved here, every address it resolves to must be public, and the request
-goes to the address that was checked (TLS still verifies the certificate against the name).
+receivers use to drop duplicates). Redirects are not followed. The host is resolved here, in
+threads of the webhooks' own (``_addresses``), every address it resolves to must be public
+unless private addresses are allowed, and the request goes to the address that was checked (TLS
+still verifies the certificate against the name).
 """
 
 from __future__ import annotations
@@ -245,12 +246,11 @@ class DeliveryWorker:
             return Outcome(False, error=_clean(f"cannot send to this URL ({exc})", 500))
 
     async def _post(self, url: str, secret: str, delivery: store.DeliveryRow) -> Outcome:
-        target = url
-        headers: dict[str, str] = {}
-        extensions: dict[str, Any] = {}
-        if not self.settings.webhooks_allow_private:
-            address = await resolve_url(url, allow_private=False)
-            target, headers, extensions = _pinned(url, address.addresses[0])
+        # Resolved here (off the loop's resolver, see ``_addresses``) and sent to the address,
+        # private ones allowed or not: httpx would resolve the name on the loop's pool
+        allow_private = self.settings.webhooks_allow_private
+        address = await resolve_url(url, allow_private=allow_private)
+        target, headers, extensions = _pinned(url, address.addresses[0])
         payload = delivery["payload"]
         now = _utcnow()
         headers.update(
