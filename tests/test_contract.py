@@ -290,7 +290,9 @@ def openapi() -> dict[str, Any]:
         app = create_app(Settings(database_url="sqlite:///:memory:", _env_file=None))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://localhost"
+            ) as client:
                 response = await client.get("/openapi.json")
         response.raise_for_status()
         document: dict[str, Any] = response.json()

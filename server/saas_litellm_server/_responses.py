@@ -8,7 +8,6 @@ shape instead, ``{"error": {"message", "type", "param", "code"}}`` with the nati
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,14 +51,12 @@ SHOULD_RETRY = "x-should-retry"
 read it before their own rules): a 409 on a closed job, say, is not worth three retries."""
 
 
-def should_retry(status_code: int, headers: Mapping[str, str]) -> str:
+def should_retry(status_code: int) -> str:
     """``"true"`` for what a retry can fix — a slow request (408), a rate limit (429), the
-    server's or the upstream's trouble (5xx), and any error that says when to come back
-    (``Retry-After``: a request still running under the same Idempotency-Key) — else
-    ``"false"``: 400, 401, 402, 403, 404, 409, 413, 422 are answers."""
-    if status_code in (408, 429) or status_code >= 500 or "Retry-After" in headers:
-        return "true"
-    return "false"
+    server's or the upstream's trouble (5xx) — else ``"false"``: 400, 401, 402, 403, 404, 409
+    (a request still running under the same Idempotency-Key included: its own client waits it
+    out, another one must not take it for its own), 413, 415, 421 and 422 are answers."""
+    return "true" if status_code in (408, 429) or status_code >= 500 else "false"
 
 
 def openai_path(path: str) -> bool:
@@ -89,7 +86,7 @@ def error_response(
     """The error body (``openai``: in OpenAI's shape, its extra details left out), with
     ``x-should-retry`` (:func:`should_retry`)."""
     headers = {"X-Request-ID": request_id, **(headers or {})}
-    headers.setdefault(SHOULD_RETRY, should_retry(status_code, headers))
+    headers.setdefault(SHOULD_RETRY, should_retry(status_code))
     if openai:
         shaped = OpenAIErrorResponse(
             error=OpenAIErrorBody(

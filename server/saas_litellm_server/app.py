@@ -40,7 +40,7 @@ from .errors import APIError
 from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai, webhooks
 from .routes._operation import Call, Operation, api_route
 from .routes.metrics import metrics_routes
-from .services.catalog import apply_config, ensure_builtin_alias
+from .services.catalog import apply_config, ensure_builtin_alias, forget_config
 from .services.cooldown import sync_forever
 from .services.health import check_ready
 from .services.maintenance import run_maintenance
@@ -203,7 +203,11 @@ def create_app(
             await migrate(rt.db)
             await ensure_builtin_alias(rt.db)
             if settings.config is not None:
-                await apply_config(rt.db, load_config(settings.config), settings)
+                config = load_config(settings.config)
+                source = str(settings.config)
+                await apply_config(rt.db, config, settings, source=source, now=rt.clock())
+            else:
+                await forget_config(rt.db)
             if settings.dev_mode:
                 logger.warning(
                     "no SAAS_LITELLM_ADMIN_KEY set: local-dev mode, admin endpoints are open"

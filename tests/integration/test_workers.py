@@ -61,6 +61,8 @@ def workers(database_url: str, upstream: str, tmp_path: Path) -> Iterator[tuple[
         "SAAS_LITELLM_COOLDOWN_SECONDS": "120",
         "SAAS_LITELLM_DB_POOL_SIZE": "10",
         "SAAS_LITELLM_METRICS": "true",
+        # a revoked key is asked about on every worker, again and again: not a brute force
+        "SAAS_LITELLM_AUTH_FAILURES_PER_MINUTE": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     with server_process(database_url, env=env, args=("--workers", "2")) as (url, _proc):

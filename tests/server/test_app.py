@@ -65,7 +65,9 @@ async def test_ready_is_503_while_the_database_is_unreachable(database_url: str)
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+            ) as http,
         ):
             assert (await http.get("/ready")).status_code == 200
             proxy.cut()

@@ -32,7 +32,7 @@ class CreditLedger(RuleBasedStateMachine):
         self.lifespan = self.app.router.lifespan_context(self.app)
         self.run(self.lifespan.__aenter__())
         self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url="http://t"
+            transport=httpx.ASGITransport(app=self.app), base_url="http://localhost"
         )
         self.key = self.run(create_team(self.http, credits=3))
         self.allocated, self.used = 3, 0

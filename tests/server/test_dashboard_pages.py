@@ -113,7 +113,9 @@ async def test_usage_per_day_and_model_on_both_backends(database_url: str) -> No
     app = create_app(settings, clock=lambda: now[0])
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http)
         job = await open_job(http, key)

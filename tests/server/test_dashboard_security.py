@@ -220,7 +220,9 @@ async def test_a_session_expires_and_a_new_admin_key_ends_every_session(
     app = create_app(settings, clock=lambda: now[0])
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         await sign_in(http)
         cookie = http.cookies["saas_litellm_dashboard"]
@@ -232,7 +234,9 @@ async def test_a_session_expires_and_a_new_admin_key_ends_every_session(
     app = create_app(rotated)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         http.cookies.set("saas_litellm_dashboard", cookie)
         assert (await http.get("/admin")).status_code == 303
@@ -392,7 +396,9 @@ async def test_the_dashboard_can_be_turned_off(settings: Settings) -> None:
     app = create_app(off)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         for path in ["/admin", "/admin/login", "/admin/teams", "/admin/static/app.js"]:
             assert (await http.get(path)).status_code == 404

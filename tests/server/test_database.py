@@ -297,7 +297,9 @@ async def test_the_sqlite_wal_starts_over_under_writes_that_never_pause(
     app = create_app(Settings(database_url=f"sqlite:///{path}", _env_file=None))  # type: ignore[call-arg]
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http, credits=10)
         job = await open_job(http, key)

@@ -61,7 +61,9 @@ async def test_postgres_outage_under_load(database_url: str) -> None:
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+            ) as http,
         ):
             key = await create_team(http, credits=10_000)
             statuses: list[int] = []
@@ -229,7 +231,9 @@ async def test_a_503_says_nothing_changed_only_when_nothing_was_attempted(
         app = create_app(Settings(database_url=proxied, _env_file=None))  # type: ignore[call-arg]
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+            ) as http,
         ):
             key = await create_team(http, credits=5)
             proxy.cut()

@@ -12,12 +12,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from support import TEAM, bearer, create_team, live_server, open_job
+from support import TEAM, app_client, bearer, create_team, live_server, open_job
 
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server._responses import should_retry
@@ -62,20 +63,22 @@ async def test_item9_errors_say_whether_a_retry_can_fix_them(http: httpx.AsyncCl
 
 
 @pytest.mark.parametrize(
-    ("status", "headers", "expected"),
+    ("status", "expected"),
     [
-        (408, {}, "true"),
-        (500, {}, "true"),
-        (502, {}, "true"),
-        (503, {"Retry-After": "1"}, "true"),
-        (504, {}, "true"),
-        (409, {"Retry-After": "1"}, "true"),  # the same Idempotency-Key still running
-        (402, {}, "false"),
-        (403, {}, "false"),
+        (408, "true"),
+        (500, "true"),
+        (502, "true"),
+        (503, "true"),
+        (504, "true"),
+        (409, "false"),  # the same Idempotency-Key still running too: the contract's 4xx
+        (402, "false"),
+        (403, "false"),
+        (415, "false"),
+        (421, "false"),
     ],
 )
-def test_item9_the_rule_by_status(status: int, headers: dict[str, str], expected: str) -> None:
-    assert should_retry(status, headers) == expected
+def test_item9_the_rule_by_status(status: int, expected: str) -> None:
+    assert should_retry(status) == expected
 
 
 # -- item 11: the front page, trailing slashes, a base URL ending in /v1 ----------------------
@@ -435,3 +438,93 @@ def test_item1_webhooks_to_slow_resolving_names_delay_no_llm_call(
         hooks = http.get("/api/webhooks").json()["webhooks"]
     assert statuses == [200] * 40, Counter(statuses)
     assert len(hooks) == 2
+
+
+# -- item 7: the config file manages what it declares ------------------------------------------
+
+CONFIG = """
+[[access_groups]]
+group_name = "cfg-group"
+description = "from the file"
+
+[[model_aliases]]
+model_alias = "CfgChat"
+access_groups = ["cfg-group"]
+
+[[model_aliases.deployments]]
+provider = "mock"
+model = "m1"
+input_cost_per_million = 1.0
+output_cost_per_million = 2.0
+timeout = 3
+"""
+
+
+async def test_item7_what_the_config_declares_refuses_edits_and_its_changes_are_audited(
+    settings: Settings, tmp_path: Path
+) -> None:
+    config = tmp_path / "models.toml"
+    config.write_text(CONFIG)
+    managed = settings.model_copy(update={"config": config})
+    async with app_client(managed) as (_app, http):
+        events = (await http.get("/api/audit-log", params={"actor": "config"})).json()["events"]
+        assert sorted(e["action"] for e in events) == [
+            "model_access_group.create",
+            "model_alias.create",
+        ]
+        # an edit from the API is refused with the file's name, and changes nothing
+        r = await http.patch(
+            "/api/model-aliases/CfgChat",
+            json={
+                "deployments": [{"provider": "mock", "model": "m1", "input_cost_per_million": 9}]
+            },
+        )
+        assert r.status_code == 409 and str(config) in r.json()["error"]["message"]
+        assert (await http.delete("/api/model-aliases/CfgChat")).status_code == 409
+        r = await http.patch("/api/model-access-groups/cfg-group", json={"description": "x"})
+        assert r.status_code == 409
+        assert (await http.delete("/api/model-access-groups/cfg-group")).status_code == 409
+        alias = (await http.get("/api/model-aliases/CfgChat")).json()
+        assert alias["deployments"][0]["input_cost_per_million"] == 1.0
+        # the dashboard's form saved as it is changes nothing, so it is not refused
+        r = await http.post(
+            "/admin/models/aliases/CfgChat",
+            data={
+                "csrf": await _csrf(http),
+                "access_groups": "cfg-group",
+                "provider": "mock",
+                "model": "m1",
+                "input_cost_per_million": "1.0",
+                "output_cost_per_million": "2.0",
+                "timeout": "3",
+            },
+        )
+        assert r.status_code == 303, r.text[:500]
+        # an alias the file does not declare is the API's to edit
+        r = await http.post(
+            "/api/model-aliases/create",
+            json={"model_alias": "Free", "deployments": [{"provider": "mock", "model": "m"}]},
+        )
+        assert r.status_code == 201
+    # the file changed: the next start applies it, audited as the config's change
+    config.write_text(
+        CONFIG.replace("input_cost_per_million = 1.0", "input_cost_per_million = 1.5")
+    )
+    async with app_client(managed) as (_app, http):
+        alias = (await http.get("/api/model-aliases/CfgChat")).json()
+        assert alias["deployments"][0]["input_cost_per_million"] == 1.5
+        events = (await http.get("/api/audit-log", params={"actor": "config"})).json()["events"]
+        assert events[0]["action"] == "model_alias.update"
+        assert events[0]["after"]["deployments"][0]["input_cost_per_million"] == 1.5
+        assert len(events) == 3  # the same file again changes nothing: no event
+    # a start without the file: nothing is managed any more
+    async with app_client(settings) as (_app, http):
+        r = await http.patch("/api/model-access-groups/cfg-group", json={"description": "x"})
+        assert r.status_code == 200
+
+
+async def _csrf(http: httpx.AsyncClient) -> str:
+    page = (await http.get("/admin/models")).text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)

@@ -73,7 +73,7 @@ async def test_client_hanging_up_mid_call_leaves_a_consistent_job(
             address = urlparse(url)
             with socket.create_connection((address.hostname, address.port)) as raw:
                 raw.sendall(
-                    f"POST /api/jobs/{job}/llm-call HTTP/1.1\r\nHost: x\r\n"
+                    f"POST /api/jobs/{job}/llm-call HTTP/1.1\r\nHost: localhost\r\n"
                     f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n".encode()
                     + body

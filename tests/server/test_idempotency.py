@@ -136,7 +136,7 @@ async def test_a_repeat_while_the_first_runs_is_409(
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost", timeout=30
         ) as http,
     ):
         team_key = await create_team(http)

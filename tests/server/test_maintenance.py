@@ -20,7 +20,9 @@ async def test_abandoned_jobs_are_completed_or_failed_by_what_they_did(settings:
     )
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http, credits=5)
         jobs = []
@@ -52,7 +54,9 @@ async def test_the_background_loop_runs_by_itself(settings: Settings) -> None:
     )
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http, credits=5)
         job = await open_job(http, key)

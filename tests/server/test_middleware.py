@@ -77,7 +77,11 @@ async def test_a_client_leaving_mid_body_is_not_a_500(app, caplog) -> None:  # t
         "root_path": "",
         "server": ("t", 80),
         "client": ("c", 1),
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"200")],
+        "headers": [
+            (b"host", b"localhost"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"200"),
+        ],
     }
     await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")

@@ -77,7 +77,9 @@ async def test_a_restarted_server_keeps_its_data(settings: Settings) -> None:
     again = create_app(settings)
     async with (
         again.router.lifespan_context(again),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=again), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=again), base_url="http://localhost"
+        ) as http,
     ):
         balance = (await http.get("/api/credits/balance", headers=bearer(key))).json()
         assert (balance["credits_allocated"], balance["credits_reserved"]) == (7, 1)
@@ -112,6 +114,7 @@ async def _before_exact_billing(db: Database) -> None:
     """Turn a current database back into a version-9 one: money as floats, no running totals."""
     await db.execute("DROP INDEX ix_jobs_unsettled")
     await db.execute("DROP TABLE auth_failures")  # version 11's
+    await db.execute("DROP TABLE config_managed")
     for table, columns in _EXACT_COLUMNS.items():
         for column in columns:
             await db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")

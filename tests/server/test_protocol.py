@@ -47,7 +47,7 @@ def test_item8_slow_headers_get_408_and_are_closed(slow_url: str) -> None:
         for i, sock in enumerate(socks):
             if i % 3 == 0:
                 continue  # says nothing at all
-            sock.sendall(b"POST /api/jobs/create HTTP/1.1\r\nHost: x\r\n")  # never finishes
+            sock.sendall(b"POST /api/jobs/create HTTP/1.1\r\nHost: localhost\r\n")  # never finishes
         answers = [_read_until_closed(sock) for sock in socks]
     assert all(a.startswith(b"HTTP/1.1 408 ") for a in answers), answers[:2]
     assert b'"type":"request_timeout"' in answers[1]
@@ -64,7 +64,8 @@ def test_item8_a_slow_body_gets_408_and_changes_nothing(slow_url: str) -> None:
         socks = [stack.enter_context(_connect(slow_url)) for _ in range(20)]
         for sock in socks:
             sock.sendall(
-                b"POST /api/jobs/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"POST /api/jobs/create HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\n"
                 + f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
                 + body[:10]
             )

@@ -90,7 +90,7 @@ async def test_two_processes_share_one_limit(settings: Settings) -> None:
     apps = [create_app(settings), create_app(settings)]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         clients = [
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t")
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://localhost")
             for a in apps
         ]
         try:

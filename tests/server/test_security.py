@@ -23,7 +23,9 @@ async def test_secrets_stay_out_of_logs_errors_and_records(
     bodies: list[str] = []
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http)
         await http.post(
@@ -100,7 +102,9 @@ async def test_an_upstream_echoing_an_odd_key_and_internal_hosts_reaches_no_team
     seen: list[str] = []
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http, admin=bearer(admin_key))
         r = await http.post(

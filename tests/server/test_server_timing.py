@@ -54,7 +54,11 @@ async def test_every_kind_of_response_has_it(http: httpx.AsyncClient) -> None:
         413: await http.post(
             "/api/jobs/create", content=b"x" * (4 * 1024 * 1024 + 1), headers=bearer(key)
         ),
-        400: await http.post("/api/jobs/create", content=b"{", headers=bearer(key)),
+        400: await http.post(
+            "/api/jobs/create",
+            content=b"{",
+            headers={**bearer(key), "Content-Type": "application/json"},
+        ),
         422: await http.post("/api/jobs/create", json={"team_id": 5}, headers=bearer(key)),
     }
     v1 = {

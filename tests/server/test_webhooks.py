@@ -232,7 +232,9 @@ async def test_the_private_address_setting_allows_loopback(database_url: str) ->
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         for url in ["http://127.0.0.1:9/hooks", "http://localhost/x", "http://[::1]/"]:
             r = await http.post("/api/webhooks", json={"url": url, "events": ALL})
@@ -678,7 +680,9 @@ async def test_a_failed_attempt_is_retried_later_and_given_up_after_the_window(
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+        ) as http,
     ):
         key = await create_team(http)
         hook = await _register(http, ["job.failed"])

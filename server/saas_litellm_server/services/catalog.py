@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from saas_litellm_models import (
@@ -35,6 +36,7 @@ from .audit import Operator
 from .pagination import page, position
 
 __all__ = [
+    "CONFIG_ACTOR",
     "apply_config",
     "config_problem",
     "create_alias",
@@ -45,6 +47,7 @@ __all__ = [
     "delete_organization",
     "deployment_problem",
     "ensure_builtin_alias",
+    "forget_config",
     "get_alias",
     "get_organization",
     "list_aliases",
@@ -206,6 +209,9 @@ async def update_group(
         if not await catalog.lock_group(db, group_name):
             raise NotFound(f"model access group {group_name!r} not found")
         before = await catalog.get_group(db, group_name)
+        assert before is not None
+        if body.changes() and any(before.get(k) != v for k, v in body.changes().items()):
+            await _refuse_if_managed(db, "model_access_group", group_name, by)
         await catalog.update_group(db, group_name, body.changes())
         after = await catalog.get_group(db, group_name)
         assert before is not None
@@ -228,6 +234,7 @@ async def delete_group(db: Database, group_name: str, by: Operator) -> Deleted:
     async with db.transaction():
         if not await catalog.lock_group(db, group_name):
             raise NotFound(f"model access group {group_name!r} not found")
+        await _refuse_if_managed(db, "model_access_group", group_name, by)
         users = await teams.teams_using(db, access_group=group_name)
         if users:
             raise _in_use(f"model access group {group_name!r}", users)
@@ -327,6 +334,8 @@ async def update_alias(
             if missing:
                 raise _unknown_groups(missing)
         before = await get_alias(db, model_alias)
+        if _alias_changes(before, body):
+            await _refuse_if_managed(db, "model_alias", model_alias, by)
         await catalog.update_alias(
             db,
             model_alias,
@@ -344,6 +353,20 @@ async def update_alias(
     return after
 
 
+def _alias_changes(before: ModelAlias, body: ModelAliasUpdateRequest) -> bool:
+    """Whether the update would change the alias (an edit that changes nothing is no edit, and
+    is allowed on what the config file manages: a dashboard form saved as it was)."""
+    if body.access_groups is not None and sorted(body.access_groups) != sorted(
+        before.access_groups
+    ):
+        return True
+    if body.deployments is None:
+        return False
+    return [d.model_dump() for d in body.deployments] != [
+        d.model_dump() for d in before.deployments
+    ]
+
+
 async def delete_alias(db: Database, model_alias: str, by: Operator) -> Deleted:
     """Remove an alias no team defaults to (409 naming them otherwise). Calls recorded under
     it keep its name, their costs and their place in usage."""
@@ -355,6 +378,7 @@ async def delete_alias(db: Database, model_alias: str, by: Operator) -> Deleted:
     async with db.transaction():
         if not await catalog.lock_alias(db, model_alias):
             raise NotFound(f"model alias {model_alias!r} not found")
+        await _refuse_if_managed(db, "model_alias", model_alias, by)
         users = await teams.teams_using(db, default_model=model_alias)
         if users:
             raise Conflict(
@@ -370,16 +394,58 @@ async def delete_alias(db: Database, model_alias: str, by: Operator) -> Deleted:
     return Deleted(object="model_alias", id=model_alias)
 
 
-async def apply_config(db: Database, config: ServerConfig, settings: Settings) -> None:
-    """Make the catalog match the config file (see ``_config``): idempotent."""
+CONFIG_ACTOR = "config"
+"""The audit log's actor for what the config file changes at start."""
+
+
+async def apply_config(
+    db: Database, config: ServerConfig, settings: Settings, *, source: str, now: dt.datetime
+) -> None:
+    """Make the catalog match the config file ``source``, every change in the audit log with
+    actor ``config`` (none when nothing differs), and record what the file manages: from now
+    on those groups and aliases refuse edits from the API and the dashboard (409 naming the
+    file), so that a restart never undoes an edit behind the audit log's back. Safe with
+    several processes starting at once (a create that loses the race updates instead)."""
     problem = config_problem(config, settings)
     if problem:
         raise ConfigError(problem)
+    by = Operator(CONFIG_ACTOR, now)
     for group in config.access_groups:
-        await catalog.insert_group(db, group.group_name, group.description)
+        try:
+            await create_group(db, group, by)
+        except Conflict:
+            described = ModelAccessGroupUpdateRequest(description=group.description)
+            await update_group(db, group.group_name, described, by)
     for alias in config.model_aliases:
-        await catalog.replace_alias(
-            db, alias.model_alias, alias.access_groups, [d.model_dump() for d in alias.deployments]
+        try:
+            await create_alias(db, alias, settings, by)
+        except Conflict:
+            update = ModelAliasUpdateRequest(
+                access_groups=alias.access_groups, deployments=alias.deployments
+            )
+            await update_alias(db, alias.model_alias, update, settings, by)
+    await catalog.set_config_managed(
+        db,
+        source,
+        groups=[g.group_name for g in config.access_groups],
+        aliases=[a.model_alias for a in config.model_aliases],
+    )
+
+
+async def forget_config(db: Database) -> None:
+    """A start without a config file: nothing is managed by one any more."""
+    await catalog.set_config_managed(db, None, groups=[], aliases=[])
+
+
+async def _refuse_if_managed(db: Database, kind: str, name: str, by: Operator) -> None:
+    if by.actor == CONFIG_ACTOR:
+        return
+    source = await catalog.config_source(db, kind, name)
+    if source is not None:
+        what = kind.replace("_", " ")
+        raise Conflict(
+            f"{what} {name!r} is declared in the config file {source}, which the server "
+            "applies at every start: change it there and restart"
         )
 
 

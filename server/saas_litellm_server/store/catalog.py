@@ -13,6 +13,7 @@ from ._database import Database, Row
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
 from .schema import (
     alias_groups,
+    config_managed,
     deployments,
     model_access_groups,
     model_aliases,
@@ -22,6 +23,7 @@ from .schema import (
 
 __all__ = [
     "AliasRow",
+    "config_source",
     "delete_alias",
     "delete_group",
     "delete_organization",
@@ -38,7 +40,7 @@ __all__ = [
     "lock_group",
     "lock_groups",
     "lock_organization",
-    "replace_alias",
+    "set_config_managed",
     "team_aliases",
     "update_alias",
     "update_group",
@@ -264,24 +266,6 @@ def _priced(deployment: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def replace_alias(
-    db: Database,
-    model_alias: str,
-    groups: Sequence[str],
-    deployment_rows: Sequence[dict[str, Any]],
-) -> None:
-    """Create the alias, or replace its groups and deployments, in one transaction."""
-    async with db.transaction():
-        await db.execute(
-            insert_ignore(
-                db, model_aliases, model_alias=model_alias, public=False, created_at=utcnow()
-            )
-        )
-        await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
-        await db.execute(deployments.delete().where(deployments.c.model_alias == model_alias))
-        await _insert_members(db, model_alias, groups, deployment_rows)
-
-
 async def lock_alias(db: Database, model_alias: str) -> bool:
     """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
     row = await db.fetch_one(
@@ -425,3 +409,28 @@ async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:
             )
         )
     return out
+
+
+async def set_config_managed(
+    db: Database, source: str | None, *, groups: Sequence[str], aliases: Sequence[str]
+) -> None:
+    """What the config file ``source`` declares, in place of what was recorded before (``None``:
+    no file, nothing managed)."""
+    async with db.transaction():
+        await db.execute(config_managed.delete())
+        if source is not None:
+            for kind, names in (("model_access_group", groups), ("model_alias", aliases)):
+                for name in dict.fromkeys(names):
+                    await db.execute(
+                        config_managed.insert().values(kind=kind, name=name, source=source)
+                    )
+
+
+async def config_source(db: Database, kind: str, name: str) -> str | None:
+    """The config file that declares this group or alias, if one does."""
+    row = await db.fetch_one(
+        sa.select(config_managed.c.source).where(
+            config_managed.c.kind == kind, config_managed.c.name == name
+        )
+    )
+    return None if row is None else str(row["source"])

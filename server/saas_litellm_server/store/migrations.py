@@ -206,7 +206,7 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     (8, lambda dialect: _create_tables(dialect, schema.webhooks, schema.webhook_deliveries)),
     (9, lambda dialect: _create_tables(dialect, schema.deployment_cooldowns)),
     (10, _exact_billing),
-    (11, lambda dialect: _create_tables(dialect, schema.auth_failures)),
+    (11, lambda dialect: _create_tables(dialect, schema.auth_failures, schema.config_managed)),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

@@ -16,6 +16,7 @@ __all__ = [
     "audit_events",
     "auth_failures",
     "calls",
+    "config_managed",
     "credit_grants",
     "credit_transactions",
     "deployment_cooldowns",
@@ -291,6 +292,14 @@ auth_failures = sa.Table(  # since schema version 11
     sa.Column("address", sa.String(64), primary_key=True),  # the client's IP address
     sa.Column("window_id", sa.BigInteger, primary_key=True),  # minute number since the epoch
     sa.Column("failures", sa.Integer, nullable=False),
+)
+
+config_managed = sa.Table(  # since schema version 11: what the --config file declares
+    "config_managed",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),  # model_alias, model_access_group
+    sa.Column("name", sa.String(_ID), primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),  # the file, as the server was given it
 )
 
 team_keys = sa.Table(  # since schema version 6: a team's virtual keys, stored as hashes
