@@ -263,7 +263,7 @@ def create_app(
                     auth="none",
                     tag="meta",
                     response=Health,
-                    errors=(503,),
+                    errors=((503, "service_unavailable: the database does not answer"),),
                 ),
                 _ready,
             ),

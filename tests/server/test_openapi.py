@@ -139,3 +139,39 @@ async def test_health_and_ready_are_documented(http: httpx.AsyncClient) -> None:
     assert set(ready) == {"200", "503"}
     assert "Retry-After" in ready["503"]["headers"]
     assert set(document["paths"]["/health"]["get"]["responses"]) == {"200"}
+
+
+async def test_each_operation_lists_its_own_errors_with_its_own_reasons(
+    http: httpx.AsyncClient,
+) -> None:
+    """Issue 26, item 10: errors come from each operation's declaration (auth, body, query,
+    path, idempotency, its own ``errors``), not one list for all."""
+    paths = (await http.get("/openapi.json")).json()["paths"]
+
+    def errors(path: str, method: str) -> dict[str, str]:
+        responses = paths[path][method]["responses"]
+        return {s: r["description"] for s, r in responses.items() if s[0] in "45"}
+
+    org = errors("/api/organizations/create", "post")
+    assert "402" not in org and "504" not in org
+    assert "organization with this id exists" in org["409"]
+    assert "job" not in org["409"] and "model" not in org["403"]
+    assert "admin key" in org["403"] and "admin key" in org["401"]
+    health = errors("/health", "get")
+    assert health == {}
+    balance = errors("/api/credits/balance", "get")
+    assert set(balance) == {"401", "403", "429", "503"}  # no body, no query, no path
+    call = errors("/api/jobs/{job_id}/llm-call", "post")
+    assert {"402", "409", "415", "429", "502", "504"} <= set(call)
+    assert "the job is closed" in call["409"] and "Idempotency-Key" in call["409"]
+    assert "no such job" in call["404"]
+    team = errors("/api/teams/{team_id}/usage", "get")
+    assert "another team's virtual key" in team["403"] and "no such team" in team["404"]
+    for path, methods in paths.items():
+        for op in methods.values():
+            for status, response in op["responses"].items():
+                text = response["description"]
+                if "the job is closed" in text:
+                    assert "job" in path or "X-Job-Id" in text or path.startswith("/v1"), path
+                if status == "402":
+                    assert "job" in path or path.startswith("/v1"), path

@@ -18,28 +18,61 @@ from saas_litellm_models import (
     StreamErrorEvent,
 )
 
-from ._operation import APIRoute, Operation, path_schema
+from ._operation import APIRoute, Operation, path_param_names, path_schema
 
 __all__ = ["TAGS", "build_openapi"]
 
 _REF = "#/components/schemas/{model}"
-_ERRORS = {
-    400: "invalid_request: the request is malformed (e.g. not JSON) or names an unknown model",
-    401: "authentication_error: missing or invalid key",
-    402: (
-        "insufficient_credits: no credit available to reserve for a new job; the body says "
-        "credits_remaining, credits_reserved and credits_available"
-    ),
-    403: "permission_denied: wrong team, model outside the team's groups, or suspended team",
-    404: "not_found: no such resource (another team's job is 404 too)",
-    409: "conflict: the job is closed, or already settled the other way",
-    413: "request_too_large: the body exceeds the size limit",
-    422: "validation_error: the body does not match the schema",
-    429: "rate_limited: the team's rate limit is reached; see Retry-After",
-    502: "upstream_error: every deployment of the model failed",
-    503: "service_unavailable: the database is unavailable; see Retry-After",
-    504: "upstream_timeout: the upstream did not answer in time",
+_401 = {
+    "admin": "authentication_error: no admin key, or a wrong one",
+    "team": "authentication_error: no virtual key, or a wrong, revoked or expired one",
+    "team_or_admin": "authentication_error: no key, or one that is neither the admin key nor a "
+    "team's",
 }
+_403 = {
+    "admin": "permission_denied: a team's virtual key (the admin key is needed)",
+    "team": "permission_denied: the admin key (it never acts as a team), or a suspended team",
+    "team_or_admin": "permission_denied: another team's virtual key",
+}
+_OPENAI_BODY = " (OpenAI's shape; `code` is our error type)"
+
+
+def _errors(op: Operation, path_params: list[str]) -> dict[int, str]:
+    """Every error ``op`` can answer with, each with the reasons it has for it: those its
+    declaration implies, then its own (``Operation.errors``)."""
+    reasons: dict[int, list[str]] = {}
+
+    def add(status: int, text: str) -> None:
+        reasons.setdefault(status, []).append(text)
+
+    if op.auth != "none":
+        add(401, _401[op.auth])
+        add(403, _403[op.auth])
+        add(429, "rate_limited: too many failed authentications from this address; see Retry-After")
+        add(503, "service_unavailable: the database is unavailable; see Retry-After")
+    if op.body is not None:
+        add(400, "invalid_request: the body is not a JSON object")
+        add(413, "request_too_large: the body exceeds the size limit")
+        add(415, "unsupported_media_type: the body is not sent as application/json")
+        add(422, "validation_error: the body does not match the schema")
+    if op.query is not None:
+        add(400, "invalid_request: a malformed cursor")
+        add(422, "validation_error: a query parameter does not match the schema")
+    for name in path_params:
+        add(404, f"not_found: no such {path_param_names(name)}")
+    if op.idempotent:
+        add(409, "conflict: a request with this Idempotency-Key is still being processed")
+        add(422, "validation_error: the Idempotency-Key was used with another request")
+    for status, text in op.errors:
+        add(status, text)
+    out = {}
+    for status, texts in reasons.items():
+        kind = texts[0].split(":", 1)[0]
+        whys = [t.split(": ", 1)[1] if t.startswith(f"{kind}: ") else t for t in texts]
+        out[status] = f"{kind}: " + "; or ".join(dict.fromkeys(whys))
+    return out
+
+
 TAGS = {
     "jobs": "A job groups the LLM calls of one business operation: create it (reserves a "
     "credit), make calls (plain or streamed), then complete it (spends the credit) or fail it "
@@ -96,15 +129,20 @@ def _schemas(operations: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any
     return refs, document.get("$defs", {})
 
 
-def _error(status: int, *, openai: bool = False) -> dict[str, Any]:
+def _error(status: int, description: str, *, openai: bool = False) -> dict[str, Any]:
     body = "OpenAIErrorResponse" if openai else "ErrorResponse"
-    description = _ERRORS[status]
     if openai:
-        description = description.split("; the body says")[0] + " (OpenAI's shape; `code`)"
+        description = description.split("; the body says")[0] + _OPENAI_BODY
     response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": _REF.format(model=body)}}},
-        "headers": {"X-Request-ID": {"schema": {"type": "string"}}},
+        "headers": {
+            "X-Request-ID": {"schema": {"type": "string"}},
+            "x-should-retry": {
+                "schema": {"type": "string", "enum": ["true", "false"]},
+                "description": "Whether a retry can help.",
+            },
+        },
     }
     if status in (429, 503):
         response["headers"]["Retry-After"] = {
@@ -223,21 +261,9 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
     responses: dict[str, Any] = {
         str(op.status): {"description": op.summary, "content": content, "headers": headers}
     }
-    errors = set(op.errors)
-    if op.auth != "none":
-        errors |= {401, 403}
-    if op.body is not None:
-        errors |= {400, 413, 422}
-    if params and any(p["in"] == "path" for p in params):
-        errors.add(404)
-    if op.query:
-        errors |= {400, 422}
-    if op.idempotent:
-        errors |= {409, 422}
-    if op.auth != "none":
-        errors.add(503)
+    errors = _errors(op, re.findall(r"{(\w+)}", path))
     for status in sorted(errors):
-        responses[str(status)] = _error(status, openai=op.openai)
+        responses[str(status)] = _error(status, errors[status], openai=op.openai)
     operation: dict[str, Any] = {
         "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
         "summary": op.summary,

@@ -46,7 +46,16 @@ from ._sse import EventStreamResponse
 if TYPE_CHECKING:  # the handle handlers pass to services; routes run no SQL themselves
     from ..store import Database
 
-__all__ = ["APIRoute", "Auth", "Call", "Handler", "Operation", "api_route", "path_schema"]
+__all__ = [
+    "APIRoute",
+    "Auth",
+    "Call",
+    "Handler",
+    "Operation",
+    "api_route",
+    "path_param_names",
+    "path_schema",
+]
 
 B = TypeVar("B")
 Q = TypeVar("Q")
@@ -96,6 +105,11 @@ def path_schema(name: str) -> dict[str, Any]:
     return _PATH_PARAMS[name][2] if name in _PATH_PARAMS else {"type": "string"}
 
 
+def path_param_names(name: str) -> str:
+    """What a path parameter names (``job_id`` → ``job``), for error descriptions."""
+    return _PATH_PARAMS[name][1] if name in _PATH_PARAMS else name.removesuffix("_id")
+
+
 @dataclass(frozen=True)
 class Operation:
     """Everything the API says about one endpoint."""
@@ -109,7 +123,10 @@ class Operation:
     status: int = 200
     body: type[BaseModel] | None = None
     query: type[QueryModel] | None = None
-    errors: tuple[int, ...] = ()
+    errors: tuple[tuple[int, str], ...] = ()
+    """What this endpoint's own logic can refuse with: ``(status, "type: why")``. The errors
+    that follow from the rest of the declaration (auth, body, query, path, idempotency) are
+    added to the OpenAPI document by ``_openapi``, each with its own reason."""
     sse: bool = False
     """The response is an event stream: ``StreamChunk``s, then ``StreamDone`` or
     ``StreamErrorEvent``."""

@@ -99,7 +99,9 @@ def _pair(
                 auth="admin",
                 tag="admin",
                 response=Deleted,
-                errors=(409,),
+                errors=(
+                    (409, f"conflict: {what} is in use, built in, or declared in the config file"),
+                ),
                 description=delete_note,
             ),
             delete,

@@ -77,7 +77,16 @@ async def create_and_call_stream(call: Call[CreateAndCallRequest, None]) -> Even
     )
 
 
-_CALL_ERRORS = (400, 402, 403, 409, 429, 502, 504)
+_CALL_ERRORS = (
+    (400, "invalid_request: an unknown model, or parameters that contradict each other"),
+    (402, "insufficient_credits: the call's worst case does not fit the team's credits"),
+    (402, "job_budget_exceeded: the call's worst case would pass one of the job's limits"),
+    (403, "permission_denied: the model is outside the team's access groups"),
+    (409, "conflict: the job is closed"),
+    (429, "rate_limited: the team's rate limit is reached; see Retry-After"),
+    (502, "upstream_error: every deployment of the model failed"),
+    (504, "upstream_timeout: the upstream did not answer in time"),
+)
 _SHORTCUT = (
     "A job of one call in one request: the job is created (reserving a credit; 402 when none "
     "is left), the call made and recorded as llm-call makes it, and the job settled — "
@@ -96,7 +105,13 @@ routes = [
             response=Job,
             body=JobCreateRequest,
             status=201,
-            errors=(402,),
+            errors=(
+                (
+                    402,
+                    "insufficient_credits: no credit available to reserve; the body says "
+                    "credits_remaining, credits_reserved and credits_available",
+                ),
+            ),
             idempotent=True,
             description="Reserves one credit until the job is closed: spent if it completes with a "
             "successful call, released otherwise; 402 (with the balance) when the team has none "
@@ -157,7 +172,7 @@ routes = [
             tag="jobs",
             response=JobCompletion,
             body=JobCompleteRequest,
-            errors=(409,),
+            errors=((409, "conflict: the job is already settled the other way"),),
             idempotent=True,
             description="`completed` spends the job's credit if one of its calls succeeded and "
             "otherwise releases it (`costs.credit_reason` says why); `failed` releases it. "

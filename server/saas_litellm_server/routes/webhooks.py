@@ -58,7 +58,10 @@ routes = [
             response=WebhookCreated,
             body=WebhookCreateRequest,
             status=201,
-            errors=(400, 409),
+            errors=(
+                (400, "invalid_request: the URL points at an address webhooks may not reach"),
+                (409, "conflict: an endpoint with this URL exists"),
+            ),
             idempotent=True,
             unkept_field="secret",
             reissue=webhooks.reissue_secret,
@@ -115,7 +118,7 @@ routes = [
             auth="admin",
             tag="webhooks",
             response=WebhookDelivery,
-            errors=(409,),
+            errors=((409, "conflict: the endpoint is disabled, or the delivery is still running"),),
             idempotent=True,
             description="With the same `webhook-id`, as soon as a worker is free, whatever its "
             "status. 409 when the endpoint is disabled.",
