@@ -154,10 +154,14 @@ async def run_demo(*, chunk_delay: float = 0.05, keep: bool = False, port: int =
                     f"reserved {after.credits_reserved}"
                 )
                 _say(f"Credits remaining: {result.credits_remaining}")
-            _say(f"\nDashboard: {base_url}/admin (open without sign-in: local-dev mode)")
             if keep:
+                _say(f"\nDashboard: {base_url}/admin (open without sign-in: local-dev mode)")
                 _say("The server keeps running (--keep); press Ctrl+C to stop it.")
                 await serving
+            else:  # the server stops with the demo: no address to open
+                _say(
+                    "\nThe demo's server has stopped; run it with --keep to explore the dashboard."
+                )
         finally:
             server.should_exit = True
             await serving

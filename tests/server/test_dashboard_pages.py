@@ -40,7 +40,8 @@ class Dash:
     async def post(self, path: str, form: dict[str, Any], status: int = 303) -> httpx.Response:
         if not self.csrf:
             await self.get("/admin/organizations")  # a page with a form
-        r = await self.http.post(path, data={**form, "csrf": self.csrf})
+        # as the page's script does once its question was answered (test_confirmations: without)
+        r = await self.http.post(path, data={"confirmed": "yes", **form, "csrf": self.csrf})
         assert r.status_code == status, (path, r.status_code, r.text[:3000])
         return r
 
@@ -647,3 +648,54 @@ async def test_every_edit_form_submitted_unchanged_changes_nothing(
             assert r.status_code == 303, (action, r.text[:2000])
     assert await everything() == before
     assert (await http.get("/api/audit-log")).json()["events"] == audit  # no change recorded
+
+
+async def test_confirmations_without_javascript_are_a_page_of_their_own(
+    http: httpx.AsyncClient,
+) -> None:
+    """Issue 26, item 13: rotate, suspend and remove ask first even without the page's script:
+    the first post changes nothing and answers a page that asks; its button does it; cancel
+    leads back."""
+    await create_team(http, team_id="t-sure")
+    dash = Dash(http)
+    await dash.get("/admin/teams/t-sure")
+    for action, question in [
+        ("/admin/teams/t-sure/suspend", "Suspend this team?"),
+        ("/admin/teams/t-sure/rotate", "Rotate the keys?"),
+        ("/admin/teams/t-sure/remove", "Remove this team?"),
+    ]:
+        r = await http.post(action, data={"csrf": dash.csrf, "grace_seconds": "60"})
+        assert r.status_code == 200 and question in html.unescape(r.text), action
+        forms = _forms(r.text)
+        assert set(forms) - {"/admin/logout"} == {action}
+        assert ("confirmed", "yes") in forms[action] and ("grace_seconds", "60") in forms[action]
+        assert 'id="cancel"' in r.text
+    team = (await http.get("/api/teams/t-sure")).json()
+    assert team["status"] == "active"  # nothing happened yet
+    assert len((await http.get("/api/teams/t-sure/keys")).json()["keys"]) == 1
+    page = (await http.post("/admin/teams/t-sure/suspend", data={"csrf": dash.csrf})).text
+    data: dict[str, list[str]] = {}
+    for name, value in _forms(page)["/admin/teams/t-sure/suspend"]:
+        data.setdefault(name, []).append(value)
+    assert (await http.post("/admin/teams/t-sure/suspend", data=data)).status_code == 303
+    assert (await http.get("/api/teams/t-sure")).json()["status"] == "suspended"
+
+
+async def test_polish_404_heading_and_identifiers(http: httpx.AsyncClient) -> None:
+    """Issue 26, item 13: an unknown dashboard page is the dashboard's own 404; a team without
+    a display name shows its id once; identifiers wrap at their separators only."""
+    r = await http.get("/admin/no-such-page")
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+    assert (
+        "/admin/static/app.css" in r.text and "no dashboard page at /admin/no-such-page" in r.text
+    )
+    await create_team(http, team_id="plain-team")
+    heading = re.search(
+        r'<h1 id="team-heading">(.*?)</h1>', (await http.get("/admin/teams/plain-team")).text
+    )
+    assert heading is not None
+    assert heading.group(1) == "plain-<wbr>team"  # once, no <small> repeat
+    key = await create_team(http, team_id="t-ident")
+    job = await open_job(http, key, team_id="t-ident", job_type="invoice_parse")
+    page = (await http.get(f"/admin/teams/t-ident/jobs/{job}")).text
+    assert "invoice_<wbr>parse" in page

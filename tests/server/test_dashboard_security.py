@@ -281,7 +281,9 @@ async def test_every_change_needs_the_session_csrf_token(any_http: httpx.AsyncCl
     assert other != token
     r = await any_http.post("/admin/teams/team-secret-1/suspend", data={"csrf": token})
     assert r.status_code == 403, "another session's token"
-    r = await any_http.post("/admin/teams/team-secret-1/suspend", data={"csrf": other})
+    r = await any_http.post(
+        "/admin/teams/team-secret-1/suspend", data={"csrf": other, "confirmed": "yes"}
+    )
     assert r.status_code == 303
     team = (await any_http.get("/api/teams/team-secret-1", headers=ADMIN)).json()
     assert team["status"] == "suspended"
@@ -358,7 +360,9 @@ async def test_no_key_in_any_url_or_log(
             )
             new_key = re.search(r'id="virtual-key">([^<]+)<', created.text)
             assert created.status_code == 201 and new_key
-            rotated = await http.post("/admin/teams/team-two/rotate", data={"csrf": token})
+            rotated = await http.post(
+                "/admin/teams/team-two/rotate", data={"csrf": token, "confirmed": "yes"}
+            )
             rotated_key = re.search(r'id="virtual-key">([^<]+)<', rotated.text)
             assert rotated_key
             secrets = [ADMIN_KEY, seeded["key"], new_key.group(1), rotated_key.group(1)]

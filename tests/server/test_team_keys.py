@@ -295,7 +295,9 @@ async def test_rotation_with_a_grace_period(http: httpx.AsyncClient, clock: Cloc
     assert rotation.previous_keys_expire_at == rotated_at + dt.timedelta(seconds=600)
     assert rotation.virtual_key not in old and rotation.prefix == rotation.virtual_key[:10]
     shown = await listed(http)
-    assert shown[0]["key_id"] == rotation.key_id and shown[0]["name"] == "default"
+    assert shown[0]["key_id"] == rotation.key_id
+    # named for its rotation (issue 26, item 13): not "default" beside the team's first key
+    assert shown[0]["name"] == f"rotated {rotated_at:%Y-%m-%d %H:%M} UTC"
     assert shown[0]["expires_at"] is None
     assert [when(k["expires_at"]) for k in shown[1:]] == [rotation.previous_keys_expire_at] * 2
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -208,7 +209,9 @@ class Dashboard:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(money=_money, number=_number, percent=_percent, when=_when)
+        self.env.filters.update(
+            money=_money, number=_number, percent=_percent, when=_when, ident=_breakable
+        )
         self.env.globals.update(bar_chart=charts.bar_chart, money=_money, number=_number)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -274,7 +277,14 @@ class Dashboard:
 
         return endpoint
 
-    def action(self, handler: Action) -> Callable[[Request], Awaitable[Response]]:
+    def action(
+        self, handler: Action, *, confirm: str | None = None
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A form's change. With ``confirm`` (a question), the change happens only once it was
+        confirmed: with JavaScript the button asks and the form says ``confirmed=yes``;
+        without, the first post answers a page that asks, whose button posts the same form
+        again, confirmed."""
+
         async def endpoint(request: Request) -> Response:
             session, _ = self._session(request)
             if session is None:
@@ -292,6 +302,21 @@ class Dashboard:
                     "failed); nothing was changed. Reload the page and try again.",
                     403,
                 )
+            if confirm is not None and form.get("confirmed") != "yes":
+                fields = [
+                    (name, value)
+                    for name, values in form.fields.items()
+                    if name not in ("csrf", "confirmed")
+                    for value in values
+                ]
+                return self.render(
+                    ctx,
+                    "confirm.html",
+                    question=confirm,
+                    action=request.url.path,
+                    fields=fields,
+                    back=self._back_to(ctx),
+                )
             try:
                 response = await handler(ctx, form)
             except APIError as exc:
@@ -303,11 +328,17 @@ class Dashboard:
 
         return endpoint
 
-    def _error(self, ctx: Ctx, message: str, status: int) -> HTMLResponse:
+    def _back_to(self, ctx: Ctx) -> str:
+        """The dashboard page the request came from (the overview if none)."""
         back = ctx.request.headers.get("referer", "")
-        if not back.startswith(str(ctx.request.base_url).rstrip("/") + PREFIX):
-            back = PREFIX
-        return self.render(ctx, "error.html", status, message=message, back=back)
+        return back if back.startswith(str(ctx.request.base_url).rstrip("/") + PREFIX) else PREFIX
+
+    def _error(self, ctx: Ctx, message: str, status: int) -> HTMLResponse:
+        return self.render(ctx, "error.html", status, message=message, back=self._back_to(ctx))
+
+    async def not_found(self, ctx: Ctx) -> Response:
+        """Any other ``/admin/…`` address: the dashboard's own 404 page."""
+        return self._error(ctx, f"There is no dashboard page at {ctx.request.url.path[:200]}.", 404)
 
     # -- sign in and out ------------------------------------------------------------------------
 
@@ -715,31 +746,57 @@ class Dashboard:
             Route("/organizations/{organization_id}", page(self.organization), methods=["GET"]),
             Route(
                 "/organizations/{organization_id}/remove",
-                action(self.remove_organization),
+                action(self.remove_organization, confirm="Remove this organization?"),
                 methods=["POST"],
             ),
             Route("/teams", page(self.team_list), methods=["GET"]),
             Route("/teams", action(self.create_team), methods=["POST"]),
             Route("/teams/{team_id}", page(self.team), methods=["GET"]),
             Route("/teams/{team_id}/settings", action(self.update_team), methods=["POST"]),
-            Route("/teams/{team_id}/remove", action(self.remove_team), methods=["POST"]),
+            Route(
+                "/teams/{team_id}/remove",
+                action(self.remove_team, confirm="Remove this team? Its keys stop working."),
+                methods=["POST"],
+            ),
             Route("/teams/{team_id}/credits", action(self.add_credits), methods=["POST"]),
             Route("/teams/{team_id}/limits", action(self.set_limits), methods=["POST"]),
-            Route("/teams/{team_id}/suspend", action(self.suspend), methods=["POST"]),
+            Route(
+                "/teams/{team_id}/suspend",
+                action(
+                    self.suspend,
+                    confirm="Suspend this team? Its keys are refused until it is resumed.",
+                ),
+                methods=["POST"],
+            ),
             Route("/teams/{team_id}/resume", action(self.resume), methods=["POST"]),
             Route("/teams/{team_id}/keys", action(self.create_key), methods=["POST"]),
             Route(
-                "/teams/{team_id}/keys/{key_id}/revoke", action(self.revoke_key), methods=["POST"]
+                "/teams/{team_id}/keys/{key_id}/revoke",
+                action(self.revoke_key, confirm="Revoke this key now?"),
+                methods=["POST"],
             ),
-            Route("/teams/{team_id}/rotate", action(self.rotate_keys), methods=["POST"]),
+            Route(
+                "/teams/{team_id}/rotate",
+                action(
+                    self.rotate_keys,
+                    confirm="Rotate the keys? One new key; the others stop after the grace.",
+                ),
+                methods=["POST"],
+            ),
             Route("/teams/{team_id}/jobs/{job_id}", page(self.job), methods=["GET"]),
             Route("/models", page(self.models), methods=["GET"]),
             Route("/models/groups", action(self.create_group), methods=["POST"]),
             Route("/models/groups/{group_name}", action(self.update_group), methods=["POST"]),
             Route(
-                "/models/groups/{group_name}/remove", action(self.remove_group), methods=["POST"]
+                "/models/groups/{group_name}/remove",
+                action(self.remove_group, confirm="Remove this access group?"),
+                methods=["POST"],
             ),
-            Route("/models/remove/{model_alias:path}", action(self.remove_alias), methods=["POST"]),
+            Route(
+                "/models/remove/{model_alias:path}",
+                action(self.remove_alias, confirm="Remove this model alias?"),
+                methods=["POST"],
+            ),
             Route("/models/aliases", action(self.create_alias), methods=["POST"]),
             Route("/models/aliases/{model_alias:path}", page(self.alias), methods=["GET"]),
             Route(
@@ -748,13 +805,20 @@ class Dashboard:
             Route("/audit", page(self.audit_log), methods=["GET"]),
             Route("/webhooks", page(self.webhook_list), methods=["GET"]),
             Route("/webhooks/{webhook_id}", page(self.webhook), methods=["GET"]),
-            Route("/webhooks/{webhook_id}/remove", action(self.remove_webhook), methods=["POST"]),
+            Route(
+                "/webhooks/{webhook_id}/remove",
+                action(
+                    self.remove_webhook, confirm="Remove this webhook? Nothing more is sent to it."
+                ),
+                methods=["POST"],
+            ),
             Route(
                 "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
                 action(self.retry_delivery),
                 methods=["POST"],
             ),
             Mount("/static", StaticFiles(directory=_HERE / "static"), name="dashboard-static"),
+            Route("/{path:path}", page(self.not_found), methods=["GET"]),
         ]
         return [
             Route(
@@ -858,6 +922,13 @@ async def _read_form(request: Request) -> Form | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return Form(fields)
+
+
+def _breakable(value: Any) -> markupsafe.Markup:
+    """An identifier that may wrap after its separators (``invoice_<wbr>parse``), never in
+    the middle of a word."""
+    escaped = str(markupsafe.escape(str(value)))
+    return markupsafe.Markup(re.sub(r"([_./:-])", r"\1<wbr>", escaped))  # noqa: S704
 
 
 def _same_origin(request: Request, settings: Settings) -> bool:

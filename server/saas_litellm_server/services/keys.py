@@ -152,7 +152,9 @@ async def rotate_keys(
     async with db.transaction():
         await _locked_team(db, team_id)
         retired = await keys.expire_keys(db, team_id, until=until, now=by.now)
-        key, row = await issue_key(db, team_id, name="default", expires_at=None, now=by.now)
+        # named for when it was made: after a rotation the team's keys are told apart
+        name = f"rotated {by.now:%Y-%m-%d %H:%M} UTC"
+        key, row = await issue_key(db, team_id, name=name, expires_at=None, now=by.now)
         await record(
             db,
             by,

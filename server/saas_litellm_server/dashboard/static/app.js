@@ -34,8 +34,15 @@
       return;
     }
     var confirmed = event.target.closest("button[data-confirm]");
-    if (confirmed && !window.confirm(confirmed.getAttribute("data-confirm"))) {
-      event.preventDefault();
+    if (confirmed) {
+      if (!window.confirm(confirmed.getAttribute("data-confirm"))) {
+        event.preventDefault();
+      } else if (confirmed.form && !confirmed.form.querySelector("input[name=confirmed]")) {
+        // asked here: the server need not ask again on a page of its own
+        var yes = document.createElement("input");
+        yes.type = "hidden"; yes.name = "confirmed"; yes.value = "yes";
+        confirmed.form.appendChild(yes);
+      }
     }
   });
 })();
