@@ -18,6 +18,7 @@ from databases.backends.sqlite import SQLiteBackend, SQLitePool
 from databases.core import DatabaseURL
 
 __all__ = [
+    "BUSY_TIMEOUT_MS",
     "PooledSQLiteBackend",
     "atomic_inline",
     "run_atomic_sqlite",
@@ -28,7 +29,7 @@ __all__ = [
 _MAX_OPEN = 16
 """Connections (each with its own thread) at most: SQLite has one writer at a time anyway, and
 a burst (say 1000 streams ending at once) must not become 1000 threads."""
-_BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000
 
 
 class _Pool(SQLitePool):
@@ -53,7 +54,7 @@ class _Pool(SQLitePool):
         )
         await connection.__aenter__()
         await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await connection.execute("PRAGMA foreign_keys=ON")
         return connection
 
