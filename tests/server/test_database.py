@@ -285,9 +285,9 @@ async def test_the_sqlite_wal_starts_over_under_writes_that_never_pause(
     tmp_path: Path,
 ) -> None:
     """Calls recorded without a pause (16 at a time, every write on the event loop's thread):
-    the WAL's checkpoints keep up and it starts over, so its file stays the size one interval
-    between checkpoints needs. (It kept growing when a checkpoint always had writes after it:
-    189 MB for a 5 MB database after 18,000 calls, and every read slowed with it.)"""
+    the WAL's checkpoints keep up and it starts over, so its file stays the size one or two
+    intervals between checkpoints need. (It kept growing when a checkpoint always had writes
+    after it: 189 MB for a 5 MB database after 18,000 calls, and every read slowed with it.)"""
     import httpx
     from support import bearer, create_team, open_job
 
@@ -319,4 +319,7 @@ async def test_the_sqlite_wal_starts_over_under_writes_that_never_pause(
 
         await asyncio.gather(*(worker() for _ in range(16)))
     assert len(sizes) == 6
-    assert max(sizes) <= sizes[1] * 1.5, sizes
+    # a restart missed (another connection on the WAL at that instant) costs one interval more,
+    # once; a WAL that does not start over grows with every interval (3x from the second
+    # sample to the last)
+    assert max(sizes) <= sizes[1] * 2, sizes
