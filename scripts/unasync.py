@@ -26,7 +26,15 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "client" / "saas_litellm_client"
 
-MODULES = ("_base_client", "_client", "_admin_client", "_streaming", "_structured_calls", "_jobs")
+MODULES = (
+    "_base_client",
+    "_endpoint_methods",
+    "_client",
+    "_admin_client",
+    "_streaming",
+    "_structured_calls",
+    "_jobs",
+)
 """The async modules; each ``_X`` generates ``_sync_X``."""
 
 _PHRASES = (
@@ -35,6 +43,8 @@ _PHRASES = (
     (r"\b([Aa])n(\s+)async iterator", r"\1n\2iterator"),
     (r"\b([Aa])n(\s+)async (\w)", r"\1\2\3"),
     (r"``async (with|for)``", r"``\1``"),
+    (r"Await the result for the first page", "The result is the first page"),
+    (r"``await`` it for the first", "the first"),
     (r"\bAsync client\b", "Synchronous client"),
     (r"\basync clients\b", "synchronous clients"),
     (r"\basync iterator\b", "iterator"),
@@ -79,6 +89,13 @@ _NAMES = {
     "sse_events": "sync_sse_events",
     # the classes
     "_BaseClient": "_SyncBaseClient",
+    "TeamEndpoints": "SyncTeamEndpoints",
+    "AdminEndpoints": "SyncAdminEndpoints",
+    "TeamEndpointsWithRawResponse": "SyncTeamEndpointsWithRawResponse",
+    "AdminEndpointsWithRawResponse": "SyncAdminEndpointsWithRawResponse",
+    "AsyncPaginator": "SyncPage",
+    "Page": "SyncPage",
+    "paginate": "sync_paginate",
     "SaasLiteLLMClient": "SaasLiteLLMSyncClient",
     "SaasLiteLLMAdminClient": "SaasLiteLLMSyncAdminClient",
     "SaasLiteLLMClientWithRawResponse": "SaasLiteLLMSyncClientWithRawResponse",

@@ -100,6 +100,7 @@ from ._exceptions import (
 )
 from ._jobs import JobHandle
 from ._logs import setup_logging as _setup_logging
+from ._pagination import AsyncPaginator, Page, SyncPage
 from ._params import CallParams, StructuredCallParams
 from ._request_id import request_id_of
 from ._response import RawResponse
@@ -118,8 +119,10 @@ from ._types import (
     AssistantMessageParam,
     DeveloperMessageParam,
     FunctionCallParam,
+    IdempotentRequestOptions,
     MessageParam,
     NotGiven,
+    RequestOptions,
     SystemMessageParam,
     ToolCallParam,
     ToolMessageParam,
@@ -138,6 +141,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssistantMessageParam",
+    "AsyncPaginator",
     "AuditEvent",
     "AuditLog",
     "AuthenticationError",
@@ -155,6 +159,7 @@ __all__ = [
     "Deployment",
     "DeveloperMessageParam",
     "FunctionCallParam",
+    "IdempotentRequestOptions",
     "InsufficientCreditsError",
     "InternalServerError",
     "Job",
@@ -179,9 +184,11 @@ __all__ = [
     "Organization",
     "OrganizationList",
     "OrganizationUsage",
+    "Page",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
+    "RequestOptions",
     "RequestTooLargeError",
     "SaasLiteLLMAdminClient",
     "SaasLiteLLMClient",
@@ -199,6 +206,7 @@ __all__ = [
     "StructuredStream",
     "SyncChatStream",
     "SyncJobHandle",
+    "SyncPage",
     "SyncStructuredStream",
     "SystemMessageParam",
     "Team",

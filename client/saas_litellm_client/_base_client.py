@@ -11,23 +11,26 @@ is judged is decided without I/O in ``_core``; the retry policy is in ``_retry``
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
+from saas_litellm_models.endpoints import Endpoint
+
 from . import _retry
 from ._core import (
-    _NO_OPTIONS,
+    CallOptions,
     ClientCore,
-    RequestOptions,
     _Call,
     _clamp,
     _own_request_in_flight,
     _reason,
+    request_body,
+    url_path,
 )
-from ._endpoints import Endpoint
 from ._exceptions import (
     APIResponseValidationError,
     RateLimitError,
@@ -35,10 +38,11 @@ from ._exceptions import (
     _make_status_error,
 )
 from ._logs import log, redact_headers
+from ._pagination import AsyncPaginator, Page, paginate
 from ._request_id import set_request_id
 from ._response import record_response
 from ._retry import MAX_IN_FLIGHT_WAIT, backoff_delay, server_delay
-from ._streaming import OpenedStream, read_first_event
+from ._streaming import ChatStream, OpenedStream, read_first_event
 from ._types import DEFAULT_MAX_RETRIES, NotGiven, TimeoutTypes
 from ._utils import aclose_quietly, connection_error, media_type, move_on_after
 
@@ -112,27 +116,30 @@ class _BaseClient(ClientCore):
         self,
         endpoint: Endpoint[_ModelT],
         *,
-        params: Mapping[str, str] | None = None,
+        path: Mapping[str, str] | None = None,
         query: Mapping[str, object] | None = None,
-        body: BaseModel | None = None,
-        options: RequestOptions = _NO_OPTIONS,
-        exclude_unset: bool = False,
+        body: Mapping[str, object] | BaseModel | None = None,
+        options: Mapping[str, Any] | CallOptions | None = None,
     ) -> _ModelT:
-        """Call ``endpoint`` (retried as configured) with its path ``params``, ``query`` and
-        ``body``, and return its 2xx body as ``endpoint.response``, with the response's request id
-        attached (see :func:`request_id_of`).
+        """Call ``endpoint`` (retried as configured) with its ``path`` parameters, ``query``
+        and ``body``, and return its 2xx body as ``endpoint.response``, with the response's
+        request id attached (see :func:`request_id_of`).
+
+        The body is validated by the endpoint's body model first (pydantic's
+        ``ValidationError``, before anything is sent) and leaves out its ``None`` fields, or —
+        for a ``partial`` endpoint — the fields it was not given: for a partial update, where
+        an explicit ``null`` means "remove".
 
         Raises :class:`APIConnectionError`/:class:`APITimeoutError` without a response (also
         when the deadline ran out), an :class:`APIStatusError` subclass for a non-2xx and
         :class:`APIResponseValidationError` for a 2xx that does not parse (never retried).
-
-        The body leaves out its ``None`` fields, or with ``exclude_unset`` — always for a
-        ``PATCH`` — the fields it was not given: for a partial update, where an explicit
-        ``null`` means "remove".
         """
         if endpoint.stream:
             raise TypeError(f"{endpoint} is a stream: use _request_stream")
-        call = self._prepare(endpoint, params, query, body, options, exclude_unset=exclude_unset)
+        assert endpoint.response is not None
+        call = self._prepare(
+            endpoint, path, query, request_body(endpoint, body), CallOptions.of(options)
+        )
 
         async def attempt(request: httpx.Request, number: int) -> httpx.Response:
             response = await self._send(request, call, number, stream=False)
@@ -146,13 +153,30 @@ class _BaseClient(ClientCore):
         record_response(response)
         return result
 
+    def _stream(
+        self,
+        endpoint: Endpoint[Any],
+        *,
+        path: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | BaseModel,
+        options: Mapping[str, Any] | CallOptions | None = None,
+    ) -> ChatStream:
+        """A :class:`ChatStream` of ``endpoint``, sent when it is entered or first iterated.
+        Its arguments are checked now, so that a bad one raises here, at once."""
+        checked = request_body(endpoint, body)
+        call_options = CallOptions.of(options)
+        url_path(endpoint, path)
+        return ChatStream(
+            partial(self._request_stream, endpoint, path=path, body=checked, options=call_options)
+        )
+
     async def _request_stream(
         self,
         endpoint: Endpoint[Any],
         *,
-        params: Mapping[str, str] | None = None,
+        path: Mapping[str, str] | None = None,
         body: BaseModel | None = None,
-        options: RequestOptions = _NO_OPTIONS,
+        options: CallOptions | None = None,
     ) -> OpenedStream:
         """Send one API call answered by Server-Sent Events and read up to its first event,
         retrying as :meth:`_request` does — a stream is retried only until its first event,
@@ -166,7 +190,9 @@ class _BaseClient(ClientCore):
         """
         if not endpoint.stream:
             raise TypeError(f"{endpoint} is not a stream: use _request")
-        call = self._prepare(endpoint, params, None, body, options, accept="text/event-stream")
+        call = self._prepare(
+            endpoint, path, None, body, CallOptions.of(options), accept="text/event-stream"
+        )
 
         async def attempt(request: httpx.Request, number: int) -> OpenedStream:
             response = await self._send(request, call, number, stream=True)
@@ -189,6 +215,30 @@ class _BaseClient(ClientCore):
                 raise
 
         return await self._attempts(call, attempt)
+
+    def _paginate(
+        self,
+        endpoint: Endpoint[Any],
+        item: type[_T],
+        *,
+        path: Mapping[str, str] | None = None,
+        query: Mapping[str, object],
+        options: Mapping[str, Any] | CallOptions | None = None,
+    ) -> AsyncPaginator[_T]:
+        r"""The cursor-paginated list ``endpoint`` answers (its ``page_items`` field holds the
+        ``item``\ s), from ``query["cursor"]`` on."""
+        items = endpoint.page_items
+        assert items is not None, f"{endpoint} is not a cursor-paginated list"
+        call_options = CallOptions.of(options)
+        url_path(endpoint, path, query)  # a bad argument raises now, not when awaited
+
+        async def fetch(cursor: str | None) -> Page[_T]:
+            response = await self._request(
+                endpoint, path=path, query={**query, "cursor": cursor}, options=call_options
+            )
+            return Page(list(getattr(response, items)), response.next_cursor, fetch)
+
+        return paginate(fetch, query.get("cursor"))  # type: ignore[arg-type]
 
     async def _attempts(
         self, call: _Call, attempt: Callable[[httpx.Request, int], Awaitable[_T]]

@@ -20,7 +20,8 @@ from typing import Any, TypeGuard, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from ._endpoints import Endpoint
+from saas_litellm_models.endpoints import Endpoint
+
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -44,11 +45,28 @@ from ._retry import (
     server_delay,
     server_says_retry,
 )
-from ._types import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, TimeoutTypes
-from ._utils import describe
+from ._types import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    IdempotentRequestOptions,
+    NotGiven,
+    RequestOptions,
+    TimeoutTypes,
+)
+from ._utils import describe, path_segment, with_query
 from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "ENV_BASE_URL", "USER_AGENT", "ClientCore", "RequestOptions"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENV_BASE_URL",
+    "USER_AGENT",
+    "CallOptions",
+    "ClientCore",
+    "request_body",
+    "split_options",
+    "url_path",
+]
 
 DEFAULT_BASE_URL = "http://localhost:8003"
 USER_AGENT = f"saas-litellm-python/{__version__}"
@@ -116,16 +134,21 @@ def _clamp(timeout: httpx.Timeout, remaining: float | None) -> httpx.Timeout:
     )
 
 
+_OPTION_NAMES = frozenset(IdempotentRequestOptions.__annotations__) | frozenset(
+    RequestOptions.__annotations__
+)
+
+
 @dataclass(frozen=True)
-class RequestOptions:
-    """Per-call settings; ``NOT_GIVEN`` means the client's. Checked when built, so that a bad
-    value raises ``ValueError`` before anything is sent."""
+class CallOptions:
+    """The :class:`RequestOptions` of one call, checked; ``NOT_GIVEN`` means the client's.
+    Checked when built, so that a bad value raises ``ValueError`` before anything is sent."""
 
     timeout: TimeoutTypes | NotGiven = NOT_GIVEN
     max_retries: int | NotGiven = NOT_GIVEN
     deadline: float | NotGiven | None = NOT_GIVEN
     idempotency_key: str | None = None
-    """Only for an ``idempotent`` endpoint (see ``_endpoints.Endpoint``)."""
+    """Only for an ``idempotent`` endpoint (see ``saas_litellm_models.endpoints``)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_retries, NotGiven):
@@ -135,8 +158,83 @@ class RequestOptions:
         if self.idempotency_key is not None:
             check_idempotency_key(self.idempotency_key)
 
+    @classmethod
+    def of(cls, options: Mapping[str, Any] | CallOptions | None) -> CallOptions:
+        """The options a method was given as ``**options``; an unknown name is a
+        ``TypeError``, as for any unexpected keyword argument."""
+        if options is None:
+            return _NO_OPTIONS
+        if isinstance(options, CallOptions):
+            return options
+        unknown = set(options) - _OPTION_NAMES
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+        return cls(**options)
 
-_NO_OPTIONS = RequestOptions()
+
+_NO_OPTIONS = CallOptions()
+
+
+def split_options(arguments: Mapping[str, Any]) -> tuple[dict[str, Any], CallOptions]:
+    """``**params`` that hold both a call's fields and its options, apart."""
+    fields = {name: value for name, value in arguments.items() if name not in _OPTION_NAMES}
+    options = {name: value for name, value in arguments.items() if name in _OPTION_NAMES}
+    return fields, CallOptions.of(options)
+
+
+def url_path(
+    endpoint: Endpoint[Any],
+    params: Mapping[str, str] | None = None,
+    query: Mapping[str, object] | None = None,
+) -> str:
+    """``endpoint``'s path with ``params`` filled in (each quoted as one segment) and ``query``
+    (its ``None`` values left out) appended. ``TypeError`` for parameters the endpoint does not
+    declare: a client method out of step with its table row (a bug of the SDK)."""
+    params = params or {}
+    query = query or {}
+    if set(params) != set(endpoint.path_params):
+        raise TypeError(
+            f"{endpoint} takes path parameters {endpoint.path_params}, got {set(params)}"
+        )
+    known = set() if endpoint.query is None else set(endpoint.query.model_fields)
+    unknown = set(query) - known
+    if unknown:
+        raise TypeError(f"{endpoint} has no query parameter(s) {sorted(unknown)}")
+    path = endpoint.path.format(**{name: path_segment(v, name) for name, v in params.items()})
+    return with_query(path, **query)
+
+
+def _json_body(body: BaseModel, *, partial: bool) -> dict[str, Any]:
+    """``body`` as sent: without its ``None`` fields; for a partial update, only the fields
+    given — an explicit ``None`` included — each of them whole (a list of deployments replaces
+    the list, so each is sent with its defaults, as a create sends it)."""
+    data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not partial:
+        return data
+    fields = type(body).model_fields
+    given = {fields[name].alias or name for name in body.model_fields_set}
+    cleared = {
+        fields[name].alias or name for name in body.model_fields_set if getattr(body, name) is None
+    }
+    return {key: value for key, value in data.items() if key in given} | dict.fromkeys(cleared)
+
+
+def request_body(
+    endpoint: Endpoint[Any], body: Mapping[str, Any] | BaseModel | None
+) -> BaseModel | None:
+    """The body of a call, validated by the endpoint's body model before anything is sent
+    (pydantic's ``ValidationError`` otherwise). For a ``partial`` endpoint only the fields
+    given (not ``NOT_GIVEN``) are set, so that only those are sent."""
+    if endpoint.body is None:
+        if body:
+            raise TypeError(f"{endpoint} takes no body")
+        return None
+    if isinstance(body, BaseModel):
+        if type(body) is not endpoint.body:
+            raise TypeError(f"{endpoint} takes a {endpoint.body.__name__} body, got {type(body)}")
+        return body
+    given = {name: value for name, value in (body or {}).items() if not isinstance(value, NotGiven)}
+    return endpoint.body.model_validate(given)
 
 
 @dataclass(frozen=True)
@@ -211,7 +309,7 @@ class ClientCore:
 
         The copy never closes the pool (closing it does nothing); closing the original does.
         """
-        options = RequestOptions(timeout=timeout, max_retries=max_retries, deadline=deadline)
+        options = CallOptions(timeout=timeout, max_retries=max_retries, deadline=deadline)
         clone = copy.copy(self)
         clone._owns_http_client = False
         clone._closed = False
@@ -250,21 +348,18 @@ class ClientCore:
     def _prepare(
         self,
         endpoint: Endpoint[Any],
-        params: Mapping[str, str] | None,
+        path: Mapping[str, str] | None,
         query: Mapping[str, object] | None,
         body: BaseModel | None,
-        options: RequestOptions,
+        options: CallOptions,
         *,
         accept: str = "application/json",
-        exclude_unset: bool = False,
     ) -> _Call:
         r"""Resolve one call of ``endpoint``. The ``TypeError``\ s are bugs of the SDK: a client
         method that does not do what its endpoint's declaration says."""
-        path = endpoint.url_path(params, query)
-        if (body is None) != (endpoint.request is None) or (
-            endpoint.request is not None and type(body) is not endpoint.request
-        ):
-            raise TypeError(f"{endpoint} takes a {endpoint.request} body, got {type(body)}")
+        url = url_path(endpoint, path, query)
+        if (body is None) != (endpoint.body is None):
+            raise TypeError(f"{endpoint} takes a {endpoint.body} body, got {type(body)}")
         self._check_open()
         headers = self._default_headers(accept)
         if endpoint.idempotent:
@@ -273,19 +368,11 @@ class ClientCore:
             raise TypeError(f"{endpoint} does not honour an Idempotency-Key")
         timeout = self.timeout if isinstance(options.timeout, NotGiven) else options.timeout
         deadline = self.deadline if isinstance(options.deadline, NotGiven) else options.deadline
-        exclude_unset = exclude_unset or endpoint.method == "PATCH"  # a PATCH is partial
         return _Call(
             method=endpoint.method,
-            url=self.base_url + path,
+            url=self.base_url + url,
             headers=headers,
-            json=None
-            if body is None
-            else body.model_dump(
-                mode="json",
-                by_alias=True,
-                exclude_none=not exclude_unset,
-                exclude_unset=exclude_unset,
-            ),
+            json=None if body is None else _json_body(body, partial=endpoint.partial),
             timeout=httpx.Timeout(timeout),
             max_retries=self.max_retries
             if isinstance(options.max_retries, NotGiven)

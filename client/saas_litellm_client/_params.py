@@ -17,9 +17,15 @@ from typing_extensions import Required, TypedDict
 
 from saas_litellm_models import ChatMessage, ResponseFormat, Tool, ToolChoice
 
-from ._types import MessageParam
+from ._types import IdempotentRequestOptions, MessageParam
 
-__all__ = ["STRUCTURED_OWN_FIELDS", "CallParams", "StructuredCallParams"]
+__all__ = [
+    "STRUCTURED_OWN_FIELDS",
+    "CallParams",
+    "CallParamsWithOptions",
+    "StructuredCallParams",
+    "StructuredCallParamsWithOptions",
+]
 
 
 class StructuredCallParams(TypedDict, total=False):
@@ -52,3 +58,13 @@ class CallParams(StructuredCallParams, total=False):
 STRUCTURED_OWN_FIELDS = frozenset({"response_format", "tools", "tool_choice"})
 """The ``LLMCallRequest`` fields a structured call does not take: it asks for JSON matching its
 ``response_model`` (``response_format``), and tool calls are not an answer to validate."""
+
+
+class StructuredCallParamsWithOptions(StructuredCallParams, IdempotentRequestOptions, total=False):
+    """:class:`StructuredCallParams` and the per-call options (``timeout``, ``max_retries``,
+    ``deadline``, ``idempotency_key``): what a structured call method takes as ``**params``."""
+
+
+class CallParamsWithOptions(CallParams, IdempotentRequestOptions, total=False):
+    """:class:`CallParams` and the per-call options (``timeout``, ``max_retries``,
+    ``deadline``, ``idempotency_key``): what ``llm_call`` and ``stream`` take as ``**params``."""

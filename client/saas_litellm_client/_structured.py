@@ -8,7 +8,7 @@ with the schema of :func:`to_strict_json_schema`, and validate the answer with t
 ``structured_call`` re-asks: when the answer is not valid JSON or fails validation, the answer is
 appended to the conversation as an ``assistant`` message, followed by a ``user`` message listing
 the validation errors (location and message), and the call is made again — at most
-``max_retries`` times. Every attempt is an ordinary ``llm_call`` of the job, recorded and
+``max_reasks`` times. Every attempt is an ordinary ``llm_call`` of the job, recorded and
 counted by the server. API errors are never re-asked (they propagate as they are); neither are a
 truncated answer (:class:`StructuredOutputTruncatedError`) nor a refusal
 (:class:`StructuredOutputRefusedError`).
@@ -51,7 +51,6 @@ from ._exceptions import (
     StructuredOutputRefusedError,
     StructuredOutputTruncatedError,
 )
-from ._retry import check_max_retries as _check_max_retries
 from ._strict_schema import schema_name, to_strict_json_schema
 
 __all__ = [
@@ -86,8 +85,9 @@ def response_format_for(model: type[BaseModel], *, strict: bool) -> ResponseForm
     )
 
 
-def check_max_retries(max_retries: int) -> None:
-    _check_max_retries(max_retries)
+def check_max_reasks(max_reasks: int) -> None:
+    if isinstance(max_reasks, bool) or not isinstance(max_reasks, int) or max_reasks < 0:
+        raise ValueError(f"max_reasks must be an integer >= 0, got {max_reasks!r}")
 
 
 # -- answers -----------------------------------------------------------------------------------

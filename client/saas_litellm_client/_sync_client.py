@@ -7,47 +7,24 @@ Generated from ``_client`` by ``scripts/unasync.py``: edit that module, not this
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
-from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
-from saas_litellm_models import (
-    ChatMessage,
-    CreateAndCallRequest,
-    CreateAndCallResponse,
-    CreditBalance,
-    CreditTransactionKind,
-    CreditTransactionList,
-    Job,
-    JobCompleteRequest,
-    JobCompletion,
-    JobCreateRequest,
-    JobDetail,
-    JobLimits,
-    JobList,
-    JobStatus,
-    LLMCallRequest,
-    LLMCallResponse,
-    TeamUsage,
-)
+from saas_litellm_models import ChatMessage, JobLimits, LLMCallResponse
 
-from . import _endpoints
-from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, RequestOptions, _from_env
+from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, _from_env, split_options
 from ._exceptions import APITimeoutError, SaasLiteLLMError
-from ._params import CallParams, StructuredCallParams
+from ._params import CallParamsWithOptions, StructuredCallParamsWithOptions
 from ._request_id import request_id_of, set_request_id
-from ._response import sync_raw_response
-from ._retry import check_deadline, check_idempotency_key
-from ._structured import check_max_retries, response_format_for
-from ._sync_base_client import _SyncBaseClient
+from ._retry import check_idempotency_key
+from ._structured import check_max_reasks, response_format_for
+from ._sync_endpoint_methods import SyncTeamEndpoints, SyncTeamEndpointsWithRawResponse
 from ._sync_jobs import SyncJobContext, SyncJobHandle
-from ._sync_streaming import SyncChatStream
 from ._sync_structured_calls import SyncStructuredStream, run_structured_call
 from ._types import DEFAULT_MAX_RETRIES, NOT_GIVEN, MessageParam, NotGiven, TimeoutTypes
 
@@ -59,7 +36,7 @@ ENV_TEAM_ID = "SAAS_LITELLM_TEAM_ID"
 ENV_VIRTUAL_KEY = "SAAS_LITELLM_VIRTUAL_KEY"
 
 
-class SaasLiteLLMSyncClient(_SyncBaseClient):
+class SaasLiteLLMSyncClient(SyncTeamEndpoints):
     """Synchronous client for one team, authenticated by its virtual key.
 
     ::
@@ -134,41 +111,6 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         """
         return SaasLiteLLMSyncClientWithRawResponse(self)
 
-    # -- jobs --------------------------------------------------------------------------------
-
-    def create_job(
-        self,
-        job_type: str,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        user_id: str | None = None,
-        limits: JobLimits | Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> Job:
-        """Open a job, reserving one credit until it completes (spent) or fails (released).
-
-        ``limits`` (``{"max_tokens", "max_cost_usd", "max_credits"}``) cap the job: a call
-        whose worst case would pass one raises :class:`JobBudgetExceededError` before it goes
-        upstream. Raises :class:`InsufficientCreditsError` when the team has no unreserved
-        credit left.
-        Invalid arguments raise pydantic's ``ValidationError`` before anything is sent.
-        Prefer :meth:`job`, which also completes (or fails) the job.
-        """
-        body = JobCreateRequest.model_validate(
-            {
-                "team_id": self.team_id,
-                "job_type": job_type,
-                "metadata": metadata,
-                "user_id": user_id,
-                "limits": limits,
-            }
-        )
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return self._request(_endpoints.CREATE_JOB, body=body, options=options)
-
     def job(
         self,
         job_type: str,
@@ -194,178 +136,6 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         """
         return SyncJobContext(self, job_type, metadata=metadata, user_id=user_id, limits=limits)
 
-    def get_job(
-        self,
-        job_id: str,
-        *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> JobDetail:
-        """The job with its recorded calls and costs so far."""
-        options = RequestOptions(timeout, max_retries, deadline)
-        return self._request(_endpoints.GET_JOB, params={"job_id": job_id}, options=options)
-
-    def complete_job(
-        self,
-        job_id: str,
-        status: Literal["completed", "failed"] = "completed",
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        error_message: str | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> JobCompletion:
-        """Close a job: ``"completed"`` spends its one credit (released instead if none of its
-        calls succeeded: ``result.costs.credit_reason``), ``"failed"`` releases it.
-
-        Repeating the same status returns the same result without charging again; switching
-        status raises :class:`ConflictError`. ``result.credits_remaining`` is the balance after.
-        """
-        body = JobCompleteRequest.model_validate(
-            {"status": status, "metadata": metadata, "error_message": error_message}
-        )
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return self._request(
-            _endpoints.COMPLETE_JOB, params={"job_id": job_id}, body=body, options=options
-        )
-
-    # -- LLM calls ---------------------------------------------------------------------------
-
-    def llm_call(
-        self,
-        *,
-        job_id: str,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[CallParams],
-    ) -> LLMCallResponse:
-        """Make one (non-streaming) LLM call within a job; ``resp.content`` is the answer.
-
-        ``params`` are the fields of ``LLMCallRequest`` (:class:`CallParams`): ``messages``
-        (required) take the OpenAI chat format, as dicts (typed: :data:`MessageParam`) or
-        :class:`ChatMessage`; ``model`` is a model alias (omitted, the team's default model);
-        ``temperature``, ``max_tokens``, ``top_p``, ``stop``, ``response_format``, ``tools``,
-        ``tool_choice``, ``purpose`` and ``metadata``. ``None`` arguments are not sent.
-
-        The arguments are validated against the shared ``LLMCallRequest`` model first, so bad
-        input (an unknown role, ``temperature=5``, an empty ``messages``) raises pydantic's
-        ``ValidationError`` — a ``ValueError`` — before any request is sent.
-
-        A retry after a lost response is answered by the server from its record of the first
-        attempt (same ``Idempotency-Key``): the call is made and recorded once.
-        """
-        body = LLMCallRequest.model_validate(params)
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return self._request(
-            _endpoints.LLM_CALL, params={"job_id": job_id}, body=body, options=options
-        )
-
-    def stream(
-        self,
-        *,
-        job_id: str,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[CallParams],
-    ) -> SyncChatStream:
-        """Make one LLM call within a job and receive its answer as it is produced.
-
-        Same arguments and the same local validation as :meth:`llm_call` (a bad argument raises
-        here, at once). Not a coroutine: the returned :class:`SyncChatStream` sends the request when
-        it is entered or first iterated. Prefer ``with``, which closes the connection
-        however the block ends::
-
-            with client.stream(job_id=job.job_id, messages=[...]) as stream:
-                for chunk in stream:
-                    print(chunk.content, end="")
-            print(stream.usage)
-
-        A plain ``for chunk in client.stream(...)`` works too and closes the connection
-        when the stream ends or fails, but not when the loop is left early with ``break``.
-
-        Opening the stream waits for its first event; failures until then are retried like
-        :meth:`llm_call`'s (the server replays a stream it already ran under the same
-        ``Idempotency-Key``), and ``deadline`` bounds that opening. Once a chunk has reached the
-        caller nothing is retried: a broken connection raises :class:`APIConnectionError`.
-        """
-        body = LLMCallRequest.model_validate(params)
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        _endpoints.LLM_CALL_STREAM.url_path({"job_id": job_id})  # a bad job_id raises now too
-        return SyncChatStream(
-            partial(
-                self._request_stream,
-                _endpoints.LLM_CALL_STREAM,
-                params={"job_id": job_id},
-                body=body,
-                options=options,
-            )
-        )
-
-    # -- single-call jobs --------------------------------------------------------------------
-
-    def create_and_call(
-        self,
-        job_type: str,
-        *,
-        user_id: str | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[CallParams],
-    ) -> CreateAndCallResponse:
-        """A job of one LLM call, in one request: the job is created, called and settled by the
-        server. ``resp.content`` is the answer, ``resp.job_id`` the job and ``resp.costs`` its
-        settlement (``credit_applied``, ``credits_remaining``).
-
-        ``params`` are those of :meth:`llm_call`; ``metadata`` is recorded on the job and the
-        call. A successful call completes the job (one credit); a failed one fails it (no
-        credit) and raises what :meth:`llm_call` would raise. Retries carry the same
-        ``Idempotency-Key``, so a retried request never makes a second job.
-        """
-        body = self._create_and_call_body(job_type, user_id, params)
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return self._request(_endpoints.CREATE_AND_CALL, body=body, options=options)
-
-    def create_and_call_stream(
-        self,
-        job_type: str,
-        *,
-        user_id: str | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[CallParams],
-    ) -> SyncChatStream:
-        """:meth:`create_and_call`, answered chunk by chunk like :meth:`stream`; the stream's
-        ``done`` event carries the job's settlement (``stream.done.costs``). A stream that ends
-        in an error (or that the caller closes early) fails the job: no credit."""
-        body = self._create_and_call_body(job_type, user_id, params)
-        options = RequestOptions(timeout, max_retries, deadline, idempotency_key)
-        return SyncChatStream(
-            partial(
-                self._request_stream,
-                _endpoints.CREATE_AND_CALL_STREAM,
-                body=body,
-                options=options,
-            )
-        )
-
-    def _create_and_call_body(
-        self, job_type: str, user_id: str | None, params: CallParams
-    ) -> CreateAndCallRequest:
-        return CreateAndCallRequest.model_validate(
-            {**params, "team_id": self.team_id, "job_type": job_type, "user_id": user_id}
-        )
-
     # -- structured outputs ------------------------------------------------------------------
 
     def structured_call(
@@ -373,12 +143,9 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         *,
         job_id: str,
         response_model: type[_ModelT],
-        max_retries: int = 2,
+        max_reasks: int = 2,
         strict: bool = True,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[StructuredCallParams],
+        **params: Unpack[StructuredCallParamsWithOptions],
     ) -> _ModelT:
         """Ask for an answer shaped like ``response_model`` and return it validated.
 
@@ -395,14 +162,13 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         The request carries ``response_format`` with :func:`to_strict_json_schema`'s schema
         (``strict=False`` sends pydantic's schema non-strictly, for models strict mode cannot
         express). An answer that is not valid JSON or fails validation is re-asked with its
-        errors, up to ``max_retries`` times (so at most ``1 + max_retries`` calls, each an
+        errors, up to ``max_reasks`` times (so at most ``1 + max_reasks`` calls, each an
         ordinary ``llm_call`` of the job). The other arguments are those of :meth:`llm_call`
         (:class:`StructuredCallParams`: all but ``response_format``, ``tools`` and
-        ``tool_choice``).
+        ``tool_choice``) and its options.
 
-        Here ``max_retries`` counts re-asks; each call is also retried on network and server
-        errors as the client is configured (``client.with_options(max_retries=...)``).
-        ``deadline`` bounds the whole structured call, re-asks included. With
+        ``max_retries``, as everywhere, is how often each call is retried on network and
+        server errors; ``deadline`` bounds the whole structured call, re-asks included. With
         ``idempotency_key``, the first call uses it and re-ask ``n`` uses
         ``f"{idempotency_key}-reask-{n}"``, so that repeating the whole structured call with
         the same key replays it. :func:`request_id_of` on the result gives the request id of
@@ -416,11 +182,13 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         ``ValueError``) is raised before anything is sent for a model strict mode cannot
         express.
         """
-        check_max_retries(max_retries)
+        check_max_reasks(max_reasks)
+        fields, options = split_options(params)
+        idempotency_key = options.idempotency_key
         if idempotency_key is not None:
-            check_idempotency_key(idempotency_key)
-            check_idempotency_key(_reask_key(idempotency_key, max_retries))
-        total = self.deadline if isinstance(deadline, NotGiven) else check_deadline(deadline)
+            check_idempotency_key(_reask_key(idempotency_key, max_reasks))
+        deadline = options.deadline
+        total = self.deadline if isinstance(deadline, NotGiven) else deadline
         response_format = response_format_for(response_model, strict=strict)
         deadline_at = None if total is None else self._clock() + total
         calls: list[LLMCallResponse] = []
@@ -437,24 +205,22 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
             key = idempotency_key
             if key is not None and calls:
                 key = _reask_key(key, len(calls))
-            call_params: CallParams = {
-                **params,
+            call_params: CallParamsWithOptions = {
+                **fields,  # type: ignore[typeddict-item]  # StructuredCallParams' fields
                 "messages": conversation,
                 "response_format": response_format,
                 "tools": None,
                 "tool_choice": None,
+                "idempotency_key": key,
+                "timeout": options.timeout,
+                "max_retries": options.max_retries,
+                "deadline": remaining,
             }
-            response = self.llm_call(
-                job_id=job_id,
-                idempotency_key=key,
-                timeout=timeout,
-                deadline=remaining,
-                **call_params,
-            )
+            response = self.llm_call(job_id=job_id, **call_params)
             calls.append(response)
             return response
 
-        result = run_structured_call(call, params["messages"], response_model, max_retries)
+        result = run_structured_call(call, params["messages"], response_model, max_reasks)
         set_request_id(result, request_id_of(calls[-1]))
         return result
 
@@ -464,10 +230,7 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         job_id: str,
         response_model: type[_ModelT],
         strict: bool = True,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[StructuredCallParams],
+        **params: Unpack[StructuredCallParamsWithOptions],
     ) -> SyncStructuredStream[_ModelT]:
         """Like :meth:`structured_call`, streamed: partial objects as the JSON arrives, then the
         validated ``response_model`` instance as the last item. Not a coroutine; prefer
@@ -485,119 +248,20 @@ class SaasLiteLLMSyncClient(_SyncBaseClient):
         client's ``max_retries``). See :class:`SyncStructuredStream`.
         """
         response_format = response_format_for(response_model, strict=strict)
-        call_params: CallParams = {
+        call_params: CallParamsWithOptions = {
             **params,
             "response_format": response_format,
             "tools": None,
             "tool_choice": None,
         }
-        chat_stream = self.stream(
-            job_id=job_id,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            deadline=deadline,
-            **call_params,
-        )
+        chat_stream = self.stream(job_id=job_id, **call_params)
         return SyncStructuredStream(chat_stream, response_model)
 
-    # -- credits and usage -------------------------------------------------------------------
 
-    def get_balance(
-        self,
-        *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> CreditBalance:
-        """The team's credits; ``credits_available`` is how many more jobs it can open now."""
-        options = RequestOptions(timeout, max_retries, deadline)
-        return self._request(_endpoints.GET_BALANCE, options=options)
-
-    def get_usage(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> TeamUsage:
-        """Usage analytics of this team, one row per job type: jobs, completed, failed, calls,
-        tokens, cost and credits; optionally only for jobs created in ``[since, until)``."""
-        options = RequestOptions(timeout, max_retries, deadline)
-        return self._request(
-            _endpoints.GET_TEAM_USAGE,
-            params={"team_id": self.team_id},
-            query={"since": since, "until": until},
-            options=options,
-        )
-
-    def list_jobs(
-        self,
-        *,
-        status: JobStatus | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> JobList:
-        """One page of this team's jobs, newest first; pass ``page.next_cursor`` as ``cursor``
-        for the next one (see :meth:`iter_jobs` to walk them all)."""
-        options = RequestOptions(timeout, max_retries, deadline)
-        return self._request(
-            _endpoints.LIST_TEAM_JOBS,
-            params={"team_id": self.team_id},
-            query={"status": status, "limit": limit, "cursor": cursor},
-            options=options,
-        )
-
-    def list_transactions(
-        self,
-        *,
-        kind: CreditTransactionKind | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> CreditTransactionList:
-        """One page of this team's credit ledger, newest first: every grant, charge, refill
-        and adjustment with the balance after it."""
-        options = RequestOptions(timeout, max_retries, deadline)
-        return self._request(
-            _endpoints.LIST_TRANSACTIONS,
-            params={"team_id": self.team_id},
-            query={"kind": kind, "limit": limit, "cursor": cursor},
-            options=options,
-        )
-
-    def iter_jobs(self, *, status: JobStatus | None = None, page_size: int = 100) -> Iterator[Job]:
-        """Every job of this team, newest first, fetched a page at a time."""
-        cursor: str | None = None
-        while True:
-            page = self.list_jobs(status=status, limit=page_size, cursor=cursor)
-            yield from page.jobs
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
-
-class SaasLiteLLMSyncClientWithRawResponse:
+class SaasLiteLLMSyncClientWithRawResponse(SyncTeamEndpointsWithRawResponse):
     """``client.with_raw_response``: every method of the client that answers one response
     model, answering a :class:`RawResponse` of it instead (streams already expose theirs as
     ``stream.response``)."""
-
-    def __init__(self, client: SaasLiteLLMSyncClient) -> None:
-        self.create_job = sync_raw_response(client.create_job)
-        self.get_job = sync_raw_response(client.get_job)
-        self.complete_job = sync_raw_response(client.complete_job)
-        self.llm_call = sync_raw_response(client.llm_call)
-        self.create_and_call = sync_raw_response(client.create_and_call)
-        self.get_balance = sync_raw_response(client.get_balance)
-        self.get_usage = sync_raw_response(client.get_usage)
-        self.list_jobs = sync_raw_response(client.list_jobs)
-        self.list_transactions = sync_raw_response(client.list_transactions)
 
 
 def _reask_key(key: str, reask: int) -> str:

@@ -17,8 +17,8 @@ from typing_extensions import Unpack
 from saas_litellm_models import Job, JobCompletion, JobDetail, JobLimits, LLMCallResponse
 
 from ._logs import log
-from ._params import CallParams, StructuredCallParams
-from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
+from ._params import CallParamsWithOptions, StructuredCallParamsWithOptions
+from ._types import IdempotentRequestOptions, RequestOptions
 from ._utils import sync_shielded
 
 if TYPE_CHECKING:
@@ -72,65 +72,28 @@ class SyncJobHandle:
     def job_id(self) -> str:
         return self.job.job_id
 
-    def llm_call(
-        self,
-        *,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[CallParams],
-    ) -> LLMCallResponse:
+    def llm_call(self, **params: Unpack[CallParamsWithOptions]) -> LLMCallResponse:
         """:meth:`SaasLiteLLMSyncClient.llm_call` within this job."""
-        return self._client.llm_call(
-            job_id=self.job_id,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            **params,
-        )
+        return self._client.llm_call(job_id=self.job_id, **params)
 
-    def stream(
-        self,
-        *,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[CallParams],
-    ) -> SyncChatStream:
+    def stream(self, **params: Unpack[CallParamsWithOptions]) -> SyncChatStream:
         """:meth:`SaasLiteLLMSyncClient.stream` within this job."""
-        return self._client.stream(
-            job_id=self.job_id,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
-            **params,
-        )
+        return self._client.stream(job_id=self.job_id, **params)
 
     def structured_call(
         self,
         *,
         response_model: type[_ModelT],
-        max_retries: int = 2,
+        max_reasks: int = 2,
         strict: bool = True,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[StructuredCallParams],
+        **params: Unpack[StructuredCallParamsWithOptions],
     ) -> _ModelT:
-        """:meth:`SaasLiteLLMSyncClient.structured_call` within this job (``max_retries`` counts
-        re-asks)."""
+        """:meth:`SaasLiteLLMSyncClient.structured_call` within this job."""
         return self._client.structured_call(
             job_id=self.job_id,
             response_model=response_model,
-            max_retries=max_retries,
+            max_reasks=max_reasks,
             strict=strict,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            deadline=deadline,
             **params,
         )
 
@@ -139,33 +102,16 @@ class SyncJobHandle:
         *,
         response_model: type[_ModelT],
         strict: bool = True,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        **params: Unpack[StructuredCallParams],
+        **params: Unpack[StructuredCallParamsWithOptions],
     ) -> SyncStructuredStream[_ModelT]:
         """:meth:`SaasLiteLLMSyncClient.stream_structured` within this job."""
         return self._client.stream_structured(
-            job_id=self.job_id,
-            response_model=response_model,
-            strict=strict,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            deadline=deadline,
-            **params,
+            job_id=self.job_id, response_model=response_model, strict=strict, **params
         )
 
-    def get(
-        self,
-        *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> JobDetail:
+    def get(self, **options: Unpack[RequestOptions]) -> JobDetail:
         """:meth:`SaasLiteLLMSyncClient.get_job`: the job with its calls and costs so far."""
-        return self._client.get_job(
-            self.job_id, timeout=timeout, max_retries=max_retries, deadline=deadline
-        )
+        return self._client.get_job(self.job_id, **options)
 
     def complete(
         self,
@@ -173,22 +119,12 @@ class SyncJobHandle:
         *,
         metadata: Mapping[str, Any] | None = None,
         error_message: str | None = None,
-        idempotency_key: str | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[IdempotentRequestOptions],
     ) -> JobCompletion:
         """Complete (or fail) the job now, e.g. with ``metadata``; the end of the block then
         leaves it as it is. The result is also kept in :attr:`result`."""
         self.result = self._client.complete_job(
-            self.job_id,
-            status,
-            metadata=metadata,
-            error_message=error_message,
-            idempotency_key=idempotency_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            deadline=deadline,
+            self.job_id, status, metadata=metadata, error_message=error_message, **options
         )
         return self.result
 

@@ -41,13 +41,13 @@ def run_structured_call(
     call: Callable[[Sequence[ChatMessage | MessageParam]], LLMCallResponse],
     messages: Sequence[ChatMessage | MessageParam],
     model: type[_ModelT],
-    max_retries: int,
+    max_reasks: int,
 ) -> _ModelT:
     """Call, validate, re-ask with the errors; ``call`` makes one ``llm_call`` of the job."""
     conversation: list[ChatMessage | MessageParam] = list(messages)
     usage = Usage()
     call_ids: list[str] = []
-    attempts = max_retries + 1
+    attempts = max_reasks + 1
     for attempt in range(1, attempts + 1):
         response = call(conversation)
         usage = add_usage(usage, response.usage)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal, TypedDict
+from typing import Final, Literal
 
 import httpx
+from typing_extensions import TypedDict
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -14,8 +15,10 @@ __all__ = [
     "AssistantMessageParam",
     "DeveloperMessageParam",
     "FunctionCallParam",
+    "IdempotentRequestOptions",
     "MessageParam",
     "NotGiven",
+    "RequestOptions",
     "SystemMessageParam",
     "TimeoutTypes",
     "ToolCallParam",
@@ -48,6 +51,27 @@ NOT_GIVEN: Final = NotGiven()
 
 DEFAULT_MAX_RETRIES: Final = 2
 """Retries after the first attempt (so at most three attempts), see ``_retry``."""
+
+
+class RequestOptions(TypedDict, total=False):
+    """What every endpoint method takes besides its own arguments (``**options``), each
+    overriding the client's setting for this one call; see :meth:`with_options` to change
+    them for many."""
+
+    timeout: TimeoutTypes | NotGiven
+    """Per HTTP request, as the client's ``timeout``."""
+    max_retries: int | NotGiven
+    """How often a connection error, a timeout, a 408, 429 or 5xx is retried."""
+    deadline: float | NotGiven | None
+    """Seconds for the whole call, retries and waits included (``None``: no deadline)."""
+
+
+class IdempotentRequestOptions(RequestOptions, total=False):
+    """The options of a method whose endpoint honours an ``Idempotency-Key``."""
+
+    idempotency_key: str | None
+    """The key sent with every attempt (default: a new one per call); the same key on a later
+    call replays the first call's response instead of running it again."""
 
 
 # -- messages as plain dicts -------------------------------------------------------------------

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from saas_litellm_models import Health
+from saas_litellm_models import Health, endpoints
 
 from ._access_log import AccessLogMiddleware
 from ._config import load_config
@@ -38,7 +38,7 @@ from ._version import __version__
 from .dashboard import dashboard_routes
 from .errors import APIError
 from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai, webhooks
-from .routes._operation import Call, Operation, api_route
+from .routes._operation import APIRequest, api_route
 from .routes.metrics import metrics_routes
 from .services.catalog import apply_config, ensure_builtin_alias, forget_config
 from .services.cooldown import sync_forever
@@ -130,14 +130,14 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _health(call: Call[None, None]) -> Health:
+async def _health(req: APIRequest[None, None]) -> Health:
     return Health(version=__version__)
 
 
-async def _ready(call: Call[None, None]) -> Health:
+async def _ready(req: APIRequest[None, None]) -> Health:
     """Ready when the database answers: what a load balancer should route on (``/health`` only
     says the process is up)."""
-    await check_ready(call.db)
+    await check_ready(req.db)
     return Health(version=__version__)
 
 
@@ -242,31 +242,8 @@ def create_app(
 
     app = Starlette(
         routes=[
-            api_route(
-                Operation(
-                    "GET",
-                    "/health",
-                    summary="Liveness: the process is up",
-                    auth="none",
-                    tag="meta",
-                    response=Health,
-                ),
-                _health,
-            ),
-            api_route(
-                Operation(
-                    "GET",
-                    "/ready",
-                    summary="Readiness: the database answers",
-                    description="503 `service_unavailable` (with Retry-After) while the "
-                    "database is unreachable; route traffic on this, restart on `/health`.",
-                    auth="none",
-                    tag="meta",
-                    response=Health,
-                    errors=((503, "service_unavailable: the database does not answer"),),
-                ),
-                _ready,
-            ),
+            api_route(endpoints.HEALTH, _health),
+            api_route(endpoints.READY, _ready),
             # The router tries routes in order: the hot path's first (a match is a regex each).
             *jobs.routes,
             *openai.routes,

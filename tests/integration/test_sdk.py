@@ -198,11 +198,11 @@ async def test_sdk_lists_jobs_usage_aliases_and_limits(
         await client.llm_call(job_id=ids[0], messages=[{"role": "user", "content": "hi"}])
         await client.complete_job(ids[0], "completed")
         page = await client.list_jobs(limit=2)
-        assert [j.job_id for j in page.jobs] == ids[:-3:-1] and page.next_cursor
-        assert [j.job_id async for j in client.iter_jobs(page_size=2)] == ids[::-1]
+        assert [j.job_id for j in page.items] == ids[:-3:-1] and page.next_cursor
+        assert [j.job_id async for j in client.list_jobs(limit=2)] == ids[::-1]
         done = await client.list_jobs(status="completed")
-        assert [j.job_id for j in done.jobs] == [ids[0]]
-        assert (await admin.list_team_jobs("acme-corp", limit=10)).jobs[0].job_id == ids[-1]
+        assert [j.job_id for j in done.items] == [ids[0]]
+        assert (await admin.list_team_jobs("acme-corp", limit=10)).items[0].job_id == ids[-1]
         future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
         assert (await client.get_usage(since=future)).by_job_type == []
         assert (await client.get_usage()).by_job_type[0].jobs == 5
@@ -239,7 +239,7 @@ async def test_sdk_walks_the_control_plane(server: tuple[str, httpx.AsyncClient 
         await client.complete_job(ids[0], "failed")
         await admin.suspend_team(other.team_id)
 
-        orgs = [o.organization_id async for o in admin.iter_organizations(page_size=1)]
+        orgs = [o.organization_id async for o in admin.list_organizations(limit=1)]
         assert orgs[:2] == ["org_other", "org_acme"]
         assert (await admin.get_organization("org_acme")).name == "ACME Corporation"
         with pytest.raises(NotFoundError):
@@ -251,25 +251,25 @@ async def test_sdk_walks_the_control_plane(server: tuple[str, httpx.AsyncClient 
         }
         assert (await admin.get_organization_usage("org_other")).by_job_type == []
 
-        groups = [g.group_name async for g in admin.iter_model_access_groups(page_size=1)]
+        groups = [g.group_name async for g in admin.list_model_access_groups(limit=1)]
         assert "gpt-models" in groups
-        aliases = [a.model_alias async for a in admin.iter_model_aliases(access_group="gpt-models")]
+        aliases = [a.model_alias async for a in admin.list_model_aliases(access_group="gpt-models")]
         assert aliases[0] == "Other"
 
-        teams = [t.team_id async for t in admin.iter_teams(page_size=1)]
+        teams = [t.team_id async for t in admin.list_teams(limit=1)]
         assert teams[:2] == ["other-team", "acme-corp"]
-        suspended = [t.team_id async for t in admin.iter_teams(status="suspended")]
+        suspended = [t.team_id async for t in admin.list_teams(status="suspended")]
         assert suspended == ["other-team"]
-        in_acme = [t.team_id async for t in admin.iter_teams(organization_id="org_acme")]
+        in_acme = [t.team_id async for t in admin.list_teams(organization_id="org_acme")]
         assert in_acme == ["acme-corp"]
 
-        jobs = [j.job_id async for j in admin.iter_jobs(page_size=2)]
+        jobs = [j.job_id async for j in admin.list_jobs(limit=2)]
         assert jobs[:3] == ids[::-1]
-        assert [j.job_id async for j in admin.iter_jobs(job_type="a", status="pending")] == [ids[2]]
-        assert [j.job_id async for j in admin.iter_jobs(organization_id="org_other")] == []
+        assert [j.job_id async for j in admin.list_jobs(job_type="a", status="pending")] == [ids[2]]
+        assert [j.job_id async for j in admin.list_jobs(organization_id="org_other")] == []
         future = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
-        assert (await admin.list_jobs(since=future)).jobs == []
+        assert (await admin.list_jobs(since=future)).items == []
         page = await admin.list_jobs(team_id="acme-corp", limit=2)
-        assert [j.job_id for j in page.jobs] == ids[:0:-1] and page.next_cursor
+        assert [j.job_id for j in page.items] == ids[:0:-1] and page.next_cursor
         with pytest.raises(BadRequestError):
             await admin.list_teams(cursor="forged")

@@ -222,7 +222,7 @@ async def test_removals_refuse_while_in_use_and_keep_history(
     assert [(u.job_type, u.jobs, u.credits) for u in usage.by_job_type] == [
         ("before-removal", 1, 1)
     ]
-    assert [j.job_id async for j in admin.iter_jobs(team_id=TEAM)] == [job.job_id]
+    assert [j.job_id async for j in admin.list_jobs(team_id=TEAM)] == [job.job_id]
 
     removed = [
         await admin.delete_model_alias(ALIAS),
@@ -238,7 +238,7 @@ async def test_removals_refuse_while_in_use_and_keep_history(
         await admin.get_model_alias(ALIAS)
     with pytest.raises(NotFoundError):
         await admin.get_organization("org_acme")
-    assert "gpt-models" not in [g.group_name async for g in admin.iter_model_access_groups()]
+    assert "gpt-models" not in [g.group_name async for g in admin.list_model_access_groups()]
 
 
 @pytest.mark.parametrize("admin_key", [ADMIN_KEY])
@@ -253,7 +253,7 @@ async def test_the_audit_log_records_every_change_newest_first(
     rotated = await admin.rotate_key(TEAM, grace_seconds=60)
     await admin.delete_team(TEAM)
 
-    on_team = [e async for e in admin.iter_audit_log(target=f"team:{TEAM}", page_size=2)]
+    on_team = [e async for e in admin.list_audit_log(target=f"team:{TEAM}", limit=2)]
     assert [e.action for e in on_team] == [
         "team.delete",
         "team.key_rotate",
@@ -273,22 +273,22 @@ async def test_the_audit_log_records_every_change_newest_first(
 
     # the same events a page at a time, by hand, and filtered by action, by time
     page = await admin.list_audit_log(target=f"team:{TEAM}", limit=4)
-    assert page.events == on_team[:4] and page.next_cursor is not None
+    assert page.items == on_team[:4] and page.next_cursor is not None
     rest = await admin.list_audit_log(target=f"team:{TEAM}", limit=4, cursor=page.next_cursor)
-    assert rest.events == on_team[4:] and rest.next_cursor is None
-    assert [e.event_id async for e in admin.iter_audit_log(action="team.key_revoke")] == [
+    assert rest.items == on_team[4:] and rest.next_cursor is None
+    assert [e.event_id async for e in admin.list_audit_log(action="team.key_revoke")] == [
         on_team[2].event_id
     ]
-    since_revoke = [e.action async for e in admin.iter_audit_log(since=on_team[2].at)]
+    since_revoke = [e.action async for e in admin.list_audit_log(since=on_team[2].at)]
     assert since_revoke == ["team.delete", "team.key_rotate", "team.key_revoke"]
-    everything = [e async for e in admin.iter_audit_log(page_size=3)]
+    everything = [e async for e in admin.list_audit_log(limit=3)]
     assert {e.target for e in everything} >= {
         "organization:org_acme",
         "model_access_group:gpt-models",
         f"model_alias:{ALIAS}",
         f"team:{TEAM}",
     }
-    assert [e async for e in admin.iter_audit_log(actor="local-dev")] == []
+    assert [e async for e in admin.list_audit_log(actor="local-dev")] == []
     with pytest.raises(BadRequestError):
         await admin.list_audit_log(cursor="forged")
 
@@ -297,7 +297,7 @@ async def test_in_local_dev_mode_the_actor_is_local_dev(admin: SaasLiteLLMAdminC
     await admin.create_organization("org_dev", "Dev")
     await admin.update_organization("org_dev", name="Development")
 
-    events = (await admin.list_audit_log(target="organization:org_dev")).events
+    events = (await admin.list_audit_log(target="organization:org_dev")).items
 
     assert [(e.action, e.actor) for e in events] == [
         ("organization.update", "local-dev"),

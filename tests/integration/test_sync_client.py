@@ -36,7 +36,7 @@ def base_url(settings: Settings) -> Iterator[str]:
 
 def _team(base_url: str, team_id: str = "acme-corp", credits: int = 10) -> SaasLiteLLMSyncClient:
     with SaasLiteLLMSyncAdminClient(base_url=base_url) as admin:
-        if not admin.list_organizations().organizations:
+        if not admin.list_organizations().items:
             admin.create_organization("org_acme", "ACME Corporation")
             admin.create_model_access_group("gpt-models", description="GPT models")
         team = admin.create_team(

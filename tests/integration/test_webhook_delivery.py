@@ -414,12 +414,12 @@ def test_the_sdk_manages_webhooks_against_the_real_server(
         receiver.trust(hook.secret)
         again = admin.create_webhook(receiver.url, ["job.completed"], idempotency_key="sdk-1")
         assert (again.webhook_id, again.secret) == (hook.webhook_id, hook.secret)
-        assert [h.webhook_id for h in admin.iter_webhooks()] == [hook.webhook_id]
+        assert [h.webhook_id for h in admin.list_webhooks()] == [hook.webhook_id]
         key = make_team(base)
         job = finish_job(base, key)
         until(receiver.accepted, "the delivery")
         (delivery,) = until(
-            lambda: [d for d in admin.iter_webhook_deliveries(hook.webhook_id, status="succeeded")],
+            lambda: [d for d in admin.list_webhook_deliveries(hook.webhook_id, status="succeeded")],
             "the delivery logged as succeeded",
         )
         assert delivery.event.data["job_id"] == job and delivery.attempts == 1

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -17,13 +18,11 @@ from sdk_payloads import sent_json
 import saas_litellm_client
 from saas_litellm_client import (
     AuditEvent,
-    AuditLog,
     AuthenticationError,
     ConflictError,
     CreditBalance,
     Deleted,
     Deployment,
-    JobList,
     KeyCreated,
     KeyList,
     KeyRotation,
@@ -31,19 +30,15 @@ from saas_litellm_client import (
     ModelAlias,
     NotFoundError,
     Organization,
-    OrganizationList,
     OrganizationUsage,
     SaasLiteLLMAdminClient,
     Team,
     TeamCreated,
-    TeamList,
     TeamUsage,
     VirtualKeyInfo,
     WebhookCreated,
     WebhookDelivery,
-    WebhookDeliveryList,
     WebhookInfo,
-    WebhookList,
 )
 
 CREATED_AT = "2025-01-01T00:00:00Z"
@@ -370,37 +365,37 @@ def _pages(key: str, items: list[dict[str, Any]], size: int) -> list[httpx.Respo
 
 ITERATORS = [
     # (method, its filters, path, items key, an item)
-    ("iter_organizations", {}, "/api/organizations", "organizations", ORG),
+    ("list_organizations", {}, "/api/organizations", "organizations", ORG),
     (
-        "iter_model_access_groups",
+        "list_model_access_groups",
         {},
         "/api/model-access-groups",
         "model_access_groups",
         {"group_name": "g", "created_at": CREATED_AT},
     ),
     (
-        "iter_model_aliases",
+        "list_model_aliases",
         {"access_group": "g"},
         "/api/model-aliases",
         "model_aliases",
         {"model_alias": "M", "access_groups": ["g"], "deployments": [], "created_at": CREATED_AT},
     ),
     (
-        "iter_teams",
+        "list_teams",
         {"organization_id": "acme", "status": "suspended", "access_group": "g"},
         "/api/teams",
         "teams",
         TEAM,
     ),
     (
-        "iter_jobs",
+        "list_jobs",
         {"team_id": "acme-corp", "organization_id": "acme", "status": "failed", "job_type": "x"},
         "/api/jobs",
         "jobs",
         JOB,
     ),
     (
-        "iter_audit_log",
+        "list_audit_log",
         {"actor": "admin-key", "action": "team.update", "target": "team:acme-corp"},
         "/api/audit-log",
         "events",
@@ -418,7 +413,7 @@ ITERATORS = [
 @pytest.mark.parametrize(
     ("method", "filters", "path", "key", "item"), ITERATORS, ids=[i[0] for i in ITERATORS]
 )
-async def test_iterators_walk_every_page_with_the_same_filters(
+async def test_async_for_walks_every_page_with_the_same_filters(
     respx_mock: respx.MockRouter,
     admin_client: SaasLiteLLMAdminClient,
     method: str,
@@ -430,7 +425,7 @@ async def test_iterators_walk_every_page_with_the_same_filters(
     id_key = next(iter(item))
     items = [{**item, id_key: f"{item[id_key]}{n}"} for n in range(5)]
     route = respx_mock.get(f"http://api.test{path}").mock(side_effect=_pages(key, items, 2))
-    seen = [x async for x in getattr(admin_client, method)(page_size=2, **filters)]
+    seen = [x async for x in getattr(admin_client, method)(limit=2, **filters)]
     assert [getattr(x, id_key) for x in seen] == [i[id_key] for i in items]
     assert route.call_count == 3
     sent = [dict(call.request.url.params) for call in route.calls]
@@ -447,8 +442,30 @@ async def test_an_empty_list_iterates_nothing_in_one_request(
     route = respx_mock.get("http://api.test/api/teams").respond(
         200, json={"teams": [], "next_cursor": None}
     )
-    assert [t async for t in admin_client.iter_teams()] == []
+    assert [t async for t in admin_client.list_teams()] == []
     assert route.call_count == 1
+
+
+async def test_awaiting_a_list_gives_its_first_page_and_the_next_on_demand(
+    respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
+) -> None:
+    route = respx_mock.get("http://api.test/api/teams").mock(
+        side_effect=_pages("teams", [{**TEAM, "team_id": f"t{n}"} for n in range(3)], 2)
+    )
+    listed = admin_client.list_teams(status="active", limit=2)
+    assert route.call_count == 0  # nothing is sent before the list is awaited or iterated
+
+    page = await listed
+    assert isinstance(page, saas_litellm_client.Page)
+    assert [t.team_id for t in page.items] == ["t0", "t1"]
+    assert (page.next_cursor, page.has_next_page()) == ("c1", True)
+    last = await page.get_next_page()
+    assert ([t.team_id for t in last.items], last.has_next_page()) == (["t2"], False)
+    assert route.calls.last.request.url.params["status"] == "active"
+    with pytest.raises(saas_litellm_client.SaasLiteLLMError, match="last page"):
+        await last.get_next_page()
+    # iterating a page walks it and every later page
+    assert route.call_count == 2
 
 
 async def test_list_jobs_sends_the_time_window_as_iso_8601(
@@ -459,7 +476,8 @@ async def test_list_jobs_sends_the_time_window_as_iso_8601(
     )
     since = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     page = await admin_client.list_jobs(since=since, until=since + dt.timedelta(days=1), limit=1)
-    assert isinstance(page, JobList) and page.next_cursor == "next"
+    assert isinstance(page, saas_litellm_client.Page) and page.next_cursor == "next"
+    assert isinstance(page.items[0], saas_litellm_client.Job)
     params = route.calls.last.request.url.params
     assert dt.datetime.fromisoformat(params["since"]) == since
     assert dt.datetime.fromisoformat(params["until"]) == since + dt.timedelta(days=1)
@@ -476,9 +494,9 @@ async def test_list_pages_parse_into_their_models(
         200, json={"teams": [TEAM], "next_cursor": "n"}
     )
     orgs = await admin_client.list_organizations()
-    assert isinstance(orgs, OrganizationList) and orgs.organizations[0].name == "ACME"
+    assert isinstance(orgs.items[0], Organization) and orgs.items[0].name == "ACME"
     teams = await admin_client.list_teams(status="active")
-    assert isinstance(teams, TeamList) and teams.teams[0].team_id == "acme-corp"
+    assert isinstance(teams.items[0], Team) and teams.items[0].team_id == "acme-corp"
 
 
 async def test_get_organization_and_its_usage(
@@ -989,8 +1007,8 @@ async def test_list_audit_log_sends_its_filters_and_parses_the_changes(
         action="team.update", target="team:acme-corp", since=since, limit=1
     )
 
-    assert isinstance(log, AuditLog) and log.next_cursor == "c1"
-    [event] = log.events
+    assert log.next_cursor == "c1"
+    [event] = log.items
     assert isinstance(event, AuditEvent)
     assert (event.action, event.before, event.after) == (
         "team.update",
@@ -1031,11 +1049,11 @@ async def test_a_made_up_audit_cursor_is_a_bad_request(
 
 def _returned_models() -> set[type]:
     found: set[type] = set()
-    for name, member in vars(SaasLiteLLMAdminClient).items():
-        if name.startswith("_") or not callable(member):
+    for name, member in inspect.getmembers(SaasLiteLLMAdminClient):
+        if name.startswith("_") or not callable(member) or name in ("close", "with_options"):
             continue
         returned = typing.get_type_hints(member)["return"]
-        if typing.get_origin(returned) is AsyncIterator:
+        if typing.get_origin(returned) is saas_litellm_client.AsyncPaginator:
             (returned,) = typing.get_args(returned)
         found.add(returned)
     return found
@@ -1044,7 +1062,7 @@ def _returned_models() -> set[type]:
 def test_every_model_an_admin_method_returns_is_exported_by_the_sdk() -> None:
     returned = _returned_models()
 
-    assert {Deleted, KeyCreated, KeyList, VirtualKeyInfo, AuditLog, AuditEvent} <= returned
+    assert {Deleted, KeyCreated, KeyList, VirtualKeyInfo, AuditEvent} <= returned
     missing = {
         model.__name__
         for model in returned
@@ -1143,7 +1161,7 @@ async def test_a_bad_auto_refill_is_refused_before_sending(
     assert not route.called
 
 
-async def test_iter_transactions_walks_the_ledger(
+async def test_list_transactions_walks_the_ledger(
     respx_mock: respx.MockRouter, admin_client: SaasLiteLLMAdminClient
 ) -> None:
     def tx(n: int, credits: int) -> dict[str, Any]:
@@ -1161,7 +1179,7 @@ async def test_iter_transactions_walks_the_ledger(
         httpx.Response(200, json={"transactions": [tx(1, 11)], "next_cursor": None}),
     ]
 
-    seen = [t async for t in admin_client.iter_transactions("acme-corp", page_size=1)]
+    seen = [t async for t in admin_client.list_transactions("acme-corp", limit=1)]
 
     assert [(t.transaction_id, t.credits) for t in seen] == [("ctx_2", -1), ("ctx_1", 11)]
     assert isinstance(seen[0], saas_litellm_client.CreditTransaction)
@@ -1265,7 +1283,7 @@ async def test_list_and_iterate_webhooks(
         ]
     )
 
-    found = [hook async for hook in admin_client.iter_webhooks(page_size=1)]
+    found = [hook async for hook in admin_client.list_webhooks(limit=1)]
 
     assert [h.webhook_id for h in found] == [WEBHOOK["webhook_id"], second["webhook_id"]]
     assert all(isinstance(h, WebhookInfo) and not hasattr(h, "secret") for h in found)
@@ -1273,7 +1291,8 @@ async def test_list_and_iterate_webhooks(
     assert (first.params["limit"], "cursor" in first.params) == ("1", False)
     assert then.params["cursor"] == "c1"
     page = await admin_client.list_webhooks(limit=5, cursor="c1")
-    assert isinstance(page, WebhookList)
+    assert page.items == []
+    assert route.calls.last.request.url.params["cursor"] == "c1"
 
 
 async def test_delete_webhook(
@@ -1297,11 +1316,10 @@ async def test_list_iterate_and_retry_deliveries(
     )
 
     page = await admin_client.list_webhook_deliveries(WEBHOOK["webhook_id"], status="failed")
-    assert isinstance(page, WebhookDeliveryList)
     assert listed.calls.last.request.url.params["status"] == "failed"
-    (delivery,) = page.deliveries
+    (delivery,) = page.items
     assert isinstance(delivery, WebhookDelivery) and delivery.event.data == {"job_id": "j"}
-    every = [d async for d in admin_client.iter_webhook_deliveries(WEBHOOK["webhook_id"])]
+    every = [d async for d in admin_client.list_webhook_deliveries(WEBHOOK["webhook_id"])]
     assert [d.delivery_id for d in every] == [DELIVERY["delivery_id"]]
 
     again = await admin_client.retry_webhook_delivery(

@@ -30,9 +30,9 @@ from saas_litellm_client import (
     UpstreamError,
 )
 from saas_litellm_client._base_client import _BaseClient
-from saas_litellm_client._endpoints import GET_BALANCE, Endpoint
 from saas_litellm_client._types import TimeoutTypes
 from saas_litellm_models import LLMCallRequest
+from saas_litellm_models.endpoints import GET_BALANCE, Endpoint
 
 
 def make_client(
@@ -52,7 +52,7 @@ def make_client(
     )
 
 
-ECHO = Endpoint("POST", "/api/echo", CreditBalance, request=LLMCallRequest)
+ECHO = Endpoint("POST", "/api/echo", "Echo", "team", "test", CreditBalance, body=LLMCallRequest)
 
 
 async def get_balance(client: _BaseClient) -> CreditBalance:

@@ -41,9 +41,9 @@ from saas_litellm_client import (
     UnprocessableEntityError,
     UpstreamError,
 )
-from saas_litellm_client._endpoints import Endpoint
 from saas_litellm_client._retry import backoff_delay
 from saas_litellm_models import CreditBalance
+from saas_litellm_models.endpoints import Endpoint
 
 CREDITS_URL = "http://api.test/api/teams/acme-corp/credits/add"
 
@@ -494,7 +494,9 @@ async def test_add_credits_is_retried_with_its_key_when_it_may_have_been_applied
 
 # -- requests the server does not de-duplicate -------------------------------------------------
 
-NOT_REPLAY_SAFE = Endpoint("POST", "/api/once", CreditBalance, replay_safe=False)
+NOT_REPLAY_SAFE = Endpoint(
+    "POST", "/api/once", "Once", "admin", "test", CreditBalance, replay_safe=False
+)
 
 
 @pytest.mark.parametrize(

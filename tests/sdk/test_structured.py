@@ -205,21 +205,21 @@ async def test_validation_errors_are_re_asked_with_their_locations(
     assert "country" not in feedback  # nullable but required in the schema: pydantic accepts it
 
 
-@pytest.mark.parametrize("max_retries", [0, 1, 3])
-async def test_giving_up_after_one_plus_max_retries_calls_raises_with_everything(
-    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, max_retries: int
+@pytest.mark.parametrize("max_reasks", [0, 1, 3])
+async def test_giving_up_after_one_plus_max_reasks_calls_raises_with_everything(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, max_reasks: int
 ) -> None:
     responses = [
         answer(f'{{"name": "attempt {i}"}}', call_id=f"call_{i}", tokens=(10 + i, 5))
-        for i in range(1, max_retries + 2)
+        for i in range(1, max_reasks + 2)
     ]
     route = respx_mock.post(CALL_URL).mock(side_effect=[*responses, answer(VALID_JSON)])
 
     with pytest.raises(StructuredOutputError) as caught:
-        await structured(team_client, max_retries=max_retries)
+        await structured(team_client, max_reasks=max_reasks)
 
     error = caught.value
-    attempts = max_retries + 1
+    attempts = max_reasks + 1
     assert type(error) is StructuredOutputError
     assert isinstance(error, SaasLiteLLMError)
     assert route.call_count == attempts
@@ -235,7 +235,7 @@ async def test_giving_up_after_one_plus_max_retries_calls_raises_with_everything
     assert f"after {attempts} attempt(s)" in str(error)
     assert "age: Field required" in str(error)
     # each re-ask carries the whole conversation so far: 2 more messages per attempt
-    assert len(sent(route)["messages"]) == len(MESSAGES) + 2 * max_retries
+    assert len(sent(route)["messages"]) == len(MESSAGES) + 2 * max_reasks
 
 
 # -- what is not re-asked ----------------------------------------------------------------------
@@ -270,7 +270,7 @@ async def test_an_api_error_during_a_re_ask_propagates(
     )
 
     with pytest.raises(ConflictError, match="job completed"):
-        await structured(team_client, max_retries=5)
+        await structured(team_client, max_reasks=5)
 
     assert route.call_count == 2
 
@@ -376,16 +376,32 @@ async def test_strict_false_sends_pydantics_schema_non_strictly(
     }
 
 
-@pytest.mark.parametrize("max_retries", [-1, 1.5, True])
-async def test_a_bad_max_retries_is_refused_before_any_request(
-    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, max_retries: Any
+@pytest.mark.parametrize("max_reasks", [-1, 1.5, True])
+async def test_a_bad_max_reasks_is_refused_before_any_request(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient, max_reasks: Any
 ) -> None:
     route = respx_mock.post(CALL_URL).mock(return_value=answer(VALID_JSON))
 
-    with pytest.raises(ValueError, match="max_retries"):
-        await structured(team_client, max_retries=max_retries)
+    with pytest.raises(ValueError, match="max_reasks"):
+        await structured(team_client, max_reasks=max_reasks)
 
     assert not route.called
+
+
+async def test_max_retries_is_the_transport_retries_of_each_call_as_everywhere(
+    respx_mock: respx.MockRouter, team_client: SaasLiteLLMClient
+) -> None:
+    route = respx_mock.post(CALL_URL).mock(
+        side_effect=[httpx.Response(503, json={"error": {"type": "x", "message": "busy"}})] * 2
+        + [answer(VALID_JSON)]
+    )
+
+    person = await structured(team_client, max_retries=2, max_reasks=0)
+
+    assert isinstance(person, Person)
+    assert route.call_count == 3  # one call, sent three times: not three re-asks
+    with pytest.raises(ValueError, match="max_retries"):
+        await structured(team_client, max_retries=-1)
 
 
 async def test_bad_llm_call_arguments_fail_before_any_request(

@@ -42,6 +42,7 @@ from saas_litellm_client import (
     SaasLiteLLMSyncClient,
     StructuredOutputError,
     SyncJobHandle,
+    SyncPage,
     request_id_of,
 )
 
@@ -271,7 +272,7 @@ def test_structured_call_gives_up_after_its_retries(
 
     with pytest.raises(StructuredOutputError) as info:
         sync_client.structured_call(
-            job_id="job_123", messages=MESSAGES, response_model=Person, max_retries=1
+            job_id="job_123", messages=MESSAGES, response_model=Person, max_reasks=1
         )
 
     assert info.value.attempts == 2
@@ -370,7 +371,10 @@ def test_the_admin_client_pages_through_every_team(
         ]
     )
 
-    ids = [t.team_id for t in sync_admin_client.iter_teams(page_size=2)]
+    page = sync_admin_client.list_teams(limit=2)  # the first page, fetched at once
+    assert isinstance(page, SyncPage) and route.call_count == 1
+    assert [t.team_id for t in page.items] == ["a", "b"] and page.has_next_page()
+    ids = [t.team_id for t in page]
 
     assert ids == ["a", "b", "c"]
     assert route.calls[1].request.url.params["cursor"] == "c1"

@@ -86,11 +86,11 @@ def _admin_operations(*, changes: bool) -> set[tuple[str, str]]:
     """(method, path) of every admin operation that changes something (or only reads)."""
     app = create_app(Settings(database_url="sqlite://", _env_file=None))
     return {
-        (r.operation.method, r.operation.path)
+        (r.declaration.method, r.declaration.path)
         for r in app.routes
         if isinstance(r, APIRoute)
-        and r.operation.auth == "admin"
-        and (r.operation.method != "GET") == changes
+        and r.declaration.auth == "admin"
+        and (r.declaration.method != "GET") == changes
     }
 
 

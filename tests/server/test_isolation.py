@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 from support import GROUP, ORG, TEAM, bearer, create_team, open_job
 
+from saas_litellm_models.endpoints import Endpoint
 from saas_litellm_server import Settings, create_app
-from saas_litellm_server.routes._operation import APIRoute, Operation
+from saas_litellm_server.routes._operation import APIRoute
 
 ADMIN_KEY = "adm-isolation-secret"
 ADMIN = bearer(ADMIN_KEY)
@@ -30,10 +31,10 @@ def settings(database_url: str, admin_key: str | None) -> Settings:
     )
 
 
-def _admin_operations() -> list[Operation]:
+def _admin_operations() -> list[Endpoint[Any]]:
     """Every admin operation the app serves, reads included."""
     app = create_app(Settings(database_url="sqlite://", _env_file=None))
-    ops = [r.operation for r in app.routes if isinstance(r, APIRoute)]
+    ops = [r.declaration for r in app.routes if isinstance(r, APIRoute)]
     return sorted((op for op in ops if op.auth == "admin"), key=lambda op: (op.path, op.method))
 
 
@@ -133,7 +134,7 @@ def _hook_ids(seeded: Mapping[str, Any]) -> dict[str, str]:
     return {"webhook_id": seeded["webhook_id"], "delivery_id": seeded["delivery_id"]}
 
 
-def _fill(op: Operation, ids: Mapping[str, str]) -> str:
+def _fill(op: Endpoint[Any], ids: Mapping[str, str]) -> str:
     return op.path.format_map(ids)
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 from starlette.requests import Request
 
 from saas_litellm_models import JOB_ID_PATTERN
+from saas_litellm_models.endpoints import Auth
 
 from .._runtime import TeamContext
 from ..errors import AuthenticationFailed, PermissionDenied
@@ -27,7 +27,6 @@ from ._http import bearer, client_address, runtime
 
 __all__ = ["ADMIN_SCOPE", "Auth", "Principal", "authorize"]
 
-Auth = Literal["admin", "team", "team_or_admin", "none"]
 
 ADMIN_SCOPE = "@admin"
 """Idempotency keys of admin requests live apart from every team's (no team id starts with

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document, built from the routes' :class:`Operation` and the shared models."""
+"""The OpenAPI 3.1 document, built from the routes' rows of the endpoint table and the shared
+models."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from saas_litellm_models import (
     StreamDone,
     StreamErrorEvent,
 )
+from saas_litellm_models.endpoints import Endpoint
 
-from ._operation import APIRoute, Operation, path_param_names, path_schema
+from ._operation import APIRoute, path_param_names, path_schema
 
 __all__ = ["TAGS", "build_openapi"]
 
@@ -37,9 +39,9 @@ _403 = {
 _OPENAI_BODY = " (OpenAI's shape; `code` is our error type)"
 
 
-def _errors(op: Operation, path_params: list[str]) -> dict[int, str]:
+def _errors(op: Endpoint[Any], path_params: list[str]) -> dict[int, str]:
     """Every error ``op`` can answer with, each with the reasons it has for it: those its
-    declaration implies, then its own (``Operation.errors``)."""
+    declaration implies, then its own (``Endpoint.errors``)."""
     reasons: dict[int, list[str]] = {}
 
     def add(status: int, text: str) -> None:
@@ -107,7 +109,7 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "description": "The job_type of the single-call job made without X-Job-Id.",
     },
 }
-"""The request headers an operation may take (``Operation.vary``)."""
+"""The request headers an operation may take (``Endpoint.vary``)."""
 
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "admin": [{"AdminKey": []}],
@@ -117,7 +119,7 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
 }
 
 
-def _schemas(operations: list[Operation]) -> tuple[dict[Any, Any], dict[str, Any]]:
+def _schemas(operations: list[Endpoint[Any]]) -> tuple[dict[Any, Any], dict[str, Any]]:
     inputs = {op.body for op in operations if op.body is not None}
     outputs = {op.response for op in operations if op.response is not None}
     outputs |= {ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent}
@@ -188,7 +190,7 @@ def _inline(schema: Any, defs: dict[str, Any]) -> Any:
     return schema
 
 
-def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
+def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {
             "name": name,
@@ -220,7 +222,7 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
         }
     if op.idempotent:
         headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
-    if op.sse and op.openai:
+    if op.stream and op.openai:
         assert op.response is not None
         content = {
             "application/json": {"schema": refs[(op.response, "serialization")]},
@@ -233,7 +235,7 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
                 }
             },
         }
-    elif op.sse:
+    elif op.stream:
         events = [refs[(m, "serialization")] for m in (StreamChunk, StreamDone, StreamErrorEvent)]
         content = {
             "text/event-stream": {
@@ -284,7 +286,7 @@ def _operation(path: str, method: str, op: Operation, refs: dict[Any, Any]) -> d
 
 def build_openapi(routes: list[BaseRoute], *, version: str) -> dict[str, Any]:
     described = [
-        (route, route.operation.method, route.operation)
+        (route, route.declaration.method, route.declaration)
         for route in routes
         if isinstance(route, APIRoute)
     ]

@@ -1,11 +1,11 @@
-"""One declaration per endpoint.
+"""Routes built from the endpoint table.
 
-An :class:`Operation` is the single source of an endpoint's path, method, auth, idempotency,
-query model, body model, response model and errors. :func:`api_route` turns it and a handler into
-a Starlette route that authorizes, validates the path, parses the query and the body, applies
-the Idempotency-Key and renders the result, all from the declaration; ``_openapi`` builds the
-OpenAPI document from the same declarations. A handler gets a :class:`Call` and returns a shared
-model (or, for an event stream, an async generator of events): it re-declares nothing.
+Each endpoint is declared once, in ``saas_litellm_models.endpoints`` (path, method, auth,
+idempotency, query, body and response models, errors). :func:`api_route` turns a row and a
+handler into a Starlette route that authorizes, validates the path, parses the query and the
+body, applies the Idempotency-Key and renders the result, all from the row; ``_openapi`` builds
+the OpenAPI document from the same rows. A handler gets an :class:`APIRequest` and returns a
+shared model (or, for an event stream, an async generator of events): it re-declares nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,8 +30,8 @@ from saas_litellm_models import (
     RESERVED_NAME_PATTERN,
     TEAM_ID_PATTERN,
     WEBHOOK_ID_PATTERN,
-    QueryModel,
 )
+from saas_litellm_models.endpoints import Endpoint
 
 from .._responses import json_response
 from .._runtime import Runtime, TeamContext
@@ -47,11 +46,11 @@ if TYPE_CHECKING:  # the handle handlers pass to services; routes run no SQL the
     from ..store import Database
 
 __all__ = [
+    "APIRequest",
     "APIRoute",
     "Auth",
-    "Call",
     "Handler",
-    "Operation",
+    "Reissue",
     "api_route",
     "path_param_names",
     "path_schema",
@@ -111,50 +110,9 @@ def path_param_names(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Operation:
-    """Everything the API says about one endpoint."""
-
-    method: str
-    path: str
-    summary: str
-    auth: Auth
-    tag: str
-    response: type[BaseModel] | None
-    status: int = 200
-    body: type[BaseModel] | None = None
-    query: type[QueryModel] | None = None
-    errors: tuple[tuple[int, str], ...] = ()
-    """What this endpoint's own logic can refuse with: ``(status, "type: why")``. The errors
-    that follow from the rest of the declaration (auth, body, query, path, idempotency) are
-    added to the OpenAPI document by ``_openapi``, each with its own reason."""
-    sse: bool = False
-    """The response is an event stream: ``StreamChunk``s, then ``StreamDone`` or
-    ``StreamErrorEvent``."""
-    idempotent: bool = False
-    """Honours ``Idempotency-Key``: a repeat replays the first response."""
-    keeps_own_response: bool = False
-    """An idempotent handler that keeps its response itself, together with its effect (LLM
-    calls, which wait on an upstream); others run in one transaction that keeps it."""
-    unkept_field: str | None = None
-    """A response field never kept for replays (a virtual key): a replay gets a new one from
-    ``reissue``."""
-    reissue: Callable[[Database, str, Operator], Awaitable[str]] | None = None
-    body_optional: bool = False
-    """An empty body is the body model's defaults."""
-    vary: tuple[str, ...] = ()
-    """Request headers that, like the body, make a request a different one for its
-    Idempotency-Key (``X-Job-Id``: the same body for another job is another request)."""
-    names_job: bool = False
-    """Every answer names its job in the ``X-Job-Id`` header."""
-    openai: bool = False
-    """On the OpenAI-compatible surface: errors in OpenAI's shape (``_responses``) and, with
-    ``sse``, streams of ``chat.completion.chunk``."""
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Call(Generic[B, Q]):
-    """What a handler gets: the request's runtime, principal, path, query and body."""
+class APIRequest(Generic[B, Q]):
+    """What a handler gets: the request, parsed as its endpoint declares — runtime,
+    principal, path, query and body."""
 
     request: Request
     runtime: Runtime
@@ -179,7 +137,9 @@ class Call(Generic[B, Q]):
         return Operator(self.principal.actor, self.runtime.clock())
 
 
-Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+Handler = Callable[[APIRequest[Any, Any]], Awaitable[Any]]
+Reissue = Callable[["Database", str, Operator], Awaitable[str]]
+"""Gives a replay the field its endpoint never keeps (``unkept_field``: a new virtual key)."""
 
 
 class _Segment(Convertor[str]):
@@ -230,8 +190,13 @@ def _without(field: str) -> Callable[[bytes], str]:
     return keep
 
 
-def api_route(operation: Operation, handler: Handler) -> APIRoute:
-    op = operation
+def api_route(
+    declaration: Endpoint[Any], handler: Handler, *, reissue: Reissue | None = None
+) -> APIRoute:
+    """The route of ``declaration`` (a row of the endpoint table), answered by ``handler``."""
+    op = declaration
+    if (reissue is None) != (op.unkept_field is None):
+        raise TypeError(f"{op}: an unkept_field needs a reissue, and only one does")
 
     async def endpoint(request: Request) -> Response | EventStreamResponse:
         raw_path = {name: str(value) for name, value in request.path_params.items()}
@@ -246,7 +211,7 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
                 if op.body is not None
                 else None
             )
-            result = await handler(Call(request, rt, principal, path, query, body))
+            result = await handler(APIRequest(request, rt, principal, path, query, body))
             if op.auth == "admin" and op.method != "GET":
                 rt.forget_catalog()  # this process sees an admin change at once
             if isinstance(result, (Response, EventStreamResponse)):
@@ -257,7 +222,6 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
 
         if not op.idempotent:
             return await run()  # type: ignore[no-any-return]
-        reissue = op.reissue
         return await idempotent(
             request,
             principal.scope,
@@ -268,20 +232,24 @@ def api_route(operation: Operation, handler: Handler) -> APIRoute:
                 if reissue is not None
                 else None
             ),
-            transaction=not (op.keeps_own_response or op.sse),
+            transaction=not (op.keeps_own_response or op.stream),
             vary=op.vary,
         )
 
-    return APIRoute(op, endpoint)
+    return APIRoute(declaration, endpoint)
 
 
 class APIRoute(Route):
-    """A route that carries its :class:`Operation` (read by ``_openapi``)."""
+    """A route that carries its row of the endpoint table (read by ``_openapi``)."""
 
-    def __init__(self, operation: Operation, endpoint: Callable[[Request], Awaitable[Any]]) -> None:
+    def __init__(
+        self, declaration: Endpoint[Any], endpoint: Callable[[Request], Awaitable[Any]]
+    ) -> None:
         super().__init__(
-            _PARAM.sub(lambda m: f"{{{m[1]}:{_CONVERTORS.get(m[1], 'segment')}}}", operation.path),
+            _PARAM.sub(
+                lambda m: f"{{{m[1]}:{_CONVERTORS.get(m[1], 'segment')}}}", declaration.path
+            ),
             endpoint,
-            methods=[operation.method],
+            methods=[declaration.method],
         )
-        self.operation = operation
+        self.declaration = declaration

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from saas_litellm_models import AuditLog, AuditLogQuery
+from saas_litellm_models import AuditLog, AuditLogQuery, endpoints
 
 from ..services import audit
-from ._operation import Call, Operation, api_route
+from ._operation import APIRequest, api_route
 
 __all__ = ["routes"]
 
 
-async def list_events(call: Call[None, AuditLogQuery]) -> AuditLog:
-    return await audit.list_events(call.db, call.query)
+async def list_events(req: APIRequest[None, AuditLogQuery]) -> AuditLog:
+    return await audit.list_events(req.db, req.query)
 
 
 routes = [
-    api_route(
-        Operation(
-            "GET",
-            "/api/audit-log",
-            "List admin changes, newest first",
-            auth="admin",
-            tag="admin",
-            response=AuditLog,
-            query=AuditLogQuery,
-            description="Who (`admin-key`, `local-dev`), what (`team.update`…), which target "
-            "(`team:acme-corp`…) and the fields before and after; never a key.",
-        ),
-        list_events,
-    ),
+    api_route(endpoints.LIST_AUDIT_LOG, list_events),
 ]

@@ -8,8 +8,6 @@ who uses it; a removal keeps history (jobs, calls and costs stay readable and co
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from saas_litellm_models import (
     Deleted,
     ModelAccessGroup,
@@ -20,138 +18,60 @@ from saas_litellm_models import (
     OrganizationUpdateRequest,
     Team,
     TeamUpdateRequest,
+    endpoints,
 )
 
 from ..services import catalog, teams
-from ._operation import APIRoute, Call, Handler, Operation, api_route
+from ._operation import APIRequest, api_route
 
 __all__ = ["routes"]
 
 
-async def update_team(call: Call[TeamUpdateRequest, None]) -> Team:
-    return await teams.update_team(call.db, call.path["team_id"], call.body, call.operator)
+async def update_team(req: APIRequest[TeamUpdateRequest, None]) -> Team:
+    return await teams.update_team(req.db, req.path["team_id"], req.body, req.operator)
 
 
-async def delete_team(call: Call[None, None]) -> Deleted:
-    return await teams.delete_team(call.db, call.path["team_id"], call.operator)
+async def delete_team(req: APIRequest[None, None]) -> Deleted:
+    return await teams.delete_team(req.db, req.path["team_id"], req.operator)
 
 
-async def update_organization(call: Call[OrganizationUpdateRequest, None]) -> Organization:
+async def update_organization(req: APIRequest[OrganizationUpdateRequest, None]) -> Organization:
     return await catalog.update_organization(
-        call.db, call.path["organization_id"], call.body, call.operator
+        req.db, req.path["organization_id"], req.body, req.operator
     )
 
 
-async def delete_organization(call: Call[None, None]) -> Deleted:
-    return await catalog.delete_organization(call.db, call.path["organization_id"], call.operator)
+async def delete_organization(req: APIRequest[None, None]) -> Deleted:
+    return await catalog.delete_organization(req.db, req.path["organization_id"], req.operator)
 
 
 async def update_model_access_group(
-    call: Call[ModelAccessGroupUpdateRequest, None],
+    req: APIRequest[ModelAccessGroupUpdateRequest, None],
 ) -> ModelAccessGroup:
-    return await catalog.update_group(call.db, call.path["group_name"], call.body, call.operator)
+    return await catalog.update_group(req.db, req.path["group_name"], req.body, req.operator)
 
 
-async def delete_model_access_group(call: Call[None, None]) -> Deleted:
-    return await catalog.delete_group(call.db, call.path["group_name"], call.operator)
+async def delete_model_access_group(req: APIRequest[None, None]) -> Deleted:
+    return await catalog.delete_group(req.db, req.path["group_name"], req.operator)
 
 
-async def update_model_alias(call: Call[ModelAliasUpdateRequest, None]) -> ModelAlias:
+async def update_model_alias(req: APIRequest[ModelAliasUpdateRequest, None]) -> ModelAlias:
     return await catalog.update_alias(
-        call.db, call.path["model_alias"], call.body, call.runtime.settings, call.operator
+        req.db, req.path["model_alias"], req.body, req.runtime.settings, req.operator
     )
 
 
-async def delete_model_alias(call: Call[None, None]) -> Deleted:
-    return await catalog.delete_alias(call.db, call.path["model_alias"], call.operator)
-
-
-def _pair(
-    path: str,
-    what: str,
-    response: type[BaseModel],
-    body: type[BaseModel],
-    update: Handler,
-    delete: Handler,
-    *,
-    update_note: str = "",
-    delete_note: str,
-) -> list[APIRoute]:
-    return [
-        api_route(
-            Operation(
-                "PATCH",
-                path,
-                f"Change {what}",
-                auth="admin",
-                tag="admin",
-                response=response,
-                body=body,
-                description="Fields left out are unchanged. " + update_note,
-            ),
-            update,
-        ),
-        api_route(
-            Operation(
-                "DELETE",
-                path,
-                f"Remove {what}",
-                auth="admin",
-                tag="admin",
-                response=Deleted,
-                errors=(
-                    (409, f"conflict: {what} is in use, built in, or declared in the config file"),
-                ),
-                description=delete_note,
-            ),
-            delete,
-        ),
-    ]
+async def delete_model_alias(req: APIRequest[None, None]) -> Deleted:
+    return await catalog.delete_alias(req.db, req.path["model_alias"], req.operator)
 
 
 routes = [
-    *_pair(
-        "/api/teams/{team_id}",
-        "a team",
-        Team,
-        TeamUpdateRequest,
-        update_team,
-        delete_team,
-        update_note="`access_groups` replaces the team's list; `null` clears `team_alias` or "
-        "`default_model`.",
-        delete_note="409 while the team has open jobs. Its keys stop working; its jobs, calls "
-        "and costs stay readable and keep counting in its organization's usage. Its id is not "
-        "reused.",
-    ),
-    *_pair(
-        "/api/organizations/{organization_id}",
-        "an organization",
-        Organization,
-        OrganizationUpdateRequest,
-        update_organization,
-        delete_organization,
-        delete_note="409 naming its teams while it has any.",
-    ),
-    *_pair(
-        "/api/model-access-groups/{group_name}",
-        "a model access group",
-        ModelAccessGroup,
-        ModelAccessGroupUpdateRequest,
-        update_model_access_group,
-        delete_model_access_group,
-        delete_note="409 naming the teams granted it while there are any; the aliases in it "
-        "leave it.",
-    ),
-    *_pair(
-        "/api/model-aliases/{model_alias}",
-        "a model alias",
-        ModelAlias,
-        ModelAliasUpdateRequest,
-        update_model_alias,
-        delete_model_alias,
-        update_note="`deployments` replaces the whole list (its order is the fallback order); "
-        "new prices apply to calls made after the change, recorded calls keep their cost.",
-        delete_note="409 naming the teams whose default model it is. Calls recorded under it "
-        "keep its name and cost.",
-    ),
+    api_route(endpoints.UPDATE_TEAM, update_team),
+    api_route(endpoints.DELETE_TEAM, delete_team),
+    api_route(endpoints.UPDATE_ORGANIZATION, update_organization),
+    api_route(endpoints.DELETE_ORGANIZATION, delete_organization),
+    api_route(endpoints.UPDATE_MODEL_ACCESS_GROUP, update_model_access_group),
+    api_route(endpoints.DELETE_MODEL_ACCESS_GROUP, delete_model_access_group),
+    api_route(endpoints.UPDATE_MODEL_ALIAS, update_model_alias),
+    api_route(endpoints.DELETE_MODEL_ALIAS, delete_model_alias),
 ]

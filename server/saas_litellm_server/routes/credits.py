@@ -11,82 +11,37 @@ from saas_litellm_models import (
     JobListQuery,
     TeamUsage,
     UsageQuery,
+    endpoints,
 )
 
 from ..services import jobs, ledger, teams
-from ._operation import Call, Operation, api_route
+from ._operation import APIRequest, api_route
 
 __all__ = ["routes"]
 
 
-async def balance(call: Call[None, None]) -> CreditBalance:
-    return await teams.get_balance(call.db, call.team.team_id)
+async def balance(req: APIRequest[None, None]) -> CreditBalance:
+    return await teams.get_balance(req.db, req.team.team_id)
 
 
-async def usage(call: Call[None, UsageQuery]) -> TeamUsage:
-    query = call.query
-    return await teams.get_usage(
-        call.db, call.path["team_id"], since=query.since, until=query.until
-    )
+async def usage(req: APIRequest[None, UsageQuery]) -> TeamUsage:
+    query = req.query
+    return await teams.get_usage(req.db, req.path["team_id"], since=query.since, until=query.until)
 
 
-async def list_jobs(call: Call[None, JobListQuery]) -> JobList:
-    return await jobs.list_jobs(call.db, call.path["team_id"], call.query)
+async def list_jobs(req: APIRequest[None, JobListQuery]) -> JobList:
+    return await jobs.list_jobs(req.db, req.path["team_id"], req.query)
 
 
-async def list_transactions(call: Call[None, CreditTransactionListQuery]) -> CreditTransactionList:
-    return await ledger.list_transactions(call.db, call.path["team_id"], call.query)
+async def list_transactions(
+    req: APIRequest[None, CreditTransactionListQuery],
+) -> CreditTransactionList:
+    return await ledger.list_transactions(req.db, req.path["team_id"], req.query)
 
 
 routes = [
-    api_route(
-        Operation(
-            "GET",
-            "/api/credits/balance",
-            summary="The team's credit balance",
-            auth="team",
-            tag="credits",
-            response=CreditBalance,
-        ),
-        balance,
-    ),
-    api_route(
-        Operation(
-            "GET",
-            "/api/teams/{team_id}/usage",
-            summary="Usage analytics per job type",
-            auth="team_or_admin",
-            tag="credits",
-            response=TeamUsage,
-            query=UsageQuery,
-        ),
-        usage,
-    ),
-    api_route(
-        Operation(
-            "GET",
-            "/api/teams/{team_id}/jobs",
-            summary="List the team's jobs, newest first",
-            auth="team_or_admin",
-            tag="jobs",
-            response=JobList,
-            query=JobListQuery,
-        ),
-        list_jobs,
-    ),
-    api_route(
-        Operation(
-            "GET",
-            "/api/teams/{team_id}/transactions",
-            summary="The team's credit ledger, newest first",
-            auth="team_or_admin",
-            tag="credits",
-            response=CreditTransactionList,
-            query=CreditTransactionListQuery,
-            description="Every change of the team's credits (grant, charge, refill, adjustment) "
-            "with the balance after it; the credits of all transactions add up to "
-            "credits_remaining. The admin key reads any team's, a team key its own.",
-        ),
-        list_transactions,
-    ),
+    api_route(endpoints.GET_BALANCE, balance),
+    api_route(endpoints.GET_TEAM_USAGE, usage),
+    api_route(endpoints.LIST_TEAM_JOBS, list_jobs),
+    api_route(endpoints.LIST_TRANSACTIONS, list_transactions),
 ]

@@ -2,7 +2,7 @@
 
 The openai SDK (and everything built on it) works with ``base_url=<server>/v1`` and the team's
 virtual key as its ``api_key``. Auth, parsing and Idempotency-Key come from each endpoint's
-:class:`Operation`, as on the native API; errors take OpenAI's shape (``_responses``). A call
+row of the endpoint table, as on the native API; errors take OpenAI's shape (``_responses``). A call
 with ``X-Job-Id`` is made in that job, exactly as llm-call makes it (``services.calls``); one
 without is a single-call job of its own (``services.shortcut``). ``_openai_wire`` writes the
 answers as OpenAI's objects.
@@ -23,6 +23,7 @@ from saas_litellm_models import (
     JobCreateRequest,
     LLMCallRequest,
     OpenAIModelList,
+    endpoints,
 )
 
 from .._openai_wire import Wire
@@ -30,7 +31,7 @@ from .._responses import json_response
 from ..errors import APIError, InvalidRequest, NotFound, ValidationFailed
 from ..services import calls, catalog, shortcut
 from ..services.idempotency import with_headers
-from ._operation import Call, Operation, api_route
+from ._operation import APIRequest, api_route
 from ._sse import EventStreamResponse
 
 __all__ = ["routes"]
@@ -41,20 +42,20 @@ DEFAULT_JOB_TYPE = "chat"
 _UUID = re.compile(JOB_ID_PATTERN)
 
 
-async def list_models(call: Call[None, None]) -> OpenAIModelList:
-    return await catalog.team_models(call.db, call.team.team_id)
+async def list_models(req: APIRequest[None, None]) -> OpenAIModelList:
+    return await catalog.team_models(req.db, req.team.team_id)
 
 
-def _single_job(call: Call[ChatCompletionRequest, None]) -> JobCreateRequest:
+def _single_job(req: APIRequest[ChatCompletionRequest, None]) -> JobCreateRequest:
     """The single-call job of a request without ``X-Job-Id``: ``X-Job-Type`` (default
     ``chat``); the request's ``metadata`` and ``user`` as the job's."""
-    job_type = call.request.headers.get(JOB_TYPE, DEFAULT_JOB_TYPE)
+    job_type = req.request.headers.get(JOB_TYPE, DEFAULT_JOB_TYPE)
     try:
         return JobCreateRequest(
-            team_id=call.team.team_id,
+            team_id=req.team.team_id,
             job_type=job_type,
-            metadata=call.body.metadata,
-            user_id=call.body.user,
+            metadata=req.body.metadata,
+            user_id=req.body.user,
         )
     except ValidationError as exc:
         reason = exc.errors(include_url=False, include_input=False)[0]["msg"]
@@ -62,37 +63,37 @@ def _single_job(call: Call[ChatCompletionRequest, None]) -> JobCreateRequest:
 
 
 async def chat_completions(
-    call: Call[ChatCompletionRequest, None],
+    req: APIRequest[ChatCompletionRequest, None],
 ) -> Response | EventStreamResponse:
-    body = call.body
+    body = req.body
     refused = body.unsupported()
     if refused is not None:
         raise InvalidRequest(refused[1], param=refused[0])
     request, params = body.to_llm_call(), body.forwarded()
     wire = Wire(model=body.model, include_usage=body.include_usage)
-    job_id = call.request.headers.get(JOB_ID)
+    job_id = req.request.headers.get(JOB_ID)
     if job_id is None:
-        return await _in_single_call_job(call, request, params, wire)
+        return await _in_single_call_job(req, request, params, wire)
     if not _UUID.match(job_id):
         raise NotFound(f"job {job_id[:64]!r} not found", param=JOB_ID)
     try:
-        return await _in_job(call, job_id, request, params, wire)
+        return await _in_job(req, job_id, request, params, wire)
     except APIError as exc:
         exc.headers.setdefault(JOB_ID, job_id)  # an error in the job names it too
         raise
 
 
 async def _in_job(
-    call: Call[ChatCompletionRequest, None],
+    req: APIRequest[ChatCompletionRequest, None],
     job_id: str,
     request: LLMCallRequest,
     params: dict[str, Any],
     wire: Wire,
 ) -> Response | EventStreamResponse:
     """The call, recorded in the open job ``job_id`` (as llm-call records it)."""
-    rt, team = call.runtime, call.team
+    rt, team = req.runtime, req.team
     named = {JOB_ID: job_id}  # kept with the response: a replay names the job too
-    if call.body.stream:
+    if req.body.stream:
         prepared = await calls.prepare_call(rt, team, job_id, request, params=params)
         events = calls.stream_call(
             rt, prepared, keep=lambda sent: with_headers(named, wire.render_stream(sent))
@@ -110,14 +111,14 @@ async def _in_job(
 
 
 async def _in_single_call_job(
-    call: Call[ChatCompletionRequest, None],
+    req: APIRequest[ChatCompletionRequest, None],
     request: LLMCallRequest,
     params: dict[str, Any],
     wire: Wire,
 ) -> Response | EventStreamResponse:
     """The call, in a job of its own: settled when it ends (``services.shortcut``)."""
-    body, rt, team = call.body, call.runtime, call.team
-    job = _single_job(call)
+    body, rt, team = req.body, req.runtime, req.team
+    job = _single_job(req)
     if body.stream:
         single = await shortcut.open_single_call(rt, team, job, request, params=params)
         events = shortcut.stream_single_call(rt, single, keep=wire.render_stream)
@@ -135,51 +136,6 @@ def _json(completion: ChatCompletion, job_id: str) -> Response:
 
 
 routes = [
-    api_route(
-        Operation(
-            "GET",
-            "/v1/models",
-            summary="List the models (aliases) the team may use, in OpenAI's format",
-            auth="team",
-            tag="openai",
-            response=OpenAIModelList,
-            openai=True,
-        ),
-        list_models,
-    ),
-    api_route(
-        Operation(
-            "POST",
-            "/v1/chat/completions",
-            summary="Create a chat completion (OpenAI's wire format; streamed with `stream`)",
-            auth="team",
-            tag="openai",
-            response=ChatCompletion,
-            body=ChatCompletionRequest,
-            errors=(
-                (400, "invalid_request: an unknown model, or an unsupported parameter"),
-                (402, "insufficient_credits: the call's worst case does not fit the credits"),
-                (403, "permission_denied: the model is outside the team's access groups"),
-                (404, "not_found: no such job (X-Job-Id)"),
-                (409, "conflict: the job named by X-Job-Id is closed"),
-                (429, "rate_limited: the team's rate limit is reached; see Retry-After"),
-                (502, "upstream_error: every deployment of the model failed"),
-                (504, "upstream_timeout: the upstream did not answer in time"),
-            ),
-            sse=True,
-            idempotent=True,
-            keeps_own_response=True,
-            vary=("x-job-id", "x-job-type"),
-            names_job=True,
-            openai=True,
-            description="With `X-Job-Id` the call is recorded in that open job (another team's "
-            "or an unknown job 404, a closed one 409); without, it is a single-call job of its "
-            "own (`job_type` from `X-Job-Type`, default `chat`), completed (one credit) when the "
-            "call succeeds and failed (nothing) when it does not. Every answer names its job in "
-            "`X-Job-Id`. `stream: true` answers `chat.completion.chunk` events ending in "
-            "`data: [DONE]`. Errors are OpenAI's `{error: {message, type, param, code}}` with "
-            "the native error type as `code`.",
-        ),
-        chat_completions,
-    ),
+    api_route(endpoints.OPENAI_LIST_MODELS, list_models),
+    api_route(endpoints.OPENAI_CHAT_COMPLETIONS, chat_completions),
 ]
