@@ -1,0 +1,178 @@
+"""How a page becomes an endpoint. A page (``GET``) or an action (a form's ``POST``) is an
+async function of a :class:`Ctx`; :class:`Dashboard` wraps it: no session, the sign-in page;
+an action's form must pass the Origin and CSRF checks, and with a question to confirm it is
+first answered by a page that asks; an :class:`APIError` or a validation error becomes the
+dashboard's error page. One :class:`Dashboard` per app holds its sessions and templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from .._runtime import Runtime
+from .._settings import Settings
+from ..errors import APIError
+from ..routes._http import runtime
+from ..services.audit import Operator
+from ._cookies import set_cookie
+from ._forms import Form, problems, read_form
+from ._http import PREFIX, same_origin
+from ._templates import DONE, environment
+from .session import COOKIE, Session, Sessions
+
+__all__ = ["LIST_LIMIT", "Action", "Ctx", "Dashboard", "Endpoint", "Page", "not_found"]
+
+LIST_LIMIT = 500
+"""The most rows a page lists at once where it does not page (a select of groups, say)."""
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """One dashboard request: its runtime, its session and the app's :class:`Dashboard`."""
+
+    request: Request
+    runtime: Runtime
+    session: Session
+    dashboard: Dashboard
+
+    @property
+    def settings(self) -> Settings:
+        return self.dashboard.settings
+
+    @property
+    def operator(self) -> Operator:
+        return Operator(f"dashboard:{self.session.short_id}", self.runtime.clock())
+
+    def param(self, name: str) -> str:
+        return self.request.query_params.get(name, "").strip()
+
+    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return self.dashboard.render(self, template, status, **values)
+
+    def error(self, message: str, status: int) -> HTMLResponse:
+        return self.dashboard.error(self, message, status)
+
+
+Page = Callable[[Ctx], Awaitable[Response]]
+Action = Callable[[Ctx, Form], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Dashboard:
+    """The dashboard's templates and sessions, for one app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions = Sessions(settings)
+        self.env = environment()
+
+    def _session(self, request: Request) -> tuple[Session | None, str | None]:
+        """The request's session; in local-dev mode one is made (and its cookie to set)."""
+        now = runtime(request).clock()
+        session = self.sessions.read(request.cookies.get(COOKIE), now)
+        if session is None and self.settings.dev_mode:
+            session, cookie = self.sessions.issue(now)
+            return session, cookie
+        return session, None
+
+    def render(
+        self, ctx: Ctx | None, template: str, status: int = 200, **values: Any
+    ) -> HTMLResponse:
+        html = self.env.get_template(template).render(
+            csrf=ctx.session.csrf if ctx else "",
+            signed_in=ctx is not None and not self.settings.dev_mode,
+            dev_mode=self.settings.dev_mode,
+            path=ctx.request.url.path if ctx else "",
+            done=DONE.get(ctx.param("done"), "") if ctx else "",
+            **values,
+        )
+        return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
+
+    def _login_redirect(self) -> Response:
+        return RedirectResponse(f"{PREFIX}/login", 303, headers={"Cache-Control": "no-store"})
+
+    def page(self, handler: Page) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            session, cookie = self._session(request)
+            if session is None:
+                return self._login_redirect()
+            ctx = Ctx(request, runtime(request), session, self)
+            try:
+                response = await handler(ctx)
+            except APIError as exc:
+                response = self.error(ctx, exc.message, exc.status_code)
+            except ValidationError as exc:
+                response = self.error(ctx, problems(exc), 400)
+            if cookie is not None:
+                set_cookie(request, response, cookie, self.settings)
+            return response
+
+        return endpoint
+
+    def action(self, handler: Action, *, confirm: str | None = None) -> Endpoint:
+        """A form's change. With ``confirm`` (a question), the change happens only once it was
+        confirmed: with JavaScript the button asks and the form says ``confirmed=yes``;
+        without, the first post answers a page that asks, whose button posts the same form
+        again, confirmed."""
+
+        async def endpoint(request: Request) -> Response:
+            session, _ = self._session(request)
+            if session is None:
+                return self._login_redirect()
+            ctx = Ctx(request, runtime(request), session, self)
+            form = await read_form(request)
+            if (
+                form is None
+                or not same_origin(request, self.settings)
+                or not self.sessions.check_csrf(session, form.get("csrf") or None)
+            ):
+                return self.error(
+                    ctx,
+                    "This form is out of date or did not come from this dashboard (CSRF check "
+                    "failed); nothing was changed. Reload the page and try again.",
+                    403,
+                )
+            if confirm is not None and form.get("confirmed") != "yes":
+                fields = [
+                    (name, value)
+                    for name, values in form.fields.items()
+                    if name not in ("csrf", "confirmed")
+                    for value in values
+                ]
+                return self.render(
+                    ctx,
+                    "confirm.html",
+                    question=confirm,
+                    action=request.url.path,
+                    fields=fields,
+                    back=self._back_to(ctx),
+                )
+            try:
+                response = await handler(ctx, form)
+            except APIError as exc:
+                return self.error(ctx, exc.message, exc.status_code)
+            except ValidationError as exc:
+                return self.error(ctx, problems(exc), 400)
+            ctx.runtime.forget_catalog()  # this process sees the change at once
+            return response
+
+        return endpoint
+
+    def _back_to(self, ctx: Ctx) -> str:
+        """The dashboard page the request came from (the overview if none)."""
+        back = ctx.request.headers.get("referer", "")
+        return back if back.startswith(str(ctx.request.base_url).rstrip("/") + PREFIX) else PREFIX
+
+    def error(self, ctx: Ctx, message: str, status: int) -> HTMLResponse:
+        return self.render(ctx, "error.html", status, message=message, back=self._back_to(ctx))
+
+
+async def not_found(ctx: Ctx) -> Response:
+    """Any other ``/admin/…`` address: the dashboard's own 404 page."""
+    return ctx.error(f"There is no dashboard page at {ctx.request.url.path[:200]}.", 404)
