@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nox
@@ -9,6 +10,10 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
+
+RUFF = re.findall(r'"(ruff==[^"]+)"', Path("pyproject.toml").read_text())[0]
+"""The ruff of ``pyproject.toml``'s extras, exactly: the committed sync clients are formatted by
+it (``scripts/unasync.py``), and another version formats (and lints) differently."""
 
 PACKAGES = [
     "shared_models/saas_litellm_models",
@@ -34,7 +39,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    session.install("ruff>=0.6")
+    session.install(RUFF)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 

@@ -13,18 +13,22 @@ counterparts (``httpx.AsyncClient`` → ``httpx.Client``, ``__aenter__`` → ``_
 ``aclose`` → ``close``…) and the public classes get a ``Sync`` name. The few things blocking
 code cannot do — be cancelled, or shield from cancellation — are named in the async code by
 helpers (``move_on_after``, ``shielded``) whose ``sync_`` twins do what blocking code can. Then
-``ruff`` removes the imports that became unused and formats the result.
+``ruff`` removes the imports that became unused and formats the result: the version
+``pyproject.toml`` pins, exactly (another formats differently, and the committed modules would
+read as stale), so the script refuses any other.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "client" / "saas_litellm_client"
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "client" / "saas_litellm_client"
 
 MODULES = (
     "_base_client",
@@ -129,7 +133,23 @@ def unasync(source: str, module: str, target: Path) -> str:
     return _ruff(["format"], text, target)
 
 
+@functools.cache
+def _check_ruff() -> None:
+    """Refuse a ruff other than the one ``pyproject.toml`` pins."""
+    pinned = re.findall(r'"ruff==([^"]+)"', (ROOT / "pyproject.toml").read_text())[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "--version"], capture_output=True, text=True, check=False
+    )
+    installed = done.stdout.split()[-1] if done.returncode == 0 and done.stdout else "none"
+    if installed != pinned:
+        raise SystemExit(
+            f"the sync clients are formatted by ruff {pinned} (pinned in pyproject.toml), "
+            f"this environment has ruff {installed}: pip install ruff=={pinned}"
+        )
+
+
 def _ruff(args: list[str], text: str, target: Path) -> str:
+    _check_ruff()
     done = subprocess.run(  # noqa: S603 - our own interpreter running ruff on our own code
         [sys.executable, "-m", "ruff", *args, "--stdin-filename", str(target), "-"],
         input=text,

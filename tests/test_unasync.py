@@ -4,9 +4,12 @@ by hand, never out of date."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +77,25 @@ class SaasLiteLLMClient:
     assert "-> Iterator[str]:" in result
     assert "stream.close()" in result
     assert "Awaitable" not in result  # the import it no longer needs is gone
+
+
+def test_ruff_is_pinned_to_one_version_wherever_it_is_installed() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    noxfile = (ROOT / "noxfile.py").read_text()
+
+    specs = re.findall(r'"(ruff[^"]*)"', pyproject)
+    installs = re.findall(r"session\.install\(([^)]*ruff[^)]*|RUFF)\)", noxfile)
+
+    assert len(specs) == 2 and len(set(specs)) == 1 and specs[0].startswith("ruff=="), specs
+    assert installs == ["RUFF"], "the lint session installs the ruff pyproject.toml pins"
+
+
+def test_the_script_refuses_a_ruff_other_than_the_pinned_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _script()
+    (tmp_path / "pyproject.toml").write_text('dev = ["ruff==0.0.1"]\n')
+    monkeypatch.setattr(script, "ROOT", tmp_path)
+
+    with pytest.raises(SystemExit, match=r"formatted by ruff 0\.0\.1 .* this environment has ruff"):
+        script.unasync("x = 1\n", "_client", tmp_path / "_sync_client.py")

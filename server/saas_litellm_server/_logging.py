@@ -1,10 +1,11 @@
-"""Server log lines: text or JSON, tagged with the request id, and kept free of upstream
-addresses and secrets.
+"""Server log lines: text or JSON, tagged with the request id, and kept free of addresses and
+secrets.
 
-httpx and httpcore log every request the ``openai`` provider makes, with its URL (and at debug
-level its host and port). The upstream's address is configuration that users should not find in
-shared logs, so the server scrubs those records before any handler sees them. The server's own
-lines name a deployment by its model name only.
+The upstream hop (aiohttp, the ``openai`` provider) logs no request. httpx and httpcore, which
+deliver webhooks, log every request with its URL (and at debug level the host and port they
+connect to): a receiver's URL is a team's configuration, which may carry a token in its query
+and which others reading shared logs should not find, so the server scrubs those records before
+any handler sees them. The server's own lines name a deployment by its model name only.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ _FILTER = _ScrubFilter()
 
 
 def install_log_scrubbing() -> None:
-    """Idempotent: attach the filter to the loggers of the HTTP stack the providers use."""
+    """Idempotent: attach the filter to the loggers of the HTTP stack webhooks are sent with."""
     for name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11"):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

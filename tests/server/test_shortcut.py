@@ -5,16 +5,27 @@ left — over real HTTP against the upstream stub process, on both database back
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from support import GROUP, TEAM, bearer, create_team, eventually, ledger, live_server
 
-from saas_litellm_models import CreateAndCallResponse, parse_stream_event
+from saas_litellm_models import (
+    CreateAndCallResponse,
+    JobCreateRequest,
+    LLMCallRequest,
+    StreamDone,
+    parse_stream_event,
+)
 from saas_litellm_server import Settings, create_app
+from saas_litellm_server.services import auth, calls, idempotency, shortcut
+from saas_litellm_server.store import idempotency as idempotency_store
 
 MSG = [{"role": "user", "content": "Summarize this please"}]
 ALIASES = {
@@ -227,3 +238,56 @@ async def test_the_done_event_is_the_last_and_every_data_line_is_json(team: Team
     data = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
     assert [json.loads(d)["type"] for d in data][-1] == "done"
     assert all(json.loads(d)["type"] == "chunk" for d in data[:-1])
+
+
+@pytest.mark.parametrize("key", [None, "stream-kept"])
+async def test_a_stream_holds_what_it_sent_only_when_a_replay_needs_it(
+    app: Starlette, http: httpx.AsyncClient, key: str | None
+) -> None:
+    """In process, at the service (the objects are the observable): without an Idempotency-Key
+    the chunks a single-call stream sent are let go as soon as they are sent; with one they are
+    held until the settlement keeps them, and the replay kept is exactly the stream sent."""
+    runtime = app.state.runtime
+    team = await auth.team_for_key(runtime, await create_team(http))
+    assert team is not None
+    single = await shortcut.open_single_call(
+        runtime,
+        team,
+        JobCreateRequest(team_id=TEAM, job_type="summary"),
+        LLMCallRequest(messages=MSG),
+    )
+    claim: idempotency.Claim | None = None
+    if key is not None:
+        settings = runtime.settings
+        begun = await idempotency.begin(
+            runtime.db,
+            f"team:{TEAM}",
+            key,
+            "print",
+            ttl=settings.idempotency_ttl_seconds,
+            lease=settings.idempotency_lease_seconds,
+        )
+        assert isinstance(begun, idempotency.Claim)
+        claim = begun
+    streamed: list[Any] = []
+    chunks: list[weakref.ref[Any]] = []
+    held_at_done = -1
+    with idempotency.bound(claim):
+        async for event in shortcut.stream_single_call(runtime, single):
+            if isinstance(event, StreamDone):
+                gc.collect()
+                held_at_done = sum(ref() is not None for ref in chunks)
+            else:
+                chunks.append(weakref.ref(event))
+            streamed.append(event.model_copy())
+            del event
+    assert len(chunks) >= 3 and isinstance(streamed[-1], StreamDone)
+    if key is None:
+        assert held_at_done == 0
+        return
+    assert held_at_done == len(chunks)
+    row = await idempotency_store.get(runtime.db, f"team:{TEAM}", key)
+    assert row is not None and row["state"] == "done"
+    headers, body = idempotency.split_headers(row["body"])
+    assert headers == {shortcut.JOB_ID_HEADER: single.job_id}
+    assert body == calls.as_sse(streamed).decode()

@@ -28,6 +28,7 @@ from pydantic_core import from_json, to_json
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from .._redact import Redactor
+from ._aiohttp_compat import held
 from ._tokens import bound_usage
 from .base import (
     ErrorKind,
@@ -69,16 +70,13 @@ def _upstream_words(body: bytes) -> str:
 async def _lines(body: aiohttp.StreamReader) -> AsyncGenerator[bytes, None]:
     """The lines of an upstream answer as they arrive. When the connection is cut, the lines
     received before the cut come first, then the error: aiohttp's reader raises the error before
-    handing over what it holds, so that is taken from its buffer (a private attribute; without
-    it, only those lines are lost: ``tests/server/test_streaming.py`` checks that none is)."""
+    handing over what it holds, so that is taken from its buffer (``_aiohttp_compat``;
+    ``tests/server/test_streaming.py`` checks that no line is lost)."""
     while True:
         try:
             line = await body.readline(max_line_length=_LINE_BYTES)
         except aiohttp.ClientPayloadError:
-            held: list[bytes] = list(getattr(body, "_buffer", ()))
-            if held:
-                held[0] = held[0][getattr(body, "_buffer_offset", 0) :]
-            for line in b"".join(held).splitlines(keepends=True):
+            for line in held(body).splitlines(keepends=True):
                 yield line
             raise
         if not line:

@@ -177,8 +177,11 @@ def stream_single_call(
     renders the stream the Idempotency-Key keeps, with the settlement."""
 
     async def events() -> AsyncGenerator[calls.StreamEvent, None]:
+        # The events sent are kept only to render a replay (an Idempotency-Key's): a stream
+        # without a key holds no copy of what it sent.
+        replayable = idempotency.awaits_response()
         sent: list[calls.StreamEvent] = []
-        settled = False
+        delivered = settled = False
         try:
             async with contextlib.aclosing(
                 calls.stream_call(runtime, single.call, keep=None)
@@ -194,11 +197,13 @@ def stream_single_call(
                         settled = True
                         yield event
                         return
-                    sent.append(event)
+                    delivered = True
+                    if replayable:
+                        sent.append(event)
                     yield event
         finally:
             if not settled:
-                if sent:  # the call is recorded (cancelled): what was delivered is paid for
+                if delivered:  # the call is recorded (cancelled): what was delivered is paid for
                     with anyio.CancelScope(shield=True):
                         await _complete(runtime, single)
                 else:

@@ -14,6 +14,11 @@ receivers use to drop duplicates). Redirects are not followed. The host is resol
 threads of the webhooks' own (``_addresses``), every address it resolves to must be public
 unless private addresses are allowed, and the request goes to the address that was checked (TLS
 still verifies the certificate against the name).
+
+Deliveries go out over httpx while the upstream hop uses aiohttp (``providers.openai``): httpx is
+installed anyway (the SDK's transport), a delivery is off the hot path, where aiohttp's lower cost
+per call paid for a second client, and httpx's transport is the one seam through which the tests
+stand in for receivers (``httpx.MockTransport``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The only module that knows about the ``databases`` package.
+"""The store's one door to the database: :class:`Database`, over the ``databases`` package.
 
 Everything else in the store talks to :class:`Database` with SQLAlchemy Core expressions and gets
-plain dicts back, so that swapping ``databases`` for SQLAlchemy's own async engine would change
-this module alone.
+plain dicts back: only this module, ``_sqlite`` (the pooled SQLite backend it plugs into
+``databases``) and ``_databases_compat`` (the internals of ``databases`` both rely on) know the
+package, so swapping it for SQLAlchemy's own async engine would change those three alone.
 
 Rules this wrapper exists to keep (``databases`` 0.9 hands each asyncio task its own connection):
 never start tasks inside :meth:`Database.transaction`, and on SQLite make the first statement of a
@@ -31,12 +32,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
-import databases
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.expression import ClauseElement
 
 from .._timing import add_db
+from . import _databases_compat as compat
 from ._sqlite import BUSY_TIMEOUT_MS, atomic_inline, run_atomic_sqlite, run_inline, run_statement
 
 __all__ = [
@@ -204,11 +205,8 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-class _Databases(databases.Database):
-    SUPPORTED_BACKENDS = {
-        **databases.Database.SUPPORTED_BACKENDS,
-        "sqlite+aiosqlite": "saas_litellm_server.store._sqlite:PooledSQLiteBackend",
-    }
+_BACKENDS = {"sqlite+aiosqlite": "saas_litellm_server.store._sqlite:PooledSQLiteBackend"}
+"""The backends of ``databases`` replaced by the store's own."""
 
 
 class Database:
@@ -229,7 +227,8 @@ class Database:
                 "reset": _keep_session,
                 **options,
             }
-        self._db = _Databases(self.url, **options)
+        self._db = compat.plugged(self.url, _BACKENDS, **options)
+        self._backend = compat.backend_of(self._db)
         # SQLite has one writer at a time. Queueing this process's transactions on a lock is much
         # cheaper than letting them collide on SQLite's busy handler, which sleeps and retries.
         self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
@@ -241,21 +240,19 @@ class Database:
 
     @property
     def dialect(self) -> Dialect:
-        dialect: Dialect = self._db._backend._dialect
-        return dialect
+        return compat.dialect_of(self._db)
 
     def pool_usage(self) -> tuple[int, int] | None:
         """``(connections in use, connections open)`` of the pool, for the metrics; ``None``
         before it is connected."""
-        backend = self._db._backend
         if self.backend == "postgresql":
-            pool = getattr(backend, "_pool", None)
+            pool = compat.asyncpg_pool(self._backend)
             if pool is None:
                 return None
             size: int = pool.get_size()
             idle: int = pool.get_idle_size()
             return size - idle, size
-        usage: tuple[int, int] = backend._pooled.usage()
+        usage: tuple[int, int] = self._backend.pooled.usage()
         return usage
 
     async def connect(self) -> None:
@@ -265,7 +262,7 @@ class Database:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
         if self.backend == "sqlite":
-            pool = self._db._backend._pooled
+            pool = self._backend.pooled
             self._reader = pool.open_inline(writer=False)
             self._writer = pool.open_inline(writer=True)
 
@@ -280,13 +277,13 @@ class Database:
         _note_if_write(query)
         async with _reachable(), _timed():
             row = await self._db.fetch_one(query, values)  # type: ignore[arg-type]
-        return None if row is None else dict(row._mapping)
+        return None if row is None else compat.record_dict(row)
 
     async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Row]:
         _note_if_write(query)
         async with _reachable(), _timed():
             rows = await self._db.fetch_all(query, values)  # type: ignore[arg-type]
-        return [dict(row._mapping) for row in rows]
+        return [compat.record_dict(row) for row in rows]
 
     async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         _note_if_write(query)
@@ -320,7 +317,8 @@ class Database:
                         async with self._write_lock, self._db.transaction():
                             yield
                 except BaseException:
-                    await self._release_orphaned_connection()
+                    # a connection that died mid-transaction stays bound to the task otherwise
+                    await compat.release_task_connection(self._db)
                     raise
         finally:
             _after_commit.reset(pending)
@@ -336,21 +334,6 @@ class Database:
             callback()
         else:
             pending.append(callback)
-
-    async def _release_orphaned_connection(self) -> None:
-        """``databases`` releases a transaction's connection only after a successful COMMIT or
-        ROLLBACK. When the connection died (the database went away mid-transaction), both fail,
-        and the dead connection stays bound to the task and out of the pool: every later query
-        of that task fails, and the pool shrinks by one each time. Give it back."""
-        connection = self._db.connection()
-        if connection._transaction_stack:
-            return
-        while connection._connection_counter > 0:
-            try:
-                await connection.__aexit__()
-            except Exception:  # a dead connection may fail to release: drop it all the same
-                connection._connection_counter = 0
-                self._db._connection = None
 
     async def run(
         self, statement: Statement, values: Mapping[str, Any], *, fetch: bool = True
@@ -397,10 +380,10 @@ class Database:
         if _in_transaction.get():
             raise RuntimeError("run_atomic is a transaction of its own: not inside another")
         async with _reachable(), _timed():
-            backend = self._db._backend
             if self.backend == "postgresql":
                 done: list[list[Row]] = []
-                async with backend._pool.acquire() as connection, connection.transaction():
+                pg_pool = compat.asyncpg_pool(self._backend)
+                async with pg_pool.acquire() as connection, connection.transaction():
                     for statement, values, gate in steps:
                         sql, args = statement.for_postgres(values)
                         rows = [dict(r) for r in await connection.fetch(sql, *args)]
@@ -410,7 +393,7 @@ class Database:
                 return done
             assert self._write_lock is not None
             batch = [(*s.for_sqlite(v), gate) for s, v, gate in steps]
-            pool = backend._pooled
+            pool = self._backend.pooled
             async with self._write_lock:
                 inline = None if self._writer is None else atomic_inline(self._writer, batch)
                 if inline is None:
@@ -437,7 +420,7 @@ class Database:
         if self._inline_writes % _CHECKPOINT_EVERY:
             return
         assert self._write_lock is not None
-        pool = self._db._backend._pooled
+        pool = self._backend.pooled
         connection = await pool.acquire()
         try:
             await run_statement(connection, "PRAGMA wal_checkpoint(PASSIVE)", [], fetch=True)
@@ -462,11 +445,10 @@ class Database:
     async def _run(
         self, statement: Statement, values: Mapping[str, Any], *, fetch: bool
     ) -> list[Row]:
-        backend = self._db._backend
         if self.backend == "postgresql":
-            async with backend._pool.acquire() as connection:
+            async with compat.asyncpg_pool(self._backend).acquire() as connection:
                 return await self._on(connection, statement, values, fetch=fetch)
-        pool = backend._pooled
+        pool = self._backend.pooled
         connection = await pool.acquire()
         try:
             return await self._on(connection, statement, values, fetch=fetch)

@@ -4,7 +4,8 @@
 every query outside a transaction, and each such connection syncs the disk on every commit. This
 backend keeps a small pool of open connections instead, each set up once with the pragmas the
 server relies on: WAL (set on the file by ``Database.connect``), ``synchronous=NORMAL`` (durable
-with WAL) and a busy timeout for writers from other processes.
+with WAL) and a busy timeout for writers from other processes. What this takes of the internals
+of ``databases`` and aiosqlite is in ``_databases_compat`` and ``_aiosqlite_compat``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 import aiosqlite
 from databases.backends.sqlite import SQLiteBackend, SQLitePool
 from databases.core import DatabaseURL
+
+from ._aiosqlite_compat import on_thread
+from ._databases_compat import sqlite_backend_setup, sqlite_pool_setup, use_sqlite_pool
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -35,22 +39,31 @@ BUSY_TIMEOUT_MS = 30_000
 class _Pool(SQLitePool):
     def __init__(self, url: DatabaseURL, **options: Any) -> None:
         super().__init__(url, **options)
+        self._file, self._connect_options = sqlite_pool_setup(self)
         self._idle: list[aiosqlite.Connection] = []
         self._slots = asyncio.Semaphore(_MAX_OPEN)
+        self._lent = 0
+        """Slots taken (connections lent out, or being opened), counted here rather than read
+        from the semaphore's private ``_value``."""
 
     async def acquire(self) -> aiosqlite.Connection:
         await self._slots.acquire()
+        self._lent += 1
         try:
             return await self._open()
         except BaseException:
-            self._slots.release()
+            self._give_back_slot()
             raise
+
+    def _give_back_slot(self) -> None:
+        self._lent -= 1
+        self._slots.release()
 
     async def _open(self) -> aiosqlite.Connection:
         if self._idle:
             return self._idle.pop()
         connection = aiosqlite.connect(
-            database=self._database, isolation_level=None, **self._options
+            database=self._file, isolation_level=None, **self._connect_options
         )
         await connection.__aenter__()
         await connection.execute("PRAGMA synchronous=NORMAL")
@@ -61,8 +74,7 @@ class _Pool(SQLitePool):
     def usage(self) -> tuple[int, int]:
         """``(connections lent out, connections open)``: the pool opens connections as needed,
         up to ``_MAX_OPEN``, and keeps the returned ones idle."""
-        in_use = _MAX_OPEN - self._slots._value
-        return in_use, in_use + len(self._idle)
+        return self._lent, self._lent + len(self._idle)
 
     async def release(self, connection: aiosqlite.Connection) -> None:
         try:
@@ -71,7 +83,7 @@ class _Pool(SQLitePool):
             else:
                 self._idle.append(connection)
         finally:
-            self._slots.release()
+            self._give_back_slot()
 
     def open_inline(self, *, writer: bool) -> sqlite3.Connection | None:
         """A connection used on the event loop's own thread (``None`` for an in-memory database,
@@ -81,10 +93,10 @@ class _Pool(SQLitePool):
         thread instead (see :func:`run_inline`). The writer leaves WAL
         checkpoints to those connections (``Database`` asks for one every so many writes): a
         checkpoint syncs the disk, which must not stall the event loop."""
-        if ":memory:" in self._database or "mode=memory" in self._database:
+        if ":memory:" in self._file or "mode=memory" in self._file:
             return None
         connection: sqlite3.Connection = sqlite3.connect(
-            self._database, isolation_level=None, check_same_thread=False, **self._options
+            self._file, isolation_level=None, check_same_thread=False, **self._connect_options
         )
         connection.execute("PRAGMA busy_timeout=0")
         if writer:
@@ -104,11 +116,12 @@ class _Pool(SQLitePool):
 class PooledSQLiteBackend(SQLiteBackend):
     def __init__(self, database_url: DatabaseURL | str, **options: Any) -> None:
         super().__init__(database_url, **options)
-        self._pooled = _Pool(self._database_url, **self._options)
-        self._pool = self._pooled
+        url, options = sqlite_backend_setup(self)
+        self.pooled = _Pool(url, **options)
+        use_sqlite_pool(self, self.pooled)
 
     async def disconnect(self) -> None:
-        await self._pooled.close_all()
+        await self.pooled.close_all()
         await super().disconnect()
 
 
@@ -131,9 +144,7 @@ async def run_statement(
 ) -> list[dict[str, Any]]:
     """Execute, fetch and close in one trip to the connection's thread (aiosqlite's own cursor
     API takes three), which is most of a hot-path statement's cost on SQLite."""
-    names, rows = await connection._execute(  # type: ignore[no-untyped-call]
-        _execute, connection._conn, sql, args, fetch
-    )
+    names, rows = await on_thread(connection, _execute, sql, args, fetch)
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
@@ -204,7 +215,4 @@ async def run_atomic_sqlite(
 ) -> list[list[dict[str, Any]]]:
     """Run ``(sql, args, gate)`` steps in one ``BEGIN IMMEDIATE`` transaction, in one trip to
     the connection's thread; the rows of each step that ran."""
-    done: list[list[dict[str, Any]]] = await connection._execute(  # type: ignore[no-untyped-call]
-        _atomic_in_thread, connection._conn, batch
-    )
-    return done
+    return await on_thread(connection, _atomic_in_thread, batch)

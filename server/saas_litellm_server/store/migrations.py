@@ -22,6 +22,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from . import schema
 from ._database import Database
+from ._sqlalchemy_compat import copy_column
 
 __all__ = ["LATEST_VERSION", "UPGRADES", "migrate"]
 
@@ -40,7 +41,7 @@ def _create_tables(dialect: Dialect, *tables: sa.Table) -> list[str]:
 
 def _as_of(table: sa.Table, *, without: set[str]) -> sa.Table:
     """``table`` as an older version created it: without the columns added since."""
-    columns = [c._copy() for c in table.columns if c.name not in without]
+    columns = [copy_column(c) for c in table.columns if c.name not in without]
     indexes = [sa.Index(i.name, *[c.name for c in i.columns]) for i in table.indexes]
     return sa.Table(table.name, sa.MetaData(), *columns, *indexes)
 
