@@ -35,14 +35,19 @@ from saas_litellm_models import (
     ChatMessage,
     CreateAndCallResponse,
     CreditBalance,
+    CreditsExhaustedEvent,
+    CreditsLowEvent,
+    CreditsRefilledEvent,
     CreditTransaction,
     CreditTransactionList,
     Deleted,
     Deployment,
     Job,
+    JobCompletedEvent,
     JobCompletion,
     JobCosts,
     JobDetail,
+    JobFailedEvent,
     JobLimits,
     JobList,
     KeyCreated,
@@ -61,6 +66,7 @@ from saas_litellm_models import (
     Team,
     TeamCreated,
     TeamList,
+    TeamSuspendedEvent,
     TeamUsage,
     Usage,
     VirtualKeyInfo,
@@ -68,6 +74,7 @@ from saas_litellm_models import (
     WebhookDelivery,
     WebhookDeliveryList,
     WebhookEvent,
+    WebhookEventBody,
     WebhookInfo,
     WebhookList,
 )
@@ -97,6 +104,7 @@ from ._exceptions import (
     UnprocessableEntityError,
     UpstreamError,
     UpstreamTimeoutError,
+    WebhookVerificationError,
 )
 from ._jobs import JobHandle
 from ._logs import setup_logging as _setup_logging
@@ -129,6 +137,7 @@ from ._types import (
     UserMessageParam,
 )
 from ._version import __version__
+from ._webhooks import verify_webhook
 
 _setup_logging()
 
@@ -155,6 +164,9 @@ __all__ = [
     "CreditBalance",
     "CreditTransaction",
     "CreditTransactionList",
+    "CreditsExhaustedEvent",
+    "CreditsLowEvent",
+    "CreditsRefilledEvent",
     "Deleted",
     "Deployment",
     "DeveloperMessageParam",
@@ -164,9 +176,11 @@ __all__ = [
     "InternalServerError",
     "Job",
     "JobBudgetExceededError",
+    "JobCompletedEvent",
     "JobCompletion",
     "JobCosts",
     "JobDetail",
+    "JobFailedEvent",
     "JobHandle",
     "JobLimits",
     "JobList",
@@ -212,6 +226,7 @@ __all__ = [
     "Team",
     "TeamCreated",
     "TeamList",
+    "TeamSuspendedEvent",
     "TeamUsage",
     "ToolCallParam",
     "ToolMessageParam",
@@ -225,9 +240,12 @@ __all__ = [
     "WebhookDelivery",
     "WebhookDeliveryList",
     "WebhookEvent",
+    "WebhookEventBody",
     "WebhookInfo",
     "WebhookList",
+    "WebhookVerificationError",
     "__version__",
     "request_id_of",
     "to_strict_json_schema",
+    "verify_webhook",
 ]

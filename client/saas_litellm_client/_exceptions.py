@@ -8,6 +8,8 @@ needs. No raw ``httpx`` exception leaves a public method.
     │   └── APITimeoutError             … because a timeout or the call's deadline expired
     ├── APIResponseValidationError      a 2xx whose body does not match the contract's model
     ├── StreamError                     an ``error`` event in the middle of an SSE stream
+    ├── WebhookVerificationError        ``verify_webhook``: a delivery's signature, timestamp or
+    │                                   event does not check out (``error_type`` says which)
     ├── StructuredOutputError           ``structured_call``: no valid object after every attempt
     │   ├── StructuredOutputTruncatedError  … because the answer was cut off (``length``)
     │   └── StructuredOutputRefusedError    … because the model refused (no content)
@@ -76,6 +78,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UpstreamError",
     "UpstreamTimeoutError",
+    "WebhookVerificationError",
 ]
 
 _MAX_TEXT_MESSAGE = 500
@@ -158,6 +161,17 @@ class StreamError(SaasLiteLLMError):
         self, message: str, *, error_type: str | None = None, request_id: str | None = None
     ) -> None:
         super().__init__(message, error_type=error_type, request_id=request_id)
+
+
+class WebhookVerificationError(SaasLiteLLMError):
+    """``verify_webhook`` refused a delivery: answer it with a 4xx and do not act on it.
+    ``error_type`` names the check that failed — ``missing_header``, ``invalid_timestamp``,
+    ``timestamp_too_old``, ``timestamp_too_new``, ``invalid_signature`` — or
+    ``unknown_event``: correctly signed, but not an event this SDK knows (a newer server's).
+    The message never contains the secret."""
+
+    def __init__(self, message: str, *, error_type: str) -> None:
+        super().__init__(message, error_type=error_type)
 
 
 class StructuredOutputError(SaasLiteLLMError):

@@ -3,7 +3,10 @@ log.
 
 Deliveries follow Standard Webhooks (https://www.standardwebhooks.com): each carries
 ``webhook-id`` (the delivery's id, the same on every retry), ``webhook-timestamp`` and
-``webhook-signature`` headers, and a :class:`WebhookEvent` as its body.
+``webhook-signature`` headers, and one event as its body: :data:`WebhookEvent` is the union of
+the six event models, told apart by ``type`` (``parse_webhook_event`` parses a body into one;
+the SDK's ``verify_webhook`` checks the signature first). The delivery log shows each event as
+it was sent, untyped (:class:`WebhookEventBody`), so that no stored event can fail to list.
 """
 
 from __future__ import annotations
@@ -12,23 +15,38 @@ import urllib.parse
 from datetime import datetime
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, Field, JsonValue, StringConstraints
+from pydantic import AfterValidator, Field, JsonValue, StringConstraints, TypeAdapter
 
 from ._base import Identifier, PageQuery, RequestModel, ResponseModel
+from ._jobs import JobStatus
 
 __all__ = [
     "WEBHOOK_EVENT_TYPES",
+    "CreditsExhaustedData",
+    "CreditsExhaustedEvent",
+    "CreditsLowData",
+    "CreditsLowEvent",
+    "CreditsRefilledData",
+    "CreditsRefilledEvent",
     "DeliveryStatus",
+    "JobCompletedEvent",
+    "JobEventCosts",
+    "JobEventData",
+    "JobFailedEvent",
+    "TeamSuspendedData",
+    "TeamSuspendedEvent",
     "WebhookCreateRequest",
     "WebhookCreated",
     "WebhookDelivery",
     "WebhookDeliveryList",
     "WebhookDeliveryListQuery",
     "WebhookEvent",
+    "WebhookEventBody",
     "WebhookEventType",
     "WebhookInfo",
     "WebhookList",
     "WebhookStatus",
+    "parse_webhook_event",
 ]
 
 WebhookEventType = Literal[
@@ -130,12 +148,157 @@ class WebhookList(ResponseModel):
     )
 
 
-class WebhookEvent(ResponseModel):
-    """The body of every delivery."""
+class WebhookEventBody(ResponseModel):
+    """A delivery's body as it was sent: its ``type``, ``timestamp`` and ``data``, untyped
+    (``parse_webhook_event`` types it)."""
 
     type: str = Field(description="One of the event types, e.g. `job.completed`.")
     timestamp: datetime = Field(description="When the event happened.")
     data: dict[str, JsonValue]
+
+
+# -- the events: one model each, told apart by `type` --------------------------------------------
+# Every field the server sends is declared, and required when the server always sends it (null
+# included): a receiver reads `event.data.costs.credits_charged`, not a dict. Unknown fields are
+# ignored (ResponseModel), so a server that adds one does not break receivers.
+
+
+class JobEventCosts(ResponseModel):
+    """The settled job's costs, as ``job.completed`` and ``job.failed`` carry them (the job's
+    ``JobCosts`` without ``credit_reason`` and ``credits_reserved``)."""
+
+    total_calls: int
+    successful_calls: int
+    failed_calls: int
+    cancelled_calls: int
+    calls_in_flight: int = Field(description="0: the job is settled.")
+    total_tokens: int
+    total_cost_usd: float
+    avg_latency_ms: float
+    credit_applied: bool = Field(description="Whether the job spent credits.")
+    credits_charged: int = Field(description="Credits the job cost (0 when it cost nothing).")
+    credits_remaining: int = Field(description="The team's credits after the settlement.")
+
+
+class JobEventData(ResponseModel):
+    """``data`` of ``job.completed`` and ``job.failed``: the job, once settled."""
+
+    job_id: str
+    team_id: str
+    organization_id: str | None
+    job_type: str
+    status: JobStatus
+    created_at: datetime
+    completed_at: datetime | None
+    error_message: str | None
+    costs: JobEventCosts
+
+
+class CreditsLowData(ResponseModel):
+    """``data`` of ``credits.low``."""
+
+    team_id: str
+    organization_id: str | None
+    credits_remaining: int
+    low_balance_threshold: int
+
+
+class CreditsExhaustedData(ResponseModel):
+    """``data`` of ``credits.exhausted``."""
+
+    team_id: str
+    organization_id: str | None
+    credits_remaining: int
+
+
+class CreditsRefilledData(ResponseModel):
+    """``data`` of ``credits.refilled``."""
+
+    team_id: str
+    organization_id: str | None
+    credits: int = Field(description="Credits the refill added.")
+    credits_remaining: int
+    period: str = Field(
+        description="The period refilled, in UTC: `2026-12-03` (daily), `2026-W49` (weekly, "
+        "an ISO week) or `2026-12` (monthly)."
+    )
+
+
+class TeamSuspendedData(ResponseModel):
+    """``data`` of ``team.suspended``."""
+
+    team_id: str
+    organization_id: str | None
+    status: Literal["suspended"]
+
+
+class JobCompletedEvent(ResponseModel):
+    """A job was completed and settled (by its team, or by the sweep of abandoned jobs)."""
+
+    type: Literal["job.completed"] = "job.completed"
+    timestamp: datetime = Field(description="When the event happened.")
+    data: JobEventData
+
+
+class JobFailedEvent(ResponseModel):
+    """A job was failed and settled."""
+
+    type: Literal["job.failed"] = "job.failed"
+    timestamp: datetime = Field(description="When the event happened.")
+    data: JobEventData
+
+
+class CreditsLowEvent(ResponseModel):
+    """A charge took the team's credits to or below its ``low_balance_threshold``."""
+
+    type: Literal["credits.low"] = "credits.low"
+    timestamp: datetime = Field(description="When the event happened.")
+    data: CreditsLowData
+
+
+class CreditsExhaustedEvent(ResponseModel):
+    """A charge took the team's credits to 0."""
+
+    type: Literal["credits.exhausted"] = "credits.exhausted"
+    timestamp: datetime = Field(description="When the event happened.")
+    data: CreditsExhaustedData
+
+
+class CreditsRefilledEvent(ResponseModel):
+    """An auto-refill added credits."""
+
+    type: Literal["credits.refilled"] = "credits.refilled"
+    timestamp: datetime = Field(description="When the event happened.")
+    data: CreditsRefilledData
+
+
+class TeamSuspendedEvent(ResponseModel):
+    """A team was suspended."""
+
+    type: Literal["team.suspended"] = "team.suspended"
+    timestamp: datetime = Field(description="When the event happened.")
+    data: TeamSuspendedData
+
+
+_Events = (
+    JobCompletedEvent
+    | JobFailedEvent
+    | CreditsLowEvent
+    | CreditsExhaustedEvent
+    | CreditsRefilledEvent
+    | TeamSuspendedEvent
+)
+WebhookEvent = Annotated[_Events, Field(discriminator="type")]
+"""The body of every delivery: one of the event models, chosen by its ``type``."""
+
+_adapter: TypeAdapter[_Events] = TypeAdapter(WebhookEvent)
+
+
+def parse_webhook_event(body: str | bytes) -> _Events:
+    """Parse a delivery's body into its event model (pydantic's ``ValidationError`` for a body
+    that is not one: not JSON, an unknown ``type``, or data that does not fit it). It checks no
+    signature: use the SDK's ``verify_webhook`` on a request."""
+    return _adapter.validate_json(body)
 
 
 class WebhookDelivery(ResponseModel):
@@ -144,7 +307,7 @@ class WebhookDelivery(ResponseModel):
     delivery_id: str = Field(description="Sent as `webhook-id`; the same on every retry.")
     webhook_id: str
     event_type: str
-    event: WebhookEvent
+    event: WebhookEventBody
     status: DeliveryStatus = Field(
         description="`pending` (to be tried, or retried), `succeeded` (a 2xx answer), or "
         "`failed` (retries given up, or the endpoint was disabled or removed)."

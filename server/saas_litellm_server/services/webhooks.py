@@ -26,7 +26,7 @@ from saas_litellm_models import (
     WebhookDelivery,
     WebhookDeliveryList,
     WebhookDeliveryListQuery,
-    WebhookEvent,
+    WebhookEventBody,
     WebhookEventType,
     WebhookInfo,
     WebhookList,
@@ -166,7 +166,7 @@ async def delete_webhook(db: Database, webhook_id: str, by: Operator) -> Deleted
 
 def _delivery(row: store.DeliveryRow) -> WebhookDelivery:
     return WebhookDelivery.model_validate(
-        {**row, "event": WebhookEvent.model_validate_json(row["payload"])}
+        {**row, "event": WebhookEventBody.model_validate_json(row["payload"])}
     )
 
 
