@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
 import sys
 import types
 import typing
@@ -29,6 +28,9 @@ from pydantic_core import PydanticUndefined
 
 import saas_litellm_models
 from saas_litellm_models.endpoints import ENDPOINTS, Endpoint, SDKMethod
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from unasync import _ruff  # the pinned ruff, as the sync twins are formatted
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "client" / "saas_litellm_client" / "_endpoint_methods.py"
@@ -336,23 +338,10 @@ def source() -> str:
     return header + "\n".join(lines) + "\n\n" + all_ + "\n\n".join(classes)
 
 
-def _ruff(args: list[str], text: str) -> str:
-    done = subprocess.run(  # noqa: S603 - our own interpreter running ruff on our own code
-        [sys.executable, "-m", "ruff", *args, "--stdin-filename", str(TARGET), "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"ruff {args[0]} failed on the generated {TARGET.name}:\n{done.stderr}")
-    return done.stdout
-
-
 def generated() -> str:
     """``_endpoint_methods.py`` as it should be: generated, then formatted as ruff does."""
-    text = _ruff(["check", "--fix-only", "--select", "F401,I"], source())
-    return _ruff(["format"], text)
+    text = _ruff(["check", "--fix-only", "--select", "F401,I"], source(), TARGET)
+    return _ruff(["format"], text, TARGET)
 
 
 def main() -> int:
