@@ -238,7 +238,8 @@ class _BaseClient(ClientCore):
             )
             return Page(list(getattr(response, items)), response.next_cursor, fetch)
 
-        return paginate(fetch, query.get("cursor"))  # type: ignore[arg-type]
+        cursor = query.get("cursor")
+        return paginate(fetch, cursor if isinstance(cursor, str) else None)
 
     async def _attempts(
         self, call: _Call, attempt: Callable[[httpx.Request, int], Awaitable[_T]]

@@ -240,7 +240,8 @@ class _SyncBaseClient(ClientCore):
             )
             return SyncPage(list(getattr(response, items)), response.next_cursor, fetch)
 
-        return sync_paginate(fetch, query.get("cursor"))  # type: ignore[arg-type]
+        cursor = query.get("cursor")
+        return sync_paginate(fetch, cursor if isinstance(cursor, str) else None)
 
     def _attempts(self, call: _Call, attempt: Callable[[httpx.Request, int], _T]) -> _T:
         """The retry loop: run ``attempt`` until it succeeds, fails for good, runs out of retries
