@@ -19,6 +19,7 @@ from typing import Any, TypeGuard, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from typing_extensions import Unpack
 
 from saas_litellm_models.endpoints import Endpoint
 
@@ -296,20 +297,14 @@ class ClientCore:
     def __repr__(self) -> str:  # never shows the key
         return f"<{type(self).__name__} base_url={self.base_url!r}>"
 
-    def with_options(
-        self: _CoreT,
-        *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-    ) -> _CoreT:
+    def with_options(self: _CoreT, **defaults: Unpack[RequestOptions]) -> _CoreT:
         """A copy of this client with other defaults, sharing its connection pool::
 
             client.with_options(max_retries=5, deadline=30).llm_call(...)
 
         The copy never closes the pool (closing it does nothing); closing the original does.
         """
-        options = CallOptions(timeout=timeout, max_retries=max_retries, deadline=deadline)
+        options = CallOptions.of(defaults)
         clone = copy.copy(self)
         clone._owns_http_client = False
         clone._closed = False

@@ -405,7 +405,7 @@ async def test_what_a_real_server_sends_verifies_into_typed_events(database_url:
             await inbox.wait_for(6)
             await admin.suspend_team("hooked")
             await inbox.wait_for(7)
-            log = [d async for d in admin.iter_webhook_deliveries(hook.webhook_id)]
+            log = [d async for d in admin.list_webhook_deliveries(hook.webhook_id)]
 
     events: dict[str, WebhookEvent] = {}
     for body, headers, answered in inbox.deliveries:
