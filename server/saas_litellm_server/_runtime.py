@@ -14,7 +14,7 @@ from .services.cooldown import Cooldowns
 from .store import Database
 from .store._database import Row
 from .store._util import utcnow
-from .store.catalog import AliasRow
+from .store.catalog_sql import AliasRow
 
 __all__ = ["Runtime", "TeamContext"]
 

@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
-from . import ledger
+from . import ledger_sql
 from ._database import Database, Row, Statement
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
 from .schema import credit_grants, jobs, team_groups, team_keys, teams
@@ -179,7 +179,7 @@ async def insert_team(
             )
         )
         if credits_allocated:
-            await ledger.append(
+            await ledger_sql.append(
                 db,
                 team_id=team_id,
                 kind="grant",
@@ -480,7 +480,7 @@ async def add_credits(
                 team_id=team_id, amount=credits, reason=reason, created_at=now
             )
         )
-        await ledger.append(
+        await ledger_sql.append(
             db,
             team_id=team_id,
             kind=kind,
@@ -512,7 +512,7 @@ async def adjust_credits(
     )
     if row is None:
         return None
-    await ledger.append(
+    await ledger_sql.append(
         db,
         team_id=team_id,
         kind="adjustment",
@@ -609,7 +609,7 @@ async def apply_refill(
                 team_id=team_id, amount=added, reason=f"auto-refill {key}", created_at=now
             )
         )
-        await ledger.append(
+        await ledger_sql.append(
             db,
             team_id=team_id,
             kind="refill",

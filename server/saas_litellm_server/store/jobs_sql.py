@@ -5,7 +5,7 @@ A job row carries what billing needs, so that a call costs the same however deep
 it is: the totals of its recorded calls (``used_*``), the worst cases of its calls in flight
 (``inflight_*``), the credits it holds and the caps a call's worst case must fit. A call moves
 them with one statement as it begins (:func:`begin_call`) and one as it ends (in
-``calls.finish_call``); no statement on a call's path reads the job's other calls.
+``calls_sql.finish_call``); no statement on a call's path reads the job's other calls.
 """
 
 from __future__ import annotations

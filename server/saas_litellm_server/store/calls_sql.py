@@ -228,7 +228,7 @@ def _finish_statement(keep: Statement | None, *, apply: bool) -> Statement:
 async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
     """Close the streamed calls whose server stopped checkpointing them: ``failed``, error type
     ``interrupted``, their tokens as of the last checkpoint, which join their jobs' used totals
-    (the job's in-flight count is its own sweep's: ``jobs.forget_inflight``). Returns how
+    (the job's in-flight count is its own sweep's: ``jobs_sql.forget_inflight``). Returns how
     many."""
     rows = await db.fetch_all(
         calls.select()

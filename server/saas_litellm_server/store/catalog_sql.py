@@ -86,7 +86,7 @@ async def get_organization(db: Database, organization_id: str) -> Row | None:
 
 
 async def lock_organization(db: Database, organization_id: str) -> bool:
-    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams_sql``)."""
     row = await db.fetch_one(
         organizations.update()
         .where(
@@ -152,7 +152,7 @@ async def insert_group(db: Database, group_name: str, description: str | None) -
 
 
 async def lock_group(db: Database, group_name: str) -> bool:
-    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams_sql``)."""
     row = await db.fetch_one(
         model_access_groups.update()
         .where(model_access_groups.c.group_name == group_name)
@@ -187,7 +187,7 @@ async def update_group(db: Database, group_name: str, changes: dict[str, Any]) -
 
 
 async def delete_group(db: Database, group_name: str) -> list[str]:
-    """Delete the group (no team may hold it: see ``teams.teams_using``); the aliases it held
+    """Delete the group (no team may hold it: see ``teams_sql.teams_using``); the aliases it held
     leave it. Returns those aliases."""
     rows = await db.fetch_all(
         alias_groups.delete()
@@ -267,7 +267,7 @@ def _priced(deployment: dict[str, Any]) -> dict[str, Any]:
 
 
 async def lock_alias(db: Database, model_alias: str) -> bool:
-    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams_sql``)."""
     row = await db.fetch_one(
         model_aliases.update()
         .where(model_aliases.c.model_alias == model_alias)
