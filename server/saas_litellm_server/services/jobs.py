@@ -35,7 +35,7 @@ from saas_litellm_models import (
 from .._money import micros_of
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
-from ..store import Database, calls_sql, jobs_sql, teams_sql
+from ..store import Database, calls_sql, jobs_sql, teams_sql, usage_sql
 from ..store._util import utcnow
 from . import billing, refills
 from .pagination import page, position
@@ -170,7 +170,7 @@ async def _costs(db: Database, team_id: str, row: jobs_sql.JobRow) -> JobCosts:
         team = await teams_sql.get_team(db, team_id)
         remaining = 0 if team is None else team["credits_remaining"]
     return JobCosts(
-        **await jobs_sql.job_costs(db, row),
+        **await usage_sql.job_costs(db, row),
         credit_applied=row["credit_applied"],
         credit_reason=_credit_reason(row),
         credits_remaining=remaining,

@@ -24,7 +24,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
-from ..store import Database, catalog_sql, jobs_sql, teams_sql
+from ..store import Database, catalog_sql, teams_sql, usage_sql
 from . import audit, credit_events, webhooks
 from .audit import Operator
 from .keys import hash_key, issue_key, new_virtual_key
@@ -328,7 +328,7 @@ async def get_usage(
     """Usage per job type; a removed team's too (its history stays readable)."""
     if not await teams_sql.existed(db, team_id):
         raise NotFound(f"team {team_id!r} not found")
-    rows = await jobs_sql.usage_by_job_type(db, team_id, since, until)
+    rows = await usage_sql.usage_by_job_type(db, team_id, since, until)
     return TeamUsage(
         team_id=team_id,
         since=since,
@@ -343,7 +343,9 @@ async def get_organization_usage(
     """Usage over all the organization's teams, one row per job type."""
     if await catalog_sql.get_organization(db, organization_id) is None:
         raise NotFound(f"organization {organization_id!r} not found")
-    rows = await jobs_sql.usage_by_job_type(db, None, since, until, organization_id=organization_id)
+    rows = await usage_sql.usage_by_job_type(
+        db, None, since, until, organization_id=organization_id
+    )
     return OrganizationUsage(
         organization_id=organization_id,
         since=since,

@@ -33,7 +33,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
-from ..store import Database, catalog_sql, jobs_sql, webhooks_sql
+from ..store import Database, catalog_sql, jobs_sql, usage_sql, webhooks_sql
 from . import audit
 from ._addresses import RefusedAddress, resolve_url
 from .audit import Operator
@@ -291,7 +291,7 @@ async def job_settled(
         return await webhooks_sql.organization_of(db, team_id)
 
     async def job_data(organization_id: str | None) -> Data:
-        costs = await jobs_sql.job_costs(db, row)
+        costs = await usage_sql.job_costs(db, row)
         return {
             "job_id": row["job_id"],
             "team_id": team_id,

@@ -1,5 +1,7 @@
-"""Aggregates for the operator's overview: totals, calls and spend per day and per model, top
-teams by spend. Every figure is computed here, in SQL, and handed to ``services.stats``."""
+"""Every aggregate of usage and spend, in SQL: a job's calls (``services.jobs``, the job's
+webhook), usage per job type of a team or an organization (``services.teams``), and the
+operator's overview — totals, calls and spend per day and per model, top teams by spend
+(``services.stats``). The services only shape what these return."""
 
 from __future__ import annotations
 
@@ -8,11 +10,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .._money import usd
 from ._database import Database, Row
+from .jobs_sql import JobRow, job_filter
 from .schema import calls, jobs, organizations, teams
 
-__all__ = ["calls_by_day", "calls_by_model", "credit_totals", "job_count", "top_teams"]
+__all__ = [
+    "calls_by_day",
+    "calls_by_model",
+    "credit_totals",
+    "job_costs",
+    "job_count",
+    "top_teams",
+    "usage_by_job_type",
+]
 
+# Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
 _ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
 _ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
 
@@ -141,3 +154,106 @@ async def job_count(db: Database, *, since: dt.datetime) -> int:
         sa.select(sa.func.count()).select_from(jobs).where(jobs.c.created_at >= since)
     )
     return int(value or 0)
+
+
+async def job_costs(db: Database, job: JobRow) -> Row:
+    """The job's calls: counts by status, average latency, tokens and client cost, from its
+    recorded calls (a call still ``streaming`` counts only once it ends). Not from the job's
+    running totals: a job_based job's calls after its first billable one do not move them."""
+
+    def count_if(status: str) -> Any:
+        return sa.func.coalesce(
+            sa.func.sum(sa.case((calls.c.status == status, _ONE), else_=_ZERO)), 0
+        )
+
+    row = await db.fetch_one(
+        sa.select(
+            sa.func.count().label("total_calls"),
+            count_if("success").label("successful_calls"),
+            count_if("failed").label("failed_calls"),
+            count_if("cancelled").label("cancelled_calls"),
+            sa.func.coalesce(sa.func.avg(calls.c.latency_ms), 0.0).label("avg_latency_ms"),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case((calls.c.status == "streaming", _ZERO), else_=calls.c.total_tokens)
+                ),
+                0,
+            ).label("tokens"),
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case(
+                        (calls.c.status == "streaming", _ZERO), else_=calls.c.client_cost_micros
+                    )
+                ),
+                0,
+            ).label("cost_micros"),
+        ).where(calls.c.job_id == job["job_id"])
+    )
+    assert row is not None
+    return {
+        "total_calls": int(row["total_calls"]),
+        "successful_calls": int(row["successful_calls"]),
+        "failed_calls": int(row["failed_calls"]),
+        "cancelled_calls": int(row["cancelled_calls"]),
+        "calls_in_flight": job["inflight_calls"],
+        "total_tokens": int(row["tokens"]),
+        "total_cost_usd": usd(int(row["cost_micros"])),
+        "avg_latency_ms": round(float(row["avg_latency_ms"]), 3),
+    }
+
+
+async def usage_by_job_type(
+    db: Database,
+    team_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    *,
+    organization_id: str | None = None,
+) -> list[Row]:
+    """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost
+    (of one team's jobs, or of an organization's teams' jobs)."""
+    where = job_filter(team_id, organization_id, since, until)
+
+    def count_if(cond: Any) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((cond, _ONE), else_=_ZERO)), 0)
+
+    job_rows = await db.fetch_all(
+        sa.select(
+            jobs.c.job_type,
+            sa.func.count().label("jobs"),
+            count_if(jobs.c.status == "completed").label("completed"),
+            count_if(jobs.c.status == "failed").label("failed"),
+            sa.func.coalesce(sa.func.sum(jobs.c.credits_charged), 0).label("credits"),
+        )
+        .where(*where)
+        .group_by(jobs.c.job_type)
+        .order_by(jobs.c.job_type)
+    )
+    call_rows = await db.fetch_all(
+        sa.select(
+            jobs.c.job_type,
+            sa.func.count(calls.c.call_id).label("calls"),
+            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("cost_micros"),
+        )
+        .select_from(jobs.join(calls, calls.c.job_id == jobs.c.job_id))
+        .where(*where)
+        .group_by(jobs.c.job_type)
+    )
+    by_type = {r["job_type"]: r for r in call_rows}
+    out = []
+    for r in job_rows:
+        c = by_type.get(r["job_type"], {})
+        out.append(
+            {
+                "job_type": r["job_type"],
+                "jobs": int(r["jobs"]),
+                "completed": int(r["completed"]),
+                "failed": int(r["failed"]),
+                "credits": int(r["credits"]),
+                "calls": int(c.get("calls", 0)),
+                "tokens": int(c.get("tokens", 0)),
+                "cost_usd": usd(int(c.get("cost_micros", 0))),
+            }
+        )
+    return out
