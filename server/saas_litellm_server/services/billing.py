@@ -39,7 +39,7 @@ from .._money import MICROS, ceil_div, exact, pico_to_micros
 from .._runtime import Runtime
 from ..errors import Conflict, InsufficientCredits, JobBudgetExceeded, NotFound
 from ..providers import prompt_bound
-from ..store import Database, jobs_sql, ledger_sql, teams_sql
+from ..store import Database, calls_sql, jobs_sql, ledger_sql, teams_sql
 from ..store._util import utcnow
 from . import credit_events, routing, webhooks
 
@@ -76,16 +76,29 @@ class Budget:
     max_credits: int | None = None
 
     @classmethod
-    def of(cls, job: Mapping[str, Any]) -> Budget:
-        """From a job's row (or a team's, for a job about to be opened: no limits)."""
+    def of(cls, job: jobs_sql.JobRow) -> Budget:
+        """From a job's row: the settings it was opened with, and its limits."""
         return _budget(
-            job.get("budget_mode") or "job_based",
-            job.get("tokens_per_credit"),
-            job.get("credits_per_dollar"),
-            job.get("markup_percent") or 0,
-            job.get("limit_max_tokens"),
-            job.get("limit_max_cost_micros"),
-            job.get("limit_max_credits"),
+            job["budget_mode"] or "job_based",
+            job["tokens_per_credit"],
+            job["credits_per_dollar"],
+            job["markup_percent"] or 0,
+            job["limit_max_tokens"],
+            job["limit_max_cost_micros"],
+            job["limit_max_credits"],
+        )
+
+    @classmethod
+    def of_team(cls, team: teams_sql.BudgetSettings) -> Budget:
+        """From a team's settings, for a job about to be opened (no limits yet)."""
+        return _budget(
+            team["budget_mode"] or "job_based",
+            team["tokens_per_credit"],
+            team["credits_per_dollar"],
+            team["markup_percent"] or 0,
+            None,
+            None,
+            None,
         )
 
     def limited(self, **limits: int | None) -> Budget:
@@ -297,7 +310,7 @@ async def after_call(
     team_id: str,
     job_id: str,
     budget: Budget,
-    job: Mapping[str, Any],
+    job: calls_sql.JobTotals,
     call_id: str | None = None,
 ) -> None:
     """After a call's end was applied to its job (``job``: its totals then): settle the job if
@@ -332,11 +345,11 @@ async def after_call(
                 await jobs_sql.set_hold(db, job_id, held + more, budget.caps(held + more))
 
 
-def _past_caps(job: Mapping[str, Any]) -> bool:
+def _past_caps(job: calls_sql.JobTotals) -> bool:
     """Whether what the job used and has in flight passed its caps (what its hold pays for,
     and its limits): only when a call used more than its worst case. Integers only: this runs
     after every call."""
-    cap_tokens, cap_cost = job.get("cap_tokens"), job.get("cap_cost_micros")
+    cap_tokens, cap_cost = job["cap_tokens"], job["cap_cost_micros"]
     used_tokens = int(job["used_tokens"]) + int(job["inflight_tokens"])
     used_cost = int(job["used_cost_micros"]) + int(job["inflight_cost_micros"])
     return (cap_tokens is not None and used_tokens > cap_tokens) or (
@@ -385,7 +398,7 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
 
 async def _write_charge(
     db: Database,
-    after: Mapping[str, Any],
+    after: teams_sql.Balance,
     job_id: str,
     credits: int,
     *,

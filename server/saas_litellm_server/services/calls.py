@@ -308,7 +308,7 @@ class _Recorder:
         error_type: str | None = None,
         error_message: str | None = None,
         alive_until: dt.datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> calls_sql.CallRecord:
         call, deployment = self.call, self.fallback.deployment
         pico = routing.cost_pico(deployment, usage.prompt_tokens, usage.completion_tokens)
         return {
@@ -354,7 +354,7 @@ class _Recorder:
         except DatabaseUnavailable:  # best effort: the stream goes on, the next one may work
             logger.warning("could not checkpoint streamed call %s", self.call_id)
 
-    def _observe(self, row: dict[str, Any], usage: Usage) -> None:
+    def _observe(self, row: calls_sql.CallRecord, usage: Usage) -> None:
         """Count the call just recorded in the metrics (when they are on)."""
         if self.metrics is not None:
             self.metrics.call_finished(

@@ -164,7 +164,9 @@ async def begin(
                 param="Idempotency-Key",
                 headers={"Retry-After": "1"},
             )
-        return Replay(status_code=int(row["status_code"]), body=str(row["body"]))
+        status_code = row["status_code"]
+        assert status_code is not None  # a key is done once its response is kept
+        return Replay(status_code=status_code, body=str(row["body"]))
     raise Conflict("the Idempotency-Key is contended; retry", param="Idempotency-Key")
 
 

@@ -97,7 +97,7 @@ async def create_job(
                     user_id=body.user_id,
                     budget=settings,
                     limits=limits,
-                    caps=billing.Budget.of(settings).limited(**limits).caps(1),
+                    caps=billing.Budget.of_team(settings).limited(**limits).caps(1),
                 )
                 job = Job.model_validate(row)
                 if then is not None:
@@ -142,7 +142,7 @@ async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs_sql
     if team.looked_up_job == job_id:  # read together with the key
         if team.job is None:
             raise NotFound(f"job {job_id!r} not found")
-        row = jobs_sql.job_row(team.job)
+        row = team.job
     else:
         row = await _require_job(db, team, job_id)
     if row["status"] not in jobs_sql.OPEN_STATUSES:
@@ -165,7 +165,7 @@ def _credit_reason(row: jobs_sql.JobRow) -> str | None:
 
 
 async def _costs(db: Database, team_id: str, row: jobs_sql.JobRow) -> JobCosts:
-    remaining = row.get("credits_remaining_after")
+    remaining = row["credits_remaining_after"]
     if remaining is None:  # not settled: report the team's current figure
         team = await teams_sql.get_team(db, team_id)
         remaining = 0 if team is None else team["credits_remaining"]
@@ -174,8 +174,8 @@ async def _costs(db: Database, team_id: str, row: jobs_sql.JobRow) -> JobCosts:
         credit_applied=row["credit_applied"],
         credit_reason=_credit_reason(row),
         credits_remaining=remaining,
-        credits_charged=row.get("credits_charged", 0),
-        credits_reserved=row.get("credits_held", 0),
+        credits_charged=row["credits_charged"],
+        credits_reserved=row["credits_held"],
     )
 
 

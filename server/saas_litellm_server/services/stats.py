@@ -70,6 +70,10 @@ def day_start(now: dt.datetime) -> dt.datetime:
     return utc.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _call_totals(row: usage_sql.CallTotalsRow) -> CallTotals:
+    return CallTotals(row["label"], row["calls"], row["errors"], row["tokens"], row["cost_micros"])
+
+
 def _totals(label: str, rows: list[CallTotals]) -> CallTotals:
     return CallTotals(
         label,
@@ -85,16 +89,12 @@ async def usage_by_day(
 ) -> list[CallTotals]:
     """One entry per UTC day of the last ``days`` (today included, empty days as zero)."""
     first = day_start(now) - dt.timedelta(days=days - 1)
-    rows = {r["day"]: r for r in await usage_sql.calls_by_day(db, team_id=team_id, since=first)}
+    rows = {r["label"]: r for r in await usage_sql.calls_by_day(db, team_id=team_id, since=first)}
     out = []
     for i in range(days):
         day = (first + dt.timedelta(days=i)).date().isoformat()
         r = rows.get(day)
-        out.append(
-            CallTotals(day, r["calls"], r["errors"], r["tokens"], r["cost_micros"])
-            if r
-            else CallTotals(day, 0, 0, 0, 0)
-        )
+        out.append(_call_totals(r) if r else CallTotals(day, 0, 0, 0, 0))
     return out
 
 
@@ -102,10 +102,7 @@ async def usage_by_model(
     db: Database, *, since: dt.datetime | None, team_id: str | None = None
 ) -> list[CallTotals]:
     rows = await usage_sql.calls_by_model(db, team_id=team_id, since=since)
-    return [
-        CallTotals(r["model_alias"], r["calls"], r["errors"], r["tokens"], r["cost_micros"])
-        for r in rows
-    ]
+    return [_call_totals(r) for r in rows]
 
 
 async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overview:
@@ -113,10 +110,7 @@ async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overvie
     totals = await usage_sql.credit_totals(db)
     series = await usage_by_day(db, now, days=days)
     first = day_start(now) - dt.timedelta(days=days - 1)
-    top = [
-        CallTotals(r["team_id"], r["calls"], r["errors"], r["tokens"], r["cost_micros"])
-        for r in await usage_sql.top_teams(db, since=first, limit=10)
-    ]
+    top = [_call_totals(r) for r in await usage_sql.top_teams(db, since=first, limit=10)]
     return Overview(
         **totals,
         jobs_today=await usage_sql.job_count(db, since=day_start(now)),

@@ -35,7 +35,6 @@ from standardwebhooks import Webhook
 from .._runtime import Runtime
 from .._version import __version__
 from ..store import DatabaseUnavailable, webhooks_sql
-from ..store._database import Row
 from ._addresses import RefusedAddress, resolve_url
 from .webhooks import on_emit
 
@@ -176,7 +175,9 @@ class DeliveryWorker:
                 logger.error("webhook delivery failed", exc_info=outcome)
         return len(claimed)
 
-    async def _attempt(self, delivery: webhooks_sql.DeliveryRow, endpoint: Row, token: str) -> None:
+    async def _attempt(
+        self, delivery: webhooks_sql.DeliveryRow, endpoint: webhooks_sql.EndpointRow, token: str
+    ) -> None:
         delivery_id, webhook_id = delivery["delivery_id"], delivery["webhook_id"]
         if endpoint["deleted_at"] is not None or endpoint["status"] != "active":
             why = "removed" if endpoint["deleted_at"] is not None else endpoint["status"]

@@ -12,7 +12,8 @@ Aggregates of a job's calls, and of jobs by type, are ``usage_sql``'s.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -21,9 +22,15 @@ from ._database import Database, Row, Statement
 from ._util import dumps, loads, newest_first, utc, utcnow
 from .schema import calls, jobs, teams
 
+if TYPE_CHECKING:
+    from .teams_sql import BudgetSettings
+
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "AbandonedJob",
+    "JobKey",
+    "JobLimits",
     "JobRow",
     "abandoned",
     "admit_call",
@@ -47,6 +54,26 @@ OPEN_STATUSES = ("pending", "in_progress")
 CLOSED_STATUSES = ("completed", "failed")
 
 
+class JobLimits(TypedDict, total=False):
+    """A job's limits as the API shows them (those it has)."""
+
+    max_tokens: int
+    max_cost_usd: float
+    max_credits: int
+
+
+class JobKey(TypedDict):
+    job_id: str
+    team_id: str
+
+
+class AbandonedJob(TypedDict):
+    job_id: str
+    team_id: str
+    succeeded: bool
+    """Whether a call of it was billable."""
+
+
 class JobRow(TypedDict):
     """A job as the store hands it to the services (JSON decoded, timestamps aware)."""
 
@@ -65,8 +92,7 @@ class JobRow(TypedDict):
     tokens_per_credit: int | None
     credits_per_dollar: float | None
     markup_percent: float
-    limits: dict[str, Any] | None
-    """As the API shows them (``max_cost_usd`` in USD)."""
+    limits: JobLimits | None
     limit_max_tokens: int | None
     limit_max_cost_micros: int | None
     limit_max_credits: int | None
@@ -84,8 +110,8 @@ class JobRow(TypedDict):
 _LIMITS = ("max_tokens", "max_cost_micros", "max_credits")
 
 
-def _limits(row: Row) -> dict[str, Any] | None:
-    limits: dict[str, Any] = {}
+def _limits(row: Row) -> JobLimits | None:
+    limits = JobLimits()
     if row.get("limit_max_tokens") is not None:
         limits["max_tokens"] = int(row["limit_max_tokens"])
     if row.get("limit_max_cost_micros") is not None:
@@ -96,7 +122,7 @@ def _limits(row: Row) -> dict[str, Any] | None:
 
 
 def job_row(row: Row) -> JobRow:
-    """A job from a raw row of the ``jobs`` table."""
+    """A job from a raw record of the ``jobs`` table (or of some of its columns)."""
     return _job(row)
 
 
@@ -152,8 +178,8 @@ async def insert_job(
     job_type: str,
     metadata: dict[str, Any] | None,
     user_id: str | None,
-    budget: Row | None = None,
-    limits: dict[str, Any] | None = None,
+    budget: BudgetSettings | None = None,
+    limits: Mapping[str, int] | None = None,
     caps: tuple[int | None, int | None] = (None, None),
 ) -> JobRow:
     """Insert an open job holding the one credit its creation reserved; ``budget`` is the
@@ -174,7 +200,7 @@ async def insert_job(
             credits_held=1,
             cap_tokens=caps[0],
             cap_cost_micros=caps[1],
-            **(budget or {}),
+            **(dict(budget) if budget is not None else {}),
             **{f"limit_{k}": v for k, v in (limits or {}).items() if k in _LIMITS},
         )
         .returning(*jobs.c)
@@ -240,7 +266,7 @@ def job_filter(
     return where
 
 
-async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[Row]:
+async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[AbandonedJob]:
     """Open jobs with no activity since ``idle_since``: created before it, no call in flight
     and none recorded after it; with whether a call of theirs was billable."""
     active = (
@@ -248,7 +274,7 @@ async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[R
         .where(calls.c.job_id == jobs.c.job_id, calls.c.created_at >= idle_since)
         .exists()
     )
-    return await db.fetch_all(
+    rows = await db.fetch_all(
         sa.select(jobs.c.job_id, jobs.c.team_id, (jobs.c.used_calls > 0).label("succeeded"))
         .where(
             jobs.c.status.in_(OPEN_STATUSES),
@@ -259,6 +285,10 @@ async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[R
         .order_by(jobs.c.created_at)
         .limit(limit)
     )
+    return [
+        AbandonedJob(job_id=r["job_id"], team_id=r["team_id"], succeeded=bool(r["succeeded"]))
+        for r in rows
+    ]
 
 
 async def close_job(
@@ -329,11 +359,11 @@ async def record_settlement(
     )
 
 
-async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[Row]:
+async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[JobKey]:
     """Jobs the maintenance sweep must look at: closed with no call in flight but not settled
     (the process that ended their last call stopped first), or with calls in flight past the
     time they could still be alive (their process died)."""
-    return await db.fetch_all(
+    rows = await db.fetch_all(
         sa.select(jobs.c.job_id, jobs.c.team_id)
         .where(
             jobs.c.settled_at.is_(None),
@@ -344,6 +374,7 @@ async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[Row]:
         )
         .limit(limit)
     )
+    return [JobKey(job_id=r["job_id"], team_id=r["team_id"]) for r in rows]
 
 
 async def forget_inflight(db: Database, job_id: str, now: dt.datetime) -> bool:

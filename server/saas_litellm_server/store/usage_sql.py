@@ -6,7 +6,7 @@ operator's overview — totals, calls and spend per day and per model, top teams
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -16,6 +16,10 @@ from .jobs_sql import JobRow, job_filter
 from .schema import calls, jobs, organizations, teams
 
 __all__ = [
+    "CallTotalsRow",
+    "CreditTotals",
+    "JobCallTotals",
+    "JobTypeUsageRow",
     "calls_by_day",
     "calls_by_model",
     "credit_totals",
@@ -28,6 +32,50 @@ __all__ = [
 # Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
 _ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
 _ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
+
+
+class CallTotalsRow(TypedDict):
+    """Calls of one day, one model alias or one team (``label``): how many, how many failed,
+    tokens and client cost."""
+
+    label: str
+    calls: int
+    errors: int
+    tokens: int
+    cost_micros: int
+
+
+class CreditTotals(TypedDict):
+    organizations: int
+    teams: int
+    suspended_teams: int
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+
+
+class JobCallTotals(TypedDict):
+    """A job's calls, as its costs show them."""
+
+    total_calls: int
+    successful_calls: int
+    failed_calls: int
+    cancelled_calls: int
+    calls_in_flight: int
+    total_tokens: int
+    total_cost_usd: float
+    avg_latency_ms: float
+
+
+class JobTypeUsageRow(TypedDict):
+    job_type: str
+    jobs: int
+    completed: int
+    failed: int
+    credits: int
+    calls: int
+    tokens: int
+    cost_usd: float
 
 
 def _day(db: Database, column: Any) -> Any:
@@ -56,14 +104,14 @@ def _errors() -> Any:
     )
 
 
-def _call_row(r: Row, key: str) -> dict[str, Any]:
-    return {
-        key: r[key],
-        "calls": int(r["calls"]),
-        "errors": int(r["errors"]),
-        "tokens": int(r["tokens"]),
-        "cost_micros": int(r["cost_micros"]),
-    }
+def _call_row(r: Row, key: str) -> CallTotalsRow:
+    return CallTotalsRow(
+        label=str(r[key]),
+        calls=int(r["calls"]),
+        errors=int(r["errors"]),
+        tokens=int(r["tokens"]),
+        cost_micros=int(r["cost_micros"]),
+    )
 
 
 def _call_columns() -> list[Any]:
@@ -77,8 +125,9 @@ def _call_columns() -> list[Any]:
 
 async def calls_by_day(
     db: Database, *, team_id: str | None, since: dt.datetime, until: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    """Per UTC day with calls: calls, failed calls, tokens and cost, oldest day first."""
+) -> list[CallTotalsRow]:
+    """Per UTC day (``YYYY-MM-DD``) with calls: calls, failed calls, tokens and cost, oldest
+    day first."""
     day = _day(db, calls.c.created_at).label("day")
     rows = await db.fetch_all(
         sa.select(day, *_call_columns())
@@ -95,7 +144,7 @@ async def calls_by_model(
     team_id: str | None,
     since: dt.datetime | None,
     until: dt.datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CallTotalsRow]:
     """Per model alias asked for: calls, failed calls, tokens and cost, costliest first."""
     rows = await db.fetch_all(
         sa.select(calls.c.model_alias, *_call_columns())
@@ -106,7 +155,7 @@ async def calls_by_model(
     return [_call_row(r, "model_alias") for r in rows]
 
 
-async def top_teams(db: Database, *, since: dt.datetime | None, limit: int) -> list[dict[str, Any]]:
+async def top_teams(db: Database, *, since: dt.datetime | None, limit: int) -> list[CallTotalsRow]:
     """The teams that spent most (calls' cost) since ``since``."""
     rows = await db.fetch_all(
         sa.select(calls.c.team_id, *_call_columns())
@@ -118,7 +167,7 @@ async def top_teams(db: Database, *, since: dt.datetime | None, limit: int) -> l
     return [_call_row(r, "team_id") for r in rows]
 
 
-async def credit_totals(db: Database) -> dict[str, int]:
+async def credit_totals(db: Database) -> CreditTotals:
     """Live organizations and teams, and the teams' credits allocated, used and reserved."""
     live = teams.c.deleted_at.is_(None)
     row = await db.fetch_one(
@@ -138,14 +187,14 @@ async def credit_totals(db: Database) -> dict[str, int]:
         .where(organizations.c.deleted_at.is_(None))
     )
     assert row is not None
-    return {
-        "organizations": int(orgs or 0),
-        "teams": int(row["teams"]),
-        "suspended_teams": int(row["suspended"]),
-        "credits_allocated": int(row["allocated"]),
-        "credits_used": int(row["used"]),
-        "credits_reserved": int(row["reserved"]),
-    }
+    return CreditTotals(
+        organizations=int(orgs or 0),
+        teams=int(row["teams"]),
+        suspended_teams=int(row["suspended"]),
+        credits_allocated=int(row["allocated"]),
+        credits_used=int(row["used"]),
+        credits_reserved=int(row["reserved"]),
+    )
 
 
 async def job_count(db: Database, *, since: dt.datetime) -> int:
@@ -156,7 +205,7 @@ async def job_count(db: Database, *, since: dt.datetime) -> int:
     return int(value or 0)
 
 
-async def job_costs(db: Database, job: JobRow) -> Row:
+async def job_costs(db: Database, job: JobRow) -> JobCallTotals:
     """The job's calls: counts by status, average latency, tokens and client cost, from its
     recorded calls (a call still ``streaming`` counts only once it ends). Not from the job's
     running totals: a job_based job's calls after its first billable one do not move them."""
@@ -190,16 +239,16 @@ async def job_costs(db: Database, job: JobRow) -> Row:
         ).where(calls.c.job_id == job["job_id"])
     )
     assert row is not None
-    return {
-        "total_calls": int(row["total_calls"]),
-        "successful_calls": int(row["successful_calls"]),
-        "failed_calls": int(row["failed_calls"]),
-        "cancelled_calls": int(row["cancelled_calls"]),
-        "calls_in_flight": job["inflight_calls"],
-        "total_tokens": int(row["tokens"]),
-        "total_cost_usd": usd(int(row["cost_micros"])),
-        "avg_latency_ms": round(float(row["avg_latency_ms"]), 3),
-    }
+    return JobCallTotals(
+        total_calls=int(row["total_calls"]),
+        successful_calls=int(row["successful_calls"]),
+        failed_calls=int(row["failed_calls"]),
+        cancelled_calls=int(row["cancelled_calls"]),
+        calls_in_flight=job["inflight_calls"],
+        total_tokens=int(row["tokens"]),
+        total_cost_usd=usd(int(row["cost_micros"])),
+        avg_latency_ms=round(float(row["avg_latency_ms"]), 3),
+    )
 
 
 async def usage_by_job_type(
@@ -209,7 +258,7 @@ async def usage_by_job_type(
     until: dt.datetime | None,
     *,
     organization_id: str | None = None,
-) -> list[Row]:
+) -> list[JobTypeUsageRow]:
     """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost
     (of one team's jobs, or of an organization's teams' jobs)."""
     where = job_filter(team_id, organization_id, since, until)
@@ -245,15 +294,15 @@ async def usage_by_job_type(
     for r in job_rows:
         c = by_type.get(r["job_type"], {})
         out.append(
-            {
-                "job_type": r["job_type"],
-                "jobs": int(r["jobs"]),
-                "completed": int(r["completed"]),
-                "failed": int(r["failed"]),
-                "credits": int(r["credits"]),
-                "calls": int(c.get("calls", 0)),
-                "tokens": int(c.get("tokens", 0)),
-                "cost_usd": usd(int(c.get("cost_micros", 0))),
-            }
+            JobTypeUsageRow(
+                job_type=r["job_type"],
+                jobs=int(r["jobs"]),
+                completed=int(r["completed"]),
+                failed=int(r["failed"]),
+                credits=int(r["credits"]),
+                calls=int(c.get("calls", 0)),
+                tokens=int(c.get("tokens", 0)),
+                cost_usd=usd(int(c.get("cost_micros", 0))),
+            )
         )
     return out
