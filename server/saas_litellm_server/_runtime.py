@@ -12,9 +12,9 @@ from .providers import Provider, create_providers
 from .services._cache import TTLCache
 from .services.cooldown import Cooldowns
 from .store import Database
-from .store._database import Row
 from .store._util import utcnow
-from .store.catalog import AliasRow
+from .store.catalog_sql import AliasRow
+from .store.jobs_sql import JobRow
 
 __all__ = ["Runtime", "TeamContext"]
 
@@ -32,7 +32,7 @@ class TeamContext:
     """The job id of the request, when it was looked up together with the key (one statement
     instead of two on the hot path); ``job`` is then that job's row, or ``None`` if this team
     has no such job."""
-    job: Row | None = None
+    job: JobRow | None = None
 
     @property
     def limited(self) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from saas_litellm_server.services._cache import TTLCache
 from saas_litellm_server.store import Database, migrate
 from saas_litellm_server.store._database import Statement
-from saas_litellm_server.store.jobs import get_job
+from saas_litellm_server.store.jobs_sql import get_job
 
 INSERT_ORG = Statement(
     "INSERT INTO organizations (organization_id, name, metadata, created_at) "
@@ -160,11 +160,11 @@ async def test_a_burst_does_not_open_a_connection_per_task(tmp_path: object) -> 
 async def test_a_call_its_job_totals_and_its_kept_response_commit_together(
     database_url: str,
 ) -> None:
-    """``calls.finish_call``: one statement on PostgreSQL, one trip on SQLite. The call, its
+    """``calls_sql.finish_call``: one statement on PostgreSQL, one trip on SQLite. The call, its
     job's totals and the kept response commit together; when the request no longer holds its
     key the call is still recorded (once) and the caller is told; a call closed already (by
     the sweep) changes nothing."""
-    from saas_litellm_server.store import calls, idempotency
+    from saas_litellm_server.store import calls_sql, idempotency_sql
 
     db = Database(database_url)
     await db.connect()
@@ -178,7 +178,7 @@ async def test_a_call_its_job_totals_and_its_kept_response_commit_together(
             "VALUES (:j, 't', 'x', 'in_progress', '{}', false, :c, 3, 300)",
             {"j": job, "c": AT},
         )
-        assert await idempotency.claim(db, "t", "k", "f", token="mine", ttl=60, lease=60)
+        assert await idempotency_sql.claim(db, "t", "k", "f", token="mine", ttl=60, lease=60)
 
         def call(call_id: str, status: str = "success") -> dict[str, object]:
             return {
@@ -193,27 +193,27 @@ async def test_a_call_its_job_totals_and_its_kept_response_commit_together(
                 "reserved_cost_micros": 0,
             }
 
-        lost = idempotency.finish_statement("t", "k", "someone-else", 200, '{"a": 1}')
-        done = await calls.finish_call(db, keep=lost, **call("c1"))
+        lost = idempotency_sql.finish_statement("t", "k", "someone-else", 200, '{"a": 1}')
+        done = await calls_sql.finish_call(db, keep=lost, **call("c1"))
         assert not done.kept and done.job is not None
         assert (done.job["inflight_calls"], done.job["inflight_tokens"]) == (2, 200)
         assert (done.job["used_tokens"], done.job["used_cost_micros"]) == (10, 7)
-        kept = idempotency.finish_statement("t", "k", "mine", 200, '{"a": 2}')
-        done = await calls.finish_call(db, keep=kept, **call("c2", "cancelled"))
+        kept = idempotency_sql.finish_statement("t", "k", "mine", 200, '{"a": 2}')
+        done = await calls_sql.finish_call(db, keep=kept, **call("c2", "cancelled"))
         assert done.kept and done.job is not None
         assert (done.job["used_calls"], done.job["used_tokens"], done.job["inflight_calls"]) == (
             2,
             20,
             1,
         )
-        again = await calls.finish_call(db, **call("c2", "failed"))  # closed already
+        again = await calls_sql.finish_call(db, **call("c2", "failed"))  # closed already
         assert again.job is None
-        recorded = await calls.list_calls(db, job)
+        recorded = await calls_sql.list_calls(db, job)
         assert [(c["call_id"], c["status"]) for c in recorded] == [
             ("c1", "success"),
             ("c2", "cancelled"),
         ]
-        key = await idempotency.get(db, "t", "k")
+        key = await idempotency_sql.get(db, "t", "k")
         assert key is not None and (key["state"], key["body"]) == ("done", '{"a": 2}')
     finally:
         await db.disconnect()

@@ -293,10 +293,9 @@ async def test_a_call_whose_record_was_lost_is_resolved_and_its_job_settled(
     and its job — completed meanwhile — cannot settle while the call counts as in flight. Once
     the database answers again the call is recorded as what its client got (``failed``,
     ``database_unavailable``, no tokens: it got no answer) and the job is settled."""
-    from saas_litellm_server.store import DatabaseUnavailable
-    from saas_litellm_server.store import calls as store_calls
+    from saas_litellm_server.store import DatabaseUnavailable, calls_sql
 
-    real = store_calls.finish_call
+    real = calls_sql.finish_call
     failures = [True, True]  # the call's own write, and the resolver's first retry
 
     async def flaky(*args: object, **kwargs: object) -> object:
@@ -305,7 +304,7 @@ async def test_a_call_whose_record_was_lost_is_resolved_and_its_job_settled(
             raise DatabaseUnavailable("the database is unavailable (OSError)")
         return await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store_calls, "finish_call", flaky)
+    monkeypatch.setattr(calls_sql, "finish_call", flaky)
     async with app_client(settings) as (_app, http):
         key = await create_team(http, credits=5)
         job = await open_job(http, key)

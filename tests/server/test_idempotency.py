@@ -287,8 +287,8 @@ async def test_a_lapsed_lease_is_taken_over_and_the_dead_request_cannot_commit(
     """Issue 12 item 4: a claim is a lease. A request that stopped renewing (it died) loses its
     key once the lease lapses; a retry runs, and the dead request, should it come back, finds
     its token matches nothing: it can neither keep a response nor release the retry's claim."""
-    from saas_litellm_server.services import idempotency as service
-    from saas_litellm_server.store import idempotency as keys
+    from saas_litellm_server.services import idempotency
+    from saas_litellm_server.store import idempotency_sql
 
     async with app_client(settings.model_copy(update={"idempotency_lease_seconds": 0.3})) as (
         app,
@@ -298,10 +298,10 @@ async def test_a_lapsed_lease_is_taken_over_and_the_dead_request_cannot_commit(
         team_key = await create_team(http)
         body = {"team_id": TEAM, "job_type": "x"}
         path = "/api/jobs/create"
-        fingerprint = service.fingerprint("POST", path, json.dumps(body).encode())
+        fingerprint = idempotency.fingerprint("POST", path, json.dumps(body).encode())
         # A request claimed the key, then died (it never renews, finishes or releases).
-        dead = await service.begin(db, TEAM, "dies", fingerprint, ttl=3600, lease=0.3)
-        assert isinstance(dead, service.Claim)
+        dead = await idempotency.begin(db, TEAM, "dies", fingerprint, ttl=3600, lease=0.3)
+        assert isinstance(dead, idempotency.Claim)
         headers = {**bearer(team_key), **key("dies")}
         early = await http.post(path, json=body, headers=headers)
         assert early.status_code == 409 and early.headers["retry-after"] == "1"
@@ -309,8 +309,8 @@ async def test_a_lapsed_lease_is_taken_over_and_the_dead_request_cannot_commit(
         await asyncio.sleep(0.4)  # the lease lapses
         retried = await http.post(path, json=body, headers=headers)
         assert retried.status_code == 201
-        assert not await keys.finish(db, TEAM, "dies", dead.token, 201, "{}")
-        await keys.release(db, TEAM, "dies", dead.token)
+        assert not await idempotency_sql.finish(db, TEAM, "dies", dead.token, 201, "{}")
+        await idempotency_sql.release(db, TEAM, "dies", dead.token)
         replay = await http.post(path, json=body, headers=headers)
         assert replay.headers["idempotent-replayed"] == "true"
         assert replay.json() == retried.json()

@@ -13,7 +13,7 @@ import pytest
 from support import ORG, TEAM, bearer, create_team, open_job
 
 from saas_litellm_server import Settings
-from saas_litellm_server.store import Database, ledger, migrate
+from saas_litellm_server.store import Database, ledger_sql, migrate
 
 ADMIN_KEY = "adm-ledger-secret"
 ADMIN = bearer(ADMIN_KEY)
@@ -100,7 +100,7 @@ async def test_a_dedupe_key_is_written_once_and_a_repeat_raises(database_url: st
         at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
         async def charge() -> None:
-            await ledger.append(
+            await ledger_sql.append(
                 db,
                 team_id="t",
                 kind="charge",
@@ -111,11 +111,11 @@ async def test_a_dedupe_key_is_written_once_and_a_repeat_raises(database_url: st
             )
 
         await charge()
-        with pytest.raises(ledger.DuplicateEntry):
+        with pytest.raises(ledger_sql.DuplicateEntry):
             async with db.transaction():
                 await db.execute("UPDATE teams SET credits_allocated = credits_allocated + 1")
                 await charge()
-        assert await ledger.balance_of(db, "t") == -1
+        assert await ledger_sql.balance_of(db, "t") == -1
         row = await db.fetch_one("SELECT credits_allocated FROM teams")
         assert row is not None and row["credits_allocated"] == 0  # rolled back with it
     finally:

@@ -15,11 +15,11 @@ from saas_litellm_server.services.keys import hash_key
 from saas_litellm_server.store import (
     LATEST_VERSION,
     Database,
-    cooldowns,
-    keys,
+    cooldowns_sql,
+    keys_sql,
     migrate,
-    teams,
-    webhooks,
+    teams_sql,
+    webhooks_sql,
 )
 from saas_litellm_server.store.schema import metadata
 
@@ -225,7 +225,7 @@ async def test_the_billing_upgrade_opens_every_teams_ledger(database_url: str) -
         ]
         call = await db.fetch_one("SELECT provider_cost_micros, client_cost_micros FROM llm_calls")
         assert call == {"provider_cost_micros": 250_000, "client_cost_micros": 250_000}
-        team = await teams.get_team(db, "t1")
+        team = await teams_sql.get_team(db, "t1")
         assert team is not None and team["budget_mode"] == "job_based"
         assert team["auto_refill"] is None
         assert await migrate(db) == 0
@@ -282,10 +282,10 @@ async def test_an_older_database_is_upgraded_in_place(database_url: str) -> None
         assert await db.fetch_val("SELECT COUNT(lease_until) FROM idempotency_keys") == 0
         assert await db.fetch_val("SELECT COUNT(alive_until) FROM llm_calls") == 0
         # the old team's key still authenticates, now as its first key, named "default"
-        found = await teams.get_team_by_key_hash(db, hash_key("sk-old"))
+        found = await teams_sql.get_team_by_key_hash(db, hash_key("sk-old"))
         assert found is not None and found["team_id"] == "old-team"
-        assert [k["name"] for k in await keys.list_keys(db, "old-team")] == ["default"]
-        team = await teams.get_team(db, "old-team")
+        assert [k["name"] for k in await keys_sql.list_keys(db, "old-team")] == ["default"]
+        team = await teams_sql.get_team(db, "old-team")
         assert team is not None and team["metadata"] == {}
         assert await migrate(db) == 0
     finally:
@@ -311,7 +311,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
         assert await migrate(db) == 4  # 8, and 9, 10 and 11 after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
-        made = await webhooks.insert_webhook(
+        made = await webhooks_sql.insert_webhook(
             db,
             webhook_id="wh_" + "1" * 24,
             url="https://93.184.215.14/x",
@@ -321,7 +321,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             now=now,
         )
         assert made["status"] == "active" and made["events"] == ["job.completed"]
-        await webhooks.insert_delivery(
+        await webhooks_sql.insert_delivery(
             db,
             delivery_id="msg_" + "1" * 24,
             webhook_id=made["webhook_id"],
@@ -329,7 +329,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             payload="{}",
             now=now,
         )
-        assert await webhooks.any_due(db, now)
+        assert await webhooks_sql.any_due(db, now)
         assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
     finally:
         await db.disconnect()
@@ -351,15 +351,15 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
         )
         assert await migrate(db) == 3  # 9, and 10 and 11 after it
         assert await migrate(db) == 0
-        await cooldowns.start(db, "a" * 64, 1000.5)
-        await cooldowns.start(db, "a" * 64, 900.0)  # never shortened
-        await cooldowns.start(db, "b" * 64, 950.0)
-        assert await cooldowns.active(db, 960.0) == {"a" * 64: 1000.5}
-        await cooldowns.start(db, "b" * 64, 1100.0)  # extended
-        assert await cooldowns.active(db, 960.0) == {"a" * 64: 1000.5, "b" * 64: 1100.0}
-        await cooldowns.clear(db, "b" * 64)
-        await cooldowns.delete_expired(db, 1000.5)
-        assert await cooldowns.active(db, 0.0) == {}
+        await cooldowns_sql.start(db, "a" * 64, 1000.5)
+        await cooldowns_sql.start(db, "a" * 64, 900.0)  # never shortened
+        await cooldowns_sql.start(db, "b" * 64, 950.0)
+        assert await cooldowns_sql.active(db, 960.0) == {"a" * 64: 1000.5}
+        await cooldowns_sql.start(db, "b" * 64, 1100.0)  # extended
+        assert await cooldowns_sql.active(db, 960.0) == {"a" * 64: 1000.5, "b" * 64: 1100.0}
+        await cooldowns_sql.clear(db, "b" * 64)
+        await cooldowns_sql.delete_expired(db, 1000.5)
+        assert await cooldowns_sql.active(db, 0.0) == {}
         assert await db.fetch_val("SELECT COUNT(*) FROM organizations") == 1
     finally:
         await db.disconnect()

@@ -243,7 +243,7 @@ async def test_a_stream_whose_route_cannot_be_tried_fails_before_it_starts(
     """A JSON error the client can branch on, not a 200 whose first event is an error."""
     from support import bearer, create_team
 
-    from saas_litellm_server.store import catalog
+    from saas_litellm_server.store import catalog_sql
 
     key = await create_team(http)
     runtime = app.state.runtime
@@ -251,7 +251,7 @@ async def test_a_stream_whose_route_cannot_be_tried_fails_before_it_starts(
         runtime.providers.pop("mock")  # the built-in alias's only provider
         model, reason = "default", "provider 'mock' is not available"
     else:  # declared before the admin API checked it, or the default upstream was removed since
-        await catalog.insert_alias(
+        await catalog_sql.insert_alias(
             runtime.db,
             "Legacy",
             [],

@@ -17,7 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from saas_litellm_models import AuditEvent, AuditLog, AuditLogQuery
 
-from ..store import Database, audit
+from ..store import Database, audit_sql
 from .pagination import page, position
 
 __all__ = ["Operator", "changed", "list_events", "record", "snapshot"]
@@ -65,7 +65,7 @@ async def record(
     after: BaseModel | Mapping[str, Any] | None = None,
 ) -> None:
     """Record one change (call it inside the change's transaction)."""
-    await audit.insert_event(
+    await audit_sql.insert_event(
         db,
         event_id="evt_" + secrets.token_hex(12),
         at=by.now,
@@ -78,7 +78,7 @@ async def record(
 
 
 async def list_events(db: Database, query: AuditLogQuery) -> AuditLog:
-    rows = await audit.list_events(
+    rows = await audit_sql.list_events(
         db,
         actor=query.actor,
         action=query.action,

@@ -10,7 +10,7 @@ import hmac
 from .._runtime import Runtime, TeamContext
 from .._settings import Settings
 from ..errors import AuthenticationFailed
-from ..store import keys, teams
+from ..store import keys_sql, teams_sql
 from .keys import hash_key
 
 __all__ = ["is_admin_key", "team_for_key"]
@@ -31,9 +31,9 @@ async def team_for_key(
     (``TeamContext.job``): the LLM-call routes need both."""
     job = None
     if job_id is None:
-        row = await teams.get_team_by_key_hash(runtime.db, hash_key(token))
+        row = await teams_sql.get_team_by_key_hash(runtime.db, hash_key(token))
     else:
-        row, job = await teams.get_team_and_job(runtime.db, hash_key(token), job_id)
+        row, job = await teams_sql.get_team_and_job(runtime.db, hash_key(token), job_id)
     if row is None or row["key_revoked_at"] is not None:
         return None
     now = runtime.clock()
@@ -44,8 +44,8 @@ async def team_for_key(
             "ask the operator for a new one"
         )
     last_used = row["key_last_used_at"]
-    if last_used is None or now - last_used >= keys.LAST_USED_RESOLUTION:
-        await keys.touch(runtime.db, row["key_id"], now)
+    if last_used is None or now - last_used >= keys_sql.LAST_USED_RESOLUTION:
+        await keys_sql.touch(runtime.db, row["key_id"], now)
     return TeamContext(
         team_id=row["team_id"],
         status=row["status"],

@@ -7,17 +7,17 @@ one included)`` credits, with one conditional update of the team's row, so a cal
 only if its worst case fits in what the team has left; the hold does not shrink while the job is
 open (it is released at settlement). The per-job limits are checked against the same worst case.
 
-The hot path is one statement per call at each end (``jobs.begin_call``, ``calls.finish_call``):
-a job row carries *caps* — the usage its hold covers and its limits, in tokens and micro-dollars
-— and a call whose worst case fits them begins without reading anything else. Only a call that
-would pass a cap takes the checked path (:func:`begin_call`'s transaction), which grows the hold
-or refuses.
+The hot path is one statement per call at each end (``jobs_sql.begin_call``,
+``calls_sql.finish_call``): a job row carries *caps* — the usage its hold covers and its limits,
+in tokens and micro-dollars — and a call whose worst case fits them begins without reading
+anything else. Only a call that would pass a cap takes the checked path (:func:`begin_call`'s
+transaction), which grows the hold or refuses.
 
 **Settlement.** A job is settled — charged and its hold released, in one transaction with its
 ledger row — once it is closed *and* no call of it is in flight: by the completion itself when
 none is, otherwise by the end of its last call (so the calls still streaming when ``complete``
 arrives are charged with the rest, from the credits the job held for them). Each settling step
-first claims the job (``jobs.claim_settlement``): one of them settles it, once. Every step locks
+first claims the job (``jobs_sql.claim_settlement``): one of them settles it, once. Every step locks
 the job's row, then the team's: the same order everywhere, so they never deadlock.
 
 Money is exact: costs are whole micro-dollars (``_money``), rates the decimals they were set as.
@@ -39,7 +39,7 @@ from .._money import MICROS, ceil_div, exact, pico_to_micros
 from .._runtime import Runtime
 from ..errors import Conflict, InsufficientCredits, JobBudgetExceeded, NotFound
 from ..providers import prompt_bound
-from ..store import Database, jobs, ledger, teams
+from ..store import Database, calls_sql, jobs_sql, ledger_sql, teams_sql
 from ..store._util import utcnow
 from . import credit_events, routing, webhooks
 
@@ -76,16 +76,29 @@ class Budget:
     max_credits: int | None = None
 
     @classmethod
-    def of(cls, job: Mapping[str, Any]) -> Budget:
-        """From a job's row (or a team's, for a job about to be opened: no limits)."""
+    def of(cls, job: jobs_sql.JobRow) -> Budget:
+        """From a job's row: the settings it was opened with, and its limits."""
         return _budget(
-            job.get("budget_mode") or "job_based",
-            job.get("tokens_per_credit"),
-            job.get("credits_per_dollar"),
-            job.get("markup_percent") or 0,
-            job.get("limit_max_tokens"),
-            job.get("limit_max_cost_micros"),
-            job.get("limit_max_credits"),
+            job["budget_mode"] or "job_based",
+            job["tokens_per_credit"],
+            job["credits_per_dollar"],
+            job["markup_percent"] or 0,
+            job["limit_max_tokens"],
+            job["limit_max_cost_micros"],
+            job["limit_max_credits"],
+        )
+
+    @classmethod
+    def of_team(cls, team: teams_sql.BudgetSettings) -> Budget:
+        """From a team's settings, for a job about to be opened (no limits yet)."""
+        return _budget(
+            team["budget_mode"] or "job_based",
+            team["tokens_per_credit"],
+            team["credits_per_dollar"],
+            team["markup_percent"] or 0,
+            None,
+            None,
+            None,
         )
 
     def limited(self, **limits: int | None) -> Budget:
@@ -213,7 +226,7 @@ def set_output_limit(params: dict[str, Any], limit: int) -> None:
 def worst_case(
     runtime: Runtime,
     budget: Budget,
-    route: routing.Route,
+    route: routing.ResolvedAlias,
     messages: list[dict[str, Any]],
     params: Mapping[str, Any],
 ) -> WorstCase:
@@ -259,21 +272,21 @@ async def begin_call(
     limits and grow the job's hold to cover it, or refuse (409 closed, 402
     ``job_budget_exceeded`` or ``insufficient_credits``) with nothing changed."""
     tokens, cost = worst.tokens, worst.cost_micros
-    if await jobs.begin_call(db, job_id, team_id, tokens=tokens, cost_micros=cost, until=until):
+    if await jobs_sql.begin_call(db, job_id, team_id, tokens=tokens, cost_micros=cost, until=until):
         return
     async with db.transaction():
-        row = await jobs.lock(db, job_id, team_id)
+        row = await jobs_sql.lock(db, job_id, team_id)
         if row is None:
             raise NotFound(f"job {job_id!r} not found")
-        if row["status"] not in jobs.OPEN_STATUSES:
+        if row["status"] not in jobs_sql.OPEN_STATUSES:
             raise Conflict(f"job {job_id!r} is already {row['status']}; it takes no more calls")
         tokens += row["used_tokens"] + row["inflight_tokens"]
         cost += row["used_cost_micros"] + row["inflight_cost_micros"]
         need = budget.credits(tokens, cost)
         _check_limits(budget, job_id, tokens, cost, need)
         held = row["credits_held"]
-        if need > held and not await teams.hold_credits(db, team_id, need - held):
-            balance = await teams.get_team(db, team_id)
+        if need > held and not await teams_sql.hold_credits(db, team_id, need - held):
+            balance = await teams_sql.get_team(db, team_id)
             raise InsufficientCredits(
                 team_id,
                 credits_remaining=0 if balance is None else balance["credits_remaining"],
@@ -281,7 +294,7 @@ async def begin_call(
                 needed=need - held,
             )
         held = max(held, need)
-        await jobs.admit_call(
+        await jobs_sql.admit_call(
             db,
             job_id,
             tokens=worst.tokens,
@@ -297,7 +310,7 @@ async def after_call(
     team_id: str,
     job_id: str,
     budget: Budget,
-    job: Mapping[str, Any],
+    job: calls_sql.JobTotals,
     call_id: str | None = None,
 ) -> None:
     """After a call's end was applied to its job (``job``: its totals then): settle the job if
@@ -309,13 +322,13 @@ async def after_call(
         if call_id is not None and int(job["used_calls"]) > 0:
             await charge_late(db, team_id, job_id, call_id)
         return
-    if job["status"] not in jobs.OPEN_STATUSES:
+    if job["status"] not in jobs_sql.OPEN_STATUSES:
         if int(job["inflight_calls"]) == 0:
             await settle(db, team_id, job_id)
         return
     if budget.metered and _past_caps(job):
         async with db.transaction():
-            row = await jobs.lock(db, job_id, team_id)
+            row = await jobs_sql.lock(db, job_id, team_id)
             if row is None or row["settled_at"] is not None:
                 return
             need = budget.credits(
@@ -323,20 +336,20 @@ async def after_call(
                 row["used_cost_micros"] + row["inflight_cost_micros"],
             )
             held = row["credits_held"]
-            balance = await teams.get_team(db, team_id)
+            balance = await teams_sql.get_team(db, team_id)
             available = (
                 0 if balance is None else balance["credits_remaining"] - balance["credits_reserved"]
             )
             more = min(need - held, max(0, available))
-            if more > 0 and await teams.hold_credits(db, team_id, more):
-                await jobs.set_hold(db, job_id, held + more, budget.caps(held + more))
+            if more > 0 and await teams_sql.hold_credits(db, team_id, more):
+                await jobs_sql.set_hold(db, job_id, held + more, budget.caps(held + more))
 
 
-def _past_caps(job: Mapping[str, Any]) -> bool:
+def _past_caps(job: calls_sql.JobTotals) -> bool:
     """Whether what the job used and has in flight passed its caps (what its hold pays for,
     and its limits): only when a call used more than its worst case. Integers only: this runs
     after every call."""
-    cap_tokens, cap_cost = job.get("cap_tokens"), job.get("cap_cost_micros")
+    cap_tokens, cap_cost = job["cap_tokens"], job["cap_cost_micros"]
     used_tokens = int(job["used_tokens"]) + int(job["inflight_tokens"])
     used_cost = int(job["used_cost_micros"]) + int(job["inflight_cost_micros"])
     return (cap_tokens is not None and used_tokens > cap_tokens) or (
@@ -350,20 +363,20 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
     calls the sweep took for dead get here — their server stopped checkpointing them for longer
     than they could live — so this is the exception. The credits charged."""
     async with db.transaction():
-        row = await jobs.lock(db, job_id, team_id)
+        row = await jobs_sql.lock(db, job_id, team_id)
         if row is None or row["status"] != "completed" or row["used_calls"] == 0:
             return 0
         budget = Budget.of(row)
         extra = budget.credits(row["used_tokens"], row["used_cost_micros"])
         extra -= row["credits_charged"]
-        balance = await teams.get_team(db, team_id)
+        balance = await teams_sql.get_team(db, team_id)
         if balance is None or extra <= 0:
             return 0
         extra = min(extra, balance["credits_remaining"] - balance["credits_reserved"])
         if extra <= 0:
             logger.warning("job %s: call %s ended after settlement, unpaid", job_id, call_id)
             return 0
-        after = await teams.settle_job(db, team_id, held=0, charge=extra)
+        after = await teams_sql.settle_job(db, team_id, held=0, charge=extra)
         assert after is not None  # within what is available
         remaining = await _write_charge(
             db,
@@ -374,7 +387,7 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
             reason=f"job {row['job_type']}: call {call_id} ended after settlement",
             dedupe_key=f"charge:{job_id}:{call_id}",
         )
-        await jobs.record_settlement(
+        await jobs_sql.record_settlement(
             db,
             job_id,
             credits_charged=row["credits_charged"] + extra,
@@ -385,7 +398,7 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
 
 async def _write_charge(
     db: Database,
-    after: Mapping[str, Any],
+    after: teams_sql.Balance,
     job_id: str,
     credits: int,
     *,
@@ -396,7 +409,7 @@ async def _write_charge(
     """The ledger row of a charge the team's row just took (``after``: its balance then) and
     the credit events it crossed, in the same transaction; the balance after it."""
     remaining = int(after["credits_remaining"])
-    await ledger.append(
+    await ledger_sql.append(
         db,
         team_id=str(after["team_id"]),
         kind="charge",
@@ -411,7 +424,9 @@ async def _write_charge(
     return remaining
 
 
-async def settle(db: Database, team_id: str, job_id: str) -> tuple[jobs.JobRow, int, int] | None:
+async def settle(
+    db: Database, team_id: str, job_id: str
+) -> tuple[jobs_sql.JobRow, int, int] | None:
     """Settle a closed job with no call in flight, in a transaction of its own (see
     :func:`settle_closed`); ``None`` when it is not such a job or is settled already."""
     async with db.transaction():
@@ -420,31 +435,31 @@ async def settle(db: Database, team_id: str, job_id: str) -> tuple[jobs.JobRow, 
 
 async def settle_closed(
     db: Database, team_id: str, job_id: str, *, now: dt.datetime
-) -> tuple[jobs.JobRow, int, int] | None:
+) -> tuple[jobs_sql.JobRow, int, int] | None:
     """Inside a transaction: claim the settlement of a closed job with no call in flight, charge
     it (a completed job with a billable call: 1 credit, or in a consumption mode ``max(1,
     ceil(used))``; anything else: nothing), give back the rest of its hold, write the charge to
     the ledger and the job's event to the outbox. The job as settled, the credits charged and
     the team's credits_remaining after; ``None`` when someone else settles it (or it still has
     calls in flight)."""
-    row = await jobs.claim_settlement(db, job_id, now)
+    row = await jobs_sql.claim_settlement(db, job_id, now)
     if row is None:
         return None
     budget = Budget.of(row)
     completed = row["status"] == "completed" and row["used_calls"] > 0
     charge = budget.credits(row["used_tokens"], row["used_cost_micros"]) if completed else 0
     held = row["credits_held"]
-    after = await teams.settle_job(db, team_id, held=held, charge=charge)
+    after = await teams_sql.settle_job(db, team_id, held=held, charge=charge)
     while after is None:
         # The job used more than it held and the team cannot pay all of it (an upstream that
         # reported more than the worst case): it pays what it has, never more; a charge of 0
         # (a release of what the job holds) always applies.
-        balance = await teams.get_team(db, team_id)
+        balance = await teams_sql.get_team(db, team_id)
         available = (
             0 if balance is None else balance["credits_remaining"] - (balance["credits_reserved"])
         )
         charge = max(0, min(charge - 1, available + held))
-        after = await teams.settle_job(db, team_id, held=held, charge=charge)
+        after = await teams_sql.settle_job(db, team_id, held=held, charge=charge)
     remaining = int(after["credits_remaining"])
     if charge:
         await _write_charge(
@@ -456,8 +471,10 @@ async def settle_closed(
             reason=f"job {row['job_type']}",
             dedupe_key=f"charge:{job_id}",
         )
-    await jobs.record_settlement(db, job_id, credits_charged=charge, credits_remaining=remaining)
-    settled = jobs.JobRow(
+    await jobs_sql.record_settlement(
+        db, job_id, credits_charged=charge, credits_remaining=remaining
+    )
+    settled = jobs_sql.JobRow(
         **{
             **row,
             "credit_applied": charge > 0,

@@ -40,7 +40,7 @@ from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from .._timing import add_upstream
 from ..providers import ProviderError, bound_usage
-from ..store import DatabaseUnavailable, calls
+from ..store import DatabaseUnavailable, calls_sql
 from . import billing, idempotency, rate_limits, routing
 from .jobs import get_open_job
 
@@ -82,7 +82,7 @@ class Admission:
     """A call the team may make now: its route, and the rate-limit window it was counted in
     (``None``: the team has no limits)."""
 
-    route: routing.Route
+    route: routing.ResolvedAlias
     window_id: int | None
 
 
@@ -92,7 +92,7 @@ class PreparedCall:
 
     team: TeamContext
     job_id: str
-    route: routing.Route
+    route: routing.ResolvedAlias
     body: LLMCallRequest
     messages: list[dict[str, Any]]
     params: dict[str, Any]
@@ -165,7 +165,7 @@ _GRACE = dt.timedelta(seconds=10)
 """Beyond a call's slowest possible course, before the sweep counts it dead."""
 
 
-def _first_deadline(runtime: Runtime, route: routing.Route) -> dt.datetime:
+def _first_deadline(runtime: Runtime, route: routing.ResolvedAlias) -> dt.datetime:
     """Until when a call that just began is alive without any news: every deployment of its
     route tried, each silent for its whole timeout, twice over (a stream's checkpoints move it
     on as it goes)."""
@@ -178,7 +178,7 @@ async def abandon(runtime: Runtime, call: PreparedCall) -> None:
     job's calls in flight, recording nothing."""
     if not call.counted:
         return
-    job = await calls.drop_call(
+    job = await calls_sql.drop_call(
         runtime.db,
         call.job_id,
         reserved_tokens=call.worst.tokens,
@@ -265,7 +265,8 @@ class _Recorder:
         unknown): once the database is back, record it as what its client got — ``cancelled``
         with what was streamed (billed), or ``failed`` with nothing (no answer was given) — so
         that its job does not count it in flight until the sweep's deadline. A no-op if the
-        lost write committed after all (a call's end is recorded once: ``calls.finish_call``)."""
+        lost write committed after all (a call's end is recorded once:
+        ``calls_sql.finish_call``)."""
         if self.lost:
             return
         self.lost = True
@@ -307,7 +308,7 @@ class _Recorder:
         error_type: str | None = None,
         error_message: str | None = None,
         alive_until: dt.datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> calls_sql.CallRecord:
         call, deployment = self.call, self.fallback.deployment
         pico = routing.cost_pico(deployment, usage.prompt_tokens, usage.completion_tokens)
         return {
@@ -349,11 +350,11 @@ class _Recorder:
         )
         row = self._row(self.usage_so_far(), status="streaming", alive_until=alive)
         try:
-            await calls.checkpoint(self.runtime.db, alive_until_job=alive, **row)
+            await calls_sql.checkpoint(self.runtime.db, alive_until_job=alive, **row)
         except DatabaseUnavailable:  # best effort: the stream goes on, the next one may work
             logger.warning("could not checkpoint streamed call %s", self.call_id)
 
-    def _observe(self, row: dict[str, Any], usage: Usage) -> None:
+    def _observe(self, row: calls_sql.CallRecord, usage: Usage) -> None:
         """Count the call just recorded in the metrics (when they are on)."""
         if self.metrics is not None:
             self.metrics.call_finished(
@@ -389,7 +390,7 @@ class _Recorder:
         call = self.call
         step = idempotency.keep_step(keep) if keep is not None else None
         try:
-            done = await calls.finish_call(
+            done = await calls_sql.finish_call(
                 self.runtime.db,
                 reserved_tokens=call.worst.tokens,
                 reserved_cost_micros=call.worst.cost_micros,

@@ -30,7 +30,7 @@ from .._config import ConfigError, ServerConfig
 from .._money import usd
 from .._settings import BUILTIN_MODEL_ALIAS, Settings
 from ..errors import Conflict, InvalidRequest, NotFound
-from ..store import Database, catalog, teams
+from ..store import Database, catalog_sql, teams_sql
 from . import audit
 from .audit import Operator
 from .pagination import page, position
@@ -64,9 +64,11 @@ async def create_organization(
     db: Database, body: OrganizationCreateRequest, by: Operator
 ) -> Organization:
     async with db.transaction():
-        row = await catalog.insert_organization(db, body.organization_id, body.name, body.metadata)
+        row = await catalog_sql.insert_organization(
+            db, body.organization_id, body.name, body.metadata
+        )
         if row is None:
-            removed = await catalog.get_organization(db, body.organization_id) is None
+            removed = await catalog_sql.get_organization(db, body.organization_id) is None
             raise Conflict(
                 f"organization {body.organization_id!r} "
                 + ("was removed; its id is not reused" if removed else "already exists"),
@@ -80,7 +82,7 @@ async def create_organization(
 
 
 async def get_organization(db: Database, organization_id: str) -> Organization:
-    row = await catalog.get_organization(db, organization_id)
+    row = await catalog_sql.get_organization(db, organization_id)
     if row is None:
         raise NotFound(f"organization {organization_id!r} not found")
     return Organization.model_validate(row)
@@ -103,10 +105,10 @@ async def update_organization(
 ) -> Organization:
     target = f"organization:{organization_id}"
     async with db.transaction():
-        if not await catalog.lock_organization(db, organization_id):
+        if not await catalog_sql.lock_organization(db, organization_id):
             raise NotFound(f"organization {organization_id!r} not found")
         before = await get_organization(db, organization_id)
-        await catalog.update_organization(db, organization_id, body.changes())
+        await catalog_sql.update_organization(db, organization_id, body.changes())
         after = await get_organization(db, organization_id)
         old, new = audit.changed(before.model_dump(), after.model_dump())
         if new:
@@ -117,13 +119,13 @@ async def update_organization(
 async def delete_organization(db: Database, organization_id: str, by: Operator) -> Deleted:
     """Remove an organization that has no teams left (409 naming them otherwise)."""
     async with db.transaction():
-        if not await catalog.lock_organization(db, organization_id):
+        if not await catalog_sql.lock_organization(db, organization_id):
             raise NotFound(f"organization {organization_id!r} not found")
-        users = await teams.teams_using(db, organization_id=organization_id)
+        users = await teams_sql.teams_using(db, organization_id=organization_id)
         if users:
             raise _in_use(f"organization {organization_id!r}", users)
         before = await get_organization(db, organization_id)
-        await catalog.delete_organization(db, organization_id, by.now)
+        await catalog_sql.delete_organization(db, organization_id, by.now)
         await audit.record(
             db, by, "organization.delete", f"organization:{organization_id}", before=before
         )
@@ -132,7 +134,7 @@ async def delete_organization(db: Database, organization_id: str, by: Operator) 
 
 async def list_organizations(db: Database, query: PageQuery) -> OrganizationList:
     after = position(query.cursor)
-    rows = await catalog.list_organizations(db, limit=query.limit + 1, after=after)
+    rows = await catalog_sql.list_organizations(db, limit=query.limit + 1, after=after)
     shown, next_cursor = page(rows, query.limit, "organization_id")
     return OrganizationList(
         organizations=[Organization.model_validate(r) for r in shown], next_cursor=next_cursor
@@ -141,7 +143,7 @@ async def list_organizations(db: Database, query: PageQuery) -> OrganizationList
 
 async def list_groups(db: Database, query: PageQuery) -> ModelAccessGroupList:
     after = position(query.cursor)
-    rows = await catalog.list_groups(db, limit=query.limit + 1, after=after)
+    rows = await catalog_sql.list_groups(db, limit=query.limit + 1, after=after)
     shown, next_cursor = page(rows, query.limit, "group_name")
     return ModelAccessGroupList(
         model_access_groups=[ModelAccessGroup.model_validate(r) for r in shown],
@@ -155,21 +157,21 @@ async def team_models(db: Database, team_id: str) -> OpenAIModelList:
     return OpenAIModelList(
         data=[
             OpenAIModel(id=name, created=int(created.timestamp()))
-            for name, created in await catalog.team_aliases(db, team_id)
+            for name, created in await catalog_sql.team_aliases(db, team_id)
         ]
     )
 
 
 async def list_aliases(db: Database, query: ModelAliasListQuery) -> ModelAliasList:
     after = position(query.cursor)
-    rows = await catalog.list_aliases(
+    rows = await catalog_sql.list_aliases(
         db, access_group=query.access_group, limit=query.limit + 1, after=after
     )
     shown, next_cursor = page(rows, query.limit, "model_alias")
     return ModelAliasList(model_aliases=[_alias(r) for r in shown], next_cursor=next_cursor)
 
 
-def _alias(row: catalog.AliasRow) -> ModelAlias:
+def _alias(row: catalog_sql.AliasRow) -> ModelAlias:
     """The alias as the API shows it: prices in USD per million tokens."""
     deployments = [
         {
@@ -186,7 +188,7 @@ async def create_group(
     db: Database, body: ModelAccessGroupCreateRequest, by: Operator
 ) -> ModelAccessGroup:
     async with db.transaction():
-        row = await catalog.insert_group(db, body.group_name, body.description)
+        row = await catalog_sql.insert_group(db, body.group_name, body.description)
         if row is None:
             raise Conflict(
                 f"model access group {body.group_name!r} already exists", param="group_name"
@@ -206,14 +208,14 @@ async def update_group(
     db: Database, group_name: str, body: ModelAccessGroupUpdateRequest, by: Operator
 ) -> ModelAccessGroup:
     async with db.transaction():
-        if not await catalog.lock_group(db, group_name):
+        if not await catalog_sql.lock_group(db, group_name):
             raise NotFound(f"model access group {group_name!r} not found")
-        before = await catalog.get_group(db, group_name)
+        before = await catalog_sql.get_group(db, group_name)
         assert before is not None
         if body.changes() and any(before.get(k) != v for k, v in body.changes().items()):
             await _refuse_if_managed(db, "model_access_group", group_name, by)
-        await catalog.update_group(db, group_name, body.changes())
-        after = await catalog.get_group(db, group_name)
+        await catalog_sql.update_group(db, group_name, body.changes())
+        after = await catalog_sql.get_group(db, group_name)
         assert before is not None
         assert after is not None
         old, new = audit.changed(before, after)
@@ -232,14 +234,14 @@ async def update_group(
 async def delete_group(db: Database, group_name: str, by: Operator) -> Deleted:
     """Remove a group no team holds (409 naming them otherwise); its aliases leave it."""
     async with db.transaction():
-        if not await catalog.lock_group(db, group_name):
+        if not await catalog_sql.lock_group(db, group_name):
             raise NotFound(f"model access group {group_name!r} not found")
         await _refuse_if_managed(db, "model_access_group", group_name, by)
-        users = await teams.teams_using(db, access_group=group_name)
+        users = await teams_sql.teams_using(db, access_group=group_name)
         if users:
             raise _in_use(f"model access group {group_name!r}", users)
-        before = await catalog.get_group(db, group_name)
-        aliases = await catalog.delete_group(db, group_name)
+        before = await catalog_sql.get_group(db, group_name)
+        aliases = await catalog_sql.delete_group(db, group_name)
         assert before is not None
         await audit.record(
             db,
@@ -290,17 +292,17 @@ async def create_alias(
     if problem:
         raise InvalidRequest(problem, param="deployments")
     async with db.transaction():
-        created = await catalog.insert_alias(
+        created = await catalog_sql.insert_alias(
             db, body.model_alias, [], [d.model_dump() for d in body.deployments]
         )
         if not created:
             raise Conflict(f"model alias {body.model_alias!r} already exists", param="model_alias")
         # its groups locked, so that none is removed before the alias is in it (the alias
         # first, then its groups: the order every change takes them in)
-        missing = await catalog.lock_groups(db, body.access_groups)
+        missing = await catalog_sql.lock_groups(db, body.access_groups)
         if missing:
             raise _unknown_groups(missing)
-        await catalog.update_alias(
+        await catalog_sql.update_alias(
             db, body.model_alias, groups=body.access_groups, deployment_rows=None
         )
         alias = await get_alias(db, body.model_alias)
@@ -311,7 +313,7 @@ async def create_alias(
 
 
 async def get_alias(db: Database, model_alias: str) -> ModelAlias:
-    row = await catalog.get_alias(db, model_alias)
+    row = await catalog_sql.get_alias(db, model_alias)
     if row is None:
         raise NotFound(f"model alias {model_alias!r} not found")
     return _alias(row)
@@ -327,16 +329,16 @@ async def update_alias(
         if problem:
             raise InvalidRequest(problem, param="deployments")
     async with db.transaction():
-        if not await catalog.lock_alias(db, model_alias):
+        if not await catalog_sql.lock_alias(db, model_alias):
             raise NotFound(f"model alias {model_alias!r} not found")
         if body.access_groups is not None:
-            missing = await catalog.lock_groups(db, body.access_groups)
+            missing = await catalog_sql.lock_groups(db, body.access_groups)
             if missing:
                 raise _unknown_groups(missing)
         before = await get_alias(db, model_alias)
         if _alias_changes(before, body):
             await _refuse_if_managed(db, "model_alias", model_alias, by)
-        await catalog.update_alias(
+        await catalog_sql.update_alias(
             db,
             model_alias,
             groups=body.access_groups,
@@ -376,10 +378,10 @@ async def delete_alias(db: Database, model_alias: str, by: Operator) -> Deleted:
             "change its deployments instead"
         )
     async with db.transaction():
-        if not await catalog.lock_alias(db, model_alias):
+        if not await catalog_sql.lock_alias(db, model_alias):
             raise NotFound(f"model alias {model_alias!r} not found")
         await _refuse_if_managed(db, "model_alias", model_alias, by)
-        users = await teams.teams_using(db, default_model=model_alias)
+        users = await teams_sql.teams_using(db, default_model=model_alias)
         if users:
             raise Conflict(
                 f"model alias {model_alias!r} is the default model of team(s) "
@@ -387,7 +389,7 @@ async def delete_alias(db: Database, model_alias: str, by: Operator) -> Deleted:
                 "change their default_model first"
             )
         before = await get_alias(db, model_alias)
-        await catalog.delete_alias(db, model_alias)
+        await catalog_sql.delete_alias(db, model_alias)
         await audit.record(
             db, by, "model_alias.delete", f"model_alias:{model_alias}", before=before
         )
@@ -424,7 +426,7 @@ async def apply_config(
                 access_groups=alias.access_groups, deployments=alias.deployments
             )
             await update_alias(db, alias.model_alias, update, settings, by)
-    await catalog.set_config_managed(
+    await catalog_sql.set_config_managed(
         db,
         source,
         groups=[g.group_name for g in config.access_groups],
@@ -434,13 +436,13 @@ async def apply_config(
 
 async def forget_config(db: Database) -> None:
     """A start without a config file: nothing is managed by one any more."""
-    await catalog.set_config_managed(db, None, groups=[], aliases=[])
+    await catalog_sql.set_config_managed(db, None, groups=[], aliases=[])
 
 
 async def _refuse_if_managed(db: Database, kind: str, name: str, by: Operator) -> None:
     if by.actor == CONFIG_ACTOR:
         return
-    source = await catalog.config_source(db, kind, name)
+    source = await catalog_sql.config_source(db, kind, name)
     if source is not None:
         what = kind.replace("_", " ")
         raise Conflict(
@@ -451,7 +453,7 @@ async def _refuse_if_managed(db: Database, kind: str, name: str, by: Operator) -
 
 async def ensure_builtin_alias(db: Database) -> None:
     """The zero-config alias: the mock provider, open to every team. Idempotent."""
-    await catalog.insert_alias(
+    await catalog_sql.insert_alias(
         db,
         BUILTIN_MODEL_ALIAS,
         [],

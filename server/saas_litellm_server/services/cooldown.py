@@ -22,8 +22,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from ..store import Database, DatabaseUnavailable
-from ..store import cooldowns as store
+from ..store import Database, DatabaseUnavailable, cooldowns_sql
 
 __all__ = ["SYNC_SECONDS", "Cooldowns", "shared_key", "sync_forever"]
 
@@ -79,7 +78,7 @@ class Cooldowns:
         if health.failures >= self.failures:
             health.failures = 0
             health.until = self.clock() + self.seconds
-            self._write(store.start, shared_key(key), self.wall() + self.seconds)
+            self._write(cooldowns_sql.start, shared_key(key), self.wall() + self.seconds)
 
     def succeeded(self, key: Hashable) -> None:
         cooling = self.cooling(key)
@@ -87,7 +86,7 @@ class Cooldowns:
         if cooling:  # tried while cooling (every deployment was) and it worked: over for all
             digest = shared_key(key)
             self._shared.pop(digest, None)
-            self._write(store.clear, digest)
+            self._write(cooldowns_sql.clear, digest)
 
     def absorb(self, active: dict[str, float]) -> None:
         """Take the cooldowns the database holds (shared key -> end, seconds since the epoch)."""
@@ -97,7 +96,7 @@ class Cooldowns:
     async def sync(self) -> None:
         """Read the cooldowns every process started (nothing without a database)."""
         if self.db is not None:
-            self.absorb(await store.active(self.db, self.wall()))
+            self.absorb(await cooldowns_sql.active(self.db, self.wall()))
 
     async def drain(self) -> None:
         """Wait for the writes under way (tests; shutdown)."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..store import Database
+from ..store.teams_sql import Balance
 from . import webhooks
 
 __all__ = ["CreditEvent", "after_change", "credits_event", "refilled"]
@@ -25,13 +26,13 @@ CreditEvent = Literal["credits.low", "credits.exhausted", "credits.refilled"]
 
 
 async def credits_event(
-    db: Database, kind: CreditEvent, team: Mapping[str, Any], data: Mapping[str, Any]
+    db: Database, kind: CreditEvent, team: Balance, data: Mapping[str, Any]
 ) -> None:
-    """Emit one credit event for ``team`` (a row with ``team_id`` and ``organization_id``).
+    """Emit one credit event for ``team`` (its balance after the change that causes it).
     Call it inside the transaction of the change, so that the event exists iff the change
     does."""
     payload = {"team_id": team["team_id"], **data}
-    organization_id = team.get("organization_id")
+    organization_id = team["organization_id"]
     await webhooks.emit(
         db, kind, {**payload, "organization_id": organization_id}, organization_id=organization_id
     )
@@ -40,11 +41,11 @@ async def credits_event(
         kind,
         team["team_id"],
         " ".join(f"{k}={v}" for k, v in data.items()),
-        extra={"event_type": kind, "organization_id": team.get("organization_id"), **payload},
+        extra={"event_type": kind, "organization_id": team["organization_id"], **payload},
     )
 
 
-async def after_change(db: Database, team: Mapping[str, Any], credits: int) -> None:
+async def after_change(db: Database, team: Balance, credits: int) -> None:
     """After ``credits`` (signed) changed ``team``'s credits_remaining (``team`` holds the
     balance after it): ``credits.low`` when the balance crossed the team's
     ``low_balance_threshold`` going down, ``credits.exhausted`` when it reached 0."""
@@ -52,7 +53,7 @@ async def after_change(db: Database, team: Mapping[str, Any], credits: int) -> N
         return
     after = int(team["credits_remaining"])
     before = after - credits
-    threshold = team.get("low_balance_threshold")
+    threshold = team["low_balance_threshold"]
     if threshold is not None and before > threshold >= after:
         await credits_event(
             db,
@@ -64,7 +65,7 @@ async def after_change(db: Database, team: Mapping[str, Any], credits: int) -> N
         await credits_event(db, "credits.exhausted", team, {"credits_remaining": after})
 
 
-async def refilled(db: Database, team: Mapping[str, Any], credits: int, period: str) -> None:
+async def refilled(db: Database, team: Balance, credits: int, period: str) -> None:
     """An auto-refill added ``credits`` for ``period``."""
     await credits_event(
         db,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from ..errors import Conflict, ValidationFailed
-from ..store import Database, Statement, idempotency
+from ..store import Database, Statement, idempotency_sql
 
 __all__ = [
     "Claim",
@@ -146,9 +146,9 @@ async def begin(
     """Claim ``key`` for this request, or return what to replay."""
     for _ in range(3):  # a key that expires between the claim and the look-up: claim again
         token = secrets.token_hex(16)
-        if await idempotency.claim(db, scope, key, print_, token=token, ttl=ttl, lease=lease):
+        if await idempotency_sql.claim(db, scope, key, print_, token=token, ttl=ttl, lease=lease):
             return Claim(scope=scope, key=key, token=token, lease=lease, keep=keep)
-        row = await idempotency.get(db, scope, key)
+        row = await idempotency_sql.get(db, scope, key)
         if row is None:
             continue
         if row["fingerprint"] != print_:
@@ -164,7 +164,9 @@ async def begin(
                 param="Idempotency-Key",
                 headers={"Retry-After": "1"},
             )
-        return Replay(status_code=int(row["status_code"]), body=str(row["body"]))
+        status_code = row["status_code"]
+        assert status_code is not None  # a key is done once its response is kept
+        return Replay(status_code=status_code, body=str(row["body"]))
     raise Conflict("the Idempotency-Key is contended; retry", param="Idempotency-Key")
 
 
@@ -181,7 +183,7 @@ def keep_step(body: bytes, status_code: int = 200) -> tuple[Statement, dict[str,
     claim = current()
     if claim is None or claim.kept:
         return None
-    return idempotency.finish_statement(
+    return idempotency_sql.finish_statement(
         claim.scope, claim.key, claim.token, status_code, claim.keep(body)
     )
 
@@ -191,8 +193,8 @@ async def finish(db: Database, claim: Claim, status_code: int, body: bytes) -> N
     if claim.kept:
         return
     if status_code >= 500 or status_code == 429:
-        await idempotency.release(db, claim.scope, claim.key, claim.token)
-    elif not await idempotency.finish(
+        await idempotency_sql.release(db, claim.scope, claim.key, claim.token)
+    elif not await idempotency_sql.finish(
         db, claim.scope, claim.key, claim.token, status_code, claim.keep(body)
     ):
         logger.warning("idempotency key %r was taken over before its response was kept", claim.key)
@@ -203,7 +205,7 @@ async def abort(db: Database, claim: Claim) -> None:
     """Let a retry run again at once: the request ended without a response (nothing was kept,
     so nothing it did committed together with a response)."""
     if not claim.kept:
-        await idempotency.release(db, claim.scope, claim.key, claim.token)
+        await idempotency_sql.release(db, claim.scope, claim.key, claim.token)
 
 
 class Rendered(Protocol):
@@ -228,12 +230,12 @@ async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Await
     write: it takes SQLite's write lock, and proves the key is still this request's) and
     closes by keeping the response, if a success: the effect and its replay commit together."""
     async with db.transaction():
-        if not await idempotency.renew(db, claim.scope, claim.key, claim.token, claim.lease):
+        if not await idempotency_sql.renew(db, claim.scope, claim.key, claim.token, claim.lease):
             raise superseded(claim)
         response = await produce()
         if response.status_code < 300:
             kept = claim.keep(bytes(response.body))
-            step = idempotency.finish_statement(
+            step = idempotency_sql.finish_statement(
                 claim.scope, claim.key, claim.token, response.status_code, kept
             )
             if not await db.run(*step):
@@ -286,7 +288,9 @@ async def keep_alive(db: Database, claim: Claim) -> None:
     lost."""
     while True:
         try:
-            if not await idempotency.renew(db, claim.scope, claim.key, claim.token, claim.lease):
+            if not await idempotency_sql.renew(
+                db, claim.scope, claim.key, claim.token, claim.lease
+            ):
                 return
         except Exception:  # the database is away: the lease will lapse, as it should
             logger.warning("could not renew the lease of idempotency key %r", claim.key)

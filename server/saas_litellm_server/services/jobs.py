@@ -35,7 +35,7 @@ from saas_litellm_models import (
 from .._money import micros_of
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
-from ..store import Database, calls, jobs, teams
+from ..store import Database, calls_sql, jobs_sql, teams_sql, usage_sql
 from ..store._util import utcnow
 from . import billing, refills
 from .pagination import page, position
@@ -86,9 +86,9 @@ async def create_job(
     limits = _limits(body)
     for attempt in range(2):
         async with db.transaction():
-            settings = await teams.reserve_credit(db, team.team_id)
+            settings = await teams_sql.reserve_credit(db, team.team_id)
             if settings is not None:
-                row = await jobs.insert_job(
+                row = await jobs_sql.insert_job(
                     db,
                     job_id=str(uuid.uuid4()),
                     team_id=team.team_id,
@@ -97,7 +97,7 @@ async def create_job(
                     user_id=body.user_id,
                     budget=settings,
                     limits=limits,
-                    caps=billing.Budget.of(settings).limited(**limits).caps(1),
+                    caps=billing.Budget.of_team(settings).limited(**limits).caps(1),
                 )
                 job = Job.model_validate(row)
                 if then is not None:
@@ -109,7 +109,7 @@ async def create_job(
         # apply it, then try once more — also when a concurrent request or another process
         # applied it first, whose credits this request may use just as well.
         await refills.refill_team(db, team.team_id, now or utcnow())
-    balance = await teams.get_team(db, team.team_id)
+    balance = await teams_sql.get_team(db, team.team_id)
     raise InsufficientCredits(
         team.team_id,
         credits_remaining=0 if balance is None else balance["credits_remaining"],
@@ -129,23 +129,23 @@ def _limits(body: JobCreateRequest) -> dict[str, int]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-async def _require_job(db: Database, team: TeamContext, job_id: str) -> jobs.JobRow:
-    row = await jobs.get_job(db, job_id, team.team_id)
+async def _require_job(db: Database, team: TeamContext, job_id: str) -> jobs_sql.JobRow:
+    row = await jobs_sql.get_job(db, job_id, team.team_id)
     if row is None:
         raise NotFound(f"job {job_id!r} not found")
     return row
 
 
-async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs.JobRow:
+async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs_sql.JobRow:
     """The job, if this team may still make calls on it."""
     _check_active(team)
     if team.looked_up_job == job_id:  # read together with the key
         if team.job is None:
             raise NotFound(f"job {job_id!r} not found")
-        row = jobs.job_row(team.job)
+        row = team.job
     else:
         row = await _require_job(db, team, job_id)
-    if row["status"] not in jobs.OPEN_STATUSES:
+    if row["status"] not in jobs_sql.OPEN_STATUSES:
         raise Conflict(f"job {job_id!r} is already {row['status']}; it takes no more calls")
     return row
 
@@ -155,27 +155,27 @@ JOB_FAILED = "job failed"
 SETTLING = "calls in flight: settled when they end"
 
 
-def _credit_reason(row: jobs.JobRow) -> str | None:
+def _credit_reason(row: jobs_sql.JobRow) -> str | None:
     """Why a closed job spent no credit (``None``: it did, or it is still open)."""
-    if row["credit_applied"] or row["status"] in jobs.OPEN_STATUSES:
+    if row["credit_applied"] or row["status"] in jobs_sql.OPEN_STATUSES:
         return None
     if row["settled_at"] is None:
         return SETTLING
     return NO_SUCCESSFUL_CALL if row["status"] == "completed" else JOB_FAILED
 
 
-async def _costs(db: Database, team_id: str, row: jobs.JobRow) -> JobCosts:
-    remaining = row.get("credits_remaining_after")
+async def _costs(db: Database, team_id: str, row: jobs_sql.JobRow) -> JobCosts:
+    remaining = row["credits_remaining_after"]
     if remaining is None:  # not settled: report the team's current figure
-        team = await teams.get_team(db, team_id)
+        team = await teams_sql.get_team(db, team_id)
         remaining = 0 if team is None else team["credits_remaining"]
     return JobCosts(
-        **await jobs.job_costs(db, row),
+        **await usage_sql.job_costs(db, row),
         credit_applied=row["credit_applied"],
         credit_reason=_credit_reason(row),
         credits_remaining=remaining,
-        credits_charged=row.get("credits_charged", 0),
-        credits_reserved=row.get("credits_held", 0),
+        credits_charged=row["credits_charged"],
+        credits_reserved=row["credits_held"],
     )
 
 
@@ -185,7 +185,7 @@ async def get_job(
     """The job with its calls; ``operator`` shows what only the operator sees (each call's
     provider cost: the team's own key sees its own cost, never the margin)."""
     row = await _require_job(db, team, job_id)
-    call_rows = await calls.list_calls(db, job_id, operator=operator)
+    call_rows = await calls_sql.list_calls(db, job_id, operator=operator)
     return JobDetail.model_validate(
         {
             **row,
@@ -205,7 +205,7 @@ async def complete_job(
         current = await _require_job(db, team, job_id)
         metadata = {**current["metadata"], **body.metadata}
     async with db.transaction():
-        row = await jobs.close_job(
+        row = await jobs_sql.close_job(
             db,
             job_id,
             team.team_id,
@@ -242,7 +242,7 @@ async def list_jobs(db: Database, team_id: str, query: JobListQuery) -> JobList:
 
 async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
     """Jobs across teams (admin), newest first, filtered by every parameter ``query`` gives."""
-    rows = await jobs.list_jobs(
+    rows = await jobs_sql.list_jobs(
         db,
         query.team_id,
         organization_id=query.organization_id,
@@ -265,7 +265,7 @@ async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int
     conditional update."""
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ttl)
     settled = 0
-    for row in await jobs.abandoned(db, cutoff, batch):
+    for row in await jobs_sql.abandoned(db, cutoff, batch):
         status: Literal["completed", "failed"] = "completed" if row["succeeded"] else "failed"
         team = TeamContext(team_id=row["team_id"], status="active", default_model=None)
         body = JobCompleteRequest(
@@ -282,11 +282,11 @@ async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int
 async def settle_unsettled(db: Database, now: dt.datetime, *, batch: int = 500) -> int:
     """Settle the closed jobs whose settlement was left undone (the process that ended their
     last call stopped first), and drop the calls in flight that outlived every deadline (their
-    process died: ``calls.interrupt`` has recorded what they streamed), settling their job if
+    process died: ``calls_sql.interrupt`` has recorded what they streamed), settling their job if
     it is closed. Safe to run in every process at once. Returns how many jobs it settled."""
     count = 0
-    for row in await jobs.unsettled(db, now, batch):
-        if await jobs.forget_inflight(db, row["job_id"], now):
+    for row in await jobs_sql.unsettled(db, now, batch):
+        if await jobs_sql.forget_inflight(db, row["job_id"], now):
             logger.warning(
                 "job %s: dropped its calls in flight, whose server stopped", row["job_id"]
             )

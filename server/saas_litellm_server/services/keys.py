@@ -24,7 +24,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound
-from ..store import Database, keys, teams
+from ..store import Database, keys_sql, teams_sql
 from .audit import Operator, record
 
 __all__ = [
@@ -64,11 +64,11 @@ async def issue_key(
     now: dt.datetime,
     replaces: str | None = None,
     key: str | None = None,
-) -> tuple[str, keys.KeyRow]:
+) -> tuple[str, keys_sql.KeyRow]:
     """A new key for the team (``key``, or a fresh one): the key itself (shown once) and what
     is stored of it."""
     key = key or new_virtual_key()
-    row = await keys.insert_key(
+    row = await keys_sql.insert_key(
         db,
         key_id="key_" + secrets.token_hex(12),
         team_id=team_id,
@@ -83,7 +83,7 @@ async def issue_key(
 
 
 async def _live_team(db: Database, team_id: str) -> None:
-    if await teams.get_team(db, team_id) is None:
+    if await teams_sql.get_team(db, team_id) is None:
         raise NotFound(f"team {team_id!r} not found")
 
 
@@ -92,11 +92,11 @@ async def _locked_team(db: Database, team_id: str) -> None:
     changes to its keys run one at a time: two concurrent creations cannot both see room for
     the last key, two rotations cannot both leave their new key working. (A write, which a
     SQLite transaction must begin with, see ``store._database``.)"""
-    if not await teams.lock_team(db, team_id):
+    if not await teams_sql.lock_team(db, team_id):
         raise NotFound(f"team {team_id!r} not found")
 
 
-def _working(row: keys.KeyRow, now: dt.datetime) -> bool:
+def _working(row: keys_sql.KeyRow, now: dt.datetime) -> bool:
     return row["revoked_at"] is None and (row["expires_at"] is None or row["expires_at"] > now)
 
 
@@ -107,7 +107,7 @@ async def create_key(
         raise InvalidRequest("expires_at is in the past", param="expires_at")
     async with db.transaction():
         await _locked_team(db, team_id)
-        existing = await keys.list_keys(db, team_id)
+        existing = await keys_sql.list_keys(db, team_id)
         if sum(_working(k, by.now) for k in existing) >= MAX_WORKING_KEYS:
             raise Conflict(
                 f"team {team_id!r} has {MAX_WORKING_KEYS} working keys; revoke one first"
@@ -119,21 +119,23 @@ async def create_key(
     return KeyCreated(virtual_key=key, **row)
 
 
-def _info(row: keys.KeyRow) -> VirtualKeyInfo:
+def _info(row: keys_sql.KeyRow) -> VirtualKeyInfo:
     return VirtualKeyInfo.model_validate(row)
 
 
 async def list_keys(db: Database, team_id: str) -> KeyList:
     await _live_team(db, team_id)
-    return KeyList(keys=[_info(r) for r in await keys.list_keys(db, team_id)])
+    return KeyList(keys=[_info(r) for r in await keys_sql.list_keys(db, team_id)])
 
 
 async def revoke_key(db: Database, team_id: str, key_id: str, by: Operator) -> VirtualKeyInfo:
     """Stop one key at once; revoking a revoked key changes nothing."""
     async with db.transaction():
         await _locked_team(db, team_id)
-        before = next((k for k in await keys.list_keys(db, team_id) if k["key_id"] == key_id), None)
-        row = await keys.revoke_key(db, team_id, key_id, by.now)
+        before = next(
+            (k for k in await keys_sql.list_keys(db, team_id) if k["key_id"] == key_id), None
+        )
+        row = await keys_sql.revoke_key(db, team_id, key_id, by.now)
         if row is None or before is None:
             raise NotFound(f"key {key_id!r} of team {team_id!r} not found")
         if before["revoked_at"] is None:
@@ -151,7 +153,7 @@ async def rotate_keys(
     until = by.now + grace
     async with db.transaction():
         await _locked_team(db, team_id)
-        retired = await keys.expire_keys(db, team_id, until=until, now=by.now)
+        retired = await keys_sql.expire_keys(db, team_id, until=until, now=by.now)
         # named for when it was made: after a rotation the team's keys are told apart
         name = f"rotated {by.now:%Y-%m-%d %H:%M} UTC"
         key, row = await issue_key(db, team_id, name=name, expires_at=None, now=by.now)
@@ -184,9 +186,9 @@ async def reissue_key(db: Database, kept: str, by: Operator) -> str:
         return kept
     team_id, lost = data["team_id"], data["key_id"]
     async with db.transaction():
-        if not await teams.lock_team(db, team_id):
+        if not await teams_sql.lock_team(db, team_id):
             raise NotFound(f"team {team_id!r} not found (it was removed since)")
-        old, working = await keys.revoke_lost(db, team_id, lost, by.now)
+        old, working = await keys_sql.revoke_lost(db, team_id, lost, by.now)
         if old is None:
             raise NotFound(f"key {lost!r} of team {team_id!r} not found")
         if not working:

@@ -17,7 +17,7 @@ import time
 from .. import _metrics
 from .._runtime import Runtime
 from ..errors import RateLimited
-from ..store import auth_failures
+from ..store import auth_failures_sql
 
 __all__ = ["WINDOW_SECONDS", "check", "failed", "forget_before"]
 
@@ -45,7 +45,7 @@ async def check(runtime: Runtime, address: str) -> None:
     if not limit:
         return
     window_id, left = _window()
-    if await auth_failures.count(runtime.db, address, window_id) >= limit:
+    if await auth_failures_sql.count(runtime.db, address, window_id) >= limit:
         _count("refused")
         raise _refusal(left)
 
@@ -55,13 +55,13 @@ async def failed(runtime: Runtime, address: str) -> None:
     _count("failed")
     if runtime.settings.auth_failures_per_minute:
         window_id, _ = _window()
-        await auth_failures.add(runtime.db, address, window_id)
+        await auth_failures_sql.add(runtime.db, address, window_id)
 
 
 async def forget_before(runtime: Runtime) -> None:
     """Drop the windows that have ended (the maintenance sweep)."""
     window_id, _ = _window()
-    await auth_failures.delete_before(runtime.db, window_id)
+    await auth_failures_sql.delete_before(runtime.db, window_id)
 
 
 def _count(outcome: str) -> None:

@@ -12,7 +12,14 @@ import datetime as dt
 import logging
 
 from .._runtime import Runtime
-from ..store import DatabaseUnavailable, calls, cooldowns, idempotency, rate_limits, webhooks
+from ..store import (
+    DatabaseUnavailable,
+    calls_sql,
+    cooldowns_sql,
+    idempotency_sql,
+    rate_limits_sql,
+    webhooks_sql,
+)
 from . import lockout, refills
 from .jobs import settle_abandoned, settle_unsettled
 from .rate_limits import current_window
@@ -24,7 +31,7 @@ logger = logging.getLogger("saas_litellm_server")
 
 async def tick(runtime: Runtime) -> int:
     """One round of housekeeping; returns the number of abandoned jobs it settled."""
-    interrupted = await calls.interrupt(runtime.db)
+    interrupted = await calls_sql.interrupt(runtime.db)
     if interrupted:
         logger.warning(
             "closed %d streamed call(s) whose server stopped mid-stream (tokens counted to "
@@ -40,13 +47,15 @@ async def tick(runtime: Runtime) -> int:
     refilled = await refills.refill_due(runtime.db, runtime.clock())
     if refilled:
         logger.info("auto-refilled %d team(s)", refilled)
-    await idempotency.delete_expired(runtime.db)
+    await idempotency_sql.delete_expired(runtime.db)
     window_id, _ = current_window(runtime)
-    await rate_limits.delete_before(runtime.db, window_id - 1)
+    await rate_limits_sql.delete_before(runtime.db, window_id - 1)
     await lockout.forget_before(runtime)
     retention = dt.timedelta(seconds=runtime.settings.webhooks_log_retention_seconds)
-    await cooldowns.delete_expired(runtime.db, runtime.cooldowns.wall())
-    await webhooks.delete_finished_before(runtime.db, dt.datetime.now(dt.timezone.utc) - retention)
+    await cooldowns_sql.delete_expired(runtime.db, runtime.cooldowns.wall())
+    await webhooks_sql.delete_finished_before(
+        runtime.db, dt.datetime.now(dt.timezone.utc) - retention
+    )
     return settled
 
 

@@ -15,7 +15,7 @@ import time
 
 from .._runtime import Runtime, TeamContext
 from ..errors import RateLimited
-from ..store import rate_limits
+from ..store import rate_limits_sql
 
 __all__ = ["admit", "current_window", "record_tokens"]
 
@@ -33,11 +33,11 @@ async def admit(runtime: Runtime, team: TeamContext) -> int | None:
     if not team.limited:
         return None
     window_id, left = current_window(runtime)
-    if await rate_limits.admit(
+    if await rate_limits_sql.admit(
         runtime.db, team.team_id, window_id, rpm=team.rpm_limit, tpm=team.tpm_limit
     ):
         return window_id
-    requests, _ = await rate_limits.window_usage(runtime.db, team.team_id, window_id)
+    requests, _ = await rate_limits_sql.window_usage(runtime.db, team.team_id, window_id)
     which = (
         f"{team.rpm_limit} requests"
         if team.rpm_limit is not None and requests >= team.rpm_limit
@@ -55,4 +55,4 @@ async def record_tokens(
     runtime: Runtime, team: TeamContext, window_id: int | None, tokens: int
 ) -> None:
     if window_id is not None:
-        await rate_limits.add_tokens(runtime.db, team.team_id, window_id, tokens)
+        await rate_limits_sql.add_tokens(runtime.db, team.team_id, window_id, tokens)

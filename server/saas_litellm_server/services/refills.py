@@ -16,7 +16,7 @@ import datetime as dt
 from saas_litellm_models import AutoRefillRequest, Team
 
 from ..errors import NotFound
-from ..store import Database, teams
+from ..store import Database, teams_sql
 from . import audit, credit_events
 from .audit import Operator
 
@@ -38,7 +38,7 @@ async def refill_team(db: Database, team_id: str, now: dt.datetime) -> bool:
     """Refill the team if its refill for the current period is due; whether credits were
     added (a top-up of a team at or above its amount adds none, but uses up the period)."""
     async with db.transaction():
-        result = await teams.apply_refill(db, team_id, period_keys(now), now)
+        result = await teams_sql.apply_refill(db, team_id, period_keys(now), now)
         if result is None:
             return False
         after, added, key = result
@@ -50,7 +50,7 @@ async def refill_team(db: Database, team_id: str, now: dt.datetime) -> bool:
 async def refill_due(db: Database, now: dt.datetime, *, batch: int = 500) -> int:
     """Apply every refill due at ``now`` (the maintenance sweep); how many added credits."""
     refilled = 0
-    for team_id in await teams.refills_due(db, period_keys(now), batch):
+    for team_id in await teams_sql.refills_due(db, period_keys(now), batch):
         if await refill_team(db, team_id, now):
             refilled += 1
     return refilled
@@ -73,11 +73,11 @@ async def _change(
     db: Database, team_id: str, refill: dict[str, object] | None, by: Operator, action: str
 ) -> Team:
     async with db.transaction():
-        if not await teams.lock_team(db, team_id):
+        if not await teams_sql.lock_team(db, team_id):
             raise NotFound(f"team {team_id!r} not found")
-        before = await teams.get_team(db, team_id)
-        await teams.set_auto_refill(db, team_id, refill)
-        after = await teams.get_team(db, team_id)
+        before = await teams_sql.get_team(db, team_id)
+        await teams_sql.set_auto_refill(db, team_id, refill)
+        after = await teams_sql.get_team(db, team_id)
         assert before is not None
         assert after is not None
         old, new = audit.changed(before, after)

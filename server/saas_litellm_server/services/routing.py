@@ -14,12 +14,12 @@ from .._logging import current_request_id
 from .._runtime import Runtime, TeamContext
 from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed, UpstreamTimedOut
 from ..providers import Provider, ProviderError, ProviderRequest
-from ..store import catalog, teams
+from ..store import catalog_sql, teams_sql
 
 __all__ = [
     "Deployment",
     "Fallback",
-    "Route",
+    "ResolvedAlias",
     "cost_pico",
     "ensure_triable",
     "log_failure",
@@ -50,7 +50,10 @@ class Deployment:
 
 
 @dataclass(frozen=True)
-class Route:
+class ResolvedAlias:
+    """The alias a call uses and its deployments, in the order to try them (not named
+    ``Route``: that is Starlette's)."""
+
     alias: str
     deployments: tuple[Deployment, ...]
 
@@ -65,7 +68,7 @@ def cost_pico(deployment: Deployment, prompt_tokens: int, completion_tokens: int
     )
 
 
-async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Route:
+async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> ResolvedAlias:
     """The alias the call will use, after checking the team may use it.
 
     Aliases and a team's groups are read through a short per-process cache
@@ -74,24 +77,26 @@ async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Rou
     name = model or team.default_model or runtime.settings.default_model
     alias = runtime.aliases.get(name)
     if alias is None:
-        alias = await catalog.get_alias(runtime.db, name)
+        alias = await catalog_sql.get_alias(runtime.db, name)
         if alias is None:
             raise InvalidRequest(f"unknown model {name!r}", param="model")
         runtime.aliases.put(name, alias)
     if not alias["public"]:
         granted = runtime.team_groups.get(team.team_id)
         if granted is None:
-            granted = frozenset(await teams.team_access_groups(runtime.db, team.team_id))
+            granted = frozenset(await teams_sql.team_access_groups(runtime.db, team.team_id))
             runtime.team_groups.put(team.team_id, granted)
         if not granted.intersection(alias["access_groups"]):
             raise PermissionDenied(
                 f"team {team.team_id!r} has no access group that grants model {name!r}",
                 param="model",
             )
-    return Route(alias=name, deployments=tuple(Deployment(**d) for d in alias["deployments"]))
+    return ResolvedAlias(
+        alias=name, deployments=tuple(Deployment(**d) for d in alias["deployments"])
+    )
 
 
-def plan(runtime: Runtime, route: Route) -> list[Deployment]:
+def plan(runtime: Runtime, route: ResolvedAlias) -> list[Deployment]:
     """The order to try deployments in: the alias's order, minus those cooling down (unless all
     of them are, in which case they are all tried anyway)."""
     healthy = [d for d in route.deployments if not runtime.cooldowns.cooling(d.key)]
@@ -172,7 +177,7 @@ class Fallback:
     caller says how it went: :meth:`succeeded`, or :meth:`failed`, which answers whether the next
     deployment should be tried (a retryable failure, and for a stream nothing sent yet)."""
 
-    def __init__(self, runtime: Runtime, route: Route, team_id: str) -> None:
+    def __init__(self, runtime: Runtime, route: ResolvedAlias, team_id: str) -> None:
         self.runtime, self.route, self.team_id = runtime, route, team_id
         self.order = plan(runtime, route)
         self.deployment = self.order[0]
@@ -227,7 +232,7 @@ def unavailable(runtime: Runtime, deployment: Deployment) -> str | None:
     return provider.unavailable(deployment.model, deployment.api_base)
 
 
-def ensure_triable(runtime: Runtime, route: Route) -> None:
+def ensure_triable(runtime: Runtime, route: ResolvedAlias) -> None:
     """Refuse a call none of whose deployments could be tried — before any SSE byte is sent."""
     reasons = [unavailable(runtime, d) for d in route.deployments]
     first = reasons[0] if reasons else "it has no deployment"

@@ -1,6 +1,6 @@
 """Figures for the operator's dashboard: totals, calls and spend per day and per model, the
 teams that spend most, and the admin's view of one job. Aggregation is the store's
-(``store.stats``); this module shapes it into typed values, so no template computes a figure."""
+(``store.usage_sql``); this module shapes it into typed values, so no template computes a figure."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from saas_litellm_models import JobDetail
 from .._money import usd
 from .._runtime import TeamContext
 from ..errors import NotFound
-from ..store import Database, stats
-from ..store import teams as team_store
+from ..store import Database, teams_sql, usage_sql
 from . import jobs
 
 __all__ = [
@@ -71,6 +70,10 @@ def day_start(now: dt.datetime) -> dt.datetime:
     return utc.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _call_totals(row: usage_sql.CallTotalsRow) -> CallTotals:
+    return CallTotals(row["label"], row["calls"], row["errors"], row["tokens"], row["cost_micros"])
+
+
 def _totals(label: str, rows: list[CallTotals]) -> CallTotals:
     return CallTotals(
         label,
@@ -86,41 +89,31 @@ async def usage_by_day(
 ) -> list[CallTotals]:
     """One entry per UTC day of the last ``days`` (today included, empty days as zero)."""
     first = day_start(now) - dt.timedelta(days=days - 1)
-    rows = {r["day"]: r for r in await stats.calls_by_day(db, team_id=team_id, since=first)}
+    rows = {r["label"]: r for r in await usage_sql.calls_by_day(db, team_id=team_id, since=first)}
     out = []
     for i in range(days):
         day = (first + dt.timedelta(days=i)).date().isoformat()
         r = rows.get(day)
-        out.append(
-            CallTotals(day, r["calls"], r["errors"], r["tokens"], r["cost_micros"])
-            if r
-            else CallTotals(day, 0, 0, 0, 0)
-        )
+        out.append(_call_totals(r) if r else CallTotals(day, 0, 0, 0, 0))
     return out
 
 
 async def usage_by_model(
     db: Database, *, since: dt.datetime | None, team_id: str | None = None
 ) -> list[CallTotals]:
-    rows = await stats.calls_by_model(db, team_id=team_id, since=since)
-    return [
-        CallTotals(r["model_alias"], r["calls"], r["errors"], r["tokens"], r["cost_micros"])
-        for r in rows
-    ]
+    rows = await usage_sql.calls_by_model(db, team_id=team_id, since=since)
+    return [_call_totals(r) for r in rows]
 
 
 async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overview:
     """Everything the dashboard's first page shows."""
-    totals = await stats.credit_totals(db)
+    totals = await usage_sql.credit_totals(db)
     series = await usage_by_day(db, now, days=days)
     first = day_start(now) - dt.timedelta(days=days - 1)
-    top = [
-        CallTotals(r["team_id"], r["calls"], r["errors"], r["tokens"], r["cost_micros"])
-        for r in await stats.top_teams(db, since=first, limit=10)
-    ]
+    top = [_call_totals(r) for r in await usage_sql.top_teams(db, since=first, limit=10)]
     return Overview(
         **totals,
-        jobs_today=await stats.job_count(db, since=day_start(now)),
+        jobs_today=await usage_sql.job_count(db, since=day_start(now)),
         today=series[-1],
         period=_totals(f"last {days} days", series),
         days=series,
@@ -132,7 +125,7 @@ async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overvie
 async def get_job(db: Database, team_id: str, job_id: str) -> JobDetail:
     """A team's job with its calls, as the operator sees it (the team's view, plus each call's
     provider cost)."""
-    row = await team_store.get_team(db, team_id)
+    row = await teams_sql.get_team(db, team_id)
     if row is None:
         raise NotFound(f"team {team_id!r} not found")
     team = TeamContext(team_id=team_id, status=row["status"], default_model=row["default_model"])

@@ -24,7 +24,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
-from ..store import Database, catalog, jobs, teams
+from ..store import Database, catalog_sql, teams_sql, usage_sql
 from . import audit, credit_events, webhooks
 from .audit import Operator
 from .keys import hash_key, issue_key, new_virtual_key
@@ -60,11 +60,11 @@ async def create_team(
         # team: 409) or goes first (and then this is a 400).
         await _lock_organization(db, body.organization_id, by, create_missing=create_missing)
         await _lock_default_model(db, body.default_model)
-        missing = await catalog.lock_groups(db, body.access_groups)
+        missing = await catalog_sql.lock_groups(db, body.access_groups)
         if missing and not create_missing:
             raise _unknown_groups(missing)
         for group in missing:
-            made = await catalog.insert_group(db, group, None)
+            made = await catalog_sql.insert_group(db, group, None)
             if made is not None:
                 await audit.record(
                     db,
@@ -73,7 +73,7 @@ async def create_team(
                     f"model_access_group:{group}",
                     after=ModelAccessGroup.model_validate(made),
                 )
-        created = await teams.insert_team(
+        created = await teams_sql.insert_team(
             db,
             team_id=body.team_id,
             organization_id=body.organization_id,
@@ -95,7 +95,7 @@ async def create_team(
             },
         )
         if not created:
-            removed = await teams.get_team(db, body.team_id) is None
+            removed = await teams_sql.get_team(db, body.team_id) is None
             raise Conflict(
                 f"team {body.team_id!r} "
                 + ("was removed; its id is not reused" if removed else "already exists"),
@@ -123,14 +123,14 @@ async def _lock_organization(
 ) -> None:
     """Lock the organization a team joins (400 if there is none; in local-dev mode it is
     created, unless it was removed: ids are not reused)."""
-    if await catalog.lock_organization(db, organization_id):
+    if await catalog_sql.lock_organization(db, organization_id):
         return
     if not create_missing:
         raise InvalidRequest(
             f"organization {organization_id!r} does not exist; create it first",
             param="organization_id",
         )
-    row = await catalog.insert_organization(db, organization_id, organization_id, None)
+    row = await catalog_sql.insert_organization(db, organization_id, organization_id, None)
     if row is not None:
         await audit.record(
             db,
@@ -139,7 +139,7 @@ async def _lock_organization(
             f"organization:{organization_id}",
             after=Organization.model_validate(row),
         )
-    if not await catalog.lock_organization(db, organization_id):
+    if not await catalog_sql.lock_organization(db, organization_id):
         raise InvalidRequest(
             f"organization {organization_id!r} was removed; its id is not reused",
             param="organization_id",
@@ -148,7 +148,7 @@ async def _lock_organization(
 
 async def _lock_default_model(db: Database, model: str | None) -> None:
     """Lock the alias a team defaults to (400 if there is none)."""
-    if model is not None and not await catalog.lock_alias(db, model):
+    if model is not None and not await catalog_sql.lock_alias(db, model):
         raise InvalidRequest(f"unknown model alias {model!r}", param="default_model")
 
 
@@ -163,9 +163,9 @@ def _target(team_id: str) -> str:
     return f"team:{team_id}"
 
 
-async def _locked(db: Database, team_id: str) -> teams.TeamRow:
+async def _locked(db: Database, team_id: str) -> teams_sql.TeamRow:
     """The team, its row locked for the change the current transaction makes (404 if none)."""
-    if not await teams.lock_team(db, team_id):
+    if not await teams_sql.lock_team(db, team_id):
         raise NotFound(f"team {team_id!r} not found")
     return await _team_row(db, team_id)
 
@@ -178,10 +178,10 @@ async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: O
         # locked, as in create_team: a concurrent removal goes first or sees the team use them
         await _lock_default_model(db, changes.get("default_model"))
         if "access_groups" in changes:
-            missing = await catalog.lock_groups(db, changes["access_groups"])
+            missing = await catalog_sql.lock_groups(db, changes["access_groups"])
             if missing:
                 raise _unknown_groups(missing)
-        await teams.update_team(db, team_id, changes)
+        await teams_sql.update_team(db, team_id, changes)
         after = await _team_row(db, team_id)
         _check_budget(after)
         old, new = audit.changed(before, after)
@@ -190,7 +190,7 @@ async def update_team(db: Database, team_id: str, body: TeamUpdateRequest, by: O
     return Team.model_validate(after)
 
 
-def _check_budget(team: teams.TeamRow) -> None:
+def _check_budget(team: teams_sql.TeamRow) -> None:
     """A consumption mode needs its rate (the change is rolled back otherwise)."""
     mode = team["budget_mode"]
     if mode == "consumption_tokens" and team["tokens_per_credit"] is None:
@@ -208,19 +208,19 @@ async def delete_team(db: Database, team_id: str, by: Operator) -> Deleted:
     (jobs, calls, costs, grants) stays readable and keeps counting in usage."""
     async with db.transaction():
         before = await _locked(db, team_id)
-        open_jobs = await teams.open_job_count(db, team_id)
+        open_jobs = await teams_sql.open_job_count(db, team_id)
         if open_jobs:
             raise Conflict(
                 f"team {team_id!r} has {open_jobs} open job(s) (or jobs closed while calls "
                 "of theirs still run); complete or fail them first"
             )
-        await teams.delete_team(db, team_id, by.now)
+        await teams_sql.delete_team(db, team_id, by.now)
         await audit.record(db, by, "team.delete", _target(team_id), before=before)
     return Deleted(object="team", id=team_id)
 
 
-async def _team_row(db: Database, team_id: str) -> teams.TeamRow:
-    row = await teams.get_team(db, team_id)
+async def _team_row(db: Database, team_id: str) -> teams_sql.TeamRow:
+    row = await teams_sql.get_team(db, team_id)
     if row is None:
         raise NotFound(f"team {team_id!r} not found")
     return row
@@ -231,7 +231,7 @@ async def get_team(db: Database, team_id: str) -> Team:
 
 
 async def list_teams(db: Database, query: TeamListQuery) -> TeamList:
-    rows = await teams.list_teams(
+    rows = await teams_sql.list_teams(
         db,
         organization_id=query.organization_id,
         status=query.status,
@@ -244,17 +244,17 @@ async def list_teams(db: Database, query: TeamListQuery) -> TeamList:
 
 
 async def get_balance(db: Database, team_id: str) -> CreditBalance:
-    return CreditBalance.model_validate(teams.balance(await _team_row(db, team_id)))
+    return CreditBalance.model_validate(teams_sql.balance(await _team_row(db, team_id)))
 
 
 async def add_credits(
     db: Database, team_id: str, body: CreditsAddRequest, by: Operator
 ) -> CreditBalance:
     async with db.transaction():
-        row = await teams.add_credits(db, team_id, body.credits, body.reason, now=by.now)
+        row = await teams_sql.add_credits(db, team_id, body.credits, body.reason, now=by.now)
         if row is None:
             raise NotFound(f"team {team_id!r} not found")
-        balance = CreditBalance.model_validate(teams.balance(row))
+        balance = CreditBalance.model_validate(teams_sql.balance(row))
         await audit.record(
             db,
             by,
@@ -273,7 +273,7 @@ async def adjust_credits(
     only available credits (409 otherwise, with nothing changed)."""
     async with db.transaction():
         before = await _locked(db, team_id)
-        row = await teams.adjust_credits(db, team_id, body.credits, body.reason, now=by.now)
+        row = await teams_sql.adjust_credits(db, team_id, body.credits, body.reason, now=by.now)
         if row is None:
             available = before["credits_remaining"] - before["credits_reserved"]
             raise Conflict(
@@ -282,7 +282,7 @@ async def adjust_credits(
                 f"{-body.credits}",
                 param="credits",
             )
-        balance = CreditBalance.model_validate(teams.balance(row))
+        balance = CreditBalance.model_validate(teams_sql.balance(row))
         await credit_events.after_change(db, row, body.credits)
         await audit.record(
             db,
@@ -300,7 +300,7 @@ async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Op
     changes = body.changes()
     async with db.transaction():
         before = await _locked(db, team_id)
-        await teams.set_limits(db, team_id, changes)
+        await teams_sql.set_limits(db, team_id, changes)
         after = await _team_row(db, team_id)
         old, new = audit.changed(before, after)
         if new:
@@ -311,7 +311,7 @@ async def set_limits(db: Database, team_id: str, body: TeamLimitsRequest, by: Op
 async def set_status(db: Database, team_id: str, status: str, by: Operator) -> Team:
     async with db.transaction():
         before = await _locked(db, team_id)
-        await teams.set_status(db, team_id, status)
+        await teams_sql.set_status(db, team_id, status)
         after = await _team_row(db, team_id)
         action = "team.suspend" if status == "suspended" else "team.resume"
         old, new = audit.changed(before, after)
@@ -326,9 +326,9 @@ async def get_usage(
     db: Database, team_id: str, *, since: dt.datetime | None, until: dt.datetime | None
 ) -> TeamUsage:
     """Usage per job type; a removed team's too (its history stays readable)."""
-    if not await teams.existed(db, team_id):
+    if not await teams_sql.existed(db, team_id):
         raise NotFound(f"team {team_id!r} not found")
-    rows = await jobs.usage_by_job_type(db, team_id, since, until)
+    rows = await usage_sql.usage_by_job_type(db, team_id, since, until)
     return TeamUsage(
         team_id=team_id,
         since=since,
@@ -341,9 +341,11 @@ async def get_organization_usage(
     db: Database, organization_id: str, *, since: dt.datetime | None, until: dt.datetime | None
 ) -> OrganizationUsage:
     """Usage over all the organization's teams, one row per job type."""
-    if await catalog.get_organization(db, organization_id) is None:
+    if await catalog_sql.get_organization(db, organization_id) is None:
         raise NotFound(f"organization {organization_id!r} not found")
-    rows = await jobs.usage_by_job_type(db, None, since, until, organization_id=organization_id)
+    rows = await usage_sql.usage_by_job_type(
+        db, None, since, until, organization_id=organization_id
+    )
     return OrganizationUsage(
         organization_id=organization_id,
         since=since,

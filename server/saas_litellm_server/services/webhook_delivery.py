@@ -39,9 +39,7 @@ from standardwebhooks import Webhook
 
 from .._runtime import Runtime
 from .._version import __version__
-from ..store import DatabaseUnavailable
-from ..store import webhooks as store
-from ..store._database import Row
+from ..store import DatabaseUnavailable, webhooks_sql
 from ._addresses import RefusedAddress, resolve_url
 from .webhooks import on_emit
 
@@ -153,11 +151,11 @@ class DeliveryWorker:
     async def tick(self) -> int:
         """Claim and send what is due; the number claimed."""
         now = _utcnow()
-        if not await store.any_due(self.db, now):
+        if not await webhooks_sql.any_due(self.db, now):
             return 0
         token = secrets.token_hex(16)
         lease = dt.timedelta(seconds=self.settings.webhooks_lease_seconds)
-        claimed = await store.claim_due(
+        claimed = await webhooks_sql.claim_due(
             self.db, now=now, lease_until=now + lease, token=token, limit=BATCH
         )
         self._sending = asyncio.gather(
@@ -169,7 +167,7 @@ class DeliveryWorker:
             # stopping: hand back what is unfinished, for the next process to send now rather
             # than after the lease (an attempt that reached its receiver is sent again)
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await store.release(self.db, token)
+                await webhooks_sql.release(self.db, token)
             if self._stopping and not _cancelling():
                 return len(claimed)
             raise
@@ -182,11 +180,13 @@ class DeliveryWorker:
                 logger.error("webhook delivery failed", exc_info=outcome)
         return len(claimed)
 
-    async def _attempt(self, delivery: store.DeliveryRow, endpoint: Row, token: str) -> None:
+    async def _attempt(
+        self, delivery: webhooks_sql.DeliveryRow, endpoint: webhooks_sql.EndpointRow, token: str
+    ) -> None:
         delivery_id, webhook_id = delivery["delivery_id"], delivery["webhook_id"]
         if endpoint["deleted_at"] is not None or endpoint["status"] != "active":
             why = "removed" if endpoint["deleted_at"] is not None else endpoint["status"]
-            await store.give_up(self.db, delivery_id, token, f"the endpoint was {why}")
+            await webhooks_sql.give_up(self.db, delivery_id, token, f"the endpoint was {why}")
             return
         outcome = await self.send(endpoint["url"], endpoint["secret"], delivery)
         now = _utcnow()
@@ -201,7 +201,7 @@ class DeliveryWorker:
             window = dt.timedelta(seconds=self.settings.webhooks_retry_window_seconds)
             if next_at > delivery["created_at"] + window:
                 next_at = None  # given up
-        recorded = await store.record_attempt(
+        recorded = await webhooks_sql.record_attempt(
             self.db,
             delivery_id,
             token,
@@ -215,7 +215,7 @@ class DeliveryWorker:
         if not recorded:
             logger.warning("webhook delivery %s: its claim was taken over meanwhile", delivery_id)
         if outcome.succeeded:
-            await store.note_success(self.db, webhook_id)
+            await webhooks_sql.note_success(self.db, webhook_id)
             return
         logger.info(
             "webhook delivery %s to %s failed (%s)%s",
@@ -224,16 +224,16 @@ class DeliveryWorker:
             outcome.error or f"HTTP {outcome.status_code}",
             "; given up" if next_at is None else "",
         )
-        since = await store.note_failure(self.db, webhook_id, now)
+        since = await webhooks_sql.note_failure(self.db, webhook_id, now)
         limit = dt.timedelta(seconds=self.settings.webhooks_disable_after_seconds)
         if (
             since is not None
             and now - since >= limit
-            and await store.disable_if_failing_since(self.db, webhook_id, now - limit, now)
+            and await webhooks_sql.disable_if_failing_since(self.db, webhook_id, now - limit, now)
         ):
             logger.warning("webhook %s disabled: every delivery failed since %s", webhook_id, since)
 
-    async def send(self, url: str, secret: str, delivery: store.DeliveryRow) -> Outcome:
+    async def send(self, url: str, secret: str, delivery: webhooks_sql.DeliveryRow) -> Outcome:
         """One signed POST of the delivery's payload; never raises for the receiver's sake."""
         timeout = self.settings.webhooks_timeout_seconds
         try:
@@ -250,7 +250,7 @@ class DeliveryWorker:
         except (ValueError, UnicodeError) as exc:  # a URL httpx cannot send
             return Outcome(False, error=_clean(f"cannot send to this URL ({exc})", 500))
 
-    async def _post(self, url: str, secret: str, delivery: store.DeliveryRow) -> Outcome:
+    async def _post(self, url: str, secret: str, delivery: webhooks_sql.DeliveryRow) -> Outcome:
         # Resolved here (off the loop's resolver, see ``_addresses``) and sent to the address,
         # private ones allowed or not: httpx would resolve the name on the loop's pool
         allow_private = self.settings.webhooks_allow_private

@@ -33,8 +33,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import Conflict, InvalidRequest, NotFound, ValidationFailed
-from ..store import Database, catalog, jobs
-from ..store import webhooks as store
+from ..store import Database, catalog_sql, jobs_sql, usage_sql, webhooks_sql
 from . import audit
 from ._addresses import RefusedAddress, resolve_url
 from .audit import Operator
@@ -78,7 +77,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _info(row: store.WebhookRow) -> WebhookInfo:
+def _info(row: webhooks_sql.WebhookRow) -> WebhookInfo:
     return WebhookInfo.model_validate(row)
 
 
@@ -101,14 +100,14 @@ async def create_webhook(
         pass
     secret = new_secret()
     async with db.transaction():  # a write first, as SQLite transactions must begin
-        if body.organization_id is not None and not await catalog.lock_organization(
+        if body.organization_id is not None and not await catalog_sql.lock_organization(
             db, body.organization_id
         ):
             raise InvalidRequest(
                 f"organization {body.organization_id!r} does not exist",
                 param="organization_id",
             )
-        row = await store.insert_webhook(
+        row = await webhooks_sql.insert_webhook(
             db,
             webhook_id="wh_" + secrets.token_hex(12),
             url=body.url,
@@ -117,7 +116,10 @@ async def create_webhook(
             secret=secret,
             now=by.now,
         )
-        if len(await store.list_webhooks(db, limit=MAX_WEBHOOKS + 1, after=None)) > MAX_WEBHOOKS:
+        if (
+            len(await webhooks_sql.list_webhooks(db, limit=MAX_WEBHOOKS + 1, after=None))
+            > MAX_WEBHOOKS
+        ):
             raise Conflict(f"{MAX_WEBHOOKS} webhooks are registered; remove one first")
         info = _info(row)
         await audit.record(db, by, "webhook.create", _target(row["webhook_id"]), after=info)
@@ -130,7 +132,7 @@ async def reissue_secret(db: Database, kept: str, by: Operator) -> str:
     data = json.loads(kept)
     if "error" in data or "webhook_id" not in data:
         return kept
-    secret = await store.get_secret(db, data["webhook_id"])
+    secret = await webhooks_sql.get_secret(db, data["webhook_id"])
     if secret is None:
         raise NotFound(f"webhook {data['webhook_id']!r} not found (it was removed since)")
     data["secret"] = secret
@@ -138,13 +140,13 @@ async def reissue_secret(db: Database, kept: str, by: Operator) -> str:
 
 
 async def list_webhooks(db: Database, query: PageQuery) -> WebhookList:
-    rows = await store.list_webhooks(db, limit=query.limit + 1, after=position(query.cursor))
+    rows = await webhooks_sql.list_webhooks(db, limit=query.limit + 1, after=position(query.cursor))
     shown, next_cursor = page(rows, query.limit, "webhook_id")
     return WebhookList(webhooks=[_info(r) for r in shown], next_cursor=next_cursor)
 
 
-async def _require(db: Database, webhook_id: str) -> store.WebhookRow:
-    row = await store.get_webhook(db, webhook_id)
+async def _require(db: Database, webhook_id: str) -> webhooks_sql.WebhookRow:
+    row = await webhooks_sql.get_webhook(db, webhook_id)
     if row is None:
         raise NotFound(f"webhook {webhook_id!r} not found")
     return row
@@ -157,14 +159,14 @@ async def get_webhook(db: Database, webhook_id: str) -> WebhookInfo:
 async def delete_webhook(db: Database, webhook_id: str, by: Operator) -> Deleted:
     """Remove the endpoint: nothing more is sent to it, pending deliveries are given up."""
     async with db.transaction():  # a write first, as SQLite transactions must begin
-        before = await store.delete_webhook(db, webhook_id, by.now)
+        before = await webhooks_sql.delete_webhook(db, webhook_id, by.now)
         if before is None:
             raise NotFound(f"webhook {webhook_id!r} not found")
         await audit.record(db, by, "webhook.delete", _target(webhook_id), before=_info(before))
     return Deleted(object="webhook", id=webhook_id)
 
 
-def _delivery(row: store.DeliveryRow) -> WebhookDelivery:
+def _delivery(row: webhooks_sql.DeliveryRow) -> WebhookDelivery:
     return WebhookDelivery.model_validate(
         {**row, "event": WebhookEventBody.model_validate_json(row["payload"])}
     )
@@ -174,7 +176,7 @@ async def list_deliveries(
     db: Database, webhook_id: str, query: WebhookDeliveryListQuery
 ) -> WebhookDeliveryList:
     await _require(db, webhook_id)
-    rows = await store.list_deliveries(
+    rows = await webhooks_sql.list_deliveries(
         db,
         webhook_id,
         status=query.status,
@@ -191,10 +193,10 @@ async def retry_delivery(
     """Send a delivery again, with the same ``webhook-id``, as soon as a worker is free
     (whatever its status: a receiver that lost an event can ask for it again)."""
     async with db.transaction():
-        row = await store.requeue(db, webhook_id, delivery_id, by.now)
+        row = await webhooks_sql.requeue(db, webhook_id, delivery_id, by.now)
         if row is None:
             raise NotFound(f"delivery {delivery_id!r} of webhook {webhook_id!r} not found")
-        endpoint = await store.get_webhook(db, webhook_id)
+        endpoint = await webhooks_sql.get_webhook(db, webhook_id)
         if endpoint is None:
             raise NotFound(f"webhook {webhook_id!r} not found")
         if endpoint["status"] != "active":
@@ -230,7 +232,7 @@ async def _emit(
     data: Callable[[str | None], Awaitable[Data]],
     now: dt.datetime | None,
 ) -> int:
-    endpoints = await store.subscribers(db, event_type)
+    endpoints = await webhooks_sql.subscribers(db, event_type)
     if not endpoints:  # the common case costs one small read
         return 0
     organization = await organization_id()
@@ -240,7 +242,7 @@ async def _emit(
     now = now or dt.datetime.now(dt.timezone.utc)
     payload = _body(event_type, now, await data(organization))
     for endpoint in endpoints:
-        await store.insert_delivery(
+        await webhooks_sql.insert_delivery(
             db,
             delivery_id="msg_" + secrets.token_hex(12),
             webhook_id=endpoint["webhook_id"],
@@ -275,7 +277,7 @@ async def emit(
 
 async def job_settled(
     db: Database,
-    row: jobs.JobRow,
+    row: jobs_sql.JobRow,
     *,
     credits_charged: int,
     credits_remaining: int,
@@ -286,10 +288,10 @@ async def job_settled(
     team_id = row["team_id"]
 
     async def organization() -> str | None:
-        return await store.organization_of(db, team_id)
+        return await webhooks_sql.organization_of(db, team_id)
 
     async def job_data(organization_id: str | None) -> Data:
-        costs = await jobs.job_costs(db, row)
+        costs = await usage_sql.job_costs(db, row)
         return {
             "job_id": row["job_id"],
             "team_id": team_id,

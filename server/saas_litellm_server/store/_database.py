@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
+"""A record as the driver hands it: inside the store only, whose modules hand out typed rows."""
 Backend = Literal["sqlite", "postgresql"]
 Query = ClauseElement | Executable | str
 

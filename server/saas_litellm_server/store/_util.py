@@ -11,7 +11,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from ._database import Database
 
-__all__ = ["dumps", "insert_ignore", "loads", "newest_first", "utc", "utcnow"]
+__all__ = ["dumps", "insert_ignore", "loads", "newest_first", "stamp", "utc", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -25,6 +25,13 @@ def utc(value: dt.datetime | str | None) -> dt.datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=dt.timezone.utc)
+
+
+def stamp(value: dt.datetime | str) -> dt.datetime:
+    """:func:`utc` of a ``NOT NULL`` timestamp column."""
+    aware = utc(value)
+    assert aware is not None
+    return aware
 
 
 def dumps(value: Any) -> str:

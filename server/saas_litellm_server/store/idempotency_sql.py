@@ -8,13 +8,14 @@ taken over by a retry can no longer touch the key (it matches no row).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
-from ._database import Database, Row, Statement
-from ._util import utc, utcnow
+from ._database import Database, Statement
+from ._util import stamp, utc, utcnow
 from .schema import idempotency_keys
 
 __all__ = [
+    "IdempotencyKeyRow",
     "claim",
     "delete_expired",
     "finish",
@@ -58,6 +59,22 @@ _FINISH = Statement(
 _RELEASE = Statement(f"DELETE FROM idempotency_keys WHERE {_MINE}")  # noqa: S608
 
 
+class IdempotencyKeyRow(TypedDict):
+    """An idempotency key: its claim, and the response kept once its request finished."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    state: str
+    """``running`` or ``done``."""
+    status_code: int | None
+    body: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    token: str | None
+    lease_until: dt.datetime | None
+
+
 def _lease(seconds: float) -> dt.datetime:
     return utcnow() + dt.timedelta(seconds=seconds)
 
@@ -79,16 +96,22 @@ async def claim(
     return bool(await db.run(_CLAIM, values))
 
 
-async def get(db: Database, scope: str, key: str) -> Row | None:
+async def get(db: Database, scope: str, key: str) -> IdempotencyKeyRow | None:
     row = await db.run_one(_GET, {"scope": scope, "key": key})
     if row is None:
         return None
-    return {
-        **row,
-        "created_at": utc(row["created_at"]),
-        "expires_at": utc(row["expires_at"]),
-        "lease_until": utc(row["lease_until"]),
-    }
+    return IdempotencyKeyRow(
+        scope=row["scope"],
+        key=row["key"],
+        fingerprint=row["fingerprint"],
+        state=row["state"],
+        status_code=row["status_code"],
+        body=row["body"],
+        created_at=stamp(row["created_at"]),
+        expires_at=stamp(row["expires_at"]),
+        token=row["token"],
+        lease_until=utc(row["lease_until"]),
+    )
 
 
 def touch_statement(

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
-from ._database import Database, Row
-from ._util import dumps, loads, newest_first, utc
+from ._database import Database
+from ._util import dumps, loads, newest_first, stamp
 from .schema import audit_events
 
-__all__ = ["insert_event", "list_events"]
+__all__ = ["AuditEventRow", "insert_event", "list_events"]
+
+
+class AuditEventRow(TypedDict):
+    event_id: str
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 async def insert_event(
@@ -45,7 +55,7 @@ async def list_events(
     since: dt.datetime | None,
     limit: int,
     after: tuple[dt.datetime, str] | None,
-) -> list[Row]:
+) -> list[AuditEventRow]:
     """A page of events matching every filter given, newest first: ``actor`` is a prefix
     (``dashboard`` finds every ``dashboard:<session>``), the others exact."""
     query = audit_events.select()
@@ -64,11 +74,14 @@ async def list_events(
         newest_first(query, audit_events.c.at, audit_events.c.event_id, after=after, limit=limit)
     )
     return [
-        {
-            **r,
-            "at": utc(r["at"]),
-            "before": loads(r["before"]) if r["before"] is not None else None,
-            "after": loads(r["after"]) if r["after"] is not None else None,
-        }
+        AuditEventRow(
+            event_id=r["event_id"],
+            at=stamp(r["at"]),
+            actor=r["actor"],
+            action=r["action"],
+            target=r["target"],
+            before=loads(r["before"]) if r["before"] is not None else None,
+            after=loads(r["after"]) if r["after"] is not None else None,
+        )
         for r in rows
     ]

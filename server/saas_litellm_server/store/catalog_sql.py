@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from .._money import micros_of
 from ._database import Database, Row
-from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
+from ._util import dumps, insert_ignore, loads, newest_first, stamp, utc, utcnow
 from .schema import (
     alias_groups,
     config_managed,
@@ -23,6 +23,9 @@ from .schema import (
 
 __all__ = [
     "AliasRow",
+    "DeploymentRow",
+    "GroupRow",
+    "OrganizationRow",
     "config_source",
     "delete_alias",
     "delete_group",
@@ -48,9 +51,24 @@ __all__ = [
 ]
 
 
+class OrganizationRow(TypedDict):
+    organization_id: str
+    name: str
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+
+
+class GroupRow(TypedDict):
+    """A model access group."""
+
+    group_name: str
+    description: str | None
+    created_at: dt.datetime
+
+
 async def insert_organization(
     db: Database, organization_id: str, name: str, metadata: dict[str, Any] | None
-) -> Row | None:
+) -> OrganizationRow | None:
     """Insert; ``None`` when the id is taken."""
     row = await db.fetch_one(
         insert_ignore(
@@ -65,16 +83,24 @@ async def insert_organization(
     return _org(row) if row else None
 
 
-def _org(row: Row) -> Row:
-    return {
-        "organization_id": row["organization_id"],
-        "name": row["name"],
-        "metadata": loads(row["metadata"]),
-        "created_at": utc(row["created_at"]),
-    }
+def _org(row: Row) -> OrganizationRow:
+    return OrganizationRow(
+        organization_id=row["organization_id"],
+        name=row["name"],
+        metadata=loads(row["metadata"]),
+        created_at=stamp(row["created_at"]),
+    )
 
 
-async def get_organization(db: Database, organization_id: str) -> Row | None:
+def _group(row: Row) -> GroupRow:
+    return GroupRow(
+        group_name=row["group_name"],
+        description=row["description"],
+        created_at=stamp(row["created_at"]),
+    )
+
+
+async def get_organization(db: Database, organization_id: str) -> OrganizationRow | None:
     """The organization, ``None`` if there is none (or it was removed)."""
     row = await db.fetch_one(
         organizations.select().where(
@@ -86,7 +112,7 @@ async def get_organization(db: Database, organization_id: str) -> Row | None:
 
 
 async def lock_organization(db: Database, organization_id: str) -> bool:
-    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams_sql``)."""
     row = await db.fetch_one(
         organizations.update()
         .where(
@@ -123,7 +149,7 @@ async def delete_organization(db: Database, organization_id: str, now: dt.dateti
 
 async def list_organizations(
     db: Database, *, limit: int, after: tuple[dt.datetime, str] | None
-) -> list[Row]:
+) -> list[OrganizationRow]:
     """A page of organizations, newest first; ``after``: the last (created_at, id) seen."""
     rows = await db.fetch_all(
         newest_first(
@@ -137,7 +163,7 @@ async def list_organizations(
     return [_org(r) for r in rows]
 
 
-async def insert_group(db: Database, group_name: str, description: str | None) -> Row | None:
+async def insert_group(db: Database, group_name: str, description: str | None) -> GroupRow | None:
     """Insert; ``None`` when the name is taken."""
     row = await db.fetch_one(
         insert_ignore(
@@ -148,11 +174,11 @@ async def insert_group(db: Database, group_name: str, description: str | None) -
             created_at=utcnow(),
         )
     )
-    return {**row, "created_at": utc(row["created_at"])} if row else None
+    return _group(row) if row else None
 
 
 async def lock_group(db: Database, group_name: str) -> bool:
-    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams_sql``)."""
     row = await db.fetch_one(
         model_access_groups.update()
         .where(model_access_groups.c.group_name == group_name)
@@ -170,11 +196,11 @@ async def lock_groups(db: Database, names: Sequence[str]) -> list[str]:
     return [name for name in names if name not in found]
 
 
-async def get_group(db: Database, group_name: str) -> Row | None:
+async def get_group(db: Database, group_name: str) -> GroupRow | None:
     row = await db.fetch_one(
         model_access_groups.select().where(model_access_groups.c.group_name == group_name)
     )
-    return {**row, "created_at": utc(row["created_at"])} if row else None
+    return _group(row) if row else None
 
 
 async def update_group(db: Database, group_name: str, changes: dict[str, Any]) -> None:
@@ -187,7 +213,7 @@ async def update_group(db: Database, group_name: str, changes: dict[str, Any]) -
 
 
 async def delete_group(db: Database, group_name: str) -> list[str]:
-    """Delete the group (no team may hold it: see ``teams.teams_using``); the aliases it held
+    """Delete the group (no team may hold it: see ``teams_sql.teams_using``); the aliases it held
     leave it. Returns those aliases."""
     rows = await db.fetch_all(
         alias_groups.delete()
@@ -202,7 +228,7 @@ async def delete_group(db: Database, group_name: str) -> list[str]:
 
 async def list_groups(
     db: Database, *, limit: int, after: tuple[dt.datetime, str] | None
-) -> list[Row]:
+) -> list[GroupRow]:
     """A page of model access groups, newest first."""
     rows = await db.fetch_all(
         newest_first(
@@ -213,7 +239,7 @@ async def list_groups(
             limit=limit,
         )
     )
-    return [{**r, "created_at": utc(r["created_at"])} for r in rows]
+    return [_group(r) for r in rows]
 
 
 async def insert_alias(
@@ -267,7 +293,7 @@ def _priced(deployment: dict[str, Any]) -> dict[str, Any]:
 
 
 async def lock_alias(db: Database, model_alias: str) -> bool:
-    """Whether it exists; a write, to open a transaction that changes it (see ``teams``)."""
+    """Whether it exists; a write, to open a transaction that changes it (see ``teams_sql``)."""
     row = await db.fetch_one(
         model_aliases.update()
         .where(model_aliases.c.model_alias == model_alias)
@@ -303,6 +329,17 @@ async def delete_alias(db: Database, model_alias: str) -> None:
     await db.execute(model_aliases.delete().where(model_aliases.c.model_alias == model_alias))
 
 
+class DeploymentRow(TypedDict):
+    """One deployment of an alias (prices in whole micro-dollars per million tokens)."""
+
+    provider: str
+    model: str
+    api_base: str | None
+    input_micros_per_million: int
+    output_micros_per_million: int
+    timeout: float | None
+
+
 class AliasRow(TypedDict):
     """A model alias as the store hands it to the services."""
 
@@ -310,8 +347,8 @@ class AliasRow(TypedDict):
     public: bool
     created_at: dt.datetime
     access_groups: list[str]
-    deployments: list[Row]
-    """Each: provider, model, api_base, input/output_micros_per_million, timeout; in order."""
+    deployments: list[DeploymentRow]
+    """In fallback order."""
 
 
 async def get_alias(db: Database, model_alias: str) -> AliasRow | None:
@@ -380,7 +417,7 @@ async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:
         .order_by(alias_groups.c.group_name)
     ):
         groups[g["model_alias"]].append(g["group_name"])
-    deps: dict[str, list[Row]] = {name: [] for name in names}
+    deps: dict[str, list[DeploymentRow]] = {name: [] for name in names}
     for d in await db.fetch_all(
         sa.select(
             deployments.c.model_alias,
@@ -394,7 +431,16 @@ async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:
         .where(deployments.c.model_alias.in_(names))
         .order_by(deployments.c.position)
     ):
-        deps[d["model_alias"]].append({k: v for k, v in d.items() if k != "model_alias"})
+        deps[d["model_alias"]].append(
+            DeploymentRow(
+                provider=d["provider"],
+                model=d["model"],
+                api_base=d["api_base"],
+                input_micros_per_million=d["input_micros_per_million"],
+                output_micros_per_million=d["output_micros_per_million"],
+                timeout=d["timeout"],
+            )
+        )
     out = []
     for row in rows:
         created_at = utc(row["created_at"])

@@ -12,16 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from .._money import usd
 from ._database import Database, Row, Statement
-from ._util import dumps, utc, utcnow
+from ._util import dumps, stamp, utcnow
 from .schema import calls
 
 __all__ = [
     "BILLABLE",
+    "CallRecord",
+    "CallRow",
     "Finished",
+    "JobTotals",
     "checkpoint",
     "drop_call",
     "finish_call",
@@ -89,11 +92,78 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+class CallRecord(TypedDict):
+    """What a service records of a call (:func:`checkpoint`, :func:`finish_call`): the columns
+    of ``llm_calls`` but ``created_at``, and its ``metadata`` as an object."""
+
+    call_id: str
+    job_id: str
+    team_id: str
+    model_alias: str
+    deployment: str
+    provider: str
+    status: str
+    streamed: bool
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    provider_cost_micros: int
+    client_cost_micros: int
+    latency_ms: float
+    finish_reason: str | None
+    purpose: str | None
+    error_type: str | None
+    error_message: str | None
+    metadata: dict[str, Any] | None
+    alive_until: dt.datetime | None
+
+
+class JobTotals(TypedDict):
+    """A job's totals right after a call's end was applied to it (:data:`_JOB_COLUMNS`, as the
+    driver reads them: the hot path copies nothing)."""
+
+    status: str
+    credits_held: int
+    inflight_calls: int
+    inflight_tokens: int
+    inflight_cost_micros: int
+    used_tokens: int
+    used_cost_micros: int
+    used_calls: int
+    cap_tokens: int | None
+    cap_cost_micros: int | None
+    settled_at: dt.datetime | str | None
+    """Only ever tested against ``None`` (SQLite reads a timestamp as text here)."""
+
+
+class CallRow(TypedDict):
+    """A recorded call as a job's detail lists it."""
+
+    call_id: str
+    model: str
+    deployment: str | None
+    status: str
+    streamed: bool
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float
+    provider_cost_usd: float | None
+    """``None`` but for the operator."""
+    client_cost_usd: float
+    latency_ms: float
+    finish_reason: str | None
+    purpose: str | None
+    error_type: str | None
+    error_message: str | None
+    created_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class Finished:
     """What recording a call's end did."""
 
-    job: Row | None
+    job: JobTotals | None
     """Its job's totals after it (``None``: the call had been closed already, by the sweep of
     a server that thought it dead, and nothing changed)."""
     kept: bool
@@ -133,7 +203,7 @@ _DROP = Statement(
 
 async def drop_call(
     db: Database, job_id: str, *, reserved_tokens: int, reserved_cost_micros: int
-) -> Row | None:
+) -> JobTotals | None:
     """Take a call that never ran off its job's calls in flight (nothing recorded); the job's
     totals after it."""
     rows = await db.run(
@@ -144,7 +214,11 @@ async def drop_call(
             "reserved_cost": reserved_cost_micros,
         },
     )
-    return rows[0] if rows else None
+    return _totals(rows[0]) if rows else None
+
+
+def _totals(row: Row) -> JobTotals:
+    return cast(JobTotals, row)  # a record of _JOB_COLUMNS: the shape already
 
 
 async def finish_call(
@@ -186,7 +260,7 @@ async def finish_call(
         )
         found = result[0]
         job = {c: found[c] for c in _JOB_COLUMNS} if counted and found["recorded"] else None
-        return Finished(job=job, kept=bool(found["kept"]))
+        return Finished(job=None if job is None else _totals(job), kept=bool(found["kept"]))
     steps: list[tuple[Statement, dict[str, Any], bool]] = [(_FINISH, params, True)]
     if counted:
         steps.append((_apply_sqlite(), params, False))
@@ -198,7 +272,7 @@ async def finish_call(
     done = await db.run_atomic(steps)
     job_rows = done[1] if counted and len(done) > 1 else []
     return Finished(
-        job=job_rows[0] if job_rows else None,
+        job=_totals(job_rows[0]) if job_rows else None,
         kept=keep is not None and len(done) == len(steps) and bool(done[-1]),
     )
 
@@ -228,7 +302,7 @@ def _finish_statement(keep: Statement | None, *, apply: bool) -> Statement:
 async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
     """Close the streamed calls whose server stopped checkpointing them: ``failed``, error type
     ``interrupted``, their tokens as of the last checkpoint, which join their jobs' used totals
-    (the job's in-flight count is its own sweep's: ``jobs.forget_inflight``). Returns how
+    (the job's in-flight count is its own sweep's: ``jobs_sql.forget_inflight``). Returns how
     many."""
     rows = await db.fetch_all(
         calls.select()
@@ -265,31 +339,31 @@ async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
     return closed
 
 
-async def list_calls(db: Database, job_id: str, *, operator: bool = True) -> list[Row]:
+async def list_calls(db: Database, job_id: str, *, operator: bool = True) -> list[CallRow]:
     """A job's calls, oldest first; ``operator=False`` leaves out what is the operator's
     alone (the provider's cost: with a markup, the team's cost shows the margin)."""
     rows = await db.fetch_all(
         calls.select().where(calls.c.job_id == job_id).order_by(calls.c.created_at, calls.c.call_id)
     )
     return [
-        {
-            "call_id": r["call_id"],
-            "model": r["model_alias"],
-            "deployment": r["deployment"],
-            "status": r["status"],
-            "streamed": bool(r["streamed"]),
-            "prompt_tokens": r["prompt_tokens"],
-            "completion_tokens": r["completion_tokens"],
-            "total_tokens": r["total_tokens"],
-            "cost_usd": usd(r["client_cost_micros"]),
-            "provider_cost_usd": usd(r["provider_cost_micros"]) if operator else None,
-            "client_cost_usd": usd(r["client_cost_micros"]),
-            "latency_ms": r["latency_ms"],
-            "finish_reason": r["finish_reason"],
-            "purpose": r["purpose"],
-            "error_type": r["error_type"],
-            "error_message": r["error_message"],
-            "created_at": utc(r["created_at"]),
-        }
+        CallRow(
+            call_id=r["call_id"],
+            model=r["model_alias"],
+            deployment=r["deployment"],
+            status=r["status"],
+            streamed=bool(r["streamed"]),
+            prompt_tokens=r["prompt_tokens"],
+            completion_tokens=r["completion_tokens"],
+            total_tokens=r["total_tokens"],
+            cost_usd=usd(r["client_cost_micros"]),
+            provider_cost_usd=usd(r["provider_cost_micros"]) if operator else None,
+            client_cost_usd=usd(r["client_cost_micros"]),
+            latency_ms=r["latency_ms"],
+            finish_reason=r["finish_reason"],
+            purpose=r["purpose"],
+            error_type=r["error_type"],
+            error_message=r["error_message"],
+            created_at=stamp(r["created_at"]),
+        )
         for r in rows
     ]

@@ -5,13 +5,15 @@ A job row carries what billing needs, so that a call costs the same however deep
 it is: the totals of its recorded calls (``used_*``), the worst cases of its calls in flight
 (``inflight_*``), the credits it holds and the caps a call's worst case must fit. A call moves
 them with one statement as it begins (:func:`begin_call`) and one as it ends (in
-``calls.finish_call``); no statement on a call's path reads the job's other calls.
+``calls_sql.finish_call``); no statement on a call's path reads the job's other calls.
+Aggregates of a job's calls, and of jobs by type, are ``usage_sql``'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -20,9 +22,15 @@ from ._database import Database, Row, Statement
 from ._util import dumps, loads, newest_first, utc, utcnow
 from .schema import calls, jobs, teams
 
+if TYPE_CHECKING:
+    from .teams_sql import BudgetSettings
+
 __all__ = [
     "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "AbandonedJob",
+    "JobKey",
+    "JobLimits",
     "JobRow",
     "abandoned",
     "admit_call",
@@ -33,21 +41,37 @@ __all__ = [
     "forget_inflight",
     "get_job",
     "insert_job",
-    "job_costs",
+    "job_filter",
     "job_row",
     "list_jobs",
     "lock",
     "record_settlement",
     "set_hold",
     "unsettled",
-    "usage_by_job_type",
 ]
 
 OPEN_STATUSES = ("pending", "in_progress")
 CLOSED_STATUSES = ("completed", "failed")
-# Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
-_ONE: sa.ColumnClause[int] = sa.literal_column("1", sa.Integer)
-_ZERO: sa.ColumnClause[int] = sa.literal_column("0", sa.Integer)
+
+
+class JobLimits(TypedDict, total=False):
+    """A job's limits as the API shows them (those it has)."""
+
+    max_tokens: int
+    max_cost_usd: float
+    max_credits: int
+
+
+class JobKey(TypedDict):
+    job_id: str
+    team_id: str
+
+
+class AbandonedJob(TypedDict):
+    job_id: str
+    team_id: str
+    succeeded: bool
+    """Whether a call of it was billable."""
 
 
 class JobRow(TypedDict):
@@ -68,8 +92,7 @@ class JobRow(TypedDict):
     tokens_per_credit: int | None
     credits_per_dollar: float | None
     markup_percent: float
-    limits: dict[str, Any] | None
-    """As the API shows them (``max_cost_usd`` in USD)."""
+    limits: JobLimits | None
     limit_max_tokens: int | None
     limit_max_cost_micros: int | None
     limit_max_credits: int | None
@@ -87,8 +110,8 @@ class JobRow(TypedDict):
 _LIMITS = ("max_tokens", "max_cost_micros", "max_credits")
 
 
-def _limits(row: Row) -> dict[str, Any] | None:
-    limits: dict[str, Any] = {}
+def _limits(row: Row) -> JobLimits | None:
+    limits = JobLimits()
     if row.get("limit_max_tokens") is not None:
         limits["max_tokens"] = int(row["limit_max_tokens"])
     if row.get("limit_max_cost_micros") is not None:
@@ -99,7 +122,7 @@ def _limits(row: Row) -> dict[str, Any] | None:
 
 
 def job_row(row: Row) -> JobRow:
-    """A job from a raw row of the ``jobs`` table."""
+    """A job from a raw record of the ``jobs`` table (or of some of its columns)."""
     return _job(row)
 
 
@@ -155,8 +178,8 @@ async def insert_job(
     job_type: str,
     metadata: dict[str, Any] | None,
     user_id: str | None,
-    budget: Row | None = None,
-    limits: dict[str, Any] | None = None,
+    budget: BudgetSettings | None = None,
+    limits: Mapping[str, int] | None = None,
     caps: tuple[int | None, int | None] = (None, None),
 ) -> JobRow:
     """Insert an open job holding the one credit its creation reserved; ``budget`` is the
@@ -177,7 +200,7 @@ async def insert_job(
             credits_held=1,
             cap_tokens=caps[0],
             cap_cost_micros=caps[1],
-            **(budget or {}),
+            **(dict(budget) if budget is not None else {}),
             **{f"limit_{k}": v for k, v in (limits or {}).items() if k in _LIMITS},
         )
         .returning(*jobs.c)
@@ -209,7 +232,7 @@ async def list_jobs(
 ) -> list[JobRow]:
     """A page of jobs (of one team, or of every team), newest first; ``after`` is the last
     (created_at, job_id) seen."""
-    query = jobs.select().where(*_job_filter(team_id, organization_id, since, until))
+    query = jobs.select().where(*job_filter(team_id, organization_id, since, until))
     if status is not None:
         query = query.where(jobs.c.status == status)
     if job_type is not None:
@@ -220,7 +243,7 @@ async def list_jobs(
     return [_job(r) for r in rows]
 
 
-def _job_filter(
+def job_filter(
     team_id: str | None,
     organization_id: str | None,
     since: dt.datetime | None,
@@ -243,7 +266,7 @@ def _job_filter(
     return where
 
 
-async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[Row]:
+async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[AbandonedJob]:
     """Open jobs with no activity since ``idle_since``: created before it, no call in flight
     and none recorded after it; with whether a call of theirs was billable."""
     active = (
@@ -251,7 +274,7 @@ async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[R
         .where(calls.c.job_id == jobs.c.job_id, calls.c.created_at >= idle_since)
         .exists()
     )
-    return await db.fetch_all(
+    rows = await db.fetch_all(
         sa.select(jobs.c.job_id, jobs.c.team_id, (jobs.c.used_calls > 0).label("succeeded"))
         .where(
             jobs.c.status.in_(OPEN_STATUSES),
@@ -262,6 +285,10 @@ async def abandoned(db: Database, idle_since: dt.datetime, limit: int) -> list[R
         .order_by(jobs.c.created_at)
         .limit(limit)
     )
+    return [
+        AbandonedJob(job_id=r["job_id"], team_id=r["team_id"], succeeded=bool(r["succeeded"]))
+        for r in rows
+    ]
 
 
 async def close_job(
@@ -332,11 +359,11 @@ async def record_settlement(
     )
 
 
-async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[Row]:
+async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[JobKey]:
     """Jobs the maintenance sweep must look at: closed with no call in flight but not settled
     (the process that ended their last call stopped first), or with calls in flight past the
     time they could still be alive (their process died)."""
-    return await db.fetch_all(
+    rows = await db.fetch_all(
         sa.select(jobs.c.job_id, jobs.c.team_id)
         .where(
             jobs.c.settled_at.is_(None),
@@ -347,6 +374,7 @@ async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[Row]:
         )
         .limit(limit)
     )
+    return [JobKey(job_id=r["job_id"], team_id=r["team_id"]) for r in rows]
 
 
 async def forget_inflight(db: Database, job_id: str, now: dt.datetime) -> bool:
@@ -480,106 +508,3 @@ async def alive_until(db: Database, job_id: str, until: dt.datetime) -> None:
         )
         .values(inflight_until=until)
     )
-
-
-async def job_costs(db: Database, job: JobRow) -> Row:
-    """The job's calls: counts by status, average latency, tokens and client cost, from its
-    recorded calls (a call still ``streaming`` counts only once it ends). Not from the job's
-    running totals: a job_based job's calls after its first billable one do not move them."""
-
-    def count_if(status: str) -> Any:
-        return sa.func.coalesce(
-            sa.func.sum(sa.case((calls.c.status == status, _ONE), else_=_ZERO)), 0
-        )
-
-    row = await db.fetch_one(
-        sa.select(
-            sa.func.count().label("total_calls"),
-            count_if("success").label("successful_calls"),
-            count_if("failed").label("failed_calls"),
-            count_if("cancelled").label("cancelled_calls"),
-            sa.func.coalesce(sa.func.avg(calls.c.latency_ms), 0.0).label("avg_latency_ms"),
-            sa.func.coalesce(
-                sa.func.sum(
-                    sa.case((calls.c.status == "streaming", _ZERO), else_=calls.c.total_tokens)
-                ),
-                0,
-            ).label("tokens"),
-            sa.func.coalesce(
-                sa.func.sum(
-                    sa.case(
-                        (calls.c.status == "streaming", _ZERO), else_=calls.c.client_cost_micros
-                    )
-                ),
-                0,
-            ).label("cost_micros"),
-        ).where(calls.c.job_id == job["job_id"])
-    )
-    assert row is not None
-    return {
-        "total_calls": int(row["total_calls"]),
-        "successful_calls": int(row["successful_calls"]),
-        "failed_calls": int(row["failed_calls"]),
-        "cancelled_calls": int(row["cancelled_calls"]),
-        "calls_in_flight": job["inflight_calls"],
-        "total_tokens": int(row["tokens"]),
-        "total_cost_usd": usd(int(row["cost_micros"])),
-        "avg_latency_ms": round(float(row["avg_latency_ms"]), 3),
-    }
-
-
-async def usage_by_job_type(
-    db: Database,
-    team_id: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    *,
-    organization_id: str | None = None,
-) -> list[Row]:
-    """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost
-    (of one team's jobs, or of an organization's teams' jobs)."""
-    job_filter = _job_filter(team_id, organization_id, since, until)
-
-    def count_if(cond: Any) -> Any:
-        return sa.func.coalesce(sa.func.sum(sa.case((cond, _ONE), else_=_ZERO)), 0)
-
-    job_rows = await db.fetch_all(
-        sa.select(
-            jobs.c.job_type,
-            sa.func.count().label("jobs"),
-            count_if(jobs.c.status == "completed").label("completed"),
-            count_if(jobs.c.status == "failed").label("failed"),
-            sa.func.coalesce(sa.func.sum(jobs.c.credits_charged), 0).label("credits"),
-        )
-        .where(*job_filter)
-        .group_by(jobs.c.job_type)
-        .order_by(jobs.c.job_type)
-    )
-    call_rows = await db.fetch_all(
-        sa.select(
-            jobs.c.job_type,
-            sa.func.count(calls.c.call_id).label("calls"),
-            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
-            sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("cost_micros"),
-        )
-        .select_from(jobs.join(calls, calls.c.job_id == jobs.c.job_id))
-        .where(*job_filter)
-        .group_by(jobs.c.job_type)
-    )
-    by_type = {r["job_type"]: r for r in call_rows}
-    out = []
-    for r in job_rows:
-        c = by_type.get(r["job_type"], {})
-        out.append(
-            {
-                "job_type": r["job_type"],
-                "jobs": int(r["jobs"]),
-                "completed": int(r["completed"]),
-                "failed": int(r["failed"]),
-                "credits": int(r["credits"]),
-                "calls": int(c.get("calls", 0)),
-                "tokens": int(c.get("tokens", 0)),
-                "cost_usd": usd(int(c.get("cost_micros", 0))),
-            }
-        )
-    return out

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import sqlalchemy as sa
 
-from . import ledger
+from . import ledger_sql
 from ._database import Database, Row, Statement
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
+from .jobs_sql import JobRow, job_row
 from .schema import credit_grants, jobs, team_groups, team_keys, teams
 
 __all__ = [
     "BUDGET_COLUMNS",
+    "AutoRefill",
+    "Balance",
+    "BudgetSettings",
+    "CreditFigures",
+    "KeyLookup",
     "TeamRow",
     "add_credits",
     "adjust_credits",
@@ -62,6 +68,58 @@ BUDGET_COLUMNS = ("budget_mode", "tokens_per_credit", "credits_per_dollar", "mar
 """The team's billing settings that a job copies when it opens."""
 
 
+class BudgetSettings(TypedDict):
+    """The team's billing settings (:data:`BUDGET_COLUMNS`), as a job copies them."""
+
+    budget_mode: str
+    tokens_per_credit: int | None
+    credits_per_dollar: float | None
+    markup_percent: float
+
+
+class Balance(TypedDict):
+    """A team's credits after a movement (:data:`_BALANCE`), and what credit events need."""
+
+    team_id: str
+    organization_id: str
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+    low_balance_threshold: int | None
+    credits_remaining: int
+
+
+class CreditFigures(TypedDict):
+    """A team's credit balance as the API shows it."""
+
+    team_id: str
+    credits_allocated: int
+    credits_used: int
+    credits_reserved: int
+    credits_remaining: int
+
+
+class AutoRefill(TypedDict):
+    amount: int
+    period: str
+    mode: str
+    last_refill_period: str | None
+
+
+class KeyLookup(TypedDict):
+    """What the authenticating lookup reads of a key and its team (every team request)."""
+
+    team_id: str
+    status: str
+    default_model: str | None
+    rpm_limit: int | None
+    tpm_limit: int | None
+    key_id: str
+    key_expires_at: dt.datetime | None
+    key_revoked_at: dt.datetime | None
+    key_last_used_at: dt.datetime | None
+
+
 class TeamRow(TypedDict):
     """A team as the store hands it to the services (never its key hash)."""
 
@@ -84,18 +142,23 @@ class TeamRow(TypedDict):
     credits_per_dollar: float | None
     markup_percent: float
     low_balance_threshold: int | None
-    auto_refill: dict[str, Any] | None
+    auto_refill: AutoRefill | None
 
 
-def _auto_refill(row: Row) -> dict[str, Any] | None:
+def _auto_refill(row: Row) -> AutoRefill | None:
     if row["refill_period"] is None:
         return None
-    return {
-        "amount": int(row["refill_amount"]),
-        "period": row["refill_period"],
-        "mode": row["refill_mode"],
-        "last_refill_period": row["refill_last_period"],
-    }
+    return AutoRefill(
+        amount=int(row["refill_amount"]),
+        period=row["refill_period"],
+        mode=row["refill_mode"],
+        last_refill_period=row["refill_last_period"],
+    )
+
+
+def _balance(row: Row) -> Balance:
+    """The record of :data:`_BALANCE` (it has the shape already: nothing is copied)."""
+    return cast(Balance, row)
 
 
 def _team(row: Row, groups: list[str]) -> TeamRow:
@@ -179,7 +242,7 @@ async def insert_team(
             )
         )
         if credits_allocated:
-            await ledger.append(
+            await ledger_sql.append(
                 db,
                 team_id=team_id,
                 kind="grant",
@@ -375,40 +438,44 @@ _BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is
 )
 
 
-def _key_times(row: Row) -> Row:
+def _key_lookup(row: Row) -> KeyLookup:
+    """The record of :data:`_BY_KEY_HASH`, its times made aware in place (the hot path: the
+    record has the shape of a :class:`KeyLookup` already, nothing is copied)."""
     for name in ("key_expires_at", "key_revoked_at", "key_last_used_at"):
         row[name] = utc(row[name])
-    return row
+    return cast(KeyLookup, row)
 
 
-async def get_team_by_key_hash(db: Database, key_hash: str) -> Row | None:
+async def get_team_by_key_hash(db: Database, key_hash: str) -> KeyLookup | None:
     """The authenticating lookup (every team request): just what a request needs to know, and
     the key's ``key_id``, ``key_expires_at``, ``key_revoked_at`` and ``key_last_used_at``."""
     row = await db.run_one(_BY_KEY_HASH, {"key_hash": key_hash})
-    return _key_times(row) if row is not None else None
+    return _key_lookup(row) if row is not None else None
 
 
 async def get_team_and_job(
     db: Database, key_hash: str, job_id: str
-) -> tuple[Row | None, Row | None]:
+) -> tuple[KeyLookup | None, JobRow | None]:
     """The authenticating lookup and the request's job (if it is this team's), in one statement:
-    the LLM-call routes need both on every call."""
+    the LLM-call routes need both on every call. The job has what a call needs to begin (its
+    running totals read as 0: the statements that move them check them)."""
     row = await db.run_one(_BY_KEY_HASH_WITH_JOB, {"key_hash": key_hash, "job_id": job_id})
     if row is None:
         return None, None
     job = {c: row.pop(f"job_{c}") for c in _JOB_COLUMNS}
-    return _key_times(row), (job if job["job_id"] is not None else None)
+    return _key_lookup(row), (job_row(job) if job["job_id"] is not None else None)
 
 
-async def reserve_credit(db: Database, team_id: str) -> Row | None:
+async def reserve_credit(db: Database, team_id: str) -> BudgetSettings | None:
     """Reserve one credit for a new job, if one is available; the team's billing settings
     (which the job keeps), ``None`` when no credit is available."""
-    return await db.fetch_one(
+    row = await db.fetch_one(
         teams.update()
         .where(teams.c.team_id == team_id, teams.c.deleted_at.is_(None), _AVAILABLE >= 1)
         .values(credits_reserved=teams.c.credits_reserved + 1)
         .returning(*(teams.c[c] for c in BUDGET_COLUMNS))
     )
+    return cast("BudgetSettings | None", row)  # the columns of BUDGET_COLUMNS: nothing to convert
 
 
 async def hold_credits(db: Database, team_id: str, credits: int) -> bool:
@@ -434,11 +501,11 @@ async def release_held(db: Database, team_id: str, credits: int) -> None:
         raise RuntimeError(f"team {team_id!r} holds fewer than {credits} reserved credits")
 
 
-async def settle_job(db: Database, team_id: str, *, held: int, charge: int) -> Row | None:
+async def settle_job(db: Database, team_id: str, *, held: int, charge: int) -> Balance | None:
     """Close a job's reservation of ``held`` credits, spending ``charge`` of the team's credits
     (0: a release). ``None`` when the team cannot pay ``charge`` even with the job's credits
     back (only when a job used more than its worst case); else the balance after it."""
-    return await db.fetch_one(
+    row = await db.fetch_one(
         teams.update()
         .where(
             teams.c.team_id == team_id,
@@ -451,6 +518,7 @@ async def settle_job(db: Database, team_id: str, *, held: int, charge: int) -> R
         )
         .returning(*_BALANCE)
     )
+    return None if row is None else _balance(row)
 
 
 async def add_credits(
@@ -462,7 +530,7 @@ async def add_credits(
     now: dt.datetime | None = None,
     kind: str = "grant",
     dedupe_key: str | None = None,
-) -> Row | None:
+) -> Balance | None:
     """Grant credits (and record the grant, in the ledger too); ``None`` when the team does
     not exist."""
     now = now or utcnow()
@@ -475,27 +543,28 @@ async def add_credits(
         )
         if row is None:
             return None
+        after = _balance(row)
         await db.execute(
             credit_grants.insert().values(
                 team_id=team_id, amount=credits, reason=reason, created_at=now
             )
         )
-        await ledger.append(
+        await ledger_sql.append(
             db,
             team_id=team_id,
             kind=kind,
             credits=credits,
-            credits_remaining_after=int(row["credits_remaining"]),
+            credits_remaining_after=after["credits_remaining"],
             at=now,
             reason=reason,
             dedupe_key=dedupe_key,
         )
-    return row
+    return after
 
 
 async def adjust_credits(
     db: Database, team_id: str, credits: int, reason: str, *, now: dt.datetime
-) -> Row | None:
+) -> Balance | None:
     """Add ``credits`` (signed) to the team's balance with an ``adjustment`` row in the ledger
     (call inside a transaction): one conditional update, so a negative adjustment takes only
     credits that are available (remaining, less what its jobs hold). The balance after it;
@@ -512,16 +581,17 @@ async def adjust_credits(
     )
     if row is None:
         return None
-    await ledger.append(
+    after = _balance(row)
+    await ledger_sql.append(
         db,
         team_id=team_id,
         kind="adjustment",
         credits=credits,
-        credits_remaining_after=int(row["credits_remaining"]),
+        credits_remaining_after=after["credits_remaining"],
         at=now,
         reason=reason,
     )
-    return row
+    return after
 
 
 async def set_auto_refill(db: Database, team_id: str, refill: dict[str, Any] | None) -> bool:
@@ -571,7 +641,7 @@ async def refills_due(db: Database, keys: Mapping[str, str], limit: int) -> list
 
 async def apply_refill(
     db: Database, team_id: str, keys: Mapping[str, str], now: dt.datetime
-) -> tuple[Row, int, str] | None:
+) -> tuple[Balance, int, str] | None:
     """Refill the team once for the current period (call inside a transaction): ``(balance
     after, credits added, period key)``, or ``None`` when it has no auto-refill or this period
     was refilled already (by this or any other process). The period key is claimed by one
@@ -588,7 +658,7 @@ async def apply_refill(
     amount = int(row["refill_amount"])
     remaining = int(row["credits_allocated"]) - int(row["credits_used"])
     added = amount if row["refill_mode"] == "add" else max(0, amount - remaining)
-    after = await db.fetch_one(
+    updated = await db.fetch_one(
         teams.update()
         .where(
             teams.c.team_id == team_id,
@@ -601,20 +671,21 @@ async def apply_refill(
         )
         .returning(*_BALANCE)
     )
-    if after is None:
+    if updated is None:
         return None
+    after = _balance(updated)
     if added:
         await db.execute(
             credit_grants.insert().values(
                 team_id=team_id, amount=added, reason=f"auto-refill {key}", created_at=now
             )
         )
-        await ledger.append(
+        await ledger_sql.append(
             db,
             team_id=team_id,
             kind="refill",
             credits=added,
-            credits_remaining_after=int(after["credits_remaining"]),
+            credits_remaining_after=after["credits_remaining"],
             at=now,
             # no dedupe key: the conditional update above makes it once per period of this
             # auto-refill; a new auto-refill (set after a DELETE, or of another period) is a
@@ -635,13 +706,12 @@ async def set_status(db: Database, team_id: str, status: str) -> bool:
     return await _update_live(db, team_id, {"status": status})
 
 
-def balance(row: Mapping[str, Any]) -> dict[str, Any]:
+def balance(row: TeamRow | Balance) -> CreditFigures:
     """A credit balance from a team row."""
-    remaining = row["credits_allocated"] - row["credits_used"]
-    return {
-        "team_id": row["team_id"],
-        "credits_allocated": row["credits_allocated"],
-        "credits_used": row["credits_used"],
-        "credits_reserved": row["credits_reserved"],
-        "credits_remaining": remaining,
-    }
+    return CreditFigures(
+        team_id=row["team_id"],
+        credits_allocated=row["credits_allocated"],
+        credits_used=row["credits_used"],
+        credits_reserved=row["credits_reserved"],
+        credits_remaining=row["credits_allocated"] - row["credits_used"],
+    )

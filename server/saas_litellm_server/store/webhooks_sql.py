@@ -24,6 +24,7 @@ from .schema import webhook_deliveries as deliveries
 
 __all__ = [
     "DeliveryRow",
+    "EndpointRow",
     "WebhookRow",
     "any_due",
     "claim_due",
@@ -75,6 +76,16 @@ class DeliveryRow(TypedDict):
     last_error: str | None
     last_response: str | None
     delivered_at: dt.datetime | None
+
+
+class EndpointRow(TypedDict):
+    """Where a claimed delivery goes: its endpoint's url, secret and state."""
+
+    webhook_id: str
+    url: str
+    secret: str
+    status: str
+    deleted_at: dt.datetime | None
 
 
 _PUBLIC = [c for c in webhooks.c if c.name not in {"secret", "deleted_at"}]
@@ -302,7 +313,7 @@ async def any_due(db: Database, now: dt.datetime) -> bool:
 
 async def claim_due(
     db: Database, *, now: dt.datetime, lease_until: dt.datetime, token: str, limit: int
-) -> list[tuple[DeliveryRow, Row]]:
+) -> list[tuple[DeliveryRow, EndpointRow]]:
     """Lease up to ``limit`` due deliveries to the caller; each with its endpoint's url,
     secret and status (``deleted`` set when it was removed)."""
     due = (
@@ -322,7 +333,13 @@ async def claim_due(
         return []
     ids = {r["webhook_id"] for r in rows}
     endpoints = {
-        e["webhook_id"]: e
+        e["webhook_id"]: EndpointRow(
+            webhook_id=e["webhook_id"],
+            url=e["url"],
+            secret=e["secret"],
+            status=e["status"],
+            deleted_at=utc(e["deleted_at"]),
+        )
         for e in await db.fetch_all(
             sa.select(
                 webhooks.c.webhook_id,

@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TypedDict
 
 import sqlalchemy as sa
 
-from ._database import Database, Row
-from ._util import insert_ignore, newest_first, utc
+from ._database import Database
+from ._util import insert_ignore, newest_first, stamp
 from .schema import credit_transactions
 
-__all__ = ["DuplicateEntry", "append", "balance_of", "list_transactions"]
+__all__ = ["DuplicateEntry", "TransactionRow", "append", "balance_of", "list_transactions"]
+
+
+class TransactionRow(TypedDict):
+    transaction_id: str
+    at: dt.datetime
+    kind: str
+    credits: int
+    credits_remaining_after: int
+    job_id: str | None
+    reason: str | None
 
 
 class DuplicateEntry(RuntimeError):
@@ -68,7 +79,7 @@ async def list_transactions(
     kind: str | None,
     limit: int,
     after: tuple[dt.datetime, str] | None,
-) -> list[Row]:
+) -> list[TransactionRow]:
     """A page of the team's transactions, newest first."""
     query = credit_transactions.select().where(credit_transactions.c.team_id == team_id)
     if kind is not None:
@@ -83,15 +94,15 @@ async def list_transactions(
         )
     )
     return [
-        {
-            "transaction_id": r["transaction_id"],
-            "at": utc(r["at"]),
-            "kind": r["kind"],
-            "credits": int(r["credits"]),
-            "credits_remaining_after": int(r["credits_remaining_after"]),
-            "job_id": r["job_id"],
-            "reason": r["reason"],
-        }
+        TransactionRow(
+            transaction_id=r["transaction_id"],
+            at=stamp(r["at"]),
+            kind=r["kind"],
+            credits=int(r["credits"]),
+            credits_remaining_after=int(r["credits_remaining_after"]),
+            job_id=r["job_id"],
+            reason=r["reason"],
+        )
         for r in rows
     ]
 
