@@ -9,7 +9,7 @@ once).
 
 Its modules, by job:
 
-- ``routes``: the route table; ``_endpoints``: how a page or a form's action becomes an
+- ``routes``: the route table; ``_context``: how a page or a form's action becomes an
   endpoint (session, CSRF and Origin checks, confirmation, error page);
 - the pages, one module per area: ``overview``, ``organizations``, ``teams`` (and a team's
   jobs), ``keys``, ``model_aliases`` (aliases, deployments, access groups), ``audit``,

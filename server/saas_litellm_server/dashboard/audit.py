@@ -8,7 +8,7 @@ from starlette.responses import Response
 from saas_litellm_models import AuditLogQuery
 
 from ..services import audit
-from ._endpoints import Ctx
+from ._context import Ctx
 from ._http import PREFIX, url
 
 __all__ = ["audit_log"]

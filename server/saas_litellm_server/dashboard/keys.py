@@ -8,7 +8,7 @@ from starlette.responses import Response
 from saas_litellm_models import KeyCreateRequest, KeyRotateRequest
 
 from ..services import keys
-from ._endpoints import Ctx
+from ._context import Ctx
 from ._forms import Form
 from .teams import back_to_team, team_id_of
 

@@ -12,8 +12,8 @@ from ..errors import RateLimited
 from ..routes._http import client_address, runtime
 from ..services import lockout
 from ..services.auth import is_admin_key
+from ._context import Ctx, Dashboard
 from ._cookies import delete_cookie, set_cookie
-from ._endpoints import Ctx, Dashboard
 from ._forms import Form, read_form
 from ._http import PREFIX, same_origin
 

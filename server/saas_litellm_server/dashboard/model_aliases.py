@@ -20,7 +20,7 @@ from saas_litellm_models import (
 
 from ..errors import InvalidRequest
 from ..services import catalog
-from ._endpoints import LIST_LIMIT, Ctx
+from ._context import LIST_LIMIT, Ctx
 from ._forms import Form
 from ._http import PREFIX, back
 

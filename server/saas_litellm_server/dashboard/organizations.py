@@ -8,7 +8,7 @@ from starlette.responses import Response
 from saas_litellm_models import OrganizationCreateRequest, PageQuery, TeamListQuery
 
 from ..services import catalog, teams
-from ._endpoints import LIST_LIMIT, Ctx
+from ._context import LIST_LIMIT, Ctx
 from ._forms import Form
 from ._http import PREFIX, back, q
 

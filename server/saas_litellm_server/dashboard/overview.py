@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ..services import stats
-from ._endpoints import Ctx
+from ._context import Ctx
 
 __all__ = ["overview"]
 

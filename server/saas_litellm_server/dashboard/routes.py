@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from .._settings import Settings
 from . import audit, keys, login, model_aliases, organizations, overview, teams, webhooks
-from ._endpoints import Dashboard, not_found
+from ._context import Dashboard, not_found
 from ._http import PREFIX, SecurityHeaders
 
 __all__ = ["dashboard_routes"]

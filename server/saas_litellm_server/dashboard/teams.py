@@ -23,7 +23,7 @@ from saas_litellm_models import (
 from ..errors import InvalidRequest
 from ..services import catalog, keys, ledger, stats, teams
 from ..services import jobs as job_service
-from ._endpoints import LIST_LIMIT, Ctx
+from ._context import LIST_LIMIT, Ctx
 from ._forms import Form
 from ._http import PREFIX, back, q, url
 

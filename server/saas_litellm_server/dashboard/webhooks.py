@@ -16,7 +16,7 @@ from saas_litellm_models import (
 
 from ..errors import NotFound
 from ..services import webhooks
-from ._endpoints import Ctx
+from ._context import Ctx
 from ._forms import Form
 from ._http import PREFIX, back, url
 

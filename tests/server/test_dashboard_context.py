@@ -1,4 +1,4 @@
-"""What every dashboard page and action shares (dashboard/_endpoints.py) over httpx, on SQLite and
+"""What every dashboard page and action shares (dashboard/_context.py) over httpx, on SQLite and
 PostgreSQL, in local-dev mode (the sign-in is tested in test_dashboard_security.py): a change
 that asks first does so on a page of its own without JavaScript, and an unknown page is the
 dashboard's own 404."""
