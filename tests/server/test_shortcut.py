@@ -25,7 +25,7 @@ from saas_litellm_models import (
 )
 from saas_litellm_server import Settings, create_app
 from saas_litellm_server.services import auth, calls, idempotency, shortcut
-from saas_litellm_server.store import idempotency as idempotency_store
+from saas_litellm_server.store import idempotency_sql
 
 MSG = [{"role": "user", "content": "Summarize this please"}]
 ALIASES = {
@@ -250,12 +250,6 @@ async def test_a_stream_holds_what_it_sent_only_when_a_replay_needs_it(
     runtime = app.state.runtime
     team = await auth.team_for_key(runtime, await create_team(http))
     assert team is not None
-    single = await shortcut.open_single_call(
-        runtime,
-        team,
-        JobCreateRequest(team_id=TEAM, job_type="summary"),
-        LLMCallRequest(messages=MSG),
-    )
     claim: idempotency.Claim | None = None
     if key is not None:
         settings = runtime.settings
@@ -269,24 +263,30 @@ async def test_a_stream_holds_what_it_sent_only_when_a_replay_needs_it(
         )
         assert isinstance(begun, idempotency.Claim)
         claim = begun
+    single = await shortcut.open_single_call(
+        runtime,
+        team,
+        JobCreateRequest(team_id=TEAM, job_type="summary"),
+        LLMCallRequest(messages=MSG),
+        claim=claim,
+    )
     streamed: list[Any] = []
     chunks: list[weakref.ref[Any]] = []
     held_at_done = -1
-    with idempotency.bound(claim):
-        async for event in shortcut.stream_single_call(runtime, single):
-            if isinstance(event, StreamDone):
-                gc.collect()
-                held_at_done = sum(ref() is not None for ref in chunks)
-            else:
-                chunks.append(weakref.ref(event))
-            streamed.append(event.model_copy())
-            del event
+    async for event in shortcut.stream_single_call(runtime, single):
+        if isinstance(event, StreamDone):
+            gc.collect()
+            held_at_done = sum(ref() is not None for ref in chunks)
+        else:
+            chunks.append(weakref.ref(event))
+        streamed.append(event.model_copy())
+        del event
     assert len(chunks) >= 3 and isinstance(streamed[-1], StreamDone)
     if key is None:
         assert held_at_done == 0
         return
     assert held_at_done == len(chunks)
-    row = await idempotency_store.get(runtime.db, f"team:{TEAM}", key)
+    row = await idempotency_sql.get(runtime.db, f"team:{TEAM}", key)
     assert row is not None and row["state"] == "done"
     headers, body = idempotency.split_headers(row["body"])
     assert headers == {shortcut.JOB_ID_HEADER: single.job_id}

@@ -21,7 +21,7 @@ from .._responses import api_error_response
 from ..errors import APIError, ValidationFailed
 from ..services import idempotency
 from ._http import read_body, runtime
-from ._sse import EventStreamResponse
+from ._sse import EventStreamResponse, StreamKeeping
 
 if TYPE_CHECKING:
     from ..store import Database
@@ -89,22 +89,23 @@ def _kept(response: Response) -> bytes:
 async def idempotent(
     request: Request,
     scope: str,
-    handler: Callable[[], Awaitable[Response | EventStreamResponse]],
+    handler: Callable[[idempotency.Claim | None], Awaitable[Response | EventStreamResponse]],
     *,
     store: Callable[[bytes], str] = bytes.decode,
     replay: Callable[[str], Awaitable[str]] | None = None,
     transaction: bool = True,
     vary: tuple[str, ...] = (),
 ) -> Response | EventStreamResponse:
-    """``store`` turns the response body into what is kept (to leave secrets out of it);
-    ``replay`` turns what was kept back into the body to send. ``transaction=False`` for
-    handlers that keep their response themselves (``idempotency.keep_step``): LLM calls, and
-    event streams, whose every event is kept where the call is recorded — a stream the client
-    left early keeps nothing, so that a retry runs the call. ``vary``: headers that are part of
-    what makes two requests the same."""
+    """Run ``handler`` with the request's claim on its key (``None`` without a key), which it
+    passes to what keeps the response itself. ``store`` turns the response body into what is
+    kept (to leave secrets out of it); ``replay`` turns what was kept back into the body to
+    send. ``transaction=False`` for handlers that keep their response themselves
+    (``idempotency.keep_step``): LLM calls, and event streams, whose every event is kept where
+    the call is recorded — a stream the client left early keeps nothing, so that a retry runs
+    the call. ``vary``: headers that are part of what makes two requests the same."""
     key = _key(request)
     if key is None:
-        return await handler()
+        return await handler(None)
     begun = await _begin(request, scope, key, store, replay, vary)
     if isinstance(begun, Response):
         return begun
@@ -112,17 +113,16 @@ async def idempotent(
     response: Response | EventStreamResponse
 
     async def plain() -> Response:
-        produced = await handler()
+        produced = await handler(claim)
         assert isinstance(produced, Response), "a stream keeps its own response"
         return produced
 
     try:
         async with idempotency.leased(db, claim):
-            with idempotency.bound(claim):
-                if transaction:
-                    response = await idempotency.in_transaction(db, claim, plain)
-                else:
-                    response = await handler()
+            if transaction:
+                response = await idempotency.in_transaction(db, claim, plain)
+            else:
+                response = await handler(claim)
     except APIError as exc:
         response = api_error_response(request, exc)
     except BaseException:
@@ -145,6 +145,10 @@ def _kept_as_streamed(
     async def abort() -> None:
         await idempotency.abort(db, claim)
 
-    stream.claim, stream.on_complete, stream.on_abort = claim, complete, abort
-    stream.lease = lambda: idempotency.leased(db, claim)  # renewed while it streams
-    return stream
+    return stream.kept(
+        StreamKeeping(
+            lease=lambda: idempotency.leased(db, claim),  # renewed while it streams
+            complete=complete,
+            abort=abort,
+        )
+    )

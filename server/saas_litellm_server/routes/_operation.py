@@ -36,6 +36,7 @@ from saas_litellm_models.endpoints import Endpoint
 from .._responses import json_response
 from .._runtime import Runtime, TeamContext
 from ..errors import NotFound
+from ..services import idempotency
 from ..services.audit import Operator
 from ._auth import Auth, Principal, authorize
 from ._http import parse_body, parse_query, runtime
@@ -112,7 +113,8 @@ def path_param_names(name: str) -> str:
 @dataclass(frozen=True)
 class APIRequest(Generic[B, Q]):
     """What a handler gets: the request, parsed as its endpoint declares — runtime,
-    principal, path, query and body."""
+    principal, path, query and body — and its hold on its Idempotency-Key (``claim``: for the
+    handlers that keep their response themselves, ``keeps_own_response``)."""
 
     request: Request
     runtime: Runtime
@@ -120,6 +122,7 @@ class APIRequest(Generic[B, Q]):
     path: dict[str, str]
     query: Q
     body: B
+    claim: idempotency.Claim | None = None
 
     @property
     def team(self) -> TeamContext:
@@ -205,13 +208,13 @@ def api_route(
         query = parse_query(request, op.query) if op.query is not None else None
         rt = runtime(request)
 
-        async def run() -> Any:
+        async def run(claim: idempotency.Claim | None) -> Any:
             body = (
                 await parse_body(request, op.body, optional=op.body_optional)
                 if op.body is not None
                 else None
             )
-            result = await handler(APIRequest(request, rt, principal, path, query, body))
+            result = await handler(APIRequest(request, rt, principal, path, query, body, claim))
             if op.auth == "admin" and op.method != "GET":
                 rt.forget_catalog()  # this process sees an admin change at once
             if isinstance(result, (Response, EventStreamResponse)):
@@ -221,7 +224,7 @@ def api_route(
             return json_response(result, op.status)
 
         if not op.idempotent:
-            return await run()  # type: ignore[no-any-return]
+            return await run(None)  # type: ignore[no-any-return]
         return await idempotent(
             request,
             principal.scope,

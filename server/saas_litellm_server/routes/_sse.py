@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 import anyio
@@ -19,9 +20,8 @@ from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from .._sse_text import encode_event
-from ..services import idempotency
 
-__all__ = ["EventStreamResponse"]
+__all__ = ["EventStreamResponse", "StreamKeeping"]
 
 
 Encode = Callable[[BaseModel, int], bytes]
@@ -38,6 +38,18 @@ class Events(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class StreamKeeping:
+    """How a stream is kept for its Idempotency-Key (``routes._idempotency``)."""
+
+    lease: Callable[[], AbstractAsyncContextManager[None]]
+    """Held while the stream is sent (the key's lease, renewed meanwhile)."""
+    complete: Callable[[bytes], Awaitable[None]]
+    """Called with the whole stream once it was sent to the end (to keep it for replays)."""
+    abort: Callable[[], Awaitable[None]]
+    """Called when the stream stopped early (the client left): nothing is kept."""
+
+
 class EventStreamResponse:
     media_type = "text/event-stream"
 
@@ -47,36 +59,33 @@ class EventStreamResponse:
         *,
         encode: Encode = encode_event,
         headers: dict[str, str] | None = None,
+        keeping: StreamKeeping | None = None,
     ) -> None:
         self.events = events
         self.encode = encode
         """Native events by default; the OpenAI surface sends ``chat.completion.chunk``s."""
         self.headers = headers or {}
-        self.claim: idempotency.Claim | None = None
-        """The request's Idempotency-Key claim, current while the events are produced."""
-        self.on_complete: Callable[[bytes], Awaitable[None]] | None = None
-        """Called with the whole stream once it was sent to the end (to keep it for replays)."""
-        self.on_abort: Callable[[], Awaitable[None]] | None = None
-        """Called when the stream stopped early (the client left)."""
-        self.lease: Callable[[], AbstractAsyncContextManager[None]] | None = None
-        """Held while the stream is sent (the Idempotency-Key's lease, renewed meanwhile)."""
+        self.keeping = keeping
+
+    def kept(self, keeping: StreamKeeping) -> EventStreamResponse:
+        """The same stream, kept as ``keeping`` says."""
+        return EventStreamResponse(
+            self.events, encode=self.encode, headers=self.headers, keeping=keeping
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent: list[bytes] = []
         completed = False
-        lease = self.lease() if self.lease is not None else contextlib.nullcontext()
+        keeping = self.keeping
+        lease = keeping.lease() if keeping is not None else contextlib.nullcontext()
         try:
             async with lease:
-                with idempotency.bound(self.claim):
-                    completed = await self._stream(receive, send, sent)
+                completed = await self._stream(receive, send, sent)
         finally:
             with anyio.CancelScope(shield=True):
-                with idempotency.bound(self.claim):
-                    await self.events.aclose()  # a no-op once the stream was read to its end
-                if completed and self.on_complete is not None:
-                    await self.on_complete(b"".join(sent))
-                elif not completed and self.on_abort is not None:
-                    await self.on_abort()
+                await self.events.aclose()  # a no-op once the stream was read to its end
+                if keeping is not None:
+                    await (keeping.complete(b"".join(sent)) if completed else keeping.abort())
 
     async def _stream(self, receive: Receive, send: Send, sent: list[bytes]) -> bool:
         """Send every event; ``True`` if the stream ran to its end, ``False`` if the client
@@ -106,7 +115,7 @@ class EventStreamResponse:
                 async for event in events:
                     sequence += 1
                     chunk = self.encode(event, sequence)
-                    if self.on_complete is not None:
+                    if self.keeping is not None:
                         sent.append(chunk)
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})

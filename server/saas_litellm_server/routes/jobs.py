@@ -37,12 +37,16 @@ async def get_job(req: APIRequest[None, None]) -> JobDetail:
 
 
 async def llm_call(req: APIRequest[LLMCallRequest, None]) -> LLMCallResponse:
-    return await calls.llm_call(req.runtime, req.team, req.path["job_id"], req.body)
+    return await calls.llm_call(
+        req.runtime, req.team, req.path["job_id"], req.body, claim=req.claim
+    )
 
 
 async def llm_call_stream(req: APIRequest[LLMCallRequest, None]) -> calls.CallEvents:
     # Everything that can refuse the call does so here, as a JSON error, before any SSE byte.
-    prepared = await calls.prepare_call(req.runtime, req.team, req.path["job_id"], req.body)
+    prepared = await calls.prepare_call(
+        req.runtime, req.team, req.path["job_id"], req.body, claim=req.claim
+    )
     return calls.stream_call(req.runtime, prepared)
 
 
@@ -62,7 +66,7 @@ def _parts(body: CreateAndCallRequest) -> tuple[JobCreateRequest, LLMCallRequest
 
 async def create_and_call(req: APIRequest[CreateAndCallRequest, None]) -> Response:
     job, body = _parts(req.body)
-    result = await shortcut.create_and_call(req.runtime, req.team, job, body)
+    result = await shortcut.create_and_call(req.runtime, req.team, job, body, claim=req.claim)
     response = json_response(result)
     response.headers[shortcut.JOB_ID_HEADER] = result.job_id
     return response
@@ -72,7 +76,7 @@ async def create_and_call_stream(
     req: APIRequest[CreateAndCallRequest, None],
 ) -> EventStreamResponse:
     job, body = _parts(req.body)
-    single = await shortcut.open_single_call(req.runtime, req.team, job, body)
+    single = await shortcut.open_single_call(req.runtime, req.team, job, body, claim=req.claim)
     return EventStreamResponse(
         shortcut.stream_single_call(req.runtime, single),
         headers={shortcut.JOB_ID_HEADER: single.job_id},

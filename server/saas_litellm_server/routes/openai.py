@@ -94,7 +94,9 @@ async def _in_job(
     rt, team = req.runtime, req.team
     named = {JOB_ID: job_id}  # kept with the response: a replay names the job too
     if req.body.stream:
-        prepared = await calls.prepare_call(rt, team, job_id, request, params=params)
+        prepared = await calls.prepare_call(
+            rt, team, job_id, request, params=params, claim=req.claim
+        )
         events = calls.stream_call(
             rt, prepared, keep=lambda sent: with_headers(named, wire.render_stream(sent))
         )
@@ -106,6 +108,7 @@ async def _in_job(
         request,
         params=params,
         keep=lambda done: with_headers(named, wire.render(done)),
+        claim=req.claim,
     )
     return _json(wire.completion(answer), job_id)
 
@@ -120,11 +123,13 @@ async def _in_single_call_job(
     body, rt, team = req.body, req.runtime, req.team
     job = _single_job(req)
     if body.stream:
-        single = await shortcut.open_single_call(rt, team, job, request, params=params)
+        single = await shortcut.open_single_call(
+            rt, team, job, request, params=params, claim=req.claim
+        )
         events = shortcut.stream_single_call(rt, single, keep=wire.render_stream)
         return EventStreamResponse(events, encode=wire.encode, headers={JOB_ID: single.job_id})
     settled = await shortcut.create_and_call(
-        rt, team, job, request, params=params, keep=wire.render
+        rt, team, job, request, params=params, keep=wire.render, claim=req.claim
     )
     return _json(wire.completion(settled), settled.job_id)
 

@@ -103,6 +103,9 @@ class PreparedCall:
     worst: billing.WorstCase = billing.NOTHING
     """The worst case the call counts in flight on its job (nothing for a job_based job
     without limits)."""
+    claim: idempotency.Claim | None = None
+    """The request's hold on its Idempotency-Key (``None``: it sent none): the response is
+    kept under it, with the call's record."""
     counted: bool = True
     """Whether the call is counted in flight on its job. A call of a job_based job without
     limits that has had a billable call already is not: whatever it does, the job costs one
@@ -125,12 +128,14 @@ async def prepare_call(
     *,
     params: dict[str, Any] | None = None,
     admitted: Admission | None = None,
+    claim: idempotency.Claim | None = None,
 ) -> PreparedCall:
     """Everything that can refuse a call, done before any upstream work (or any SSE byte); the
     last step counts the call in flight on its job with its worst case (which the job's credits
     must cover, in the consumption modes and with limits). ``params`` are further upstream
     parameters (the OpenAI surface's ``seed``, ``user``…); ``admitted``, a call already
-    :func:`admit`-ted (the single-call shortcut checks it before it opens the job). The caller
+    :func:`admit`-ted (the single-call shortcut checks it before it opens the job); ``claim``,
+    the request's Idempotency-Key, under which the response is kept. The caller
     must run the call (:func:`run_call`, :func:`stream_call`) or :func:`abandon` it."""
     job = await get_open_job(runtime.db, team, job_id)
     if admitted is None:
@@ -157,6 +162,7 @@ async def prepare_call(
         window_id=admitted.window_id,
         budget=budget,
         worst=worst,
+        claim=claim,
         counted=counted,
     )
 
@@ -388,7 +394,8 @@ class _Recorder:
             error_message=error_message,
         )
         call = self.call
-        step = idempotency.keep_step(keep) if keep is not None else None
+        claim = self.call.claim
+        step = idempotency.keep_step(claim, keep) if keep is not None else None
         try:
             done = await calls_sql.finish_call(
                 self.runtime.db,
@@ -412,9 +419,7 @@ class _Recorder:
                 done.job,
                 self.call_id,
             )
-        if step is not None:
-            claim = idempotency.current()
-            assert claim is not None
+        if step is not None and claim is not None:
             if not done.kept:
                 # A retry took the key over (this request's lease lapsed): the call happened
                 # all the same and is recorded, but its response is the retry's to give.
@@ -431,8 +436,9 @@ async def llm_call(
     *,
     params: dict[str, Any] | None = None,
     keep: KeepResponse | None = as_json,
+    claim: idempotency.Claim | None = None,
 ) -> LLMCallResponse:
-    call = await prepare_call(runtime, team, job_id, body, params=params)
+    call = await prepare_call(runtime, team, job_id, body, params=params, claim=claim)
     return await run_call(runtime, call, keep=keep)
 
 
@@ -467,7 +473,11 @@ async def run_call(
             )
             await recorder.finish(
                 outcome.usage,
-                keep=keep(response) if keep is not None and idempotency.awaits_response() else None,
+                keep=(
+                    keep(response)
+                    if keep is not None and idempotency.awaits_response(call.claim)
+                    else None
+                ),
                 finish_reason=outcome.message.finish_reason,
             )
             return response
@@ -498,7 +508,7 @@ async def _stream(
         fallback, pieces = recorder.fallback, recorder.pieces
 
         def sent_with(last: StreamEvent) -> bytes | None:
-            if keep is None or not idempotency.awaits_response():
+            if keep is None or not idempotency.awaits_response(call.claim):
                 return None
             return keep([*(StreamChunk(content=p) for p in pieces), last])
 

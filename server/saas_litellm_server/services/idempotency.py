@@ -22,8 +22,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -37,8 +36,6 @@ __all__ = [
     "abort",
     "awaits_response",
     "begin",
-    "bound",
-    "current",
     "fingerprint",
     "finish",
     "in_transaction",
@@ -72,23 +69,6 @@ class Claim:
     """What of a response body is kept (virtual keys are left out)."""
     kept: bool = False
     """The response was kept together with the effect: nothing is left to do."""
-
-
-_current: ContextVar[Claim | None] = ContextVar("saas_litellm_claim", default=None)
-
-
-@contextlib.contextmanager
-def bound(claim: Claim | None) -> Iterator[None]:
-    """Make ``claim`` the current request's, for services that keep the response themselves."""
-    token = _current.set(claim)
-    try:
-        yield
-    finally:
-        _current.reset(token)
-
-
-def current() -> Claim | None:
-    return _current.get()
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -170,17 +150,17 @@ async def begin(
     raise Conflict("the Idempotency-Key is contended; retry", param="Idempotency-Key")
 
 
-def awaits_response() -> bool:
-    """Whether the current request has a key whose response is still to keep: the response need
-    not be rendered for keeping otherwise (most calls send no Idempotency-Key)."""
-    claim = current()
+def awaits_response(claim: Claim | None) -> bool:
+    """Whether a request (its ``claim``: ``None`` without a key) has a response still to keep:
+    the response need not be rendered for keeping otherwise (most calls send no key)."""
     return claim is not None and not claim.kept
 
 
-def keep_step(body: bytes, status_code: int = 200) -> tuple[Statement, dict[str, Any]] | None:
-    """The statement that keeps the current request's response, to run in the transaction that
-    commits its effect (``None``: the request has no key)."""
-    claim = current()
+def keep_step(
+    claim: Claim | None, body: bytes, status_code: int = 200
+) -> tuple[Statement, dict[str, Any]] | None:
+    """The statement that keeps a request's response, to run in the transaction that commits
+    its effect (``None``: the request has no key, or its response is kept already)."""
     if claim is None or claim.kept:
         return None
     return idempotency_sql.finish_statement(
@@ -245,12 +225,14 @@ async def in_transaction(db: Database, claim: Claim, produce: Callable[[], Await
 
 
 async def keeping(
-    db: Database, effect: Callable[[], Awaitable[T]], render: Callable[[T], bytes]
+    db: Database,
+    claim: Claim | None,
+    effect: Callable[[], Awaitable[T]],
+    render: Callable[[T], bytes],
 ) -> T:
-    """Run ``effect`` in one transaction that also keeps ``render(result)`` as the current
-    request's response (without an Idempotency-Key, just run it): for a response that reports
-    an effect made after the upstream answered (a single-call job's settlement)."""
-    claim = current()
+    """Run ``effect`` in one transaction that also keeps ``render(result)`` as the response of
+    the request holding ``claim`` (without one, just run it): for a response that reports an
+    effect made after the upstream answered (a single-call job's settlement)."""
     if claim is None or claim.kept:
         return await effect()
     results: list[T] = []

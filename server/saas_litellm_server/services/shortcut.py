@@ -86,9 +86,11 @@ async def open_single_call(
     body: LLMCallRequest,
     *,
     params: dict[str, Any] | None = None,
+    claim: idempotency.Claim | None = None,
 ) -> SingleCall:
     """Check the call, then open its job and count the call in flight on it, in one
-    transaction (402 when no credit is left to reserve for either: then there is no job)."""
+    transaction (402 when no credit is left to reserve for either: then there is no job).
+    ``claim``: the request's Idempotency-Key, under which the settlement is kept."""
     jobs.check_can_open(team, job.team_id)
     admitted = await calls.admit(runtime, team, body)
     prepared: list[calls.PreparedCall] = []
@@ -96,7 +98,13 @@ async def open_single_call(
     async def first_call(created: Job) -> None:
         prepared.append(
             await calls.prepare_call(
-                runtime, team, created.job_id, body, params=params, admitted=admitted
+                runtime,
+                team,
+                created.job_id,
+                body,
+                params=params,
+                admitted=admitted,
+                claim=claim,
             )
         )
 
@@ -141,10 +149,11 @@ async def create_and_call(
     *,
     params: dict[str, Any] | None = None,
     keep: KeepSettled = as_json,
+    claim: idempotency.Claim | None = None,
 ) -> CreateAndCallResponse:
     """One job, one call, settled; an upstream failure fails the job and raises as llm-call
     does. ``keep`` renders the response the Idempotency-Key keeps."""
-    single = await open_single_call(runtime, team, job, body, params=params)
+    single = await open_single_call(runtime, team, job, body, params=params, claim=claim)
     try:
         answer = await calls.run_call(runtime, single.call, keep=None)
     except BaseException as exc:
@@ -157,6 +166,7 @@ async def create_and_call(
     try:
         completion = await idempotency.keeping(
             runtime.db,
+            single.call.claim,
             lambda: _complete(runtime, single),
             lambda c: single.kept(keep(settled(c))),
         )
@@ -179,7 +189,7 @@ def stream_single_call(
     async def events() -> AsyncGenerator[calls.StreamEvent, None]:
         # The events sent are kept only to render a replay (an Idempotency-Key's): a stream
         # without a key holds no copy of what it sent.
-        replayable = idempotency.awaits_response()
+        replayable = idempotency.awaits_response(single.call.claim)
         sent: list[calls.StreamEvent] = []
         delivered = settled = False
         try:
@@ -227,6 +237,7 @@ async def _settle(
         try:
             completion = await idempotency.keeping(
                 runtime.db,
+                single.call.claim,
                 lambda: _complete(runtime, single),
                 lambda c: single.kept(keep([*sent, done.model_copy(update={"costs": c.costs})])),
             )
@@ -246,6 +257,7 @@ async def _settle_failure(
     with anyio.CancelScope(shield=True):
         await idempotency.keeping(
             runtime.db,
+            single.call.claim,
             lambda: _fail(runtime, single.team, single.job_id, error.error.message),
             lambda _: single.kept(keep([*sent, error])),
         )
