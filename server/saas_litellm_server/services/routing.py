@@ -17,8 +17,8 @@ from ..providers import Provider, ProviderError, ProviderRequest
 from ..store import catalog_sql, teams_sql
 
 __all__ = [
-    "Deployment",
     "Fallback",
+    "PricedDeployment",
     "ResolvedAlias",
     "cost_pico",
     "ensure_triable",
@@ -34,7 +34,10 @@ logger = logging.getLogger("saas_litellm_server.upstream")
 
 
 @dataclass(frozen=True)
-class Deployment:
+class PricedDeployment:
+    """A deployment as calls use it: its prices in integer micro-dollars (the API's
+    ``Deployment`` states them in USD)."""
+
     provider: str
     model: str
     api_base: str | None
@@ -55,10 +58,10 @@ class ResolvedAlias:
     ``Route``: that is Starlette's)."""
 
     alias: str
-    deployments: tuple[Deployment, ...]
+    deployments: tuple[PricedDeployment, ...]
 
 
-def cost_pico(deployment: Deployment, prompt_tokens: int, completion_tokens: int) -> int:
+def cost_pico(deployment: PricedDeployment, prompt_tokens: int, completion_tokens: int) -> int:
     """The one cost formula: tokens times the deployment's prices, in pico-dollars (exact)."""
     return _money.cost_pico(
         prompt_tokens,
@@ -92,18 +95,18 @@ async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Res
                 param="model",
             )
     return ResolvedAlias(
-        alias=name, deployments=tuple(Deployment(**d) for d in alias["deployments"])
+        alias=name, deployments=tuple(PricedDeployment(**d) for d in alias["deployments"])
     )
 
 
-def plan(runtime: Runtime, route: ResolvedAlias) -> list[Deployment]:
+def plan(runtime: Runtime, route: ResolvedAlias) -> list[PricedDeployment]:
     """The order to try deployments in: the alias's order, minus those cooling down (unless all
     of them are, in which case they are all tried anyway)."""
     healthy = [d for d in route.deployments if not runtime.cooldowns.cooling(d.key)]
     return healthy or list(route.deployments)
 
 
-def report(runtime: Runtime, deployment: Deployment, error: ProviderError | None) -> None:
+def report(runtime: Runtime, deployment: PricedDeployment, error: ProviderError | None) -> None:
     """Feed the outcome of one attempt into the cooldowns (bad requests say nothing of health)."""
     if error is None:
         runtime.cooldowns.succeeded(deployment.key)
@@ -113,7 +116,7 @@ def report(runtime: Runtime, deployment: Deployment, error: ProviderError | None
 
 def provider_request(
     runtime: Runtime,
-    deployment: Deployment,
+    deployment: PricedDeployment,
     messages: list[dict[str, Any]],
     params: dict[str, Any],
 ) -> ProviderRequest:
@@ -140,9 +143,9 @@ def upstream_error(alias: str, error: ProviderError, attempts: int = 1) -> APIEr
 def log_failure(
     team_id: str,
     alias: str,
-    deployment: Deployment,
+    deployment: PricedDeployment,
     error: ProviderError,
-    fallback: Deployment | None = None,
+    fallback: PricedDeployment | None = None,
 ) -> None:
     """One line per failed attempt, one more when another deployment takes over. A deployment
     is named by its model: its api_base and key are configuration, not log content. The line
@@ -191,7 +194,7 @@ class Fallback:
         """Of the whole routed call, every attempt included."""
         return (time.perf_counter() - self._start) * 1000
 
-    def __iter__(self) -> Iterator[tuple[Deployment, Provider]]:
+    def __iter__(self) -> Iterator[tuple[PricedDeployment, Provider]]:
         for index, deployment in enumerate(self.order):
             self.deployment, self.attempts = deployment, index + 1
             reason = unavailable(self.runtime, deployment)
@@ -224,7 +227,7 @@ class Fallback:
         return upstream_error(self.route.alias, self.error, self.attempts)
 
 
-def unavailable(runtime: Runtime, deployment: Deployment) -> str | None:
+def unavailable(runtime: Runtime, deployment: PricedDeployment) -> str | None:
     """Why ``deployment`` cannot even be tried (no such provider, or the provider says why)."""
     provider = runtime.providers.get(deployment.provider)
     if provider is None:
