@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -26,7 +27,11 @@ PACKAGES = [
 def tests(session: nox.Session) -> None:
     """Every test, on SQLite and (when reachable) PostgreSQL."""
     session.install("-e", ".[server,test]")
-    session.run("pytest", *session.posargs)
+    # One pytest-xdist worker per core (each with its own databases, upstream stub and
+    # browser), at most 4: every worker's servers hold PostgreSQL connections, and the default
+    # server allows 100. ``nox -s tests -- -n 0`` runs in one process (for pdb).
+    workers = min(os.cpu_count() or 1, 4)
+    session.run("pytest", "-n", str(workers), *session.posargs)
 
 
 @nox.session

@@ -392,6 +392,7 @@ def served(upstream_settings: Settings, upstream: str) -> Iterator[tuple[str, st
         yield url, upstream
 
 
+@pytest.mark.timeout(900)  # 40 sequences of 50 steps over HTTP: 2-9 minutes
 def test_billing_holds_under_any_sequence(served: tuple[str, str]) -> None:
     url, upstream = served
     run_state_machine_as_test(

@@ -36,6 +36,8 @@ def servers(database_url: str) -> Iterator[list[str]]:
             stop(proc)
 
 
+@pytest.mark.empty_database  # the three servers migrate it, all at once
+@pytest.mark.timeout(300)  # thousands of operations on three processes: 1-2 minutes
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_three_processes_keep_the_ledger_exact(servers: list[str], database_url: str) -> None:
     rng = random.Random(2026)

@@ -281,6 +281,7 @@ async def test_inline_sqlite_writes_keep_the_wal_small(tmp_path: Path) -> None:
         await db.disconnect()
 
 
+@pytest.mark.timeout(300)  # 30-50 s of writes
 async def test_the_sqlite_wal_starts_over_under_writes_that_never_pause(
     tmp_path: Path,
 ) -> None:

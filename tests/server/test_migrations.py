@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from support import TEAM, app_client, bearer, create_team
 
@@ -22,6 +23,8 @@ from saas_litellm_server.store import (
     webhooks_sql,
 )
 from saas_litellm_server.store.schema import metadata
+
+pytestmark = pytest.mark.empty_database  # these tests migrate the database themselves
 
 SCRIPT = """
 import asyncio, sys

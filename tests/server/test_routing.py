@@ -54,9 +54,10 @@ def stub_log(upstream: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def routed(upstream_settings: Settings):  # type: ignore[no-untyped-def]
-    """An in-process client on a server routed to the stub; cooldowns after 1 failure, 0.5 s."""
+    """An in-process client on a server routed to the stub; cooldowns after 1 failure, 2 s (a
+    busy machine can take over half a second between two calls)."""
     settings = upstream_settings.model_copy(
-        update={"cooldown_failures": 1, "cooldown_seconds": 0.5}
+        update={"cooldown_failures": 1, "cooldown_seconds": 2.0}
     )
     async with app_client(settings) as (_app, http):
         yield http
@@ -210,8 +211,8 @@ async def test_cooldown_skips_a_failing_deployment_and_later_retries_it(
 
     assert await call() == ["error-500", "echo"]
     cooled_at = time.monotonic()
-    assert await call() == ["echo"]  # skipped while cooling down (0.5 s)
-    await asyncio.sleep(max(0.0, 0.6 - (time.monotonic() - cooled_at)))
+    assert await call() == ["echo"]  # skipped while cooling down (2 s)
+    await asyncio.sleep(max(0.0, 2.1 - (time.monotonic() - cooled_at)))
     assert await call() == ["error-500", "echo"]  # tried again once the period is over
 
 
