@@ -1,5 +1,5 @@
 """Webhook endpoints and the outbox (routes/webhooks.py, services/webhooks.py,
-store/webhooks.py), in-process on both backends, the delivery worker off (nothing is sent:
+store/webhooks_sql.py), in-process on both backends, the delivery worker off (nothing is sent:
 tests/integration/test_webhook_delivery.py sends).
 
 Covered: who may call them; hostile input (bad and private URLs, unknown events, huge bodies,

@@ -21,8 +21,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import InvalidRequest
-from ..services import catalog, keys, ledger, stats, teams
-from ..services import jobs as job_service
+from ..services import catalog, jobs, keys, ledger, stats, teams
 from ._context import LIST_LIMIT, Ctx
 from ._forms import Form
 from ._http import PREFIX, back, q, url
@@ -124,7 +123,7 @@ async def team(ctx: Ctx) -> Response:
             "limit": _PAGE,
         }
     )
-    job_list = await job_service.search_jobs(db, query)
+    job_list = await jobs.search_jobs(db, query)
     next_url = None
     if job_list.next_cursor:
         next_url = url(f"{PREFIX}/teams/{q(team_id)}", {**filters, "cursor": job_list.next_cursor})
