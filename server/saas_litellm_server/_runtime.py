@@ -59,7 +59,11 @@ class Runtime:
         )
         admin_key = settings.admin_key.get_secret_value() if settings.admin_key else None
         redactor = Redactor(secrets=[api_key, admin_key], hosts=[settings.upstream_base_url])
-        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            transaction_pooling=settings.database_transaction_pooling,
+        )
         return cls(
             settings=settings,
             db=db,

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=20, ge=1, le=1000, description="PostgreSQL connections per server process."
     )
+    database_transaction_pooling: bool = Field(
+        default=False,
+        description="PostgreSQL is reached through a pooler in transaction mode (PgBouncer "
+        "pool_mode = transaction, before 1.21): no cached prepared statements (each query "
+        "costs about twice the time on the database connection).",
+    )
     workers: int = Field(
         default=1,
         ge=1,

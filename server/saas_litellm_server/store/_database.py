@@ -18,6 +18,16 @@ statements as one transaction of their own, in one trip.
 
 Every write a request attempts is noted (:func:`track_writes`), so that when the database goes
 away mid-request the server can tell "nothing was changed" from "the outcome is unknown".
+
+No session state on PostgreSQL, so that a pooler in transaction mode (PgBouncer) may run each
+transaction, and each statement outside one, on another server connection: no ``SET`` (the one
+setting the store changes, ``synchronous_commit`` as a call begins, is ``set_config(…, true)``:
+local to that statement's transaction), only transaction-scoped advisory locks
+(``pg_advisory_xact_lock``, the migrations'), no ``LISTEN``/``NOTIFY`` (processes poll), no
+temporary tables, no cursors (``FOR UPDATE``/``SKIP LOCKED`` locks end with their transaction),
+and no connection held across statements outside a transaction. What is left, asyncpg's cache of
+named prepared statements, ``Database(transaction_pooling=True)`` turns off
+(``SAAS_LITELLM_DATABASE_TRANSACTION_POOLING``). Keep it so.
 """
 
 from __future__ import annotations
@@ -213,7 +223,22 @@ _BACKENDS = {"sqlite+aiosqlite": "saas_litellm_server.store._sqlite:PooledSQLite
 class Database:
     """A connection pool plus the few query primitives the store needs."""
 
-    def __init__(self, url: str, *, pool_size: int = 20, **options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 20,
+        transaction_pooling: bool = False,
+        **options: Any,
+    ) -> None:
+        """``transaction_pooling``: PostgreSQL is reached through a pooler in transaction mode
+        (PgBouncer ``pool_mode = transaction``), which hands each transaction, and each
+        statement outside one, whichever server connection is free. The store keeps no session
+        state (see the module's docstring), so the one thing to change is asyncpg's statement
+        cache: its named prepared statements live on the server connection that prepared them,
+        and the next statement may run on another ("prepared statement … does not exist").
+        Without the cache every statement is prepared unnamed and run in the same trip: about
+        twice the time per query (0.11 → 0.23 ms here), hence off by default."""
         self.url, self.backend = normalize_url(url)
         if self.backend == "postgresql":
             # Fail fast when PostgreSQL is unreachable, rather than after asyncpg's 60 s.
@@ -226,6 +251,7 @@ class Database:
                 # query, ~0.5 ms); the store keeps no session state (no session advisory locks,
                 # LISTEN or SET), so there is nothing to reset.
                 "reset": _keep_session,
+                **({"statement_cache_size": 0} if transaction_pooling else {}),
                 **options,
             }
         self._db = compat.plugged(self.url, _BACKENDS, **options)
