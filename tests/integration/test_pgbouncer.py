@@ -5,8 +5,9 @@ database) sits between two real ``serve`` processes (ten connections each) and P
 that every transaction may land on another server connection. With
 ``SAAS_LITELLM_DATABASE_TRANSACTION_POOLING=true`` the servers migrate the database, create
 teams, run jobs of plain and streamed calls from many clients at once, replay idempotent
-retries, and every team's ledger adds up to its balance. Without the setting, the same set-up
-fails: asyncpg's cached prepared statements are not on the server connection PgBouncer picks.
+retries, deliver each job's webhook once (their leases: ``FOR UPDATE SKIP LOCKED``), and every
+team's ledger adds up to its balance. Without the setting, the same set-up fails: asyncpg's
+cached prepared statements are not on the server connection PgBouncer picks.
 
 PgBouncer comes from Debian (``apt-get install pgbouncer``; ``.ci/run`` installs it): without
 it these tests skip, unless ``SAAS_LITELLM_REQUIRE_POSTGRES=1`` (as in CI) makes that a failure.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -169,8 +171,33 @@ async def _setup(admin: httpx.AsyncClient, teams: int) -> dict[str, str]:
     return keys
 
 
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The webhook receiver (tests/webhook_receiver.py) as a process; its URL and state dir."""
+    import sys
+
+    port = free_port()
+    script = Path(__file__).parents[1] / "webhook_receiver.py"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(port), str(tmp_path)], stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_receiver/health", proc, "the receiver")
+        yield f"http://127.0.0.1:{port}/hooks", tmp_path
+    finally:
+        stop(proc, seconds=5)
+
+
+def _received(state: Path) -> list[dict[str, Any]]:
+    path = state / "received.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def _env(upstream: str, pooling: bool) -> dict[str, str]:
     return {
+        "SAAS_LITELLM_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "SAAS_LITELLM_WEBHOOKS_POLL_SECONDS": "0.2",
         "SAAS_LITELLM_ADMIN_KEY": ADMIN,
         "SAAS_LITELLM_UPSTREAM_BASE_URL": upstream,
         "SAAS_LITELLM_UPSTREAM_API_KEY": UPSTREAM_KEY,
@@ -181,9 +208,13 @@ def _env(upstream: str, pooling: bool) -> dict[str, str]:
 
 @pytest.mark.timeout(120)
 async def test_two_servers_behind_pgbouncer_keep_the_books(
-    bouncer: tuple[int, str], postgres_database: str, upstream: str
+    bouncer: tuple[int, str],
+    postgres_database: str,
+    upstream: str,
+    receiver: tuple[str, Path],
 ) -> None:
     port, url = bouncer
+    hook_url, hook_state = receiver
     env = _env(upstream, pooling=True)
     with contextlib.ExitStack() as stack:
         # Both start at once on the empty database: the migrations' lock works through it.
@@ -202,6 +233,14 @@ async def test_two_servers_behind_pgbouncer_keep_the_books(
                 for u in servers
             ]
             keys = await _setup(admin, teams=3)
+            # Both processes deliver webhooks: they share the deliveries through leases
+            # (FOR UPDATE SKIP LOCKED), through PgBouncer too.
+            r = await admin.post(
+                "/api/webhooks", json={"url": hook_url, "events": ["job.completed", "job.failed"]}
+            )
+            assert r.status_code == 201, r.text
+            (hook_state / "secrets.json").write_text(json.dumps([r.json()["secret"]]))
+            settled: set[str] = set()
             replays = 0
 
             async def worker(n: int) -> None:
@@ -237,6 +276,7 @@ async def test_two_servers_behind_pgbouncer_keep_the_books(
                     f"/api/jobs/{job}/complete", json={"status": status}, headers=key
                 )
                 assert r.status_code == 200, r.text
+                settled.add(job)
 
             await asyncio.gather(*(worker(n) for n in range(30)))
             assert replays >= 20
@@ -266,6 +306,17 @@ async def test_two_servers_behind_pgbouncer_keep_the_books(
                 ).json()["transactions"]
                 assert sum(t["credits"] for t in ledger) == balance["credits_remaining"]
                 assert balance["credits_used"] > 0
+
+            def delivered() -> set[str]:
+                return {e["data"]["job_id"] for e in _received(hook_state) if e["status"] == 200}
+
+            deadline = time.monotonic() + 20
+            while delivered() != settled and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert delivered() == settled
+            received = _received(hook_state)
+            assert all(e["valid"] for e in received)
+            assert len([e for e in received if e["status"] == 200]) == len(settled)  # once each
 
 
 @pytest.mark.timeout(60)
