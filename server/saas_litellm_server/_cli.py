@@ -91,6 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
         check_config,
         check_database,
         check_port,
+        check_read_database,
         check_tls,
         load_settings,
     )
@@ -116,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         check_admin_key(settings)
         check_tls(settings, flags)
         check_port(settings, flags)
+        check_read_database(settings, flags)
         check_database(settings, flags)  # refuse what cannot work before creating anything
         check_config(settings, flags)
     except StartupError as exc:

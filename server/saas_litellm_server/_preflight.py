@@ -27,6 +27,7 @@ __all__ = [
     "check_config",
     "check_database",
     "check_port",
+    "check_read_database",
     "check_tls",
     "load_settings",
     "safe_url",
@@ -150,6 +151,35 @@ def check_database(settings: Settings, flags: Mapping[str, str]) -> None:
         asyncio.run(_check_postgres(settings.database_url, shown, source))
     else:
         raise StartupError(f"{source} {shown}: {backend!r} databases are not supported; {fix}")
+
+
+def check_read_database(settings: Settings, flags: Mapping[str, str]) -> None:
+    """A replica must be PostgreSQL, serving a PostgreSQL primary, and reachable; it is
+    only read, so nothing is created there."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not settings.read_database_url:
+        return
+    source = _source("read_database_url", flags)
+    shown = safe_url(settings.read_database_url)
+    fix = "set it to a postgresql://user@host:5432/dbname replica of the primary, or unset it"
+    try:
+        backend = make_url(settings.read_database_url).get_backend_name()
+        primary = make_url(settings.database_url).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise StartupError(f"{source} {shown} is not a database URL; {fix}") from None
+    if backend not in _POSTGRES:
+        raise StartupError(f"{source} {shown}: a read replica must be PostgreSQL; {fix}")
+    if primary not in _POSTGRES:
+        raise StartupError(
+            f"{source} is set but {_source('database_url', flags)} is {primary!r}: a read "
+            "replica needs a PostgreSQL primary; unset it"
+        )
+    asyncio.run(_check_postgres(settings.read_database_url, shown, source))
+
+
+_POSTGRES = {"postgresql", "postgres"}
 
 
 def _check_sqlite(database: str | None, source: str) -> None:

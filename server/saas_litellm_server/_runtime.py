@@ -43,6 +43,11 @@ class TeamContext:
 class Runtime:
     settings: Settings
     db: Database
+    read_db: Database
+    """Where reads that may lag go (lists, usage, dashboard pages): a replica
+    (``SAAS_LITELLM_READ_DATABASE_URL``), or ``db`` itself when none is set. Never migrated,
+    never written; which endpoints read it is marked where their routes are declared
+    (``api_route(…, replica=True)``) and, for the dashboard, pages read it, actions do not."""
     redactor: Redactor = field(default_factory=Redactor)
     """Scrubs configured secrets (and, for teams, upstream addresses) from outgoing text."""
     providers: dict[str, Provider] = field(default_factory=dict)
@@ -64,9 +69,19 @@ class Runtime:
             pool_size=settings.db_pool_size,
             transaction_pooling=settings.database_transaction_pooling,
         )
+        read_db = (
+            Database(
+                settings.read_database_url,
+                pool_size=settings.db_pool_size,
+                transaction_pooling=settings.database_transaction_pooling,
+            )
+            if settings.read_database_url
+            else db
+        )
         return cls(
             settings=settings,
             db=db,
+            read_db=read_db,
             redactor=redactor,
             providers=create_providers(settings, redactor),
             cooldowns=Cooldowns(

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
         default="sqlite:///./saas_litellm.db",
         description="sqlite:///path.db (zero set-up) or postgresql://user@host/db (asyncpg).",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="postgresql://… of a streaming replica of database_url: the list, usage "
+        "and dashboard pages read it (they may lag by its replay delay); authentication, calls, "
+        "balances and every change stay on database_url. Unset: everything reads database_url.",
+    )
     admin_key: SecretStr | None = Field(
         default=None,
         description="Bearer token for admin endpoints. Unset: local-dev mode (loopback only).",

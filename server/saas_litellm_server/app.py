@@ -199,6 +199,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rt = Runtime.create(settings, clock)
         await rt.db.connect()
+        if rt.read_db is not rt.db:
+            await rt.read_db.connect()  # a replica: never migrated (it follows the primary)
         try:
             await migrate(rt.db)
             await ensure_builtin_alias(rt.db)
@@ -233,6 +235,8 @@ def create_app(
                 await rt.cooldowns.drain()
         finally:
             await rt.aclose()
+            if rt.read_db is not rt.db:
+                await rt.read_db.disconnect()
             await rt.db.disconnect()
             if metrics is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
                 # a worker leaving: its live gauges leave the sum (its counts stay)

@@ -20,6 +20,7 @@ from .._settings import Settings
 from ..errors import APIError
 from ..routes._http import runtime
 from ..services.audit import Operator
+from ..store import Database
 from ._cookies import set_cookie
 from ._forms import Form, problems, read_form
 from ._http import PREFIX, same_origin
@@ -34,12 +35,15 @@ LIST_LIMIT = 500
 
 @dataclass(frozen=True)
 class Ctx:
-    """One dashboard request: its runtime, its session and the app's :class:`Dashboard`."""
+    """One dashboard request: its runtime, its session and the app's :class:`Dashboard`; ``db``
+    is where it reads: a page the replica (``runtime.read_db``, may lag a little), an action
+    the primary."""
 
     request: Request
     runtime: Runtime
     session: Session
     dashboard: Dashboard
+    db: Database
 
     @property
     def settings(self) -> Settings:
@@ -102,7 +106,8 @@ class Dashboard:
             session, cookie = self._session(request)
             if session is None:
                 return self._login_redirect()
-            ctx = Ctx(request, runtime(request), session, self)
+            rt = runtime(request)
+            ctx = Ctx(request, rt, session, self, rt.read_db)
             try:
                 response = await handler(ctx)
             except APIError as exc:
@@ -125,7 +130,8 @@ class Dashboard:
             session, _ = self._session(request)
             if session is None:
                 return self._login_redirect()
-            ctx = Ctx(request, runtime(request), session, self)
+            rt = runtime(request)
+            ctx = Ctx(request, rt, session, self, rt.db)
             form = await read_form(request)
             if (
                 form is None

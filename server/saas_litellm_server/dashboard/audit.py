@@ -18,9 +18,7 @@ async def audit_log(ctx: Ctx) -> Response:
     filters = {
         name: ctx.param(name) for name in ("actor", "action", "target", "cursor") if ctx.param(name)
     }
-    log = await audit.list_events(
-        ctx.runtime.db, AuditLogQuery.model_validate({**filters, "limit": 50})
-    )
+    log = await audit.list_events(ctx.db, AuditLogQuery.model_validate({**filters, "limit": 50}))
     next_url = None
     if log.next_cursor:
         next_url = url(f"{PREFIX}/audit", {**filters, "cursor": log.next_cursor})

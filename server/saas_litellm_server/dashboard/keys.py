@@ -17,7 +17,7 @@ __all__ = ["create_key", "revoke_key", "rotate_keys"]
 
 async def create_key(ctx: Ctx, form: Form) -> Response:
     body = KeyCreateRequest.model_validate({"name": form.optional("name")})
-    created = await keys.create_key(ctx.runtime.db, team_id_of(ctx), body, ctx.operator)
+    created = await keys.create_key(ctx.db, team_id_of(ctx), body, ctx.operator)
     return ctx.render(
         "key_created.html",
         201,
@@ -29,13 +29,13 @@ async def create_key(ctx: Ctx, form: Form) -> Response:
 
 async def revoke_key(ctx: Ctx, form: Form) -> Response:
     key_id = str(ctx.request.path_params["key_id"])
-    await keys.revoke_key(ctx.runtime.db, team_id_of(ctx), key_id, ctx.operator)
+    await keys.revoke_key(ctx.db, team_id_of(ctx), key_id, ctx.operator)
     return back_to_team(ctx, "revoked")
 
 
 async def rotate_keys(ctx: Ctx, form: Form) -> Response:
     body = KeyRotateRequest.model_validate({"grace_seconds": form.integer("grace_seconds")})
-    rotation = await keys.rotate_keys(ctx.runtime.db, team_id_of(ctx), body, ctx.operator)
+    rotation = await keys.rotate_keys(ctx.db, team_id_of(ctx), body, ctx.operator)
     return ctx.render(
         "key_created.html",
         201,

@@ -46,7 +46,7 @@ _BLANK_DEPLOYMENT: dict[str, Any] = {
 
 
 async def models(ctx: Ctx) -> Response:
-    db = ctx.runtime.db
+    db = ctx.db
     aliases = await catalog.list_aliases(db, ModelAliasListQuery(limit=LIST_LIMIT))
     groups = await catalog.list_groups(db, PageQuery(limit=LIST_LIMIT))
     return ctx.render(
@@ -61,7 +61,7 @@ async def create_group(ctx: Ctx, form: Form) -> Response:
     body = ModelAccessGroupCreateRequest(
         group_name=form.get("group_name"), description=form.optional("description")
     )
-    await catalog.create_group(ctx.runtime.db, body, ctx.operator)
+    await catalog.create_group(ctx.db, body, ctx.operator)
     return back(f"{PREFIX}/models", "group")
 
 
@@ -70,13 +70,13 @@ async def update_group(ctx: Ctx, form: Form) -> Response:
         {"description": form.optional("description")}
     )
     name = str(ctx.request.path_params["group_name"])
-    await catalog.update_group(ctx.runtime.db, name, body, ctx.operator)
+    await catalog.update_group(ctx.db, name, body, ctx.operator)
     return back(f"{PREFIX}/models", "group-updated")
 
 
 async def remove_group(ctx: Ctx, form: Form) -> Response:
     name = str(ctx.request.path_params["group_name"])
-    await catalog.delete_group(ctx.runtime.db, name, ctx.operator)
+    await catalog.delete_group(ctx.db, name, ctx.operator)
     return back(f"{PREFIX}/models", "group-removed")
 
 
@@ -88,12 +88,12 @@ async def create_alias(ctx: Ctx, form: Form) -> Response:
             "deployments": _deployments(form),
         }
     )
-    await catalog.create_alias(ctx.runtime.db, body, ctx.settings, ctx.operator)
+    await catalog.create_alias(ctx.db, body, ctx.settings, ctx.operator)
     return back(f"{PREFIX}/models", "alias")
 
 
 async def alias(ctx: Ctx) -> Response:
-    db = ctx.runtime.db
+    db = ctx.db
     found = await catalog.get_alias(db, ctx.request.path_params["model_alias"])
     groups = await catalog.list_groups(db, PageQuery(limit=LIST_LIMIT))
     rows = [d.model_dump() for d in found.deployments] + [_BLANK_DEPLOYMENT] * 2
@@ -105,13 +105,13 @@ async def update_alias(ctx: Ctx, form: Form) -> Response:
     body = ModelAliasUpdateRequest.model_validate(
         {"access_groups": form.all("access_groups"), "deployments": _deployments(form)}
     )
-    await catalog.update_alias(ctx.runtime.db, name, body, ctx.settings, ctx.operator)
+    await catalog.update_alias(ctx.db, name, body, ctx.settings, ctx.operator)
     return back(f"{PREFIX}/models", "alias-updated")
 
 
 async def remove_alias(ctx: Ctx, form: Form) -> Response:
     name = str(ctx.request.path_params["model_alias"])
-    await catalog.delete_alias(ctx.runtime.db, name, ctx.operator)
+    await catalog.delete_alias(ctx.db, name, ctx.operator)
     return back(f"{PREFIX}/models", "alias-removed")
 
 

@@ -17,7 +17,7 @@ __all__ = ["create_organization", "organization", "organizations", "remove_organ
 
 async def organizations(ctx: Ctx) -> Response:
     listing = await catalog.list_organizations(
-        ctx.runtime.db, PageQuery(limit=50, cursor=ctx.param("cursor") or None)
+        ctx.db, PageQuery(limit=50, cursor=ctx.param("cursor") or None)
     )
     return ctx.render("organizations.html", listing=listing)
 
@@ -27,12 +27,12 @@ async def create_organization(ctx: Ctx, form: Form) -> Response:
         organization_id=form.get("organization_id"),
         name=form.get("name") or form.get("organization_id"),
     )
-    org = await catalog.create_organization(ctx.runtime.db, body, ctx.operator)
+    org = await catalog.create_organization(ctx.db, body, ctx.operator)
     return back(f"{PREFIX}/organizations/{q(org.organization_id)}", "organization")
 
 
 async def organization(ctx: Ctx) -> Response:
-    db = ctx.runtime.db
+    db = ctx.db
     org_id = ctx.request.path_params["organization_id"]
     org = await catalog.get_organization(db, org_id)
     team_list = await teams.list_teams(db, TeamListQuery(organization_id=org_id, limit=LIST_LIMIT))
@@ -42,5 +42,5 @@ async def organization(ctx: Ctx) -> Response:
 
 async def remove_organization(ctx: Ctx, form: Form) -> Response:
     org_id = str(ctx.request.path_params["organization_id"])
-    await catalog.delete_organization(ctx.runtime.db, org_id, ctx.operator)
+    await catalog.delete_organization(ctx.db, org_id, ctx.operator)
     return back(f"{PREFIX}/organizations", "organization-removed")

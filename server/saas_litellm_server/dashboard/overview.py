@@ -12,7 +12,7 @@ __all__ = ["overview"]
 
 
 async def overview(ctx: Ctx) -> Response:
-    figures = await stats.overview(ctx.runtime.db, ctx.runtime.clock())
+    figures = await stats.overview(ctx.db, ctx.runtime.clock())
     return ctx.render(
         "overview.html",
         o=figures,

@@ -58,7 +58,7 @@ def back_to_team(ctx: Ctx, done: str) -> Response:
 
 
 async def team_list(ctx: Ctx) -> Response:
-    db = ctx.runtime.db
+    db = ctx.db
     filters = {
         name: ctx.param(name)
         for name in ("organization_id", "status", "access_group", "cursor")
@@ -93,7 +93,7 @@ async def create_team(ctx: Ctx, form: Form) -> Response:
         }
     )
     created = await teams.create_team(
-        ctx.runtime.db, body, ctx.operator, create_missing=ctx.settings.dev_mode
+        ctx.db, body, ctx.operator, create_missing=ctx.settings.dev_mode
     )
     return ctx.render(
         "key_created.html",
@@ -107,7 +107,7 @@ async def create_team(ctx: Ctx, form: Form) -> Response:
 async def team(ctx: Ctx) -> Response:
     """A team: balance, budget mode and auto-refill, keys, jobs, the ledger's latest
     transactions, usage."""
-    db = ctx.runtime.db
+    db = ctx.db
     team_id = team_id_of(ctx)
     found = await teams.get_team(db, team_id)
     filters = {
@@ -159,12 +159,12 @@ async def update_team(ctx: Ctx, form: Form) -> Response:
             "default_model": form.optional("default_model"),
         }
     )
-    await teams.update_team(ctx.runtime.db, team_id_of(ctx), body, ctx.operator)
+    await teams.update_team(ctx.db, team_id_of(ctx), body, ctx.operator)
     return back_to_team(ctx, "updated")
 
 
 async def remove_team(ctx: Ctx, form: Form) -> Response:
-    await teams.delete_team(ctx.runtime.db, team_id_of(ctx), ctx.operator)
+    await teams.delete_team(ctx.db, team_id_of(ctx), ctx.operator)
     return back(f"{PREFIX}/teams", "team-removed")
 
 
@@ -172,7 +172,7 @@ async def add_credits(ctx: Ctx, form: Form) -> Response:
     body = CreditsAddRequest.model_validate(
         {"credits": form.integer("credits") or 0, "reason": form.optional("reason")}
     )
-    await teams.add_credits(ctx.runtime.db, team_id_of(ctx), body, ctx.operator)
+    await teams.add_credits(ctx.db, team_id_of(ctx), body, ctx.operator)
     return back_to_team(ctx, "credits")
 
 
@@ -180,24 +180,24 @@ async def set_limits(ctx: Ctx, form: Form) -> Response:
     body = TeamLimitsRequest.model_validate(
         {"rpm_limit": form.integer("rpm_limit"), "tpm_limit": form.integer("tpm_limit")}
     )
-    await teams.set_limits(ctx.runtime.db, team_id_of(ctx), body, ctx.operator)
+    await teams.set_limits(ctx.db, team_id_of(ctx), body, ctx.operator)
     return back_to_team(ctx, "limits")
 
 
 async def suspend(ctx: Ctx, form: Form) -> Response:
-    await teams.set_status(ctx.runtime.db, team_id_of(ctx), "suspended", ctx.operator)
+    await teams.set_status(ctx.db, team_id_of(ctx), "suspended", ctx.operator)
     return back_to_team(ctx, "suspended")
 
 
 async def resume(ctx: Ctx, form: Form) -> Response:
-    await teams.set_status(ctx.runtime.db, team_id_of(ctx), "active", ctx.operator)
+    await teams.set_status(ctx.db, team_id_of(ctx), "active", ctx.operator)
     return back_to_team(ctx, "resumed")
 
 
 async def job(ctx: Ctx) -> Response:
     """One of the team's jobs, with every call in order."""
     team_id = team_id_of(ctx)
-    detail = await stats.get_job(ctx.runtime.db, team_id, ctx.request.path_params["job_id"])
+    detail = await stats.get_job(ctx.db, team_id, ctx.request.path_params["job_id"])
     return ctx.render("job.html", job=detail, team_id=team_id)
 
 

@@ -36,7 +36,7 @@ def _ids(ctx: Ctx, *names: str) -> list[str]:
 
 async def webhook_list(ctx: Ctx) -> Response:
     query = PageQuery.model_validate({"limit": 100, "cursor": ctx.param("cursor") or None})
-    listing = await webhooks.list_webhooks(ctx.runtime.db, query)
+    listing = await webhooks.list_webhooks(ctx.db, query)
     return ctx.render("webhooks.html", listing=listing)
 
 
@@ -44,8 +44,8 @@ async def webhook(ctx: Ctx) -> Response:
     (webhook_id,) = _ids(ctx, "webhook_id")
     filters = {name: ctx.param(name) for name in ("status", "cursor") if ctx.param(name)}
     query = WebhookDeliveryListQuery.model_validate({**filters, "limit": 50})
-    hook = await webhooks.get_webhook(ctx.runtime.db, webhook_id)
-    log = await webhooks.list_deliveries(ctx.runtime.db, webhook_id, query)
+    hook = await webhooks.get_webhook(ctx.db, webhook_id)
+    log = await webhooks.list_deliveries(ctx.db, webhook_id, query)
     next_url = None
     if log.next_cursor:
         next_url = url(f"{PREFIX}/webhooks/{webhook_id}", {**filters, "cursor": log.next_cursor})
@@ -56,11 +56,11 @@ async def webhook(ctx: Ctx) -> Response:
 
 async def retry_delivery(ctx: Ctx, form: Form) -> Response:
     webhook_id, delivery_id = _ids(ctx, "webhook_id", "delivery_id")
-    await webhooks.retry_delivery(ctx.runtime.db, webhook_id, delivery_id, ctx.operator)
+    await webhooks.retry_delivery(ctx.db, webhook_id, delivery_id, ctx.operator)
     return back(f"{PREFIX}/webhooks/{webhook_id}", "redelivered")
 
 
 async def remove_webhook(ctx: Ctx, form: Form) -> Response:
     (webhook_id,) = _ids(ctx, "webhook_id")
-    await webhooks.delete_webhook(ctx.runtime.db, webhook_id, ctx.operator)
+    await webhooks.delete_webhook(ctx.db, webhook_id, ctx.operator)
     return back(f"{PREFIX}/webhooks", "webhook-removed")

@@ -123,6 +123,9 @@ class APIRequest(Generic[B, Q]):
     query: Q
     body: B
     claim: idempotency.Claim | None = None
+    replica: bool = False
+    """The endpoint reads the replica (``api_route(…, replica=True)``): ``db`` is then
+    ``runtime.read_db``."""
 
     @property
     def team(self) -> TeamContext:
@@ -132,7 +135,8 @@ class APIRequest(Generic[B, Q]):
 
     @property
     def db(self) -> Database:
-        return self.runtime.db
+        """The primary; on a ``replica=True`` endpoint, the replica (``read_db``)."""
+        return self.runtime.read_db if self.replica else self.runtime.db
 
     @property
     def operator(self) -> Operator:
@@ -194,12 +198,23 @@ def _without(field: str) -> Callable[[bytes], str]:
 
 
 def api_route(
-    declaration: Endpoint[Any], handler: Handler, *, reissue: Reissue | None = None
+    declaration: Endpoint[Any],
+    handler: Handler,
+    *,
+    reissue: Reissue | None = None,
+    replica: bool = False,
 ) -> APIRoute:
-    """The route of ``declaration`` (a row of the endpoint table), answered by ``handler``."""
+    """The route of ``declaration`` (a row of the endpoint table), answered by ``handler``.
+
+    ``replica``: the handler's ``req.db`` is the read replica (``SAAS_LITELLM_READ_DATABASE_URL``,
+    the primary when unset), for reads that may lag a little: lists and usage. Authentication
+    always reads the primary, and so does every other endpoint: calls, balances, changes, and
+    look-ups by id that a client makes right after a write (``GET /api/jobs/{job_id}``)."""
     op = declaration
     if (reissue is None) != (op.unkept_field is None):
         raise TypeError(f"{op}: an unkept_field needs a reissue, and only one does")
+    if replica and op.method != "GET":
+        raise TypeError(f"{op}: only a GET endpoint may read the replica")
 
     async def endpoint(request: Request) -> Response | EventStreamResponse:
         raw_path = {name: str(value) for name, value in request.path_params.items()}
@@ -214,7 +229,9 @@ def api_route(
                 if op.body is not None
                 else None
             )
-            result = await handler(APIRequest(request, rt, principal, path, query, body, claim))
+            result = await handler(
+                APIRequest(request, rt, principal, path, query, body, claim, replica)
+            )
             if op.auth == "admin" and op.method != "GET":
                 rt.forget_catalog()  # this process sees an admin change at once
             if isinstance(result, (Response, EventStreamResponse)):
@@ -239,14 +256,19 @@ def api_route(
             vary=op.vary,
         )
 
-    return APIRoute(declaration, endpoint)
+    return APIRoute(declaration, endpoint, replica=replica)
 
 
 class APIRoute(Route):
-    """A route that carries its row of the endpoint table (read by ``_openapi``)."""
+    """A route that carries its row of the endpoint table (read by ``_openapi``) and whether it
+    reads the replica."""
 
     def __init__(
-        self, declaration: Endpoint[Any], endpoint: Callable[[Request], Awaitable[Any]]
+        self,
+        declaration: Endpoint[Any],
+        endpoint: Callable[[Request], Awaitable[Any]],
+        *,
+        replica: bool = False,
     ) -> None:
         super().__init__(
             _PARAM.sub(
@@ -256,3 +278,4 @@ class APIRoute(Route):
             methods=[declaration.method],
         )
         self.declaration = declaration
+        self.replica = replica

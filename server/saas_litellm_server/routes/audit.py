@@ -15,5 +15,5 @@ async def list_events(req: APIRequest[None, AuditLogQuery]) -> AuditLog:
 
 
 routes = [
-    api_route(endpoints.LIST_AUDIT_LOG, list_events),
+    api_route(endpoints.LIST_AUDIT_LOG, list_events, replica=True),
 ]

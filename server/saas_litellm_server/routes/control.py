@@ -58,11 +58,11 @@ async def list_jobs(req: APIRequest[None, JobSearchQuery]) -> JobList:
 
 
 routes = [
-    api_route(endpoints.LIST_ORGANIZATIONS, list_organizations),
+    api_route(endpoints.LIST_ORGANIZATIONS, list_organizations, replica=True),
     api_route(endpoints.GET_ORGANIZATION, get_organization),
-    api_route(endpoints.GET_ORGANIZATION_USAGE, organization_usage),
-    api_route(endpoints.LIST_MODEL_ACCESS_GROUPS, list_model_access_groups),
-    api_route(endpoints.LIST_MODEL_ALIASES, list_model_aliases),
-    api_route(endpoints.LIST_TEAMS, list_teams),
-    api_route(endpoints.LIST_JOBS, list_jobs),
+    api_route(endpoints.GET_ORGANIZATION_USAGE, organization_usage, replica=True),
+    api_route(endpoints.LIST_MODEL_ACCESS_GROUPS, list_model_access_groups, replica=True),
+    api_route(endpoints.LIST_MODEL_ALIASES, list_model_aliases, replica=True),
+    api_route(endpoints.LIST_TEAMS, list_teams, replica=True),
+    api_route(endpoints.LIST_JOBS, list_jobs, replica=True),
 ]

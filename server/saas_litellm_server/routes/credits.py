@@ -41,7 +41,7 @@ async def list_transactions(
 
 routes = [
     api_route(endpoints.GET_BALANCE, balance),
-    api_route(endpoints.GET_TEAM_USAGE, usage),
-    api_route(endpoints.LIST_TEAM_JOBS, list_jobs),
-    api_route(endpoints.LIST_TRANSACTIONS, list_transactions),
+    api_route(endpoints.GET_TEAM_USAGE, usage, replica=True),
+    api_route(endpoints.LIST_TEAM_JOBS, list_jobs, replica=True),
+    api_route(endpoints.LIST_TRANSACTIONS, list_transactions, replica=True),
 ]

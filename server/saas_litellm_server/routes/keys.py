@@ -36,7 +36,7 @@ async def rotate_key(req: APIRequest[KeyRotateRequest, None]) -> KeyRotation:
 
 routes = [
     api_route(endpoints.CREATE_KEY, create_key, reissue=keys.reissue_key),
-    api_route(endpoints.LIST_KEYS, list_keys),
+    api_route(endpoints.LIST_KEYS, list_keys, replica=True),
     api_route(endpoints.REVOKE_KEY, revoke_key),
     api_route(endpoints.ROTATE_KEY, rotate_key, reissue=keys.reissue_key),
 ]

@@ -50,8 +50,8 @@ async def retry_delivery(req: APIRequest[None, None]) -> WebhookDelivery:
 
 routes = [
     api_route(endpoints.CREATE_WEBHOOK, create_webhook, reissue=webhooks.reissue_secret),
-    api_route(endpoints.LIST_WEBHOOKS, list_webhooks),
+    api_route(endpoints.LIST_WEBHOOKS, list_webhooks, replica=True),
     api_route(endpoints.DELETE_WEBHOOK, delete_webhook),
-    api_route(endpoints.LIST_WEBHOOK_DELIVERIES, list_deliveries),
+    api_route(endpoints.LIST_WEBHOOK_DELIVERIES, list_deliveries, replica=True),
     api_route(endpoints.RETRY_WEBHOOK_DELIVERY, retry_delivery),
 ]
