@@ -29,6 +29,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from dashboard_client import cells
 from support import GROUP, bearer, create_team, eventually, free_port, server_process
 
 ADMIN = "adm-replica-test-0123456789abcdefgh"
@@ -146,9 +147,23 @@ async def _listed(http: httpx.AsyncClient, team: str, job: str, job_type: str) -
     }
 
 
+async def _dashboard_teams(dashboard: httpx.AsyncClient) -> set[str]:
+    """The team ids the dashboard's teams page lists."""
+    r = await dashboard.get("/admin/teams")
+    assert r.status_code == 200, r.text[:500]
+    return {row[0] for row in cells(r.text, "teams")}
+
+
 async def test_lists_read_the_paused_replica_while_calls_keep_working(pair: Pair) -> None:
     with server_process(pair.primary, env=_env(pair.replica)) as (url, _):
-        async with httpx.AsyncClient(base_url=url, headers=bearer(ADMIN), timeout=30) as http:
+        async with (
+            httpx.AsyncClient(base_url=url, headers=bearer(ADMIN), timeout=30) as http,
+            httpx.AsyncClient(base_url=url, timeout=30) as dashboard,
+        ):
+            r = await dashboard.post(
+                "/admin/login", data={"admin_key": ADMIN}, headers={"Origin": url}
+            )
+            assert r.status_code == 303, r.text[:500]
             # before the pause: a team with a job, seen by the lists once the replica caught up
             key = await create_team(http, team_id="before", groups=(GROUP,), admin=bearer(ADMIN))
             job = await _job_with_a_call(http, key, "before", "early")
@@ -188,13 +203,18 @@ async def test_lists_read_the_paused_replica_while_calls_keep_working(pair: Pair
                 assert "after" not in {t["team_id"] for t in teams}
                 r = await http.get("/api/teams/after/jobs", headers=bearer(new_key))
                 assert r.status_code == 200 and r.json()["jobs"] == [], r.text
+                # the dashboard's pages too; its forms change the primary
+                assert "after" not in await _dashboard_teams(dashboard)
             finally:
                 await _sql(pair.replica, "SELECT pg_wal_replay_resume()")
 
             async def replayed() -> bool:
                 shown = await _listed(http, "before", new_job, "late")
                 teams = (await http.get("/api/teams", params={"limit": 200})).json()["teams"]
-                return all(shown.values()) and "after" in {t["team_id"] for t in teams}
+                listed = "after" in {t["team_id"] for t in teams}
+                return (
+                    all(shown.values()) and listed and "after" in await _dashboard_teams(dashboard)
+                )
 
             await eventually(replayed, timeout=15)
 
@@ -239,3 +259,30 @@ def test_a_replica_that_is_not_postgresql_is_refused_at_start(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "SAAS_LITELLM_READ_DATABASE_URL" in lines[0] and says in lines[0]
     assert not any(tmp_path.iterdir())  # nothing created
+
+
+def test_the_endpoints_that_read_the_replica() -> None:
+    """The lists and usage, as docs/operations.md names them; never authentication's, a call's,
+    a balance or a look-up by id that follows a write."""
+    from saas_litellm_server._settings import Settings
+    from saas_litellm_server.app import create_app
+    from saas_litellm_server.routes._operation import APIRoute
+
+    app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
+    replica = {r.declaration.path for r in app.routes if isinstance(r, APIRoute) and r.replica}
+    assert replica == {
+        "/api/organizations",
+        "/api/organizations/{organization_id}/usage",
+        "/api/model-access-groups",
+        "/api/model-aliases",
+        "/api/teams",
+        "/api/jobs",
+        "/api/teams/{team_id}/usage",
+        "/api/teams/{team_id}/jobs",
+        "/api/teams/{team_id}/transactions",
+        "/api/teams/{team_id}/keys",
+        "/api/audit-log",
+        "/api/webhooks",
+        "/api/webhooks/{webhook_id}/deliveries",
+    }
+    assert all(r.declaration.method == "GET" for r in app.routes if getattr(r, "replica", False))
