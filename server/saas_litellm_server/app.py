@@ -199,9 +199,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rt = Runtime.create(settings, clock)
         await rt.db.connect()
-        if rt.read_db is not rt.db:
-            await rt.read_db.connect()  # a replica: never migrated (it follows the primary)
         try:
+            if rt.read_db is not rt.db:
+                await rt.read_db.connect()  # a replica: never migrated (it follows the primary)
             await migrate(rt.db)
             await ensure_builtin_alias(rt.db)
             if settings.config is not None:

@@ -236,9 +236,10 @@ async def test_without_the_setting_lists_read_the_primary(pair: Pair) -> None:
     [
         ("postgres", "sqlite:///{tmp}/replica.db", "a read replica must be PostgreSQL"),
         ("sqlite", "postgresql://postgres@127.0.0.1:1/x", "needs a PostgreSQL primary"),
+        ("postgres", "postgresql://postgres@127.0.0.1:1/x", "connection refused"),
     ],
 )
-def test_a_replica_that_is_not_postgresql_is_refused_at_start(
+def test_a_replica_that_cannot_serve_is_refused_at_start(
     tmp_path: Path, primary: str, replica: str, says: str
 ) -> None:
     database = f"sqlite:///{tmp_path}/primary.db"
