@@ -147,9 +147,12 @@ async def _listed(http: httpx.AsyncClient, team: str, job: str, job_type: str) -
     }
 
 
-async def _dashboard_teams(dashboard: httpx.AsyncClient) -> set[str]:
-    """The team ids the dashboard's teams page lists."""
-    r = await dashboard.get("/admin/teams")
+async def _dashboard_teams(dashboard: httpx.AsyncClient, after_a_change: bool = False) -> set[str]:
+    """The team ids the dashboard's teams page lists (``after_a_change``: as the redirect after
+    an operator's change loads it)."""
+    r = await dashboard.get(
+        "/admin/teams", params={"done": "team-removed"} if after_a_change else {}
+    )
     assert r.status_code == 200, r.text[:500]
     return {row[0] for row in cells(r.text, "teams")}
 
@@ -205,6 +208,8 @@ async def test_lists_read_the_paused_replica_while_calls_keep_working(pair: Pair
                 assert r.status_code == 200 and r.json()["jobs"] == [], r.text
                 # the dashboard's pages too; its forms change the primary
                 assert "after" not in await _dashboard_teams(dashboard)
+                # except the page an operator's change redirects to: it shows that change
+                assert "after" in await _dashboard_teams(dashboard, after_a_change=True)
             finally:
                 await _sql(pair.replica, "SELECT pg_wal_replay_resume()")
 

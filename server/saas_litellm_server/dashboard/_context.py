@@ -37,7 +37,7 @@ LIST_LIMIT = 500
 class Ctx:
     """One dashboard request: its runtime, its session and the app's :class:`Dashboard`; ``db``
     is where it reads: a page the replica (``runtime.read_db``, may lag a little), an action
-    the primary."""
+    and the page it redirects to (``done=``) the primary, so the operator sees their change."""
 
     request: Request
     runtime: Runtime
@@ -107,7 +107,9 @@ class Dashboard:
             if session is None:
                 return self._login_redirect()
             rt = runtime(request)
-            ctx = Ctx(request, rt, session, self, rt.read_db)
+            # the page an action redirects to (``done=``) shows that change: the primary
+            db = rt.db if request.query_params.get("done") else rt.read_db
+            ctx = Ctx(request, rt, session, self, db)
             try:
                 response = await handler(ctx)
             except APIError as exc:
