@@ -4,9 +4,9 @@ Each HTTP attempt becomes a CLIENT span named by the endpoint's template
 (``POST /api/jobs/{job_id}/llm-call``), and carries its W3C ``traceparent``, so that the
 server's spans (``SAAS_LITELLM_OTEL=true``) and the upstream's join the caller's trace. On when
 the application has set a tracer provider (``trace.set_tracer_provider``) or
-``SAAS_LITELLM_OTEL=true``. The SDK never imports ``opentelemetry`` itself unless that variable
-says so: an application that traces has imported it already; off, a request pays for a
-dictionary look-up.
+``SAAS_LITELLM_OTEL=true`` (read once, at the first request). The SDK never imports
+``opentelemetry`` itself unless that variable says so: an application that traces has imported
+it already; off, a request pays for a dictionary look-up.
 """
 
 from __future__ import annotations
@@ -44,9 +44,19 @@ class _Off:
 _OFF = _Off()
 
 
+_env: list[bool] = []
+"""Whether ``SAAS_LITELLM_OTEL`` says on: read at the first request."""
+
+
+def _env_on() -> bool:
+    if not _env:
+        _env.append(os.environ.get("SAAS_LITELLM_OTEL", "").lower() in _ON)
+    return _env[0]
+
+
 def _enabled() -> bool:
     if "opentelemetry.trace" not in sys.modules:
-        if os.environ.get("SAAS_LITELLM_OTEL", "").lower() not in _ON:
+        if not _env_on():
             return False
         try:
             import opentelemetry.trace  # noqa: F401
@@ -55,7 +65,7 @@ def _enabled() -> bool:
         return True
     from opentelemetry import trace
 
-    return os.environ.get("SAAS_LITELLM_OTEL", "").lower() in _ON or not isinstance(
+    return _env_on() or not isinstance(
         trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider
     )
 
