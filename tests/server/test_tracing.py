@@ -296,3 +296,26 @@ def test_off_loads_no_opentelemetry(database_url: str, tmp_path: Any) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "clean"
+
+
+def test_on_without_the_extra_is_one_line_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` with SAAS_LITELLM_OTEL=true where OpenTelemetry is not installed stops with
+    one line naming the extra (exit code 2), not an ImportError from inside the app."""
+    import importlib.util
+
+    from saas_litellm_server._preflight import StartupError, check_otel
+
+    check_otel(Settings(_env_file=None, otel=True))  # installed here: no StartupError
+    check_otel(Settings(_env_file=None))  # off: nothing to check
+    real = importlib.util.find_spec
+
+    def without_exporter(name: str, package: str | None = None) -> Any:
+        return None if name.startswith("opentelemetry.exporter") else real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_exporter)
+    with pytest.raises(StartupError) as caught:
+        check_otel(Settings(_env_file=None, otel=True))
+    assert str(caught.value) == (
+        "SAAS_LITELLM_OTEL=true needs opentelemetry.exporter.otlp.proto.http: install the extra "
+        'saas-litellm[otel] (pip install ".[server,otel]" in a clone), or unset SAAS_LITELLM_OTEL'
+    )
