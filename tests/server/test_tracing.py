@@ -91,18 +91,20 @@ async def client(
         async with SaasLiteLLMAdminClient(base_url=url) as admin:
             await admin.create_organization("org_acme", "ACME")
             await admin.create_model_access_group("gpt-models")
-            await admin.create_model_alias(
-                "Echo",
-                access_groups=["gpt-models"],
-                deployments=[
-                    {
-                        "provider": "openai",
-                        "model": "echo",
-                        "input_cost_per_million": 1.0,
-                        "output_cost_per_million": 3.0,
-                    }
-                ],
-            )
+            for alias, models in {"Echo": ["echo"], "Fallback": ["error-500", "echo"]}.items():
+                await admin.create_model_alias(
+                    alias,
+                    access_groups=["gpt-models"],
+                    deployments=[
+                        {
+                            "provider": "openai",
+                            "model": m,
+                            "input_cost_per_million": 1.0,
+                            "output_cost_per_million": 3.0,
+                        }
+                        for m in models
+                    ],
+                )
             team = await admin.create_team(
                 "org_acme", "acme-corp", access_groups=["gpt-models"], credits_allocated=100
             )
@@ -200,6 +202,32 @@ async def test_a_streamed_call_is_traced_with_its_usage(
     assert attributes["gen_ai.usage.output_tokens"] == stream.done.usage.completion_tokens
     sent = httpx.get(f"{upstream}/_stub/requests").json()[-1]
     assert sent["traceparent"].split("-")[1] == f"{server.context.trace_id:032x}"
+
+
+async def test_a_failed_attempt_and_its_fallback_are_two_upstream_spans(
+    client: SaasLiteLLMClient, spans: InMemorySpanExporter
+) -> None:
+    job = await client.create_job("chat")
+    spans.clear()
+    await client.llm_call(job_id=job.job_id, messages=MSG, model="Fallback")
+
+    async def finished() -> list[ReadableSpan] | None:
+        got = list(spans.get_finished_spans())
+        return got if any(s.kind == SpanKind.SERVER for s in got) else None
+
+    got = await eventually(finished)
+    below = children(got, one(got, CALL, SpanKind.SERVER))
+    failed = one(below, "chat error-500", SpanKind.CLIENT)
+    answered = one(below, "chat echo", SpanKind.CLIENT)
+    assert not failed.status.is_ok and dict(failed.attributes or {})["error.type"] == (
+        "ProviderError"
+    )
+    assert "gen_ai.usage.output_tokens" not in dict(failed.attributes or {})
+    assert (
+        answered.status.is_unset and dict(answered.attributes or {})["gen_ai.usage.output_tokens"]
+    )
+    assert failed.end_time is not None and answered.start_time is not None
+    assert failed.end_time <= answered.start_time  # tried in turn
 
 
 class _Receiver(BaseHTTPRequestHandler):
