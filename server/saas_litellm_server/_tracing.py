@@ -54,7 +54,7 @@ def _summary(query: object) -> str:
         return summary
     if isinstance(query, str):
         return query.split(None, 1)[0].upper() if query.strip() else "SQL"
-    if isinstance(query, list):  # Database.run_atomic's steps: (statement, values, gate)
+    if isinstance(query, list | tuple):  # Database.run_atomic's steps: (statement, values, gate)
         first = _summary(query[0][0]).split(" ", 1) if query else []
         return f"BATCH {first[1]}" if len(first) > 1 else "BATCH"
     operation = str(getattr(query, "__visit_name__", "sql")).upper()
