@@ -151,6 +151,7 @@ async def completions(request: Request) -> Response:
         "stream": bool(body.get("stream")),
         "ended": "started",
         "authorization": request.headers.get("authorization"),
+        "traceparent": request.headers.get("traceparent"),
         # the client's port names the connection the request came on
         "peer": f"{request.client.host}:{request.client.port}" if request.client else None,
     }

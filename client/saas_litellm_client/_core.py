@@ -251,6 +251,8 @@ class _Call:
     deadline: float | None
     deadline_at: float | None
     replay_safe: bool
+    route: str = ""
+    """The endpoint's path template (``/api/jobs/{job_id}/llm-call``): a trace's span name."""
 
     @property
     def attempts(self) -> int:
@@ -375,6 +377,7 @@ class ClientCore:
             deadline=deadline,
             deadline_at=None if deadline is None else self._clock() + deadline,
             replay_safe=endpoint.replay_safe,
+            route=endpoint.path,
         )
 
     def _remaining(self, call: _Call) -> float | None:

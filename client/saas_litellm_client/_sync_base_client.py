@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from saas_litellm_models.endpoints import Endpoint
 
-from . import _retry
+from . import _retry, _tracing
 from ._core import (
     CallOptions,
     ClientCore,
@@ -335,7 +335,9 @@ class _SyncBaseClient(ClientCore):
         )
         started = self._clock()
         try:
-            response = self._http_client.send(request, stream=stream)
+            with _tracing.span(request, call.route, number) as span:
+                response = self._http_client.send(request, stream=stream)
+                span.answered(response)
         except httpx.HTTPError as exc:
             error = connection_error(exc, request)
             log.info(

@@ -90,6 +90,7 @@ def _serve(args: argparse.Namespace) -> int:
         check_admin_key,
         check_config,
         check_database,
+        check_otel,
         check_port,
         check_read_database,
         check_tls,
@@ -116,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings = load_settings(overrides, flags)
         check_admin_key(settings)
         check_tls(settings, flags)
+        check_otel(settings)
         check_port(settings, flags)
         check_read_database(settings, flags)
         check_database(settings, flags)  # refuse what cannot work before creating anything

@@ -26,6 +26,7 @@ __all__ = [
     "check_admin_key",
     "check_config",
     "check_database",
+    "check_otel",
     "check_port",
     "check_read_database",
     "check_tls",
@@ -107,6 +108,24 @@ def check_tls(settings: Settings, flags: Mapping[str, str]) -> None:
             f"cannot load the certificate {cert} with the key {key} ({reason}); fix "
             f"{_source('ssl_certfile', flags)} and {_source('ssl_keyfile', flags)}"
         ) from None
+
+
+def check_otel(settings: Settings) -> None:
+    """``SAAS_LITELLM_OTEL=true`` needs the OpenTelemetry SDK and its OTLP/HTTP exporter."""
+    if not settings.otel:
+        return
+    import importlib.util
+
+    for module in ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise StartupError(
+                f"SAAS_LITELLM_OTEL=true needs {module}: install the extra saas-litellm[otel] "
+                '(pip install ".[server,otel]" in a clone), or unset SAAS_LITELLM_OTEL'
+            )
 
 
 def check_admin_key(settings: Settings) -> None:

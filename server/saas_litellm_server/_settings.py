@@ -153,6 +153,11 @@ class Settings(BaseSettings):
         default=False,
         description="Serve Prometheus metrics at GET /metrics (admin key required when set).",
     )
+    otel: bool = Field(
+        default=False,
+        description="OpenTelemetry traces (extra saas-litellm[otel]): a span per request, "
+        "database statement and upstream call, exported by the OTEL_EXPORTER_OTLP_* settings.",
+    )
     dashboard_session_hours: float = Field(
         default=8.0, gt=0, le=24 * 30, description="How long a dashboard sign-in lasts."
     )

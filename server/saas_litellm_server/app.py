@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -46,6 +47,9 @@ from .services.health import check_ready
 from .services.maintenance import run_maintenance
 from .services.webhook_delivery import DeliveryWorker
 from .store import DatabaseUnavailable, migrate, writes_attempted
+
+if TYPE_CHECKING:
+    from ._tracing import Tracing
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -141,7 +145,9 @@ async def _ready(req: APIRequest[None, None]) -> Health:
     return Health(version=__version__)
 
 
-def _middleware(settings: Settings, metrics: Metrics | None) -> list[Middleware]:
+def _middleware(
+    settings: Settings, metrics: Metrics | None, tracing: Tracing | None
+) -> list[Middleware]:
     # The client's address and scheme as the trusted proxies say, for everything after: logs,
     # brute-force counts, the dashboard's Secure cookie (uvicorn's middleware, CIDRs included)
     proxies = (
@@ -149,10 +155,14 @@ def _middleware(settings: Settings, metrics: Metrics | None) -> list[Middleware]
         if settings.trusted_proxies
         else []
     )
+    if tracing is not None:
+        from ._tracing import TracingMiddleware
+
+        proxies.append(Middleware(TracingMiddleware, tracing=tracing))
     stack = [
         *proxies,
         Middleware(AccessLogMiddleware),
-        Middleware(ServerTimingMiddleware, metrics=metrics),
+        Middleware(ServerTimingMiddleware, metrics=metrics, tracer=tracing),
         Middleware(
             RequestContextMiddleware,
             max_body_bytes=settings.max_body_bytes,
@@ -187,13 +197,23 @@ def _middleware(settings: Settings, metrics: Metrics | None) -> list[Middleware]
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], dt.datetime] | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], dt.datetime] | None = None,
+    tracer_provider: Any = None,
 ) -> Starlette:
     """Build the app; ``settings`` default to the environment (``SAAS_LITELLM_*``); ``clock``
-    (aware UTC) decides key expiry and stamps admin changes, the system clock by default."""
+    (aware UTC) decides key expiry and stamps admin changes, the system clock by default.
+    ``tracer_provider``: with ``otel`` on, an OpenTelemetry ``TracerProvider`` to trace to
+    instead of the OTLP exporter's (the tests give one with an in-memory exporter)."""
     settings = settings or Settings()
     install_log_scrubbing()
     metrics = Metrics() if settings.metrics else None
+    tracing = None
+    if settings.otel:  # only then is opentelemetry imported
+        from ._tracing import Tracing
+
+        tracing = Tracing(tracer_provider, database=settings.database_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -238,6 +258,8 @@ def create_app(
             if rt.read_db is not rt.db:
                 await rt.read_db.disconnect()
             await rt.db.disconnect()
+            if tracing is not None:
+                tracing.shutdown()
             if metrics is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
                 # a worker leaving: its live gauges leave the sum (its counts stay)
                 from prometheus_client import multiprocess
@@ -262,7 +284,7 @@ def create_app(
             *(dashboard_routes(settings) if settings.dashboard else []),
             *(metrics_routes(metrics) if metrics is not None else []),
         ],
-        middleware=_middleware(settings, metrics),
+        middleware=_middleware(settings, metrics, tracing),
         exception_handlers={
             APIError: _api_error,
             DatabaseUnavailable: _database_unavailable,

@@ -42,12 +42,16 @@ class ProviderRequest:
     """Sampling parameters in OpenAI's wire format (temperature, max_tokens, response_format…)."""
     api_base: str | None = None
     timeout: float = 60.0
+    headers: dict[str, str] | None = None
+    """Extra request headers: the W3C trace context (``traceparent``) when tracing is on."""
 
 
 @dataclass(frozen=True)
 class ProviderResult:
     message: AssistantMessage
     usage: Usage
+    model: str | None = None
+    """The model that answered, as the upstream names it (tracing's ``gen_ai.response.model``)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class StreamDelta:
     usage: Usage | None = None
     tool_calls: list[ToolCall] | None = None
     """Whole tool calls, on the last delta (providers assemble the upstream's fragments)."""
+    model: str | None = None
+    """On the last delta: the model that answered, as the upstream names it."""
 
 
 class ProviderError(Exception):

@@ -88,6 +88,7 @@ class MockProvider:
         return ProviderResult(
             message=AssistantMessage(content=content, finish_reason=finish, tool_calls=tool_calls),
             usage=_usage(messages, completion_text),
+            model=request.model,
         )
 
     async def complete(self, request: ProviderRequest) -> ProviderResult:
@@ -105,6 +106,7 @@ class MockProvider:
             finish_reason=result.message.finish_reason,
             usage=result.usage,
             tool_calls=result.message.tool_calls,
+            model=result.model,
         )
 
     @staticmethod

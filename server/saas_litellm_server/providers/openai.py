@@ -177,6 +177,8 @@ class OpenAIProvider:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        if request.headers:
+            headers.update(request.headers)
         return f"{base.rstrip('/')}/chat/completions", headers
 
     @staticmethod
@@ -256,6 +258,7 @@ class OpenAIProvider:
         text: list[str] = []
         finish: str | None = None
         usage: Usage | None = None
+        model: str | None = None
         calls: dict[int, dict[str, Any]] = {}  # tool calls arrive in fragments, by index
         try:
             # Leaving this block early (the consumer closed the generator) closes the
@@ -290,6 +293,8 @@ class OpenAIProvider:
                                 )
                             if chunk.get("usage"):
                                 usage = Usage.model_validate(chunk["usage"])
+                            if model is None and isinstance(chunk.get("model"), str):
+                                model = chunk["model"]
                             pieces, finished = _chunk_parts(chunk, calls)
                         except _MALFORMED:
                             raise ProviderError(
@@ -307,7 +312,9 @@ class OpenAIProvider:
         if usage is None or not usage.total_tokens:
             answered = "".join(text) + (_tool_text(tool_calls) if tool_calls else "")
             usage = bound_usage(request.messages, request.params, answered)
-        yield StreamDelta(finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls)
+        yield StreamDelta(
+            finish_reason=finish or "stop", usage=usage, tool_calls=tool_calls, model=model
+        )
 
 
 _TRANSPORT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
@@ -348,6 +355,7 @@ def _result(request: ProviderRequest, data: Any) -> ProviderResult:
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
         ),
+        model=data["model"] if isinstance(data.get("model"), str) else None,
     )
 
 

@@ -38,7 +38,7 @@ from .. import _metrics
 from .._money import pico_to_micros
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
-from .._timing import add_upstream
+from .._timing import add_upstream, tracer
 from ..providers import ProviderError, bound_usage
 from ..store import DatabaseUnavailable, calls_sql
 from . import billing, idempotency, rate_limits, routing
@@ -449,19 +449,30 @@ async def run_call(
     the request's Idempotency-Key keeps with the record (``None``: the caller keeps one
     later, with a further effect)."""
     job_id = call.job_id
+    traced = tracer()
     async with _Recorder(runtime, call, streamed=False) as recorder:
         fallback = recorder.fallback
         for deployment, provider in fallback:
             request = routing.provider_request(runtime, deployment, call.messages, call.params)
+            span = None
+            if traced is not None:
+                span = traced.upstream(request, job_id, call.team.team_id)
+                request = span.request
             started = time.perf_counter()
             try:
                 outcome = await provider.complete(request)
+                if span is not None:
+                    span.answered(outcome.model, outcome.usage, outcome.message.finish_reason)
             except ProviderError as exc:
+                if span is not None:
+                    span.end(exc)
                 if fallback.failed(exc):
                     continue
                 break
             finally:
                 add_upstream(time.perf_counter() - started)
+                if span is not None:
+                    span.end()  # cancelled (no-op when it ended above)
             fallback.succeeded()
             response = LLMCallResponse(
                 call_id=recorder.call_id,
@@ -504,6 +515,7 @@ def stream_call(
 async def _stream(
     runtime: Runtime, call: PreparedCall, keep: KeepStream | None
 ) -> AsyncGenerator[StreamEvent, None]:
+    traced = tracer()
     async with _Recorder(runtime, call, streamed=True) as recorder:
         fallback, pieces = recorder.fallback, recorder.pieces
 
@@ -517,6 +529,11 @@ async def _stream(
             finish: str | None = None
             usage: Usage | None = None
             tool_calls: list[ToolCall] | None = None
+            model: str | None = None
+            span = None
+            if traced is not None:
+                span = traced.upstream(request, call.job_id, call.team.team_id)
+                request = span.request
             upstream = provider.stream(request)
             try:
                 async for delta in upstream:
@@ -530,13 +547,20 @@ async def _stream(
                         usage = delta.usage
                     if delta.tool_calls:
                         tool_calls = delta.tool_calls
+                    model = delta.model or model
+                if span is not None:
+                    span.answered(model, usage, finish)
             except ProviderError as exc:
+                if span is not None:
+                    span.end(exc)
                 if fallback.failed(exc, may_fall_back=not pieces):
                     continue  # nothing sent yet: the next deployment may answer
                 break
             finally:
                 with anyio.CancelScope(shield=True):
                     await upstream.aclose()  # closing it cancels the upstream request
+                if span is not None:
+                    span.end()  # cancelled (no-op when it ended above)
             fallback.succeeded()
             usage = usage or recorder.usage_so_far()
             done = StreamDone(

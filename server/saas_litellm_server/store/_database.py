@@ -122,16 +122,20 @@ async def _reachable() -> AsyncIterator[None]:
 
 
 class _timed:
-    """Adds the time spent in the block to the request's ``db`` time (``Server-Timing``). A
-    class, not a generator: it runs around every statement."""
+    """Adds the time spent in the block to the request's ``db`` time (``Server-Timing``), and
+    with tracing on makes it a span named by ``query``. A class, not a generator: it runs
+    around every statement."""
 
-    __slots__ = ("_start",)
+    __slots__ = ("_query", "_start")
+
+    def __init__(self, query: object) -> None:
+        self._query = query
 
     async def __aenter__(self) -> None:
         self._start = time.perf_counter()
 
     async def __aexit__(self, *exc_info: object) -> None:
-        add_db(time.perf_counter() - self._start)
+        add_db(time.perf_counter() - self._start, self._query)
 
 
 _in_transaction: ContextVar[bool] = ContextVar("saas_litellm_in_transaction", default=False)
@@ -145,6 +149,8 @@ _CHECKPOINT_EVERY = 1000
 _RESTART_WAIT_MS = 200
 """The longest the WAL's restart waits for other connections' reads, holding the write lock."""
 """SQLite: inline writes between two WAL checkpoints (SQLite's own default: 1,000 pages)."""
+_TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+([A-Za-z_]\w*)", re.IGNORECASE)
+"""The first table a statement names (the span name of its trace)."""
 _MODIFIES = re.compile(r"\b(INSERT|UPDATE|DELETE)\b")
 """In a ``WITH`` statement: a data-modifying part (PostgreSQL)."""
 
@@ -189,6 +195,10 @@ class Statement:
             upper.startswith("WITH") and _MODIFIES.search(upper) is not None
         )
         self._names = _PARAM.findall(self.sql)
+        table = _TABLE.search(self.sql)
+        operation = upper.split(" ", 1)[0]
+        self.summary = f"{operation} {table.group(1)}" if table else operation
+        """What the statement does, without its values: ``SELECT jobs`` (a trace's span name)."""
         self._postgres = self._to_numbered()
         self._sqlite = _PARAM.sub("?", self.sql)
 
@@ -302,24 +312,24 @@ class Database:
 
     async def fetch_one(self, query: Query, values: Mapping[str, Any] | None = None) -> Row | None:
         _note_if_write(query)
-        async with _reachable(), _timed():
+        async with _reachable(), _timed(query):
             row = await self._db.fetch_one(query, values)  # type: ignore[arg-type]
         return None if row is None else compat.record_dict(row)
 
     async def fetch_all(self, query: Query, values: Mapping[str, Any] | None = None) -> list[Row]:
         _note_if_write(query)
-        async with _reachable(), _timed():
+        async with _reachable(), _timed(query):
             rows = await self._db.fetch_all(query, values)  # type: ignore[arg-type]
         return [compat.record_dict(row) for row in rows]
 
     async def fetch_val(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         _note_if_write(query)
-        async with _reachable(), _timed():
+        async with _reachable(), _timed(query):
             return await self._db.fetch_val(query, values)  # type: ignore[arg-type]
 
     async def execute(self, query: Query, values: Mapping[str, Any] | None = None) -> Any:
         _note_if_write(query)
-        async with _reachable(), _timed():
+        async with _reachable(), _timed(query):
             return await self._db.execute(query, values)  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
@@ -374,7 +384,7 @@ class Database:
         queueing them here costs nothing where colliding costs the busy handler's sleeps."""
         if statement.writes:
             _note_write()
-        async with _reachable(), _timed():
+        async with _reachable(), _timed(statement):
             if _in_transaction.get():
                 raw = self._db.connection().raw_connection
                 return await self._on(raw, statement, values, fetch=fetch)
@@ -406,7 +416,7 @@ class Database:
         _note_write()
         if _in_transaction.get():
             raise RuntimeError("run_atomic is a transaction of its own: not inside another")
-        async with _reachable(), _timed():
+        async with _reachable(), _timed(steps):
             if self.backend == "postgresql":
                 done: list[list[Row]] = []
                 pg_pool = compat.asyncpg_pool(self._backend)
