@@ -164,3 +164,33 @@ async def test_a_stream_longer_than_the_grace_is_cut_and_the_process_leaves_on_t
             # recorded as cut, with what it streamed: billed, once
             assert [c.status for c in (await client.get_job(job.job_id)).calls] == ["cancelled"]
             assert await books(client) == (1, 9, 9)
+
+
+async def test_ctrl_c_drains_and_a_second_ctrl_c_stops_at_once(database_url: str) -> None:
+    with draining_server(database_url, chunk_delay=0.5, grace=30) as (url, proc):
+        key = await create_team(url)
+        async with team_client(url, key) as client:
+            job = await client.create_job("drain")
+            started = asyncio.Event()
+
+            async def read_stream() -> None:
+                async with client.stream(
+                    job_id=job.job_id, messages=[{"role": "user", "content": PROMPT}]
+                ) as stream:
+                    async for _ in stream:
+                        started.set()
+
+            reading = asyncio.create_task(read_stream())
+            await asyncio.wait_for(started.wait(), 10)
+            proc.send_signal(signal.SIGINT)
+            async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+                deadline = time.monotonic() + 5
+                while (await http.get("/ready")).status_code == 200:  # draining, as on SIGTERM
+                    assert time.monotonic() < deadline, "/ready never said 503"
+                    await asyncio.sleep(0.02)
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGINT)  # the stream has ~15 s to go: not waited for
+            assert await asyncio.to_thread(exit_status, proc, 10) == 0
+            assert time.monotonic() - signalled < 5
+            with pytest.raises(APIConnectionError):
+                await asyncio.wait_for(reading, 10)
