@@ -59,9 +59,8 @@ def live_server(app: Starlette, settings: Any = None, *, loop: str = "auto") -> 
     port = sock.getsockname()[1]
     options = uvicorn_options(settings or Settings(_env_file=None))  # type: ignore[call-arg]
     del options["host"], options["port"]
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, loop=loop, **options
-    )
+    options["timeout_graceful_shutdown"] = 5  # a test's end waits no longer for what it left
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", loop=loop, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -75,6 +75,9 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
         # Longer than any client's idle-connection expiry (httpx: 5 s), so that a client never
         # sends a request on a connection the server is closing at that moment.
         "timeout_keep_alive": 75,
+        # The cap on uvicorn's wait for responses in flight when it stops (serve's drain sets
+        # what is left of it; a worker of --workers N gets it whole)
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
         "http": timed_protocol(
             header_timeout=settings.header_timeout_seconds,
             body_timeout=settings.body_timeout_seconds,
@@ -85,6 +88,7 @@ def uvicorn_options(settings: Any) -> dict[str, Any]:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ._drain import DrainingServer
     from ._preflight import (
         StartupError,
         check_admin_key,
@@ -148,14 +152,16 @@ def _serve(args: argparse.Namespace) -> int:
             )
             return 2
         return _serve_workers(args, settings, overrides)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         **uvicorn_options(settings),
         log_level=args.log_level,
         log_config=None,  # the handlers set up by _configure_logging format uvicorn's lines too
         access_log=False,  # the app logs each request itself, with its request id
     )
-    return 0
+    server = DrainingServer(config, grace_seconds=settings.shutdown_grace_seconds)
+    server.run()
+    return 0 if server.started else 3  # uvicorn's status for a failed start
 
 
 def _raise_open_files_limit() -> None:
@@ -182,8 +188,10 @@ def _serve_workers(args: argparse.Namespace, settings: Any, overrides: dict[str,
 
     import uvicorn
 
+    from ._drain import drain_workers
     from .app import WORKER_LOG_LEVEL
 
+    drain_workers()
     for field, value in overrides.items():
         os.environ[_ENV[field]] = str(value)
     os.environ["SAAS_LITELLM_CATALOG_CACHE_SECONDS"] = str(

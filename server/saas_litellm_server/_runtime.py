@@ -56,6 +56,8 @@ class Runtime:
     team_groups: TTLCache[frozenset[str]] = field(default_factory=lambda: TTLCache(5.0))
     clock: Callable[[], dt.datetime] = utcnow
     """The time that decides key expiry and stamps admin changes (tests move it)."""
+    draining: bool = False
+    """Set by ``serve`` on SIGTERM (``_drain``): ``/ready`` answers 503 from then on."""
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], dt.datetime] | None = None) -> Runtime:

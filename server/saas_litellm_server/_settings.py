@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     config: Path | None = Field(
         default=None, description="TOML or YAML file declaring access groups and model aliases."
     )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM `serve` drains: /ready answers 503 at once, requests and streams "
+        "in flight get this long to finish (those still running then are cut), then it exits 0.",
+    )
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     header_timeout_seconds: float = Field(
         default=10.0,

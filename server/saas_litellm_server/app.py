@@ -28,6 +28,7 @@ from saas_litellm_models import Health, endpoints
 
 from ._access_log import AccessLogMiddleware
 from ._config import load_config
+from ._drain import RUNTIME_STATE
 from ._logging import install_log_scrubbing
 from ._metrics import Metrics, use
 from ._middleware import RequestContextMiddleware
@@ -37,7 +38,7 @@ from ._settings import Settings
 from ._timing import ServerTimingMiddleware
 from ._version import __version__
 from .dashboard import dashboard_routes
-from .errors import APIError
+from .errors import APIError, ServiceUnavailable
 from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai, webhooks
 from .routes._operation import APIRequest, api_route
 from .routes.metrics import metrics_routes
@@ -139,8 +140,13 @@ async def _health(req: APIRequest[None, None]) -> Health:
 
 
 async def _ready(req: APIRequest[None, None]) -> Health:
-    """Ready when the database answers: what a load balancer should route on (``/health`` only
-    says the process is up)."""
+    """Ready when the database answers and the process is not draining: what a load balancer
+    should route on (``/health`` only says the process is up)."""
+    if req.runtime.draining:
+        raise ServiceUnavailable(
+            "this server is shutting down; requests in flight finish, send new ones elsewhere",
+            headers={"Retry-After": "1"},
+        )
     await check_ready(req.db)
     return Health(version=__version__)
 
@@ -216,7 +222,7 @@ def create_app(
         tracing = Tracing(tracer_provider, database=settings.database_url)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Runtime]]:
         rt = Runtime.create(settings, clock)
         await rt.db.connect()
         try:
@@ -242,7 +248,7 @@ def create_app(
             if webhooks_worker is not None:
                 webhooks_worker.start()
             try:
-                yield
+                yield {RUNTIME_STATE: rt}  # for serve's drain (_drain.DrainingServer)
             finally:
                 housekeeping.cancel()
                 cooldowns.cancel()

@@ -236,14 +236,15 @@ HEALTH = Endpoint(
 READY = Endpoint(
     "GET",
     "/ready",
-    summary="Readiness: the database answers",
+    summary="Readiness: the database answers and the server is not stopping",
     auth="none",
     tag="meta",
     response=Health,
-    errors=((503, "service_unavailable: the database does not answer"),),
+    errors=((503, "service_unavailable: the database does not answer, or the server drains"),),
     description=(
-        "503 `service_unavailable` (with Retry-After) while the database is unreachable; route "
-        "traffic on this, restart on `/health`."
+        "503 `service_unavailable` (with Retry-After) while the database is unreachable, and "
+        "from the moment the server is told to stop (SIGTERM: it finishes the requests in "
+        "flight, then exits); route traffic on this, restart on `/health`."
     ),
 )
 
