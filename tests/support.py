@@ -324,3 +324,31 @@ def headless_chromium(*flags: str) -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+async def stub_team(url: str, aliases: dict[str, list[str]]) -> Any:
+    """On the live server at ``url``: the organization ``org_acme``, the group ``gpt-models``,
+    one alias per entry routed to those upstream-stub models in fallback order (priced 1 and 3
+    USD per million), and the team ``acme-corp`` with 100 credits; its ``TeamCreated``."""
+    from saas_litellm_client import SaasLiteLLMAdminClient
+
+    async with SaasLiteLLMAdminClient(base_url=url) as admin:
+        await admin.create_organization("org_acme", "ACME")
+        await admin.create_model_access_group("gpt-models")
+        for alias, models in aliases.items():
+            await admin.create_model_alias(
+                alias,
+                access_groups=["gpt-models"],
+                deployments=[
+                    {
+                        "provider": "openai",
+                        "model": m,
+                        "input_cost_per_million": 1.0,
+                        "output_cost_per_million": 3.0,
+                    }
+                    for m in models
+                ],
+            )
+        return await admin.create_team(
+            "org_acme", "acme-corp", access_groups=["gpt-models"], credits_allocated=100
+        )

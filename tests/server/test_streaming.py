@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import eventually, live_server, open_job
+from support import eventually, live_server, open_job, stub_team
 
 from saas_litellm_client import (
     ConflictError,
@@ -28,32 +28,16 @@ MSG = [{"role": "user", "content": "Tell me a story about a fox"}]
 async def client(upstream_settings: Settings) -> AsyncIterator[SaasLiteLLMClient]:
     """A team client on a live server whose aliases point at the upstream stub."""
     with live_server(create_app(upstream_settings)) as url:
-        async with SaasLiteLLMAdminClient(base_url=url) as admin:
-            await admin.create_organization("org_acme", "ACME")
-            await admin.create_model_access_group("gpt-models")
-            for alias, models in {
+        team = await stub_team(
+            url,
+            {
                 "Slow": ["slow-0.25"],
                 "Echo": ["echo"],
                 "Cut": ["cut"],
                 "Fallback": ["error-500", "echo"],
                 "Hang": ["hang"],
-            }.items():
-                await admin.create_model_alias(
-                    alias,
-                    access_groups=["gpt-models"],
-                    deployments=[
-                        {
-                            "provider": "openai",
-                            "model": m,
-                            "input_cost_per_million": 1.0,
-                            "output_cost_per_million": 3.0,
-                        }
-                        for m in models
-                    ],
-                )
-            team = await admin.create_team(
-                "org_acme", "acme-corp", access_groups=["gpt-models"], credits_allocated=100
-            )
+            },
+        )
         async with SaasLiteLLMClient(
             base_url=url, team_id="acme-corp", virtual_key=team.virtual_key
         ) as c:

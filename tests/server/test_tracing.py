@@ -20,9 +20,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from support import eventually, live_server, server_process
+from support import eventually, live_server, server_process, stub_team
 
-from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient
+from saas_litellm_client import SaasLiteLLMClient
 from saas_litellm_server import Settings, create_app
 
 MSG = [{"role": "user", "content": "trace me"}]
@@ -88,26 +88,7 @@ async def client(
 ) -> AsyncIterator[SaasLiteLLMClient]:
     settings = upstream_settings.model_copy(update={"otel": True})
     with live_server(create_app(settings, tracer_provider=PROVIDER)) as url:
-        async with SaasLiteLLMAdminClient(base_url=url) as admin:
-            await admin.create_organization("org_acme", "ACME")
-            await admin.create_model_access_group("gpt-models")
-            for alias, models in {"Echo": ["echo"], "Fallback": ["error-500", "echo"]}.items():
-                await admin.create_model_alias(
-                    alias,
-                    access_groups=["gpt-models"],
-                    deployments=[
-                        {
-                            "provider": "openai",
-                            "model": m,
-                            "input_cost_per_million": 1.0,
-                            "output_cost_per_million": 3.0,
-                        }
-                        for m in models
-                    ],
-                )
-            team = await admin.create_team(
-                "org_acme", "acme-corp", access_groups=["gpt-models"], credits_allocated=100
-            )
+        team = await stub_team(url, {"Echo": ["echo"], "Fallback": ["error-500", "echo"]})
         async with SaasLiteLLMClient(
             base_url=url, team_id="acme-corp", virtual_key=team.virtual_key
         ) as c:
