@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
 import uvicorn
@@ -352,3 +352,13 @@ async def stub_team(url: str, aliases: dict[str, list[str]]) -> Any:
         return await admin.create_team(
             "org_acme", "acme-corp", access_groups=["gpt-models"], credits_allocated=100
         )
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test that needs a real part this machine lacks, with ``reason``; under
+    ``SAAS_LITELLM_REQUIRE_POSTGRES=1`` (CI, whose ``.ci/run`` installs every such part) fail."""
+    import pytest
+
+    if os.environ.get("SAAS_LITELLM_REQUIRE_POSTGRES", "") not in ("", "0", "false"):
+        pytest.fail(f"{reason}; SAAS_LITELLM_REQUIRE_POSTGRES is set", pytrace=False)
+    pytest.skip(reason)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import free_port, start_server, stop, wait_until_up
+from support import free_port, start_server, stop, unavailable, wait_until_up
 
 from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient
 
@@ -57,7 +57,7 @@ def haproxy_bin() -> str:
         "/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None
     )
     if found is None:
-        pytest.skip("HAProxy is not installed (apt-get install haproxy; .ci/run does)")
+        unavailable("HAProxy is not installed (apt-get install -y haproxy; .ci/run does)")
     return found
 
 
