@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         description="Jobs with no activity (created, or a call made) for this long are settled "
         "by the server: completed if a call succeeded, else failed (their credit released).",
     )
+    call_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="Calls that started longer ago than this many days are removed by the "
+        "maintenance sweep (on PostgreSQL whole monthly partitions are dropped); usage figures "
+        "keep their totals from the daily rollups. Unset: calls are kept.",
+    )
     stream_checkpoint_seconds: float = Field(
         default=5.0,
         gt=0,

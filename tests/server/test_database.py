@@ -164,12 +164,13 @@ async def test_a_call_its_job_totals_and_its_kept_response_commit_together(
     job's totals and the kept response commit together; when the request no longer holds its
     key the call is still recorded (once) and the caller is told; a call closed already (by
     the sweep) changes nothing."""
-    from saas_litellm_server.store import calls_sql, idempotency_sql
+    from saas_litellm_server.store import calls_sql, idempotency_sql, retention_sql
 
     db = Database(database_url)
     await db.connect()
     try:
         await migrate(db)
+        await retention_sql.ensure_partitions(db, now=dt.datetime.now(dt.timezone.utc), start=AT)
         await _organization_and_team(db, AT)
         job = "00000000-0000-4000-8000-000000000002"
         await db.execute(
@@ -183,6 +184,7 @@ async def test_a_call_its_job_totals_and_its_kept_response_commit_together(
         def call(call_id: str, status: str = "success") -> dict[str, object]:
             return {
                 "call_id": call_id,
+                "created_at": AT + dt.timedelta(seconds=int(call_id[1:])),
                 "job_id": job,
                 "team_id": "t",
                 "model_alias": "m",

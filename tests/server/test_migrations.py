@@ -9,6 +9,7 @@ import sys
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateIndex, CreateTable
 from support import TEAM, app_client, bearer, create_team
 
 from saas_litellm_server import Settings, create_app
@@ -22,7 +23,7 @@ from saas_litellm_server.store import (
     teams_sql,
     webhooks_sql,
 )
-from saas_litellm_server.store.schema import metadata
+from saas_litellm_server.store.schema import calls, metadata
 
 pytestmark = pytest.mark.empty_database  # these tests migrate the database themselves
 
@@ -113,8 +114,44 @@ _FLOAT_COLUMNS = {
 }
 
 
+ROLLUPS_VERSION = 12
+"""The version that gave the call log its key (id, start), monthly partitions on PostgreSQL
+and daily rollups."""
+
+
+def _calls_v11() -> sa.Table:
+    """``llm_calls`` as version 11 had it: keyed by its id alone, not partitioned."""
+    columns = [
+        sa.Column(
+            c.name,
+            c.type,
+            primary_key=c.name == "call_id",
+            nullable=c.nullable and c.name != "created_at",
+            server_default=c.server_default,  # type: ignore[arg-type]
+        )
+        for c in calls.columns
+        if c.name != "rolled_up"
+    ]
+    return sa.Table("llm_calls", sa.MetaData(), *columns, sa.Index("ix_llm_calls_job", "job_id"))
+
+
+async def _before_rollups(db: Database) -> None:
+    """Turn a current database (with no call yet) back into a version-11 one."""
+    await db.execute("DROP TABLE call_rollups")
+    await db.execute("DROP TABLE job_rollups")
+    await db.execute("DROP INDEX ix_jobs_unrolled")
+    await db.execute("ALTER TABLE jobs DROP COLUMN rolled_up")
+    await db.execute("DROP TABLE llm_calls")
+    table = _calls_v11()
+    await db.execute(str(CreateTable(table).compile(dialect=db.dialect)))
+    for index in table.indexes:
+        await db.execute(str(CreateIndex(index).compile(dialect=db.dialect)))
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {ROLLUPS_VERSION}")
+
+
 async def _before_exact_billing(db: Database) -> None:
     """Turn a current database back into a version-9 one: money as floats, no running totals."""
+    await _before_rollups(db)
     await db.execute("DROP INDEX ix_jobs_unsettled")
     await db.execute("DROP TABLE auth_failures")  # version 11's
     await db.execute("DROP TABLE config_managed")
@@ -311,7 +348,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 4  # 8, and 9, 10 and 11 after it
+        assert await migrate(db) == 5  # 8, and 9 to 12 after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks_sql.insert_webhook(
@@ -352,7 +389,7 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 3  # 9, and 10 and 11 after it
+        assert await migrate(db) == 4  # 9, and 10 to 12 after it
         assert await migrate(db) == 0
         await cooldowns_sql.start(db, "a" * 64, 1000.5)
         await cooldowns_sql.start(db, "a" * 64, 900.0)  # never shortened
@@ -421,7 +458,7 @@ async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url
                 f"('c{i}', '{job_id}', 't1', 'A', '{status}', {tokens}, {cost}, {cost}, {cost}, "
                 "'2026-01-01 00:00:00')"
             )
-        assert await migrate(db) == 2  # 10, and 11 after it
+        assert await migrate(db) == 3  # 10, and 11 and 12 after it
         assert await migrate(db) == 0
         prices = await db.fetch_one("SELECT * FROM deployments")
         assert prices is not None

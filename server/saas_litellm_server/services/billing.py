@@ -392,6 +392,7 @@ async def charge_late(db: Database, team_id: str, job_id: str, call_id: str) -> 
             job_id,
             credits_charged=row["credits_charged"] + extra,
             credits_remaining=remaining,
+            late=row,
         )
     return extra
 

@@ -234,6 +234,8 @@ class _Recorder:
     def __init__(self, runtime: Runtime, call: PreparedCall, *, streamed: bool) -> None:
         self.runtime, self.call, self.streamed = runtime, call, streamed
         self.call_id = str(uuid.uuid4())
+        self.created_at = dt.datetime.now(dt.timezone.utc)
+        """When it started: its record's ``created_at`` in every write (part of its key)."""
         self.fallback = routing.Fallback(runtime, call.route, call.team.team_id)
         self.pieces: list[str] = []
         """What was streamed so far."""
@@ -319,6 +321,7 @@ class _Recorder:
         pico = routing.cost_pico(deployment, usage.prompt_tokens, usage.completion_tokens)
         return {
             "call_id": self.call_id,
+            "created_at": self.created_at,
             "job_id": call.job_id,
             "team_id": call.team.team_id,
             "model_alias": call.route.alias,

@@ -35,11 +35,11 @@ __all__ = [
 BILLABLE = ("success", "cancelled")
 """Statuses of a call that got its client something: they make a job chargeable."""
 
-_COLUMNS = [c.name for c in calls.columns]
+_COLUMNS = [c.name for c in calls.columns if c.name != "rolled_up"]  # the sweep's alone
 _UPSERT = (  # column names from the schema; every value is a bound parameter
     f"INSERT INTO llm_calls ({', '.join(_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
-    "ON CONFLICT (call_id) DO UPDATE SET "
+    "ON CONFLICT (call_id, created_at) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("call_id", "created_at"))
     # a call closed already (interrupted by the sweep) stays as it was closed
     + " WHERE llm_calls.status = 'streaming'"
@@ -94,9 +94,11 @@ _DEFAULTS: dict[str, Any] = {
 
 class CallRecord(TypedDict):
     """What a service records of a call (:func:`checkpoint`, :func:`finish_call`): the columns
-    of ``llm_calls`` but ``created_at``, and its ``metadata`` as an object."""
+    of ``llm_calls``, with its ``metadata`` as an object. ``created_at`` is when the call
+    started, the same in each of its writes (with ``call_id``, the row's key)."""
 
     call_id: str
+    created_at: dt.datetime
     job_id: str
     team_id: str
     model_alias: str
@@ -171,7 +173,9 @@ class Finished:
 
 
 def _row(values: dict[str, Any], metadata: dict[str, Any] | None) -> dict[str, Any]:
-    return {**_DEFAULTS, **values, "metadata": dumps(metadata), "created_at": utcnow()}
+    if "created_at" not in values:  # with call_id, the key each write of the call finds
+        raise TypeError("a call's record needs its created_at (when it started)")
+    return {**_DEFAULTS, **values, "metadata": dumps(metadata)}
 
 
 _ALIVE = Statement(
@@ -314,7 +318,11 @@ async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
         async with db.transaction():
             done = await db.fetch_one(
                 calls.update()
-                .where(calls.c.call_id == r["call_id"], calls.c.status == "streaming")
+                .where(
+                    calls.c.call_id == r["call_id"],
+                    calls.c.created_at == r["created_at"],
+                    calls.c.status == "streaming",
+                )
                 .values(
                     status="failed",
                     error_type="interrupted",

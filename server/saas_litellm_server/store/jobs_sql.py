@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import sqlalchemy as sa
 
 from .._money import usd
+from . import rollups_sql
 from ._database import Database, Row, Statement
 from ._util import dumps, loads, newest_first, utc, utcnow
 from .schema import calls, jobs, teams
@@ -341,10 +342,16 @@ async def claim_settlement(db: Database, job_id: str, now: dt.datetime) -> JobRo
 
 
 async def record_settlement(
-    db: Database, job_id: str, *, credits_charged: int, credits_remaining: int
+    db: Database,
+    job_id: str,
+    *,
+    credits_charged: int,
+    credits_remaining: int,
+    late: JobRow | None = None,
 ) -> None:
     """Keep what settlement did, so that repeating a completion returns the same result; the
-    job holds nothing any more."""
+    job holds nothing any more. ``late``: the settled job (its row locked) that a late call
+    charges more, whose daily rollup, if it has one already, takes the difference."""
     await db.execute(
         jobs.update()
         .where(jobs.c.job_id == job_id)
@@ -357,6 +364,15 @@ async def record_settlement(
             cap_cost_micros=None,
         )
     )
+    if late is not None:
+        await rollups_sql.add_late_credits(
+            db,
+            job_id=job_id,
+            team_id=late["team_id"],
+            job_type=late["job_type"],
+            created_at=late["created_at"],
+            credits=credits_charged - late["credits_charged"],
+        )
 
 
 async def unsettled(db: Database, now: dt.datetime, limit: int) -> list[JobKey]:

@@ -14,13 +14,13 @@ others wait on SQLite's busy timeout).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from . import schema
+from . import retention_sql, schema
 from ._database import Database
 from ._sqlalchemy_compat import copy_column
 
@@ -163,7 +163,68 @@ def _exact_billing(dialect: Dialect) -> list[str]:
     ]
 
 
-UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
+Step = str | Callable[[Database], Awaitable[None]]
+"""A statement, or a step that needs to look at the database first."""
+
+
+def _calls_columns(table: sa.Table) -> str:
+    return ", ".join(c.name for c in table.columns if c.name != "rolled_up")
+
+
+def _rollups(dialect: Dialect) -> list[Step]:
+    """Version 12: the call log keyed by id and start (partitioned by month on PostgreSQL),
+    daily rollups of calls and jobs. The calls are copied into the new table (rows that ended
+    rolled up at once, with their sums), settled jobs rolled up."""
+    from .rollups_sql import day_sql
+
+    name = dialect.name
+    old = "llm_calls_v11"
+    columns = _calls_columns(schema.calls)
+    call_day = day_sql(name, "c.created_at")
+    job_day = day_sql(name, "j.created_at")
+    create_calls = _create_tables(dialect, schema.calls)
+    steps: list[Step] = [f"ALTER TABLE llm_calls RENAME TO {old}", "DROP INDEX ix_llm_calls_job"]
+    if name == "postgresql":
+        steps.append(f"ALTER TABLE {old} DROP CONSTRAINT llm_calls_pkey")
+    steps += [create_calls[0]]
+
+    async def partitions(db: Database) -> None:
+        first = await db.fetch_val(f"SELECT MIN(created_at) FROM {old}")  # noqa: S608
+        now = dt.datetime.now(dt.timezone.utc)
+        await retention_sql.ensure_partitions(db, now=now, start=first or now)
+
+    if name == "postgresql":
+        steps.append(partitions)
+    ended = "status <> 'streaming'"
+    steps += [
+        f"INSERT INTO llm_calls ({columns}, rolled_up) "  # noqa: S608
+        f"SELECT {columns}, {ended} FROM {old}",
+        *_create_tables(dialect, schema.call_rollups, schema.job_rollups),
+        "INSERT INTO call_rollups (day, team_id, organization_id, job_type, model_alias, "  # noqa: S608
+        "calls, successes, failures, prompt_tokens, completion_tokens, total_tokens, "
+        "provider_cost_micros, client_cost_micros) "
+        f"SELECT {call_day}, c.team_id, t.organization_id, j.job_type, c.model_alias, count(*), "
+        "sum(CASE WHEN c.status = 'success' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN c.status = 'failed' THEN 1 ELSE 0 END), sum(c.prompt_tokens), "
+        "sum(c.completion_tokens), sum(c.total_tokens), sum(c.provider_cost_micros), "
+        f"sum(c.client_cost_micros) FROM {old} c JOIN jobs j ON j.job_id = c.job_id "
+        f"JOIN teams t ON t.team_id = c.team_id WHERE c.{ended} GROUP BY 1, 2, 3, 4, 5",
+        f"DROP TABLE {old}",
+        *create_calls[1:],
+        "ALTER TABLE jobs ADD COLUMN rolled_up BOOLEAN NOT NULL DEFAULT false",
+        "INSERT INTO job_rollups (day, team_id, organization_id, job_type, jobs, completed, "  # noqa: S608
+        f"failed, credits) SELECT {job_day}, j.team_id, t.organization_id, j.job_type, count(*), "
+        "sum(CASE WHEN j.status = 'completed' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN j.status = 'failed' THEN 1 ELSE 0 END), sum(j.credits_charged) "
+        "FROM jobs j JOIN teams t ON t.team_id = j.team_id WHERE j.settled_at IS NOT NULL "
+        "GROUP BY 1, 2, 3, 4",
+        "UPDATE jobs SET rolled_up = true WHERE settled_at IS NOT NULL",
+        str(CreateIndex(_index(schema.jobs, "ix_jobs_unrolled")).compile(dialect=dialect)),
+    ]
+    return steps
+
+
+UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
     # Version 1 is the first schema; a database is never upgraded *to* it, only created whole.
     (1, lambda dialect: []),
     (2, lambda dialect: ["ALTER TABLE deployments ADD COLUMN timeout FLOAT"]),
@@ -208,6 +269,7 @@ UPGRADES: list[tuple[int, Callable[[Dialect], list[str]]]] = [
     (9, lambda dialect: _create_tables(dialect, schema.deployment_cooldowns)),
     (10, _exact_billing),
     (11, lambda dialect: _create_tables(dialect, schema.auth_failures, schema.config_managed)),
+    (12, _rollups),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 
@@ -235,14 +297,23 @@ async def migrate(db: Database) -> int:
                 {"now": now},
             )
         current = await db.fetch_val(sa.text("SELECT MAX(version) FROM schema_migrations")) or 0
+        steps: list[Step]
         if current == 0:
-            statements = _create_all(db.dialect)
+            steps = list(_create_all(db.dialect))
         else:
-            statements = [
-                sql for version, build in UPGRADES if version > current for sql in build(db.dialect)
+            steps = [
+                step
+                for version, build in UPGRADES
+                if version > current
+                for step in build(db.dialect)
             ]
-        for statement in statements:
-            await db.execute(statement)
+        for step in steps:
+            if isinstance(step, str):
+                await db.execute(step)
+            else:
+                await step(db)
+        # this month's partition of the call log and the next ones' (PostgreSQL)
+        await retention_sql.ensure_partitions(db, now=dt.datetime.now(dt.timezone.utc))
         for version, _ in UPGRADES:
             if version > current:
                 await db.execute(

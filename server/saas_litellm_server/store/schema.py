@@ -15,6 +15,7 @@ __all__ = [
     "alias_groups",
     "audit_events",
     "auth_failures",
+    "call_rollups",
     "calls",
     "config_managed",
     "credit_grants",
@@ -22,6 +23,7 @@ __all__ = [
     "deployment_cooldowns",
     "deployments",
     "idempotency_keys",
+    "job_rollups",
     "jobs",
     "metadata",
     "model_access_groups",
@@ -216,6 +218,8 @@ jobs = sa.Table(
     sa.Column("cap_tokens", sa.BigInteger),
     sa.Column("cap_cost_micros", sa.BigInteger),
     sa.Column("settled_at", _ts),
+    # Since schema version 12: whether the (settled) job is counted in ``job_rollups``.
+    sa.Column("rolled_up", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_jobs_team_created", "team_id", "created_at"),
     sa.Index("ix_jobs_created", "created_at", "job_id"),  # since schema version 6
     # since schema version 10: the jobs the maintenance sweep may have to settle. On columns
@@ -226,8 +230,20 @@ jobs = sa.Table(
         postgresql_where=sa.text("settled_at IS NULL"),
         sqlite_where=sa.text("settled_at IS NULL"),
     ),
+    # since schema version 12: the jobs usage figures still read raw (see ``job_rollups``)
+    sa.Index(
+        "ix_jobs_unrolled",
+        "created_at",
+        postgresql_where=sa.text("NOT rolled_up"),
+        sqlite_where=sa.text("NOT rolled_up"),
+    ),
 )
 
+# The call log. Since schema version 12 a call's key is its id *and* its start
+# (``created_at``, fixed when it starts and the same in each of its writes), because on
+# PostgreSQL the table is partitioned by month on it (``store.retention_sql`` keeps the
+# partitions: old months are detached and dropped whole, never deleted row by row), and a
+# partitioned table's keys must hold the partition key.
 calls = sa.Table(
     "llm_calls",
     metadata,
@@ -248,7 +264,7 @@ calls = sa.Table(
     sa.Column("error_type", sa.String(32)),
     sa.Column("error_message", sa.Text),
     sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("created_at", _ts, primary_key=True),
     # Since schema version 5: a call still streaming (status "streaming") saves its progress
     # and is alive until then; past it, the server that ran it is gone (see calls.interrupt).
     sa.Column("alive_until", _ts),
@@ -257,7 +273,59 @@ calls = sa.Table(
     # job was opened with), each rounded up once.
     sa.Column("provider_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("client_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # Since schema version 12: whether the (ended) call is counted in ``call_rollups``.
+    sa.Column("rolled_up", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_llm_calls_job", "job_id"),
+    sa.Index("ix_llm_calls_created", "created_at"),
+    # the calls usage figures still read raw: few, the maintenance sweep rolls them up
+    sa.Index(
+        "ix_llm_calls_unrolled",
+        "created_at",
+        postgresql_where=sa.text("NOT rolled_up"),
+        sqlite_where=sa.text("NOT rolled_up"),
+    ),
+    postgresql_partition_by="RANGE (created_at)",
+)
+
+# Daily rollups (since schema version 12): what usage figures are made of, so that they stay
+# when old calls are removed (``SAAS_LITELLM_CALL_RETENTION_DAYS``) and cost the same at any
+# size of the call log. The maintenance sweep moves ended calls and settled jobs into them, each
+# exactly once (``rolled_up`` on the row, set in the same transaction as the sums it joins);
+# usage queries add what is not rolled up yet, read raw (``store.usage_sql``). ``day`` is the
+# UTC day a call started or a job was created, as ``YYYY-MM-DD``.
+call_rollups = sa.Table(
+    "call_rollups",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("team_id", sa.String(_ID), primary_key=True),
+    sa.Column("organization_id", sa.String(_ID), primary_key=True),
+    sa.Column("job_type", sa.String(100), primary_key=True),
+    sa.Column("model_alias", sa.String(_ID), primary_key=True),
+    sa.Column("calls", sa.BigInteger, nullable=False),
+    sa.Column("successes", sa.BigInteger, nullable=False),
+    sa.Column("failures", sa.BigInteger, nullable=False),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False),
+    sa.Column("provider_cost_micros", sa.BigInteger, nullable=False),
+    sa.Column("client_cost_micros", sa.BigInteger, nullable=False),
+    sa.Index("ix_call_rollups_team_day", "team_id", "day"),
+    sa.Index("ix_call_rollups_organization_day", "organization_id", "day"),
+)
+
+job_rollups = sa.Table(
+    "job_rollups",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("team_id", sa.String(_ID), primary_key=True),
+    sa.Column("organization_id", sa.String(_ID), primary_key=True),
+    sa.Column("job_type", sa.String(100), primary_key=True),
+    sa.Column("jobs", sa.BigInteger, nullable=False),
+    sa.Column("completed", sa.BigInteger, nullable=False),
+    sa.Column("failed", sa.BigInteger, nullable=False),
+    sa.Column("credits", sa.BigInteger, nullable=False),
+    sa.Index("ix_job_rollups_team_day", "team_id", "day"),
+    sa.Index("ix_job_rollups_organization_day", "organization_id", "day"),
 )
 
 idempotency_keys = sa.Table(  # since schema version 3

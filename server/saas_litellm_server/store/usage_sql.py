@@ -6,14 +6,15 @@ operator's overview — totals, calls and spend per day and per model, top teams
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
 from .._money import usd
 from ._database import Database, Row
-from .jobs_sql import JobRow, job_filter
-from .schema import calls, jobs, organizations, teams
+from .jobs_sql import JobRow
+from .schema import call_rollups, calls, job_rollups, jobs, organizations, teams
 
 __all__ = [
     "CallTotalsRow",
@@ -85,23 +86,197 @@ def _day(db: Database, column: Any) -> Any:
     return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM-DD")
 
 
-def _call_filter(
-    team_id: str | None, since: dt.datetime | None, until: dt.datetime | None
-) -> list[Any]:
-    where: list[Any] = []
-    if team_id is not None:
-        where.append(calls.c.team_id == team_id)
-    if since is not None:
-        where.append(calls.c.created_at >= since)
-    if until is not None:
-        where.append(calls.c.created_at < until)
+def _midnight(moment: dt.datetime) -> dt.datetime:
+    utc = moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A ``[since, until)`` window cut into the whole UTC days the rollups answer (from
+    ``first`` to ``end``; ``whole`` is false when there is none) and the parts of days at its
+    ends that only raw calls can answer (``edges``: exact while those calls are kept)."""
+
+    first: dt.datetime | None
+    end: dt.datetime | None
+    edges: tuple[tuple[dt.datetime | None, dt.datetime | None], ...]
+    whole: bool = True
+
+    @classmethod
+    def of(cls, since: dt.datetime | None, until: dt.datetime | None) -> _Window:
+        if since is not None and until is not None and since >= until:
+            return cls(None, None, (), whole=False)
+        first = None
+        if since is not None:
+            first = _midnight(since)
+            if first < since:
+                if first.date() == dt.date.max:
+                    return cls(None, None, ((since, until),), whole=False)  # the last day
+                first += dt.timedelta(days=1)
+        end = _midnight(until) if until is not None else None
+        if first is not None and end is not None and first >= end:
+            return cls(None, None, ((since, until),), whole=False)  # within a day or two
+        edges: list[tuple[dt.datetime | None, dt.datetime | None]] = []
+        if since is not None and first is not None and since < first:
+            edges.append((since, first))
+        if until is not None and end is not None and end < until:
+            edges.append((end, until))
+        return cls(first, end, tuple(edges))
+
+    def days(self, column: Any) -> list[Any]:
+        """The whole days, on a rollup's ``day``."""
+        where = []
+        if self.first is not None:
+            where.append(column >= self.first.date().isoformat())
+        if self.end is not None:
+            where.append(column < self.end.date().isoformat())
+        return where
+
+
+def _range(column: Any, lo: dt.datetime | None, hi: dt.datetime | None) -> list[Any]:
+    where = []
+    if lo is not None:
+        where.append(column >= lo)
+    if hi is not None:
+        where.append(column < hi)
     return where
 
 
-def _errors() -> Any:
-    return sa.func.coalesce(
-        sa.func.sum(sa.case((calls.c.status == "failed", _ONE), else_=_ZERO)), 0
-    )
+_SUMS = (
+    "calls",
+    "successes",
+    "failures",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "provider_cost_micros",
+    "client_cost_micros",
+)
+
+
+def _if(condition: Any) -> Any:
+    return sa.case((condition, _ONE), else_=_ZERO)
+
+
+def _calls(
+    db: Database,
+    *,
+    team_id: str | None = None,
+    organization_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Any:
+    """Every ended call of the window, as rows of (day, team, organization, job type, model
+    alias, sums): the rollups of its whole days, their calls not rolled up yet, and the raw
+    calls of the parts of days at its ends. One statement reads them all, so a concurrent
+    roll-up (which moves calls from raw to rolled up in one transaction) never shows twice."""
+    window = _Window.of(since, until)
+    r = call_rollups.c
+    rolled = sa.select(
+        r.day, r.team_id, r.organization_id, r.job_type, r.model_alias, *(r[c] for c in _SUMS)
+    ).where(*window.days(r.day))
+    if team_id is not None:
+        rolled = rolled.where(r.team_id == team_id)
+    if organization_id is not None:
+        rolled = rolled.where(r.organization_id == organization_id)
+
+    c = calls.c
+
+    def raw(*where: Any) -> Any:
+        query = (
+            sa.select(
+                _day(db, c.created_at).label("day"),
+                c.team_id,
+                teams.c.organization_id,
+                jobs.c.job_type,
+                c.model_alias,
+                _ONE.label("calls"),
+                _if(c.status == "success").label("successes"),
+                _if(c.status == "failed").label("failures"),
+                c.prompt_tokens,
+                c.completion_tokens,
+                c.total_tokens,
+                c.provider_cost_micros,
+                c.client_cost_micros,
+            )
+            .select_from(
+                calls.join(jobs, jobs.c.job_id == c.job_id).join(
+                    teams, teams.c.team_id == c.team_id
+                )
+            )
+            .where(c.status != "streaming", *where)
+        )
+        if team_id is not None:
+            query = query.where(c.team_id == team_id)
+        if organization_id is not None:
+            query = query.where(teams.c.organization_id == organization_id)
+        return query
+
+    parts = []
+    if window.whole:
+        parts += [rolled, raw(~c.rolled_up, *_range(c.created_at, window.first, window.end))]
+    parts += [raw(*_range(c.created_at, lo, hi)) for lo, hi in window.edges]
+    if not parts:
+        parts.append(rolled.where(sa.false()))
+    return sa.union_all(*parts).subquery("usage_calls")
+
+
+def _jobs(
+    db: Database,
+    *,
+    team_id: str | None = None,
+    organization_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Any:
+    """Every job created in the window, as :func:`_calls` does for calls: (day, team,
+    organization, job type, jobs, completed, failed, credits)."""
+    window = _Window.of(since, until)
+    r = job_rollups.c
+    rolled = sa.select(
+        r.day, r.team_id, r.organization_id, r.job_type, r.jobs, r.completed, r.failed, r.credits
+    ).where(*window.days(r.day))
+    if team_id is not None:
+        rolled = rolled.where(r.team_id == team_id)
+    if organization_id is not None:
+        rolled = rolled.where(r.organization_id == organization_id)
+    j = jobs.c
+
+    def raw(*where: Any) -> Any:
+        query = (
+            sa.select(
+                _day(db, j.created_at).label("day"),
+                j.team_id,
+                teams.c.organization_id,
+                j.job_type,
+                _ONE.label("jobs"),
+                _if(j.status == "completed").label("completed"),
+                _if(j.status == "failed").label("failed"),
+                j.credits_charged.label("credits"),
+            )
+            .select_from(jobs.join(teams, teams.c.team_id == j.team_id))
+            .where(*where)
+        )
+        if team_id is not None:
+            query = query.where(j.team_id == team_id)
+        if organization_id is not None:
+            query = query.where(teams.c.organization_id == organization_id)
+        return query
+
+    parts = []
+    if window.whole:
+        parts += [rolled, raw(~j.rolled_up, *_range(j.created_at, window.first, window.end))]
+    parts += [raw(*_range(j.created_at, lo, hi)) for lo, hi in window.edges]
+    if not parts:
+        parts.append(rolled.where(sa.false()))
+    return sa.union_all(*parts).subquery("usage_jobs")
+
+
+_JOB_SUMS = ("jobs", "completed", "failed", "credits")
+
+
+def _sum(column: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(column), 0)
 
 
 def _call_row(r: Row, key: str) -> CallTotalsRow:
@@ -114,12 +289,12 @@ def _call_row(r: Row, key: str) -> CallTotalsRow:
     )
 
 
-def _call_columns() -> list[Any]:
+def _call_columns(source: Any) -> list[Any]:
     return [
-        sa.func.count().label("calls"),
-        _errors().label("errors"),
-        sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
-        sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("cost_micros"),
+        _sum(source.c.calls).label("calls"),
+        _sum(source.c.failures).label("errors"),
+        _sum(source.c.total_tokens).label("tokens"),
+        _sum(source.c.client_cost_micros).label("cost_micros"),
     ]
 
 
@@ -128,12 +303,11 @@ async def calls_by_day(
 ) -> list[CallTotalsRow]:
     """Per UTC day (``YYYY-MM-DD``) with calls: calls, failed calls, tokens and cost, oldest
     day first."""
-    day = _day(db, calls.c.created_at).label("day")
+    source = _calls(db, team_id=team_id, since=since, until=until)
     rows = await db.fetch_all(
-        sa.select(day, *_call_columns())
-        .where(*_call_filter(team_id, since, until))
-        .group_by(day)
-        .order_by(day)
+        sa.select(source.c.day, *_call_columns(source))
+        .group_by(source.c.day)
+        .order_by(source.c.day)
     )
     return [_call_row(r, "day") for r in rows]
 
@@ -146,22 +320,22 @@ async def calls_by_model(
     until: dt.datetime | None = None,
 ) -> list[CallTotalsRow]:
     """Per model alias asked for: calls, failed calls, tokens and cost, costliest first."""
+    source = _calls(db, team_id=team_id, since=since, until=until)
     rows = await db.fetch_all(
-        sa.select(calls.c.model_alias, *_call_columns())
-        .where(*_call_filter(team_id, since, until))
-        .group_by(calls.c.model_alias)
-        .order_by(sa.desc("cost_micros"), calls.c.model_alias)
+        sa.select(source.c.model_alias, *_call_columns(source))
+        .group_by(source.c.model_alias)
+        .order_by(sa.desc("cost_micros"), source.c.model_alias)
     )
     return [_call_row(r, "model_alias") for r in rows]
 
 
 async def top_teams(db: Database, *, since: dt.datetime | None, limit: int) -> list[CallTotalsRow]:
     """The teams that spent most (calls' cost) since ``since``."""
+    source = _calls(db, since=since)
     rows = await db.fetch_all(
-        sa.select(calls.c.team_id, *_call_columns())
-        .where(*_call_filter(None, since, None))
-        .group_by(calls.c.team_id)
-        .order_by(sa.desc("cost_micros"), calls.c.team_id)
+        sa.select(source.c.team_id, *_call_columns(source))
+        .group_by(source.c.team_id)
+        .order_by(sa.desc("cost_micros"), source.c.team_id)
         .limit(limit)
     )
     return [_call_row(r, "team_id") for r in rows]
@@ -259,50 +433,55 @@ async def usage_by_job_type(
     *,
     organization_id: str | None = None,
 ) -> list[JobTypeUsageRow]:
-    """Per job type: jobs, completed, failed, credits spent, and the calls' tokens and cost
-    (of one team's jobs, or of an organization's teams' jobs)."""
-    where = job_filter(team_id, organization_id, since, until)
-
-    def count_if(cond: Any) -> Any:
-        return sa.func.coalesce(sa.func.sum(sa.case((cond, _ONE), else_=_ZERO)), 0)
-
+    """Per job type (of one team, or of an organization's teams): the jobs created in the
+    window (how many, completed, failed, credits charged) and the calls made in it (how many,
+    tokens, client cost), from the daily rollups and what is not rolled up yet."""
+    scope = {"team_id": team_id, "organization_id": organization_id}
+    job_source = _jobs(db, since=since, until=until, **scope)
     job_rows = await db.fetch_all(
         sa.select(
-            jobs.c.job_type,
-            sa.func.count().label("jobs"),
-            count_if(jobs.c.status == "completed").label("completed"),
-            count_if(jobs.c.status == "failed").label("failed"),
-            sa.func.coalesce(sa.func.sum(jobs.c.credits_charged), 0).label("credits"),
-        )
-        .where(*where)
-        .group_by(jobs.c.job_type)
-        .order_by(jobs.c.job_type)
+            job_source.c.job_type,
+            _sum(job_source.c.jobs).label("jobs"),
+            _sum(job_source.c.completed).label("completed"),
+            _sum(job_source.c.failed).label("failed"),
+            _sum(job_source.c.credits).label("credits"),
+        ).group_by(job_source.c.job_type)
     )
+    call_source = _calls(db, since=since, until=until, **scope)
     call_rows = await db.fetch_all(
         sa.select(
-            jobs.c.job_type,
-            sa.func.count(calls.c.call_id).label("calls"),
-            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
-            sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("cost_micros"),
-        )
-        .select_from(jobs.join(calls, calls.c.job_id == jobs.c.job_id))
-        .where(*where)
-        .group_by(jobs.c.job_type)
+            call_source.c.job_type,
+            _sum(call_source.c.calls).label("calls"),
+            _sum(call_source.c.total_tokens).label("tokens"),
+            _sum(call_source.c.client_cost_micros).label("cost_micros"),
+        ).group_by(call_source.c.job_type)
     )
-    by_type = {r["job_type"]: r for r in call_rows}
-    out = []
-    for r in job_rows:
-        c = by_type.get(r["job_type"], {})
-        out.append(
-            JobTypeUsageRow(
-                job_type=r["job_type"],
-                jobs=int(r["jobs"]),
-                completed=int(r["completed"]),
-                failed=int(r["failed"]),
-                credits=int(r["credits"]),
-                calls=int(c.get("calls", 0)),
-                tokens=int(c.get("tokens", 0)),
-                cost_usd=usd(int(c.get("cost_micros", 0))),
-            )
+    by_type: dict[str, dict[str, int]] = {
+        r["job_type"]: {
+            "jobs": int(r["jobs"]),
+            "completed": int(r["completed"]),
+            "failed": int(r["failed"]),
+            "credits": int(r["credits"]),
+        }
+        for r in job_rows
+    }
+    for r in call_rows:
+        counts = by_type.setdefault(
+            r["job_type"], {"jobs": 0, "completed": 0, "failed": 0, "credits": 0}
         )
-    return out
+        counts.update(
+            calls=int(r["calls"]), tokens=int(r["tokens"]), cost_micros=int(r["cost_micros"])
+        )
+    return [
+        JobTypeUsageRow(
+            job_type=job_type,
+            jobs=c["jobs"],
+            completed=c["completed"],
+            failed=c["failed"],
+            credits=c["credits"],
+            calls=c.get("calls", 0),
+            tokens=c.get("tokens", 0),
+            cost_usd=usd(c.get("cost_micros", 0)),
+        )
+        for job_type, c in sorted(by_type.items())
+    ]
