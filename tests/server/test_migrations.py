@@ -17,10 +17,14 @@ from saas_litellm_server.services.keys import hash_key
 from saas_litellm_server.store import (
     LATEST_VERSION,
     Database,
+    calls_sql,
     cooldowns_sql,
     keys_sql,
     migrate,
+    retention_sql,
+    rollups_sql,
     teams_sql,
+    usage_sql,
     webhooks_sql,
 )
 from saas_litellm_server.store.schema import calls, metadata
@@ -492,5 +496,91 @@ async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url
             2,
         )
         assert "inflight_cost_usd" not in running and "cost_usd" not in costs[0]
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_11_call_log_is_keyed_partitioned_and_rolled_up(database_url: str) -> None:
+    """Version 12 copies the calls into the new call log (on PostgreSQL, into a partition for
+    each month they fall in), rolls up the ended ones and the settled jobs, and leaves a call
+    still streaming to end as before; usage figures are what the calls were."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await _before_rollups(db)
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+            "credits_used, credits_reserved, created_at) VALUES ('t1', 'org', 'active', 'h', "
+            "10, 1, 1, '2026-01-01 00:00:00')"
+        )
+        done, running = (
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002",
+        )
+        for job_id, status, settled in (
+            (done, "completed", "'2026-03-02 00:00:00'"),
+            (running, "in_progress", "NULL"),
+        ):
+            await db.execute(
+                "INSERT INTO jobs (job_id, team_id, job_type, status, credit_applied, "
+                "created_at, settled_at, credits_charged) VALUES "
+                f"('{job_id}', 't1', 'x', '{status}', false, '2026-03-01 00:00:00', {settled}, "
+                f"{1 if settled != 'NULL' else 0})"
+            )
+        calls = [
+            ("c1", done, "success", 30, "2026-03-01 10:00:00.000000"),
+            ("c2", done, "failed", 5, "2026-04-15 10:00:00.000000"),
+            ("c3", running, "streaming", 7, "2026-05-20 10:00:00.000000"),
+        ]
+        for call_id, job_id, status, tokens, at in calls:
+            await db.execute(
+                "INSERT INTO llm_calls (call_id, job_id, team_id, model_alias, status, "
+                "total_tokens, client_cost_micros, created_at) VALUES "
+                f"('{call_id}', '{job_id}', 't1', 'A', '{status}', {tokens}, {tokens * 10}, "
+                f"'{at}')"
+            )
+        assert await migrate(db) == 1
+        assert await migrate(db) == 0
+        rows = await db.fetch_all("SELECT call_id, rolled_up FROM llm_calls ORDER BY call_id")
+        assert [(r["call_id"], bool(r["rolled_up"])) for r in rows] == [
+            ("c1", True),
+            ("c2", True),
+            ("c3", False),
+        ]
+        if db.backend == "postgresql":
+            months = await retention_sql.partitions(db)
+            first = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+            assert (
+                first in months
+                and retention_sql.month_start(dt.datetime.now(dt.timezone.utc)) in months
+            )
+        usage = await usage_sql.usage_by_job_type(db, "t1", None, None)
+        assert [
+            (u["jobs"], u["completed"], u["credits"], u["calls"], u["tokens"]) for u in usage
+        ] == [(2, 1, 1, 2, 35)]
+        # the stream that was running ends: its row is found by its key, then rolled up
+        await calls_sql.finish_call(
+            db,
+            reserved_tokens=0,
+            reserved_cost_micros=0,
+            counted=False,
+            checkpointed=True,
+            call_id="c3",
+            created_at=dt.datetime(2026, 5, 20, 10, tzinfo=dt.timezone.utc),
+            job_id=running,
+            team_id="t1",
+            model_alias="A",
+            status="success",
+            total_tokens=9,
+        )
+        assert await db.fetch_val("SELECT count(*) FROM llm_calls") == 3
+        assert await rollups_sql.roll_up_calls(db) == 1
+        usage = await usage_sql.usage_by_job_type(db, "t1", None, None)
+        assert (usage[0]["calls"], usage[0]["tokens"]) == (3, 44)
     finally:
         await db.disconnect()

@@ -266,6 +266,7 @@ class Rollups(RuleBasedStateMachine):
                 reserved_tokens=0,
                 reserved_cost_micros=0,
                 counted=False,
+                checkpointed=True,
                 **self._values(ended),
             )
         )

@@ -243,6 +243,8 @@ class _Recorder:
         self.lost = False
         """Its record could not be written (the database was away): a resolver will."""
         self._next_checkpoint = 0.0
+        self._checkpointed = False
+        """A checkpoint wrote its row: its end updates that row, never inserts one."""
         self.metrics = _metrics.current()
 
     async def __aenter__(self) -> _Recorder:
@@ -360,6 +362,7 @@ class _Recorder:
         row = self._row(self.usage_so_far(), status="streaming", alive_until=alive)
         try:
             await calls_sql.checkpoint(self.runtime.db, alive_until_job=alive, **row)
+            self._checkpointed = True
         except DatabaseUnavailable:  # best effort: the stream goes on, the next one may work
             logger.warning("could not checkpoint streamed call %s", self.call_id)
 
@@ -405,6 +408,7 @@ class _Recorder:
                 reserved_tokens=call.worst.tokens,
                 reserved_cost_micros=call.worst.cost_micros,
                 counted=call.counted,
+                checkpointed=self._checkpointed,
                 keep=step,
                 **row,
             )

@@ -46,6 +46,12 @@ _UPSERT = (  # column names from the schema; every value is a bound parameter
 )
 _CHECKPOINT = Statement(_UPSERT)
 _FINISH = Statement(_UPSERT + " RETURNING call_id")
+_FINISH_STREAMING = Statement(  # the end of a call whose row a checkpoint wrote: never inserts
+    "UPDATE llm_calls SET "  # noqa: S608
+    + ", ".join(f"{c} = :{c}" for c in _COLUMNS if c not in ("call_id", "created_at"))
+    + " WHERE call_id = :call_id AND created_at = :created_at AND status = 'streaming'"
+    " RETURNING call_id"
+)
 _JOB_COLUMNS = (
     "status",
     "credits_held",
@@ -231,6 +237,7 @@ async def finish_call(
     reserved_tokens: int,
     reserved_cost_micros: int,
     counted: bool = True,
+    checkpointed: bool = False,
     metadata: dict[str, Any] | None = None,
     keep: tuple[Statement, dict[str, Any]] | None = None,
     **values: Any,
@@ -241,7 +248,9 @@ async def finish_call(
     job's used totals. A call not counted (see ``services.calls``) writes its record alone: the
     job's row is not touched, so concurrent calls of one job do not queue on its lock. ``keep``
     keeps the response for the request's Idempotency-Key in the same transaction, if the key is
-    still the request's. Every call of every job comes here: on PostgreSQL it is one statement
+    still the request's. A ``checkpointed`` call (its row was written while it streamed) only
+    updates that row: if it is gone (closed by the sweep, then removed by retention) nothing
+    is written again. Every call of every job comes here: on PostgreSQL it is one statement
     (a ``WITH`` of the upsert, the job's update and the keep), on SQLite one transaction on the
     event loop's thread."""
     row = _row(values, metadata)
@@ -254,24 +263,25 @@ async def finish_call(
     }
     if keep is not None and params.keys() & keep[1].keys():
         raise ValueError(f"parameters named twice: {sorted(params.keys() & keep[1].keys())}")
+    record = _FINISH_STREAMING if checkpointed else _FINISH
     if db.backend == "postgresql":
         if not counted and keep is None:
-            await db.run(_FINISH, params)
+            await db.run(record, params)
             return Finished(job=None, kept=False)
         result = await db.run(
-            _finish_statement(keep[0] if keep else None, apply=counted),
+            _finish_statement(keep[0] if keep else None, apply=counted, record=record),
             {**params, **(keep[1] if keep else {})},
         )
         found = result[0]
         job = {c: found[c] for c in _JOB_COLUMNS} if counted and found["recorded"] else None
         return Finished(job=None if job is None else _totals(job), kept=bool(found["kept"]))
-    steps: list[tuple[Statement, dict[str, Any], bool]] = [(_FINISH, params, True)]
+    steps: list[tuple[Statement, dict[str, Any], bool]] = [(record, params, True)]
     if counted:
         steps.append((_apply_sqlite(), params, False))
     if keep is not None:
         steps.append((keep[0], keep[1], False))
     if len(steps) == 1:
-        await db.run(_FINISH, params)
+        await db.run(record, params)
         return Finished(job=None, kept=False)
     done = await db.run_atomic(steps)
     job_rows = done[1] if counted and len(done) > 1 else []
@@ -287,11 +297,11 @@ def _apply_sqlite() -> Statement:
 
 
 @functools.cache
-def _finish_statement(keep: Statement | None, *, apply: bool) -> Statement:
+def _finish_statement(keep: Statement | None, *, apply: bool, record: Statement) -> Statement:
     """The upsert, its job's update (``apply``) and ``keep`` as one PostgreSQL statement:
     data-modifying ``WITH`` parts all run, in one transaction, whatever the outer query
     reads."""
-    parts = [f"recorded AS ({_FINISH.sql})"]
+    parts = [f"recorded AS ({record.sql})"]
     if apply:
         parts.append(f"job AS ({_APPLY} AND EXISTS (SELECT 1 FROM recorded){_APPLY_RETURNING})")  # noqa: S608
     if keep is not None:
