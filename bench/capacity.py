@@ -13,6 +13,8 @@ it), the fast upstream stub, and our servers (``python -m saas_litellm_server se
    budget mode, the same with an ``Idempotency-Key`` (the SDK sends one), and the single-call
    jobs (``POST /api/jobs/create-and-call``, ``POST /v1/chat/completions``). What the server does
    meanwhile in the background (cooldown polls, sweeps) is measured while idle and subtracted.
+   Then the same again from a server in pooler mode (``DATABASE_TRANSACTION_POOLING=true``:
+   no cached prepared statements, as PgBouncer in transaction mode needs).
 2. **Throughput** with 1, 2 and 4 ``serve`` processes on their own ports, on the one cluster:
    ``wrk`` per server, ``--connections`` split among them, ``--seconds`` per run. Variants:
    llm-calls spread over 16 teams (a job each) against every call in one hot team's one job, in
@@ -34,6 +36,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -309,6 +312,34 @@ def per_call(pg: Cluster, relay: Relay, url: str, kinds: dict[str, Call], n: int
     return PerCall(n, idle, out)
 
 
+def _per_call_phase(
+    procs: Processes,
+    pg: Cluster,
+    relay: Relay,
+    upstream: str,
+    plan: Plan,
+    *,
+    kinds: dict[str, Call] | None = None,
+) -> tuple[PerCall, dict[str, Call], dict[str, list[Call]]]:
+    """A server reaching PostgreSQL through the relay, and :func:`per_call` on it. Without
+    ``kinds``, it sets them up (and the load's variants); with them, it runs in pooler mode
+    (``DATABASE_TRANSACTION_POOLING``) on the same teams and jobs."""
+    url = f"postgresql://postgres@127.0.0.1:{relay.port}/{DATABASE}"
+    pooler = kinds is not None
+    env = {"SAAS_LITELLM_DATABASE_TRANSACTION_POOLING": "true"} if pooler else {}
+    name = "capacity-pooler-mode" if pooler else "capacity-count"
+    workdir = procs.log_dir
+    server = systems.start_server(procs, name, url, upstream, workdir, {"bench": "fast"}, env=env)
+    wait_http(f"{server.url}/health", server.proc, timeout=60)
+    variants: dict[str, list[Call]] = {}
+    if kinds is None:
+        kinds, variants = set_up(server.url)
+    print(f"per call ({name}): {len(kinds)} kinds x {plan.calls} calls", flush=True)
+    result = per_call(pg, relay, server.url, kinds, plan.calls)
+    procs.stop(server.proc)
+    return result, kinds, variants
+
+
 # -- phase 2: throughput ---------------------------------------------------------------------
 
 
@@ -493,7 +524,7 @@ def _short(query: str, width: int = 90) -> str:
     return f"`{query[:width]}{'…' if len(query) > width else ''}`"
 
 
-def render_per_call(result: PerCall) -> list[str]:
+def render_per_call(result: PerCall, pooled: PerCall) -> list[str]:
     n = result.calls
     idle = result.idle
     lines = [
@@ -503,16 +534,22 @@ def render_per_call(result: PerCall) -> list[str]:
         f"server's background (measured idle over {idle.seconds:.1f} s: "
         f"{sum(idle.statements.values()) / idle.seconds:.1f} statements/s, "
         f"{idle.round_trips / idle.seconds:.1f} round trips/s) subtracted. PostgreSQL CPU here "
-        "is at concurrency 1 (no batching of WAL flushes between calls).",
+        "is at concurrency 1 (no batching of WAL flushes between calls). *Pooler mode*: the "
+        "same calls from a server with `SAAS_LITELLM_DATABASE_TRANSACTION_POOLING=true` (no "
+        "cached prepared statements, as behind PgBouncer in transaction mode; measured here "
+        "without a PgBouncer, so PgBouncer's own CPU is not in it).",
         "",
-        "| call | statements | round trips | WAL bytes | PostgreSQL CPU ms |",
-        "|---|---:|---:|---:|---:|",
+        "| call | statements | round trips | WAL bytes | PostgreSQL CPU ms "
+        "| pooler mode: round trips | pooler mode: PostgreSQL CPU ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, d in result.kinds.items():
         statements = sum(d.statements.values()) / n
+        p = pooled.kinds[name]
         lines.append(
             f"| {name} | {statements:.2f} | {d.round_trips / n:.2f} | {d.wal / n:,.0f} "
-            f"| {d.cpu * 1000 / n:.3f} |"
+            f"| {d.cpu * 1000 / n:.3f} | {p.round_trips / pooled.calls:.2f} "
+            f"| {p.cpu * 1000 / pooled.calls:.3f} |"
         )
     names = list(result.kinds)
     queries = sorted(
@@ -593,13 +630,19 @@ def render_throughput(result: dict[str, dict[int, list[dict[str, Any]]]], plan: 
     return lines
 
 
-def render(environment: str, first: PerCall, second: dict[str, Any], plan: Plan, argv: str) -> str:
+def render(
+    environment: str,
+    first: tuple[PerCall, PerCall],
+    second: dict[str, Any],
+    plan: Plan,
+    argv: str,
+) -> str:
     lines = [
         "# Capacity on one PostgreSQL",
         "",
         f"`{argv}`: {environment}.",
         "",
-        *render_per_call(first),
+        *render_per_call(*first),
         "",
         *render_throughput(second, plan),
     ]
@@ -607,6 +650,10 @@ def render(environment: str, first: PerCall, second: dict[str, Any], plan: Plan,
 
 
 # -- main ------------------------------------------------------------------------------------
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def main() -> int:
@@ -622,6 +669,10 @@ def main() -> int:
     chosen = {k: getattr(args, k) for k in ("calls", "seconds", "rounds", "connections")}
     plan = replace(plan, **{k: v for k, v in chosen.items() if v is not None})
     nofile.raise_nofile()
+    # SIGTERM, and SIGINT even when started in the background (where it is ignored), stop the
+    # run through the ``finally`` blocks: the servers, the stub and the cluster with it.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupted)
     workdir = Path(tempfile.mkdtemp(prefix="saas-litellm-bench-capacity-"))
     try:
         wrk, how = systems.ensure_wrk(workdir)
@@ -635,15 +686,8 @@ def main() -> int:
             rig = Rig(pg, upstream_proc.pid, wrk, workdir)
             relay = Relay(pg.port)
             try:
-                relayed = f"postgresql://postgres@127.0.0.1:{relay.port}/{DATABASE}"
-                server = systems.start_server(
-                    procs, "capacity-count", relayed, upstream, workdir, {"bench": "fast"}
-                )
-                wait_http(f"{server.url}/health", server.proc, timeout=60)
-                kinds, variants = set_up(server.url)
-                print(f"per call: {len(kinds)} kinds x {plan.calls} calls", flush=True)
-                first = per_call(pg, relay, server.url, kinds, plan.calls)
-                procs.stop(server.proc)
+                first, kinds, variants = _per_call_phase(procs, pg, relay, upstream, plan)
+                pooled, _, _ = _per_call_phase(procs, pg, relay, upstream, plan, kinds=kinds)
             finally:
                 relay.close()
             print("throughput:", flush=True)
@@ -653,7 +697,7 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     argv = "python bench/capacity.py " + " ".join(sys.argv[1:])
-    text = render(environment, first, second, plan, argv.strip())
+    text = render(environment, (first, pooled), second, plan, argv.strip())
     print(text)
     if args.out:
         args.out.write_text(text)
