@@ -379,14 +379,16 @@ def _recorded(pg: Cluster) -> int:
     return int(sql(pg.url(DATABASE), "SELECT count(*) FROM llm_calls")[0][0])
 
 
-def _connections(pg: Cluster) -> tuple[int, int]:
-    """(open, active) connections to the servers' database."""
+def _connections(pg: Cluster) -> tuple[int, int, int]:
+    """(open, active, waiting for a lock) connections to the servers' database: the last shows
+    calls queueing on a row another transaction holds (one hot job)."""
     query = (
-        "SELECT count(*), count(*) FILTER (WHERE state = 'active') FROM pg_stat_activity "
+        "SELECT count(*), count(*) FILTER (WHERE state = 'active'), "
+        "count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
         "WHERE datname = $1"
     )
     row = sql(pg.url(), query, DATABASE)[0]
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def _children_cpu() -> float:
@@ -430,10 +432,10 @@ def load(
     busy0, _ = _cpu_ticks()
     start = time.monotonic()
     runs = _wrk_runs(rig, servers, seconds, each)
-    peak = (0, 0)
+    peak = (0, 0, 0)
     while any(r.poll() is None for r in runs):
         seen = _connections(rig.pg)
-        peak = (max(peak[0], seen[0]), max(peak[1], seen[1]))
+        peak = (max(peak[0], seen[0]), max(peak[1], seen[1]), max(peak[2], seen[2]))
         time.sleep(0.5)
     outputs = [r.communicate() for r in runs]
     for s in servers:  # what the servers still do for requests wrk left in flight counts too
@@ -472,6 +474,7 @@ def load(
         "wal": delta.wal,
         "connections_open": peak[0],
         "connections_active": peak[1],
+        "connections_locked": peak[2],
         "per_server": each,
     }
 
@@ -585,8 +588,8 @@ def render_throughput(result: dict[str, dict[int, list[dict[str, Any]]]], plan: 
         f"{plan.seconds} s per run, median of {plan.rounds} round(s), non-streamed calls. "
         "*calls/s*: rows added to `llm_calls` per second; CPU ms, statements and WAL bytes "
         "are per recorded call; *per PG core*: 1000 / PostgreSQL CPU ms; connections: the "
-        "peak seen in `pg_stat_activity` (open / active), each server's pool holding up to "
-        "`DB_POOL_SIZE` (20).",
+        "peaks seen in `pg_stat_activity` every 0.5 s (open / active / waiting for a lock), "
+        "each server's pool holding up to `DB_POOL_SIZE` (20).",
         "",
         "| load | processes | calls/s | errors | p50 ms | p99 ms | server CPU ms "
         "| PostgreSQL CPU ms | per PG core | wrk CPU ms | stub CPU ms | statements | WAL bytes "
@@ -606,7 +609,8 @@ def render_throughput(result: dict[str, dict[int, list[dict[str, Any]]]], plan: 
                 f"| {_per_call_ms(runs, 'wrk'):.2f} "
                 f"| {_per_call_ms(runs, 'stub'):.2f} | {statements:.2f} | {wal:,.0f} "
                 f"| {max(r['connections_open'] for r in runs)} / "
-                f"{max(r['connections_active'] for r in runs)} |"
+                f"{max(r['connections_active'] for r in runs)} / "
+                f"{max(r['connections_locked'] for r in runs)} |"
             )
     cores = os.cpu_count() or 1
     lines += [
