@@ -515,10 +515,10 @@ def throughput(
 def _settings(pg: Cluster) -> str:
     names = ("shared_buffers", "synchronous_commit", "fsync", "wal_level", "max_connections")
     rows = sql(
-        pg.url(), "SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)", list(names)
+        pg.url(), "SELECT name, current_setting(name) FROM unnest($1::text[]) AS name", list(names)
     )
     version = sql(pg.url(), "SHOW server_version")[0][0]
-    shown = ", ".join(f"`{n}={s}{u if u and u != '8kB' else ''}`" for n, s, u in rows)
+    shown = ", ".join(f"`{name}={value}`" for name, value in sorted(rows))
     return f"PostgreSQL {version} (defaults but {shown})"
 
 
