@@ -100,9 +100,10 @@ def start_server(
     aliases: dict[str, str],
     *,
     workers: int = 1,
+    env: dict[str, str] | None = None,
 ) -> Server:
     """Start ``python -m saas_litellm_server serve`` (not yet waited for: see :func:`ready`),
-    with ``workers`` worker processes."""
+    with ``workers`` worker processes and ``env`` added to its environment."""
     config = workdir / f"{name}.toml"
     config.write_text(_config_toml(aliases))
     port = free_port()
@@ -110,7 +111,7 @@ def start_server(
     argv += ["--database-url", database_url, "--config", str(config)]
     if workers != 1:
         argv += ["--workers", str(workers)]
-    proc = procs.start(name, argv, env=_server_env(upstream), cwd=workdir)
+    proc = procs.start(name, argv, env={**_server_env(upstream), **(env or {})}, cwd=workdir)
     return Server(name, proc, f"http://127.0.0.1:{port}", port, database_url)
 
 
