@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,7 +18,12 @@ from .store._util import utcnow
 from .store.catalog_sql import AliasRow
 from .store.jobs_sql import JobRow
 
-__all__ = ["Runtime", "TeamContext"]
+__all__ = ["REPLICA_RETRY_SECONDS", "Runtime", "TeamContext"]
+
+logger = logging.getLogger("saas_litellm_server")
+
+REPLICA_RETRY_SECONDS = 30.0
+"""How long reads go to the primary after the replica failed one."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,29 @@ class Runtime:
     """The time that decides key expiry and stamps admin changes (tests move it)."""
     draining: bool = False
     """Set by ``serve`` on SIGTERM (``_drain``): ``/ready`` answers 503 from then on."""
+    replica_down_until: float = 0.0
+    """Until then (``time.monotonic``) the replica is skipped: it failed a read."""
+
+    def reads(self) -> Database:
+        """Where a read that may lag goes now: the replica, unless it failed within the last
+        :data:`REPLICA_RETRY_SECONDS` (then the primary: a replica's outage degrades reads to
+        the primary's freshness, it never fails them)."""
+        if self.read_db is self.db or time.monotonic() < self.replica_down_until:
+            return self.db
+        return self.read_db
+
+    def replica_failed(self, db: Database) -> bool:
+        """A read on ``db`` found the database unavailable: if ``db`` is the replica, skip it
+        for a while and return ``True`` (the read may go again, to the primary)."""
+        if db is self.db:
+            return False
+        if time.monotonic() >= self.replica_down_until:
+            logger.warning(
+                "the read replica is unavailable: reads go to the primary for %g s",
+                REPLICA_RETRY_SECONDS,
+            )
+        self.replica_down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+        return True
 
     @classmethod
     def create(cls, settings: Settings, clock: Callable[[], dt.datetime] | None = None) -> Runtime:

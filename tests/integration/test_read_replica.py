@@ -30,7 +30,16 @@ import asyncpg
 import httpx
 import pytest
 from dashboard_client import cells
-from support import GROUP, bearer, create_team, eventually, free_port, server_process, unavailable
+from support import (
+    GROUP,
+    bearer,
+    create_team,
+    database_behind_proxy,
+    eventually,
+    free_port,
+    server_process,
+    unavailable,
+)
 
 ADMIN = "adm-replica-test-0123456789abcdefgh"
 pytestmark = pytest.mark.timeout(90)
@@ -220,6 +229,36 @@ async def test_lists_read_the_paused_replica_while_calls_keep_working(pair: Pair
                 )
 
             await eventually(replayed, timeout=15)
+
+
+async def test_reads_go_to_the_primary_while_the_replica_is_away(pair: Pair) -> None:
+    """A replica that goes away (here: its connections cut, new ones refused) fails no read:
+    lists, usage and dashboard pages are answered from the primary — fresh — and ``/ready``
+    stays 200 (the primary serves everything)."""
+    with (
+        database_behind_proxy(pair.replica) as (proxy, replica_url),
+        server_process(pair.primary, env=_env(replica_url)) as (url, _),
+    ):
+        async with (
+            httpx.AsyncClient(base_url=url, headers=bearer(ADMIN), timeout=30) as http,
+            httpx.AsyncClient(base_url=url, timeout=30) as dashboard,
+        ):
+            r = await dashboard.post(
+                "/admin/login", data={"admin_key": ADMIN}, headers={"Origin": url}
+            )
+            assert r.status_code == 303, r.text[:500]
+            assert (await http.get("/api/teams")).status_code == 200  # the replica's pool is open
+            proxy.cut()
+            key = await create_team(http, team_id="replica-away", admin=bearer(ADMIN))
+            job = await _job_with_a_call(http, key, "replica-away", "while-away")
+            assert await _listed(http, "replica-away", job, "while-away") == {
+                "teams": True,
+                "jobs": True,
+                "team_jobs": True,
+                "usage": True,
+            }
+            assert "replica-away" in await _dashboard_teams(dashboard)
+            assert (await http.get("/ready")).status_code == 200
 
 
 async def test_without_the_setting_lists_read_the_primary(pair: Pair) -> None:

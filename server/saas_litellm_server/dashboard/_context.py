@@ -20,7 +20,7 @@ from .._settings import Settings
 from ..errors import APIError
 from ..routes._http import runtime
 from ..services.audit import Operator
-from ..store import Database
+from ..store import Database, DatabaseUnavailable
 from ._cookies import set_cookie
 from ._forms import Form, problems, read_form
 from ._http import PREFIX, same_origin
@@ -108,10 +108,16 @@ class Dashboard:
                 return self._login_redirect()
             rt = runtime(request)
             # the page an action redirects to (``done=``) shows that change: the primary
-            db = rt.db if request.query_params.get("done") else rt.read_db
+            db = rt.db if request.query_params.get("done") else rt.reads()
             ctx = Ctx(request, rt, session, self, db)
             try:
-                response = await handler(ctx)
+                try:
+                    response = await handler(ctx)
+                except DatabaseUnavailable:
+                    if not rt.replica_failed(db):
+                        raise
+                    # the replica is away: the same page from the primary
+                    response = await handler(Ctx(request, rt, session, self, rt.db))
             except APIError as exc:
                 response = self.error(ctx, exc.message, exc.status_code)
             except ValidationError as exc:

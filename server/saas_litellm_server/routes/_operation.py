@@ -38,6 +38,7 @@ from .._runtime import Runtime, TeamContext
 from ..errors import NotFound
 from ..services import idempotency
 from ..services.audit import Operator
+from ..store import DatabaseUnavailable
 from ._auth import Auth, Principal, authorize
 from ._http import parse_body, parse_query, runtime
 from ._idempotency import idempotent
@@ -123,9 +124,9 @@ class APIRequest(Generic[B, Q]):
     query: Q
     body: B
     claim: idempotency.Claim | None = None
-    replica: bool = False
-    """The endpoint reads the replica (``api_route(…, replica=True)``): ``db`` is then
-    ``runtime.read_db``."""
+    replica: Database | None = None
+    """The endpoint reads the replica (``api_route(…, replica=True)``): the database its reads
+    go to (``runtime.reads()``: the replica, or the primary while the replica is down)."""
 
     @property
     def team(self) -> TeamContext:
@@ -136,7 +137,7 @@ class APIRequest(Generic[B, Q]):
     @property
     def db(self) -> Database:
         """The primary; on a ``replica=True`` endpoint, the replica (``read_db``)."""
-        return self.runtime.read_db if self.replica else self.runtime.db
+        return self.replica if self.replica is not None else self.runtime.db
 
     @property
     def operator(self) -> Operator:
@@ -229,9 +230,21 @@ def api_route(
                 if op.body is not None
                 else None
             )
-            result = await handler(
-                APIRequest(request, rt, principal, path, query, body, claim, replica)
-            )
+            if not replica:
+                result = await handler(APIRequest(request, rt, principal, path, query, body, claim))
+            else:
+                reads = rt.reads()
+                try:
+                    result = await handler(
+                        APIRequest(request, rt, principal, path, query, body, claim, reads)
+                    )
+                except DatabaseUnavailable:
+                    if not rt.replica_failed(reads):
+                        raise
+                    # the replica is away: the same read from the primary (a GET: safe)
+                    result = await handler(
+                        APIRequest(request, rt, principal, path, query, body, claim, rt.db)
+                    )
             if op.auth == "admin" and op.method != "GET":
                 rt.forget_catalog()  # this process sees an admin change at once
             if isinstance(result, (Response, EventStreamResponse)):

@@ -247,8 +247,10 @@ class Database:
         state (see the module's docstring), so the one thing to change is asyncpg's statement
         cache: its named prepared statements live on the server connection that prepared them,
         and the next statement may run on another ("prepared statement … does not exist").
-        Without the cache every statement is prepared unnamed and run in the same trip: about
-        twice the time per query (0.11 → 0.23 ms here), hence off by default."""
+        Without the cache every statement is prepared unnamed again each time, which asyncpg
+        does in a round trip of its own before running it: two round trips per statement
+        (``bench/capacity.py`` counts 2.0 → 4.0 per job_based call) and about twice the time
+        per query (0.11 → 0.23 ms here), hence off by default."""
         self.url, self.backend = normalize_url(url)
         if self.backend == "postgresql":
             # Fail fast when PostgreSQL is unreachable, rather than after asyncpg's 60 s.
