@@ -990,6 +990,16 @@ class Report:
             ],
             fill_rows,
         )
+        big = result["fill"].get("large")
+        if big and {"calls", "rollups"} <= set(big["timings"]):
+            self.lines += [
+                f"For the upgrade to schema version 12, which copies the call log into the "
+                "partitioned table in one transaction (docs/operations.md): inserting these "
+                f"{large:,} rows into it took {big['timings']['calls']:.0f} s here, and their "
+                f"rollups' `INSERT … SELECT … GROUP BY` {big['timings']['rollups']:.0f} s — an "
+                "indication of the copy's time, not a measurement of the migration.",
+                "",
+            ]
         checks = result.get("checks", {})
         if checks:
             self.lines += [
