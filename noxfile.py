@@ -85,10 +85,10 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against the direct upstream and a real LiteLLM proxy (bench/RESULTS.md; a
     ``--quick`` run writes the git-ignored bench/RESULTS-quick.md instead).
 
-    ``nox -s bench`` runs the full version (~9-15 minutes: 10,000 open streams, the concurrency
-    curve and ``serve --workers`` included), ``nox -s bench -- --quick`` a reduced one (under a
-    minute). Installs wrk (apt-get) and the LiteLLM proxy (into ``.nox/litellm-proxy``, shared
-    with ``nox -s interop``) when missing.
+    ``nox -s bench`` runs the full version (~15-20 minutes: 10,000 open streams, the concurrency
+    curve, ``serve --workers`` and a call log of 10⁷ calls included), ``nox -s bench -- --quick``
+    a reduced one (under a minute). Installs wrk (apt-get) and the LiteLLM proxy (into
+    ``.nox/litellm-proxy``, shared with ``nox -s interop``) when missing.
     """
     session.install("-e", ".[server]")
     command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])

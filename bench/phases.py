@@ -70,6 +70,10 @@ class Plan:
     billing_depth: int = 10_000  # calls into a job, for the deep sample
     billing_samples: int = 300  # calls per sample (per mode, per round)
     billing_rounds: int = 5
+    call_log_large: int = 10_000_000  # recorded calls of the large call log (bench/call_log.py)
+    call_log_rounds: int = 5
+    call_log_samples: int = 100  # requests per usage sample (per request, per round)
+    call_log_call_samples: int = 400  # llm-calls per sample
     # one chunk every 10 s for 10 minutes: 10,000 open streams cost the server 1,000 chunks/s
     slow_model: str = "stream-60x10000ms"
 
@@ -109,6 +113,10 @@ QUICK = Plan(
     billing_depth=1000,
     billing_samples=50,
     billing_rounds=1,
+    call_log_large=100_000,
+    call_log_rounds=2,
+    call_log_samples=20,
+    call_log_call_samples=50,
 )
 FULL = Plan(
     name="full",

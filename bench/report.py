@@ -38,7 +38,19 @@ LABELS = {
 OURS = ("ours-sqlite", "ours-pg")
 
 # The sections, in the order they render.
-LATENCY, THROUGHPUT, CURVE, TTFT, SDK, DBSIZE, STREAMS, WORKERS, RECORDED, BILLING = range(1, 11)
+(
+    LATENCY,
+    THROUGHPUT,
+    CURVE,
+    TTFT,
+    SDK,
+    DBSIZE,
+    STREAMS,
+    WORKERS,
+    RECORDED,
+    BILLING,
+    CALL_LOG,
+) = range(1, 12)
 
 # Issue 19's targets.
 ADDED_P50_MS = 0.5  # added latency at c=1, ours minus direct
@@ -55,6 +67,10 @@ STREAMS_RSS_MB = 1024.0
 BILLING_DEPTH = 10_000
 DEPTH_RATIO = 1.2  # a call BILLING_DEPTH calls into its job against the job's first calls
 MODE_RATIO = 1.3  # consumption modes with per-job limits against job_based
+# Issue 28's targets.
+LOG_ROWS = 10_000_000  # recorded calls of the large call log
+USAGE_RATIO = 1.5  # a usage query at LOG_ROWS calls against 10³ (server time p50)
+CALL_FLAT = 0.10  # a call's server time p50 within ±10 % from 10³ to LOG_ROWS calls
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,16 @@ GOALS: dict[str, Goal] = {
         BILLING,
         f"consumption modes with per-job limits ≤ {MODE_RATIO:g}x job_based per call ({{label}})",
         OURS,
+    ),
+    "call log usage": Goal(
+        CALL_LOG,
+        f"usage queries at 10⁷ recorded calls ≤ {USAGE_RATIO:g}x at 10³ (server time p50, the "
+        "slowest query; PostgreSQL)",
+    ),
+    "call log latency": Goal(
+        CALL_LOG,
+        f"llm-call latency flat (±{CALL_FLAT:.0%}) from 10³ to 10⁷ recorded calls (server time "
+        "p50; PostgreSQL)",
     ),
 }
 
@@ -186,6 +212,13 @@ def _sub(x: float, y: float) -> float:
 
 def _div(x: float, y: float) -> float:
     return x / y if y else math.nan
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB" if size >= 2**20 else f"{size / 1024:,.0f} kB"
+
+
+_EXECUTION = re.compile(r"Execution Time: ([0-9.]+) ms")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -894,6 +927,184 @@ class Report:
             rows,
         )
 
+    def call_log(self, result: dict[str, Any]) -> None:
+        """A year of calls (``call_log.run``): usage queries and a call's server time on a
+        call log of ``rows["small"]`` calls against ``rows["large"]``."""
+        self.section(CALL_LOG)
+        rows = result["rows"]
+        small, large = rows["small"], rows["large"]
+        self.lines += [
+            f"## {CALL_LOG}. A year of calls: usage queries and call latency at 10⁷ calls "
+            "(PostgreSQL)",
+            "",
+            "Two servers with the same settings, each on a database of its own; the bench "
+            "team's own history pre-filled straight in SQL (`database.prefill_year`): "
+            f"{small:,} calls on one, {large:,} on the other, 10 calls per job, over the last "
+            "365 days (a partition per month), 3 model aliases x 4 job types, ~2 % of calls "
+            "failed; all of it rolled up into `call_rollups`/`job_rollups` as the maintenance "
+            f"sweep would have (same UTC day, same sums), except the same tail in both: the "
+            f"last minute's {result['tail']:,} calls, not rolled up yet, which the usage "
+            "queries read raw. Then VACUUM ANALYZE and CHECKPOINT. The sweep does not run "
+            "during the measurement (`SAAS_LITELLM_MAINTENANCE_INTERVAL_SECONDS=86400`), so "
+            "both databases stay in that state. The two servers take turns in each round (the "
+            f"order flips every round; {result['rounds']} rounds), one sequential keep-alive "
+            f"client: each usage request {result['samples']} times per round, then "
+            f"{result['call_samples']} non-streamed llm-calls per round on a fresh job of the "
+            "bench team. *server*: the server's own time (`Server-Timing: total`); *wall*: at "
+            "the client. Figures are medians over rounds of each round's p50/p99; ratios "
+            "(large / small) are medians of per-round ratios. Other work on the machine weighs "
+            "on both servers alike.",
+            "",
+        ]
+        fill_rows = []
+        for size in ("small", "large"):
+            fill = result["fill"].get(size)
+            if not fill:
+                continue
+            z, t = fill["sizes"], fill["timings"]
+            steps = ", ".join(f"{k} {v:.0f} s" for k, v in t.items())
+            fill_rows.append(
+                [
+                    f"{z['calls_rows']:,}",
+                    f"{z['calls_not_rolled_up']:,}",
+                    str(z["partitions"]),
+                    _mb(z["calls_table"]),
+                    _mb(z["calls_indexes"]),
+                    f"{z['jobs_rows']:,} ({_mb(z['jobs'])})",
+                    f"{z['call_rollups_rows']:,} / {z['job_rollups_rows']:,}",
+                    _mb(z["database"]),
+                    f"{fill['seconds']:.0f} s ({steps})",
+                ]
+            )
+        self.lines += _table(
+            [
+                "llm_calls rows",
+                "not rolled up",
+                "partitions",
+                "llm_calls table",
+                "its indexes",
+                "jobs (with indexes)",
+                "call / job rollup rows",
+                "database",
+                "pre-fill",
+            ],
+            fill_rows,
+        )
+        big = result["fill"].get("large")
+        if big and {"calls", "rollups"} <= set(big["timings"]):
+            self.lines += [
+                f"For the upgrade to schema version 12, which copies the call log into the "
+                "partitioned table in one transaction (docs/operations.md): inserting these "
+                f"{large:,} rows into it took {big['timings']['calls']:.0f} s here, and their "
+                f"rollups' `INSERT … SELECT … GROUP BY` {big['timings']['rollups']:.0f} s — an "
+                "indication of the copy's time, not a measurement of the migration.",
+                "",
+            ]
+        checks = result.get("checks", {})
+        if checks:
+            self.lines += [
+                "Team usage (all time) against what was pre-filled, before the measurement: "
+                + "; ".join(f"{size} {text}" for size, text in checks.items())
+                + ".",
+                "",
+            ]
+        worst_usage = math.nan
+        table = []
+        for kind in ("usage", "call"):
+            for name, by_size in result.get(kind, {}).items():
+                if not by_size.get("small") or not by_size.get("large"):
+                    continue
+                stats = {}
+                for size in ("small", "large"):
+                    stats[size] = [
+                        Stat.of([[s[i] for s in sample] for sample in by_size[size]])
+                        for i in (0, 1)
+                    ]
+                (wall_s, server_s), (wall_l, server_l) = stats["small"], stats["large"]
+                server_ratio = _paired(server_l.p50s, server_s.p50s, _div)
+                table.append(
+                    [
+                        name,
+                        f"{ms(server_s.p50)} / {ms(server_s.p99)}",
+                        f"{ms(server_l.p50)} / {ms(server_l.p99)}",
+                        f"**{ratio(server_ratio)}** / "
+                        + ratio(_paired(server_l.p99s, server_s.p99s, _div)),
+                        f"{ms(wall_s.p50)} / {ms(wall_s.p99)}",
+                        f"{ms(wall_l.p50)} / {ms(wall_l.p99)}",
+                        ratio(_paired(wall_l.p50s, wall_s.p50s, _div))
+                        + " / "
+                        + ratio(_paired(wall_l.p99s, wall_s.p99s, _div)),
+                        str(wall_l.n),
+                    ]
+                )
+                if kind == "usage":
+                    if math.isnan(worst_usage) or server_ratio > worst_usage:
+                        worst_usage, worst_name = server_ratio, name
+                else:
+                    call_ratio = server_ratio
+        self.lines += _table(
+            [
+                "request",
+                f"server ms p50 / p99 at {small:,}",
+                f"at {large:,}",
+                "ratio p50 / p99",
+                f"wall ms p50 / p99 at {small:,}",
+                f"at {large:,}",
+                "wall ratio p50 / p99",
+                "samples each",
+            ],
+            table,
+        )
+        for name, why in result.get("skipped", {}).items():
+            self.lines += [f"Not measured: {name} ({why}).", ""]
+        small_enough = large < LOG_ROWS
+        if not math.isnan(worst_usage):
+            measured = f"{ratio(worst_usage)} ({worst_name}, {large:,} calls)"
+            self.target(
+                "call log usage",
+                None,
+                measured,
+                None if small_enough else _ok(worst_usage, lambda v: v <= USAGE_RATIO),
+            )
+        if table and result.get("call", {}).get("llm-call"):
+            self.target(
+                "call log latency",
+                None,
+                f"{ratio(call_ratio)} ({large:,} calls)",
+                None if small_enough else _ok(call_ratio, lambda v: abs(v - 1) <= CALL_FLAT),
+            )
+        self._plans(result.get("plans", {}))
+
+    def _plans(self, plans: dict[str, dict[str, str]]) -> None:
+        """The team-usage statements' execution times per database, and the large one's
+        plans."""
+        if not plans:
+            return
+        names = sorted({n for p in plans.values() for n in p if n != "error"})
+        rows = []
+        for name in names:
+            cells = [name]
+            for size in ("small", "large"):
+                found = _EXECUTION.search(plans.get(size, {}).get(name, ""))
+                cells.append(f"{float(found[1]):.2f}" if found else "")
+            rows.append(cells)
+        errors = [f"{s}: {p['error']}" for s, p in plans.items() if "error" in p]
+        self.lines += [
+            "`EXPLAIN (ANALYZE, BUFFERS)` of the team-usage statements (the server's own SQL, "
+            "`store.usage_sql`, compiled for PostgreSQL), once per database after the pre-fill:",
+            "",
+        ]
+        self.lines += _table(["statement", "ms (small)", "ms (large)"], rows)
+        if errors:
+            self.lines += [f"EXPLAIN failed: {'; '.join(errors)}", ""]
+        large = plans.get("large", {})
+        if any(n in large for n in names):
+            self.lines += ["<details><summary>Plans on the large database</summary>", ""]
+            for name in names:
+                if name in large:
+                    self.lines += [f"{name}:", "", "```", large[name], "```", ""]
+            self.lines += ["</details>", ""]
+
     def skipped(self, number: int, title: str, why: str, *keys: str) -> None:
         """Section ``number`` was not run: its heading and why, and the same reason in the
         Targets table for ``keys``."""
@@ -943,6 +1154,8 @@ class Report:
             "server RSS; latency flat from 10³ to 10⁶ recorded calls; every call recorded. "
             f"Issue 25's: a call {BILLING_DEPTH:,} calls into its job ≤ {DEPTH_RATIO:g}x its "
             f"first calls, and the consumption modes with limits ≤ {MODE_RATIO:g}x job_based. "
+            f"Issue 28's: usage queries at 10⁷ recorded calls ≤ {USAGE_RATIO:g}x at 10³, a "
+            "call's latency flat from 10³ to 10⁷. "
             "*not measured*: the run could not say (the reason is in the measured column).",
             "",
         ]

@@ -1,10 +1,11 @@
 """Benchmark harness: ``python bench/run.py [--quick]`` (or ``nox -s bench [-- --quick]``).
 
 Starts, on 127.0.0.1: the fast upstream stub, our server on SQLite and on PostgreSQL (plus
-servers of their own for the streams, the database-size comparison and ``serve --workers 1``
-against ``--workers 2``), and a real LiteLLM proxy forwarding to the same stub; loads them from
-separate processes (``load.py``, ``wrk``); prints a Markdown report, its Targets table first (a
-row per target of issue 19 and backend, see ``report.GOALS``), and writes it to
+servers of their own for the streams, the database-size comparison, ``serve --workers 1``
+against ``--workers 2`` and a year of calls), and a real LiteLLM proxy forwarding to the same
+stub; loads them from separate processes (``load.py``, ``wrk``); prints a Markdown report, its
+Targets table first (a row per target of issue 19 and backend, see ``report.GOALS``), and writes
+it to
 ``bench/RESULTS.md`` (a quick run: ``bench/RESULTS-quick.md``, git-ignored, so that it never
 replaces the committed full run). Every process is stopped and every database dropped at the
 end, also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import billing
+import call_log
 import database
 import nofile
 import report as rep
@@ -268,6 +270,7 @@ class Run:
                 rep.DBSIZE, "llm-call latency against database size", "no PostgreSQL", "dbsize"
             )
         self.billing(servers)
+        self.call_log(procs, upstream, postgres)
         self.workers(bench, workers, postgres)
         for each in workers.values():
             procs.stop(each.proc)
@@ -405,6 +408,40 @@ class Run:
             self.note(
                 f"--{plan.name}: the billing phase goes {plan.billing_depth:,} calls deep, not "
                 f"{rep.BILLING_DEPTH:,} (its depth target is not measured)"
+            )
+
+    def call_log(self, procs: Processes, upstream: str, postgres: bool) -> None:
+        """A year of calls: usage queries and a call's latency at 10³ and at
+        ``plan.call_log_large`` recorded calls (two servers of their own, started and stopped
+        here, their databases dropped at the end)."""
+        plan = self.plan
+        title = "A year of calls: usage queries and call latency at 10⁷ calls (PostgreSQL)"
+        if not postgres:
+            self.report.skipped(
+                rep.CALL_LOG, title, "no PostgreSQL", "call log usage", "call log latency"
+            )
+            return
+        result = self.phase(
+            f"a year of calls ({plan.call_log_large:,})",
+            lambda: call_log.run(
+                procs,
+                self.postgres,
+                upstream,
+                self.workdir,
+                large=plan.call_log_large,
+                rounds=plan.call_log_rounds,
+                samples=plan.call_log_samples,
+                call_samples=plan.call_log_call_samples,
+                say=self.say,
+                databases=self.databases,
+            ),
+        )
+        if result:
+            self.report.call_log(result)
+        if plan.call_log_large < rep.LOG_ROWS:
+            self.note(
+                f"--{plan.name}: the call-log comparison uses {plan.call_log_large:,} calls, "
+                f"not {rep.LOG_ROWS:,} (its targets are not measured)"
             )
 
     def workers(self, bench: Bench, servers: dict[int, systems.Server], postgres: bool) -> None:

@@ -366,3 +366,64 @@ def test_billing_rows_depth_and_modes_on_each_backend() -> None:
     shallow = report.Report()
     shallow.billing({"ours-sqlite": _billing(flat, flat, 1000)})
     assert _row(shallow, "billing depth", "ours-sqlite").met is None  # not 10,000 deep
+
+
+def _call_log(large: int, usage_ms: float, call_ms: float) -> dict[str, Any]:
+    """A ``call_log.run`` result: two rounds, each sample's [wall, server] ms."""
+
+    def samples(small: float, big: float) -> dict[str, list[list[list[float]]]]:
+        return {
+            "small": [[[small + 1, small]] * 10 for _ in range(2)],
+            "large": [[[big + 1, big]] * 10 for _ in range(2)],
+        }
+
+    sizes = {
+        "partitions": 15,
+        "calls_table": 3 * 2**30,
+        "calls_indexes": 2**30,
+        "jobs": 2**28,
+        "call_rollups": 2**20,
+        "job_rollups": 2**19,
+        "calls_rows": large,
+        "calls_not_rolled_up": 100,
+        "jobs_rows": large // 10,
+        "call_rollups_rows": 4386,
+        "job_rollups_rows": 1461,
+        "database": 5 * 2**30,
+    }
+    return {
+        "rows": {"small": 1000, "large": large},
+        "tail": 100,
+        "rounds": 2,
+        "samples": 10,
+        "call_samples": 10,
+        "fill": {"large": {"seconds": 300.0, "timings": {"calls": 200.0}, "sizes": sizes}},
+        "checks": {"large": "ok: 10,000,000 calls, 1,000,001 jobs"},
+        "usage": {"team usage, all time": samples(4.0, usage_ms)},
+        "call": {"llm-call": samples(2.0, call_ms)},
+        "skipped": {"dashboard overview": "sign-in answered 401"},
+        "plans": {
+            "small": {"team usage, all time: calls": "Execution Time: 1.500 ms"},
+            "large": {"team usage, all time: calls": "Seq Scan\nExecution Time: 2.000 ms"},
+        },
+    }
+
+
+def test_a_year_of_calls_usage_within_one_and_a_half_and_calls_flat() -> None:
+    rep = report.Report()
+    rep.call_log(_call_log(10_000_000, usage_ms=5.0, call_ms=2.1))
+    assert _row(rep, "call log usage").met is True  # 1.25x
+    assert _row(rep, "call log usage").measured.startswith("1.25x (team usage, all time")
+    assert _row(rep, "call log latency").met is True  # 1.05x
+    text = rep.render([], [])
+    assert "## 11. A year of calls" in text
+    assert "Not measured: dashboard overview (sign-in answered 401)." in text
+    assert "| team usage, all time: calls | 1.50 | 2.00 |" in text
+    slow = report.Report()
+    slow.call_log(_call_log(10_000_000, usage_ms=8.0, call_ms=2.4))
+    assert _row(slow, "call log usage").met is False  # 2x
+    assert _row(slow, "call log latency").met is False  # 1.2x
+    small = report.Report()
+    small.call_log(_call_log(100_000, usage_ms=5.0, call_ms=2.1))
+    assert _row(small, "call log usage").met is None  # not 10⁷ calls
+    assert _row(small, "call log latency").met is None
