@@ -87,7 +87,7 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench`` runs the full version (~15-20 minutes: 10,000 open streams, the concurrency
     curve, ``serve --workers`` and a call log of 10⁷ calls included), ``nox -s bench -- --quick``
-    a reduced one (under a minute). Installs wrk (apt-get) and the LiteLLM proxy (into
+    a reduced one (about two minutes). Installs wrk (apt-get) and the LiteLLM proxy (into
     ``.nox/litellm-proxy``, shared with ``nox -s interop``) when missing.
     """
     session.install("-e", ".[server]")
