@@ -1,5 +1,9 @@
 """LLM calls of a job: route, call the upstream, record the call whatever happened.
 
+A call is a chat call (``LLMCallRequest``: :func:`run_call`, :func:`stream_call`) or an
+embeddings call (``EmbeddingsRequest``: :func:`run_embeddings`, to an alias in ``embedding``
+mode); both are prepared, billed and recorded the same way.
+
 A call is counted in flight on its job before it goes upstream (with its worst case, which the
 job's credits must cover: ``services.billing``) and recorded exactly once when it ends —
 succeeded, failed upstream, or (streaming) cut by the client — with the deployment used,
@@ -24,6 +28,10 @@ from typing import Any
 import anyio
 
 from saas_litellm_models import (
+    Embedding,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    EmbeddingsUsage,
     LLMCallRequest,
     LLMCallResponse,
     StreamChunk,
@@ -49,15 +57,18 @@ logger = logging.getLogger("saas_litellm_server")
 __all__ = [
     "Admission",
     "CallEvents",
+    "KeepEmbeddings",
     "KeepResponse",
     "KeepStream",
     "PreparedCall",
     "StreamEvent",
     "abandon",
     "admit",
+    "embeddings",
     "llm_call",
     "prepare_call",
     "run_call",
+    "run_embeddings",
     "stream_call",
 ]
 
@@ -65,11 +76,17 @@ StreamEvent = StreamChunk | StreamDone | StreamErrorEvent
 
 KeepResponse = Callable[[LLMCallResponse], bytes]
 """What a call's Idempotency-Key keeps of its response (the body a replay sends)."""
+KeepEmbeddings = Callable[[EmbeddingsResponse], bytes]
+"""What an embeddings call's Idempotency-Key keeps of its response."""
 KeepStream = Callable[[Sequence[StreamEvent]], bytes]
 """What a streamed call's Idempotency-Key keeps of its events (the stream a replay sends)."""
 
 
-def as_json(response: LLMCallResponse) -> bytes:
+CallBody = LLMCallRequest | EmbeddingsRequest
+"""What a call asks for: a chat answer or embeddings."""
+
+
+def as_json(response: LLMCallResponse | EmbeddingsResponse) -> bytes:
     return response.model_dump_json().encode()
 
 
@@ -93,8 +110,9 @@ class PreparedCall:
     team: TeamContext
     job_id: str
     route: routing.ResolvedAlias
-    body: LLMCallRequest
+    body: CallBody
     messages: list[dict[str, Any]]
+    """A chat call's messages (OpenAI's wire format); empty for an embeddings call."""
     params: dict[str, Any]
     window_id: int | None = None
     """The rate-limit window the call was counted in (``None``: the team has no limits)."""
@@ -106,6 +124,8 @@ class PreparedCall:
     claim: idempotency.Claim | None = None
     """The request's hold on its Idempotency-Key (``None``: it sent none): the response is
     kept under it, with the call's record."""
+    texts: list[str] | None = None
+    """An embeddings call's texts (``None``: a chat call)."""
     counted: bool = True
     """Whether the call is counted in flight on its job. A call of a job_based job without
     limits that has had a billable call already is not: whatever it does, the job costs one
@@ -113,9 +133,11 @@ class PreparedCall:
     hot path of multi-call jobs keeps to two statements)."""
 
 
-async def admit(runtime: Runtime, team: TeamContext, body: LLMCallRequest) -> Admission:
-    """The checks of a call that need no job: the model (allowed, triable), the rate limit."""
-    route = await routing.resolve(runtime, team, body.model)
+async def admit(runtime: Runtime, team: TeamContext, body: CallBody) -> Admission:
+    """The checks of a call that need no job: the model (allowed, of the call's mode,
+    triable), the rate limit."""
+    mode = "embedding" if isinstance(body, EmbeddingsRequest) else "chat"
+    route = await routing.resolve(runtime, team, body.model, mode)
     routing.ensure_triable(runtime, route)
     return Admission(route, await rate_limits.admit(runtime, team))
 
@@ -124,7 +146,7 @@ async def prepare_call(
     runtime: Runtime,
     team: TeamContext,
     job_id: str,
-    body: LLMCallRequest,
+    body: CallBody,
     *,
     params: dict[str, Any] | None = None,
     admitted: Admission | None = None,
@@ -140,10 +162,15 @@ async def prepare_call(
     job = await get_open_job(runtime.db, team, job_id)
     if admitted is None:
         admitted = await admit(runtime, team, body)
-    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    texts: list[str] | None = None
+    messages: list[dict[str, Any]] = []
+    if isinstance(body, EmbeddingsRequest):
+        texts = body.texts
+    else:
+        messages = [m.model_dump(exclude_none=True) for m in body.messages]
     upstream = {**body.upstream_params(), **(params or {})}
     budget = billing.Budget.of(job)
-    worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream)
+    worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream, texts=texts)
     # One output limit goes upstream, under one name: the bound the reservation assumes
     limit = worst.completion_tokens or billing.output_limit(upstream)
     if limit is not None:
@@ -163,6 +190,7 @@ async def prepare_call(
         budget=budget,
         worst=worst,
         claim=claim,
+        texts=texts,
         counted=counted,
     )
 
@@ -497,6 +525,75 @@ async def run_call(
                     else None
                 ),
                 finish_reason=outcome.message.finish_reason,
+            )
+            return response
+        error = fallback.upstream_error()
+        await recorder.finish(error_type=error.error_type, error_message=error.message)
+        raise error
+
+
+async def embeddings(
+    runtime: Runtime,
+    team: TeamContext,
+    job_id: str,
+    body: EmbeddingsRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    keep: KeepEmbeddings | None = as_json,
+    claim: idempotency.Claim | None = None,
+) -> EmbeddingsResponse:
+    """An embeddings call in the open job ``job_id`` (as :func:`llm_call` makes a chat call)."""
+    call = await prepare_call(runtime, team, job_id, body, params=params, claim=claim)
+    return await run_embeddings(runtime, call, keep=keep)
+
+
+async def run_embeddings(
+    runtime: Runtime, call: PreparedCall, *, keep: KeepEmbeddings | None = as_json
+) -> EmbeddingsResponse:
+    """Ask the upstream for the embeddings of a prepared call's texts (with fallbacks) and
+    record the call: its prompt tokens are its total, its cost the input price's."""
+    assert call.texts is not None, "an embeddings call has texts"
+    traced = tracer()
+    async with _Recorder(runtime, call, streamed=False) as recorder:
+        fallback = recorder.fallback
+        for deployment, provider in fallback:
+            request = routing.provider_request(
+                runtime, deployment, [], call.params, texts=call.texts
+            )
+            span = None
+            if traced is not None:
+                span = traced.upstream(request, call.job_id, call.team.team_id)
+                request = span.request
+            started = time.perf_counter()
+            try:
+                outcome = await provider.embed(request)
+                if span is not None:
+                    span.answered(outcome.model, outcome.usage, None)
+            except ProviderError as exc:
+                if span is not None:
+                    span.end(exc)
+                if fallback.failed(exc):
+                    continue
+                break
+            finally:
+                add_upstream(time.perf_counter() - started)
+                if span is not None:
+                    span.end()  # cancelled (no-op when it ended above)
+            fallback.succeeded()
+            tokens = outcome.usage.prompt_tokens
+            response = EmbeddingsResponse(
+                data=[Embedding(index=i, embedding=v) for i, v in enumerate(outcome.vectors)],
+                model=call.route.alias,
+                usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
+                call_id=recorder.call_id,
+            )
+            await recorder.finish(
+                Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens),
+                keep=(
+                    keep(response)
+                    if keep is not None and idempotency.awaits_response(call.claim)
+                    else None
+                ),
             )
             return response
         error = fallback.upstream_error()
