@@ -571,3 +571,31 @@ async def test_a_rate_limit_is_429_with_retry_after(http: httpx.AsyncClient) -> 
     _openai_error(r, 429, "rate_limited")
     assert int(r.headers["Retry-After"]) >= 1
     assert await ledger(http, key) == before
+
+
+async def test_metrics_and_server_timing_count_an_embeddings_call(settings: Settings) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with app_client(settings.model_copy(update={"metrics": True})) as (_app, http):
+        key = await _team(http)
+        r = await _v1(http, key, {"model": "Embed", "input": ["hello", "there"]})
+        assert r.status_code == 200, r.text
+        names = [entry.split(";")[0] for entry in r.headers["server-timing"].split(", ")]
+        assert names == ["total", "db", "upstream"]
+        scraped = await http.get("/metrics", headers=ADMIN)
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(scraped.text)
+            for s in family.samples
+        }
+    calls = ("alias", "Embed"), ("deployment", "mock-embed"), ("status", "success")
+    assert samples[("saas_litellm_llm_calls_total", calls)] == 1
+    prompt = ("alias", "Embed"), ("kind", "prompt")
+    assert samples[("saas_litellm_llm_tokens_total", prompt)] == 4
+    assert not any(
+        name == "saas_litellm_llm_tokens_total" and ("kind", "completion") in labels
+        for name, labels in samples
+    )
+    assert samples[("saas_litellm_llm_cost_usd_total", (("alias", "Embed"),))] == pytest.approx(
+        0.04
+    )
