@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -47,7 +47,14 @@ from .._money import pico_to_micros
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from .._timing import add_upstream, tracer
-from ..providers import ProviderError, bound_usage
+from ..providers import (
+    EmbeddingResult,
+    Provider,
+    ProviderError,
+    ProviderRequest,
+    ProviderResult,
+    bound_usage,
+)
 from ..store import DatabaseUnavailable, calls_sql
 from . import billing, idempotency, rate_limits, routing
 from .jobs import get_open_job
@@ -483,53 +490,22 @@ async def run_call(
     """Call the upstream (with fallbacks) and record the call. ``keep`` renders the response
     the request's Idempotency-Key keeps with the record (``None``: the caller keeps one
     later, with a further effect)."""
-    job_id = call.job_id
-    traced = tracer()
     async with _Recorder(runtime, call, streamed=False) as recorder:
-        fallback = recorder.fallback
-        for deployment, provider in fallback:
-            request = routing.provider_request(runtime, deployment, call.messages, call.params)
-            span = None
-            if traced is not None:
-                span = traced.upstream(request, job_id, call.team.team_id)
-                request = span.request
-            started = time.perf_counter()
-            try:
-                outcome = await provider.complete(request)
-                if span is not None:
-                    span.answered(outcome.model, outcome.usage, outcome.message.finish_reason)
-            except ProviderError as exc:
-                if span is not None:
-                    span.end(exc)
-                if fallback.failed(exc):
-                    continue
-                break
-            finally:
-                add_upstream(time.perf_counter() - started)
-                if span is not None:
-                    span.end()  # cancelled (no-op when it ended above)
-            fallback.succeeded()
-            response = LLMCallResponse(
-                call_id=recorder.call_id,
-                job_id=job_id,
-                model=call.route.alias,
-                response=outcome.message,
-                usage=outcome.usage,
-                latency_ms=round(fallback.latency_ms, 3),
-            )
-            await recorder.finish(
-                outcome.usage,
-                keep=(
-                    keep(response)
-                    if keep is not None and idempotency.awaits_response(call.claim)
-                    else None
-                ),
-                finish_reason=outcome.message.finish_reason,
-            )
-            return response
-        error = fallback.upstream_error()
-        await recorder.finish(error_type=error.error_type, error_message=error.message)
-        raise error
+        outcome = await _routed(runtime, recorder, lambda p, r: p.complete(r))
+        response = LLMCallResponse(
+            call_id=recorder.call_id,
+            job_id=call.job_id,
+            model=call.route.alias,
+            response=outcome.message,
+            usage=outcome.usage,
+            latency_ms=round(recorder.fallback.latency_ms, 3),
+        )
+        await recorder.finish(
+            outcome.usage,
+            keep=_kept(call, keep, response),
+            finish_reason=outcome.message.finish_reason,
+        )
+        return response
 
 
 async def embeddings(
@@ -551,54 +527,80 @@ async def run_embeddings(
     runtime: Runtime, call: PreparedCall, *, keep: KeepEmbeddings | None = as_json
 ) -> EmbeddingsResponse:
     """Ask the upstream for the embeddings of a prepared call's texts (with fallbacks) and
-    record the call: its prompt tokens are its total, its cost the input price's."""
+    record the call as :func:`run_call` records one: its prompt tokens are its total (priced at
+    the input price), it has no completion tokens."""
     assert call.texts is not None, "an embeddings call has texts"
-    traced = tracer()
     async with _Recorder(runtime, call, streamed=False) as recorder:
-        fallback = recorder.fallback
-        for deployment, provider in fallback:
-            request = routing.provider_request(
-                runtime, deployment, [], call.params, texts=call.texts
-            )
-            span = None
-            if traced is not None:
-                span = traced.upstream(request, call.job_id, call.team.team_id)
-                request = span.request
-            started = time.perf_counter()
-            try:
-                outcome = await provider.embed(request)
-                if span is not None:
-                    span.answered(outcome.model, outcome.usage, None)
-            except ProviderError as exc:
-                if span is not None:
-                    span.end(exc)
-                if fallback.failed(exc):
-                    continue
-                break
-            finally:
-                add_upstream(time.perf_counter() - started)
-                if span is not None:
-                    span.end()  # cancelled (no-op when it ended above)
-            fallback.succeeded()
-            tokens = outcome.usage.prompt_tokens
-            response = EmbeddingsResponse(
-                data=[Embedding(index=i, embedding=v) for i, v in enumerate(outcome.vectors)],
-                model=call.route.alias,
-                usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
-                call_id=recorder.call_id,
-            )
-            await recorder.finish(
-                Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens),
-                keep=(
-                    keep(response)
-                    if keep is not None and idempotency.awaits_response(call.claim)
-                    else None
-                ),
-            )
-            return response
-        error = fallback.upstream_error()
-        await recorder.finish(error_type=error.error_type, error_message=error.message)
-        raise error
+        outcome = await _routed(runtime, recorder, lambda p, r: p.embed(r))
+        tokens = outcome.usage.prompt_tokens
+        response = EmbeddingsResponse(
+            data=[Embedding(index=i, embedding=v) for i, v in enumerate(outcome.vectors)],
+            model=call.route.alias,
+            usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
+            call_id=recorder.call_id,
+        )
+        await recorder.finish(
+            Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens),
+            keep=_kept(call, keep, response),
+        )
+        return response
+
+
+_Answer = TypeVar("_Answer", ProviderResult, EmbeddingResult)
+_Response = TypeVar("_Response", LLMCallResponse, EmbeddingsResponse)
+
+
+def _kept(
+    call: PreparedCall, keep: Callable[[_Response], bytes] | None, response: _Response
+) -> bytes | None:
+    """The response to keep for the call's Idempotency-Key (``None``: nothing to keep now)."""
+    if keep is None or not idempotency.awaits_response(call.claim):
+        return None
+    return keep(response)
+
+
+async def _routed(
+    runtime: Runtime,
+    recorder: _Recorder,
+    ask: Callable[[Provider, ProviderRequest], Awaitable[_Answer]],
+) -> _Answer:
+    """The answer of the first deployment of the call's route that gives one (``ask``: what
+    a provider is asked, a completion or embeddings), each attempt traced and timed (the
+    upstream's part of ``Server-Timing``). When none answers, the call is recorded as failed
+    and the team's error raised."""
+    call, fallback = recorder.call, recorder.fallback
+    traced = tracer()
+    for deployment, provider in fallback:
+        request = routing.provider_request(
+            runtime, deployment, call.messages, call.params, texts=call.texts
+        )
+        span = None
+        if traced is not None:
+            span = traced.upstream(request, call.job_id, call.team.team_id)
+            request = span.request
+        started = time.perf_counter()
+        try:
+            outcome = await ask(provider, request)
+            if span is not None:
+                finish = (
+                    outcome.message.finish_reason if isinstance(outcome, ProviderResult) else None
+                )
+                span.answered(outcome.model, outcome.usage, finish)
+        except ProviderError as exc:
+            if span is not None:
+                span.end(exc)
+            if fallback.failed(exc):
+                continue
+            break
+        finally:
+            add_upstream(time.perf_counter() - started)
+            if span is not None:
+                span.end()  # cancelled (no-op when it ended above)
+        fallback.succeeded()
+        return outcome
+    error = fallback.upstream_error()
+    await recorder.finish(error_type=error.error_type, error_message=error.message)
+    raise error
 
 
 def stream_call(
