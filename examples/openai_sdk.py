@@ -1,5 +1,5 @@
 """The openai SDK against saas-litellm: models, a single-call job, calls in a job, a stream with
-usage, ``parse`` into a Pydantic model, and an error as the SDK raises it.
+usage, ``parse`` into a Pydantic model, embeddings, and an error as the SDK raises it.
 
 Run a server first (``saas-litellm-server serve``), then (``pip install openai``):
 
@@ -28,12 +28,24 @@ class Person(BaseModel):
 
 
 async def setup() -> tuple[str, str]:
-    """A fresh team (the built-in ``default`` alias is open to it); its id and virtual key."""
+    """A fresh team (the built-in ``default`` alias is open to it, and the embedding alias
+    ``Embed`` through its access group); its id and virtual key."""
     team_id = f"oai-{uuid.uuid4().hex[:8]}"
     async with SaasLiteLLMAdminClient(base_url=BASE_URL) as admin:
         with contextlib.suppress(ConflictError):
             await admin.create_organization("org_acme", "ACME Corporation")
-        team = await admin.create_team("org_acme", team_id, credits_allocated=10)
+        with contextlib.suppress(ConflictError):
+            await admin.create_model_access_group("embeddings")
+        with contextlib.suppress(ConflictError):
+            await admin.create_model_alias(
+                "Embed",
+                access_groups=["embeddings"],
+                mode="embedding",
+                deployments=[{"provider": "mock", "model": "mock-embed"}],
+            )
+        team = await admin.create_team(
+            "org_acme", team_id, access_groups=["embeddings"], credits_allocated=10
+        )
     return team_id, team.virtual_key
 
 
@@ -98,7 +110,15 @@ async def main() -> None:
     )
     print("parsed:", repr(parsed.choices[0].message.parsed))
 
-    # 4. Errors are the SDK's own exceptions; a refused call opens no job and costs nothing.
+    # 4. Embeddings from an alias in mode "embedding" (the mock: the same text, the same
+    #    vector); another single-call job.
+    vectors = client.embeddings.create(model="Embed", input=["invoice 42", "invoice 42", "memo"])
+    same = vectors.data[0].embedding == vectors.data[1].embedding
+    print(
+        f"embeddings: {len(vectors.data)} vectors of {len(vectors.data[0].embedding)}, same: {same}"
+    )
+
+    # 5. Errors are the SDK's own exceptions; a refused call opens no job and costs nothing.
     try:
         client.chat.completions.create(
             model="no-such-model", messages=[{"role": "user", "content": "hi"}]

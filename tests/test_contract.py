@@ -56,6 +56,7 @@ SERVER_ONLY = {
     ("GET", "/ready"): "readiness probe for load balancers and orchestrators, not an API call",
     ("GET", "/v1/models"): "called by the openai SDK, not ours",
     ("POST", "/v1/chat/completions"): "called by the openai SDK, not ours",
+    ("POST", "/v1/embeddings"): "called by the openai SDK, not ours",
 }
 """Operations of the OpenAPI document that no SDK method calls, and why. (``/openapi.json``,
 ``/docs`` and ``/redoc`` serve the document itself and are not operations in it.)"""
@@ -125,6 +126,7 @@ def _sync_team_client() -> SaasLiteLLMSyncClient:
 
 LLM_CALLS: dict[str, Run] = {
     "llm_call": lambda c: c.llm_call(job_id="job_123", messages=MESSAGES),
+    "embeddings": lambda c: c.embeddings(job_id="job_123", input=["a", "b"], model="Embed"),
     "stream": lambda c: _enter(c.stream(job_id="job_123", messages=MESSAGES)),
     "structured_call": lambda c: c.structured_call(
         job_id="job_123", messages=MESSAGES, response_model=Person
@@ -234,6 +236,7 @@ SURFACES = [
         lambda: JobHandle(_team_client(), _job()),
         {
             "llm_call": lambda h: h.llm_call(messages=MESSAGES),
+            "embeddings": lambda h: h.embeddings(input="a", dimensions=4),
             "stream": lambda h: _enter(h.stream(messages=MESSAGES)),
             "structured_call": lambda h: h.structured_call(
                 messages=MESSAGES, response_model=Person

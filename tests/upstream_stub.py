@@ -26,6 +26,12 @@ is scripted by the request's ``model``:
   open, before its finish and usage, until ``POST /_stub/release/<name>`` (a call in flight
   whose client already has every content chunk).
 
+``POST /embeddings`` answers one vector per input text: ``dimensions`` floats (default 4), the
+first the text's length, the rest its index and 0.5s; ``usage.prompt_tokens`` one per four
+characters. ``error-<status>`` and ``garbage`` behave as for chat, ``nousage`` leaves ``usage``
+out, ``shuffled`` lists the vectors in reverse order (each with its ``index``), ``short``
+answers one vector fewer than the inputs.
+
 ``GET /_stub/requests`` returns every request received (body, whether it was streamed, its
 connection ``peer``, and how it ended: ``finished`` or ``cancelled``); ``POST /_stub/reset``
 forgets them (and opens every gate).
@@ -295,6 +301,57 @@ async def completions(request: Request) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+def _error(status: int, request: Request) -> Response:
+    return JSONResponse(
+        {
+            "error": {
+                "message": f"stub failure {status} at http://10.0.0.1/v1 "
+                "with key sk-upstreamsecret123; Incorrect API key provided: "
+                f"{_sent_key(request)}. Proxy at 10.1.2.3:4000 (upstream.internal:4000)",
+                "type": "stub",
+            }
+        },
+        status_code=status,
+    )
+
+
+async def embeddings(request: Request) -> Response:
+    body = await request.json()
+    LOG.append(
+        {
+            "body": body,
+            "stream": False,
+            "ended": "finished",
+            "path": request.url.path,
+            "authorization": request.headers.get("authorization"),
+        }
+    )
+    model = str(body.get("model", ""))
+    if model.startswith("error-"):
+        return _error(int(model.removeprefix("error-")), request)
+    if model == "garbage":
+        return Response(b"not json", media_type="application/json")
+    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    size = int(body.get("dimensions") or 4)
+    data = [
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": [float(len(text)), float(i), *([0.5] * (size - 2))][:size],
+        }
+        for i, text in enumerate(texts)
+    ]
+    if model == "shuffled":
+        data.reverse()
+    if model == "short":
+        data = data[:-1]
+    answer: dict[str, Any] = {"object": "list", "data": data, "model": f"stub-{model}"}
+    if model != "nousage":
+        tokens = sum(-(-len(t) // 4) for t in texts)
+        answer["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return JSONResponse(answer)
+
+
 async def requests_log(request: Request) -> Response:
     return JSONResponse(LOG)
 
@@ -320,6 +377,8 @@ app = Starlette(
     routes=[
         Route("/chat/completions", completions, methods=["POST"]),
         Route("/v1/chat/completions", completions, methods=["POST"]),
+        Route("/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/_stub/requests", requests_log, methods=["GET"]),
         Route("/_stub/reset", reset, methods=["POST"]),
         Route("/_stub/release/{name}", release, methods=["POST"]),

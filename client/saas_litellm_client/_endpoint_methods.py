@@ -14,6 +14,7 @@ from typing import Any, Literal
 from typing_extensions import Unpack
 
 from saas_litellm_models import (
+    AliasMode,
     AuditEvent,
     BudgetMode,
     CreateAndCallResponse,
@@ -23,6 +24,7 @@ from saas_litellm_models import (
     Deleted,
     DeliveryStatus,
     Deployment,
+    EmbeddingsResponse,
     Job,
     JobCompletion,
     JobDetail,
@@ -154,6 +156,39 @@ class TeamEndpoints(_BaseClient):
             endpoints.LLM_CALL_STREAM, path={"job_id": job_id}, body=fields, options=options
         )
 
+    async def embeddings(
+        self,
+        *,
+        job_id: str,
+        input: str | Sequence[str],
+        model: str | None = None,
+        dimensions: int | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **options: Unpack[IdempotentRequestOptions],
+    ) -> EmbeddingsResponse:
+        """Embed ``input`` (a text or a list of texts) within a job; ``resp.vectors`` are the
+        vectors in input order, ``resp.usage.prompt_tokens`` what the call used.
+
+        ``model`` is an alias with mode ``"embedding"`` (a chat alias raises
+        :class:`BadRequestError`, type ``model_mode_mismatch``); ``dimensions`` asks for
+        shorter vectors where the model can make them. The call is recorded and billed in
+        the job like an :meth:`llm_call`; a retry after a lost response is answered from
+        the server's record of the first attempt (same ``Idempotency-Key``).
+        """
+        return await self._request(
+            endpoints.EMBEDDINGS,
+            path={"job_id": job_id},
+            body={
+                "input": input,
+                "model": model,
+                "dimensions": dimensions,
+                "purpose": purpose,
+                "metadata": metadata,
+            },
+            options=options,
+        )
+
     async def complete_job(
         self,
         job_id: str,
@@ -282,6 +317,7 @@ class TeamEndpointsWithRawResponse:
         self.create_job = async_raw_response(client.create_job)
         self.get_job = async_raw_response(client.get_job)
         self.llm_call = async_raw_response(client.llm_call)
+        self.embeddings = async_raw_response(client.embeddings)
         self.complete_job = async_raw_response(client.complete_job)
         self.create_and_call = async_raw_response(client.create_and_call)
         self.get_balance = async_raw_response(client.get_balance)
@@ -328,6 +364,7 @@ class AdminEndpoints(_BaseClient):
         *,
         access_groups: Sequence[str] = (),
         deployments: Sequence[Deployment | Mapping[str, Any]],
+        mode: AliasMode = "chat",
         **options: Unpack[IdempotentRequestOptions],
     ) -> ModelAlias:
         """Map an alias teams call (``"ChatAgent"``) to upstream deployments, tried in order:
@@ -339,6 +376,7 @@ class AdminEndpoints(_BaseClient):
                 "model_alias": model_alias,
                 "access_groups": access_groups,
                 "deployments": deployments,
+                "mode": mode,
             },
             options=options,
         )
@@ -671,6 +709,7 @@ class AdminEndpoints(_BaseClient):
         *,
         access_groups: Sequence[str] | NotGiven | None = NOT_GIVEN,
         deployments: Sequence[Deployment | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        mode: AliasMode | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ModelAlias:
         """Replace an alias's access groups and/or its whole list of deployments (in fallback
@@ -680,7 +719,7 @@ class AdminEndpoints(_BaseClient):
         return await self._request(
             endpoints.UPDATE_MODEL_ALIAS,
             path={"model_alias": model_alias},
-            body={"access_groups": access_groups, "deployments": deployments},
+            body={"access_groups": access_groups, "deployments": deployments, "mode": mode},
             options=options,
         )
 

@@ -5,14 +5,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from typing_extensions import Unpack
 
-from saas_litellm_models import Job, JobCompletion, JobDetail, JobLimits, LLMCallResponse
+from saas_litellm_models import (
+    EmbeddingsResponse,
+    Job,
+    JobCompletion,
+    JobDetail,
+    JobLimits,
+    LLMCallResponse,
+)
 
 from ._logs import log
 from ._params import CallParamsWithOptions, StructuredCallParamsWithOptions
@@ -73,6 +80,27 @@ class JobHandle:
     async def llm_call(self, **params: Unpack[CallParamsWithOptions]) -> LLMCallResponse:
         """:meth:`SaasLiteLLMClient.llm_call` within this job."""
         return await self._client.llm_call(job_id=self.job_id, **params)
+
+    async def embeddings(
+        self,
+        *,
+        input: str | Sequence[str],
+        model: str | None = None,
+        dimensions: int | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **options: Unpack[IdempotentRequestOptions],
+    ) -> EmbeddingsResponse:
+        """:meth:`SaasLiteLLMClient.embeddings` within this job."""
+        return await self._client.embeddings(
+            job_id=self.job_id,
+            input=input,
+            model=model,
+            dimensions=dimensions,
+            purpose=purpose,
+            metadata=metadata,
+            **options,
+        )
 
     def stream(self, **params: Unpack[CallParamsWithOptions]) -> ChatStream:
         """:meth:`SaasLiteLLMClient.stream` within this job."""

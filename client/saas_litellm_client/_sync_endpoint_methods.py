@@ -16,6 +16,7 @@ from typing import Any, Literal
 from typing_extensions import Unpack
 
 from saas_litellm_models import (
+    AliasMode,
     AuditEvent,
     BudgetMode,
     CreateAndCallResponse,
@@ -25,6 +26,7 @@ from saas_litellm_models import (
     Deleted,
     DeliveryStatus,
     Deployment,
+    EmbeddingsResponse,
     Job,
     JobCompletion,
     JobDetail,
@@ -152,6 +154,39 @@ class SyncTeamEndpoints(_SyncBaseClient):
         fields, options = split_options(params)
         return self._stream(
             endpoints.LLM_CALL_STREAM, path={"job_id": job_id}, body=fields, options=options
+        )
+
+    def embeddings(
+        self,
+        *,
+        job_id: str,
+        input: str | Sequence[str],
+        model: str | None = None,
+        dimensions: int | None = None,
+        purpose: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **options: Unpack[IdempotentRequestOptions],
+    ) -> EmbeddingsResponse:
+        """Embed ``input`` (a text or a list of texts) within a job; ``resp.vectors`` are the
+        vectors in input order, ``resp.usage.prompt_tokens`` what the call used.
+
+        ``model`` is an alias with mode ``"embedding"`` (a chat alias raises
+        :class:`BadRequestError`, type ``model_mode_mismatch``); ``dimensions`` asks for
+        shorter vectors where the model can make them. The call is recorded and billed in
+        the job like an :meth:`llm_call`; a retry after a lost response is answered from
+        the server's record of the first attempt (same ``Idempotency-Key``).
+        """
+        return self._request(
+            endpoints.EMBEDDINGS,
+            path={"job_id": job_id},
+            body={
+                "input": input,
+                "model": model,
+                "dimensions": dimensions,
+                "purpose": purpose,
+                "metadata": metadata,
+            },
+            options=options,
         )
 
     def complete_job(
@@ -282,6 +317,7 @@ class SyncTeamEndpointsWithRawResponse:
         self.create_job = sync_raw_response(client.create_job)
         self.get_job = sync_raw_response(client.get_job)
         self.llm_call = sync_raw_response(client.llm_call)
+        self.embeddings = sync_raw_response(client.embeddings)
         self.complete_job = sync_raw_response(client.complete_job)
         self.create_and_call = sync_raw_response(client.create_and_call)
         self.get_balance = sync_raw_response(client.get_balance)
@@ -328,6 +364,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
         *,
         access_groups: Sequence[str] = (),
         deployments: Sequence[Deployment | Mapping[str, Any]],
+        mode: AliasMode = "chat",
         **options: Unpack[IdempotentRequestOptions],
     ) -> ModelAlias:
         """Map an alias teams call (``"ChatAgent"``) to upstream deployments, tried in order:
@@ -339,6 +376,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
                 "model_alias": model_alias,
                 "access_groups": access_groups,
                 "deployments": deployments,
+                "mode": mode,
             },
             options=options,
         )
@@ -663,6 +701,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
         *,
         access_groups: Sequence[str] | NotGiven | None = NOT_GIVEN,
         deployments: Sequence[Deployment | Mapping[str, Any]] | NotGiven | None = NOT_GIVEN,
+        mode: AliasMode | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> ModelAlias:
         """Replace an alias's access groups and/or its whole list of deployments (in fallback
@@ -672,7 +711,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
         return self._request(
             endpoints.UPDATE_MODEL_ALIAS,
             path={"model_alias": model_alias},
-            body={"access_groups": access_groups, "deployments": deployments},
+            body={"access_groups": access_groups, "deployments": deployments, "mode": mode},
             options=options,
         )
 

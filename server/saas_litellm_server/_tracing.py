@@ -119,11 +119,12 @@ class Tracing:
         span.end(end_time=end)
 
     def upstream(self, request: ProviderRequest, job_id: str, team_id: str) -> _Upstream:
+        operation = "chat" if request.input is None else "embeddings"
         span = self.tracer.start_span(
-            f"chat {request.model}",
+            f"{operation} {request.model}",
             kind=SpanKind.CLIENT,
             attributes={
-                "gen_ai.operation.name": "chat",
+                "gen_ai.operation.name": operation,
                 "gen_ai.request.model": request.model,
                 "saas_litellm.job_id": job_id,
                 "saas_litellm.team_id": team_id,

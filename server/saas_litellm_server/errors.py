@@ -19,6 +19,7 @@ __all__ = [
     "InvalidRequest",
     "JobBudgetExceeded",
     "MisdirectedRequest",
+    "ModelModeMismatch",
     "NotFound",
     "PermissionDenied",
     "RateLimited",
@@ -54,6 +55,13 @@ class APIError(Exception):
 
 class InvalidRequest(APIError):
     error_type = "invalid_request"
+
+
+class ModelModeMismatch(APIError):
+    """A chat call to an alias that serves embeddings, or an embeddings call to a chat alias
+    (the alias's ``mode``)."""
+
+    error_type = "model_mode_mismatch"
 
 
 class AuthenticationFailed(APIError):

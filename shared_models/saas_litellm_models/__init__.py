@@ -5,6 +5,7 @@ tests use them to check both. Import from here, not from the private modules.
 """
 
 from ._admin import (
+    AliasMode,
     CreditsAddRequest,
     CreditsAdjustRequest,
     Deployment,
@@ -82,6 +83,16 @@ from ._control import (
     VirtualKeyInfo,
 )
 from ._credits import CreditBalance, JobTypeUsage, OrganizationUsage, TeamUsage, UsageQuery
+from ._embeddings import (
+    MAX_EMBEDDING_DIMENSIONS,
+    MAX_EMBEDDING_INPUTS,
+    Embedding,
+    EmbeddingInput,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    EmbeddingsUsage,
+    OpenAIEmbeddingsRequest,
+)
 from ._errors import ERROR_STATUS, ErrorDetail, ErrorResponse, ErrorType
 from ._events import (
     StreamChunk,
@@ -185,6 +196,8 @@ __all__ = [
     "JOB_ID_PATTERN",
     "KEY_ID_PATTERN",
     "MAX_CONTENT_CHARS",
+    "MAX_EMBEDDING_DIMENSIONS",
+    "MAX_EMBEDDING_INPUTS",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_ID_LENGTH",
     "MAX_MESSAGES",
@@ -194,6 +207,7 @@ __all__ = [
     "TEAM_ID_PATTERN",
     "WEBHOOK_EVENT_TYPES",
     "WEBHOOK_ID_PATTERN",
+    "AliasMode",
     "AssistantMessage",
     "AuditEvent",
     "AuditLog",
@@ -232,6 +246,11 @@ __all__ = [
     "DeliveryStatus",
     "Deployment",
     "DeploymentInfo",
+    "Embedding",
+    "EmbeddingInput",
+    "EmbeddingsRequest",
+    "EmbeddingsResponse",
+    "EmbeddingsUsage",
     "ErrorDetail",
     "ErrorResponse",
     "ErrorType",
@@ -277,6 +296,7 @@ __all__ = [
     "ModelAliasUpdateRequest",
     "ModelName",
     "OpenAIChatMessage",
+    "OpenAIEmbeddingsRequest",
     "OpenAIErrorBody",
     "OpenAIErrorResponse",
     "OpenAIModel",

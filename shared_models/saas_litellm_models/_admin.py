@@ -33,6 +33,7 @@ from ._billing import (
 )
 
 __all__ = [
+    "AliasMode",
     "CreditsAddRequest",
     "CreditsAdjustRequest",
     "Deployment",
@@ -120,6 +121,12 @@ class DeploymentInfo(_DeploymentFields, ResponseModel):
     """A deployment as the server reports it (lenient, like every response)."""
 
 
+AliasMode = Literal["chat", "embedding"]
+"""What an alias serves: chat completions (llm-call, ``/v1/chat/completions``) or embeddings
+(``…/embeddings``, ``/v1/embeddings``); a call of the other kind is refused (400
+``model_mode_mismatch``)."""
+
+
 class ModelAliasCreateRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -143,12 +150,18 @@ class ModelAliasCreateRequest(RequestModel):
     model_alias: Annotated[ModelName, NotReserved]
     access_groups: Annotated[list[Identifier], Field(max_length=64)] = Field(default_factory=list)
     deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)]
+    mode: AliasMode = Field(
+        default="chat",
+        description="'embedding' for an alias whose deployments serve embeddings (priced per "
+        "input token: their output price is unused).",
+    )
 
 
 class ModelAlias(ResponseModel):
     model_alias: str
     access_groups: list[str]
     deployments: list[DeploymentInfo]
+    mode: AliasMode = Field(default="chat", description="What the alias serves.")
     public: bool = Field(default=False, description="Open to every team (the built-in default).")
     created_at: datetime
 

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, JsonValue, StringConstraints
 
-from ._admin import Deployment
+from ._admin import AliasMode, Deployment
 from ._base import (
     Count,
     Identifier,
@@ -77,9 +77,10 @@ class ModelAliasUpdateRequest(UpdateRequest):
     to calls made after the change, recorded calls keep their cost.
     """
 
-    _required: ClassVar[tuple[str, ...]] = ("access_groups", "deployments")
+    _required: ClassVar[tuple[str, ...]] = ("access_groups", "deployments", "mode")
     access_groups: Annotated[list[Identifier], Field(max_length=64)] | None = None
     deployments: Annotated[list[Deployment], Field(min_length=1, max_length=16)] | None = None
+    mode: AliasMode | None = Field(default=None, description="'chat' or 'embedding'.")
 
 
 class TeamUpdateRequest(UpdateRequest):

@@ -12,6 +12,7 @@ __all__ = ["ERROR_STATUS", "ErrorDetail", "ErrorResponse", "ErrorType"]
 
 ErrorType = Literal[
     "invalid_request",
+    "model_mode_mismatch",
     "authentication_error",
     "insufficient_credits",
     "job_budget_exceeded",
@@ -32,6 +33,7 @@ ErrorType = Literal[
 
 ERROR_STATUS: dict[str, int] = {
     "invalid_request": 400,
+    "model_mode_mismatch": 400,
     "authentication_error": 401,
     "insufficient_credits": 402,
     "job_budget_exceeded": 402,

@@ -39,6 +39,8 @@ from saas_litellm_models import (
     CreditTransactionList,
     CreditTransactionListQuery,
     Deleted,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
     Health,
     Job,
     JobCompleteRequest,
@@ -64,6 +66,7 @@ from saas_litellm_models import (
     ModelAliasList,
     ModelAliasListQuery,
     ModelAliasUpdateRequest,
+    OpenAIEmbeddingsRequest,
     OpenAIModelList,
     Organization,
     OrganizationCreateRequest,
@@ -344,6 +347,44 @@ LLM_CALL = Endpoint(
     ),
 )
 
+EMBEDDINGS = Endpoint(
+    "POST",
+    "/api/jobs/{job_id}/embeddings",
+    summary="Embed texts within a job",
+    auth="team",
+    tag="jobs",
+    response=EmbeddingsResponse,
+    body=EmbeddingsRequest,
+    errors=(
+        (400, "invalid_request: an unknown model"),
+        (400, "model_mode_mismatch: the model is not an alias with mode 'embedding'"),
+        *_CALL_ERRORS[1:],
+    ),
+    idempotent=True,
+    keeps_own_response=True,
+    description=(
+        "One embeddings call, recorded and billed in the job like an llm-call: its tokens are "
+        "prompt tokens, priced at the deployment's input price. The answer is OpenAI's "
+        "embeddings object plus `call_id`."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "team",
+            "embeddings",
+            doc="""
+            Embed ``input`` (a text or a list of texts) within a job; ``resp.vectors`` are the
+            vectors in input order, ``resp.usage.prompt_tokens`` what the call used.
+
+            ``model`` is an alias with mode ``"embedding"`` (a chat alias raises
+            :class:`BadRequestError`, type ``model_mode_mismatch``); ``dimensions`` asks for
+            shorter vectors where the model can make them. The call is recorded and billed in
+            the job like an :meth:`llm_call`; a retry after a lost response is answered from
+            the server's record of the first attempt (same ``Idempotency-Key``).
+            """,
+        ),
+    ),
+)
+
 LLM_CALL_STREAM: Endpoint[Any] = Endpoint(
     "POST",
     "/api/jobs/{job_id}/llm-call-stream",
@@ -533,6 +574,40 @@ OPENAI_CHAT_COMPLETIONS = Endpoint(
         "(nothing) when it does not. Every answer names its job in `X-Job-Id`. `stream: true` "
         "answers `chat.completion.chunk` events ending in `data: [DONE]`. Errors are OpenAI's "
         "`{error: {message, type, param, code}}` with the native error type as `code`."
+    ),
+)
+
+OPENAI_EMBEDDINGS = Endpoint(
+    "POST",
+    "/v1/embeddings",
+    summary="Create embeddings (OpenAI's wire format)",
+    auth="team",
+    tag="openai",
+    response=EmbeddingsResponse,
+    body=OpenAIEmbeddingsRequest,
+    errors=(
+        (400, "invalid_request: an unknown model, or token arrays as input"),
+        (400, "model_mode_mismatch: the model is not an alias with mode 'embedding'"),
+        (402, "insufficient_credits: the call's worst case does not fit the credits"),
+        (403, "permission_denied: the model is outside the team's access groups"),
+        (404, "not_found: no such job (X-Job-Id)"),
+        (409, "conflict: the job named by X-Job-Id is closed"),
+        (429, "rate_limited: the team's rate limit is reached; see Retry-After"),
+        (502, "upstream_error: every deployment of the model failed"),
+        (504, "upstream_timeout: the upstream did not answer in time"),
+    ),
+    idempotent=True,
+    keeps_own_response=True,
+    vary=("x-job-id", "x-job-type"),
+    names_job=True,
+    openai=True,
+    description=(
+        "Bound to a job as `/v1/chat/completions` is: with `X-Job-Id` the call is recorded in "
+        "that open job; without, it is a single-call job of its own (`job_type` from "
+        "`X-Job-Type`, default `embeddings`), completed when the call succeeds. The model must "
+        "be an alias with mode `embedding`. `encoding_format: base64` answers each vector as "
+        "base64 of little-endian float32 (the openai package's default). The answer is "
+        "OpenAI's embeddings object plus `call_id`."
     ),
 )
 
@@ -1566,11 +1641,13 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     GET_JOB,
     LLM_CALL,
     LLM_CALL_STREAM,
+    EMBEDDINGS,
     COMPLETE_JOB,
     CREATE_AND_CALL,
     CREATE_AND_CALL_STREAM,
     OPENAI_LIST_MODELS,
     OPENAI_CHAT_COMPLETIONS,
+    OPENAI_EMBEDDINGS,
     CREATE_ORGANIZATION,
     CREATE_MODEL_ACCESS_GROUP,
     CREATE_MODEL_ALIAS,

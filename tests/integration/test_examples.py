@@ -63,15 +63,16 @@ def test_error_handling(live_url: str) -> None:
 
 def test_openai_sdk(live_url: str) -> None:
     out = run_example("openai_sdk.py", live_url)
-    assert "models: ['default']" in out
+    assert "models: ['Embed', 'default']" in out
     assert "single-call job " in out and 'You said: "Say hello"' in out
     assert "credits remaining 9" in out
     assert "job " in out and ": 3 calls, $" in out
     assert "three calls, one job: credits remaining 8" in out
     assert "parsed: Person(name=" in out
     assert "BadRequestError 400 invalid_request:" in out and "unknown model 'no-such-model'" in out
-    # the parse was a single-call job of its own; the refused call cost nothing
-    assert out.rstrip().endswith("credits remaining 7")
+    assert "embeddings: 3 vectors of 16, same: True" in out
+    # the parse and the embeddings were single-call jobs; the refused call cost nothing
+    assert out.rstrip().endswith("credits remaining 6")
 
 
 def test_sync_client(live_url: str) -> None:

@@ -420,3 +420,78 @@ def test_the_sdks_retries_are_deduplicated_by_its_idempotency_key(server: Server
     assert again.parse().model_dump() == first.parse().model_dump()
     assert server.credits() == (99, 0)
     assert len(server.upstream_bodies()) == 1
+
+
+def _embedding_aliases(server: Server) -> None:
+    for alias, model in (("Embed", "echo"), ("EmbedBroken", "error-500")):
+        r = server.native.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": alias,
+                "access_groups": [GROUP],
+                "mode": "embedding",
+                "deployments": [{"provider": "openai", "model": model, **PRICES}],
+            },
+        )
+        assert r.status_code == 201, r.text
+
+
+def test_embeddings_create_as_the_openai_package_sends_it(server: Server) -> None:
+    """The package asks for base64 unless told otherwise, and decodes it: the vectors are the
+    upstream's either way; a call without a job is a settled single-call job."""
+    _embedding_aliases(server)
+    client = server.client()
+    raw = client.embeddings.with_raw_response.create(
+        model="Embed", input=["abc", "de"], dimensions=3, user="user-1"
+    )
+    default = raw.parse()
+    assert default.object == "list" and default.model == "Embed"
+    assert [e.embedding for e in default.data] == [[3.0, 0.0, 0.5], [2.0, 1.0, 0.5]]
+    assert default.usage.prompt_tokens == default.usage.total_tokens == 2
+    floats = client.embeddings.create(model="Embed", input="abc", encoding_format="float")
+    assert floats.data[0].embedding == [3.0, 0.0, 0.5, 0.5]
+    job = server.job(raw.headers["x-job-id"])
+    assert (job["status"], job["job_type"], job["user_id"]) == ("completed", "embeddings", "user-1")
+    (call,) = job["calls"]
+    assert (call["prompt_tokens"], call["completion_tokens"]) == (2, 0)
+    assert call["cost_usd"] == pytest.approx(2 / 1_000_000)  # input price only
+    sent = [e for e in httpx.get(f"{server.upstream}/_stub/requests").json() if "path" in e]
+    assert sent[0]["body"] == {
+        "model": "echo",
+        "input": ["abc", "de"],
+        "dimensions": 3,
+        "user": "user-1",
+    }
+    assert server.credits() == (98, 0)
+
+
+async def test_embeddings_in_a_job_async_and_their_errors(server: Server) -> None:
+    _embedding_aliases(server)
+    job_id = server.open_job()
+    async with server.async_client() as client:
+        answer = await client.embeddings.create(
+            model="Embed", input="hello", extra_headers={"X-Job-Id": job_id}
+        )
+        assert len(answer.data) == 1
+        with pytest.raises(openai.BadRequestError) as chat_alias:
+            await client.embeddings.create(model="Echo", input="hello")
+        with pytest.raises(openai.BadRequestError) as tokens:
+            await client.embeddings.create(model="Embed", input=[[1, 2, 3]])
+        with pytest.raises(openai.UnprocessableEntityError):
+            await client.embeddings.create(model="Embed", input="")
+        with pytest.raises(openai.NotFoundError):
+            unknown = "00000000-0000-4000-8000-000000000000"
+            await client.embeddings.create(
+                model="Embed", input="x", extra_headers={"X-Job-Id": unknown}
+            )
+        with pytest.raises(openai.InternalServerError) as broken:
+            await client.embeddings.create(model="EmbedBroken", input="x")
+    async with server.async_client("sk-wrong") as wrong:
+        with pytest.raises(openai.AuthenticationError):
+            await wrong.embeddings.create(model="Embed", input="x")
+    assert chat_alias.value.code == "model_mode_mismatch" and chat_alias.value.param == "model"
+    assert tokens.value.param == "input" and "token arrays" in tokens.value.message
+    assert "10.0.0.1" not in broken.value.message and "sk-" not in broken.value.message
+    job = server.job(job_id)
+    assert job["status"] == "in_progress" and len(job["calls"]) == 1
+    assert server.credits() == (100, 1)  # the open job's credit; the failures cost nothing

@@ -177,6 +177,7 @@ async def test_create_model_alias_accepts_dicts_and_models(
                 "output_cost_per_million": 0.0,
             },
         ],
+        "mode": "chat",  # the field's default, sent as every default is
     }
 
 

@@ -302,3 +302,36 @@ async def test_a_job_block_cannot_be_entered_twice(
     with pytest.raises(RuntimeError, match="entered already"):
         async with block:
             pass
+
+
+EMBEDDINGS = {
+    "object": "list",
+    "data": [
+        {"object": "embedding", "index": 0, "embedding": [0.6, 0.8]},
+        {"object": "embedding", "index": 1, "embedding": [1.0, 0.0]},
+    ],
+    "model": "Embed",
+    "usage": {"prompt_tokens": 3, "total_tokens": 3},
+    "call_id": "call_e",
+}
+
+
+async def test_the_handle_embeds_within_its_job(
+    respx_mock: respx.MockRouter,
+    team_client: SaasLiteLLMClient,
+    routes: dict[str, respx.Route],
+) -> None:
+    embed_route = respx_mock.post(f"{JOB_URL}/embeddings").respond(200, json=EMBEDDINGS)
+
+    async with team_client.job("indexing") as job:
+        answer = await job.embeddings(input=["a b", "c"], model="Embed", dimensions=2)
+        one = await team_client.embeddings(job_id=job.job_id, input="a b", purpose="query")
+
+    assert answer.vectors == [[0.6, 0.8], [1.0, 0.0]] and answer.call_id == "call_e"
+    assert answer.usage.prompt_tokens == 3 and one.model == "Embed"
+    bodies = sent(embed_route)
+    assert bodies[0] == {"input": ["a b", "c"], "model": "Embed", "dimensions": 2}
+    assert bodies[1] == {"input": "a b", "purpose": "query"}
+    keys = [c.request.headers["Idempotency-Key"] for c in embed_route.calls]
+    assert len(set(keys)) == 2  # one key per call, kept across its retries
+    assert sent(routes["complete"]) == [{"status": "completed"}]

@@ -62,3 +62,30 @@ async def test_models_groups_and_aliases(http: httpx.AsyncClient) -> None:
     )
     assert "not a number" in r.text
     await dash.get("/admin/models/aliases/nope", status=404)
+
+
+async def test_an_alias_mode_is_chosen_shown_and_changed(http: httpx.AsyncClient) -> None:
+    dash = Dash(http)
+    deployment = {"provider": "mock", "model": "e1", "input_cost_per_million": "0.02"}
+    await dash.post(
+        "/admin/models/aliases", {"model_alias": "Embed", "mode": "embedding", **deployment}
+    )
+    await dash.post("/admin/models/aliases", {"model_alias": "Chat", **deployment})  # no mode: chat
+    modes = {
+        a["model_alias"]: a["mode"]
+        for a in (await http.get("/api/model-aliases")).json()["model_aliases"]
+    }
+    assert modes == {"Embed": "embedding", "Chat": "chat", "default": "chat"}
+    page = await dash.get("/admin/models")
+    names = [r[0] for r in cells(page, "aliases")]
+    assert "Embed (embeddings)" in names and "Chat" in names
+    edit = await dash.get("/admin/models/aliases/Embed")
+    assert '<option value="embedding" selected>' in edit
+    await dash.post("/admin/models/aliases/Embed", {"mode": "chat", **deployment})
+    assert (await http.get("/api/model-aliases/Embed")).json()["mode"] == "chat"
+    await dash.post("/admin/models/aliases/Embed", deployment)  # no mode field: unchanged
+    assert (await http.get("/api/model-aliases/Embed")).json()["mode"] == "chat"
+    r = await dash.post(
+        "/admin/models/aliases", {"model_alias": "X", "mode": "vision", **deployment}, status=400
+    )
+    assert "mode: Input should be" in r.text

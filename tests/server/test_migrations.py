@@ -18,6 +18,7 @@ from saas_litellm_server.store import (
     LATEST_VERSION,
     Database,
     calls_sql,
+    catalog_sql,
     cooldowns_sql,
     keys_sql,
     migrate,
@@ -118,6 +119,9 @@ _FLOAT_COLUMNS = {
 }
 
 
+ALIAS_MODES_VERSION = 13
+"""The version that gave model aliases their ``mode`` (chat or embedding)."""
+
 ROLLUPS_VERSION = 12
 """The version that gave the call log its key (id, start), monthly partitions on PostgreSQL
 and daily rollups."""
@@ -139,8 +143,15 @@ def _calls_v11() -> sa.Table:
     return sa.Table("llm_calls", sa.MetaData(), *columns, sa.Index("ix_llm_calls_job", "job_id"))
 
 
+async def _before_alias_modes(db: Database) -> None:
+    """Turn a current database back into a version-12 one: aliases without a mode."""
+    await db.execute("ALTER TABLE model_aliases DROP COLUMN mode")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {ALIAS_MODES_VERSION}")
+
+
 async def _before_rollups(db: Database) -> None:
     """Turn a current database (with no call yet) back into a version-11 one."""
+    await _before_alias_modes(db)
     await db.execute("DROP TABLE call_rollups")
     await db.execute("DROP TABLE job_rollups")
     await db.execute("DROP INDEX ix_jobs_unrolled")
@@ -352,7 +363,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 5  # 8, and 9 to 12 after it
+        assert await migrate(db) == 6  # 8, and 9 to 13 after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks_sql.insert_webhook(
@@ -393,7 +404,7 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 4  # 9, and 10 to 12 after it
+        assert await migrate(db) == 5  # 9, and 10 to 13 after it
         assert await migrate(db) == 0
         await cooldowns_sql.start(db, "a" * 64, 1000.5)
         await cooldowns_sql.start(db, "a" * 64, 900.0)  # never shortened
@@ -462,7 +473,7 @@ async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url
                 f"('c{i}', '{job_id}', 't1', 'A', '{status}', {tokens}, {cost}, {cost}, {cost}, "
                 "'2026-01-01 00:00:00')"
             )
-        assert await migrate(db) == 3  # 10, and 11 and 12 after it
+        assert await migrate(db) == 4  # 10, and 11 to 13 after it
         assert await migrate(db) == 0
         prices = await db.fetch_one("SELECT * FROM deployments")
         assert prices is not None
@@ -544,7 +555,7 @@ async def test_a_version_11_call_log_is_keyed_partitioned_and_rolled_up(database
                 f"('{call_id}', '{job_id}', 't1', 'A', '{status}', {tokens}, {tokens * 10}, "
                 f"'{at}')"
             )
-        assert await migrate(db) == 1
+        assert await migrate(db) == 2  # 12, and 13 after it
         assert await migrate(db) == 0
         rows = await db.fetch_all("SELECT call_id, rolled_up FROM llm_calls ORDER BY call_id")
         assert [(r["call_id"], bool(r["rolled_up"])) for r in rows] == [
@@ -582,5 +593,43 @@ async def test_a_version_11_call_log_is_keyed_partitioned_and_rolled_up(database
         assert await rollups_sql.roll_up_calls(db) == 1
         usage = await usage_sql.usage_by_job_type(db, "t1", None, None)
         assert (usage[0]["calls"], usage[0]["tokens"]) == (3, 44)
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None:
+    """Version 13 gives every alias a ``mode``: those of a version-12 database, which all
+    served chat, are ``chat``, their deployments and groups untouched; an alias made after it
+    may be an ``embedding`` one, and each call is routed only to an alias of its mode."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await _before_alias_modes(db)
+        await db.execute(
+            "INSERT INTO model_aliases (model_alias, public, created_at) "
+            "VALUES ('Old', false, '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO deployments (model_alias, position, provider, model, "
+            "input_micros_per_million, output_micros_per_million) "
+            "VALUES ('Old', 0, 'mock', 'm', 1000000, 2000000)"
+        )
+        assert await migrate(db) == 1
+        assert await migrate(db) == 0
+        old = await catalog_sql.get_alias(db, "Old")
+        assert old is not None and old["mode"] == "chat"
+        assert [(d["model"], d["input_micros_per_million"]) for d in old["deployments"]] == [
+            ("m", 1_000_000)
+        ]
+        assert await catalog_sql.insert_alias(db, "New", [], [], mode="embedding")
+        new = await catalog_sql.get_alias(db, "New")
+        assert new is not None and new["mode"] == "embedding"
+        await catalog_sql.update_alias(
+            db, "Old", groups=None, deployment_rows=None, mode="embedding"
+        )
+        changed = await catalog_sql.get_alias(db, "Old")
+        assert changed is not None and changed["mode"] == "embedding"
+        assert len(changed["deployments"]) == 1
     finally:
         await db.disconnect()

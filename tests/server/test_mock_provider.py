@@ -1,16 +1,18 @@
-"""The built-in mock provider (providers/mock.py, providers/_schema_fill.py)."""
+"""The built-in mock provider (providers/mock.py, providers/_schema_fill.py), and the bounds it
+stays within (providers/_tokens.py)."""
 
 from __future__ import annotations
 
 import enum
 import json
+import math
 from typing import Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
-from saas_litellm_server.providers import ProviderRequest
-from saas_litellm_server.providers.mock import MockProvider
+from saas_litellm_server.providers import ProviderRequest, input_bound
+from saas_litellm_server.providers.mock import DEFAULT_DIMENSIONS, MockProvider, mock_vector
 
 
 def request(content: str, **params: object) -> ProviderRequest:
@@ -145,3 +147,32 @@ async def test_json_object_and_tool_calls() -> None:
     assert set(json.loads(call.function.arguments)) == {"city"}
     none = await MockProvider().complete(request("hi", tools=tools, tool_choice="none"))
     assert none.message.tool_calls is None and none.message.content
+
+
+def _embed_request(texts: list[str], **params: object) -> ProviderRequest:
+    return ProviderRequest(model="mock-embed", messages=[], params=dict(params), input=texts)
+
+
+async def test_embeddings_are_deterministic_unit_vectors_of_the_asked_length() -> None:
+    provider = MockProvider()
+    first = await provider.embed(_embed_request(["alpha", "beta", "alpha"]))
+    again = await provider.embed(_embed_request(["alpha"]))
+    assert first.vectors[0] == first.vectors[2] == again.vectors[0] == mock_vector("alpha")
+    assert first.vectors[1] != first.vectors[0]
+    assert all(len(v) == DEFAULT_DIMENSIONS for v in first.vectors)
+    for vector in first.vectors:
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-9)
+        assert all(-1.0 <= x <= 1.0 for x in vector)
+    # ceil(len / 4) a text; nothing for an answer
+    assert (first.usage.prompt_tokens, first.usage.completion_tokens) == (2 + 1 + 2, 0)
+    assert first.usage.total_tokens == first.usage.prompt_tokens
+    long = await provider.embed(_embed_request(["alpha"], dimensions=100))
+    assert len(long.vectors[0]) == 100 and long.vectors[0][:16] != first.vectors[0]
+    (one,) = (await provider.embed(_embed_request(["alpha"], dimensions=1))).vectors
+    assert one in ([1.0], [-1.0])
+
+
+async def test_embedding_usage_is_within_the_servers_bound() -> None:
+    texts = ["a", "héllo wörld", "日本語のテキスト", "x" * 1000]
+    result = await MockProvider().embed(_embed_request(texts))
+    assert result.usage.prompt_tokens <= input_bound(texts)

@@ -7,7 +7,7 @@ import pytest
 from conftest import UPSTREAM_KEY
 
 from saas_litellm_server._redact import Redactor
-from saas_litellm_server.providers import ProviderError, ProviderRequest
+from saas_litellm_server.providers import ProviderError, ProviderRequest, input_bound
 from saas_litellm_server.providers.openai import OpenAIProvider
 
 
@@ -210,3 +210,48 @@ async def test_calls_and_streams_reuse_one_upstream_connection(
     await provider.complete(request("echo"))
     peers = {r["peer"] for r in httpx.get(f"{upstream}/_stub/requests").json()}
     assert len(peers) == 1, peers
+
+
+def embed_request(model: str, texts: list[str], **params: object) -> ProviderRequest:
+    return ProviderRequest(model=model, messages=[], params=dict(params), input=texts, timeout=2.0)
+
+
+async def test_embed_posts_to_embeddings_and_orders_the_vectors(
+    provider: OpenAIProvider, upstream: str
+) -> None:
+    result = await provider.embed(embed_request("echo", ["abc", "de"], dimensions=3, user="u1"))
+    assert result.vectors == [[3.0, 0.0, 0.5], [2.0, 1.0, 0.5]]
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (2, 0)
+    assert result.usage.total_tokens == 2 and result.model == "stub-echo"
+    sent = httpx.get(f"{upstream}/_stub/requests").json()[-1]
+    assert sent["path"] == "/embeddings"
+    assert sent["body"] == {"model": "echo", "input": ["abc", "de"], "dimensions": 3, "user": "u1"}
+    assert sent["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    shuffled = await provider.embed(embed_request("shuffled", ["abc", "de"]))
+    assert [v[0] for v in shuffled.vectors] == [3.0, 2.0]
+
+
+async def test_embed_without_usage_is_bounded_from_the_input(provider: OpenAIProvider) -> None:
+    result = await provider.embed(embed_request("nousage", ["héllo", "x"]))
+    assert result.usage.prompt_tokens == input_bound(["héllo", "x"]) == 6 + 2 + 1 + 2
+
+
+@pytest.mark.parametrize(
+    ("model", "kind"),
+    [
+        ("error-500", "server"),
+        ("error-429", "rate_limited"),
+        ("error-400", "bad_request"),
+        ("error-401", "server"),
+        ("garbage", "server"),
+        ("short", "server"),
+    ],
+)
+async def test_embed_failures_are_classified_and_scrubbed(
+    provider: OpenAIProvider, model: str, kind: str
+) -> None:
+    with pytest.raises(ProviderError) as info:
+        await provider.embed(embed_request(model, ["a", "b"]))
+    assert info.value.kind == kind
+    for secret in ("10.0.0.1", "sk-upstream", UPSTREAM_KEY, "10.1.2.3", "upstream.internal"):
+        assert secret not in info.value.message

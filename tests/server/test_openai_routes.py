@@ -196,7 +196,8 @@ async def test_unknown_openai_fields_are_ignored(
 async def test_unknown_endpoint_and_wrong_method_answer_in_openai_shape(
     http: httpx.AsyncClient, keys: dict[str, str]
 ) -> None:
-    _error(await http.get("/v1/embeddings", headers=bearer(keys["key"])), 404, "not_found")
+    _error(await http.get("/v1/audio/speech", headers=bearer(keys["key"])), 404, "not_found")
+    _error(await http.get("/v1/embeddings", headers=bearer(keys["key"])), 405, "invalid_request")
     _error(
         await http.get("/v1/chat/completions", headers=bearer(keys["key"])), 405, "invalid_request"
     )

@@ -211,6 +211,48 @@ async def test_a_failed_attempt_and_its_fallback_are_two_upstream_spans(
     assert failed.end_time <= answered.start_time  # tried in turn
 
 
+async def test_an_embeddings_call_and_its_fallback_are_embeddings_spans(
+    upstream_settings: Settings, spans: InMemorySpanExporter
+) -> None:
+    from saas_litellm_client import SaasLiteLLMAdminClient
+
+    settings = upstream_settings.model_copy(update={"otel": True})
+    with live_server(create_app(settings, tracer_provider=PROVIDER)) as url:
+        team = await stub_team(url, {})
+        async with SaasLiteLLMAdminClient(base_url=url) as admin:
+            await admin.create_model_alias(
+                "Embed",
+                access_groups=["gpt-models"],
+                mode="embedding",
+                deployments=[
+                    {"provider": "openai", "model": "error-500"},
+                    {"provider": "openai", "model": "echo"},
+                ],
+            )
+        async with SaasLiteLLMClient(
+            base_url=url, team_id="acme-corp", virtual_key=team.virtual_key
+        ) as client:
+            job = await client.create_job("index")
+            spans.clear()
+            answer = await client.embeddings(job_id=job.job_id, input=["one", "two"], model="Embed")
+
+            async def finished() -> list[ReadableSpan] | None:
+                got = list(spans.get_finished_spans())
+                return got if any(s.kind == SpanKind.SERVER for s in got) else None
+
+            got = await eventually(finished)
+    server = one(got, "POST /api/jobs/{job_id}/embeddings", SpanKind.SERVER)
+    below = children(got, server)
+    failed = one(below, "embeddings error-500", SpanKind.CLIENT)
+    answered = one(below, "embeddings echo", SpanKind.CLIENT)
+    assert not failed.status.is_ok
+    attributes = dict(answered.attributes or {})
+    assert attributes["gen_ai.operation.name"] == "embeddings"
+    assert attributes["gen_ai.usage.input_tokens"] == answer.usage.prompt_tokens
+    assert attributes["gen_ai.usage.output_tokens"] == 0
+    assert "gen_ai.response.finish_reasons" not in attributes
+
+
 class _Receiver(BaseHTTPRequestHandler):
     """An OTLP/HTTP trace receiver: decodes each export, keeps its spans' names."""
 

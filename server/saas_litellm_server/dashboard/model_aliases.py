@@ -1,6 +1,7 @@
 """The models page (``/admin/models``): model aliases with their deployments, and the access
-groups that grant them to teams. Creating and editing an alias posts a table of deployment rows
-(provider, model, api_base, prices, timeout); empty rows are left out."""
+groups that grant them to teams. Creating and editing an alias posts its mode (chat or
+embedding) and a table of deployment rows (provider, model, api_base, prices, timeout); empty
+rows are left out."""
 
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ async def create_alias(ctx: Ctx, form: Form) -> Response:
             "model_alias": form.get("model_alias"),
             "access_groups": form.all("access_groups"),
             "deployments": _deployments(form),
+            "mode": form.get("mode") or "chat",
         }
     )
     await catalog.create_alias(ctx.db, body, ctx.settings, ctx.operator)
@@ -102,9 +104,13 @@ async def alias(ctx: Ctx) -> Response:
 
 async def update_alias(ctx: Ctx, form: Form) -> Response:
     name = str(ctx.request.path_params["model_alias"])
-    body = ModelAliasUpdateRequest.model_validate(
-        {"access_groups": form.all("access_groups"), "deployments": _deployments(form)}
-    )
+    fields: dict[str, Any] = {
+        "access_groups": form.all("access_groups"),
+        "deployments": _deployments(form),
+    }
+    if form.get("mode"):  # left out: unchanged
+        fields["mode"] = form.get("mode")
+    body = ModelAliasUpdateRequest.model_validate(fields)
     await catalog.update_alias(ctx.db, name, body, ctx.settings, ctx.operator)
     return back(f"{PREFIX}/models", "alias-updated")
 

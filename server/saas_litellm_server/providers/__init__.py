@@ -7,9 +7,10 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from ._tokens import bound_usage, prompt_bound
+from ._tokens import bound_usage, input_bound, prompt_bound
 from .base import (
     FACTORIES,
+    EmbeddingResult,
     Provider,
     ProviderError,
     ProviderRequest,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .._settings import Settings
 
 __all__ = [
+    "EmbeddingResult",
     "Provider",
     "ProviderError",
     "ProviderRequest",
@@ -30,6 +32,7 @@ __all__ = [
     "StreamDelta",
     "bound_usage",
     "create_providers",
+    "input_bound",
     "prompt_bound",
     "register",
 ]

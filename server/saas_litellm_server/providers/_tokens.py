@@ -22,10 +22,20 @@ from typing import Any
 
 from saas_litellm_models import Usage
 
-__all__ = ["PER_MESSAGE", "PRIMING", "bound_usage", "prompt_bound", "text_bound"]
+__all__ = [
+    "PER_MESSAGE",
+    "PER_TEXT",
+    "PRIMING",
+    "bound_usage",
+    "input_bound",
+    "prompt_bound",
+    "text_bound",
+]
 
 PER_MESSAGE = 4
 """Tokens a message's framing may add beyond its role's bytes."""
+PER_TEXT = 2
+"""Tokens an embedding model may add to each text beyond its bytes."""
 PRIMING = 3
 """Tokens that open the answer (``<|start|>assistant<|message|>``)."""
 _COUNTED = ("tools", "response_format", "tool_choice")
@@ -62,6 +72,13 @@ def prompt_bound(messages: list[dict[str, Any]], params: Mapping[str, Any] | Non
         if extra:
             total += _json_bound(extra)
     return total
+
+
+def input_bound(texts: list[str]) -> int:
+    """At least as many as the tokens of an embeddings call's input: each text's UTF-8 length
+    plus :data:`PER_TEXT` (the special tokens an encoder wraps a text in: BERT's ``[CLS]`` and
+    ``[SEP]``; OpenAI's models add none)."""
+    return sum(text_bound(t) + PER_TEXT for t in texts)
 
 
 def bound_usage(

@@ -1,8 +1,10 @@
 """The provider interface: how the services talk to an upstream model, whatever it is.
 
-A provider turns a :class:`ProviderRequest` into a :class:`ProviderResult` (``complete``) or an
-async stream of :class:`StreamDelta` (``stream``), and reports failures as :class:`ProviderError`
-with a ``kind`` that routing uses to decide whether a fallback deployment may be tried.
+A provider turns a :class:`ProviderRequest` into a :class:`ProviderResult` (``complete``), an
+async stream of :class:`StreamDelta` (``stream``) or, for an alias in ``embedding`` mode, an
+:class:`EmbeddingResult` (``embed``: the request's ``input`` texts), and reports failures as
+:class:`ProviderError` with a ``kind`` that routing uses to decide whether a fallback deployment
+may be tried.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FACTORIES",
+    "EmbeddingResult",
     "ErrorKind",
     "Provider",
     "ProviderError",
@@ -44,6 +47,8 @@ class ProviderRequest:
     timeout: float = 60.0
     headers: dict[str, str] | None = None
     """Extra request headers: the W3C trace context (``traceparent``) when tracing is on."""
+    input: list[str] | None = None
+    """The texts to embed (an embeddings call; ``messages`` is then empty)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,16 @@ class ProviderResult:
     usage: Usage
     model: str | None = None
     """The model that answered, as the upstream names it (tracing's ``gen_ai.response.model``)."""
+
+
+@dataclass(frozen=True)
+class EmbeddingResult:
+    vectors: list[list[float]]
+    """One vector per input text, in the input's order."""
+    usage: Usage
+    """Prompt tokens only (``completion_tokens`` 0)."""
+    model: str | None = None
+    """The model that answered, as the upstream names it."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,10 @@ class Provider(Protocol):
 
     def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         """An async generator: closing it early must cancel the upstream request."""
+        ...
+
+    async def embed(self, request: ProviderRequest) -> EmbeddingResult:
+        """The vectors of ``request.input`` (``request.params``: ``dimensions``, ``user``)."""
         ...
 
     async def aclose(self) -> None: ...

@@ -7,6 +7,10 @@ server's upper bound, ``_tokens``), honours ``max_tokens`` or ``max_completion_t
 when the request asks for JSON (``response_format``) or a tool call it returns JSON that
 validates against the schema, filled from the prompt where it can. It streams in word-sized
 chunks, optionally with a delay between them so that streaming can be seen happening.
+
+Embeddings are deterministic too: a text's vector is drawn from the SHA-256 stream of the text
+(and of the vector's length), so the same text always gets the same vector; its length is the
+request's ``dimensions`` or :data:`DEFAULT_DIMENSIONS`, and it is unit-normalised.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ from typing import TYPE_CHECKING, Any
 from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from ._schema_fill import fill_schema
-from .base import ProviderRequest, ProviderResult, StreamDelta, register
+from .base import EmbeddingResult, ProviderRequest, ProviderResult, StreamDelta, register
 
 if TYPE_CHECKING:
     from .._redact import Redactor
     from .._settings import Settings
 
-__all__ = ["MockProvider"]
+__all__ = ["DEFAULT_DIMENSIONS", "MockProvider", "mock_vector"]
+
+DEFAULT_DIMENSIONS = 16
+"""The length of the mock's vectors when a request does not ask for another."""
 
 _WORDS = re.compile(r"\S+\s*|\s+")
 
@@ -57,6 +64,22 @@ def _gist(messages: list[dict[str, Any]]) -> str:
 
 def _prompt(messages: list[dict[str, Any]]) -> str:
     return "\n".join(str(m.get("content") or "") for m in messages if m.get("role") != "assistant")
+
+
+def mock_vector(text: str, dimensions: int = DEFAULT_DIMENSIONS) -> list[float]:
+    """The mock's vector of ``text``: ``dimensions`` floats in [-1, 1) from the SHA-256 stream
+    of the text, scaled to length 1."""
+    raw: list[float] = []
+    block = 0
+    while len(raw) < dimensions:
+        digest = hashlib.sha256(f"{dimensions}:{block}:{text}".encode()).digest()
+        raw.extend(
+            (int.from_bytes(digest[i : i + 2], "big") - 32768) / 32768 for i in range(0, 32, 2)
+        )
+        block += 1
+    vector = raw[:dimensions]
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
 
 
 class MockProvider:
@@ -93,6 +116,16 @@ class MockProvider:
 
     async def complete(self, request: ProviderRequest) -> ProviderResult:
         return self.answer(request)
+
+    async def embed(self, request: ProviderRequest) -> EmbeddingResult:
+        texts = request.input or []
+        dimensions = int(request.params.get("dimensions") or DEFAULT_DIMENSIONS)
+        tokens = sum(_tokens(t) for t in texts)
+        return EmbeddingResult(
+            vectors=[mock_vector(t, dimensions) for t in texts],
+            usage=Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens),
+            model=request.model,
+        )
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         result = self.answer(request)

@@ -1,4 +1,5 @@
-"""The ``openai`` provider: any OpenAI-compatible ``/chat/completions`` upstream.
+"""The ``openai`` provider: any OpenAI-compatible ``/chat/completions`` (and ``/embeddings``)
+upstream.
 
 A LiteLLM proxy (the guide's architecture), vLLM, Ollama or OpenAI itself. One pooled
 ``aiohttp.ClientSession`` serves every deployment for the server's life: the upstream hop is on
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import urllib.request
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
@@ -29,8 +31,9 @@ from saas_litellm_models import AssistantMessage, FunctionCall, ToolCall, Usage
 
 from .._redact import Redactor
 from ._aiohttp_compat import held
-from ._tokens import bound_usage
+from ._tokens import bound_usage, input_bound
 from .base import (
+    EmbeddingResult,
     ErrorKind,
     ProviderError,
     ProviderRequest,
@@ -166,7 +169,9 @@ class OpenAIProvider:
             "(set its api_base or SAAS_LITELLM_UPSTREAM_BASE_URL)"
         )
 
-    def _target(self, request: ProviderRequest) -> tuple[str, dict[str, str]]:
+    def _target(
+        self, request: ProviderRequest, endpoint: str = "chat/completions"
+    ) -> tuple[str, dict[str, str]]:
         base = request.api_base or self.base_url
         if not base:
             raise ProviderError(
@@ -179,7 +184,7 @@ class OpenAIProvider:
             headers["Authorization"] = f"Bearer {self.api_key}"
         if request.headers:
             headers.update(request.headers)
-        return f"{base.rstrip('/')}/chat/completions", headers
+        return f"{base.rstrip('/')}/{endpoint}", headers
 
     @staticmethod
     def _body(request: ProviderRequest, *, stream: bool) -> dict[str, Any]:
@@ -226,11 +231,16 @@ class OpenAIProvider:
     def _post(self, request: ProviderRequest, *, stream: bool) -> Any:
         """The upstream request (an ``async with`` context): ``timeout`` bounds connecting and
         every silence while reading, as it did with httpx, not the whole answer."""
-        url, headers = self._target(request)
+        if request.input is not None:
+            url, headers = self._target(request, "embeddings")
+            body = {"model": request.model, "input": request.input, **request.params}
+        else:
+            url, headers = self._target(request)
+            body = self._body(request, stream=stream)
         return self._client().post(
             url,
             proxy=self._proxy(url),
-            data=to_json(self._body(request, stream=stream)),
+            data=to_json(body),
             headers=headers,
             # connect: the name's lookup too (sock_connect alone starts after it)
             timeout=aiohttp.ClientTimeout(
@@ -251,6 +261,21 @@ class OpenAIProvider:
             raise self._status_error(request, response.status, body)
         try:
             return _result(request, from_json(body))
+        except _MALFORMED:
+            raise ProviderError("server", "the upstream sent a malformed response") from None
+
+    async def embed(self, request: ProviderRequest) -> EmbeddingResult:
+        """``POST {base}/embeddings`` with the texts; the vectors always asked for as floats
+        (the server encodes them as its client asked)."""
+        try:
+            async with self._post(request, stream=False) as response:
+                body = await response.read()
+        except _TRANSPORT as exc:
+            raise self._transport_error(exc, request.timeout) from None
+        if response.status >= 400:
+            raise self._status_error(request, response.status, body)
+        try:
+            return _embeddings(request, from_json(body))
         except _MALFORMED:
             raise ProviderError("server", "the upstream sent a malformed response") from None
 
@@ -355,6 +380,33 @@ def _result(request: ProviderRequest, data: Any) -> ProviderResult:
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
         ),
+        model=data["model"] if isinstance(data.get("model"), str) else None,
+    )
+
+
+def _embeddings(request: ProviderRequest, data: Any) -> EmbeddingResult:
+    """An embeddings answer: one float vector per input text, put in input order by ``index``;
+    raises one of :data:`_MALFORMED` when it is not one."""
+    texts = request.input or []
+    vectors: list[list[float] | None] = [None] * len(texts)
+    for item in data["data"]:
+        vector = item["embedding"]
+        if not isinstance(vector, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in vector
+        ):
+            raise TypeError("an embedding is not a list of finite numbers")
+        index = int(item["index"])
+        if not 0 <= index < len(texts):
+            raise IndexError("an embedding's index is not an input's")
+        vectors[index] = [float(v) for v in vector]
+    if any(v is None for v in vectors):
+        raise ValueError("an input has no embedding")
+    usage = data.get("usage") or {}
+    prompt = int(usage.get("prompt_tokens") or usage.get("total_tokens") or 0) or input_bound(texts)
+    return EmbeddingResult(
+        vectors=[v for v in vectors if v is not None],
+        usage=Usage(prompt_tokens=prompt, completion_tokens=0, total_tokens=prompt),
         model=data["model"] if isinstance(data.get("model"), str) else None,
     )
 

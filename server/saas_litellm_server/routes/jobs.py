@@ -10,6 +10,8 @@ from starlette.responses import Response
 
 from saas_litellm_models import (
     CreateAndCallRequest,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
     Job,
     JobCompleteRequest,
     JobCompletion,
@@ -50,6 +52,12 @@ async def llm_call_stream(req: APIRequest[LLMCallRequest, None]) -> calls.CallEv
     return calls.stream_call(req.runtime, prepared)
 
 
+async def embeddings(req: APIRequest[EmbeddingsRequest, None]) -> EmbeddingsResponse:
+    return await calls.embeddings(
+        req.runtime, req.team, req.path["job_id"], req.body, claim=req.claim
+    )
+
+
 async def complete_job(req: APIRequest[JobCompleteRequest, None]) -> JobCompletion:
     return await jobs.complete_job(req.db, req.team, req.path["job_id"], req.body)
 
@@ -88,6 +96,7 @@ routes = [
     api_route(endpoints.GET_JOB, get_job),
     api_route(endpoints.LLM_CALL, llm_call),
     api_route(endpoints.LLM_CALL_STREAM, llm_call_stream),
+    api_route(endpoints.EMBEDDINGS, embeddings),
     api_route(endpoints.COMPLETE_JOB, complete_job),
     api_route(endpoints.CREATE_AND_CALL, create_and_call),
     api_route(endpoints.CREATE_AND_CALL_STREAM, create_and_call_stream),

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible surface: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+"""The OpenAI-compatible surface: ``POST /v1/chat/completions``, ``POST /v1/embeddings`` and
+``GET /v1/models``.
 
 The openai SDK (and everything built on it) works with ``base_url=<server>/v1`` and the team's
 virtual key as its ``api_key``. Auth, parsing and Idempotency-Key come from each endpoint's
@@ -11,7 +12,7 @@ answers as OpenAI's objects.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -20,8 +21,10 @@ from saas_litellm_models import (
     JOB_ID_PATTERN,
     ChatCompletion,
     ChatCompletionRequest,
+    EmbeddingsResponse,
     JobCreateRequest,
     LLMCallRequest,
+    OpenAIEmbeddingsRequest,
     OpenAIModelList,
     endpoints,
 )
@@ -39,6 +42,7 @@ __all__ = ["routes"]
 JOB_ID = shortcut.JOB_ID_HEADER
 JOB_TYPE = "X-Job-Type"
 DEFAULT_JOB_TYPE = "chat"
+EMBEDDINGS_JOB_TYPE = "embeddings"
 _UUID = re.compile(JOB_ID_PATTERN)
 
 
@@ -46,16 +50,26 @@ async def list_models(req: APIRequest[None, None]) -> OpenAIModelList:
     return await catalog.team_models(req.db, req.team.team_id)
 
 
-def _single_job(req: APIRequest[ChatCompletionRequest, None]) -> JobCreateRequest:
+class _JobFields(Protocol):
+    @property
+    def metadata(self) -> dict[str, Any] | None: ...
+    @property
+    def user(self) -> str | None: ...
+
+
+def _single_job(
+    req: APIRequest[Any, None], default_type: str = DEFAULT_JOB_TYPE
+) -> JobCreateRequest:
     """The single-call job of a request without ``X-Job-Id``: ``X-Job-Type`` (default
-    ``chat``); the request's ``metadata`` and ``user`` as the job's."""
-    job_type = req.request.headers.get(JOB_TYPE, DEFAULT_JOB_TYPE)
+    ``default_type``); the request's ``metadata`` and ``user`` as the job's."""
+    job_type = req.request.headers.get(JOB_TYPE, default_type)
+    body: _JobFields = req.body
     try:
         return JobCreateRequest(
             team_id=req.team.team_id,
             job_type=job_type,
-            metadata=req.body.metadata,
-            user_id=req.body.user,
+            metadata=body.metadata,
+            user_id=body.user,
         )
     except ValidationError as exc:
         reason = exc.errors(include_url=False, include_input=False)[0]["msg"]
@@ -134,8 +148,56 @@ async def _in_single_call_job(
     return _json(wire.completion(settled), settled.job_id)
 
 
-def _json(completion: ChatCompletion, job_id: str) -> Response:
-    response = json_response(completion)
+async def embeddings(req: APIRequest[OpenAIEmbeddingsRequest, None]) -> Response:
+    """``POST /v1/embeddings``: the job binding of :func:`chat_completions`, an embeddings
+    call (``services.calls.run_embeddings``) in it; vectors as base64 when asked."""
+    body = req.body
+    refused = body.unsupported()
+    if refused is not None:
+        raise InvalidRequest(refused[1], param=refused[0])
+    request, params = body.to_embeddings(), body.forwarded()
+
+    def render(answer: EmbeddingsResponse) -> EmbeddingsResponse:
+        return answer.as_base64() if body.encoding_format == "base64" else answer
+
+    job_id = req.request.headers.get(JOB_ID)
+    if job_id is None:
+        job = _single_job(req, EMBEDDINGS_JOB_TYPE)
+        answer, job_id = await shortcut.create_and_embed(
+            req.runtime,
+            req.team,
+            job,
+            request,
+            params=params,
+            keep=lambda a: _embeddings_json(render(a)),
+            claim=req.claim,
+        )
+        return _json(render(answer), job_id)
+    if not _UUID.match(job_id):
+        raise NotFound(f"job {job_id[:64]!r} not found", param=JOB_ID)
+    named = {JOB_ID: job_id}
+    try:
+        answer = await calls.embeddings(
+            req.runtime,
+            req.team,
+            job_id,
+            request,
+            params=params,
+            keep=lambda a: with_headers(named, _embeddings_json(render(a))),
+            claim=req.claim,
+        )
+    except APIError as exc:
+        exc.headers.setdefault(JOB_ID, job_id)
+        raise
+    return _json(render(answer), job_id)
+
+
+def _embeddings_json(answer: EmbeddingsResponse) -> bytes:
+    return answer.model_dump_json().encode()
+
+
+def _json(answer: ChatCompletion | EmbeddingsResponse, job_id: str) -> Response:
+    response = json_response(answer)
     response.headers[JOB_ID] = job_id
     return response
 
@@ -143,4 +205,5 @@ def _json(completion: ChatCompletion, job_id: str) -> Response:
 routes = [
     api_route(endpoints.OPENAI_LIST_MODELS, list_models),
     api_route(endpoints.OPENAI_CHAT_COMPLETIONS, chat_completions),
+    api_route(endpoints.OPENAI_EMBEDDINGS, embeddings),
 ]

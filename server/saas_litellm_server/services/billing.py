@@ -38,7 +38,7 @@ from .. import _metrics
 from .._money import MICROS, ceil_div, exact, pico_to_micros
 from .._runtime import Runtime
 from ..errors import Conflict, InsufficientCredits, JobBudgetExceeded, NotFound
-from ..providers import prompt_bound
+from ..providers import input_bound, prompt_bound
 from ..store import Database, calls_sql, jobs_sql, ledger_sql, teams_sql
 from ..store._util import utcnow
 from . import credit_events, routing, webhooks
@@ -229,19 +229,26 @@ def worst_case(
     route: routing.ResolvedAlias,
     messages: list[dict[str, Any]],
     params: Mapping[str, Any],
+    *,
+    texts: list[str] | None = None,
 ) -> WorstCase:
     """The call's worst case: its prompt's upper bound (messages, plus the tools and response
     format the upstream also reads: ``providers._tokens``) and its output limit — or
-    ``SAAS_LITELLM_BILLING_DEFAULT_MAX_TOKENS`` when it sets none — for the answer."""
+    ``SAAS_LITELLM_BILLING_DEFAULT_MAX_TOKENS`` when it sets none — for the answer. An
+    embeddings call (``texts``) has no answer to bound: its worst case is its input's bound."""
     if not budget.checked:
         return NOTHING
-    prompt = prompt_bound(messages, params)
-    completion = output_limit(params) or runtime.settings.billing_default_max_tokens
+    if texts is not None:
+        prompt, completion, limit = input_bound(texts), 0, None
+    else:
+        prompt = prompt_bound(messages, params)
+        completion = output_limit(params) or runtime.settings.billing_default_max_tokens
+        limit = completion
     cost = max(
         (budget.client_micros(routing.cost_pico(d, prompt, completion)) for d in route.deployments),
         default=0,
     )
-    return WorstCase(tokens=prompt + completion, cost_micros=cost, completion_tokens=completion)
+    return WorstCase(tokens=prompt + completion, cost_micros=cost, completion_tokens=limit)
 
 
 def _check_limits(budget: Budget, job_id: str, tokens: int, cost_micros: int, credits: int) -> None:

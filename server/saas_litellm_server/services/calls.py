@@ -1,5 +1,9 @@
 """LLM calls of a job: route, call the upstream, record the call whatever happened.
 
+A call is a chat call (``LLMCallRequest``: :func:`run_call`, :func:`stream_call`) or an
+embeddings call (``EmbeddingsRequest``: :func:`run_embeddings`, to an alias in ``embedding``
+mode); both are prepared, billed and recorded the same way.
+
 A call is counted in flight on its job before it goes upstream (with its worst case, which the
 job's credits must cover: ``services.billing``) and recorded exactly once when it ends —
 succeeded, failed upstream, or (streaming) cut by the client — with the deployment used,
@@ -19,11 +23,15 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
 from saas_litellm_models import (
+    Embedding,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    EmbeddingsUsage,
     LLMCallRequest,
     LLMCallResponse,
     StreamChunk,
@@ -39,7 +47,14 @@ from .._money import pico_to_micros
 from .._runtime import Runtime, TeamContext
 from .._sse_text import encode_event
 from .._timing import add_upstream, tracer
-from ..providers import ProviderError, bound_usage
+from ..providers import (
+    EmbeddingResult,
+    Provider,
+    ProviderError,
+    ProviderRequest,
+    ProviderResult,
+    bound_usage,
+)
 from ..store import DatabaseUnavailable, calls_sql
 from . import billing, idempotency, rate_limits, routing
 from .jobs import get_open_job
@@ -49,15 +64,18 @@ logger = logging.getLogger("saas_litellm_server")
 __all__ = [
     "Admission",
     "CallEvents",
+    "KeepEmbeddings",
     "KeepResponse",
     "KeepStream",
     "PreparedCall",
     "StreamEvent",
     "abandon",
     "admit",
+    "embeddings",
     "llm_call",
     "prepare_call",
     "run_call",
+    "run_embeddings",
     "stream_call",
 ]
 
@@ -65,11 +83,17 @@ StreamEvent = StreamChunk | StreamDone | StreamErrorEvent
 
 KeepResponse = Callable[[LLMCallResponse], bytes]
 """What a call's Idempotency-Key keeps of its response (the body a replay sends)."""
+KeepEmbeddings = Callable[[EmbeddingsResponse], bytes]
+"""What an embeddings call's Idempotency-Key keeps of its response."""
 KeepStream = Callable[[Sequence[StreamEvent]], bytes]
 """What a streamed call's Idempotency-Key keeps of its events (the stream a replay sends)."""
 
 
-def as_json(response: LLMCallResponse) -> bytes:
+CallBody = LLMCallRequest | EmbeddingsRequest
+"""What a call asks for: a chat answer or embeddings."""
+
+
+def as_json(response: LLMCallResponse | EmbeddingsResponse) -> bytes:
     return response.model_dump_json().encode()
 
 
@@ -93,8 +117,9 @@ class PreparedCall:
     team: TeamContext
     job_id: str
     route: routing.ResolvedAlias
-    body: LLMCallRequest
+    body: CallBody
     messages: list[dict[str, Any]]
+    """A chat call's messages (OpenAI's wire format); empty for an embeddings call."""
     params: dict[str, Any]
     window_id: int | None = None
     """The rate-limit window the call was counted in (``None``: the team has no limits)."""
@@ -106,6 +131,8 @@ class PreparedCall:
     claim: idempotency.Claim | None = None
     """The request's hold on its Idempotency-Key (``None``: it sent none): the response is
     kept under it, with the call's record."""
+    texts: list[str] | None = None
+    """An embeddings call's texts (``None``: a chat call)."""
     counted: bool = True
     """Whether the call is counted in flight on its job. A call of a job_based job without
     limits that has had a billable call already is not: whatever it does, the job costs one
@@ -113,9 +140,11 @@ class PreparedCall:
     hot path of multi-call jobs keeps to two statements)."""
 
 
-async def admit(runtime: Runtime, team: TeamContext, body: LLMCallRequest) -> Admission:
-    """The checks of a call that need no job: the model (allowed, triable), the rate limit."""
-    route = await routing.resolve(runtime, team, body.model)
+async def admit(runtime: Runtime, team: TeamContext, body: CallBody) -> Admission:
+    """The checks of a call that need no job: the model (allowed, of the call's mode,
+    triable), the rate limit."""
+    mode = "embedding" if isinstance(body, EmbeddingsRequest) else "chat"
+    route = await routing.resolve(runtime, team, body.model, mode)
     routing.ensure_triable(runtime, route)
     return Admission(route, await rate_limits.admit(runtime, team))
 
@@ -124,7 +153,7 @@ async def prepare_call(
     runtime: Runtime,
     team: TeamContext,
     job_id: str,
-    body: LLMCallRequest,
+    body: CallBody,
     *,
     params: dict[str, Any] | None = None,
     admitted: Admission | None = None,
@@ -140,10 +169,15 @@ async def prepare_call(
     job = await get_open_job(runtime.db, team, job_id)
     if admitted is None:
         admitted = await admit(runtime, team, body)
-    messages = [m.model_dump(exclude_none=True) for m in body.messages]
+    texts: list[str] | None = None
+    messages: list[dict[str, Any]] = []
+    if isinstance(body, EmbeddingsRequest):
+        texts = body.texts
+    else:
+        messages = [m.model_dump(exclude_none=True) for m in body.messages]
     upstream = {**body.upstream_params(), **(params or {})}
     budget = billing.Budget.of(job)
-    worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream)
+    worst = billing.worst_case(runtime, budget, admitted.route, messages, upstream, texts=texts)
     # One output limit goes upstream, under one name: the bound the reservation assumes
     limit = worst.completion_tokens or billing.output_limit(upstream)
     if limit is not None:
@@ -163,6 +197,7 @@ async def prepare_call(
         budget=budget,
         worst=worst,
         claim=claim,
+        texts=texts,
         counted=counted,
     )
 
@@ -455,53 +490,117 @@ async def run_call(
     """Call the upstream (with fallbacks) and record the call. ``keep`` renders the response
     the request's Idempotency-Key keeps with the record (``None``: the caller keeps one
     later, with a further effect)."""
-    job_id = call.job_id
-    traced = tracer()
     async with _Recorder(runtime, call, streamed=False) as recorder:
-        fallback = recorder.fallback
-        for deployment, provider in fallback:
-            request = routing.provider_request(runtime, deployment, call.messages, call.params)
-            span = None
-            if traced is not None:
-                span = traced.upstream(request, job_id, call.team.team_id)
-                request = span.request
-            started = time.perf_counter()
-            try:
-                outcome = await provider.complete(request)
-                if span is not None:
-                    span.answered(outcome.model, outcome.usage, outcome.message.finish_reason)
-            except ProviderError as exc:
-                if span is not None:
-                    span.end(exc)
-                if fallback.failed(exc):
-                    continue
-                break
-            finally:
-                add_upstream(time.perf_counter() - started)
-                if span is not None:
-                    span.end()  # cancelled (no-op when it ended above)
-            fallback.succeeded()
-            response = LLMCallResponse(
-                call_id=recorder.call_id,
-                job_id=job_id,
-                model=call.route.alias,
-                response=outcome.message,
-                usage=outcome.usage,
-                latency_ms=round(fallback.latency_ms, 3),
-            )
-            await recorder.finish(
-                outcome.usage,
-                keep=(
-                    keep(response)
-                    if keep is not None and idempotency.awaits_response(call.claim)
-                    else None
-                ),
-                finish_reason=outcome.message.finish_reason,
-            )
-            return response
-        error = fallback.upstream_error()
-        await recorder.finish(error_type=error.error_type, error_message=error.message)
-        raise error
+        outcome = await _routed(runtime, recorder, lambda p, r: p.complete(r))
+        response = LLMCallResponse(
+            call_id=recorder.call_id,
+            job_id=call.job_id,
+            model=call.route.alias,
+            response=outcome.message,
+            usage=outcome.usage,
+            latency_ms=round(recorder.fallback.latency_ms, 3),
+        )
+        await recorder.finish(
+            outcome.usage,
+            keep=_kept(call, keep, response),
+            finish_reason=outcome.message.finish_reason,
+        )
+        return response
+
+
+async def embeddings(
+    runtime: Runtime,
+    team: TeamContext,
+    job_id: str,
+    body: EmbeddingsRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    keep: KeepEmbeddings | None = as_json,
+    claim: idempotency.Claim | None = None,
+) -> EmbeddingsResponse:
+    """An embeddings call in the open job ``job_id`` (as :func:`llm_call` makes a chat call)."""
+    call = await prepare_call(runtime, team, job_id, body, params=params, claim=claim)
+    return await run_embeddings(runtime, call, keep=keep)
+
+
+async def run_embeddings(
+    runtime: Runtime, call: PreparedCall, *, keep: KeepEmbeddings | None = as_json
+) -> EmbeddingsResponse:
+    """Ask the upstream for the embeddings of a prepared call's texts (with fallbacks) and
+    record the call as :func:`run_call` records one: its prompt tokens are its total (priced at
+    the input price), it has no completion tokens."""
+    assert call.texts is not None, "an embeddings call has texts"
+    async with _Recorder(runtime, call, streamed=False) as recorder:
+        outcome = await _routed(runtime, recorder, lambda p, r: p.embed(r))
+        tokens = outcome.usage.prompt_tokens
+        response = EmbeddingsResponse(
+            data=[Embedding(index=i, embedding=v) for i, v in enumerate(outcome.vectors)],
+            model=call.route.alias,
+            usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
+            call_id=recorder.call_id,
+        )
+        await recorder.finish(
+            Usage(prompt_tokens=tokens, completion_tokens=0, total_tokens=tokens),
+            keep=_kept(call, keep, response),
+        )
+        return response
+
+
+_Answer = TypeVar("_Answer", ProviderResult, EmbeddingResult)
+_Response = TypeVar("_Response", LLMCallResponse, EmbeddingsResponse)
+
+
+def _kept(
+    call: PreparedCall, keep: Callable[[_Response], bytes] | None, response: _Response
+) -> bytes | None:
+    """The response to keep for the call's Idempotency-Key (``None``: nothing to keep now)."""
+    if keep is None or not idempotency.awaits_response(call.claim):
+        return None
+    return keep(response)
+
+
+async def _routed(
+    runtime: Runtime,
+    recorder: _Recorder,
+    ask: Callable[[Provider, ProviderRequest], Awaitable[_Answer]],
+) -> _Answer:
+    """The answer of the first deployment of the call's route that gives one (``ask``: what
+    a provider is asked, a completion or embeddings), each attempt traced and timed (the
+    upstream's part of ``Server-Timing``). When none answers, the call is recorded as failed
+    and the team's error raised."""
+    call, fallback = recorder.call, recorder.fallback
+    traced = tracer()
+    for deployment, provider in fallback:
+        request = routing.provider_request(
+            runtime, deployment, call.messages, call.params, texts=call.texts
+        )
+        span = None
+        if traced is not None:
+            span = traced.upstream(request, call.job_id, call.team.team_id)
+            request = span.request
+        started = time.perf_counter()
+        try:
+            outcome = await ask(provider, request)
+            if span is not None:
+                finish = (
+                    outcome.message.finish_reason if isinstance(outcome, ProviderResult) else None
+                )
+                span.answered(outcome.model, outcome.usage, finish)
+        except ProviderError as exc:
+            if span is not None:
+                span.end(exc)
+            if fallback.failed(exc):
+                continue
+            break
+        finally:
+            add_upstream(time.perf_counter() - started)
+            if span is not None:
+                span.end()  # cancelled (no-op when it ended above)
+        fallback.succeeded()
+        return outcome
+    error = fallback.upstream_error()
+    await recorder.finish(error_type=error.error_type, error_message=error.message)
+    raise error
 
 
 def stream_call(

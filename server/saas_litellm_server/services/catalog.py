@@ -293,7 +293,7 @@ async def create_alias(
         raise InvalidRequest(problem, param="deployments")
     async with db.transaction():
         created = await catalog_sql.insert_alias(
-            db, body.model_alias, [], [d.model_dump() for d in body.deployments]
+            db, body.model_alias, [], [d.model_dump() for d in body.deployments], mode=body.mode
         )
         if not created:
             raise Conflict(f"model alias {body.model_alias!r} already exists", param="model_alias")
@@ -322,7 +322,7 @@ async def get_alias(db: Database, model_alias: str) -> ModelAlias:
 async def update_alias(
     db: Database, model_alias: str, body: ModelAliasUpdateRequest, settings: Settings, by: Operator
 ) -> ModelAlias:
-    """Replace the alias's access groups and/or deployments. New prices apply to calls made
+    """Replace the alias's access groups, deployments and/or mode. New prices apply to calls made
     from now on; recorded calls keep the cost they were recorded with."""
     if body.deployments is not None:
         problem = deployment_problem(body.deployments, settings)
@@ -345,6 +345,7 @@ async def update_alias(
             deployment_rows=(
                 [d.model_dump() for d in body.deployments] if body.deployments is not None else None
             ),
+            mode=body.mode,
         )
         after = await get_alias(db, model_alias)
         old, new = audit.changed(before.model_dump(), after.model_dump())
@@ -361,6 +362,8 @@ def _alias_changes(before: ModelAlias, body: ModelAliasUpdateRequest) -> bool:
     if body.access_groups is not None and sorted(body.access_groups) != sorted(
         before.access_groups
     ):
+        return True
+    if body.mode is not None and body.mode != before.mode:
         return True
     if body.deployments is None:
         return False
@@ -423,7 +426,7 @@ async def apply_config(
             await create_alias(db, alias, settings, by)
         except Conflict:
             update = ModelAliasUpdateRequest(
-                access_groups=alias.access_groups, deployments=alias.deployments
+                access_groups=alias.access_groups, deployments=alias.deployments, mode=alias.mode
             )
             await update_alias(db, alias.model_alias, update, settings, by)
     await catalog_sql.set_config_managed(

@@ -12,7 +12,14 @@ from typing import Any
 from .. import _money
 from .._logging import current_request_id
 from .._runtime import Runtime, TeamContext
-from ..errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed, UpstreamTimedOut
+from ..errors import (
+    APIError,
+    InvalidRequest,
+    ModelModeMismatch,
+    PermissionDenied,
+    UpstreamFailed,
+    UpstreamTimedOut,
+)
 from ..providers import Provider, ProviderError, ProviderRequest
 from ..store import catalog_sql, teams_sql
 
@@ -59,6 +66,8 @@ class ResolvedAlias:
 
     alias: str
     deployments: tuple[PricedDeployment, ...]
+    mode: str = "chat"
+    """What the alias serves: ``chat`` or ``embedding``."""
 
 
 def cost_pico(deployment: PricedDeployment, prompt_tokens: int, completion_tokens: int) -> int:
@@ -71,8 +80,11 @@ def cost_pico(deployment: PricedDeployment, prompt_tokens: int, completion_token
     )
 
 
-async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> ResolvedAlias:
-    """The alias the call will use, after checking the team may use it.
+async def resolve(
+    runtime: Runtime, team: TeamContext, model: str | None, mode: str = "chat"
+) -> ResolvedAlias:
+    """The alias the call will use, after checking the team may use it and that it serves
+    ``mode`` calls (400 ``model_mode_mismatch`` otherwise).
 
     Aliases and a team's groups are read through a short per-process cache
     (``SAAS_LITELLM_CATALOG_CACHE_SECONDS``): every call needs them, and they rarely change.
@@ -94,9 +106,21 @@ async def resolve(runtime: Runtime, team: TeamContext, model: str | None) -> Res
                 f"team {team.team_id!r} has no access group that grants model {name!r}",
                 param="model",
             )
+    if alias["mode"] != mode:
+        raise ModelModeMismatch(_MISMATCH[mode].format(name=name), param="model")
     return ResolvedAlias(
-        alias=name, deployments=tuple(PricedDeployment(**d) for d in alias["deployments"])
+        alias=name,
+        deployments=tuple(PricedDeployment(**d) for d in alias["deployments"]),
+        mode=mode,
     )
+
+
+_MISMATCH = {
+    "chat": "model {name!r} serves embeddings (mode 'embedding'): call it with /embeddings, "
+    "or use a chat model",
+    "embedding": "model {name!r} serves chat (mode 'chat'): embeddings need a model with mode "
+    "'embedding'",
+}
 
 
 def plan(runtime: Runtime, route: ResolvedAlias) -> list[PricedDeployment]:
@@ -119,13 +143,18 @@ def provider_request(
     deployment: PricedDeployment,
     messages: list[dict[str, Any]],
     params: dict[str, Any],
+    *,
+    texts: list[str] | None = None,
 ) -> ProviderRequest:
+    """What one deployment is asked: a chat call's ``messages``, or an embeddings call's
+    ``texts``."""
     return ProviderRequest(
         model=deployment.model,
         messages=messages,
         params=params,
         api_base=deployment.api_base,
         timeout=deployment.timeout or runtime.settings.upstream_timeout,
+        input=texts,
     )
 
 

@@ -1,8 +1,8 @@
 """The single-call job: open a job, make one call in it and settle it, in one request.
 
-Serves ``POST /api/jobs/create-and-call``, ``…/create-and-call-stream`` and
-``/v1/chat/completions`` without ``X-Job-Id``. It is the job lifecycle of ``services.jobs`` and
-the call of ``services.calls``, in order; nothing of theirs is redone here:
+Serves ``POST /api/jobs/create-and-call``, ``…/create-and-call-stream``, and
+``/v1/chat/completions`` and ``/v1/embeddings`` without ``X-Job-Id``. It is the job lifecycle of
+``services.jobs`` and the call of ``services.calls``, in order; nothing of theirs is redone here:
 
 - everything that can refuse the call (team, model, rate limit, then the credit reservation
   of the job and of the call's worst case) does so before the job exists, or in the
@@ -21,14 +21,16 @@ the call's record, so that a replay reports the job's costs exactly as the first
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
 from saas_litellm_models import (
     CreateAndCallResponse,
+    EmbeddingsRequest,
+    EmbeddingsResponse,
     Job,
     JobCompleteRequest,
     JobCompletion,
@@ -48,6 +50,7 @@ __all__ = [
     "KeepSettled",
     "SingleCall",
     "create_and_call",
+    "create_and_embed",
     "open_single_call",
     "stream_single_call",
 ]
@@ -83,7 +86,7 @@ async def open_single_call(
     runtime: Runtime,
     team: TeamContext,
     job: JobCreateRequest,
-    body: LLMCallRequest,
+    body: calls.CallBody,
     *,
     params: dict[str, Any] | None = None,
     claim: idempotency.Claim | None = None,
@@ -154,28 +157,61 @@ async def create_and_call(
     """One job, one call, settled; an upstream failure fails the job and raises as llm-call
     does. ``keep`` renders the response the Idempotency-Key keeps."""
     single = await open_single_call(runtime, team, job, body, params=params, claim=claim)
-    try:
-        answer = await calls.run_call(runtime, single.call, keep=None)
-    except BaseException as exc:
-        await _fail(runtime, team, single.job_id, _why(exc, single.job_id))
-        raise
+    answer = await _run(runtime, single, calls.run_call(runtime, single.call, keep=None))
 
     def settled(completion: JobCompletion) -> CreateAndCallResponse:
         return CreateAndCallResponse(**dict(answer), costs=completion.costs)
 
+    return settled(await _settle_kept(runtime, single, lambda c: keep(settled(c))))
+
+
+async def create_and_embed(
+    runtime: Runtime,
+    team: TeamContext,
+    job: JobCreateRequest,
+    body: EmbeddingsRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    keep: calls.KeepEmbeddings = calls.as_json,
+    claim: idempotency.Claim | None = None,
+) -> tuple[EmbeddingsResponse, str]:
+    """One job, one embeddings call, settled as :func:`create_and_call` settles its call;
+    returns the answer and the job's id."""
+    single = await open_single_call(runtime, team, job, body, params=params, claim=claim)
+    answer = await _run(runtime, single, calls.run_embeddings(runtime, single.call, keep=None))
+    await _settle_kept(runtime, single, lambda _: keep(answer))
+    return answer, single.job_id
+
+
+_T = TypeVar("_T")
+
+
+async def _run(runtime: Runtime, single: SingleCall, call: Awaitable[_T]) -> _T:
+    """The single call's answer; a failure fails its job (and raises as the call does)."""
     try:
-        completion = await idempotency.keeping(
+        return await call
+    except BaseException as exc:
+        await _fail(runtime, single.team, single.job_id, _why(exc, single.job_id))
+        raise
+
+
+async def _settle_kept(
+    runtime: Runtime, single: SingleCall, render: Callable[[JobCompletion], bytes]
+) -> JobCompletion:
+    """Complete the job of a single call that succeeded, keeping ``render``-ed answer for the
+    request's Idempotency-Key in the same transaction."""
+    try:
+        return await idempotency.keeping(
             runtime.db,
             single.call.claim,
             lambda: _complete(runtime, single),
-            lambda c: single.kept(keep(settled(c))),
+            lambda c: single.kept(render(c)),
         )
     except idempotency.Superseded:
         # The key's lease lapsed and a retry took it over: this answer is never given (the
         # retry's is), so its job must not cost anything.
-        await _fail(runtime, team, single.job_id, _SUPERSEDED)
+        await _fail(runtime, single.team, single.job_id, _SUPERSEDED)
         raise
-    return settled(completion)
 
 
 def stream_single_call(

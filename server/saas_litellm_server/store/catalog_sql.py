@@ -249,6 +249,7 @@ async def insert_alias(
     deployment_rows: Sequence[dict[str, Any]],
     *,
     public: bool = False,
+    mode: str = "chat",
 ) -> bool:
     """Insert an alias with its groups and ordered deployments; ``False`` when the name is taken.
 
@@ -257,7 +258,12 @@ async def insert_alias(
     async with db.transaction():
         row = await db.fetch_one(
             insert_ignore(
-                db, model_aliases, model_alias=model_alias, public=public, created_at=utcnow()
+                db,
+                model_aliases,
+                model_alias=model_alias,
+                public=public,
+                mode=mode,
+                created_at=utcnow(),
             )
         )
         if row is None:
@@ -309,8 +315,15 @@ async def update_alias(
     *,
     groups: Sequence[str] | None,
     deployment_rows: Sequence[dict[str, Any]] | None,
+    mode: str | None = None,
 ) -> None:
-    """Replace the alias's access groups and/or its deployments (those given)."""
+    """Replace the alias's access groups, its deployments and/or its mode (those given)."""
+    if mode is not None:
+        await db.execute(
+            model_aliases.update()
+            .where(model_aliases.c.model_alias == model_alias)
+            .values(mode=mode)
+        )
     if groups is not None:
         await db.execute(alias_groups.delete().where(alias_groups.c.model_alias == model_alias))
         for group in dict.fromkeys(groups):
@@ -345,6 +358,8 @@ class AliasRow(TypedDict):
 
     model_alias: str
     public: bool
+    mode: str
+    """``chat`` or ``embedding``: what the alias serves."""
     created_at: dt.datetime
     access_groups: list[str]
     deployments: list[DeploymentRow]
@@ -449,6 +464,7 @@ async def _with_members(db: Database, rows: Sequence[Row]) -> list[AliasRow]:
             AliasRow(
                 model_alias=row["model_alias"],
                 public=bool(row["public"]),
+                mode=str(row["mode"]),
                 created_at=created_at,
                 access_groups=groups[row["model_alias"]],
                 deployments=deps[row["model_alias"]],

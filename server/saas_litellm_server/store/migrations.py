@@ -270,6 +270,13 @@ UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
     (10, _exact_billing),
     (11, lambda dialect: _create_tables(dialect, schema.auth_failures, schema.config_managed)),
     (12, _rollups),
+    # Version 13: what an alias serves (chat or embeddings); every alias so far served chat.
+    (
+        13,
+        lambda dialect: [
+            "ALTER TABLE model_aliases ADD COLUMN mode VARCHAR(16) NOT NULL DEFAULT 'chat'"
+        ],
+    ),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

@@ -66,6 +66,7 @@ model_aliases = sa.Table(
     sa.Column("model_alias", sa.String(_ID), primary_key=True),
     sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", _ts, nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False, server_default="chat"),  # since version 13
 )
 
 alias_groups = sa.Table(
