@@ -57,6 +57,7 @@ SERVER_ONLY = {
     ("GET", "/v1/models"): "called by the openai SDK, not ours",
     ("POST", "/v1/chat/completions"): "called by the openai SDK, not ours",
     ("POST", "/v1/embeddings"): "called by the openai SDK, not ours",
+    ("POST", "/v1/responses"): "called by the openai SDK (its Responses API), not ours",
 }
 """Operations of the OpenAPI document that no SDK method calls, and why. (``/openapi.json``,
 ``/docs`` and ``/redoc`` serve the document itself and are not operations in it.)"""

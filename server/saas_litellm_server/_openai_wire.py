@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -127,6 +127,10 @@ class Wire:
             )
         )
         return out + _data(error)
+
+    def stream_encode(self) -> Callable[[BaseModel, int], bytes]:
+        """What writes this request's stream: :meth:`encode` (it keeps no state)."""
+        return self.encode
 
     def render_stream(self, events: Sequence[_Event]) -> bytes:
         """The whole stream of ``events``, as :meth:`encode` sends it."""

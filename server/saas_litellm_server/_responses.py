@@ -31,6 +31,7 @@ __all__ = [
 
 OPENAI_ERROR_TYPES = {
     "invalid_request": "invalid_request_error",
+    "unsupported_parameter": "invalid_request_error",
     "model_mode_mismatch": "invalid_request_error",
     "validation_error": "invalid_request_error",
     "request_too_large": "invalid_request_error",

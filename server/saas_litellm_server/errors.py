@@ -26,6 +26,7 @@ __all__ = [
     "RequestTooLarge",
     "ServiceUnavailable",
     "UnsupportedMediaType",
+    "UnsupportedParameter",
     "UpstreamFailed",
     "UpstreamTimedOut",
     "ValidationFailed",
@@ -55,6 +56,12 @@ class APIError(Exception):
 
 class InvalidRequest(APIError):
     error_type = "invalid_request"
+
+
+class UnsupportedParameter(APIError):
+    """A parameter this server cannot honour (a stored response to continue from, say)."""
+
+    error_type = "unsupported_parameter"
 
 
 class ModelModeMismatch(APIError):

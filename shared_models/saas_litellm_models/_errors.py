@@ -12,6 +12,7 @@ __all__ = ["ERROR_STATUS", "ErrorDetail", "ErrorResponse", "ErrorType"]
 
 ErrorType = Literal[
     "invalid_request",
+    "unsupported_parameter",
     "model_mode_mismatch",
     "authentication_error",
     "insufficient_credits",
@@ -33,6 +34,7 @@ ErrorType = Literal[
 
 ERROR_STATUS: dict[str, int] = {
     "invalid_request": 400,
+    "unsupported_parameter": 400,
     "model_mode_mismatch": 400,
     "authentication_error": 401,
     "insufficient_credits": 402,

@@ -75,6 +75,15 @@ from saas_litellm_models import (
     OrganizationUsage,
     PageQuery,
     QueryModel,
+    ResponseContentPartEvent,
+    ResponseCreateRequest,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseFunctionCallArgumentsDoneEvent,
+    ResponseLifecycleEvent,
+    ResponseObject,
+    ResponseOutputItemEvent,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
     StreamChunk,
     StreamDone,
     StreamErrorEvent,
@@ -183,6 +192,9 @@ class Endpoint(Generic[_ResponseT]):
     retries it only after failures that prove it was never sent."""
     description: str = ""
     sdk: tuple[SDKMethod, ...] = ()
+    stream_events: tuple[type[BaseModel], ...] = ()
+    """An OpenAI-surface stream that is not ``chat.completion.chunk``s: the models its
+    events' ``data`` lines hold (the Responses API's events)."""
     path_params: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -574,6 +586,55 @@ OPENAI_CHAT_COMPLETIONS = Endpoint(
         "(nothing) when it does not. Every answer names its job in `X-Job-Id`. `stream: true` "
         "answers `chat.completion.chunk` events ending in `data: [DONE]`. Errors are OpenAI's "
         "`{error: {message, type, param, code}}` with the native error type as `code`."
+    ),
+)
+
+OPENAI_RESPONSES = Endpoint(
+    "POST",
+    "/v1/responses",
+    summary="Create a response (OpenAI's Responses API, stateless; streamed with `stream`)",
+    auth="team",
+    tag="openai",
+    response=ResponseObject,
+    body=ResponseCreateRequest,
+    errors=(
+        (400, "invalid_request: an unknown model, or an unsupported parameter or tool"),
+        (400, "unsupported_parameter: previous_response_id (nothing is stored: send the input)"),
+        (402, "insufficient_credits: the call's worst case does not fit the credits"),
+        (403, "permission_denied: the model is outside the team's access groups"),
+        (404, "not_found: no such job (X-Job-Id)"),
+        (409, "conflict: the job named by X-Job-Id is closed"),
+        (429, "rate_limited: the team's rate limit is reached; see Retry-After"),
+        (502, "upstream_error: every deployment of the model failed"),
+        (504, "upstream_timeout: the upstream did not answer in time"),
+    ),
+    stream=True,
+    idempotent=True,
+    keeps_own_response=True,
+    vary=("x-job-id", "x-job-type"),
+    names_job=True,
+    openai=True,
+    stream_events=(
+        ResponseLifecycleEvent,
+        ResponseOutputItemEvent,
+        ResponseContentPartEvent,
+        ResponseTextDeltaEvent,
+        ResponseTextDoneEvent,
+        ResponseFunctionCallArgumentsDeltaEvent,
+        ResponseFunctionCallArgumentsDoneEvent,
+    ),
+    description=(
+        "A chat call in OpenAI's Responses format, bound to a job as `/v1/chat/completions` "
+        "is (`X-Job-Id`, or a single-call job of its own, `job_type` from `X-Job-Type`, "
+        "default `chat`) and made, recorded and billed the same way. Stateless: `store` is "
+        "accepted and ignored (nothing is kept), `previous_response_id` is a 400 "
+        "`unsupported_parameter`: send the whole conversation as `input` items (messages, "
+        "`function_call`, `function_call_output`). `instructions` is a system message; "
+        "`tools` of type `function`, `tool_choice`, `text.format` (`json_schema`, "
+        "`json_object`, `text`) and `max_output_tokens` go upstream as their chat "
+        "equivalents. An answer cut at `max_output_tokens` is `status: incomplete`. "
+        "`stream: true` answers the Responses event stream (`response.created` … "
+        "`response.completed`, `response.failed` on a failure mid-way)."
     ),
 )
 
@@ -1647,6 +1708,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     CREATE_AND_CALL_STREAM,
     OPENAI_LIST_MODELS,
     OPENAI_CHAT_COMPLETIONS,
+    OPENAI_RESPONSES,
     OPENAI_EMBEDDINGS,
     CREATE_ORGANIZATION,
     CREATE_MODEL_ACCESS_GROUP,

@@ -125,6 +125,7 @@ def _schemas(operations: list[Endpoint[Any]]) -> tuple[dict[Any, Any], dict[str,
     outputs |= {ErrorResponse, StreamChunk, StreamDone, StreamErrorEvent}
     if any(op.openai for op in operations):
         outputs |= {OpenAIErrorResponse, ChatCompletionChunk}
+    outputs |= {event for op in operations for event in op.stream_events}
     pairs: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs]
     pairs += [(m, "serialization") for m in outputs]
     refs, document = models_json_schema(pairs, ref_template=_REF)
@@ -222,7 +223,29 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
         }
     if op.idempotent:
         headers["Idempotent-Replayed"] = {"schema": {"type": "string", "enum": ["true"]}}
-    if op.stream and op.openai:
+    if op.stream and op.stream_events:
+        assert op.response is not None
+        events = [refs[(m, "serialization")] for m in op.stream_events]
+        content = {
+            "application/json": {"schema": refs[(op.response, "serialization")]},
+            "text/event-stream": {
+                "schema": {
+                    "description": "With `stream: true`: Server-Sent Events, each an `event:` "
+                    "line (the event's `type`) and a `data:` line of its JSON.",
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"oneOf": events},
+                        },
+                    },
+                    "required": ["event", "data"],
+                }
+            },
+        }
+    elif op.stream and op.openai:
         assert op.response is not None
         content = {
             "application/json": {"schema": refs[(op.response, "serialization")]},

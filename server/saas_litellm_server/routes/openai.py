@@ -1,37 +1,41 @@
-"""The OpenAI-compatible surface: ``POST /v1/chat/completions``, ``POST /v1/embeddings`` and
-``GET /v1/models``.
+"""The OpenAI-compatible surface: ``POST /v1/chat/completions``, ``POST /v1/responses``,
+``POST /v1/embeddings`` and ``GET /v1/models``.
 
 The openai SDK (and everything built on it) works with ``base_url=<server>/v1`` and the team's
 virtual key as its ``api_key``. Auth, parsing and Idempotency-Key come from each endpoint's
 row of the endpoint table, as on the native API; errors take OpenAI's shape (``_responses``). A call
 with ``X-Job-Id`` is made in that job, exactly as llm-call makes it (``services.calls``); one
 without is a single-call job of its own (``services.shortcut``). ``_openai_wire`` writes the
-answers as OpenAI's objects.
+answers as OpenAI's objects; ``_responses_api_wire`` as the Responses API's (a Responses request
+is a chat call, made, recorded and billed by the same path).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from saas_litellm_models import (
     JOB_ID_PATTERN,
-    ChatCompletion,
     ChatCompletionRequest,
     EmbeddingsResponse,
     JobCreateRequest,
     LLMCallRequest,
+    LLMCallResponse,
     OpenAIEmbeddingsRequest,
     OpenAIModelList,
+    ResponseCreateRequest,
     endpoints,
 )
 
 from .._openai_wire import Wire
 from .._responses import json_response
-from ..errors import APIError, InvalidRequest, NotFound, ValidationFailed
+from .._responses_api_wire import ResponsesWire
+from ..errors import APIError, InvalidRequest, NotFound, UnsupportedParameter, ValidationFailed
 from ..services import calls, catalog, shortcut
 from ..services.idempotency import with_headers
 from ._operation import APIRequest, api_route
@@ -76,6 +80,16 @@ def _single_job(
         raise ValidationFailed(f"{JOB_TYPE}: {reason}", param=JOB_TYPE) from None
 
 
+class _Answers(Protocol):
+    """How one request's answer is written: a chat completion (``_openai_wire.Wire``) or a
+    Responses API ``response`` (``_responses_api_wire.ResponsesWire``)."""
+
+    def completion(self, response: LLMCallResponse) -> BaseModel: ...
+    def render(self, response: LLMCallResponse) -> bytes: ...
+    def render_stream(self, events: Sequence[calls.StreamEvent]) -> bytes: ...
+    def stream_encode(self) -> Callable[[BaseModel, int], bytes]: ...
+
+
 async def chat_completions(
     req: APIRequest[ChatCompletionRequest, None],
 ) -> Response | EventStreamResponse:
@@ -83,38 +97,66 @@ async def chat_completions(
     refused = body.unsupported()
     if refused is not None:
         raise InvalidRequest(refused[1], param=refused[0])
-    request, params = body.to_llm_call(), body.forwarded()
     wire = Wire(model=body.model, include_usage=body.include_usage)
+    return await _call(req, body.to_llm_call(), body.forwarded(), wire, stream=bool(body.stream))
+
+
+async def responses(
+    req: APIRequest[ResponseCreateRequest, None],
+) -> Response | EventStreamResponse:
+    """``POST /v1/responses``: the Responses API, stateless, as a chat call bound to a job as
+    :func:`chat_completions` binds one."""
+    body = req.body
+    refused = body.unsupported()
+    if refused is not None:
+        param, why = refused
+        if param == "previous_response_id":
+            raise UnsupportedParameter(why, param=param)
+        raise InvalidRequest(why, param=param)
+    wire = ResponsesWire(request=body)
+    return await _call(req, body.to_llm_call(), body.forwarded(), wire, stream=bool(body.stream))
+
+
+async def _call(
+    req: APIRequest[Any, None],
+    request: LLMCallRequest,
+    params: dict[str, Any],
+    wire: _Answers,
+    *,
+    stream: bool,
+) -> Response | EventStreamResponse:
     job_id = req.request.headers.get(JOB_ID)
     if job_id is None:
-        return await _in_single_call_job(req, request, params, wire)
+        return await _in_single_call_job(req, request, params, wire, stream=stream)
     if not _UUID.match(job_id):
         raise NotFound(f"job {job_id[:64]!r} not found", param=JOB_ID)
     try:
-        return await _in_job(req, job_id, request, params, wire)
+        return await _in_job(req, job_id, request, params, wire, stream=stream)
     except APIError as exc:
         exc.headers.setdefault(JOB_ID, job_id)  # an error in the job names it too
         raise
 
 
 async def _in_job(
-    req: APIRequest[ChatCompletionRequest, None],
+    req: APIRequest[Any, None],
     job_id: str,
     request: LLMCallRequest,
     params: dict[str, Any],
-    wire: Wire,
+    wire: _Answers,
+    *,
+    stream: bool,
 ) -> Response | EventStreamResponse:
     """The call, recorded in the open job ``job_id`` (as llm-call records it)."""
     rt, team = req.runtime, req.team
     named = {JOB_ID: job_id}  # kept with the response: a replay names the job too
-    if req.body.stream:
+    if stream:
         prepared = await calls.prepare_call(
             rt, team, job_id, request, params=params, claim=req.claim
         )
         events = calls.stream_call(
             rt, prepared, keep=lambda sent: with_headers(named, wire.render_stream(sent))
         )
-        return EventStreamResponse(events, encode=wire.encode, headers=named)
+        return EventStreamResponse(events, encode=wire.stream_encode(), headers=named)
     answer = await calls.llm_call(
         rt,
         team,
@@ -128,20 +170,24 @@ async def _in_job(
 
 
 async def _in_single_call_job(
-    req: APIRequest[ChatCompletionRequest, None],
+    req: APIRequest[Any, None],
     request: LLMCallRequest,
     params: dict[str, Any],
-    wire: Wire,
+    wire: _Answers,
+    *,
+    stream: bool,
 ) -> Response | EventStreamResponse:
     """The call, in a job of its own: settled when it ends (``services.shortcut``)."""
-    body, rt, team = req.body, req.runtime, req.team
+    rt, team = req.runtime, req.team
     job = _single_job(req)
-    if body.stream:
+    if stream:
         single = await shortcut.open_single_call(
             rt, team, job, request, params=params, claim=req.claim
         )
         events = shortcut.stream_single_call(rt, single, keep=wire.render_stream)
-        return EventStreamResponse(events, encode=wire.encode, headers={JOB_ID: single.job_id})
+        return EventStreamResponse(
+            events, encode=wire.stream_encode(), headers={JOB_ID: single.job_id}
+        )
     settled = await shortcut.create_and_call(
         rt, team, job, request, params=params, keep=wire.render, claim=req.claim
     )
@@ -196,7 +242,7 @@ def _embeddings_json(answer: EmbeddingsResponse) -> bytes:
     return answer.model_dump_json().encode()
 
 
-def _json(answer: ChatCompletion | EmbeddingsResponse, job_id: str) -> Response:
+def _json(answer: BaseModel, job_id: str) -> Response:
     response = json_response(answer)
     response.headers[JOB_ID] = job_id
     return response
@@ -206,4 +252,5 @@ routes = [
     api_route(endpoints.OPENAI_LIST_MODELS, list_models),
     api_route(endpoints.OPENAI_CHAT_COMPLETIONS, chat_completions),
     api_route(endpoints.OPENAI_EMBEDDINGS, embeddings),
+    api_route(endpoints.OPENAI_RESPONSES, responses),
 ]
