@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionToolParam
+from openai.types.responses import FunctionToolParam
 from pydantic import BaseModel
 from support import GROUP, TEAM, bearer, live_server
 
@@ -495,3 +497,141 @@ async def test_embeddings_in_a_job_async_and_their_errors(server: Server) -> Non
     job = server.job(job_id)
     assert job["status"] == "in_progress" and len(job["calls"]) == 1
     assert server.credits() == (100, 1)  # the open job's credit; the failures cost nothing
+
+
+# -- the Responses API (POST /v1/responses) ---------------------------------------------------
+
+WEATHER_TOOL: FunctionToolParam = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    "strict": False,
+}
+
+
+def test_responses_create_text_in_a_settled_job(server: Server) -> None:
+    raw = server.client().responses.with_raw_response.create(
+        model="Echo",
+        input="Say hello",
+        instructions="Be brief.",
+        max_output_tokens=50,
+        metadata={"ticket": "T-9"},
+        store=False,
+        extra_headers={"X-Job-Type": "greeting"},
+    )
+    response = raw.parse()
+    assert response.object == "response" and response.status == "completed"
+    assert response.model == "Echo" and response.output_text == "stub answer: Say hello"
+    assert response.usage is not None and response.usage.total_tokens > 0
+    job = server.job(raw.headers["x-job-id"])
+    assert (job["status"], job["job_type"]) == ("completed", "greeting")
+    assert job["calls"][0]["total_tokens"] == response.usage.total_tokens
+    assert server.credits() == (99, 0)
+    sent = server.upstream_bodies()[-1]  # a chat call, as any OpenAI-compatible upstream takes
+    assert sent["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Say hello"},
+    ]
+    assert (sent["max_tokens"], sent["metadata"], sent["model"]) == (50, {"ticket": "T-9"}, "echo")
+
+
+def test_responses_stream_text_deltas_and_the_final_response(server: Server) -> None:
+    with server.client().responses.stream(model="Slow", input="Say hello") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert len(deltas) == 6 and final.output_text == "".join(deltas)
+    assert final.status == "completed" and final.usage is not None
+    (job,) = server.native.get(f"/api/teams/{TEAM}/jobs", headers=bearer(server.key)).json()["jobs"]
+    assert job["status"] == "completed" and server.credits() == (99, 0)
+    assert server.job(job["job_id"])["calls"][0]["total_tokens"] == final.usage.total_tokens
+
+
+async def test_responses_create_stream_async_in_a_job(server: Server) -> None:
+    job_id = server.open_job()
+    async with server.async_client() as client:
+        stream = await client.responses.create(
+            model="Echo", input="Say hello", stream=True, extra_headers={"X-Job-Id": job_id}
+        )
+        events = [e async for e in stream]
+    assert events[0].type == "response.created" and events[-1].type == "response.completed"
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == events[-1].response.output_text == "stub answer: Say hello"
+    assert events[-1].response.usage is not None
+    job = server.job(job_id)
+    assert job["status"] == "in_progress" and job["calls"][0]["streamed"]
+
+
+def test_responses_parse_into_a_pydantic_model(server: Server) -> None:
+    response = server.client().responses.parse(model="Person", input="Ada", text_format=Person)
+    assert response.output_parsed == Person(name="Ada Lovelace", age=36, email="ada@example.com")
+    sent = server.upstream_bodies()[-1]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+    assert sent["json_schema"]["schema"]["required"] == ["name", "age", "email"]
+
+
+async def test_responses_function_tool_round_trip(server: Server) -> None:
+    client = server.client()
+    first = client.responses.create(model="Tools", input="Weather in Paris?", tools=[WEATHER_TOOL])
+    (call,) = first.output
+    assert call.type == "function_call" and call.name == "get_weather"
+    assert json.loads(call.arguments) == {"city": "Paris"} and call.call_id == "call_1"
+    sent = server.upstream_bodies()[-1]
+    assert sent["tools"][0] == {"type": "function", "function": WEATHER_TOOL_AS_CHAT}
+    # the whole conversation goes back, the call and its output included (stateless)
+    second = client.responses.create(
+        model="Echo",
+        input=[
+            {"role": "user", "content": "Weather in Paris?"},
+            *first.output,  # type: ignore[list-item]
+            {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": 21}'},
+        ],
+        tools=[WEATHER_TOOL],
+    )
+    assert second.output_text == "stub answer: Weather in Paris?"
+    messages = server.upstream_bodies()[-1]["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == "call_1" and not messages[1].get("content")
+    assert messages[2] == {"role": "tool", "content": '{"temp": 21}', "tool_call_id": "call_1"}
+    # streamed: the stub sends the arguments in fragments; the SDK's accumulator gets them whole
+    async with (
+        server.async_client() as aclient,
+        aclient.responses.stream(model="Tools", input="Weather?", tools=[WEATHER_TOOL]) as stream,
+    ):
+        final = await stream.get_final_response()
+    (streamed,) = final.output
+    assert streamed.type == "function_call" and json.loads(streamed.arguments) == {"city": "Paris"}
+
+
+WEATHER_TOOL_AS_CHAT = {
+    "name": "get_weather",
+    "parameters": WEATHER_TOOL["parameters"],
+    "strict": False,
+}
+
+
+def test_responses_errors(server: Server) -> None:
+    client = server.client()
+    with pytest.raises(openai.AuthenticationError):
+        server.client("sk-wrong").responses.create(model="Echo", input="hi")
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.responses.create(model="Echo", input="hi", previous_response_id="resp_123")
+    assert bad.value.code == "unsupported_parameter" and bad.value.param == "previous_response_id"
+    with pytest.raises(openai.PermissionDeniedError):
+        client.responses.create(model="Secret", input="hi")
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(
+            model="Echo", input="hi", extra_headers={"X-Job-Id": str(uuid.uuid4())}
+        )
+    with pytest.raises(openai.InternalServerError):  # 502: every deployment failed
+        client.responses.create(model="Broken", input="hi")
+    assert server.credits() == (100, 0)  # none of them cost a credit
+
+
+def test_responses_a_failure_mid_stream_is_response_failed(server: Server) -> None:
+    stream = server.client().responses.create(model="Cut", input="hi", stream=True)
+    events = list(stream)
+    assert events[-1].type == "response.failed"
+    error = events[-1].response.error
+    assert error is not None and error.code == "server_error" and "127.0.0.1" not in error.message
+    assert any(e.type == "response.output_text.delta" for e in events)
+    job = server.job(stream.response.headers["x-job-id"])
+    assert job["status"] == "failed" and server.credits() == (100, 0)
