@@ -382,6 +382,7 @@ OutputItem = OutputMessage | OutputFunctionCall
 
 class InputTokensDetails(BaseModel):
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class OutputTokensDetails(BaseModel):

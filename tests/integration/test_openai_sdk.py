@@ -621,8 +621,9 @@ def test_responses_errors(server: Server) -> None:
         client.responses.create(
             model="Echo", input="hi", extra_headers={"X-Job-Id": str(uuid.uuid4())}
         )
-    with pytest.raises(openai.InternalServerError):  # 502: every deployment failed
+    with pytest.raises(openai.InternalServerError) as failed:  # 502: every deployment failed
         client.responses.create(model="Broken", input="hi")
+    assert "127.0.0.1" not in str(failed.value) and "sk-" not in str(failed.value.body)
     assert server.credits() == (100, 0)  # none of them cost a credit
 
 
@@ -635,3 +636,26 @@ def test_responses_a_failure_mid_stream_is_response_failed(server: Server) -> No
     assert any(e.type == "response.output_text.delta" for e in events)
     job = server.job(stream.response.headers["x-job-id"])
     assert job["status"] == "failed" and server.credits() == (100, 0)
+
+
+async def test_responses_leaving_a_stream_after_content_is_charged_and_cancels_the_upstream(
+    server: Server,
+) -> None:
+    async with server.async_client() as client:
+        stream = await client.responses.create(model="Slow", input="hi", stream=True)
+        job_id = stream.response.headers["x-job-id"]
+        async for event in stream:
+            if event.type == "response.output_text.delta":
+                break  # the user closes the tab after the first text
+        await stream.close()
+    deadline = time.monotonic() + 10
+    while server.job(job_id)["status"] == "in_progress" and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    job = server.job(job_id)
+    assert job["status"] == "completed" and job["calls"][0]["status"] == "cancelled"
+    assert server.credits() == (99, 0)  # what reached the client is paid for
+    while time.monotonic() < deadline:
+        if httpx.get(f"{server.upstream}/_stub/requests").json()[-1]["ended"] == "cancelled":
+            break
+        await asyncio.sleep(0.02)
+    assert httpx.get(f"{server.upstream}/_stub/requests").json()[-1]["ended"] == "cancelled"

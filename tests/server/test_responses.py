@@ -12,6 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from openai.types.responses import Response as SDKResponse
+from openai.types.responses import ResponseStreamEvent as SDKStreamEvent
+from pydantic import TypeAdapter
 from support import GROUP, TEAM, bearer, create_team, ledger, open_job
 
 from saas_litellm_models import OpenAIErrorResponse, ResponseObject
@@ -93,6 +96,7 @@ async def _post(
 def _ok(r: httpx.Response) -> ResponseObject:
     assert r.status_code == 200, r.text
     body = ResponseObject.model_validate_json(r.content)
+    SDKResponse.model_validate_json(r.content)  # the openai package's own model, validated
     assert body.id.startswith("resp_") and body.object == "response"
     assert "output_text" not in r.json()  # the SDK's property, not a wire field
     return body
@@ -165,7 +169,7 @@ async def test_text_input_is_a_completed_response_in_a_settled_job(
     assert raw["temperature"] == 0.2 and raw["tools"] == [] and raw["tool_choice"] == "auto"
     usage = response.usage
     assert usage is not None and usage.total_tokens == usage.input_tokens + usage.output_tokens
-    assert raw["usage"]["input_tokens_details"] == {"cached_tokens": 0}
+    assert raw["usage"]["input_tokens_details"] == {"cached_tokens": 0, "cache_write_tokens": 0}
     assert raw["usage"]["output_tokens_details"] == {"reasoning_tokens": 0}
     job = await _job(http, keys["key"], r.headers["x-job-id"])
     assert (job["status"], job["job_type"], job["user_id"]) == ("completed", "support", "u-7")
@@ -268,6 +272,9 @@ async def test_max_output_tokens_cuts_the_answer_incomplete(
 # -- streaming ------------------------------------------------------------------------------
 
 
+_SDK_EVENT: TypeAdapter[Any] = TypeAdapter(SDKStreamEvent)
+
+
 def _events(text: str) -> list[dict[str, Any]]:
     """The stream's events, each checked: its ``event:`` line is its data's ``type``."""
     out: list[dict[str, Any]] = []
@@ -275,6 +282,7 @@ def _events(text: str) -> list[dict[str, Any]]:
         lines = dict(line.split(": ", 1) for line in block.splitlines())
         event = json.loads(lines["data"])
         assert lines["event"] == event["type"]
+        _SDK_EVENT.validate_python(event)  # the openai package's own model of it
         out.append(event)
     assert [e["sequence_number"] for e in out] == list(range(len(out)))
     return out
@@ -536,6 +544,21 @@ async def test_a_worst_case_that_does_not_fit_is_402_before_anything(
     r = await _post(http, keys["key"], {"model": "Chat", "input": "hi", "max_output_tokens": 500})
     _error(r, 402, "insufficient_credits")
     assert await ledger(http, keys["key"]) == before and await _jobs(http, keys["key"]) == []
+
+
+async def test_a_rate_limit_is_429_with_retry_after_and_calls_have_server_timing(
+    http: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    r = await http.post(f"/api/teams/{TEAM}/limits", json={"rpm_limit": 1}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    r = await _post(http, keys["key"])
+    _ok(r)
+    assert "upstream" in r.headers["server-timing"]
+    before = await ledger(http, keys["key"])
+    r = await _post(http, keys["key"], {"model": "Chat", "input": "again", "stream": True})
+    _error(r, 429, "rate_limited")
+    assert r.json()["error"]["type"] == "rate_limit_error" and int(r.headers["retry-after"]) >= 1
+    assert await ledger(http, keys["key"]) == before
 
 
 # -- idempotency ----------------------------------------------------------------------------
