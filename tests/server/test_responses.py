@@ -14,10 +14,12 @@ import httpx
 import pytest
 from openai.types.responses import Response as SDKResponse
 from openai.types.responses import ResponseStreamEvent as SDKStreamEvent
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import TypeAdapter
-from support import GROUP, TEAM, bearer, create_team, ledger, open_job
+from support import GROUP, TEAM, app_client, bearer, create_team, ledger, open_job
 
 from saas_litellm_models import OpenAIErrorResponse, ResponseObject
+from saas_litellm_server import Settings
 
 ADMIN_KEY = "adm-responses-secret"
 ADMIN = bearer(ADMIN_KEY)
@@ -577,3 +579,29 @@ async def test_an_idempotency_key_replays_and_runs_once(
     assert again.headers["x-job-id"] == first.headers["x-job-id"]
     assert len(await _jobs(http, keys["key"])) == 1
     assert (await ledger(http, keys["key"]))["balance"]["credits_remaining"] == 4
+
+
+async def test_metrics_count_responses_requests_and_their_calls(database_url: str) -> None:
+    settings = Settings(database_url=database_url, metrics=True, _env_file=None)  # type: ignore[call-arg]
+    async with app_client(settings) as (_, http):
+        key = await create_team(http, credits=10)
+        before = (await http.get("/metrics")).text
+        for stream in (False, True):
+            body = {"model": "default", "input": "count me", "stream": stream}
+            assert (await _post(http, key, body)).status_code == 200
+        after = (await http.get("/metrics")).text
+
+    def count(text: str, name: str, **labels: str) -> float:
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    def moved(name: str, **labels: str) -> float:
+        return count(after, name, **labels) - count(before, name, **labels)
+
+    route = {"route": "/v1/responses", "method": "POST", "status": "200"}
+    assert moved("saas_litellm_requests_total", **route) == 2
+    assert moved("saas_litellm_llm_calls_total", alias="default", status="success") == 2
