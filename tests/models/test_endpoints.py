@@ -13,6 +13,7 @@ from saas_litellm_models.endpoints import (
     LIST_TEAMS,
     LLM_CALL_STREAM,
     OPENAI_CHAT_COMPLETIONS,
+    OPENAI_RESPONSES,
 )
 
 
@@ -34,7 +35,11 @@ def test_the_rows_keep_the_apis_conventions() -> None:
         LLM_CALL_STREAM,
         CREATE_AND_CALL_STREAM,
         OPENAI_CHAT_COMPLETIONS,
+        OPENAI_RESPONSES,
     ]
+    # an OpenAI stream is chat.completion.chunks, or declares the events it sends instead
+    assert [e for e in ENDPOINTS if e.stream_events] == [OPENAI_RESPONSES]
+    assert all(e.stream and e.openai for e in ENDPOINTS if e.stream_events)
     # a field never kept for replays is a field of what the endpoint answers
     for e in ENDPOINTS:
         if e.unkept_field is not None:
