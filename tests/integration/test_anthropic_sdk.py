@@ -227,3 +227,27 @@ async def test_a_rate_limit_is_a_rate_limit_error(server: Server) -> None:
     assert refused is not None, "three calls within a minute at rpm_limit=1 were all admitted"
     assert refused.status_code == 429 and int(refused.response.headers["retry-after"]) >= 1
     assert isinstance(refused.body, dict) and refused.body["error"]["type"] == "rate_limit_error"
+
+
+def test_a_stream_cut_upstream_ends_in_an_error_event_the_sdk_raises(server: Server) -> None:
+    r = server.native.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": "Cut",
+            "access_groups": [GROUP],
+            "deployments": [{"provider": "openai", "model": "cut", **PRICES}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    received: list[str] = []
+    with (
+        pytest.raises(anthropic.APIStatusError) as info,
+        server.client().messages.stream(model="Cut", max_tokens=100, messages=MSG) as stream,
+    ):
+        received.extend(stream.text_stream)
+    assert received, "the chunks before the cut reached the client"
+    assert isinstance(info.value.body, dict) and info.value.body["type"] == "error"
+    assert info.value.body["error"]["code"] == "upstream_error"
+    job = server.job(stream.response.headers["x-job-id"])
+    (call,) = job["calls"]
+    assert call["status"] == "failed" and call["completion_tokens"] > 0

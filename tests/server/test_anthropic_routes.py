@@ -13,7 +13,7 @@ import httpx
 import pytest
 from support import GROUP, TEAM, bearer, create_team, ledger, open_job
 
-from saas_litellm_models import AnthropicErrorResponse, AnthropicMessage
+from saas_litellm_models import MAX_MESSAGES, AnthropicErrorResponse, AnthropicMessage
 
 ADMIN_KEY = "adm-anthropic-routes-secret"
 ADMIN = bearer(ADMIN_KEY)
@@ -369,6 +369,8 @@ REFUSED: list[tuple[Any, int, str]] = [
     (_body(tool_choice={"type": "sometimes"}), 400, "invalid_request_error"),
     (_body(thinking={"type": "enabled", "budget_tokens": 1024}), 400, "invalid_request_error"),
     (_body(model="Nope"), 400, "invalid_request_error"),
+    # as many turns as allowed, plus a system prompt: one chat message too many
+    (_body(system="s", messages=MSG * MAX_MESSAGES), 400, "invalid_request_error"),
     (_body(model="Secret"), 403, "permission_error"),
 ]
 
@@ -456,7 +458,7 @@ async def test_another_teams_job_is_404_and_untouched(
     _error(await _messages(http, keys["key"], **{"X-Job-Id": "nope"}), 404, "not_found_error")
 
 
-async def test_a_closed_job_is_400_conflict(http: httpx.AsyncClient, keys: dict[str, str]) -> None:
+async def test_a_closed_job_is_409(http: httpx.AsyncClient, keys: dict[str, str]) -> None:
     job = await open_job(http, keys["key"])
     r = await http.post(
         f"/api/jobs/{job}/complete", json={"status": "failed"}, headers=bearer(keys["key"])
