@@ -78,6 +78,9 @@ class Wire:
             usage=response.usage,
         )
 
+    def answer(self, response: LLMCallResponse) -> ChatCompletion:
+        return self.completion(response)
+
     def render(self, response: LLMCallResponse) -> bytes:
         """The ``chat.completion`` body of ``response``."""
         return self.completion(response).model_dump_json().encode()

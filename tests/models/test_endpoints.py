@@ -8,6 +8,7 @@ import inspect
 
 from saas_litellm_models import endpoints
 from saas_litellm_models.endpoints import (
+    ANTHROPIC_MESSAGES,
     CREATE_AND_CALL_STREAM,
     ENDPOINTS,
     LIST_TEAMS,
@@ -34,7 +35,10 @@ def test_the_rows_keep_the_apis_conventions() -> None:
         LLM_CALL_STREAM,
         CREATE_AND_CALL_STREAM,
         OPENAI_CHAT_COMPLETIONS,
+        ANTHROPIC_MESSAGES,
     ]
+    # one wire format per surface
+    assert not any(e.openai and e.anthropic for e in ENDPOINTS)
     # a field never kept for replays is a field of what the endpoint answers
     for e in ENDPOINTS:
         if e.unkept_field is not None:
