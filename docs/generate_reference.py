@@ -70,7 +70,11 @@ def render() -> str:
         "## Endpoints",
         "",
     ]
-    auth = {"VirtualKey": "team virtual key", "AdminKey": "admin key"}
+    auth = {
+        "VirtualKey": "team virtual key",
+        "ApiKeyHeader": "team virtual key as `x-api-key`",
+        "AdminKey": "admin key",
+    }
     for path, operations in doc["paths"].items():
         for method, op in operations.items():
             out += [f"### `{method.upper()} {path}`", "", op["summary"] + ".", ""]

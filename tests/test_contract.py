@@ -57,6 +57,7 @@ SERVER_ONLY = {
     ("GET", "/v1/models"): "called by the openai SDK, not ours",
     ("POST", "/v1/chat/completions"): "called by the openai SDK, not ours",
     ("POST", "/v1/embeddings"): "called by the openai SDK, not ours",
+    ("POST", "/v1/messages"): "called by the anthropic SDK, not ours",
     ("POST", "/v1/responses"): "called by the openai SDK (its Responses API), not ours",
 }
 """Operations of the OpenAPI document that no SDK method calls, and why. (``/openapi.json``,
@@ -458,7 +459,7 @@ def test_endpoint_matches_the_operation(endpoint: Endpoint[Any], openapi: dict[s
 
     # response
     content = _success(operation)
-    if endpoint.openai:
+    if endpoint.openai or endpoint.anthropic:
         assert endpoint.response is not None
         assert _ref_name(content["application/json"]["schema"]) == endpoint.response.__name__
     elif endpoint.stream:

@@ -70,6 +70,7 @@ SNIPPET_DOCS = [
     "docs/guide.md",
     "docs/structured_outputs.md",
     "docs/openai.md",
+    "docs/anthropic.md",
     "docs/webhooks.md",
 ]
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)

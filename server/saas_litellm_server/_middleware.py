@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._logging import current_request_id
 from ._loopback import host_name, is_loopback
-from ._responses import error_response, openai_path
+from ._responses import error_response, error_surface
 from .errors import RequestTooLarge
 from .store import track_writes
 
@@ -84,7 +84,7 @@ class RequestContextMiddleware:
                 "loopback name (localhost, 127.0.0.1, [::1]); set SAAS_LITELLM_ADMIN_KEY to "
                 "serve other names",
                 421,
-                openai=openai_path(scope["path"]),
+                surface=error_surface(scope["path"]),
             )
             await response(scope, receive, send_with_id)
             return
@@ -98,7 +98,7 @@ class RequestContextMiddleware:
                 f"the body is {length} bytes; the limit is {limit}",
                 413,
                 headers={"Connection": "close"},
-                openai=openai_path(scope["path"]),
+                surface=error_surface(scope["path"]),
             )
             await response(scope, receive, send)
             return

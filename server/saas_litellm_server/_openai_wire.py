@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -78,6 +78,9 @@ class Wire:
             usage=response.usage,
         )
 
+    def answer(self, response: LLMCallResponse) -> ChatCompletion:
+        return self.completion(response)
+
     def render(self, response: LLMCallResponse) -> bytes:
         """The ``chat.completion`` body of ``response``."""
         return self.completion(response).model_dump_json().encode()
@@ -127,10 +130,6 @@ class Wire:
             )
         )
         return out + _data(error)
-
-    def stream_encode(self) -> Callable[[BaseModel, int], bytes]:
-        """What writes this request's stream: :meth:`encode` (it keeps no state)."""
-        return self.encode
 
     def render_stream(self, events: Sequence[_Event]) -> bytes:
         """The whole stream of ``events``, as :meth:`encode` sends it."""

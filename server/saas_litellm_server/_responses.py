@@ -3,28 +3,41 @@
 Used by the routes, the middleware and the app's exception handlers alike (the one place that
 writes an ``ErrorResponse``). Under ``/v1`` (the OpenAI-compatible surface) errors take OpenAI's
 shape instead, ``{"error": {"message", "type", "param", "code"}}`` with the native error type as
-``code`` and the native status, so that the openai SDK raises its own typed errors.
+``code`` and the native status, so that the openai SDK raises its own typed errors; under
+``/v1/messages`` (Anthropic's Messages API) they take Anthropic's, ``{"type": "error", "error":
+{"type", "message"}}``, with the statuses the anthropic SDK maps to its errors
+(:data:`ANTHROPIC_ERROR_TYPES`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from saas_litellm_models import ErrorDetail, ErrorResponse, OpenAIErrorBody, OpenAIErrorResponse
+from saas_litellm_models import (
+    AnthropicError,
+    AnthropicErrorResponse,
+    ErrorDetail,
+    ErrorResponse,
+    OpenAIErrorBody,
+    OpenAIErrorResponse,
+)
 
 from .errors import APIError
 
 __all__ = [
+    "ANTHROPIC_ERROR_TYPES",
     "OPENAI_ERROR_TYPES",
     "SHOULD_RETRY",
+    "Surface",
+    "anthropic_error",
     "api_error_response",
     "error_response",
+    "error_surface",
     "json_response",
-    "openai_path",
     "request_id",
     "should_retry",
 ]
@@ -47,6 +60,33 @@ OPENAI_ERROR_TYPES = {
 """OpenAI's ``type`` for each native error type; any other (upstream, internal, unavailable)
 is ``api_error``."""
 
+ANTHROPIC_ERROR_TYPES = {
+    "invalid_request": "invalid_request_error",
+    "model_mode_mismatch": "invalid_request_error",
+    "validation_error": "invalid_request_error",
+    "request_too_large": "request_too_large",
+    "unsupported_media_type": "invalid_request_error",
+    "conflict": "invalid_request_error",
+    "request_timeout": "invalid_request_error",
+    "not_found": "not_found_error",
+    "authentication_error": "authentication_error",
+    "permission_denied": "permission_error",
+    "insufficient_credits": "billing_error",
+    "job_budget_exceeded": "billing_error",
+    "rate_limited": "rate_limit_error",
+    "upstream_timeout": "timeout_error",
+    "service_unavailable": "overloaded_error",
+}
+"""Anthropic's ``type`` for each native error type; any other (upstream, internal) is
+``api_error``. The status stays ours, which the anthropic SDK maps to its own errors (400
+``BadRequestError``, 401 ``AuthenticationError``, 402 ``PaymentRequiredError``, 403, 404,
+429 ``RateLimitError``, 5xx ``InternalServerError``), but for a 422 (a body that does not
+validate), which Anthropic answers with 400 ``invalid_request_error``: 400 here too. No
+credit left is 402 ``billing_error``, as Anthropic's own billing errors are: not retried."""
+
+Surface = Literal["native", "openai", "anthropic"]
+"""Whose error shape a path answers in."""
+
 
 SHOULD_RETRY = "x-should-retry"
 """The header that tells a client whether to retry an error (the openai and anthropic SDKs
@@ -61,9 +101,25 @@ def should_retry(status_code: int) -> str:
     return "true" if status_code in (408, 429) or status_code >= 500 else "false"
 
 
-def openai_path(path: str) -> bool:
-    """Whether ``path`` is on the OpenAI-compatible surface (errors in OpenAI's shape)."""
-    return path == "/v1" or path.startswith("/v1/")
+def error_surface(path: str) -> Surface:
+    """Whose shape the errors of ``path`` take: Anthropic's under ``/v1/messages``, OpenAI's
+    elsewhere under ``/v1``, ours everywhere else."""
+    if path == "/v1/messages" or path.startswith("/v1/messages/"):
+        return "anthropic"
+    return "openai" if path == "/v1" or path.startswith("/v1/") else "native"
+
+
+def anthropic_error(error_type: str, message: str, request_id: str | None = None) -> bytes:
+    """The JSON of an error in Anthropic's shape (a response body, or an ``error`` event)."""
+    shaped = AnthropicErrorResponse(
+        error=AnthropicError(
+            type=ANTHROPIC_ERROR_TYPES.get(error_type, "api_error"),
+            message=message,
+            code=error_type,
+        ),
+        request_id=request_id,
+    )
+    return shaped.model_dump_json(exclude_none=True).encode()
 
 
 def request_id(request: Request) -> str:
@@ -83,13 +139,21 @@ def error_response(
     param: str | None = None,
     headers: dict[str, str] | None = None,
     details: dict[str, Any] | None = None,
-    openai: bool = False,
+    surface: Surface = "native",
 ) -> Response:
-    """The error body (``openai``: in OpenAI's shape, its extra details left out), with
-    ``x-should-retry`` (:func:`should_retry`)."""
+    """The error body (``surface``: in OpenAI's or Anthropic's shape, its extra details left
+    out), with ``x-should-retry`` (:func:`should_retry`)."""
     headers = {"X-Request-ID": request_id, **(headers or {})}
     headers.setdefault(SHOULD_RETRY, should_retry(status_code))
-    if openai:
+    if surface == "anthropic":
+        headers["request-id"] = request_id  # where the anthropic SDK looks for it
+        return Response(
+            anthropic_error(error_type, message, request_id),
+            status_code=400 if status_code == 422 else status_code,
+            media_type="application/json",
+            headers=headers,
+        )
+    if surface == "openai":
         shaped = OpenAIErrorResponse(
             error=OpenAIErrorBody(
                 message=message,
@@ -127,5 +191,5 @@ def api_error_response(request: Request, exc: APIError) -> Response:
         param=exc.param,
         headers=exc.headers,
         details=exc.details,
-        openai=openai_path(request.url.path),
+        surface=error_surface(request.url.path),
     )

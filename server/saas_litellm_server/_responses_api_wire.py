@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,7 @@ class ResponsesWire:
     request: ResponseCreateRequest
     hex: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: int = field(default_factory=lambda: int(time.time()))
+    _live: _StreamEncoder | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -169,7 +170,7 @@ class ResponsesWire:
         output.extend(self._function_call(i, c) for i, c in enumerate(tool_calls or ()))
         return output
 
-    def completion(self, response: LLMCallResponse) -> ResponseObject:
+    def answer(self, response: LLMCallResponse) -> ResponseObject:
         """The ``response`` object of a finished call."""
         answer = response.response
         output = self._output(answer.content, answer.tool_calls, answer.finish_reason)
@@ -178,16 +179,23 @@ class ResponsesWire:
         )
 
     def render(self, response: LLMCallResponse) -> bytes:
-        return self.completion(response).model_dump_json().encode()
+        return self.answer(response).model_dump_json().encode()
 
-    def stream_encode(self) -> Callable[[BaseModel, int], bytes]:
-        """A fresh encoder of this response's event stream (one per stream: it keeps state)."""
-        return _StreamEncoder(self).encode
+    def encode(self, event: BaseModel, sequence: int) -> bytes:
+        """The bytes of the Responses events one chat-call event makes, in the live stream
+        (``sequence`` counts from 1). The stream's state — sequence numbers, the text so far —
+        is this wire's: one wire writes one stream, and its first event starts it afresh."""
+        live = self._live
+        if sequence == 1 or live is None:
+            live = _StreamEncoder(self)
+            object.__setattr__(self, "_live", live)
+        return live.encode(event, sequence)
 
     def render_stream(self, events: Sequence[_Event]) -> bytes:
-        """The whole stream of ``events``, as a fresh :meth:`encoder` sends it."""
-        encode = self.stream_encode()
-        return b"".join(encode(e, i) for i, e in enumerate(events, start=1))
+        """The whole stream of ``events``, as :meth:`encode` sends it (with a fresh state:
+        rendering what is kept for a replay does not disturb the live stream)."""
+        encoder = _StreamEncoder(self)
+        return b"".join(encoder.encode(e, i) for i, e in enumerate(events, start=1))
 
 
 class _StreamEncoder:

@@ -32,14 +32,26 @@ from ._drain import RUNTIME_STATE
 from ._logging import install_log_scrubbing
 from ._metrics import Metrics, use
 from ._middleware import RequestContextMiddleware
-from ._responses import api_error_response, error_response, openai_path, request_id
+from ._responses import api_error_response, error_response, error_surface, request_id
 from ._runtime import Runtime
 from ._settings import Settings
 from ._timing import ServerTimingMiddleware
 from ._version import __version__
 from .dashboard import dashboard_routes
 from .errors import APIError, ServiceUnavailable
-from .routes import admin, audit, changes, control, credits, docs, jobs, keys, openai, webhooks
+from .routes import (
+    admin,
+    anthropic,
+    audit,
+    changes,
+    control,
+    credits,
+    docs,
+    jobs,
+    keys,
+    openai,
+    webhooks,
+)
 from .routes._operation import APIRequest, api_route
 from .routes.metrics import metrics_routes
 from .services.catalog import apply_config, ensure_builtin_alias, forget_config
@@ -77,16 +89,16 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
         message,
         503,
         headers={"Retry-After": "1"},
-        openai=openai_path(request.url.path),
+        surface=error_surface(request.url.path),
     )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    openai = openai_path(request.url.path)
+    surface = error_surface(request.url.path)
     if exc.status_code == 404:
         return error_response(
-            request_id(request), "not_found", _no_endpoint(request), 404, openai=openai
+            request_id(request), "not_found", _no_endpoint(request), 404, surface=surface
         )
     if exc.status_code == 405:
         return error_response(
@@ -95,10 +107,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             f"method {request.method} is not allowed here",
             405,
             headers=dict(exc.headers or {}),
-            openai=openai,
+            surface=surface,
         )
     return error_response(
-        request_id(request), "invalid_request", str(exc.detail), exc.status_code, openai=openai
+        request_id(request), "invalid_request", str(exc.detail), exc.status_code, surface=surface
     )
 
 
@@ -131,7 +143,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         "internal_error",
         f"internal error; quote request id {rid} when reporting it",
         500,
-        openai=openai_path(request.url.path),
+        surface=error_surface(request.url.path),
     )
 
 
@@ -279,6 +291,7 @@ def create_app(
             # The router tries routes in order: the hot path's first (a match is a regex each).
             *jobs.routes,
             *openai.routes,
+            *anthropic.routes,
             *admin.routes,
             *keys.routes,
             *changes.routes,

@@ -12,12 +12,16 @@ __all__ = ["CreditBalance", "JobTypeUsage", "OrganizationUsage", "TeamUsage", "U
 
 
 class UsageQuery(QueryModel):
-    """Query of ``GET /api/teams/{team_id}/usage``: a window over the jobs' creation times."""
+    """Query of ``GET /api/teams/{team_id}/usage``: a window over time — the jobs created in it
+    and the calls started in it (from daily rollups: see docs/operations.md, "A year of
+    calls")."""
 
     since: UtcTime | None = Field(
-        default=None, description="Only jobs created at or after this time."
+        default=None, description="Only jobs created, and calls started, at or after this time."
     )
-    until: UtcTime | None = Field(default=None, description="Only jobs created before this time.")
+    until: UtcTime | None = Field(
+        default=None, description="Only jobs created, and calls started, before this time."
+    )
 
 
 class CreditBalance(ResponseModel):

@@ -26,6 +26,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from saas_litellm_models import (
+    AnthropicMessage,
     AuditLog,
     AuditLogQuery,
     AutoRefillRequest,
@@ -57,6 +58,7 @@ from saas_litellm_models import (
     KeyRotation,
     LLMCallRequest,
     LLMCallResponse,
+    MessagesRequest,
     ModelAccessGroup,
     ModelAccessGroupCreateRequest,
     ModelAccessGroupList,
@@ -187,6 +189,9 @@ class Endpoint(Generic[_ResponseT]):
     openai: bool = False
     """On the OpenAI-compatible surface: errors in OpenAI's shape and, with ``stream``,
     streams of ``chat.completion.chunk``."""
+    anthropic: bool = False
+    """On Anthropic's surface: errors in Anthropic's shape and, with ``stream``, Anthropic's
+    Messages stream events."""
     replay_safe: bool = True
     """``False``: must not run twice and is not de-duplicated by the server, so the SDK
     retries it only after failures that prove it was never sent."""
@@ -669,6 +674,43 @@ OPENAI_EMBEDDINGS = Endpoint(
         "be an alias with mode `embedding`. `encoding_format: base64` answers each vector as "
         "base64 of little-endian float32 (the openai package's default). The answer is "
         "OpenAI's embeddings object plus `call_id`."
+    ),
+)
+
+ANTHROPIC_MESSAGES = Endpoint(
+    "POST",
+    "/v1/messages",
+    summary="Create a message (Anthropic's Messages API; streamed with `stream`)",
+    auth="team",
+    tag="anthropic",
+    response=AnthropicMessage,
+    body=MessagesRequest,
+    errors=(
+        (400, "invalid_request: an unknown model, a missing max_tokens, an unsupported block"),
+        (402, "insufficient_credits: the call's worst case does not fit the credits"),
+        (403, "permission_denied: the model is outside the team's access groups"),
+        (404, "not_found: no such job (X-Job-Id)"),
+        (409, "conflict: the job named by X-Job-Id is closed"),
+        (429, "rate_limited: the team's rate limit is reached; see Retry-After"),
+        (502, "upstream_error: every deployment of the model failed"),
+        (504, "upstream_timeout: the upstream did not answer in time"),
+    ),
+    stream=True,
+    idempotent=True,
+    keeps_own_response=True,
+    vary=("x-job-id", "x-job-type"),
+    names_job=True,
+    anthropic=True,
+    description=(
+        "The team's virtual key as `x-api-key` (as the anthropic SDK sends it) or "
+        "`Authorization: Bearer`; `anthropic-version` is accepted, not required. Translated to "
+        "a chat call upstream and bound to a job as `/v1/chat/completions` is (`X-Job-Id`, or a "
+        "single-call job of `X-Job-Type`, default `chat`). `stream: true` answers Anthropic's "
+        "events (`message_start`, `content_block_start`, `content_block_delta`, "
+        "`content_block_stop`, `message_delta`, `message_stop`; `error` on a failure). Errors "
+        'are Anthropic\'s `{type: "error", error: {type, message}}` with the native error type '
+        "as `code`; a body that does not validate is a 400, no credit left a 402 "
+        "`billing_error`."
     ),
 )
 
@@ -1710,6 +1752,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     OPENAI_CHAT_COMPLETIONS,
     OPENAI_RESPONSES,
     OPENAI_EMBEDDINGS,
+    ANTHROPIC_MESSAGES,
     CREATE_ORGANIZATION,
     CREATE_MODEL_ACCESS_GROUP,
     CREATE_MODEL_ALIAS,

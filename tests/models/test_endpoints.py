@@ -8,6 +8,7 @@ import inspect
 
 from saas_litellm_models import endpoints
 from saas_litellm_models.endpoints import (
+    ANTHROPIC_MESSAGES,
     CREATE_AND_CALL_STREAM,
     ENDPOINTS,
     LIST_TEAMS,
@@ -36,7 +37,10 @@ def test_the_rows_keep_the_apis_conventions() -> None:
         CREATE_AND_CALL_STREAM,
         OPENAI_CHAT_COMPLETIONS,
         OPENAI_RESPONSES,
+        ANTHROPIC_MESSAGES,
     ]
+    # one wire format per surface
+    assert not any(e.openai and e.anthropic for e in ENDPOINTS)
     # an OpenAI stream is chat.completion.chunks, or declares the events it sends instead
     assert [e for e in ENDPOINTS if e.stream_events] == [OPENAI_RESPONSES]
     assert all(e.stream and e.openai for e in ENDPOINTS if e.stream_events)

@@ -142,8 +142,7 @@ def test_a_stream_with_text_and_a_tool_call_and_its_replay_are_the_same_bytes() 
             tool_calls=[CALL],
         ),
     ]
-    encode = wire.stream_encode()
-    live = b"".join(encode(e, i) for i, e in enumerate(events, start=1))
+    live = b"".join(wire.encode(e, i) for i, e in enumerate(events, start=1))
     assert live == wire.render_stream(events)  # what an Idempotency-Key replays
     sent = _events(live)
     assert [e["sequence_number"] for e in sent] == list(range(len(sent)))

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from saas_litellm_models import JOB_ID_PATTERN
 from saas_litellm_models.endpoints import Auth
 
+from .._responses import error_surface
 from .._runtime import TeamContext
 from ..errors import AuthenticationFailed, PermissionDenied
 from ..services import auth, lockout
@@ -55,7 +56,14 @@ _LOCAL_DEV = Principal(actor="local-dev")
 
 async def _team(request: Request, token: str | None, job_id: str | None) -> TeamContext:
     if token is None:
-        raise AuthenticationFailed("this endpoint needs 'Authorization: Bearer <virtual key>'")
+        raise AuthenticationFailed(
+            "this endpoint needs 'Authorization: Bearer <virtual key>'"
+            + (
+                " or 'x-api-key: <virtual key>'"
+                if error_surface(request.url.path) == "anthropic"
+                else ""
+            )
+        )
     rt = runtime(request)
     team = await auth.team_for_key(
         rt, token, job_id=job_id if job_id and _UUID.match(job_id) else None

@@ -7,6 +7,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
+from .._responses import error_surface
 from .._runtime import Runtime
 from ..errors import (
     APIError,
@@ -36,10 +37,17 @@ def client_address(request: Request) -> str:
 
 
 def bearer(request: Request) -> str | None:
-    """The ``Authorization: Bearer`` token, ``None`` without the header."""
+    """The ``Authorization: Bearer`` token, ``None`` without the header. On Anthropic's
+    surface (``/v1/messages``) the key may come as ``x-api-key`` instead, as the anthropic
+    SDK sends it."""
     header = request.headers.get("authorization")
     if header is None:
-        return None
+        if error_surface(request.url.path) != "anthropic":
+            return None
+        key = request.headers.get("x-api-key", "").strip()
+        if len(key) > _MAX_TOKEN_CHARS:
+            raise AuthenticationFailed("invalid key")
+        return key or None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("the Authorization header must be 'Bearer <key>'")

@@ -11,8 +11,15 @@ from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
 from saas_litellm_models import (
+    AnthropicErrorResponse,
     ChatCompletionChunk,
+    ContentBlockDelta,
+    ContentBlockStart,
+    ContentBlockStop,
     ErrorResponse,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
     OpenAIErrorResponse,
     StreamChunk,
     StreamDone,
@@ -37,6 +44,16 @@ _403 = {
     "team_or_admin": "permission_denied: another team's virtual key",
 }
 _OPENAI_BODY = " (OpenAI's shape; `code` is our error type)"
+_ANTHROPIC_BODY = " (Anthropic's shape; `error.code` is our error type)"
+_ANTHROPIC_EVENTS = (
+    MessageStart,
+    ContentBlockStart,
+    ContentBlockDelta,
+    ContentBlockStop,
+    MessageDelta,
+    MessageStop,
+    AnthropicErrorResponse,
+)
 
 
 def _errors(op: Endpoint[Any], path_params: list[str]) -> dict[int, str]:
@@ -67,6 +84,8 @@ def _errors(op: Endpoint[Any], path_params: list[str]) -> dict[int, str]:
         add(422, "validation_error: the Idempotency-Key was used with another request")
     for status, text in op.errors:
         add(status, text)
+    if op.anthropic and 422 in reasons:  # Anthropic answers a body that does not validate 400
+        reasons.setdefault(400, []).extend(reasons.pop(422))
     out = {}
     for status, texts in reasons.items():
         kind = texts[0].split(":", 1)[0]
@@ -86,6 +105,9 @@ TAGS = {
     "signed as Standard Webhooks says, with their delivery log and redelivery. Admin key "
     "required.",
     "meta": "Liveness and readiness probes, for load balancers and orchestrators.",
+    "anthropic": "Anthropic's Messages API: point the anthropic SDK at the server's root URL "
+    "with the team's virtual key as its API key. Calls are bound to jobs and billed as on the "
+    "OpenAI-compatible surface. Errors take Anthropic's shape.",
     "openai": "OpenAI-compatible: point the openai SDK (or anything built on it) at `/v1` with "
     "the team's virtual key as its API key. Models are the team's aliases; calls are recorded "
     "in the job named by `X-Job-Id`, or in a single-call job of their own. Errors take "
@@ -126,16 +148,23 @@ def _schemas(operations: list[Endpoint[Any]]) -> tuple[dict[Any, Any], dict[str,
     if any(op.openai for op in operations):
         outputs |= {OpenAIErrorResponse, ChatCompletionChunk}
     outputs |= {event for op in operations for event in op.stream_events}
+    if any(op.anthropic for op in operations):
+        outputs |= set(_ANTHROPIC_EVENTS)
     pairs: list[tuple[type[BaseModel], Any]] = [(m, "validation") for m in inputs]
     pairs += [(m, "serialization") for m in outputs]
     refs, document = models_json_schema(pairs, ref_template=_REF)
     return refs, document.get("$defs", {})
 
 
-def _error(status: int, description: str, *, openai: bool = False) -> dict[str, Any]:
+def _error(
+    status: int, description: str, *, openai: bool = False, anthropic: bool = False
+) -> dict[str, Any]:
     body = "OpenAIErrorResponse" if openai else "ErrorResponse"
     if openai:
         description = description.split("; the body says")[0] + _OPENAI_BODY
+    if anthropic:
+        body = "AnthropicErrorResponse"
+        description = description.split("; the body says")[0] + _ANTHROPIC_BODY
     response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": _REF.format(model=body)}}},
@@ -258,6 +287,29 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
                 }
             },
         }
+    elif op.stream and op.anthropic:
+        assert op.response is not None
+        named = [refs[(m, "serialization")] for m in _ANTHROPIC_EVENTS]
+        content = {
+            "application/json": {"schema": refs[(op.response, "serialization")]},
+            "text/event-stream": {
+                "schema": {
+                    "description": "With `stream: true`: Anthropic's Messages events, each an "
+                    "`event: <type>` line and a `data:` line with the JSON of the event (the "
+                    "`error` event is an AnthropicErrorResponse).",
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string"},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {"oneOf": named},
+                        },
+                    },
+                    "required": ["event", "data"],
+                }
+            },
+        }
     elif op.stream:
         events = [refs[(m, "serialization")] for m in (StreamChunk, StreamDone, StreamErrorEvent)]
         content = {
@@ -288,14 +340,16 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
     }
     errors = _errors(op, re.findall(r"{(\w+)}", path))
     for status in sorted(errors):
-        responses[str(status)] = _error(status, errors[status], openai=op.openai)
+        responses[str(status)] = _error(
+            status, errors[status], openai=op.openai, anthropic=op.anthropic
+        )
     operation: dict[str, Any] = {
         "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": params,
         "responses": responses,
-        "security": _SECURITY[op.auth],
+        "security": _SECURITY[op.auth] + ([{"ApiKeyHeader": []}] if op.anthropic else []),
     }
     if op.description:
         operation["description"] = op.description
@@ -341,6 +395,13 @@ def build_openapi(routes: list[BaseRoute], *, version: str) -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "A team's virtual key (sk-…).",
+                },
+                "ApiKeyHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-api-key",
+                    "description": "A team's virtual key, as the anthropic SDK sends it "
+                    "(`/v1/messages` only).",
                 },
                 "AdminKey": {
                     "type": "http",
