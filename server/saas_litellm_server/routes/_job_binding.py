@@ -1,6 +1,6 @@
-"""How a call on the ``/v1`` surfaces (OpenAI's chat completions, Anthropic's messages) binds
-to a job: with ``X-Job-Id`` it is made in that open job, exactly as llm-call makes it
-(``services.calls``); without, it is a single-call job of its own (``services.shortcut``),
+"""How a call on the ``/v1`` surfaces (OpenAI's chat completions and responses, Anthropic's
+messages) binds to a job: with ``X-Job-Id`` it is made in that open job, exactly as llm-call
+makes it (``services.calls``); without, it is a single-call job of its own (``services.shortcut``),
 whose ``job_type`` is ``X-Job-Type``. Every answer names its job in ``X-Job-Id``. What differs
 between the surfaces is only how the answer is written: a :class:`CallWire`.
 """
@@ -37,7 +37,7 @@ _UUID = re.compile(JOB_ID_PATTERN)
 
 class CallWire(Protocol):
     """How one request's answer is written on its surface (``_openai_wire``,
-    ``_anthropic_wire``)."""
+    ``_responses_api_wire``, ``_anthropic_wire``)."""
 
     def answer(self, response: LLMCallResponse) -> BaseModel: ...
     def render(self, response: LLMCallResponse) -> bytes: ...
