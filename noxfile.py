@@ -1,4 +1,5 @@
-"""Developer tasks: ``nox -s lint typecheck tests`` (CI runs exactly that), ``nox -s demo``."""
+"""Developer tasks: ``nox -s lint typecheck tests clients`` (CI runs exactly that), ``nox -s demo``
+(and the sessions below)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,19 @@ def tests(session: nox.Session) -> None:
     # server allows 100. ``nox -s tests -- -n 0`` runs in one process (for pdb).
     workers = min(os.cpu_count() or 1, 4)
     session.run("pytest", "-n", str(workers), *session.posargs)
+
+
+CLIENTS = ["langchain-openai==1.8.1", "pydantic-ai-slim[openai,anthropic]==2.78.0"]
+"""The third-party clients ``nox -s clients`` drives, at the versions it was last run with."""
+
+
+@nox.session
+def clients(session: nox.Session) -> None:
+    """Third-party clients against a live server: LangChain's ``ChatOpenAI`` (Responses and chat
+    completions) and ``OpenAIEmbeddings``, pydantic-ai's OpenAI Responses and Anthropic models."""
+    session.install("-e", ".[server,test]", *CLIENTS)
+    workers = min(os.cpu_count() or 1, 4)
+    session.run("pytest", "-m", "clients", "-n", str(workers), "tests/clients", *session.posargs)
 
 
 @nox.session

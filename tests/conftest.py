@@ -16,6 +16,7 @@ Tests marked ``empty_database`` (those of the migrations themselves) start with 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -172,6 +173,19 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sqlite3.connect(path).close()
     assert not path.with_name(path.name + "-wal").exists()
     return path
+
+
+CLIENTS = Path(__file__).parent / "clients"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``tests/clients`` imports the third-party clients that only ``nox -s clients`` installs:
+    it is collected when the marker expression selects ``clients`` (``-m clients``), and not
+    otherwise (deselecting by marker alone would come after the modules are imported)."""
+    if collection_path == CLIENTS:
+        markexpr = re.sub(r"\bnot\s+clients\b", "", config.option.markexpr or "")
+        return None if re.search(r"\bclients\b", markexpr) else True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

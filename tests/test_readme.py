@@ -16,7 +16,7 @@ def test_readme_opens_with_the_demo_and_test_commands() -> None:
     assert lines.index("```sh") <= 3
     assert len(block) == 2
     assert block[0].split("#")[0].strip().endswith("nox -s demo")
-    assert block[1].split("#")[0].strip().endswith("nox -s lint typecheck tests")
+    assert block[1].split("#")[0].strip().endswith("nox -s lint typecheck tests clients")
     ci = (ROOT / ".ci" / "run").read_text()
     pattern = re.search(r"grep -m 1 -E '([^']+)' README.md", ci)
     assert pattern is not None
