@@ -6,6 +6,8 @@ jobs, and the credits moved by the job rules."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +22,12 @@ from saas_litellm_server import Settings, create_app
 
 MSG: list[MessageParam] = [{"role": "user", "content": "Say hello"}]
 PRICES = {"input_cost_per_million": 1.0, "output_cost_per_million": 2.0}
-ALIASES = {"Echo": ("openai", "echo"), "Tools": ("openai", "tools"), "Mock": ("mock", "mock")}
+ALIASES = {
+    "Echo": ("openai", "echo"),
+    "Tools": ("openai", "tools"),
+    "Mock": ("mock", "mock"),
+    "Slow": ("openai", "slow-0.3"),
+}
 WEATHER: ToolParam = {
     "name": "get_weather",
     "description": "The weather in a city",
@@ -251,3 +258,29 @@ def test_a_stream_cut_upstream_ends_in_an_error_event_the_sdk_raises(server: Ser
     job = server.job(stream.response.headers["x-job-id"])
     (call,) = job["calls"]
     assert call["status"] == "failed" and call["completion_tokens"] > 0
+
+
+async def test_leaving_a_stream_after_content_is_charged_and_cancels_the_upstream(
+    server: Server, upstream: str
+) -> None:
+    """What billing settles about cut streams holds here too: a client that leaves after the
+    first text is charged for what reached it, and the upstream request is cancelled."""
+    async with (
+        server.async_client() as client,
+        client.messages.stream(model="Slow", max_tokens=100, messages=MSG) as stream,
+    ):
+        job_id = stream.response.headers["x-job-id"]
+        async for _ in stream.text_stream:
+            break  # the user closes the tab after the first words
+    deadline = time.monotonic() + 10
+    while server.job(job_id)["status"] == "in_progress" and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    job = server.job(job_id)
+    assert job["status"] == "completed" and job["calls"][0]["status"] == "cancelled"
+    assert job["calls"][0]["error_type"] == "client_disconnected"
+    assert server.credits() == (99, 0)  # what reached the client is paid for
+    while time.monotonic() < deadline:
+        if httpx.get(f"{upstream}/_stub/requests").json()[-1]["ended"] == "cancelled":
+            break
+        await asyncio.sleep(0.02)
+    assert httpx.get(f"{upstream}/_stub/requests").json()[-1]["ended"] == "cancelled"

@@ -129,6 +129,31 @@ async def test_an_upstream_echoing_an_odd_key_and_internal_hosts_reaches_no_team
             seen.append(r.text)
         detail = await http.get(f"/api/jobs/{job}", headers=bearer(key))
         seen.append(detail.text)
+        # every surface a team calls: OpenAI's chat, Responses and embeddings, Anthropic's
+        r = await http.post(
+            "/api/model-aliases/create",
+            headers=bearer(admin_key),
+            json={
+                "model_alias": "OddEmbed",
+                "mode": "embedding",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "error-401"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        said = [{"role": "user", "content": "x"}]
+        for path, body in (
+            ("/v1/chat/completions", {"model": "Odd", "messages": said}),
+            ("/v1/chat/completions", {"model": "Odd", "messages": said, "stream": True}),
+            ("/v1/responses", {"model": "Odd", "input": "x"}),
+            ("/v1/responses", {"model": "Odd", "input": "x", "stream": True}),
+            ("/v1/messages", {"model": "Odd", "max_tokens": 16, "messages": said}),
+            ("/v1/messages", {"model": "Odd", "max_tokens": 16, "messages": said, "stream": True}),
+            ("/v1/embeddings", {"model": "OddEmbed", "input": "x"}),
+        ):
+            r = await http.post(path, headers=bearer(key), json=body)
+            assert r.status_code >= 400 or "error" in r.text or "failed" in r.text, (path, r.text)
+            seen.append(r.text)
     calls_seen = detail.json()["calls"]
     assert len(calls_seen) == 2 and all(c["status"] == "failed" for c in calls_seen)
     assert all("Incorrect API key provided" in c["error_message"] for c in calls_seen)
