@@ -372,6 +372,38 @@ async def test_a_closed_or_unknown_job_is_refused(http: httpx.AsyncClient, key: 
     _openai_error(await _v1(http, key, **{"X-Job-Id": "not-a-job"}), 404, "not_found")
 
 
+async def test_an_embedding_alias_outside_the_teams_groups_is_refused(
+    http: httpx.AsyncClient, key: str
+) -> None:
+    """The access groups hold for embeddings as for chat: an alias of a group the team lacks
+    is refused on both endpoints, and nothing is charged or recorded."""
+    r = await http.post(
+        "/api/model-access-groups/create", json={"group_name": "elsewhere"}, headers=ADMIN
+    )
+    assert r.status_code == 201, r.text
+    hidden = {**EMBED, "model_alias": "HiddenEmbed", "access_groups": ["elsewhere"]}
+    r = await http.post("/api/model-aliases/create", json=hidden, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    before = await ledger(http, key)
+    body = {"model": "HiddenEmbed", "input": "x"}
+    _openai_error(await _v1(http, key, body), 403, "permission_denied")
+    job_id = await open_job(http, key)
+    _native_error(await _native(http, key, job_id, body), 403, "permission_denied")
+    detail = (await http.get(f"/api/jobs/{job_id}", headers=bearer(key))).json()
+    assert detail["calls"] == []
+    r = await http.post(
+        f"/api/jobs/{job_id}/complete", json={"status": "failed"}, headers=bearer(key)
+    )
+    assert r.status_code == 200, r.text
+    after = await ledger(http, key)
+    assert after["balance"] == before["balance"]
+
+    def calls(state: dict[str, Any]) -> int:
+        return sum(row["calls"] for row in state["usage"]["by_job_type"])
+
+    assert calls(after) == calls(before)
+
+
 # -- what is refused -----------------------------------------------------------------------
 
 HOSTILE: list[tuple[str, Any, int, str]] = [
