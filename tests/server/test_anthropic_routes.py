@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support import GROUP, TEAM, bearer, create_team, ledger, open_job
+from prometheus_client.parser import text_string_to_metric_families
+from support import GROUP, TEAM, app_client, bearer, create_team, ledger, open_job
 
 from saas_litellm_models import MAX_MESSAGES, AnthropicErrorResponse, AnthropicMessage
+from saas_litellm_server import Settings
 
 ADMIN_KEY = "adm-anthropic-routes-secret"
 ADMIN = bearer(ADMIN_KEY)
@@ -551,3 +553,29 @@ async def test_an_idempotency_key_replays_and_runs_once(
 async def test_server_timing_is_sent(http: httpx.AsyncClient, keys: dict[str, str]) -> None:
     r = await _messages(http, keys["key"])
     assert "upstream" in r.headers["server-timing"]
+
+
+async def test_metrics_count_messages_requests_and_their_calls(database_url: str) -> None:
+    settings = Settings(database_url=database_url, metrics=True, _env_file=None)  # type: ignore[call-arg]
+    async with app_client(settings) as (_, http):
+        key = await create_team(http, credits=10)
+        before = (await http.get("/metrics")).text
+        for stream in (False, True):
+            body = {"model": "default", "max_tokens": 50, "messages": MSG, "stream": stream}
+            assert (await _messages(http, key, body)).status_code == 200
+        after = (await http.get("/metrics")).text
+
+    def count(text: str, name: str, **labels: str) -> float:
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    def moved(name: str, **labels: str) -> float:
+        return count(after, name, **labels) - count(before, name, **labels)
+
+    route = {"route": "/v1/messages", "method": "POST", "status": "200"}
+    assert moved("saas_litellm_requests_total", **route) == 2
+    assert moved("saas_litellm_llm_calls_total", alias="default", status="success") == 2

@@ -425,3 +425,41 @@ async def test_the_single_call_shortcuts_bill_by_the_teams_mode(http: httpx.Asyn
     assert r.json()["error"]["code"] == "insufficient_credits"
     balance = await _balance(http, key)
     assert (balance["credits_remaining"], balance["credits_reserved"]) == (994, 0)
+
+
+PRICED_EMBED = {
+    **PRICED,
+    "model_alias": "PricedEmbed",
+    "mode": "embedding",
+}
+SURFACES: dict[str, dict[str, Any]] = {
+    "/v1/chat/completions": {"model": "Priced", "messages": HI, "max_tokens": 50},
+    "/v1/responses": {"model": "Priced", "input": "Hi", "max_output_tokens": 50},
+    "/v1/messages": {"model": "Priced", "messages": HI, "max_tokens": 50},
+    "/v1/embeddings": {"model": "PricedEmbed", "input": "Hi"},
+}
+
+
+@pytest.mark.parametrize("path", SURFACES)
+async def test_consumption_usd_bills_every_surface_by_its_calls_client_cost(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    """A call through OpenAI's chat, Responses or embeddings API or Anthropic's Messages API is
+    a single-call job charged what its recorded tokens cost at the deployment's prices, with
+    the markup, at the team's credits per dollar, rounded up once."""
+    key = await _team(http, **USD)
+    r = await http.post("/api/model-aliases/create", json=PRICED_EMBED)
+    assert r.status_code == 201, r.text
+    r = await http.post(path, json=SURFACES[path], headers=bearer(key))
+    assert r.status_code == 200, r.text
+    detail = (await http.get(f"/api/jobs/{r.headers['x-job-id']}", headers=bearer(key))).json()
+    (call,) = detail["calls"]
+    provider_micros = call["prompt_tokens"] * 10_000 + call["completion_tokens"] * 20_000
+    client_micros = 2 * provider_micros  # 100 % markup
+    assert round(call["client_cost_usd"] * 1_000_000) == client_micros > 0
+    credits = -(-client_micros * 100 // 1_000_000)  # 100 credits per dollar, rounded up
+    assert detail["status"] == "completed"
+    assert detail["costs"]["credits_charged"] == credits
+    balance = await _balance(http, key)
+    assert (balance["credits_used"], balance["credits_reserved"]) == (credits, 0)
+    await _check_ledger(http, key)
