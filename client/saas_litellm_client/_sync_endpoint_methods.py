@@ -256,7 +256,8 @@ class SyncTeamEndpoints(_SyncBaseClient):
         **options: Unpack[RequestOptions],
     ) -> TeamUsage:
         """Usage analytics of this team, one row per job type: jobs, completed, failed, calls,
-        tokens, cost and credits; optionally only for jobs created in ``[since, until)``.
+        tokens, cost and credits; optionally only for the jobs created and the calls started
+        in ``[since, until)``.
         """
         return self._request(
             endpoints.GET_TEAM_USAGE,
@@ -754,8 +755,8 @@ class SyncAdminEndpoints(_SyncBaseClient):
         until: datetime | None = None,
         **options: Unpack[RequestOptions],
     ) -> OrganizationUsage:
-        """Usage analytics over all the organization's teams, one row per job type (jobs
-        created in ``[since, until)`` when given).
+        """Usage analytics over all the organization's teams, one row per job type (when
+        given, the jobs created and the calls started in ``[since, until)``).
         """
         return self._request(
             endpoints.GET_ORGANIZATION_USAGE,
@@ -984,8 +985,8 @@ class SyncAdminEndpoints(_SyncBaseClient):
         until: datetime | None = None,
         **options: Unpack[RequestOptions],
     ) -> TeamUsage:
-        """Usage analytics of any team, one row per job type (jobs created in
-        ``[since, until)`` when given).
+        """Usage analytics of any team, one row per job type (when given, the jobs created
+        and the calls started in ``[since, until)``).
         """
         return self._request(
             endpoints.GET_TEAM_USAGE,

@@ -1374,15 +1374,15 @@ GET_ORGANIZATION_USAGE = Endpoint(
     tag="admin",
     response=OrganizationUsage,
     query=UsageQuery,
-    description="Over the jobs of all the organization's teams.",
+    description="Over the jobs and calls of all the organization's teams.",
     sdk=_sdk(
         SDKMethod(
             "admin",
             "get_organization_usage",
             positional=("organization_id",),
             doc="""
-            Usage analytics over all the organization's teams, one row per job type (jobs
-            created in ``[since, until)`` when given).
+            Usage analytics over all the organization's teams, one row per job type (when
+            given, the jobs created and the calls started in ``[since, until)``).
             """,
         ),
     ),
@@ -1655,7 +1655,8 @@ GET_TEAM_USAGE = Endpoint(
             bind=("team_id",),
             doc="""
             Usage analytics of this team, one row per job type: jobs, completed, failed, calls,
-            tokens, cost and credits; optionally only for jobs created in ``[since, until)``.
+            tokens, cost and credits; optionally only for the jobs created and the calls started
+            in ``[since, until)``.
             """,
         ),
         SDKMethod(
@@ -1663,8 +1664,8 @@ GET_TEAM_USAGE = Endpoint(
             "get_team_usage",
             positional=("team_id",),
             doc="""
-            Usage analytics of any team, one row per job type (jobs created in
-            ``[since, until)`` when given).
+            Usage analytics of any team, one row per job type (when given, the jobs created
+            and the calls started in ``[since, until)``).
             """,
         ),
     ),
