@@ -121,6 +121,33 @@ async def create_team(
     return key
 
 
+async def create_alias(
+    http: httpx.AsyncClient,
+    name: str,
+    group: str = GROUP,
+    *,
+    admin: dict[str, str] | None = None,
+    **prices: float,
+) -> None:
+    """Create ``group`` if needed, then the alias ``name`` in it with one mock deployment
+    (model ``name.lower()``, priced by ``prices`` when given)."""
+    headers = admin or {}
+    r = await http.post(
+        "/api/model-access-groups/create", json={"group_name": group}, headers=headers
+    )
+    assert r.status_code in (201, 409), r.text
+    r = await http.post(
+        "/api/model-aliases/create",
+        json={
+            "model_alias": name,
+            "access_groups": [group],
+            "deployments": [{"provider": "mock", "model": name.lower(), **prices}],
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+
+
 async def ledger(http: httpx.AsyncClient, key: str, team_id: str = TEAM) -> dict[str, Any]:
     """Everything a request could have changed for a team: balance and usage per job type."""
     balance = await http.get("/api/credits/balance", headers=bearer(key))

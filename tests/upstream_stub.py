@@ -165,18 +165,7 @@ async def completions(request: Request) -> Response:
     model = str(body.get("model", ""))
     if model.startswith("error-"):
         entry["ended"] = "finished"
-        status = int(model.removeprefix("error-"))
-        return JSONResponse(
-            {
-                "error": {
-                    "message": f"stub failure {status} at http://10.0.0.1/v1 "
-                    "with key sk-upstreamsecret123; Incorrect API key provided: "
-                    f"{_sent_key(request)}. Proxy at 10.1.2.3:4000 (upstream.internal:4000)",
-                    "type": "stub",
-                }
-            },
-            status_code=status,
-        )
+        return _error(int(model.removeprefix("error-")), request)
     if model.startswith("sleep-"):
         await asyncio.sleep(float(model.removeprefix("sleep-")))
     if model == "hang":

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support import GROUP, TEAM, app_client, bearer, create_team, ledger, open_job
+from support import GROUP, TEAM, app_client, bearer, create_alias, create_team, ledger, open_job
 
 from saas_litellm_models import MAX_MESSAGES, AnthropicErrorResponse, AnthropicMessage
 from saas_litellm_server import Settings
@@ -37,28 +37,11 @@ def admin_key() -> str:
     return ADMIN_KEY
 
 
-async def _alias(http: httpx.AsyncClient, name: str, group: str) -> None:
-    r = await http.post(
-        "/api/model-access-groups/create", json={"group_name": group}, headers=ADMIN
-    )
-    assert r.status_code in (201, 409), r.text
-    r = await http.post(
-        "/api/model-aliases/create",
-        json={
-            "model_alias": name,
-            "access_groups": [group],
-            "deployments": [{"provider": "mock", "model": name.lower()}],
-        },
-        headers=ADMIN,
-    )
-    assert r.status_code == 201, r.text
-
-
 async def _keys(http: httpx.AsyncClient, credits: int = 5, **team: Any) -> dict[str, str]:
     key = await create_team(http, credits=credits, admin=ADMIN, **team)
     other = await create_team(http, team_id=OTHER, credits=5, groups=("other",), admin=ADMIN)
-    await _alias(http, "Chat", GROUP)
-    await _alias(http, "Secret", "other")
+    await create_alias(http, "Chat", GROUP, admin=ADMIN)
+    await create_alias(http, "Secret", "other", admin=ADMIN)
     return {"key": key, "other": other}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import GROUP, TEAM, bearer, create_team, ledger, open_job
+from support import GROUP, TEAM, bearer, create_alias, create_team, ledger, open_job
 
 from saas_litellm_models import ChatCompletion, ChatCompletionChunk, OpenAIErrorResponse
 
@@ -25,30 +25,13 @@ def admin_key() -> str:
     return ADMIN_KEY
 
 
-async def _alias(http: httpx.AsyncClient, name: str, group: str) -> None:
-    r = await http.post(
-        "/api/model-access-groups/create", json={"group_name": group}, headers=ADMIN
-    )
-    assert r.status_code in (201, 409), r.text
-    r = await http.post(
-        "/api/model-aliases/create",
-        json={
-            "model_alias": name,
-            "access_groups": [group],
-            "deployments": [{"provider": "mock", "model": name.lower()}],
-        },
-        headers=ADMIN,
-    )
-    assert r.status_code == 201, r.text
-
-
 @pytest.fixture
 async def keys(http: httpx.AsyncClient) -> dict[str, str]:
     """Two teams: ours (group ``gpt-models``: alias ``Chat``) and another (``Secret``)."""
     key = await create_team(http, credits=5, admin=ADMIN)
     other = await create_team(http, team_id=OTHER, credits=5, groups=("other",), admin=ADMIN)
-    await _alias(http, "Chat", GROUP)
-    await _alias(http, "Secret", "other")
+    await create_alias(http, "Chat", GROUP, admin=ADMIN)
+    await create_alias(http, "Secret", "other", admin=ADMIN)
     return {"key": key, "other": other}
 
 

@@ -16,13 +16,14 @@ from openai.types.responses import Response as SDKResponse
 from openai.types.responses import ResponseStreamEvent as SDKStreamEvent
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import TypeAdapter
-from support import GROUP, TEAM, app_client, bearer, create_team, ledger, open_job
+from support import GROUP, TEAM, app_client, bearer, create_alias, create_team, ledger, open_job
 
 from saas_litellm_models import OpenAIErrorResponse, ResponseObject
 from saas_litellm_server import Settings
 
 ADMIN_KEY = "adm-responses-secret"
 ADMIN = bearer(ADMIN_KEY)
+PRICES = {"input_cost_per_million": 1.0, "output_cost_per_million": 2.0}
 OTHER = "other-team"
 CITY = {
     "type": "object",
@@ -44,36 +45,12 @@ def admin_key() -> str:
     return ADMIN_KEY
 
 
-async def _alias(http: httpx.AsyncClient, name: str, group: str) -> None:
-    r = await http.post(
-        "/api/model-access-groups/create", json={"group_name": group}, headers=ADMIN
-    )
-    assert r.status_code in (201, 409), r.text
-    r = await http.post(
-        "/api/model-aliases/create",
-        json={
-            "model_alias": name,
-            "access_groups": [group],
-            "deployments": [
-                {
-                    "provider": "mock",
-                    "model": name.lower(),
-                    "input_cost_per_million": 1.0,
-                    "output_cost_per_million": 2.0,
-                }
-            ],
-        },
-        headers=ADMIN,
-    )
-    assert r.status_code == 201, r.text
-
-
 async def _setup(http: httpx.AsyncClient, credits: int = 5, **budget: Any) -> dict[str, str]:
     """Two teams: ours (alias ``Chat``) and another (``Secret``, in a group we lack)."""
     key = await create_team(http, credits=credits, admin=ADMIN, **budget)
     other = await create_team(http, team_id=OTHER, credits=5, groups=("other",), admin=ADMIN)
-    await _alias(http, "Chat", GROUP)
-    await _alias(http, "Secret", "other")
+    await create_alias(http, "Chat", GROUP, admin=ADMIN, **PRICES)
+    await create_alias(http, "Secret", "other", admin=ADMIN, **PRICES)
     return {"key": key, "other": other}
 
 

@@ -18,8 +18,8 @@ import contextlib
 import json
 import math
 import urllib.request
-from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -112,6 +112,9 @@ async def _sse_data(body: aiohttp.StreamReader) -> AsyncGenerator[str, None]:
             field, _, value = line.partition(":")
             if field == "data":
                 data.append(value[1:] if value.startswith(" ") else value)
+
+
+_T = TypeVar("_T")
 
 
 class OpenAIProvider:
@@ -251,7 +254,11 @@ class OpenAIProvider:
             ),
         )
 
-    async def complete(self, request: ProviderRequest) -> ProviderResult:
+    async def _answer(
+        self, request: ProviderRequest, read: Callable[[ProviderRequest, Any], _T]
+    ) -> _T:
+        """POST ``request`` (not streamed) and ``read`` its JSON answer; a transport failure,
+        an error status or a malformed answer as :class:`ProviderError`."""
         try:
             async with self._post(request, stream=False) as response:
                 body = await response.read()
@@ -260,24 +267,17 @@ class OpenAIProvider:
         if response.status >= 400:
             raise self._status_error(request, response.status, body)
         try:
-            return _result(request, from_json(body))
+            return read(request, from_json(body))
         except _MALFORMED:
             raise ProviderError("server", "the upstream sent a malformed response") from None
+
+    async def complete(self, request: ProviderRequest) -> ProviderResult:
+        return await self._answer(request, _result)
 
     async def embed(self, request: ProviderRequest) -> EmbeddingResult:
         """``POST {base}/embeddings`` with the texts; the vectors always asked for as floats
         (the server encodes them as its client asked)."""
-        try:
-            async with self._post(request, stream=False) as response:
-                body = await response.read()
-        except _TRANSPORT as exc:
-            raise self._transport_error(exc, request.timeout) from None
-        if response.status >= 400:
-            raise self._status_error(request, response.status, body)
-        try:
-            return _embeddings(request, from_json(body))
-        except _MALFORMED:
-            raise ProviderError("server", "the upstream sent a malformed response") from None
+        return await self._answer(request, _embeddings)
 
     async def stream(self, request: ProviderRequest) -> AsyncGenerator[StreamDelta, None]:
         text: list[str] = []

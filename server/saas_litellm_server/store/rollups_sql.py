@@ -19,7 +19,15 @@ import datetime as dt
 
 from ._database import Database
 
-__all__ = ["BATCH", "add_late_credits", "roll_up", "roll_up_calls", "roll_up_jobs"]
+__all__ = [
+    "BATCH",
+    "SUMS",
+    "add_late_credits",
+    "day_sql",
+    "roll_up",
+    "roll_up_calls",
+    "roll_up_jobs",
+]
 
 BATCH = 5000
 """Rows one transaction rolls up."""
@@ -46,25 +54,21 @@ def _call_sums(prefix: str) -> str:
     )
 
 
-_CALL_COLUMNS = (
-    "day, team_id, organization_id, job_type, model_alias, calls, successes, failures, "
-    "prompt_tokens, completion_tokens, total_tokens, provider_cost_micros, client_cost_micros"
+SUMS = (
+    "calls",
+    "successes",
+    "failures",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "provider_cost_micros",
+    "client_cost_micros",
 )
+"""The sums of a ``call_rollups`` row (after its key)."""
+_CALL_COLUMNS = "day, team_id, organization_id, job_type, model_alias, " + ", ".join(SUMS)
 _CALL_ADD = (
     " ON CONFLICT (day, team_id, organization_id, job_type, model_alias) DO UPDATE SET "
-    + ", ".join(
-        f"{c} = call_rollups.{c} + excluded.{c}"
-        for c in (
-            "calls",
-            "successes",
-            "failures",
-            "prompt_tokens",
-            "completion_tokens",
-            "total_tokens",
-            "provider_cost_micros",
-            "client_cost_micros",
-        )
-    )
+    + ", ".join(f"{c} = call_rollups.{c} + excluded.{c}" for c in SUMS)
 )
 _JOB_COLUMNS = "day, team_id, organization_id, job_type, jobs, completed, failed, credits"
 _JOB_ADD = (

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from .._money import usd
 from ._database import Database, Row
 from .jobs_sql import JobRow
+from .rollups_sql import SUMS
 from .schema import call_rollups, calls, job_rollups, jobs, organizations, teams
 
 __all__ = [
@@ -142,20 +143,51 @@ def _range(column: Any, lo: dt.datetime | None, hi: dt.datetime | None) -> list[
     return where
 
 
-_SUMS = (
-    "calls",
-    "successes",
-    "failures",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "provider_cost_micros",
-    "client_cost_micros",
-)
-
-
 def _if(condition: Any) -> Any:
     return sa.case((condition, _ONE), else_=_ZERO)
+
+
+def _scoped(query: Any, team: Any, organization: Any, scope: _Scope) -> Any:
+    """``query`` narrowed to one team or one organization (its columns ``team`` and
+    ``organization``)."""
+    if scope.team_id is not None:
+        query = query.where(team == scope.team_id)
+    if scope.organization_id is not None:
+        query = query.where(organization == scope.organization_id)
+    return query
+
+
+@dataclass(frozen=True)
+class _Scope:
+    team_id: str | None = None
+    organization_id: str | None = None
+
+
+def _rolled_and_raw(
+    name: str,
+    rolled: Any,
+    day: Any,
+    raw: Any,
+    created_at: Any,
+    rolled_up: Any,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Any:
+    """The rows of ``[since, until)``: ``rolled`` (a rollup's, by its ``day``) for its whole
+    days, ``raw`` (the same columns from the raw rows) not rolled up yet in those days, and
+    ``raw`` of the parts of days at its ends. One statement reads them all, so a concurrent
+    roll-up (which moves rows from raw to rolled up in one transaction) never shows twice."""
+    window = _Window.of(since, until)
+    parts = []
+    if window.whole:
+        parts += [
+            rolled.where(*window.days(day)),
+            raw.where(~rolled_up, *_range(created_at, window.first, window.end)),
+        ]
+    parts += [raw.where(*_range(created_at, lo, hi)) for lo, hi in window.edges]
+    if not parts:
+        parts.append(rolled.where(sa.false()))
+    return sa.union_all(*parts).subquery(name)
 
 
 def _calls(
@@ -167,58 +199,43 @@ def _calls(
     until: dt.datetime | None = None,
 ) -> Any:
     """Every ended call of the window, as rows of (day, team, organization, job type, model
-    alias, sums): the rollups of its whole days, their calls not rolled up yet, and the raw
-    calls of the parts of days at its ends. One statement reads them all, so a concurrent
-    roll-up (which moves calls from raw to rolled up in one transaction) never shows twice."""
-    window = _Window.of(since, until)
-    r = call_rollups.c
+    alias, sums)."""
+    scope = _Scope(team_id, organization_id)
+    r, c = call_rollups.c, calls.c
     rolled = sa.select(
-        r.day, r.team_id, r.organization_id, r.job_type, r.model_alias, *(r[c] for c in _SUMS)
-    ).where(*window.days(r.day))
-    if team_id is not None:
-        rolled = rolled.where(r.team_id == team_id)
-    if organization_id is not None:
-        rolled = rolled.where(r.organization_id == organization_id)
-
-    c = calls.c
-
-    def raw(*where: Any) -> Any:
-        query = (
-            sa.select(
-                _day(db, c.created_at).label("day"),
-                c.team_id,
-                teams.c.organization_id,
-                jobs.c.job_type,
-                c.model_alias,
-                _ONE.label("calls"),
-                _if(c.status == "success").label("successes"),
-                _if(c.status == "failed").label("failures"),
-                c.prompt_tokens,
-                c.completion_tokens,
-                c.total_tokens,
-                c.provider_cost_micros,
-                c.client_cost_micros,
-            )
-            .select_from(
-                calls.join(jobs, jobs.c.job_id == c.job_id).join(
-                    teams, teams.c.team_id == c.team_id
-                )
-            )
-            .where(c.status != "streaming", *where)
+        r.day, r.team_id, r.organization_id, r.job_type, r.model_alias, *(r[s] for s in SUMS)
+    )
+    raw = (
+        sa.select(
+            _day(db, c.created_at).label("day"),
+            c.team_id,
+            teams.c.organization_id,
+            jobs.c.job_type,
+            c.model_alias,
+            _ONE.label("calls"),
+            _if(c.status == "success").label("successes"),
+            _if(c.status == "failed").label("failures"),
+            c.prompt_tokens,
+            c.completion_tokens,
+            c.total_tokens,
+            c.provider_cost_micros,
+            c.client_cost_micros,
         )
-        if team_id is not None:
-            query = query.where(c.team_id == team_id)
-        if organization_id is not None:
-            query = query.where(teams.c.organization_id == organization_id)
-        return query
-
-    parts = []
-    if window.whole:
-        parts += [rolled, raw(~c.rolled_up, *_range(c.created_at, window.first, window.end))]
-    parts += [raw(*_range(c.created_at, lo, hi)) for lo, hi in window.edges]
-    if not parts:
-        parts.append(rolled.where(sa.false()))
-    return sa.union_all(*parts).subquery("usage_calls")
+        .select_from(
+            calls.join(jobs, jobs.c.job_id == c.job_id).join(teams, teams.c.team_id == c.team_id)
+        )
+        .where(c.status != "streaming")
+    )
+    return _rolled_and_raw(
+        "usage_calls",
+        _scoped(rolled, r.team_id, r.organization_id, scope),
+        r.day,
+        _scoped(raw, c.team_id, teams.c.organization_id, scope),
+        c.created_at,
+        c.rolled_up,
+        since,
+        until,
+    )
 
 
 def _jobs(
@@ -231,45 +248,29 @@ def _jobs(
 ) -> Any:
     """Every job created in the window, as :func:`_calls` does for calls: (day, team,
     organization, job type, jobs, completed, failed, credits)."""
-    window = _Window.of(since, until)
-    r = job_rollups.c
-    rolled = sa.select(
-        r.day, r.team_id, r.organization_id, r.job_type, r.jobs, r.completed, r.failed, r.credits
-    ).where(*window.days(r.day))
-    if team_id is not None:
-        rolled = rolled.where(r.team_id == team_id)
-    if organization_id is not None:
-        rolled = rolled.where(r.organization_id == organization_id)
-    j = jobs.c
-
-    def raw(*where: Any) -> Any:
-        query = (
-            sa.select(
-                _day(db, j.created_at).label("day"),
-                j.team_id,
-                teams.c.organization_id,
-                j.job_type,
-                _ONE.label("jobs"),
-                _if(j.status == "completed").label("completed"),
-                _if(j.status == "failed").label("failed"),
-                j.credits_charged.label("credits"),
-            )
-            .select_from(jobs.join(teams, teams.c.team_id == j.team_id))
-            .where(*where)
-        )
-        if team_id is not None:
-            query = query.where(j.team_id == team_id)
-        if organization_id is not None:
-            query = query.where(teams.c.organization_id == organization_id)
-        return query
-
-    parts = []
-    if window.whole:
-        parts += [rolled, raw(~j.rolled_up, *_range(j.created_at, window.first, window.end))]
-    parts += [raw(*_range(j.created_at, lo, hi)) for lo, hi in window.edges]
-    if not parts:
-        parts.append(rolled.where(sa.false()))
-    return sa.union_all(*parts).subquery("usage_jobs")
+    scope = _Scope(team_id, organization_id)
+    r, j = job_rollups.c, jobs.c
+    rolled = sa.select(r.day, r.team_id, r.organization_id, r.job_type, *(r[s] for s in _JOB_SUMS))
+    raw = sa.select(
+        _day(db, j.created_at).label("day"),
+        j.team_id,
+        teams.c.organization_id,
+        j.job_type,
+        _ONE.label("jobs"),
+        _if(j.status == "completed").label("completed"),
+        _if(j.status == "failed").label("failed"),
+        j.credits_charged.label("credits"),
+    ).select_from(jobs.join(teams, teams.c.team_id == j.team_id))
+    return _rolled_and_raw(
+        "usage_jobs",
+        _scoped(rolled, r.team_id, r.organization_id, scope),
+        r.day,
+        _scoped(raw, j.team_id, teams.c.organization_id, scope),
+        j.created_at,
+        j.rolled_up,
+        since,
+        until,
+    )
 
 
 _JOB_SUMS = ("jobs", "completed", "failed", "credits")
