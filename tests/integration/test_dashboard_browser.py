@@ -11,129 +11,37 @@ the screenshots of docs/dashboard.md there (``SAAS_LITELLM_SCREENSHOTS=docs``).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import (
-    NoAlertPresentException,
-    NoSuchElementException,
-    StaleElementReferenceException,
+from browser import (
+    accept_confirm,
+    fill,
+    label_for,
+    overflow,
+    served,
+    shot,
+    sideways,
+    text,
+    wait_for,
 )
+from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
-from support import headless_chromium, live_server, run_sync
+from support import headless_chromium, run_sync
 
 from saas_litellm_client import PermissionDeniedError, SaasLiteLLMClient
 from saas_litellm_server import Settings, create_app
 
 ADMIN_KEY = "adm-browser-secret"
-SHOTS = os.environ.get("SAAS_LITELLM_SCREENSHOTS")
 GROUP_BOX = 'input[name="access_groups"][value="gpt-models"]'
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
     yield from headless_chromium("--window-size=1280,900", "--hide-scrollbars")
-
-
-def wait_for(check: Callable[[], Any], what: str | Callable[[], str], seconds: float = 15) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            value = check()
-        except (NoSuchElementException, StaleElementReferenceException):
-            value = None  # the page is being replaced
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out waiting for {what if isinstance(what, str) else what()}"
-            )
-        time.sleep(0.05)
-
-
-def text(driver: webdriver.Chrome) -> str:
-    return str(driver.find_element(By.TAG_NAME, "body").text)
-
-
-def fill(driver: webdriver.Chrome, field_id: str, value: str) -> WebElement:
-    field = driver.find_element(By.ID, field_id)
-    field.clear()
-    field.send_keys(value)
-    return field
-
-
-def label_for(driver: webdriver.Chrome, field_id: str) -> str:
-    return str(driver.find_element(By.CSS_SELECTOR, f'label[for="{field_id}"]').text)
-
-
-def shot(driver: webdriver.Chrome, name: str) -> None:
-    """Save a full-page screenshot (only when SAAS_LITELLM_SCREENSHOTS names a directory)."""
-    if not SHOTS:
-        return
-    import base64
-
-    width, height = driver.execute_script(
-        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
-    )
-    image = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-        },
-    )
-    (Path(SHOTS) / f"dashboard-{name}.png").write_bytes(base64.b64decode(image["data"]))
-
-
-_OVERFLOW = """
-const width = window.innerWidth;
-if (document.documentElement.scrollWidth <= width + 1) { return []; }
-return Array.from(document.querySelectorAll("body *"))
-  .filter(e => e.getBoundingClientRect().right > width + 1 && !e.closest(".scroll"))
-  .slice(0, 5).map(e => e.tagName + "." + e.className + "#" + e.id);
-"""
-
-
-def overflow(driver: webdriver.Chrome) -> list[str]:
-    """What sticks out of the window (empty: the page fits; tables scroll in their own box)."""
-    found: list[str] = driver.execute_script(_OVERFLOW)
-    if not found and driver.execute_script(
-        "return document.documentElement.scrollWidth > window.innerWidth + 1"
-    ):
-        return ["the page is wider than the window"]
-    return found
-
-
-def sideways(driver: webdriver.Chrome) -> list[str]:
-    """The tables that scroll sideways in their box (each by its section's heading)."""
-    found: list[str] = driver.execute_script(
-        """return Array.from(document.querySelectorAll(".scroll"))
-          .filter(e => e.scrollWidth > e.clientWidth + 1)
-          .map(e => (e.closest("section") || e).querySelector("h2, h1")?.textContent || "?");"""
-    )
-    return found
-
-
-def accept_confirm(driver: webdriver.Chrome) -> None:
-    def confirm() -> bool:
-        try:
-            driver.switch_to.alert.accept()
-        except NoAlertPresentException:
-            return False
-        return True
-
-    wait_for(confirm, "the confirmation dialog")
 
 
 async def run_job(base_url: str, key: str) -> str:
@@ -150,19 +58,6 @@ async def run_job(base_url: str, key: str) -> str:
         return job.job_id
 
 
-@contextlib.contextmanager
-def served(driver: webdriver.Chrome, settings: Settings) -> Iterator[str]:
-    """The app over real HTTP, the browser at 1280 px and allowed the clipboard (the copy
-    button)."""
-    driver.set_window_size(1280, 900)
-    with live_server(create_app(settings)) as url:
-        driver.execute_cdp_cmd(
-            "Browser.grantPermissions",
-            {"origin": url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
-        )
-        yield url
-
-
 async def try_new_job(base_url: str, key: str) -> None:
     async with SaasLiteLLMClient(base_url=base_url, team_id="acme-corp", virtual_key=key) as sdk:
         await sdk.create_job("after_suspension")
@@ -173,7 +68,7 @@ def test_an_operator_runs_the_saas_from_the_dashboard(
     browser: webdriver.Chrome, settings: Settings
 ) -> None:
     driver = browser
-    with served(driver, settings) as url:
+    with served(driver, create_app(settings)) as url:
         # -- no session: the sign-in page, and no data
         driver.get(f"{url}/admin/teams")
         assert driver.current_url == f"{url}/admin/login"
@@ -323,7 +218,7 @@ def test_the_key_page_copy_button_works_with_the_keyboard(
 ) -> None:
     """Local-dev mode (open): tab to the copy button and press Enter."""
     driver = browser
-    with served(driver, settings) as url:
+    with served(driver, create_app(settings)) as url:
         driver.get(f"{url}/admin/organizations")
         fill(driver, "organization_id", "o1").send_keys(Keys.ENTER)
         wait_for(lambda: "Organization created." in text(driver), "the organization")
