@@ -78,6 +78,7 @@ from saas_litellm_models import (
     WebhookEventBody,
     WebhookInfo,
     WebhookList,
+    WebhookTestEvent,
 )
 
 from ._admin_client import SaasLiteLLMAdminClient
@@ -245,6 +246,7 @@ __all__ = [
     "WebhookEventBody",
     "WebhookInfo",
     "WebhookList",
+    "WebhookTestEvent",
     "WebhookVerificationError",
     "__version__",
     "request_id_of",

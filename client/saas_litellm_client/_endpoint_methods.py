@@ -987,6 +987,18 @@ class AdminEndpoints(_BaseClient):
             options=options,
         )
 
+    async def test_webhook(
+        self, webhook_id: str, **options: Unpack[IdempotentRequestOptions]
+    ) -> WebhookDelivery:
+        """Send the endpoint a ``webhook.test`` event (``WebhookTestEvent`` once verified),
+        whatever events it takes, through the normal delivery path; returns its delivery
+        (``list_webhook_deliveries`` shows how it went). ``ConflictError`` when the
+        endpoint is disabled.
+        """
+        return await self._request(
+            endpoints.TEST_WEBHOOK, path={"webhook_id": webhook_id}, options=options
+        )
+
     async def get_team_usage(
         self,
         team_id: str,
@@ -1094,6 +1106,7 @@ class AdminEndpointsWithRawResponse:
         self.delete_webhook = async_raw_response(client.delete_webhook)
         self.list_webhook_deliveries = async_raw_response(client.list_webhook_deliveries)
         self.retry_webhook_delivery = async_raw_response(client.retry_webhook_delivery)
+        self.test_webhook = async_raw_response(client.test_webhook)
         self.get_team_usage = async_raw_response(client.get_team_usage)
         self.list_team_jobs = async_raw_response(client.list_team_jobs)
         self.list_transactions = async_raw_response(client.list_transactions)

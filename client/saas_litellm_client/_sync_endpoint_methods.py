@@ -977,6 +977,18 @@ class SyncAdminEndpoints(_SyncBaseClient):
             options=options,
         )
 
+    def test_webhook(
+        self, webhook_id: str, **options: Unpack[IdempotentRequestOptions]
+    ) -> WebhookDelivery:
+        """Send the endpoint a ``webhook.test`` event (``WebhookTestEvent`` once verified),
+        whatever events it takes, through the normal delivery path; returns its delivery
+        (``list_webhook_deliveries`` shows how it went). ``ConflictError`` when the
+        endpoint is disabled.
+        """
+        return self._request(
+            endpoints.TEST_WEBHOOK, path={"webhook_id": webhook_id}, options=options
+        )
+
     def get_team_usage(
         self,
         team_id: str,
@@ -1084,6 +1096,7 @@ class SyncAdminEndpointsWithRawResponse:
         self.delete_webhook = sync_raw_response(client.delete_webhook)
         self.list_webhook_deliveries = sync_raw_response(client.list_webhook_deliveries)
         self.retry_webhook_delivery = sync_raw_response(client.retry_webhook_delivery)
+        self.test_webhook = sync_raw_response(client.test_webhook)
         self.get_team_usage = sync_raw_response(client.get_team_usage)
         self.list_team_jobs = sync_raw_response(client.list_team_jobs)
         self.list_transactions = sync_raw_response(client.list_transactions)

@@ -213,6 +213,7 @@ from ._responses_api import (
 )
 from ._webhooks import (
     WEBHOOK_EVENT_TYPES,
+    WEBHOOK_TEST_EVENT,
     CreditsExhaustedData,
     CreditsExhaustedEvent,
     CreditsLowData,
@@ -237,6 +238,8 @@ from ._webhooks import (
     WebhookInfo,
     WebhookList,
     WebhookStatus,
+    WebhookTestData,
+    WebhookTestEvent,
     parse_webhook_event,
 )
 
@@ -265,6 +268,7 @@ __all__ = [
     "TOOL_USE_ID_PREFIX",
     "WEBHOOK_EVENT_TYPES",
     "WEBHOOK_ID_PATTERN",
+    "WEBHOOK_TEST_EVENT",
     "AliasMode",
     "AnthropicError",
     "AnthropicErrorResponse",
@@ -459,6 +463,8 @@ __all__ = [
     "WebhookInfo",
     "WebhookList",
     "WebhookStatus",
+    "WebhookTestData",
+    "WebhookTestEvent",
     "parse_stream_event",
     "parse_webhook_event",
 ]

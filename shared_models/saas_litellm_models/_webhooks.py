@@ -4,9 +4,12 @@ log.
 Deliveries follow Standard Webhooks (https://www.standardwebhooks.com): each carries
 ``webhook-id`` (the delivery's id, the same on every retry), ``webhook-timestamp`` and
 ``webhook-signature`` headers, and one event as its body: :data:`WebhookEvent` is the union of
-the six event models, told apart by ``type`` (``parse_webhook_event`` parses a body into one;
+the event models, told apart by ``type`` (``parse_webhook_event`` parses a body into one;
 the SDK's ``verify_webhook`` checks the signature first). The delivery log shows each event as
 it was sent, untyped (:class:`WebhookEventBody`), so that no stored event can fail to list.
+``webhook.test`` (:class:`WebhookTestEvent`) is sent only on request (``POST
+/api/webhooks/{webhook_id}/test``), whatever events the endpoint takes: it is not one of the
+:data:`WebhookEventType` an endpoint subscribes to.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ._jobs import JobStatus
 
 __all__ = [
     "WEBHOOK_EVENT_TYPES",
+    "WEBHOOK_TEST_EVENT",
     "CreditsExhaustedData",
     "CreditsExhaustedEvent",
     "CreditsLowData",
@@ -46,6 +50,8 @@ __all__ = [
     "WebhookInfo",
     "WebhookList",
     "WebhookStatus",
+    "WebhookTestData",
+    "WebhookTestEvent",
     "parse_webhook_event",
 ]
 
@@ -58,6 +64,9 @@ WebhookEventType = Literal[
     "team.suspended",
 ]
 WEBHOOK_EVENT_TYPES: tuple[WebhookEventType, ...] = get_args(WebhookEventType)
+"""The event types an endpoint may subscribe to (``events`` of ``POST /api/webhooks``)."""
+WEBHOOK_TEST_EVENT: Literal["webhook.test"] = "webhook.test"
+"""The type of the test event, sent on request to any endpoint whatever its ``events``."""
 WebhookStatus = Literal["active", "disabled"]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
@@ -280,6 +289,21 @@ class TeamSuspendedEvent(ResponseModel):
     data: TeamSuspendedData
 
 
+class WebhookTestData(ResponseModel):
+    """``data`` of ``webhook.test``: the endpoint it was sent to."""
+
+    webhook_id: str = Field(description="The endpoint it was sent to.")
+
+
+class WebhookTestEvent(ResponseModel):
+    """A test event, sent on request (``POST /api/webhooks/{webhook_id}/test``, or the
+    dashboard's button) whatever events the endpoint takes: nothing happened."""
+
+    type: Literal["webhook.test"] = "webhook.test"
+    timestamp: datetime = Field(description="When it was requested.")
+    data: WebhookTestData
+
+
 _Events = (
     JobCompletedEvent
     | JobFailedEvent
@@ -287,6 +311,7 @@ _Events = (
     | CreditsExhaustedEvent
     | CreditsRefilledEvent
     | TeamSuspendedEvent
+    | WebhookTestEvent
 )
 WebhookEvent = Annotated[_Events, Field(discriminator="type")]
 """The body of every delivery: one of the event models, chosen by its ``type``."""

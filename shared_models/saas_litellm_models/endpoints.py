@@ -1622,6 +1622,36 @@ RETRY_WEBHOOK_DELIVERY = Endpoint(
     ),
 )
 
+TEST_WEBHOOK = Endpoint(
+    "POST",
+    "/api/webhooks/{webhook_id}/test",
+    summary="Send a test event to a webhook endpoint",
+    auth="admin",
+    tag="webhooks",
+    response=WebhookDelivery,
+    status=201,
+    errors=((409, "conflict: the endpoint is disabled"),),
+    idempotent=True,
+    description=(
+        "Queues a `webhook.test` event for the endpoint, whatever events it takes, signed and "
+        "delivered (and retried) like any other; answers its delivery, `pending` until sent. "
+        "409 when the endpoint is disabled."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "test_webhook",
+            positional=("webhook_id",),
+            doc="""
+            Send the endpoint a ``webhook.test`` event (``WebhookTestEvent`` once verified),
+            whatever events it takes, through the normal delivery path; returns its delivery
+            (``list_webhook_deliveries`` shows how it went). ``ConflictError`` when the
+            endpoint is disabled.
+            """,
+        ),
+    ),
+)
+
 GET_BALANCE = Endpoint(
     "GET",
     "/api/credits/balance",
@@ -1792,6 +1822,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     DELETE_WEBHOOK,
     LIST_WEBHOOK_DELIVERIES,
     RETRY_WEBHOOK_DELIVERY,
+    TEST_WEBHOOK,
     GET_BALANCE,
     GET_TEAM_USAGE,
     LIST_TEAM_JOBS,

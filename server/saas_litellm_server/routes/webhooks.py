@@ -48,10 +48,15 @@ async def retry_delivery(req: APIRequest[None, None]) -> WebhookDelivery:
     )
 
 
+async def test_webhook(req: APIRequest[None, None]) -> WebhookDelivery:
+    return await webhooks.send_test_event(req.db, req.path["webhook_id"], req.operator)
+
+
 routes = [
     api_route(endpoints.CREATE_WEBHOOK, create_webhook, reissue=webhooks.reissue_secret),
     api_route(endpoints.LIST_WEBHOOKS, list_webhooks, replica=True),
     api_route(endpoints.DELETE_WEBHOOK, delete_webhook),
     api_route(endpoints.LIST_WEBHOOK_DELIVERIES, list_deliveries, replica=True),
     api_route(endpoints.RETRY_WEBHOOK_DELIVERY, retry_delivery),
+    api_route(endpoints.TEST_WEBHOOK, test_webhook),
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from saas_litellm_models import (
+    WEBHOOK_TEST_EVENT,
     Deleted,
     PageQuery,
     WebhookCreated,
@@ -51,6 +52,7 @@ __all__ = [
     "new_secret",
     "reissue_secret",
     "retry_delivery",
+    "send_test_event",
     "team_suspended",
 ]
 
@@ -212,6 +214,40 @@ async def retry_delivery(
             after={"delivery_id": delivery_id, "event_type": row["event_type"]},
         )
         db.after_commit(_wake_workers)
+    return _delivery(row)
+
+
+async def send_test_event(db: Database, webhook_id: str, by: Operator) -> WebhookDelivery:
+    """Queue a ``webhook.test`` event for the endpoint, whatever events it takes: signed,
+    delivered and retried like any other (its delivery, ``pending``, is the answer). 404 for
+    an endpoint removed or never registered, 409 for a disabled one."""
+    delivery_id = "msg_" + secrets.token_hex(12)
+    async with db.transaction():
+        # a write first, as SQLite transactions must begin (an error below rolls it back)
+        await audit.record(
+            db,
+            by,
+            "webhook.test",
+            _target(webhook_id),
+            after={"delivery_id": delivery_id, "event_type": WEBHOOK_TEST_EVENT},
+        )
+        endpoint = await _require(db, webhook_id)
+        if endpoint["status"] != "active":
+            raise Conflict(
+                f"webhook {webhook_id!r} is {endpoint['status']}; register the endpoint again "
+                "to receive events"
+            )
+        await webhooks_sql.insert_delivery(
+            db,
+            delivery_id=delivery_id,
+            webhook_id=webhook_id,
+            event_type=WEBHOOK_TEST_EVENT,
+            payload=_body(WEBHOOK_TEST_EVENT, by.now, {"webhook_id": webhook_id}),
+            now=by.now,
+        )
+        row = await webhooks_sql.get_delivery(db, webhook_id, delivery_id)
+        db.after_commit(_wake_workers)
+    assert row is not None  # written just above, in this transaction
     return _delivery(row)
 
 
