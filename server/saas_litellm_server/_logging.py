@@ -19,6 +19,7 @@ from contextvars import ContextVar
 
 __all__ = [
     "CONTEXT_FIELDS",
+    "QUIET_LOGGERS",
     "JsonFormatter",
     "configure_logging",
     "current_request_id",
@@ -66,6 +67,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+QUIET_LOGGERS = ("httpx", "databases", "aiosqlite")
+"""Kept at WARNING whatever the level: their DEBUG lines carry every query's arguments (a
+webhook's signing secret among them) and every URL called."""
+
+
 def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
     """Route every logger (uvicorn's included) to one stderr handler in the chosen format."""
     handler = logging.StreamHandler(sys.stderr)
@@ -75,7 +81,7 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "databases"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # as uvicorn may have set them
         logger = logging.getLogger(name)

@@ -31,6 +31,7 @@ DONE = {
     "group-removed": "Access group removed.",
     "redelivered": "Delivery queued: it is sent again, with the same webhook-id, in a moment.",
     "webhook-removed": "Webhook removed: nothing more is sent to it.",
+    "test-sent": "Test event queued: a webhook.test delivery is sent in a moment (listed below).",
 }
 """A change's notice by its ``done=`` name (an unknown name shows none)."""
 

@@ -98,7 +98,9 @@ def dashboard_routes(settings: Settings) -> list[BaseRoute]:
         ),
         Route("/audit", page(audit.audit_log), methods=["GET"]),
         Route("/webhooks", page(webhooks.webhook_list), methods=["GET"]),
+        Route("/webhooks", action(webhooks.create_webhook), methods=["POST"]),
         Route("/webhooks/{webhook_id}", page(webhooks.webhook), methods=["GET"]),
+        Route("/webhooks/{webhook_id}/test", action(webhooks.send_test_event), methods=["POST"]),
         Route(
             "/webhooks/{webhook_id}/remove",
             action(
