@@ -9,8 +9,9 @@ files of ``STATE_DIR``, so that it survives the process being stopped and starte
   next N deliveries with that status (counted down in the file); ``{"hang": seconds}`` holds
   every answer that long (such deliveries are recorded with ``held``);
 - ``received.jsonl`` (written here): one line per delivery received — its ``webhook-id``,
-  event ``type``, whether the signature verified (``valid``), the status answered and the
-  body's ``data``.
+  event ``type``, whether the signature verified (``valid``), the status answered, the
+  body's ``data``, and the raw ``body`` with its ``webhook-*`` ``headers`` (for a test to
+  verify it again, with the SDK's ``verify_webhook``).
 
 ``GET /_receiver/health`` answers 200 once it is up.
 """
@@ -84,6 +85,8 @@ async def receive(request: Request) -> Response:
                         "held": bool(script.get("hang")),
                         "path": request.url.path,
                         "data": event.get("data"),
+                        "body": body.decode("utf-8", "replace"),
+                        "headers": {k: v for k, v in headers.items() if k.startswith("webhook-")},
                     }
                 )
                 + "\n"

@@ -25,6 +25,13 @@ import httpx
 import pytest
 from support import free_port, server_process, start_server, stop, wait_until_up
 
+from saas_litellm_client import (
+    NotFoundError,
+    SaasLiteLLMSyncAdminClient,
+    WebhookTestEvent,
+    verify_webhook,
+)
+
 T = TypeVar("T")
 
 FAST = {
@@ -202,6 +209,40 @@ def test_deliveries_are_signed_and_carry_the_event(database_url: str, receiver: 
         )
         assert {d["delivery_id"] for d in log} == {r["id"] for r in got}
         assert all(d["attempts"] == 1 and d["last_status_code"] == 200 for d in log)
+
+
+def test_a_test_event_reaches_the_receiver_whatever_the_endpoints_events(
+    database_url: str, receiver: Receiver
+) -> None:
+    """``POST /api/webhooks/{id}/test`` (the SDK's ``test_webhook``) on an endpoint that takes
+    only ``credits.refilled``: the receiver gets ``webhook.test``, signed with the secret of
+    the registration (``standardwebhooks`` verifies it, and ``verify_webhook`` types it); the
+    log shows it delivered. A removed endpoint is a 404."""
+    with (
+        server_process(database_url, env=FAST) as (base, _),
+        SaasLiteLLMSyncAdminClient(base_url=base) as admin,
+    ):
+        hook = register(base, receiver, ["credits.refilled"])
+        queued = admin.test_webhook(hook["webhook_id"])
+        assert (queued.event_type, queued.status) == ("webhook.test", "pending")
+        (got,) = until(receiver.accepted, "the test event")
+        assert (got["id"], got["type"], got["valid"]) == (queued.delivery_id, "webhook.test", True)
+        event = verify_webhook(got["body"].encode(), got["headers"], hook["secret"])
+        assert isinstance(event, WebhookTestEvent)
+        assert event.data.webhook_id == hook["webhook_id"]
+        log = until(
+            lambda: (
+                (d := deliveries(base, hook["webhook_id"])) and d[0]["status"] == "succeeded" and d
+            ),
+            "the log to show it delivered",
+        )
+        assert [(d["delivery_id"], d["attempts"], d["last_status_code"]) for d in log] == [
+            (queued.delivery_id, 1, 200)
+        ]
+        admin.delete_webhook(hook["webhook_id"])
+        with pytest.raises(NotFoundError):
+            admin.test_webhook(hook["webhook_id"])
+        assert len(receiver.received()) == 1
 
 
 def test_the_last_credit_spent_sends_credits_exhausted(

@@ -44,6 +44,7 @@ from saas_litellm_client import (
     SaasLiteLLMError,
     TeamSuspendedEvent,
     WebhookEvent,
+    WebhookTestEvent,
     WebhookVerificationError,
     verify_webhook,
 )
@@ -141,6 +142,16 @@ def test_each_event_type_verifies_into_its_own_model(event_type: str) -> None:
     assert event.timestamp == datetime(2026, 12, 3, 16, 31, 37, 774987, tzinfo=timezone.utc)
     # every field of the body is modelled: nothing sent is dropped on the way
     assert json.loads(event.model_dump_json()) == json.loads(body)
+
+
+def test_the_test_event_verifies_into_its_own_model() -> None:
+    """``webhook.test`` (sent on request, not subscribed to) is typed like the others."""
+    body = _body("webhook.test", {"webhook_id": "wh_5c1f00000000000000000000"})
+    event = verify_webhook(body, _signed(body), SECRET, now=NOW)
+    assert isinstance(event, WebhookTestEvent)
+    assert event.data.webhook_id == "wh_5c1f00000000000000000000"
+    assert json.loads(event.model_dump_json()) == json.loads(body)
+    assert "webhook.test" not in WEBHOOK_EVENT_TYPES
 
 
 def test_the_event_is_typed_all_the_way_down() -> None:
