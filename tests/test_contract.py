@@ -230,6 +230,7 @@ SURFACES = [
             "retry_webhook_delivery": lambda c: c.retry_webhook_delivery(
                 WEBHOOK_ID, "msg_0123456789abcdef01234567"
             ),
+            "test_webhook": lambda c: c.test_webhook(WEBHOOK_ID),
         },
         LIFECYCLE,
     ),
