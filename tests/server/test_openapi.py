@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
@@ -54,6 +55,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.timeout(300)  # 25 requests per operation: about a minute alone, more under load
 def test_fuzz_every_operation(database_url: str) -> None:
     """Generated requests for every documented operation: no 5xx, and every response matches
     what the document says (status, content type, headers, body schema)."""
