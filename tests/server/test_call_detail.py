@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -119,7 +120,7 @@ async def test_who_may_read_a_call(http: httpx.AsyncClient, keys: dict[str, str]
 
 
 @pytest.mark.parametrize(
-    "job, call",
+    ("job", "call"),
     [
         ("not-a-uuid", "00000000-0000-4000-8000-000000000001"),
         ("00000000-0000-4000-8000-000000000001", "x" * 300),
