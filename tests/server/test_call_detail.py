@@ -13,10 +13,21 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from support import GROUP, TEAM, app_client, bearer, create_alias, create_team, open_job
+from support import (
+    GROUP,
+    TEAM,
+    app_client,
+    bearer,
+    create_alias,
+    create_team,
+    eventually,
+    live_server,
+    open_job,
+    stub_team,
+)
 
 from saas_litellm_models import LLMCallDetail
-from saas_litellm_server import Settings
+from saas_litellm_server import Settings, create_app
 from saas_litellm_server.store import Database
 from saas_litellm_server.store.schema import metadata
 
@@ -336,3 +347,35 @@ async def test_the_sdk_reads_a_call(http: httpx.AsyncClient, keys: dict[str, str
     assert mine.call_id == seen.call_id == call
     assert mine.provider_cost_usd is None and seen.provider_cost_usd is not None
     assert mine.request_content is not None and SECRET in mine.request_content
+
+
+async def test_a_stream_the_client_cut_keeps_what_reached_it(
+    upstream_settings: Settings, upstream: str
+) -> None:
+    """The upstream sends six chunks 0.25 s apart; the client leaves after the first: the call
+    keeps the text sent until then, not the rest."""
+    from saas_litellm_client import SaasLiteLLMAdminClient, SaasLiteLLMClient
+
+    with live_server(create_app(upstream_settings)) as url:
+        team = await stub_team(url, {"Slow": ["slow-0.25"]})
+        async with (
+            SaasLiteLLMAdminClient(base_url=url) as admin,
+            SaasLiteLLMClient(base_url=url, team_id=TEAM, virtual_key=team.virtual_key) as client,
+        ):
+            await admin.update_team(TEAM, store_content=True)
+            job = await client.create_job("chat")
+            async with client.stream(job_id=job.job_id, messages=MESSAGES, model="Slow") as s:
+                async for chunk in s:
+                    first = chunk.content
+                    break
+
+            async def recorded() -> str | None:
+                calls = (await client.get_job(job.job_id)).calls
+                return calls[0].call_id if calls and calls[0].status != "streaming" else None
+
+            call = await client.get_call(job.job_id, await eventually(recorded))
+    assert (call.status, call.error_type) == ("cancelled", "client_disconnected")
+    assert call.response_content is not None
+    assert call.response_content.startswith(first)
+    assert "stub-chunk-5" not in call.response_content  # never sent: not kept
+    assert call.request_content is not None and SECRET in call.request_content
