@@ -425,7 +425,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
         credits_per_dollar: float | None = None,
         markup_percent: float | None = None,
         low_balance_threshold: int | None = None,
-        store_content: bool = False,
+        store_content: bool | None = None,
         **options: Unpack[IdempotentRequestOptions],
     ) -> TeamCreated:
         """Create a team and its first virtual key (named ``default``, ``result.key_id``);

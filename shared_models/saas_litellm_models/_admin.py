@@ -212,7 +212,7 @@ class TeamCreateRequest(_BudgetFields):
     low_balance_threshold: Threshold | None = Field(
         default=None, description="credits_remaining at or below which credits.low is emitted."
     )
-    store_content: bool = Field(default=False, description=_STORE_CONTENT)
+    store_content: bool | None = Field(default=None, description=_STORE_CONTENT + " null: off.")
 
 
 class TeamLimitsRequest(UpdateRequest):
