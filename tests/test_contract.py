@@ -150,6 +150,7 @@ SURFACES = [
             "create_job": lambda c: c.create_job("x", limits={"max_tokens": 100}),
             "job": lambda c: _enter(c.job("x", limits={"max_credits": 3})),
             "get_job": lambda c: c.get_job("job_123"),
+            "get_call": lambda c: c.get_call("job_123", "call_1"),
             "complete_job": lambda c: c.complete_job("job_123"),
             **LLM_CALLS,
             "create_and_call": lambda c: c.create_and_call("chat", messages=MESSAGES),
@@ -194,7 +195,10 @@ SURFACES = [
             "list_model_access_groups": lambda c: c.list_model_access_groups(cursor="x"),
             "list_model_aliases": lambda c: c.list_model_aliases(access_group="g"),
             "list_teams": lambda c: c.list_teams(organization_id="org", status="active"),
-            "list_jobs": lambda c: c.list_jobs(team_id="t", job_type="x", status="failed"),
+            "list_jobs": lambda c: c.list_jobs(
+                team_id="t", job_type="x", status="failed", model="M", has_errors=True
+            ),
+            "get_call": lambda c: c.get_call("job_123", "call_1"),
             "update_team": lambda c: c.update_team(
                 "acme-corp",
                 team_alias=None,

@@ -33,6 +33,7 @@ from saas_litellm_models import (
     KeyCreated,
     KeyList,
     KeyRotation,
+    LLMCallDetail,
     LLMCallResponse,
     ModelAccessGroup,
     ModelAlias,
@@ -106,6 +107,16 @@ class TeamEndpoints(_BaseClient):
     async def get_job(self, job_id: str, **options: Unpack[RequestOptions]) -> JobDetail:
         """The job with its recorded calls and costs so far."""
         return await self._request(endpoints.GET_JOB, path={"job_id": job_id}, options=options)
+
+    async def get_call(
+        self, job_id: str, call_id: str, **options: Unpack[RequestOptions]
+    ) -> LLMCallDetail:
+        """One recorded call of the team's job, all of it: the deployments tried, tokens,
+        cost, error, and its content when the team keeps it (``store_content``).
+        """
+        return await self._request(
+            endpoints.GET_CALL, path={"job_id": job_id, "call_id": call_id}, options=options
+        )
 
     async def llm_call(
         self, *, job_id: str, **params: Unpack[CallParamsWithOptions]
@@ -317,6 +328,7 @@ class TeamEndpointsWithRawResponse:
     def __init__(self, client: TeamEndpoints) -> None:
         self.create_job = async_raw_response(client.create_job)
         self.get_job = async_raw_response(client.get_job)
+        self.get_call = async_raw_response(client.get_call)
         self.llm_call = async_raw_response(client.llm_call)
         self.embeddings = async_raw_response(client.embeddings)
         self.complete_job = async_raw_response(client.complete_job)
@@ -329,6 +341,14 @@ class TeamEndpointsWithRawResponse:
 
 class AdminEndpoints(_BaseClient):
     """The admin client's endpoint methods (the admin key's)."""
+
+    async def get_call(
+        self, job_id: str, call_id: str, **options: Unpack[RequestOptions]
+    ) -> LLMCallDetail:
+        """One recorded call of any team's job, all of it (with the provider's cost)."""
+        return await self._request(
+            endpoints.GET_CALL, path={"job_id": job_id, "call_id": call_id}, options=options
+        )
 
     async def create_organization(
         self,
@@ -407,6 +427,7 @@ class AdminEndpoints(_BaseClient):
         credits_per_dollar: float | None = None,
         markup_percent: float | None = None,
         low_balance_threshold: int | None = None,
+        store_content: bool | None = None,
         **options: Unpack[IdempotentRequestOptions],
     ) -> TeamCreated:
         """Create a team and its first virtual key (named ``default``, ``result.key_id``);
@@ -436,6 +457,7 @@ class AdminEndpoints(_BaseClient):
                 "credits_per_dollar": credits_per_dollar,
                 "markup_percent": markup_percent,
                 "low_balance_threshold": low_balance_threshold,
+                "store_content": store_content,
             },
             options=options,
         )
@@ -611,6 +633,7 @@ class AdminEndpoints(_BaseClient):
         credits_per_dollar: float | NotGiven | None = NOT_GIVEN,
         markup_percent: float | NotGiven | None = NOT_GIVEN,
         low_balance_threshold: int | NotGiven | None = NOT_GIVEN,
+        store_content: bool | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Team:
         """Change a team: ``access_groups`` replaces its whole list, ``metadata`` its whole
@@ -633,6 +656,7 @@ class AdminEndpoints(_BaseClient):
                 "credits_per_dollar": credits_per_dollar,
                 "markup_percent": markup_percent,
                 "low_balance_threshold": low_balance_threshold,
+                "store_content": store_content,
             },
             options=options,
         )
@@ -849,6 +873,8 @@ class AdminEndpoints(_BaseClient):
         job_type: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        model: str | None = None,
+        has_errors: bool | None = None,
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[Job]:
         """Jobs across teams matching every filter given, newest first (created
@@ -869,6 +895,8 @@ class AdminEndpoints(_BaseClient):
                 "job_type": job_type,
                 "since": since,
                 "until": until,
+                "model": model,
+                "has_errors": has_errors,
             },
             options=options,
         )
@@ -1068,6 +1096,7 @@ class AdminEndpointsWithRawResponse:
     a response (not a stream), answering a :class:`RawResponse` of it instead."""
 
     def __init__(self, client: AdminEndpoints) -> None:
+        self.get_call = async_raw_response(client.get_call)
         self.create_organization = async_raw_response(client.create_organization)
         self.create_model_access_group = async_raw_response(client.create_model_access_group)
         self.create_model_alias = async_raw_response(client.create_model_alias)

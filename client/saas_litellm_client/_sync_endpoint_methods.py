@@ -35,6 +35,7 @@ from saas_litellm_models import (
     KeyCreated,
     KeyList,
     KeyRotation,
+    LLMCallDetail,
     LLMCallResponse,
     ModelAccessGroup,
     ModelAlias,
@@ -108,6 +109,16 @@ class SyncTeamEndpoints(_SyncBaseClient):
     def get_job(self, job_id: str, **options: Unpack[RequestOptions]) -> JobDetail:
         """The job with its recorded calls and costs so far."""
         return self._request(endpoints.GET_JOB, path={"job_id": job_id}, options=options)
+
+    def get_call(
+        self, job_id: str, call_id: str, **options: Unpack[RequestOptions]
+    ) -> LLMCallDetail:
+        """One recorded call of the team's job, all of it: the deployments tried, tokens,
+        cost, error, and its content when the team keeps it (``store_content``).
+        """
+        return self._request(
+            endpoints.GET_CALL, path={"job_id": job_id, "call_id": call_id}, options=options
+        )
 
     def llm_call(self, *, job_id: str, **params: Unpack[CallParamsWithOptions]) -> LLMCallResponse:
         """Make one (non-streaming) LLM call within a job; ``resp.content`` is the answer.
@@ -317,6 +328,7 @@ class SyncTeamEndpointsWithRawResponse:
     def __init__(self, client: SyncTeamEndpoints) -> None:
         self.create_job = sync_raw_response(client.create_job)
         self.get_job = sync_raw_response(client.get_job)
+        self.get_call = sync_raw_response(client.get_call)
         self.llm_call = sync_raw_response(client.llm_call)
         self.embeddings = sync_raw_response(client.embeddings)
         self.complete_job = sync_raw_response(client.complete_job)
@@ -329,6 +341,14 @@ class SyncTeamEndpointsWithRawResponse:
 
 class SyncAdminEndpoints(_SyncBaseClient):
     """The admin client's endpoint methods (the admin key's)."""
+
+    def get_call(
+        self, job_id: str, call_id: str, **options: Unpack[RequestOptions]
+    ) -> LLMCallDetail:
+        """One recorded call of any team's job, all of it (with the provider's cost)."""
+        return self._request(
+            endpoints.GET_CALL, path={"job_id": job_id, "call_id": call_id}, options=options
+        )
 
     def create_organization(
         self,
@@ -405,6 +425,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
         credits_per_dollar: float | None = None,
         markup_percent: float | None = None,
         low_balance_threshold: int | None = None,
+        store_content: bool | None = None,
         **options: Unpack[IdempotentRequestOptions],
     ) -> TeamCreated:
         """Create a team and its first virtual key (named ``default``, ``result.key_id``);
@@ -434,6 +455,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
                 "credits_per_dollar": credits_per_dollar,
                 "markup_percent": markup_percent,
                 "low_balance_threshold": low_balance_threshold,
+                "store_content": store_content,
             },
             options=options,
         )
@@ -605,6 +627,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
         credits_per_dollar: float | NotGiven | None = NOT_GIVEN,
         markup_percent: float | NotGiven | None = NOT_GIVEN,
         low_balance_threshold: int | NotGiven | None = NOT_GIVEN,
+        store_content: bool | NotGiven | None = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Team:
         """Change a team: ``access_groups`` replaces its whole list, ``metadata`` its whole
@@ -627,6 +650,7 @@ class SyncAdminEndpoints(_SyncBaseClient):
                 "credits_per_dollar": credits_per_dollar,
                 "markup_percent": markup_percent,
                 "low_balance_threshold": low_balance_threshold,
+                "store_content": store_content,
             },
             options=options,
         )
@@ -839,6 +863,8 @@ class SyncAdminEndpoints(_SyncBaseClient):
         job_type: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        model: str | None = None,
+        has_errors: bool | None = None,
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Job]:
         """Jobs across teams matching every filter given, newest first (created
@@ -859,6 +885,8 @@ class SyncAdminEndpoints(_SyncBaseClient):
                 "job_type": job_type,
                 "since": since,
                 "until": until,
+                "model": model,
+                "has_errors": has_errors,
             },
             options=options,
         )
@@ -1058,6 +1086,7 @@ class SyncAdminEndpointsWithRawResponse:
     a response (not a stream), answering a :class:`RawResponse` of it instead."""
 
     def __init__(self, client: SyncAdminEndpoints) -> None:
+        self.get_call = sync_raw_response(client.get_call)
         self.create_organization = sync_raw_response(client.create_organization)
         self.create_model_access_group = sync_raw_response(client.create_model_access_group)
         self.create_model_alias = sync_raw_response(client.create_model_alias)

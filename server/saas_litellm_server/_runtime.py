@@ -35,6 +35,8 @@ class TeamContext:
     default_model: str | None
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    store_content: bool = False
+    """Whether its calls' content is kept (read with the key: no statement of its own)."""
     looked_up_job: str | None = None
     """The job id of the request, when it was looked up together with the key (one statement
     instead of two on the hot path); ``job`` is then that job's row, or ``None`` if this team

@@ -132,6 +132,7 @@ from ._events import (
 )
 from ._jobs import (
     OPEN_JOB_STATUSES,
+    CallAttempt,
     CallStatus,
     CreateAndCallRequest,
     CreateAndCallResponse,
@@ -145,6 +146,7 @@ from ._jobs import (
     JobListQuery,
     JobSearchQuery,
     JobStatus,
+    LLMCallDetail,
     LLMCallRecord,
 )
 from ._llm import (
@@ -281,6 +283,7 @@ __all__ = [
     "AutoRefill",
     "AutoRefillRequest",
     "BudgetMode",
+    "CallAttempt",
     "CallStatus",
     "ChatCompletion",
     "ChatCompletionChoice",
@@ -356,6 +359,7 @@ __all__ = [
     "KeyList",
     "KeyRotateRequest",
     "KeyRotation",
+    "LLMCallDetail",
     "LLMCallRecord",
     "LLMCallRequest",
     "LLMCallResponse",

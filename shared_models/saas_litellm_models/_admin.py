@@ -166,6 +166,12 @@ class ModelAlias(ResponseModel):
     created_at: datetime
 
 
+_STORE_CONTENT = (
+    "Keep each call's content (the request's messages, the response's text; bounded) with "
+    "its record, shown in the call detail to the operator and the team. Off by default."
+)
+
+
 class TeamCreateRequest(_BudgetFields):
     model_config = ConfigDict(
         json_schema_extra={
@@ -206,6 +212,7 @@ class TeamCreateRequest(_BudgetFields):
     low_balance_threshold: Threshold | None = Field(
         default=None, description="credits_remaining at or below which credits.low is emitted."
     )
+    store_content: bool | None = Field(default=None, description=_STORE_CONTENT + " null: off.")
 
 
 class TeamLimitsRequest(UpdateRequest):
@@ -252,6 +259,7 @@ class Team(ResponseModel):
     markup_percent: float = 0.0
     low_balance_threshold: int | None = None
     auto_refill: AutoRefill | None = None
+    store_content: bool = Field(default=False, description=_STORE_CONTENT)
 
 
 class CreditsAddRequest(RequestModel):

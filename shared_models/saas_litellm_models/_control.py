@@ -94,6 +94,7 @@ class TeamUpdateRequest(UpdateRequest):
         "metadata",
         "budget_mode",
         "markup_percent",
+        "store_content",
     )
     team_alias: _Name | None = None
     access_groups: Annotated[list[Identifier], Field(max_length=64)] | None = None
@@ -105,6 +106,10 @@ class TeamUpdateRequest(UpdateRequest):
     markup_percent: MarkupPercent | None = None
     low_balance_threshold: Threshold | None = Field(
         default=None, description="null removes the threshold."
+    )
+    store_content: bool | None = Field(
+        default=None,
+        description="Keep each call's content with its record (bounded); off by default.",
     )
 
 

@@ -11,6 +11,7 @@ from ._base import (
     FilterId,
     Identifier,
     Metadata,
+    ModelName,
     NoNul,
     PageQuery,
     RequestModel,
@@ -22,6 +23,7 @@ from ._llm import LLMCallRequest, LLMCallResponse
 
 __all__ = [
     "OPEN_JOB_STATUSES",
+    "CallAttempt",
     "CallStatus",
     "CreateAndCallRequest",
     "CreateAndCallResponse",
@@ -35,6 +37,7 @@ __all__ = [
     "JobListQuery",
     "JobSearchQuery",
     "JobStatus",
+    "LLMCallDetail",
     "LLMCallRecord",
 ]
 
@@ -165,6 +168,41 @@ class LLMCallRecord(ResponseModel):
     )
 
 
+class CallAttempt(ResponseModel):
+    """One deployment a call tried, in the order they were tried."""
+
+    provider: str
+    deployment: str = Field(description="The upstream model.")
+    error: str | None = Field(
+        default=None,
+        description="The kind of failure that made the call try the next one (timeout, "
+        "rate_limited, server…); null for the one that answered.",
+    )
+
+
+class LLMCallDetail(LLMCallRecord):
+    """Response of ``GET /api/jobs/{job_id}/calls/{call_id}``: one call, all of it."""
+
+    job_id: str
+    team_id: str
+    provider: str | None = Field(default=None, description="The provider of `deployment`.")
+    attempts: list[CallAttempt] = Field(
+        default_factory=list,
+        description="Every deployment tried, in order (more than one: fallbacks); empty for a "
+        "call recorded before the server kept them.",
+    )
+    request_content: str | None = Field(
+        default=None,
+        description="The request's messages as JSON (an embeddings call's input texts), kept "
+        "only when the team has store_content on; cut past 65,536 characters.",
+    )
+    response_content: str | None = Field(
+        default=None,
+        description="The response's text (a stream's: what reached the client), kept only "
+        "when the team has store_content on; cut past 65,536 characters.",
+    )
+
+
 class JobDetail(Job):
     """Response of ``GET /api/jobs/{job_id}``: the job with its calls and costs."""
 
@@ -194,6 +232,13 @@ class JobSearchQuery(JobListQuery):
     job_type: _JobType | None = Field(default=None, description="Only jobs of this type.")
     since: UtcTime | None = Field(default=None, description="Only jobs created at or after this.")
     until: UtcTime | None = Field(default=None, description="Only jobs created before this time.")
+    model: ModelName | None = Field(
+        default=None, description="Only jobs with a call to this model alias."
+    )
+    has_errors: bool | None = Field(
+        default=None,
+        description="true: only failed jobs and jobs with a failed call; false: only the others.",
+    )
 
 
 class JobList(ResponseModel):

@@ -56,6 +56,7 @@ from saas_litellm_models import (
     KeyList,
     KeyRotateRequest,
     KeyRotation,
+    LLMCallDetail,
     LLMCallRequest,
     LLMCallResponse,
     MessagesRequest,
@@ -323,6 +324,39 @@ GET_JOB = Endpoint(
             positional=("job_id",),
             doc="""
             The job with its recorded calls and costs so far.
+            """,
+        ),
+    ),
+)
+
+GET_CALL = Endpoint(
+    "GET",
+    "/api/jobs/{job_id}/calls/{call_id}",
+    summary="Get one call of a job: deployments tried, figures, content",
+    auth="team_or_admin",
+    tag="jobs",
+    response=LLMCallDetail,
+    description=(
+        "The admin key sees any call; a team's key only its own jobs' (another team's is 404, "
+        "as its jobs are) and never the provider's cost. `request_content` and "
+        "`response_content` are kept only for a team with `store_content` on."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "team",
+            "get_call",
+            positional=("job_id", "call_id"),
+            doc="""
+            One recorded call of the team's job, all of it: the deployments tried, tokens,
+            cost, error, and its content when the team keeps it (``store_content``).
+            """,
+        ),
+        SDKMethod(
+            "admin",
+            "get_call",
+            positional=("job_id", "call_id"),
+            doc="""
+            One recorded call of any team's job, all of it (with the provider's cost).
             """,
         ),
     ),
@@ -1773,6 +1807,7 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     READY,
     CREATE_JOB,
     GET_JOB,
+    GET_CALL,
     LLM_CALL,
     LLM_CALL_STREAM,
     EMBEDDINGS,

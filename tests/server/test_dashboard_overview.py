@@ -34,7 +34,9 @@ async def test_overview_shows_the_services_figures(http: httpx.AsyncClient, app:
     assert figures["Credits allocated"] == "15"
     assert figures["Credits used"] == "2"
     assert figures["Credits reserved"] == "1"
-    assert figures["Jobs today"] == "3"
+    # linked to the jobs page, from today (UTC)
+    jobs_today = r'<a href="/admin/jobs\?since=\d{4}-\d\d-\d\d" id="jobs-today">3</a>'
+    assert re.fullmatch(jobs_today, figures["Jobs today"])
     assert figures["Calls today"] == "2"
     rt = app.state.runtime
     o = await stats.overview(rt.db, rt.clock())

@@ -28,6 +28,7 @@ from saas_litellm_server.store import (
     usage_sql,
     webhooks_sql,
 )
+from saas_litellm_server.store.migrations import UPGRADES
 from saas_litellm_server.store.schema import calls, metadata
 
 pytestmark = pytest.mark.empty_database  # these tests migrate the database themselves
@@ -69,7 +70,7 @@ async def test_migrate_is_idempotent_and_creates_every_table(database_url: str) 
         assert await migrate(db) == LATEST_VERSION
         assert await migrate(db) == 0
         versions = await db.fetch_all("SELECT version FROM schema_migrations WHERE version > 0")
-        assert sorted(v["version"] for v in versions) == list(range(1, LATEST_VERSION + 1))
+        assert sorted(v["version"] for v in versions) == [v for v, _ in UPGRADES]
         for table in metadata.sorted_tables:
             assert await db.fetch_val(sa.select(sa.func.count()).select_from(table)) is not None
     finally:
@@ -363,7 +364,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 6  # 8, and 9 to 13 after it
+        assert await migrate(db) == LATEST_VERSION - 7  # 8, and every version after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks_sql.insert_webhook(
@@ -404,7 +405,7 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 5  # 9, and 10 to 13 after it
+        assert await migrate(db) == LATEST_VERSION - 8  # 9, and every version after it
         assert await migrate(db) == 0
         await cooldowns_sql.start(db, "a" * 64, 1000.5)
         await cooldowns_sql.start(db, "a" * 64, 900.0)  # never shortened
@@ -473,7 +474,7 @@ async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url
                 f"('c{i}', '{job_id}', 't1', 'A', '{status}', {tokens}, {cost}, {cost}, {cost}, "
                 "'2026-01-01 00:00:00')"
             )
-        assert await migrate(db) == 4  # 10, and 11 to 13 after it
+        assert await migrate(db) == LATEST_VERSION - 9  # 10, and every version after it
         assert await migrate(db) == 0
         prices = await db.fetch_one("SELECT * FROM deployments")
         assert prices is not None
@@ -555,7 +556,7 @@ async def test_a_version_11_call_log_is_keyed_partitioned_and_rolled_up(database
                 f"('{call_id}', '{job_id}', 't1', 'A', '{status}', {tokens}, {tokens * 10}, "
                 f"'{at}')"
             )
-        assert await migrate(db) == 2  # 12, and 13 after it
+        assert await migrate(db) == LATEST_VERSION - 11  # 12, and every version after it
         assert await migrate(db) == 0
         rows = await db.fetch_all("SELECT call_id, rolled_up FROM llm_calls ORDER BY call_id")
         assert [(r["call_id"], bool(r["rolled_up"])) for r in rows] == [
@@ -615,7 +616,7 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
             "input_micros_per_million, output_micros_per_million) "
             "VALUES ('Old', 0, 'mock', 'm', 1000000, 2000000)"
         )
-        assert await migrate(db) == 1
+        assert await migrate(db) == LATEST_VERSION - 12  # 13, and every version after it
         assert await migrate(db) == 0
         old = await catalog_sql.get_alias(db, "Old")
         assert old is not None and old["mode"] == "chat"
@@ -631,5 +632,57 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
         changed = await catalog_sql.get_alias(db, "Old")
         assert changed is not None and changed["mode"] == "embedding"
         assert len(changed["deployments"]) == 1
+    finally:
+        await db.disconnect()
+
+
+CONTENT_VERSION = 15
+"""The version that gave teams ``store_content`` and calls their attempts and content."""
+
+
+async def test_a_version_13_database_gets_call_content_columns(database_url: str) -> None:
+    """Version 15 gives every team ``store_content`` (off: nothing of an existing team's calls
+    is kept from then on) and the call log its attempts and content columns; the calls
+    recorded before it stay readable, with no attempts and no content."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.execute("ALTER TABLE teams DROP COLUMN store_content")
+        for column in ("attempts", "request_content", "response_content"):
+            await db.execute(f"ALTER TABLE llm_calls DROP COLUMN {column}")
+        await db.execute("DELETE FROM schema_migrations WHERE version > 13")
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, created_at) "
+            "VALUES ('o', 'O', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, created_at) "
+            "VALUES ('t', 'o', 'active', 'h', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO jobs (job_id, team_id, job_type, status, created_at) VALUES "
+            "('00000000-0000-4000-8000-000000000001', 't', 'x', 'completed', "
+            "'2026-12-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO llm_calls (call_id, job_id, team_id, model_alias, status, created_at, "
+            "total_tokens) VALUES ('00000000-0000-4000-8000-000000000002', "
+            "'00000000-0000-4000-8000-000000000001', 't', 'M', 'success', "
+            "'2026-12-01 00:00:01', 7)"
+        )
+        assert await migrate(db) == LATEST_VERSION - 13
+        assert await migrate(db) == 0
+        team = await teams_sql.get_team(db, "t")
+        assert team is not None and team["store_content"] is False
+        call = await calls_sql.get_call(
+            db,
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002",
+            team_id="t",
+            operator=False,
+        )
+        assert call is not None
+        assert (call["total_tokens"], call["attempts"], call["request_content"]) == (7, [], None)
     finally:
         await db.disconnect()

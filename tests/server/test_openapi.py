@@ -74,6 +74,12 @@ def test_fuzz_every_operation(database_url: str) -> None:
             json={"team_id": TEAM, "job_type": "fuzz"},
             headers={"Authorization": f"Bearer {key}"},
         ).json()["job_id"]
+        called = http.post(
+            f"/api/jobs/{job}/llm-call",
+            json={"model": "default", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert called.status_code == 200, called.text
         # admin operations (rotate-key, suspend, PATCH, DELETE…) get things of their own to fuzz
         http.post("/api/model-access-groups/create", json={"group_name": "g-fuzz"})
         victim = http.post(
@@ -95,6 +101,7 @@ def test_fuzz_every_operation(database_url: str) -> None:
             headers = {"Authorization": f"Bearer {key}"} if team_auth else {}
             real = {
                 "job_id": job,
+                "call_id": called.json()["call_id"],
                 "team_id": TEAM if team_auth else "victim",
                 "model_alias": "default",
                 "organization_id": "org_acme",

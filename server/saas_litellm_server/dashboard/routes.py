@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router, request_response
 from starlette.staticfiles import StaticFiles
 
 from .._settings import Settings
-from . import audit, keys, login, model_aliases, organizations, overview, teams, webhooks
+from . import audit, jobs, keys, login, model_aliases, organizations, overview, teams, webhooks
 from ._context import Dashboard, not_found
 from ._http import PREFIX, SecurityHeaders
 
@@ -76,6 +76,8 @@ def dashboard_routes(settings: Settings) -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route("/teams/{team_id}/jobs/{job_id}", page(teams.job), methods=["GET"]),
+        Route("/teams/{team_id}/jobs/{job_id}/calls/{call_id}", page(jobs.call), methods=["GET"]),
+        Route("/jobs", page(jobs.job_list), methods=["GET"]),
         Route("/models", page(model_aliases.models), methods=["GET"]),
         Route("/models/groups", action(model_aliases.create_group), methods=["POST"]),
         Route("/models/groups/{group_name}", action(model_aliases.update_group), methods=["POST"]),

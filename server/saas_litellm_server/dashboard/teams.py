@@ -30,6 +30,7 @@ __all__ = [
     "add_credits",
     "back_to_team",
     "create_team",
+    "day_range",
     "job",
     "remove_team",
     "resume",
@@ -118,7 +119,7 @@ async def team(ctx: Ctx) -> Response:
     query = JobSearchQuery.model_validate(
         {
             **filters,
-            **_day_range(filters.get("since"), filters.get("until")),
+            **day_range(filters.get("since"), filters.get("until")),
             "team_id": team_id,
             "limit": _PAGE,
         }
@@ -157,6 +158,7 @@ async def update_team(ctx: Ctx, form: Form) -> Response:
             "team_alias": form.optional("team_alias"),
             "access_groups": form.all("access_groups"),
             "default_model": form.optional("default_model"),
+            "store_content": form.get("store_content") == "on",
         }
     )
     await teams.update_team(ctx.db, team_id_of(ctx), body, ctx.operator)
@@ -201,7 +203,7 @@ async def job(ctx: Ctx) -> Response:
     return ctx.render("job.html", job=detail, team_id=team_id)
 
 
-def _day_range(since: str | None, until: str | None) -> dict[str, str]:
+def day_range(since: str | None, until: str | None) -> dict[str, str]:
     """A job filter's dates (``YYYY-MM-DD``, both days included) as UTC times."""
     out = {}
     try:

@@ -2,7 +2,8 @@
 
 - ``team``: a team's virtual key; the admin key is refused (it never acts as a team).
 - ``admin``: the admin key; a team key is refused; in local-dev mode (no admin key) open.
-- ``team_or_admin``: the admin key, or the key of the team the path names.
+- ``team_or_admin``: the admin key, or the key of the team the path names (a path that names
+  no team: any team's key, and the handler looks only at that team's rows).
 - ``none``: anyone.
 
 A key presented and refused counts against the client's address, and an address that failed
@@ -111,7 +112,7 @@ async def authorize(request: Request, kind: Auth, path: dict[str, str]) -> Princ
         if token is None and rt.settings.dev_mode:
             return _LOCAL_DEV
         team = await _team(request, token, None)
-        if team.team_id != path.get("team_id"):
+        if "team_id" in path and team.team_id != path["team_id"]:
             raise PermissionDenied("a virtual key can only read its own team")
         return Principal(team)
     return Principal(await _team(request, token, path.get("job_id")))

@@ -64,6 +64,7 @@ Q = TypeVar("Q")
 _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
     # name: (what a value must match, what it names, its OpenAPI schema)
     "job_id": (re.compile(JOB_ID_PATTERN), "job", {"type": "string", "format": "uuid"}),
+    "call_id": (re.compile(JOB_ID_PATTERN), "call", {"type": "string", "format": "uuid"}),
     "team_id": (
         re.compile(TEAM_ID_PATTERN),
         "team",

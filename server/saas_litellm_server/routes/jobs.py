@@ -17,6 +17,7 @@ from saas_litellm_models import (
     JobCompletion,
     JobCreateRequest,
     JobDetail,
+    LLMCallDetail,
     LLMCallRequest,
     LLMCallResponse,
     endpoints,
@@ -36,6 +37,16 @@ async def create_job(req: APIRequest[JobCreateRequest, None]) -> Job:
 
 async def get_job(req: APIRequest[None, None]) -> JobDetail:
     return await jobs.get_job(req.db, req.team, req.path["job_id"])
+
+
+async def get_call(req: APIRequest[None, None]) -> LLMCallDetail:
+    team = req.principal.team
+    return await jobs.get_call(
+        req.db,
+        req.path["job_id"],
+        req.path["call_id"],
+        team_id=None if team is None else team.team_id,
+    )
 
 
 async def llm_call(req: APIRequest[LLMCallRequest, None]) -> LLMCallResponse:
@@ -94,6 +105,7 @@ async def create_and_call_stream(
 routes = [
     api_route(endpoints.CREATE_JOB, create_job),
     api_route(endpoints.GET_JOB, get_job),
+    api_route(endpoints.GET_CALL, get_call),
     api_route(endpoints.LLM_CALL, llm_call),
     api_route(endpoints.LLM_CALL_STREAM, llm_call_stream),
     api_route(endpoints.EMBEDDINGS, embeddings),

@@ -52,6 +52,7 @@ async def team_for_key(
         default_model=row["default_model"],
         rpm_limit=row["rpm_limit"],
         tpm_limit=row["tpm_limit"],
+        store_content=bool(row["store_content"]),
         looked_up_job=job_id,
         job=job,
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -62,6 +63,7 @@ from .jobs import get_open_job
 logger = logging.getLogger("saas_litellm_server")
 
 __all__ = [
+    "CONTENT_LIMIT",
     "Admission",
     "CallEvents",
     "KeepEmbeddings",
@@ -80,6 +82,16 @@ __all__ = [
 ]
 
 StreamEvent = StreamChunk | StreamDone | StreamErrorEvent
+
+CONTENT_LIMIT = 65_536
+"""The most characters kept of a call's request, and of its response, for a team with
+``store_content`` (each cut there, marked by :data:`_CUT`)."""
+_CUT = "\n[… cut: the rest is not kept]"
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= CONTENT_LIMIT else text[:CONTENT_LIMIT] + _CUT
+
 
 KeepResponse = Callable[[LLMCallResponse], bytes]
 """What a call's Idempotency-Key keeps of its response (the body a replay sends)."""
@@ -274,6 +286,8 @@ class _Recorder:
         self.fallback = routing.Fallback(runtime, call.route, call.team.team_id)
         self.pieces: list[str] = []
         """What was streamed so far."""
+        self.answer: str | None = None
+        """A plain call's response text (a stream's is its pieces), kept if its team asks."""
         self.done = False
         self.lost = False
         """Its record could not be written (the database was away): a resolver will."""
@@ -355,6 +369,7 @@ class _Recorder:
         alive_until: dt.datetime | None = None,
     ) -> calls_sql.CallRecord:
         call, deployment = self.call, self.fallback.deployment
+        request_content, response_content = self._content()
         pico = routing.cost_pico(deployment, usage.prompt_tokens, usage.completion_tokens)
         return {
             "call_id": self.call_id,
@@ -378,7 +393,22 @@ class _Recorder:
             "error_message": error_message,
             "metadata": call.body.metadata,
             "alive_until": alive_until,
+            "attempts": list(self.fallback.tried),
+            "request_content": request_content,
+            "response_content": response_content,
         }
+
+    def _content(self) -> tuple[str | None, str | None]:
+        """The call's content, for a team that keeps it (nothing at all otherwise): the
+        request's messages (an embeddings call's texts) as JSON, and the text of the response
+        so far (a stream's: what reached its client)."""
+        call = self.call
+        if not call.team.store_content:
+            return None, None
+        asked = call.texts if call.texts is not None else call.messages
+        answer = self.answer if self.answer is not None else "".join(self.pieces) or None
+        request = _bounded(json.dumps(asked, ensure_ascii=False, default=str))
+        return request, None if answer is None else _bounded(answer)
 
     async def checkpoint(self) -> None:
         """Save a streaming call's progress, at most every ``stream_checkpoint_seconds``, and
@@ -500,6 +530,7 @@ async def run_call(
             usage=outcome.usage,
             latency_ms=round(recorder.fallback.latency_ms, 3),
         )
+        recorder.answer = outcome.message.content
         await recorder.finish(
             outcome.usage,
             keep=_kept(call, keep, response),

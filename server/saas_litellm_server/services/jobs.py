@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from saas_litellm_models import (
@@ -29,10 +30,11 @@ from saas_litellm_models import (
     JobList,
     JobListQuery,
     JobSearchQuery,
+    LLMCallDetail,
     LLMCallRecord,
 )
 
-from .._money import micros_of
+from .._money import micros_of, usd
 from .._runtime import TeamContext
 from ..errors import Conflict, InsufficientCredits, NotFound, PermissionDenied
 from ..store import Database, calls_sql, jobs_sql, teams_sql, usage_sql
@@ -43,11 +45,14 @@ from .pagination import page, position
 logger = logging.getLogger("saas_litellm_server")
 
 __all__ = [
+    "JobLine",
     "check_can_open",
     "complete_job",
     "create_job",
+    "get_call",
     "get_job",
     "get_open_job",
+    "job_lines",
     "list_jobs",
     "search_jobs",
     "settle_abandoned",
@@ -240,8 +245,9 @@ async def list_jobs(db: Database, team_id: str, query: JobListQuery) -> JobList:
     return await search_jobs(db, search)
 
 
-async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
-    """Jobs across teams (admin), newest first, filtered by every parameter ``query`` gives."""
+async def _search(
+    db: Database, query: JobSearchQuery
+) -> tuple[Sequence[jobs_sql.JobRow], str | None]:
     rows = await jobs_sql.list_jobs(
         db,
         query.team_id,
@@ -250,11 +256,66 @@ async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
         job_type=query.job_type,
         since=query.since,
         until=query.until,
+        model=query.model,
+        has_errors=query.has_errors,
         limit=query.limit + 1,
         after=position(query.cursor),
     )
-    shown, next_cursor = page(rows, query.limit, "job_id")
+    return page(rows, query.limit, "job_id")
+
+
+async def search_jobs(db: Database, query: JobSearchQuery) -> JobList:
+    """Jobs across teams (admin), newest first, filtered by every parameter ``query`` gives."""
+    shown, next_cursor = await _search(db, query)
     return JobList(jobs=[Job.model_validate(r) for r in shown], next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """A job as the operator's jobs page lists it: with its calls' figures."""
+
+    job: Job
+    calls: int
+    tokens: int
+    cost_usd: float
+    provider_cost_usd: float
+    credits_charged: int
+    error: str | None
+    """The job's error, or its first failed call's (type: message)."""
+
+
+async def job_lines(db: Database, query: JobSearchQuery) -> tuple[list[JobLine], str | None]:
+    """:func:`search_jobs`'s page, each job with its calls' figures (one more statement for
+    the page's sums, one for its first errors)."""
+    shown, next_cursor = await _search(db, query)
+    figures = await calls_sql.job_figures(db, [r["job_id"] for r in shown])
+    lines = []
+    for r in shown:
+        f = figures.get(r["job_id"])
+        lines.append(
+            JobLine(
+                job=Job.model_validate(r),
+                calls=f["calls"] if f else 0,
+                tokens=f["tokens"] if f else 0,
+                cost_usd=usd(f["client_cost_micros"]) if f else 0.0,
+                provider_cost_usd=usd(f["provider_cost_micros"]) if f else 0.0,
+                credits_charged=r["credits_charged"],
+                error=r["error_message"] or (f["first_error"] if f else None),
+            )
+        )
+    return lines, next_cursor
+
+
+async def get_call(
+    db: Database, job_id: str, call_id: str, *, team_id: str | None
+) -> LLMCallDetail:
+    """One call of a job, all of it. ``team_id``: the team's own key asks — only its own
+    calls (another team's is not found, as its jobs are not) and never the provider's cost;
+    ``None``: the operator."""
+    row = await calls_sql.get_call(db, job_id, call_id, team_id=team_id, operator=team_id is None)
+    if row is None:
+        raise NotFound(f"call {call_id!r} of job {job_id!r} not found")
+    return LLMCallDetail.model_validate(row)
 
 
 async def settle_abandoned(db: Database, *, ttl: float, batch: int = 500) -> int:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from .. import _money
 from .._logging import current_request_id
@@ -24,6 +24,7 @@ from ..providers import Provider, ProviderError, ProviderRequest
 from ..store import catalog_sql, teams_sql
 
 __all__ = [
+    "Attempt",
     "Fallback",
     "PricedDeployment",
     "ResolvedAlias",
@@ -203,6 +204,15 @@ def log_failure(
         )
 
 
+class Attempt(TypedDict):
+    """One deployment a call tried: its provider and upstream model, and the kind of error it
+    failed with (``None``: it answered, or the call ended while it ran)."""
+
+    provider: str
+    deployment: str
+    error: str | None
+
+
 class Fallback:
     """The deployments of one routed call, in the order to try them — the one fallback loop of
     plain and streamed calls. Iterating yields ``(deployment, provider)``; after each attempt the
@@ -215,6 +225,8 @@ class Fallback:
         self.deployment = self.order[0]
         """The deployment tried last (the one a call's record names)."""
         self.attempts = 0
+        self.tried: list[Attempt] = []
+        """Each deployment tried, in order, and how it failed (the call's record keeps it)."""
         self.error: ProviderError | None = None
         self._start = time.perf_counter()
 
@@ -226,6 +238,9 @@ class Fallback:
     def __iter__(self) -> Iterator[tuple[PricedDeployment, Provider]]:
         for index, deployment in enumerate(self.order):
             self.deployment, self.attempts = deployment, index + 1
+            self.tried.append(
+                {"provider": deployment.provider, "deployment": deployment.model, "error": None}
+            )
             reason = unavailable(self.runtime, deployment)
             if reason is not None:
                 if self.failed(ProviderError("server", reason), health=False):
@@ -240,6 +255,8 @@ class Fallback:
         if health:
             report(self.runtime, self.deployment, error)
         self.error = error
+        if self.tried:
+            self.tried[-1]["error"] = error.kind
         index = self.attempts - 1
         fallback = None
         if may_fall_back and error.retryable and index + 1 < len(self.order):

@@ -86,6 +86,7 @@ async def create_team(
             tpm_limit=body.tpm_limit,
             metadata=body.metadata,
             now=by.now,
+            store_content=bool(body.store_content),
             budget={
                 "budget_mode": body.budget_mode or "job_based",
                 "tokens_per_credit": body.tokens_per_credit,

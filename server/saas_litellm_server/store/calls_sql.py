@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from dataclasses import dataclass
 from typing import Any, TypedDict, cast
+
+import sqlalchemy as sa
 
 from .._money import usd
 from ._database import Database, Row, Statement
@@ -28,7 +31,9 @@ __all__ = [
     "checkpoint",
     "drop_call",
     "finish_call",
+    "get_call",
     "interrupt",
+    "job_figures",
     "list_calls",
 ]
 
@@ -95,6 +100,9 @@ _DEFAULTS: dict[str, Any] = {
     "error_type": None,
     "error_message": None,
     "alive_until": None,
+    "attempts": None,
+    "request_content": None,
+    "response_content": None,
 }
 
 
@@ -124,6 +132,11 @@ class CallRecord(TypedDict):
     error_message: str | None
     metadata: dict[str, Any] | None
     alive_until: dt.datetime | None
+    attempts: list[Any] | None
+    """The deployments tried (``routing.Attempt``), in order."""
+    request_content: str | None
+    """Kept only for a team with ``store_content`` (bounded by the service)."""
+    response_content: str | None
 
 
 class JobTotals(TypedDict):
@@ -181,7 +194,10 @@ class Finished:
 def _row(values: dict[str, Any], metadata: dict[str, Any] | None) -> dict[str, Any]:
     if "created_at" not in values:  # with call_id, the key each write of the call finds
         raise TypeError("a call's record needs its created_at (when it started)")
-    return {**_DEFAULTS, **values, "metadata": dumps(metadata)}
+    row = {**_DEFAULTS, **values, "metadata": dumps(metadata)}
+    if row["attempts"] is not None:
+        row["attempts"] = json.dumps(row["attempts"])
+    return row
 
 
 _ALIVE = Statement(
@@ -357,31 +373,124 @@ async def interrupt(db: Database, *, now: dt.datetime | None = None) -> int:
     return closed
 
 
+_CONTENT = ("attempts", "request_content", "response_content")
+_LISTED = [c for c in calls.columns if c.name not in _CONTENT]
+"""What a job's list of calls reads: not their content (up to 128 KiB a call)."""
+
+
+def _call_row(r: Row, operator: bool) -> CallRow:
+    return CallRow(
+        call_id=r["call_id"],
+        model=r["model_alias"],
+        deployment=r["deployment"],
+        status=r["status"],
+        streamed=bool(r["streamed"]),
+        prompt_tokens=r["prompt_tokens"],
+        completion_tokens=r["completion_tokens"],
+        total_tokens=r["total_tokens"],
+        cost_usd=usd(r["client_cost_micros"]),
+        provider_cost_usd=usd(r["provider_cost_micros"]) if operator else None,
+        client_cost_usd=usd(r["client_cost_micros"]),
+        latency_ms=r["latency_ms"],
+        finish_reason=r["finish_reason"],
+        purpose=r["purpose"],
+        error_type=r["error_type"],
+        error_message=r["error_message"],
+        created_at=stamp(r["created_at"]),
+    )
+
+
 async def list_calls(db: Database, job_id: str, *, operator: bool = True) -> list[CallRow]:
     """A job's calls, oldest first; ``operator=False`` leaves out what is the operator's
     alone (the provider's cost: with a markup, the team's cost shows the margin)."""
     rows = await db.fetch_all(
-        calls.select().where(calls.c.job_id == job_id).order_by(calls.c.created_at, calls.c.call_id)
+        sa.select(*_LISTED)
+        .where(calls.c.job_id == job_id)
+        .order_by(calls.c.created_at, calls.c.call_id)
     )
-    return [
-        CallRow(
-            call_id=r["call_id"],
-            model=r["model_alias"],
-            deployment=r["deployment"],
-            status=r["status"],
-            streamed=bool(r["streamed"]),
-            prompt_tokens=r["prompt_tokens"],
-            completion_tokens=r["completion_tokens"],
-            total_tokens=r["total_tokens"],
-            cost_usd=usd(r["client_cost_micros"]),
-            provider_cost_usd=usd(r["provider_cost_micros"]) if operator else None,
-            client_cost_usd=usd(r["client_cost_micros"]),
-            latency_ms=r["latency_ms"],
-            finish_reason=r["finish_reason"],
-            purpose=r["purpose"],
-            error_type=r["error_type"],
-            error_message=r["error_message"],
-            created_at=stamp(r["created_at"]),
+    return [_call_row(r, operator) for r in rows]
+
+
+class CallDetailRow(CallRow):
+    """One call, all of it (``GET /api/jobs/{job_id}/calls/{call_id}``)."""
+
+    job_id: str
+    team_id: str
+    provider: str | None
+    attempts: list[dict[str, Any]]
+    request_content: str | None
+    response_content: str | None
+
+
+async def get_call(
+    db: Database, job_id: str, call_id: str, *, team_id: str | None, operator: bool
+) -> CallDetailRow | None:
+    """A call of a job (``team_id``: only if it is that team's), with its content."""
+    query = calls.select().where(calls.c.call_id == call_id, calls.c.job_id == job_id)
+    if team_id is not None:
+        query = query.where(calls.c.team_id == team_id)
+    r = await db.fetch_one(query)
+    if r is None:
+        return None
+    return CallDetailRow(
+        **_call_row(r, operator),
+        job_id=r["job_id"],
+        team_id=r["team_id"],
+        provider=r["provider"],
+        attempts=json.loads(r["attempts"]) if r["attempts"] else [],
+        request_content=r["request_content"],
+        response_content=r["response_content"],
+    )
+
+
+class JobFigures(TypedDict):
+    """What a jobs page shows of each job's calls."""
+
+    calls: int
+    tokens: int
+    client_cost_micros: int
+    provider_cost_micros: int
+    first_error: str | None
+    """The first failed call's error (type: message)."""
+
+
+async def job_figures(db: Database, job_ids: list[str]) -> dict[str, JobFigures]:
+    """The calls' figures of a page of jobs (each found by ``ix_llm_calls_job``)."""
+    if not job_ids:
+        return {}
+    sums = await db.fetch_all(
+        sa.select(
+            calls.c.job_id,
+            sa.func.count().label("calls"),
+            sa.func.coalesce(sa.func.sum(calls.c.total_tokens), 0).label("tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.client_cost_micros), 0).label("client"),
+            sa.func.coalesce(sa.func.sum(calls.c.provider_cost_micros), 0).label("provider"),
         )
-        for r in rows
-    ]
+        .where(calls.c.job_id.in_(job_ids))
+        .group_by(calls.c.job_id)
+    )
+    first = calls.alias("first")
+    earliest = (
+        sa.select(sa.func.min(first.c.created_at))
+        .where(first.c.job_id == calls.c.job_id, first.c.status == "failed")
+        .scalar_subquery()
+    )
+    errors = await db.fetch_all(
+        sa.select(calls.c.job_id, calls.c.error_type, calls.c.error_message).where(
+            calls.c.job_id.in_(job_ids), calls.c.status == "failed", calls.c.created_at == earliest
+        )
+    )
+    out = {
+        r["job_id"]: JobFigures(
+            calls=int(r["calls"]),
+            tokens=int(r["tokens"]),
+            client_cost_micros=int(r["client"]),
+            provider_cost_micros=int(r["provider"]),
+            first_error=None,
+        )
+        for r in sums
+    }
+    for r in errors:
+        if r["job_id"] in out and out[r["job_id"]]["first_error"] is None:
+            out[r["job_id"]]["first_error"] = f"{r['error_type']}: {r['error_message'] or ''}"
+    return out

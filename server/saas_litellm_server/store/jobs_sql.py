@@ -230,14 +230,32 @@ async def list_jobs(
     job_type: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    model: str | None = None,
+    has_errors: bool | None = None,
 ) -> list[JobRow]:
     """A page of jobs (of one team, or of every team), newest first; ``after`` is the last
-    (created_at, job_id) seen."""
+    (created_at, job_id) seen. ``model``: jobs with a call to that alias; ``has_errors``:
+    jobs failed or with a failed call (``False``: the others) — each an ``EXISTS`` on the
+    job's calls (``ix_llm_calls_job``)."""
     query = jobs.select().where(*job_filter(team_id, organization_id, since, until))
     if status is not None:
         query = query.where(jobs.c.status == status)
     if job_type is not None:
         query = query.where(jobs.c.job_type == job_type)
+    if model is not None:
+        query = query.where(
+            sa.select(calls.c.call_id)
+            .where(calls.c.job_id == jobs.c.job_id, calls.c.model_alias == model)
+            .exists()
+        )
+    if has_errors is not None:
+        failed_call = (
+            sa.select(calls.c.call_id)
+            .where(calls.c.job_id == jobs.c.job_id, calls.c.status == "failed")
+            .exists()
+        )
+        erred = sa.or_(jobs.c.status == "failed", failed_call)
+        query = query.where(erred if has_errors else sa.not_(erred))
     rows = await db.fetch_all(
         newest_first(query, jobs.c.created_at, jobs.c.job_id, after=after, limit=limit)
     )

@@ -167,8 +167,34 @@ Step = str | Callable[[Database], Awaitable[None]]
 """A statement, or a step that needs to look at the database first."""
 
 
+_CALLS_LATER = ("rolled_up", "attempts", "request_content", "response_content")
+"""Columns of ``llm_calls`` a version-11 table never had: not copied by version 12 (which
+creates the table whole, as the current schema has it; the later versions add what it lacks)."""
+
+
 def _calls_columns(table: sa.Table) -> str:
-    return ", ".join(c.name for c in table.columns if c.name != "rolled_up")
+    return ", ".join(c.name for c in table.columns if c.name not in _CALLS_LATER)
+
+
+def _add_columns(table: str, columns: Sequence[tuple[str, str]]) -> Step:
+    """Add the columns a table lacks (``(name, type and default)``): version 12 may have made
+    it with them already (and a test's older database may have kept some)."""
+
+    async def add(db: Database) -> None:
+        if db.backend == "postgresql":
+            rows = await db.fetch_all(
+                "SELECT column_name AS name FROM information_schema.columns "
+                "WHERE table_name = :table AND table_schema = current_schema()",
+                {"table": table},
+            )
+        else:
+            rows = await db.fetch_all(f"PRAGMA table_info({table})")
+        present = {r["name"] for r in rows}
+        for name, kind in columns:
+            if name not in present:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    return add
 
 
 def _rollups(dialect: Dialect) -> list[Step]:
@@ -275,6 +301,17 @@ UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
         13,
         lambda dialect: [
             "ALTER TABLE model_aliases ADD COLUMN mode VARCHAR(16) NOT NULL DEFAULT 'chat'"
+        ],
+    ),
+    # Version 15: a team may keep its calls' content; a call keeps the deployments it tried.
+    (
+        15,
+        lambda dialect: [
+            _add_columns("teams", [("store_content", "BOOLEAN NOT NULL DEFAULT false")]),
+            _add_columns(
+                "llm_calls",
+                [("attempts", "TEXT"), ("request_content", "TEXT"), ("response_content", "TEXT")],
+            ),
         ],
     ),
 ]

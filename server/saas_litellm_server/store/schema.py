@@ -142,6 +142,9 @@ teams = sa.Table(
     sa.Column("refill_period", sa.String(16)),
     sa.Column("refill_mode", sa.String(16)),
     sa.Column("refill_last_period", sa.String(16)),
+    # Since schema version 15: whether its calls' content (request messages, response text)
+    # is kept on their rows of ``llm_calls``; off unless the operator turns it on.
+    sa.Column("store_content", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("credits_used >= 0", name="ck_teams_used_nonneg"),
     sa.CheckConstraint("credits_reserved >= 0", name="ck_teams_reserved_nonneg"),
     sa.CheckConstraint(
@@ -276,6 +279,15 @@ calls = sa.Table(
     sa.Column("client_cost_micros", sa.BigInteger, nullable=False, server_default="0"),
     # Since schema version 12: whether the (ended) call is counted in ``call_rollups``.
     sa.Column("rolled_up", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Since schema version 15: the deployments tried, in order (a JSON list of
+    # ``{provider, deployment, error_type}``, the last one the answering or last failing), and
+    # for a team with ``store_content`` the call's content, each bounded
+    # (``services.calls.CONTENT_LIMIT``): the request's messages (JSON; an embeddings call's
+    # input texts) and the response's text (a stream's: what reached the client). On the
+    # call's row, so that retention removes them with it.
+    sa.Column("attempts", sa.Text),
+    sa.Column("request_content", sa.Text),
+    sa.Column("response_content", sa.Text),
     sa.Index("ix_llm_calls_job", "job_id"),
     # the calls of a time range (retention's batches, a window's hours at its ends): a BRIN
     # index on PostgreSQL, whose calls arrive in time order (a few bytes per 128 pages, next to

@@ -114,6 +114,7 @@ class KeyLookup(TypedDict):
     default_model: str | None
     rpm_limit: int | None
     tpm_limit: int | None
+    store_content: bool
     key_id: str
     key_expires_at: dt.datetime | None
     key_revoked_at: dt.datetime | None
@@ -143,6 +144,7 @@ class TeamRow(TypedDict):
     markup_percent: float
     low_balance_threshold: int | None
     auto_refill: AutoRefill | None
+    store_content: bool
 
 
 def _auto_refill(row: Row) -> AutoRefill | None:
@@ -185,6 +187,7 @@ def _team(row: Row, groups: list[str]) -> TeamRow:
         markup_percent=float(row["markup_percent"]),
         low_balance_threshold=row["low_balance_threshold"],
         auto_refill=_auto_refill(row),
+        store_content=bool(row["store_content"]),
     )
 
 
@@ -203,6 +206,7 @@ async def insert_team(
     metadata: dict[str, Any] | None = None,
     now: dt.datetime | None = None,
     budget: dict[str, Any] | None = None,
+    store_content: bool = False,
 ) -> bool:
     """Insert the team, its access groups and its first credit grant (in the ledger too);
     ``False`` if the id exists (or existed: a removed team's id is not reused, its history
@@ -226,6 +230,7 @@ async def insert_team(
                 rpm_limit=rpm_limit,
                 tpm_limit=tpm_limit,
                 metadata=dumps(metadata),
+                store_content=store_content,
                 **(budget or {}),
             )
         )
@@ -396,7 +401,8 @@ async def teams_using(
 
 
 _BY_KEY_HASH = Statement(
-    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, k.key_id, "
+    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, "
+    "t.store_content, k.key_id, "
     "k.expires_at AS key_expires_at, k.revoked_at AS key_revoked_at, "
     "k.last_used_at AS key_last_used_at "
     "FROM team_keys k JOIN teams t ON t.team_id = k.team_id "
@@ -428,7 +434,8 @@ _JOB_COLUMNS = (
     "used_calls",
 )
 _BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is bound
-    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, k.key_id, "  # noqa: S608
+    "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, "  # noqa: S608
+    "t.store_content, k.key_id, "
     "k.expires_at AS key_expires_at, k.revoked_at AS key_revoked_at, "
     "k.last_used_at AS key_last_used_at, "
     + ", ".join(f"j.{c} AS job_{c}" for c in _JOB_COLUMNS)
