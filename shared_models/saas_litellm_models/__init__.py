@@ -211,6 +211,7 @@ from ._responses_api import (
     ResponseTextFormat,
     ResponseUsage,
 )
+from ._usage import UsageGroupBy, UsageReport, UsageReportQuery, UsageReportRow
 from ._webhooks import (
     WEBHOOK_EVENT_TYPES,
     CreditsExhaustedData,
@@ -445,7 +446,11 @@ __all__ = [
     "ToolUseBlock",
     "ToolUseContent",
     "Usage",
+    "UsageGroupBy",
     "UsageQuery",
+    "UsageReport",
+    "UsageReportQuery",
+    "UsageReportRow",
     "UtcTime",
     "VirtualKeyInfo",
     "WebhookCreateRequest",

@@ -54,4 +54,5 @@ async def team_for_key(
         tpm_limit=row["tpm_limit"],
         looked_up_job=job_id,
         job=job,
+        key_id=row["key_id"],
     )

@@ -378,6 +378,7 @@ class _Recorder:
             "error_message": error_message,
             "metadata": call.body.metadata,
             "alive_until": alive_until,
+            "key_id": call.team.key_id,
         }
 
     async def checkpoint(self) -> None:

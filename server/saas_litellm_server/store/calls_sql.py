@@ -95,6 +95,7 @@ _DEFAULTS: dict[str, Any] = {
     "error_type": None,
     "error_message": None,
     "alive_until": None,
+    "key_id": None,
 }
 
 
@@ -124,6 +125,8 @@ class CallRecord(TypedDict):
     error_message: str | None
     metadata: dict[str, Any] | None
     alive_until: dt.datetime | None
+    key_id: str | None
+    """The virtual key that made the call (``None``: no key did)."""
 
 
 class JobTotals(TypedDict):

@@ -171,6 +171,28 @@ def _calls_columns(table: sa.Table) -> str:
     return ", ".join(c.name for c in table.columns if c.name != "rolled_up")
 
 
+_CALLS_SINCE_12 = {"key_id"}
+"""The columns ``llm_calls`` gained after version 12 rebuilt it (each added by its version)."""
+
+
+def _calls_v12() -> sa.Table:
+    """``llm_calls`` as version 12 created it: today's table without the columns added since,
+    with its keys, indexes and (PostgreSQL) partitioning."""
+    metadata = sa.MetaData()
+    schema.jobs.to_metadata(metadata)  # what its foreign key names
+    table = schema.calls
+    return sa.Table(
+        table.name,
+        metadata,
+        *[copy_column(c) for c in table.columns if c.name not in _CALLS_SINCE_12],
+        *[
+            sa.Index(i.name, *[c.name for c in i.columns], **i.dialect_kwargs)
+            for i in table.indexes
+        ],
+        **table.dialect_kwargs,
+    )
+
+
 def _rollups(dialect: Dialect) -> list[Step]:
     """Version 12: the call log keyed by id and start (partitioned by month on PostgreSQL),
     daily rollups of calls and jobs. The calls are copied into the new table (rows that ended
@@ -179,10 +201,11 @@ def _rollups(dialect: Dialect) -> list[Step]:
 
     name = dialect.name
     old = "llm_calls_v11"
-    columns = _calls_columns(schema.calls)
+    calls_v12 = _calls_v12()
+    columns = _calls_columns(calls_v12)
     call_day = day_sql(name, "c.created_at")
     job_day = day_sql(name, "j.created_at")
-    create_calls = _create_tables(dialect, schema.calls)
+    create_calls = _create_tables(dialect, calls_v12)
     steps: list[Step] = [f"ALTER TABLE llm_calls RENAME TO {old}", "DROP INDEX ix_llm_calls_job"]
     if name == "postgresql":
         steps.append(f"ALTER TABLE {old} DROP CONSTRAINT llm_calls_pkey")
@@ -222,6 +245,19 @@ def _rollups(dialect: Dialect) -> list[Step]:
         str(CreateIndex(_index(schema.jobs, "ix_jobs_unrolled")).compile(dialect=dialect)),
     ]
     return steps
+
+
+def _key_spend(dialect: Dialect) -> list[Step]:
+    """Version 16: which virtual key made a call, and spend per key and day. What was rolled up
+    before has no key: it is kept per day and team under the key ``''`` ("before keys were
+    recorded"), so per-key figures add up to the team's."""
+    return [
+        "ALTER TABLE llm_calls ADD COLUMN key_id VARCHAR(40)",
+        *_create_tables(dialect, schema.key_rollups),
+        "INSERT INTO key_rollups (day, team_id, key_id, calls, total_tokens, "
+        "client_cost_micros) SELECT day, team_id, '', sum(calls), sum(total_tokens), "
+        "sum(client_cost_micros) FROM call_rollups GROUP BY day, team_id",
+    ]
 
 
 UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
@@ -277,6 +313,7 @@ UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
             "ALTER TABLE model_aliases ADD COLUMN mode VARCHAR(16) NOT NULL DEFAULT 'chat'"
         ],
     ),
+    (16, _key_spend),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 
