@@ -647,3 +647,65 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
         assert len(changed["deployments"]) == 1
     finally:
         await db.disconnect()
+
+
+async def test_a_version_13_database_gets_spend_per_key(database_url: str) -> None:
+    """Version 16 records each call's virtual key: calls from before have none, and what was
+    rolled up before is kept per day and team under no key, so a team's spend per key still
+    adds up to its calls; calls after it count for their key, rolled up or not."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+            "credits_used, credits_reserved, created_at) VALUES ('t1', 'org', 'active', 'h', "
+            "10, 0, 0, '2026-01-01 00:00:00')"
+        )
+        job = "00000000-0000-4000-8000-000000000001"
+        await db.execute(
+            "INSERT INTO jobs (job_id, team_id, job_type, status, credit_applied, created_at) "
+            f"VALUES ('{job}', 't1', 'x', 'in_progress', false, '2026-01-01 00:00:00')"
+        )
+
+        async def record(call_id: str, tokens: int, key_id: str | None = None) -> None:
+            await calls_sql.finish_call(
+                db,
+                reserved_tokens=0,
+                reserved_cost_micros=0,
+                counted=False,
+                call_id=call_id,
+                created_at=dt.datetime.now(dt.timezone.utc),
+                job_id=job,
+                team_id="t1",
+                model_alias="A",
+                status="success",
+                total_tokens=tokens,
+                client_cost_micros=tokens * 10,
+                key_id=key_id,
+            )
+
+        await record("c1", 5)
+        await record("c2", 7)
+        assert await rollups_sql.roll_up_calls(db, limit=1) == 1
+        await _before_key_spend(db)
+        current = await db.fetch_val("SELECT MAX(version) FROM schema_migrations")
+        assert await migrate(db) == LATEST_VERSION - current
+        assert await migrate(db) == 0
+        spend = await usage_sql.calls_by_key(db, team_id="t1")
+        assert [(s["key_id"], s["calls"], s["tokens"], s["cost_micros"]) for s in spend] == [
+            ("", 2, 12, 120)
+        ]
+        await record("c3", 4, key_id="key_new")
+        assert await rollups_sql.roll_up_calls(db) == 2
+        spend = await usage_sql.calls_by_key(db, team_id="t1")
+        assert [(s["key_id"], s["calls"], s["tokens"]) for s in spend] == [
+            ("", 2, 12),
+            ("key_new", 1, 4),
+        ]
+    finally:
+        await db.disconnect()
