@@ -1,5 +1,6 @@
-"""SQL that keeps the daily rollups (``call_rollups``, ``job_rollups``): usage figures are read
-from them plus the few rows not rolled up yet (``store.usage_sql``).
+"""SQL that keeps the daily rollups (``call_rollups``, ``job_rollups``, and ``key_rollups``: a
+team's spend per virtual key, added in the same statement or transaction as ``call_rollups``):
+usage figures are read from them plus the few rows not rolled up yet (``store.usage_sql``).
 
 A row is rolled up once it can no longer change — a call once it ended (a call's record is
 final then: ``calls_sql`` never rewrites an ended call), a job once it was settled — and exactly
