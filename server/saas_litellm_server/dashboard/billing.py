@@ -12,6 +12,7 @@ from starlette.responses import Response
 from saas_litellm_models import (
     AutoRefillRequest,
     CreditsAdjustRequest,
+    CreditTransactionListQuery,
     TeamUpdateRequest,
     UsageReportQuery,
 )
@@ -104,10 +105,8 @@ async def adjust_credits(ctx: Ctx, form: Form) -> Response:
 
 async def transactions_csv(ctx: Ctx) -> Response:
     """The team's whole ledger as CSV (``?kind=`` narrows it), as the API's ``format=csv``."""
-    kind = ctx.param("kind") or None
-    if kind not in (None, "grant", "charge", "refill", "adjustment"):
-        raise InvalidRequest("kind is grant, charge, refill or adjustment")
-    return await ledger.transactions_csv(ctx.db, team_id_of(ctx), kind)  # type: ignore[arg-type]
+    query = CreditTransactionListQuery.model_validate({"kind": ctx.param("kind")})
+    return await ledger.transactions_csv(ctx.db, team_id_of(ctx), query.kind)
 
 
 def _report_query(ctx: Ctx) -> tuple[UsageReportQuery, dict[str, str]]:
