@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -494,6 +495,7 @@ class Rollups(RuleBasedStateMachine):
         }
 
 
+@pytest.mark.timeout(300)  # 15 runs of 30 steps, every figure checked after each: 40-90 s here
 def test_usage_figures_are_every_call_whatever_was_rolled_up_or_removed(
     database_url: str,
 ) -> None:
