@@ -45,6 +45,8 @@ from saas_litellm_models import (
     TeamCreated,
     TeamStatus,
     TeamUsage,
+    UsageGroupBy,
+    UsageReport,
     VirtualKeyInfo,
     WebhookCreated,
     WebhookDelivery,
@@ -307,7 +309,9 @@ class TeamEndpoints(_BaseClient):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[CreditTransaction]:
         """This team's credit ledger, newest first: every grant, charge, refill
-        and adjustment with the balance after it.
+        and adjustment with the balance after it. (The same ledger as CSV, for a
+        spreadsheet: ``GET /api/teams/{team_id}/transactions?format=csv`` from a browser
+        or ``curl``.)
 
         Await the result for the first page (``items``, ``next_cursor``,
         ``has_next_page()``); ``async for`` over it walks every item of every page.
@@ -1077,7 +1081,8 @@ class AdminEndpoints(_BaseClient):
         **options: Unpack[RequestOptions],
     ) -> AsyncPaginator[CreditTransaction]:
         """The team's credit ledger, newest first (grants, charges, refills,
-        adjustments, each with the balance after it).
+        adjustments, each with the balance after it). As CSV: ``?format=csv`` on the
+        endpoint, from a browser or ``curl``.
 
         Await the result for the first page (``items``, ``next_cursor``,
         ``has_next_page()``); ``async for`` over it walks every item of every page.
@@ -1087,6 +1092,26 @@ class AdminEndpoints(_BaseClient):
             CreditTransaction,
             path={"team_id": team_id},
             query={"limit": limit, "cursor": cursor, "kind": kind},
+            options=options,
+        )
+
+    async def get_usage_report(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        group_by: UsageGroupBy = "team",
+        **options: Unpack[RequestOptions],
+    ) -> UsageReport:
+        """Usage of every team, one row per ``group_by`` (``team``, ``organization``,
+        ``job_type``, ``model`` or ``day``): calls, tokens and costs of the calls started
+        in ``[since, until)``, jobs and credits of the jobs created in it (``None`` per
+        model). The same report as CSV: ``GET /api/usage?format=csv`` from a browser or
+        ``curl``.
+        """
+        return await self._request(
+            endpoints.GET_USAGE,
+            query={"since": since, "until": until, "group_by": group_by},
             options=options,
         )
 
@@ -1139,3 +1164,4 @@ class AdminEndpointsWithRawResponse:
         self.get_team_usage = async_raw_response(client.get_team_usage)
         self.list_team_jobs = async_raw_response(client.list_team_jobs)
         self.list_transactions = async_raw_response(client.list_transactions)
+        self.get_usage_report = async_raw_response(client.get_usage_report)

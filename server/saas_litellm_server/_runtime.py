@@ -42,6 +42,9 @@ class TeamContext:
     instead of two on the hot path); ``job`` is then that job's row, or ``None`` if this team
     has no such job."""
     job: JobRow | None = None
+    key_id: str | None = None
+    """The virtual key the request was made with (recorded with its calls); ``None`` for a
+    team context no key made (the operator's view, local-dev mode)."""
 
     @property
     def limited(self) -> bool:

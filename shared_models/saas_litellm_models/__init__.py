@@ -213,6 +213,7 @@ from ._responses_api import (
     ResponseTextFormat,
     ResponseUsage,
 )
+from ._usage import UsageGroupBy, UsageReport, UsageReportQuery, UsageReportRow
 from ._webhooks import (
     WEBHOOK_EVENT_TYPES,
     WEBHOOK_TEST_EVENT,
@@ -453,7 +454,11 @@ __all__ = [
     "ToolUseBlock",
     "ToolUseContent",
     "Usage",
+    "UsageGroupBy",
     "UsageQuery",
+    "UsageReport",
+    "UsageReportQuery",
+    "UsageReportRow",
     "UtcTime",
     "VirtualKeyInfo",
     "WebhookCreateRequest",

@@ -99,6 +99,8 @@ from saas_litellm_models import (
     TeamUpdateRequest,
     TeamUsage,
     UsageQuery,
+    UsageReport,
+    UsageReportQuery,
     VirtualKeyInfo,
     WebhookCreated,
     WebhookCreateRequest,
@@ -179,6 +181,10 @@ class Endpoint(Generic[_ResponseT]):
     one."""
     body_optional: bool = False
     """An empty body is the body model's defaults."""
+    csv: bool = False
+    """Also answers ``?format=csv`` (``json``, the default, gives ``response``): ``text/csv``
+    with a header row, every row the query selects (not one page), streamed, as an attachment.
+    For browsers and ``curl``: the SDK's methods read the JSON."""
     partial: bool = False
     """The body is a partial update: a field left out is unchanged, an explicit ``null``
     clears it (the SDK sends only the fields given)."""
@@ -1771,10 +1777,12 @@ LIST_TRANSACTIONS = Endpoint(
     tag="credits",
     response=CreditTransactionList,
     query=CreditTransactionListQuery,
+    csv=True,
     description=(
         "Every change of the team's credits (grant, charge, refill, adjustment) with the balance "
         "after it; the credits of all transactions add up to credits_remaining. The admin key "
-        "reads any team's, a team key its own."
+        "reads any team's, a team key its own. `?format=csv`: every transaction of the filter "
+        "(`kind`; not one page) as CSV, one column per field."
     ),
     sdk=_sdk(
         SDKMethod(
@@ -1783,7 +1791,9 @@ LIST_TRANSACTIONS = Endpoint(
             bind=("team_id",),
             doc="""
             This team's credit ledger, newest first: every grant, charge, refill
-            and adjustment with the balance after it.
+            and adjustment with the balance after it. (The same ledger as CSV, for a
+            spreadsheet: ``GET /api/teams/{team_id}/transactions?format=csv`` from a browser
+            or ``curl``.)
             """,
         ),
         SDKMethod(
@@ -1792,7 +1802,38 @@ LIST_TRANSACTIONS = Endpoint(
             positional=("team_id",),
             doc="""
             The team's credit ledger, newest first (grants, charges, refills,
-            adjustments, each with the balance after it).
+            adjustments, each with the balance after it). As CSV: ``?format=csv`` on the
+            endpoint, from a browser or ``curl``.
+            """,
+        ),
+    ),
+)
+
+GET_USAGE = Endpoint(
+    "GET",
+    "/api/usage",
+    summary="Usage of every team, grouped by team, organization, job type, model or day",
+    auth="admin",
+    tag="admin",
+    response=UsageReport,
+    query=UsageReportQuery,
+    csv=True,
+    description=(
+        "The figures of the other usage endpoints (daily rollups and what is not rolled up yet): "
+        "calls, tokens and costs of the calls started in the window, jobs and credits of the "
+        "jobs created in it. Jobs and credits are not per model: null with group_by=model. "
+        "`?format=csv`: the same rows as CSV (money as exact decimals)."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "get_usage_report",
+            doc="""
+            Usage of every team, one row per ``group_by`` (``team``, ``organization``,
+            ``job_type``, ``model`` or ``day``): calls, tokens and costs of the calls started
+            in ``[since, until)``, jobs and credits of the jobs created in it (``None`` per
+            model). The same report as CSV: ``GET /api/usage?format=csv`` from a browser or
+            ``curl``.
             """,
         ),
     ),
@@ -1862,5 +1903,6 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     GET_TEAM_USAGE,
     LIST_TEAM_JOBS,
     LIST_TRANSACTIONS,
+    GET_USAGE,
 )
 """Every endpoint, in the order the server routes them."""

@@ -70,6 +70,7 @@ async def test_migrate_is_idempotent_and_creates_every_table(database_url: str) 
         assert await migrate(db) == LATEST_VERSION
         assert await migrate(db) == 0
         versions = await db.fetch_all("SELECT version FROM schema_migrations WHERE version > 0")
+        # every version of the list (a branch may lack versions another one adds)
         assert sorted(v["version"] for v in versions) == [v for v, _ in UPGRADES]
         for table in metadata.sorted_tables:
             assert await db.fetch_val(sa.select(sa.func.count()).select_from(table)) is not None
@@ -144,8 +145,33 @@ def _calls_v11() -> sa.Table:
     return sa.Table("llm_calls", sa.MetaData(), *columns, sa.Index("ix_llm_calls_job", "job_id"))
 
 
+KEY_SPEND_VERSION = 16
+"""The version that records the virtual key of each call, with spend per key and day."""
+
+
+async def _before_key_spend(db: Database) -> None:
+    """Turn a current database back into one before version 16: calls without their key."""
+    await db.execute("DROP TABLE key_rollups")
+    await db.execute("ALTER TABLE llm_calls DROP COLUMN key_id")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {KEY_SPEND_VERSION}")
+
+
+CONTENT_VERSION = 15
+"""The version that gave teams ``store_content`` and calls their attempts and content."""
+
+
+async def _before_call_content(db: Database) -> None:
+    """Turn a current database back into one before version 15: no content, no attempts."""
+    await _before_key_spend(db)
+    await db.execute("ALTER TABLE teams DROP COLUMN store_content")
+    for column in ("attempts", "request_content", "response_content"):
+        await db.execute(f"ALTER TABLE llm_calls DROP COLUMN {column}")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {CONTENT_VERSION}")
+
+
 async def _before_alias_modes(db: Database) -> None:
     """Turn a current database back into a version-12 one: aliases without a mode."""
+    await _before_call_content(db)
     await db.execute("ALTER TABLE model_aliases DROP COLUMN mode")
     await db.execute(f"DELETE FROM schema_migrations WHERE version >= {ALIAS_MODES_VERSION}")
 
@@ -636,10 +662,6 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
         await db.disconnect()
 
 
-CONTENT_VERSION = 15
-"""The version that gave teams ``store_content`` and calls their attempts and content."""
-
-
 async def test_a_version_13_database_gets_call_content_columns(database_url: str) -> None:
     """Version 15 gives every team ``store_content`` (off: nothing of an existing team's calls
     is kept from then on) and the call log its attempts and content columns; the calls
@@ -648,10 +670,7 @@ async def test_a_version_13_database_gets_call_content_columns(database_url: str
     await db.connect()
     try:
         await migrate(db)
-        await db.execute("ALTER TABLE teams DROP COLUMN store_content")
-        for column in ("attempts", "request_content", "response_content"):
-            await db.execute(f"ALTER TABLE llm_calls DROP COLUMN {column}")
-        await db.execute("DELETE FROM schema_migrations WHERE version > 13")
+        await _before_call_content(db)
         await db.execute(
             "INSERT INTO organizations (organization_id, name, created_at) "
             "VALUES ('o', 'O', '2026-01-01 00:00:00')"
@@ -671,7 +690,8 @@ async def test_a_version_13_database_gets_call_content_columns(database_url: str
             "'00000000-0000-4000-8000-000000000001', 't', 'M', 'success', "
             "'2026-12-01 00:00:01', 7)"
         )
-        assert await migrate(db) == LATEST_VERSION - 13
+        current = await db.fetch_val("SELECT MAX(version) FROM schema_migrations")
+        assert await migrate(db) == LATEST_VERSION - current
         assert await migrate(db) == 0
         team = await teams_sql.get_team(db, "t")
         assert team is not None and team["store_content"] is False
@@ -684,5 +704,67 @@ async def test_a_version_13_database_gets_call_content_columns(database_url: str
         )
         assert call is not None
         assert (call["total_tokens"], call["attempts"], call["request_content"]) == (7, [], None)
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_15_database_gets_spend_per_key(database_url: str) -> None:
+    """Version 16 records each call's virtual key: calls from before have none, and what was
+    rolled up before is kept per day and team under no key, so a team's spend per key still
+    adds up to its calls; calls after it count for their key, rolled up or not."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.execute(
+            "INSERT INTO organizations (organization_id, name, metadata, created_at) "
+            "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
+        )
+        await db.execute(
+            "INSERT INTO teams (team_id, organization_id, status, key_hash, credits_allocated, "
+            "credits_used, credits_reserved, created_at) VALUES ('t1', 'org', 'active', 'h', "
+            "10, 0, 0, '2026-01-01 00:00:00')"
+        )
+        job = "00000000-0000-4000-8000-000000000001"
+        await db.execute(
+            "INSERT INTO jobs (job_id, team_id, job_type, status, credit_applied, created_at) "
+            f"VALUES ('{job}', 't1', 'x', 'in_progress', false, '2026-01-01 00:00:00')"
+        )
+
+        async def record(call_id: str, tokens: int, key_id: str | None = None) -> None:
+            await calls_sql.finish_call(
+                db,
+                reserved_tokens=0,
+                reserved_cost_micros=0,
+                counted=False,
+                call_id=call_id,
+                created_at=dt.datetime.now(dt.timezone.utc),
+                job_id=job,
+                team_id="t1",
+                model_alias="A",
+                status="success",
+                total_tokens=tokens,
+                client_cost_micros=tokens * 10,
+                key_id=key_id,
+            )
+
+        await record("c1", 5)
+        await record("c2", 7)
+        assert await rollups_sql.roll_up_calls(db, limit=1) == 1
+        await _before_key_spend(db)
+        current = await db.fetch_val("SELECT MAX(version) FROM schema_migrations")
+        assert await migrate(db) == LATEST_VERSION - current
+        assert await migrate(db) == 0
+        spend = await usage_sql.calls_by_key(db, team_id="t1")
+        assert [(s["key_id"], s["calls"], s["tokens"], s["cost_micros"]) for s in spend] == [
+            ("", 2, 12, 120)
+        ]
+        await record("c3", 4, key_id="key_new")
+        assert await rollups_sql.roll_up_calls(db) == 2
+        spend = await usage_sql.calls_by_key(db, team_id="t1")
+        assert [(s["key_id"], s["calls"], s["tokens"]) for s in spend] == [
+            ("", 2, 12),
+            ("key_new", 1, 4),
+        ]
     finally:
         await db.disconnect()

@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -42,6 +43,8 @@ from saas_litellm_server.store import (
 TEAMS = {"t1": "o1", "t2": "o1", "t3": "o2"}
 MODELS = ("m1", "m2")
 JOB_TYPES = ("a", "b")
+KEYS = ("key_1", "key_2", None)
+"""The virtual key of a call (``None``: none recorded, as before schema version 16)."""
 DAYS_BACK = 45
 """Calls and jobs fall on the last 45 days: three calendar months at most."""
 
@@ -60,6 +63,7 @@ class Call:
     status: str
     tokens: int
     cost: int
+    key: str | None = None
 
     @property
     def day(self) -> str:
@@ -114,7 +118,14 @@ class Rollups(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         async def setup() -> None:
-            for table in ("call_rollups", "job_rollups", "llm_calls", "jobs", "teams"):
+            for table in (
+                "call_rollups",
+                "job_rollups",
+                "key_rollups",
+                "llm_calls",
+                "jobs",
+                "teams",
+            ):
                 await self.db.execute(f"DELETE FROM {table}")
             await self.db.execute("DELETE FROM organizations")
             for org in sorted(set(TEAMS.values())):
@@ -167,6 +178,7 @@ class Rollups(RuleBasedStateMachine):
             status=values["status"],
             tokens=values["total_tokens"],
             cost=values["client_cost_micros"],
+            key=values.get("key_id"),
         )
         return call
 
@@ -183,6 +195,7 @@ class Rollups(RuleBasedStateMachine):
             "total_tokens": call.tokens,
             "provider_cost_micros": call.cost // 2,
             "client_cost_micros": call.cost,
+            "key_id": call.key,
             **extra,
         }
 
@@ -194,9 +207,18 @@ class Rollups(RuleBasedStateMachine):
         cost=st.integers(0, 10**7),
         days_back=st.integers(0, DAYS_BACK),
         second=st.integers(0, 86_399),
+        key=st.sampled_from(KEYS),
     )
     def call(
-        self, job: str, model: str, status: str, tokens: int, cost: int, days_back: int, second: int
+        self,
+        job: str,
+        model: str,
+        status: str,
+        tokens: int,
+        cost: int,
+        days_back: int,
+        second: int,
+        key: str | None,
     ) -> None:
         call = self._record(
             job,
@@ -206,6 +228,7 @@ class Rollups(RuleBasedStateMachine):
             status=status,
             total_tokens=tokens,
             client_cost_micros=cost,
+            key_id=key,
         )
 
         async def write() -> None:
@@ -228,8 +251,11 @@ class Rollups(RuleBasedStateMachine):
         tokens=st.integers(0, 3_000),
         days_back=st.integers(0, DAYS_BACK),
         second=st.integers(0, 86_399),
+        key=st.sampled_from(KEYS),
     )
-    def start_stream(self, job: str, model: str, tokens: int, days_back: int, second: int) -> Call:
+    def start_stream(
+        self, job: str, model: str, tokens: int, days_back: int, second: int, key: str | None
+    ) -> Call:
         call = self._record(
             job,
             days_back,
@@ -238,6 +264,7 @@ class Rollups(RuleBasedStateMachine):
             status="streaming",
             total_tokens=tokens,
             client_cost_micros=tokens * 3,
+            key_id=key,
         )
         alive = self.now + dt.timedelta(hours=1)
 
@@ -404,6 +431,20 @@ class Rollups(RuleBasedStateMachine):
                     usage_sql.calls_by_model(self.db, team_id=team, since=since, until=until)
                 )
                 assert self.found(by_model) == self.totals(calls, lambda c: c.model)
+            # per virtual key (no key: ""), from key_rollups and the raw rows, as the others
+            by_key = self.run(
+                usage_sql.calls_by_key(self.db, team_id="t1", since=since, until=until)
+            )
+            expected = self.totals(self.ended(since, until, team="t1"), lambda c: c.key or "")
+            assert {r["key_id"]: (r["calls"], r["tokens"], r["cost_micros"]) for r in by_key} == {
+                k: (v[0], v[2], v[3]) for k, v in expected.items()
+            }
+            # the usage report (GET /api/usage) reads the same sources
+            report = self.run(usage_sql.usage_report(self.db, "model", since=since, until=until))
+            assert {
+                r["group"]: (r["calls"], r["failures"], r["total_tokens"], r["client_cost_micros"])
+                for r in report
+            } == self.totals(self.ended(since, until), lambda c: c.model)
             top = self.run(usage_sql.top_teams(self.db, since=since, limit=10))
             assert self.found(top) == self.totals(self.ended(since, None), lambda c: c.team)
             for team, org in (("t1", None), ("t3", None), (None, "o1")):
@@ -454,6 +495,7 @@ class Rollups(RuleBasedStateMachine):
         }
 
 
+@pytest.mark.timeout(300)  # 15 runs of 30 steps, every figure checked after each: 40-90 s here
 def test_usage_figures_are_every_call_whatever_was_rolled_up_or_removed(
     database_url: str,
 ) -> None:

@@ -11,7 +11,18 @@ from starlette.routing import BaseRoute, Mount, Route, Router, request_response
 from starlette.staticfiles import StaticFiles
 
 from .._settings import Settings
-from . import audit, jobs, keys, login, model_aliases, organizations, overview, teams, webhooks
+from . import (
+    audit,
+    billing,
+    jobs,
+    keys,
+    login,
+    model_aliases,
+    organizations,
+    overview,
+    teams,
+    webhooks,
+)
 from ._context import Dashboard, not_found
 from ._http import PREFIX, SecurityHeaders
 
@@ -52,6 +63,19 @@ def dashboard_routes(settings: Settings) -> list[BaseRoute]:
         ),
         Route("/teams/{team_id}/credits", action(teams.add_credits), methods=["POST"]),
         Route("/teams/{team_id}/limits", action(teams.set_limits), methods=["POST"]),
+        Route("/teams/{team_id}/billing", action(billing.update_billing), methods=["POST"]),
+        Route("/teams/{team_id}/auto-refill", action(billing.set_auto_refill), methods=["POST"]),
+        Route(
+            "/teams/{team_id}/auto-refill/remove",
+            action(billing.remove_auto_refill, confirm="Turn this team's auto-refill off?"),
+            methods=["POST"],
+        ),
+        Route("/teams/{team_id}/adjust", action(billing.adjust_credits), methods=["POST"]),
+        Route(
+            "/teams/{team_id}/transactions.csv",
+            page(billing.transactions_csv),
+            methods=["GET"],
+        ),
         Route(
             "/teams/{team_id}/suspend",
             action(
@@ -99,6 +123,8 @@ def dashboard_routes(settings: Settings) -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route("/audit", page(audit.audit_log), methods=["GET"]),
+        Route("/usage", page(billing.usage), methods=["GET"]),
+        Route("/usage.csv", page(billing.usage_csv), methods=["GET"]),
         Route("/webhooks", page(webhooks.webhook_list), methods=["GET"]),
         Route("/webhooks", action(webhooks.create_webhook), methods=["POST"]),
         Route("/webhooks/{webhook_id}", page(webhooks.webhook), methods=["GET"]),

@@ -1,7 +1,8 @@
 """The teams' pages: the filtered list (with the create form, which shows the new team's key
-once), a team (balance, budget mode and auto-refill, keys, jobs, the ledger's latest
-transactions, usage), a team's changes (settings, credits, limits, suspend and resume,
-removal) and one of its jobs with its calls. A team's keys are ``keys.py``'s."""
+once), a team (balance, budget mode and auto-refill, keys and their spend, jobs, the ledger's
+latest transactions, usage), a team's changes (settings, credits, limits, suspend and resume,
+removal) and one of its jobs with its calls. A team's keys are ``keys.py``'s, its billing
+changes ``billing.py``'s."""
 
 from __future__ import annotations
 
@@ -147,6 +148,7 @@ async def team(ctx: Ctx) -> Response:
         cost_by_type=[(u.job_type, u.cost_usd) for u in usage.by_job_type],
         cost_by_model=[(m.label, m.cost_usd) for m in by_model],
         keys=key_list.keys,
+        key_spend=await stats.spend_by_key(db, team_id),
         groups=groups.model_access_groups,
         now=ctx.runtime.clock(),
     )

@@ -231,6 +231,17 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
         for name in re.findall(r"{(\w+)}", path)
     ]
     params += _query_params(op.query) if op.query is not None else []
+    if op.csv:
+        params.append(
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                "description": "csv: every row the query selects (not one page) as text/csv "
+                "with a header row, an attachment.",
+            }
+        )
     if op.idempotent:
         params.append(
             {
@@ -333,6 +344,15 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
         }
     elif op.response is not None:
         content = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        if op.csv:
+            content["text/csv"] = {
+                "schema": {
+                    "type": "string",
+                    "description": "With `format=csv`: a header row (the JSON fields), then "
+                    "one row each; a text cell that starts with =, +, -, @, tab or CR has a "
+                    "leading ' (no spreadsheet formula).",
+                }
+            }
     else:
         content = {}
     responses: dict[str, Any] = {

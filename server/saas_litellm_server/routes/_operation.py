@@ -35,7 +35,7 @@ from saas_litellm_models.endpoints import Endpoint
 
 from .._responses import json_response
 from .._runtime import Runtime, TeamContext
-from ..errors import NotFound
+from ..errors import NotFound, ValidationFailed
 from ..services import idempotency
 from ..services.audit import Operator
 from ..store import DatabaseUnavailable
@@ -128,6 +128,9 @@ class APIRequest(Generic[B, Q]):
     replica: Database | None = None
     """The endpoint reads the replica (``api_route(…, replica=True)``): the database its reads
     go to (``runtime.reads()``: the replica, or the primary while the replica is down)."""
+    csv: bool = False
+    """``?format=csv`` on an endpoint declared ``csv``: the handler answers a CSV
+    :class:`~starlette.responses.Response` (``routes._csv``) instead of its model."""
 
     @property
     def team(self) -> TeamContext:
@@ -190,6 +193,16 @@ def _path(request: Request) -> dict[str, str]:
     return path
 
 
+def _wants_csv(request: Request, op: Endpoint[Any]) -> bool:
+    """Whether the request asks for CSV (``?format=csv``, on an endpoint declared ``csv``)."""
+    if not op.csv:
+        return False
+    value = request.query_params.get("format", "").strip()
+    if value not in ("", "json", "csv"):
+        raise ValidationFailed(f"format: {value[:40]!r} is not json or csv", param="format")
+    return value == "csv"
+
+
 def _without(field: str) -> Callable[[bytes], str]:
     def keep(body: bytes) -> str:
         data = json.loads(body)
@@ -223,6 +236,7 @@ def api_route(
         principal = await authorize(request, op.auth, raw_path)
         path = _path(request)
         query = parse_query(request, op.query) if op.query is not None else None
+        csv = _wants_csv(request, op)
         rt = runtime(request)
 
         async def run(claim: idempotency.Claim | None) -> Any:
@@ -232,19 +246,21 @@ def api_route(
                 else None
             )
             if not replica:
-                result = await handler(APIRequest(request, rt, principal, path, query, body, claim))
+                result = await handler(
+                    APIRequest(request, rt, principal, path, query, body, claim, csv=csv)
+                )
             else:
                 reads = rt.reads()
                 try:
                     result = await handler(
-                        APIRequest(request, rt, principal, path, query, body, claim, reads)
+                        APIRequest(request, rt, principal, path, query, body, claim, reads, csv)
                     )
                 except DatabaseUnavailable:
                     if not rt.replica_failed(reads):
                         raise
                     # the replica is away: the same read from the primary (a GET: safe)
                     result = await handler(
-                        APIRequest(request, rt, principal, path, query, body, claim, rt.db)
+                        APIRequest(request, rt, principal, path, query, body, claim, rt.db, csv)
                     )
             if op.auth == "admin" and op.method != "GET":
                 rt.forget_catalog()  # this process sees an admin change at once

@@ -1,7 +1,10 @@
-"""Team endpoints for credits, usage analytics and job listings; logic in ``services.teams``
-and ``services.jobs``."""
+"""Team endpoints for credits, usage analytics and job listings, and the usage report of every
+team; logic in ``services.teams``, ``services.jobs``, ``services.ledger`` and ``services.usage``.
+"""
 
 from __future__ import annotations
+
+from starlette.responses import Response
 
 from saas_litellm_models import (
     CreditBalance,
@@ -11,10 +14,13 @@ from saas_litellm_models import (
     JobListQuery,
     TeamUsage,
     UsageQuery,
+    UsageReport,
+    UsageReportQuery,
     endpoints,
 )
 
 from ..services import jobs, ledger, teams
+from ..services import usage as reports
 from ._operation import APIRequest, api_route
 
 __all__ = ["routes"]
@@ -35,8 +41,16 @@ async def list_jobs(req: APIRequest[None, JobListQuery]) -> JobList:
 
 async def list_transactions(
     req: APIRequest[None, CreditTransactionListQuery],
-) -> CreditTransactionList:
+) -> CreditTransactionList | Response:
+    if req.csv:
+        return await ledger.transactions_csv(req.db, req.path["team_id"], req.query.kind)
     return await ledger.list_transactions(req.db, req.path["team_id"], req.query)
+
+
+async def usage_report(req: APIRequest[None, UsageReportQuery]) -> UsageReport | Response:
+    if req.csv:
+        return await reports.usage_csv(req.db, req.query)
+    return await reports.usage_report(req.db, req.query)
 
 
 routes = [
@@ -44,4 +58,5 @@ routes = [
     api_route(endpoints.GET_TEAM_USAGE, usage, replica=True),
     api_route(endpoints.LIST_TEAM_JOBS, list_jobs, replica=True),
     api_route(endpoints.LIST_TRANSACTIONS, list_transactions, replica=True),
+    api_route(endpoints.GET_USAGE, usage_report, replica=True),
 ]

@@ -55,4 +55,5 @@ async def team_for_key(
         store_content=bool(row["store_content"]),
         looked_up_job=job_id,
         job=job,
+        key_id=row["key_id"],
     )

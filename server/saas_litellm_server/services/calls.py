@@ -396,6 +396,7 @@ class _Recorder:
             "attempts": list(self.fallback.tried),
             "request_content": request_content,
             "response_content": response_content,
+            "key_id": call.team.key_id,
         }
 
     def _content(self) -> tuple[str | None, str | None]:

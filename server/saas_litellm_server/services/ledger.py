@@ -3,13 +3,27 @@
 
 from __future__ import annotations
 
-from saas_litellm_models import CreditTransaction, CreditTransactionList, CreditTransactionListQuery
+from collections.abc import AsyncIterator, Sequence
 
+from starlette.responses import StreamingResponse
+
+from saas_litellm_models import (
+    CreditTransaction,
+    CreditTransactionKind,
+    CreditTransactionList,
+    CreditTransactionListQuery,
+)
+
+from .._csv import Cell, csv_response
 from ..errors import NotFound
 from ..store import Database, ledger_sql, teams_sql
 from .pagination import page, position
 
-__all__ = ["list_transactions"]
+__all__ = ["CSV_COLUMNS", "list_transactions", "transactions_csv"]
+
+CSV_COLUMNS = tuple(CreditTransaction.model_fields)
+"""The CSV's columns: the JSON transaction's fields, in order."""
+_CSV_PAGE = 500
 
 
 async def list_transactions(
@@ -26,3 +40,28 @@ async def list_transactions(
         transactions=[CreditTransaction.model_validate(r) for r in shown],
         next_cursor=next_cursor,
     )
+
+
+async def transactions_csv(
+    db: Database, team_id: str, kind: CreditTransactionKind | None
+) -> StreamingResponse:
+    """Every transaction of the team (of ``kind``, if given) as CSV, newest first, read a page
+    at a time while it streams (the ledger only grows at its new end: the pages never shift)."""
+    first = await list_transactions(
+        db, team_id, CreditTransactionListQuery(limit=_CSV_PAGE, kind=kind)
+    )
+
+    async def rows() -> AsyncIterator[Sequence[Cell]]:
+        listing = first
+        while True:
+            for t in listing.transactions:
+                yield tuple(getattr(t, name) for name in CSV_COLUMNS)
+            if listing.next_cursor is None:
+                return
+            listing = await list_transactions(
+                db,
+                team_id,
+                CreditTransactionListQuery(limit=_CSV_PAGE, kind=kind, cursor=listing.next_cursor),
+            )
+
+    return csv_response(CSV_COLUMNS, rows(), f"transactions-{team_id}.csv")

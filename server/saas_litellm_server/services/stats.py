@@ -12,15 +12,17 @@ from saas_litellm_models import JobDetail
 from .._money import usd
 from .._runtime import TeamContext
 from ..errors import NotFound
-from ..store import Database, teams_sql, usage_sql
+from ..store import Database, keys_sql, teams_sql, usage_sql
 from . import jobs
 
 __all__ = [
     "CallTotals",
+    "KeySpend",
     "Overview",
     "day_start",
     "get_job",
     "overview",
+    "spend_by_key",
     "usage_by_day",
     "usage_by_model",
 ]
@@ -44,6 +46,23 @@ class CallTotals:
     @property
     def error_rate(self) -> float:
         return self.errors / self.calls if self.calls else 0.0
+
+
+@dataclass(frozen=True)
+class KeySpend:
+    """Calls one virtual key of a team made: its name and prefix (never the key), or none
+    for calls recorded before keys were (``key_id`` ``""``)."""
+
+    key_id: str
+    name: str | None
+    prefix: str | None
+    calls: int
+    tokens: int
+    cost_micros: int
+
+    @property
+    def cost_usd(self) -> float:
+        return usd(self.cost_micros)
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,26 @@ async def usage_by_model(
 ) -> list[CallTotals]:
     rows = await usage_sql.calls_by_model(db, team_id=team_id, since=since)
     return [_call_totals(r) for r in rows]
+
+
+async def spend_by_key(db: Database, team_id: str) -> list[KeySpend]:
+    """The team's calls per virtual key (its keys' names and prefixes, revoked keys too),
+    costliest first; from the per-key rollups and the calls not rolled up yet."""
+    listed = {k["key_id"]: k for k in await keys_sql.list_keys(db, team_id)}
+    out = []
+    for r in await usage_sql.calls_by_key(db, team_id=team_id):
+        key = listed.get(r["key_id"])
+        out.append(
+            KeySpend(
+                key_id=r["key_id"],
+                name=key["name"] if key else None,
+                prefix=key["prefix"] if key else None,
+                calls=r["calls"],
+                tokens=r["tokens"],
+                cost_micros=r["cost_micros"],
+            )
+        )
+    return out
 
 
 async def overview(db: Database, now: dt.datetime, *, days: int = 14) -> Overview:

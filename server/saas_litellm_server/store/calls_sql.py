@@ -103,6 +103,7 @@ _DEFAULTS: dict[str, Any] = {
     "attempts": None,
     "request_content": None,
     "response_content": None,
+    "key_id": None,
 }
 
 
@@ -137,6 +138,8 @@ class CallRecord(TypedDict):
     request_content: str | None
     """Kept only for a team with ``store_content`` (bounded by the service)."""
     response_content: str | None
+    key_id: str | None
+    """The virtual key that made the call (``None``: no key did)."""
 
 
 class JobTotals(TypedDict):

@@ -167,34 +167,31 @@ Step = str | Callable[[Database], Awaitable[None]]
 """A statement, or a step that needs to look at the database first."""
 
 
-_CALLS_LATER = ("rolled_up", "attempts", "request_content", "response_content")
-"""Columns of ``llm_calls`` a version-11 table never had: not copied by version 12 (which
-creates the table whole, as the current schema has it; the later versions add what it lacks)."""
-
-
 def _calls_columns(table: sa.Table) -> str:
-    return ", ".join(c.name for c in table.columns if c.name not in _CALLS_LATER)
+    """The columns version 12 copies from a version-11 call log (all but ``rolled_up``)."""
+    return ", ".join(c.name for c in table.columns if c.name != "rolled_up")
 
 
-def _add_columns(table: str, columns: Sequence[tuple[str, str]]) -> Step:
-    """Add the columns a table lacks (``(name, type and default)``): version 12 may have made
-    it with them already (and a test's older database may have kept some)."""
+_CALLS_SINCE_12 = {"attempts", "request_content", "response_content", "key_id"}
+"""The columns ``llm_calls`` gained after version 12 rebuilt it (each added by its version)."""
 
-    async def add(db: Database) -> None:
-        if db.backend == "postgresql":
-            rows = await db.fetch_all(
-                "SELECT column_name AS name FROM information_schema.columns "
-                "WHERE table_name = :table AND table_schema = current_schema()",
-                {"table": table},
-            )
-        else:
-            rows = await db.fetch_all(f"PRAGMA table_info({table})")
-        present = {r["name"] for r in rows}
-        for name, kind in columns:
-            if name not in present:
-                await db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
-    return add
+def _calls_v12() -> sa.Table:
+    """``llm_calls`` as version 12 created it: today's table without the columns added since,
+    with its keys, indexes and (PostgreSQL) partitioning."""
+    metadata = sa.MetaData()
+    schema.jobs.to_metadata(metadata)  # what its foreign key names
+    table = schema.calls
+    return sa.Table(
+        table.name,
+        metadata,
+        *[copy_column(c) for c in table.columns if c.name not in _CALLS_SINCE_12],
+        *[
+            sa.Index(i.name, *[c.name for c in i.columns], **i.dialect_kwargs)
+            for i in table.indexes
+        ],
+        **table.dialect_kwargs,
+    )
 
 
 def _rollups(dialect: Dialect) -> list[Step]:
@@ -205,10 +202,11 @@ def _rollups(dialect: Dialect) -> list[Step]:
 
     name = dialect.name
     old = "llm_calls_v11"
-    columns = _calls_columns(schema.calls)
+    calls_v12 = _calls_v12()
+    columns = _calls_columns(calls_v12)
     call_day = day_sql(name, "c.created_at")
     job_day = day_sql(name, "j.created_at")
-    create_calls = _create_tables(dialect, schema.calls)
+    create_calls = _create_tables(dialect, calls_v12)
     steps: list[Step] = [f"ALTER TABLE llm_calls RENAME TO {old}", "DROP INDEX ix_llm_calls_job"]
     if name == "postgresql":
         steps.append(f"ALTER TABLE {old} DROP CONSTRAINT llm_calls_pkey")
@@ -248,6 +246,19 @@ def _rollups(dialect: Dialect) -> list[Step]:
         str(CreateIndex(_index(schema.jobs, "ix_jobs_unrolled")).compile(dialect=dialect)),
     ]
     return steps
+
+
+def _key_spend(dialect: Dialect) -> list[Step]:
+    """Version 16: which virtual key made a call, and spend per key and day. What was rolled up
+    before has no key: it is kept per day and team under the key ``''`` ("before keys were
+    recorded"), so per-key figures add up to the team's."""
+    return [
+        "ALTER TABLE llm_calls ADD COLUMN key_id VARCHAR(40)",
+        *_create_tables(dialect, schema.key_rollups),
+        "INSERT INTO key_rollups (day, team_id, key_id, calls, total_tokens, "
+        "client_cost_micros) SELECT day, team_id, '', sum(calls), sum(total_tokens), "
+        "sum(client_cost_micros) FROM call_rollups GROUP BY day, team_id",
+    ]
 
 
 UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
@@ -307,13 +318,13 @@ UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
     (
         15,
         lambda dialect: [
-            _add_columns("teams", [("store_content", "BOOLEAN NOT NULL DEFAULT false")]),
-            _add_columns(
-                "llm_calls",
-                [("attempts", "TEXT"), ("request_content", "TEXT"), ("response_content", "TEXT")],
-            ),
+            "ALTER TABLE teams ADD COLUMN store_content BOOLEAN NOT NULL DEFAULT false",
+            "ALTER TABLE llm_calls ADD COLUMN attempts TEXT",
+            "ALTER TABLE llm_calls ADD COLUMN request_content TEXT",
+            "ALTER TABLE llm_calls ADD COLUMN response_content TEXT",
         ],
     ),
+    (16, _key_spend),
 ]
 """``(version, DDL that upgrades a database at version - 1 to it)``."""
 

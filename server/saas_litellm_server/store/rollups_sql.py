@@ -1,5 +1,6 @@
-"""SQL that keeps the daily rollups (``call_rollups``, ``job_rollups``): usage figures are read
-from them plus the few rows not rolled up yet (``store.usage_sql``).
+"""SQL that keeps the daily rollups (``call_rollups``, ``job_rollups``, and ``key_rollups``: a
+team's spend per virtual key, added in the same statement or transaction as ``call_rollups``):
+usage figures are read from them plus the few rows not rolled up yet (``store.usage_sql``).
 
 A row is rolled up once it can no longer change — a call once it ended (a call's record is
 final then: ``calls_sql`` never rewrites an ended call), a job once it was settled — and exactly
@@ -21,6 +22,7 @@ from ._database import Database
 
 __all__ = [
     "BATCH",
+    "KEY_SUMS",
     "SUMS",
     "add_late_credits",
     "day_sql",
@@ -70,6 +72,20 @@ _CALL_ADD = (
     " ON CONFLICT (day, team_id, organization_id, job_type, model_alias) DO UPDATE SET "
     + ", ".join(f"{c} = call_rollups.{c} + excluded.{c}" for c in SUMS)
 )
+KEY_SUMS = ("calls", "total_tokens", "client_cost_micros")
+"""The sums of a ``key_rollups`` row (after its key: day, team, virtual key)."""
+_KEY_COLUMNS = "day, team_id, key_id, " + ", ".join(KEY_SUMS)
+_KEY_ADD = " ON CONFLICT (day, team_id, key_id) DO UPDATE SET " + ", ".join(
+    f"{c} = key_rollups.{c} + excluded.{c}" for c in KEY_SUMS
+)
+
+
+def _key_sums(prefix: str) -> str:
+    """The sums a call adds to its key's rollup (no key: ``''``, a key column is never null)."""
+    p = prefix
+    return f"coalesce({p}.key_id, ''), count(*), sum({p}.total_tokens), sum({p}.client_cost_micros)"
+
+
 _JOB_COLUMNS = "day, team_id, organization_id, job_type, jobs, completed, failed, credits"
 _JOB_ADD = (
     " ON CONFLICT (day, team_id, organization_id, job_type) DO UPDATE SET "
@@ -90,7 +106,7 @@ def _calls_postgres() -> str:
         "FOR UPDATE SKIP LOCKED), "
         "marked AS (UPDATE llm_calls c SET rolled_up = TRUE FROM batch b "
         "WHERE c.call_id = b.call_id AND c.created_at = b.created_at "
-        "RETURNING c.created_at, c.job_id, c.team_id, c.model_alias, c.status, "
+        "RETURNING c.created_at, c.job_id, c.team_id, c.key_id, c.model_alias, c.status, "
         "c.prompt_tokens, c.completion_tokens, c.total_tokens, c.provider_cost_micros, "
         "c.client_cost_micros), "
         f"added AS (INSERT INTO call_rollups ({_CALL_COLUMNS}) "
@@ -98,7 +114,10 @@ def _calls_postgres() -> str:
         f"{_call_sums('m')} FROM marked m JOIN jobs j ON j.job_id = m.job_id "
         "JOIN teams t ON t.team_id = m.team_id "
         "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
-        f"{_CALL_ADD}) "
+        f"{_CALL_ADD}), "
+        f"keyed AS (INSERT INTO key_rollups ({_KEY_COLUMNS}) "
+        f"SELECT {day}, m.team_id, {_key_sums('m')} FROM marked m "
+        f"GROUP BY 1, 2, 3 ORDER BY 1, 2, 3{_KEY_ADD}) "
         "SELECT count(*) FROM marked"
     )
 
@@ -138,6 +157,9 @@ def _calls_sqlite() -> list[str]:
         f"{_call_sums('c')} FROM llm_calls c JOIN jobs j ON j.job_id = c.job_id "
         f"JOIN teams t ON t.team_id = c.team_id WHERE c.rowid IN ({_CALL_BATCH}) "
         f"GROUP BY 1, 2, 3, 4, 5{_CALL_ADD}",
+        f"INSERT INTO key_rollups ({_KEY_COLUMNS}) "  # noqa: S608
+        f"SELECT {day}, c.team_id, {_key_sums('c')} FROM llm_calls c "
+        f"WHERE c.rowid IN ({_CALL_BATCH}) GROUP BY 1, 2, 3{_KEY_ADD}",
         f"SELECT count(*) FROM ({_CALL_BATCH})",  # noqa: S608
         f"UPDATE llm_calls SET rolled_up = 1 WHERE rowid IN ({_CALL_BATCH})",  # noqa: S608
     ]
@@ -163,10 +185,12 @@ async def _batch(db: Database, postgres: str, sqlite: list[str], limit: int) -> 
             if not await db.fetch_val(f"SELECT pg_try_advisory_xact_lock({_ROLLUP_LOCK_KEY})"):
                 return 0  # another process is rolling up: its sweep does it
             return int(await db.fetch_val(postgres, values) or 0)
+    *sums, counted, mark = sqlite
     async with db.transaction():
-        await db.execute(sqlite[0], values)  # a write first: SQLite's write lock
-        count = await db.fetch_val(sqlite[1], values)
-        await db.execute(sqlite[2], values)
+        for statement in sums:  # a write first: SQLite's write lock
+            await db.execute(statement, values)
+        count = await db.fetch_val(counted, values)
+        await db.execute(mark, values)
         return int(count or 0)
 
 

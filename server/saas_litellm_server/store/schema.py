@@ -25,6 +25,7 @@ __all__ = [
     "idempotency_keys",
     "job_rollups",
     "jobs",
+    "key_rollups",
     "metadata",
     "model_access_groups",
     "model_aliases",
@@ -288,6 +289,9 @@ calls = sa.Table(
     sa.Column("attempts", sa.Text),
     sa.Column("request_content", sa.Text),
     sa.Column("response_content", sa.Text),
+    # Since schema version 16: the virtual key that made the call (null before it, and for
+    # calls no key made).
+    sa.Column("key_id", sa.String(40)),
     sa.Index("ix_llm_calls_job", "job_id"),
     # the calls of a time range (retention's batches, a window's hours at its ends): a BRIN
     # index on PostgreSQL, whose calls arrive in time order (a few bytes per 128 pages, next to
@@ -342,6 +346,21 @@ job_rollups = sa.Table(
     sa.Column("credits", sa.BigInteger, nullable=False),
     sa.Index("ix_job_rollups_team_day", "team_id", "day"),
     sa.Index("ix_job_rollups_organization_day", "organization_id", "day"),
+)
+
+# Since schema version 16: spend per virtual key and day, filled by the same sweep transaction
+# that rolls a call into ``call_rollups`` (``key_id`` is ``''`` for calls recorded before keys
+# were: a key column cannot be null).
+key_rollups = sa.Table(
+    "key_rollups",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("team_id", sa.String(_ID), primary_key=True),
+    sa.Column("key_id", sa.String(40), primary_key=True),
+    sa.Column("calls", sa.BigInteger, nullable=False),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False),
+    sa.Column("client_cost_micros", sa.BigInteger, nullable=False),
+    sa.Index("ix_key_rollups_team_day", "team_id", "day"),
 )
 
 idempotency_keys = sa.Table(  # since schema version 3

@@ -15,20 +15,25 @@ from .._money import usd
 from ._database import Database, Row
 from .jobs_sql import JobRow
 from .rollups_sql import SUMS
-from .schema import call_rollups, calls, job_rollups, jobs, organizations, teams
+from .schema import call_rollups, calls, job_rollups, jobs, key_rollups, organizations, teams
 
 __all__ = [
+    "GROUPS",
     "CallTotalsRow",
     "CreditTotals",
     "JobCallTotals",
     "JobTypeUsageRow",
+    "KeyTotalsRow",
+    "ReportRow",
     "calls_by_day",
+    "calls_by_key",
     "calls_by_model",
     "credit_totals",
     "job_costs",
     "job_count",
     "top_teams",
     "usage_by_job_type",
+    "usage_report",
 ]
 
 # Literal SQL, not bound parameters: asyncpg would type a bare parameter as text.
@@ -43,6 +48,15 @@ class CallTotalsRow(TypedDict):
     label: str
     calls: int
     errors: int
+    tokens: int
+    cost_micros: int
+
+
+class KeyTotalsRow(TypedDict):
+    """Calls one virtual key made (``key_id`` ``""``: calls recorded before keys were)."""
+
+    key_id: str
+    calls: int
     tokens: int
     cost_micros: int
 
@@ -276,6 +290,57 @@ def _jobs(
 _JOB_SUMS = ("jobs", "completed", "failed", "credits")
 
 
+def _keyed_calls(
+    db: Database, *, team_id: str, since: dt.datetime | None, until: dt.datetime | None
+) -> Any:
+    """A team's ended calls of the window per virtual key and day, as :func:`_calls` reads
+    calls: ``key_rollups`` for what is rolled up, the raw rows for the rest."""
+    r, c = key_rollups.c, calls.c
+    rolled = sa.select(r.day, r.key_id, r.calls, r.total_tokens, r.client_cost_micros).where(
+        r.team_id == team_id
+    )
+    raw = sa.select(
+        _day(db, c.created_at).label("day"),
+        sa.func.coalesce(c.key_id, "").label("key_id"),
+        _ONE.label("calls"),
+        c.total_tokens,
+        c.client_cost_micros,
+    ).where(c.status != "streaming", c.team_id == team_id)
+    return _rolled_and_raw(
+        "usage_keys", rolled, r.day, raw, c.created_at, c.rolled_up, since, until
+    )
+
+
+async def calls_by_key(
+    db: Database,
+    *,
+    team_id: str,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[KeyTotalsRow]:
+    """Per virtual key of the team: calls, tokens and client cost, costliest first."""
+    source = _keyed_calls(db, team_id=team_id, since=since, until=until)
+    rows = await db.fetch_all(
+        sa.select(
+            source.c.key_id,
+            _sum(source.c.calls).label("calls"),
+            _sum(source.c.total_tokens).label("tokens"),
+            _sum(source.c.client_cost_micros).label("cost_micros"),
+        )
+        .group_by(source.c.key_id)
+        .order_by(sa.desc("cost_micros"), source.c.key_id)
+    )
+    return [
+        KeyTotalsRow(
+            key_id=str(r["key_id"]),
+            calls=int(r["calls"]),
+            tokens=int(r["tokens"]),
+            cost_micros=int(r["cost_micros"]),
+        )
+        for r in rows
+    ]
+
+
 def _sum(column: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(column), 0)
 
@@ -486,3 +551,81 @@ async def usage_by_job_type(
         )
         for job_type, c in sorted(by_type.items())
     ]
+
+
+GROUPS = {
+    "team": "team_id",
+    "organization": "organization_id",
+    "job_type": "job_type",
+    "model": "model_alias",
+    "day": "day",
+}
+"""A usage report's ``group_by``: the column of :func:`_calls` (and :func:`_jobs`) it groups."""
+
+
+class ReportRow(TypedDict):
+    """One group of a usage report: its calls' sums (``SUMS``) and, unless grouped by model
+    (jobs have no model), its jobs' (``None`` then)."""
+
+    group: str
+    calls: int
+    successes: int
+    failures: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    provider_cost_micros: int
+    client_cost_micros: int
+    jobs: int | None
+    completed: int | None
+    failed: int | None
+    credits: int | None
+
+
+async def usage_report(
+    db: Database, group_by: str, *, since: dt.datetime | None, until: dt.datetime | None
+) -> list[ReportRow]:
+    """Every team's usage in the window, one row per group (``GROUPS``), in the group's order:
+    the same sources as every other usage figure."""
+    column = GROUPS[group_by]
+    call_source = _calls(db, since=since, until=until)
+    call_rows = await db.fetch_all(
+        sa.select(
+            call_source.c[column].label("grp"), *(_sum(call_source.c[n]).label(n) for n in SUMS)
+        ).group_by(call_source.c[column])
+    )
+    out: dict[str, ReportRow] = {}
+    with_jobs = group_by != "model"
+    nothing = 0 if with_jobs else None
+    for r in call_rows:
+        out[str(r["grp"])] = ReportRow(
+            group=str(r["grp"]),
+            **{n: int(r[n]) for n in SUMS},  # type: ignore[typeddict-item]
+            jobs=nothing,
+            completed=nothing,
+            failed=nothing,
+            credits=nothing,
+        )
+    if with_jobs:
+        job_source = _jobs(db, since=since, until=until)
+        job_rows = await db.fetch_all(
+            sa.select(
+                job_source.c[column].label("grp"),
+                *(_sum(job_source.c[n]).label(n) for n in _JOB_SUMS),
+            ).group_by(job_source.c[column])
+        )
+        for r in job_rows:
+            row = out.setdefault(
+                str(r["grp"]),
+                ReportRow(
+                    group=str(r["grp"]),
+                    **dict.fromkeys(SUMS, 0),  # type: ignore[typeddict-item]
+                    jobs=0,
+                    completed=0,
+                    failed=0,
+                    credits=0,
+                ),
+            )
+            for n in _JOB_SUMS:
+                row[n] = int(r[n])  # type: ignore[literal-required]
+    return [out[key] for key in sorted(out)]
