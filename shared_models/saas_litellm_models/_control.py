@@ -108,7 +108,9 @@ class TeamUpdateRequest(UpdateRequest):
     )
 
 
-DeletedKind = Literal["organization", "model_access_group", "model_alias", "team", "webhook"]
+DeletedKind = Literal[
+    "organization", "model_access_group", "model_alias", "team", "webhook", "operator"
+]
 
 
 class Deleted(ResponseModel):

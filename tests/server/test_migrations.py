@@ -22,6 +22,7 @@ from saas_litellm_server.store import (
     cooldowns_sql,
     keys_sql,
     migrate,
+    operators_sql,
     retention_sql,
     rollups_sql,
     teams_sql,
@@ -143,8 +144,19 @@ def _calls_v11() -> sa.Table:
     return sa.Table("llm_calls", sa.MetaData(), *columns, sa.Index("ix_llm_calls_job", "job_id"))
 
 
+OPERATORS_VERSION = 14
+"""Operators, each with a role and a key of its own."""
+
+
+async def _before_operators(db: Database) -> None:
+    """Turn a current database back into a version-13 one: no operators."""
+    await db.execute("DROP TABLE operators")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {OPERATORS_VERSION}")
+
+
 async def _before_alias_modes(db: Database) -> None:
     """Turn a current database back into a version-12 one: aliases without a mode."""
+    await _before_operators(db)
     await db.execute("ALTER TABLE model_aliases DROP COLUMN mode")
     await db.execute(f"DELETE FROM schema_migrations WHERE version >= {ALIAS_MODES_VERSION}")
 
@@ -363,7 +375,7 @@ async def test_a_version_7_database_gets_the_webhook_tables(database_url: str) -
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 6  # 8, and 9 to 13 after it
+        assert await migrate(db) == LATEST_VERSION - 7  # 8, and every one after it
         assert await migrate(db) == 0
         now = dt.datetime.now(dt.timezone.utc)
         made = await webhooks_sql.insert_webhook(
@@ -404,7 +416,7 @@ async def test_a_version_8_database_gets_the_shared_cooldowns(database_url: str)
             "INSERT INTO organizations (organization_id, name, metadata, created_at) "
             "VALUES ('org', 'Org', '{}', '2026-01-01 00:00:00')"
         )
-        assert await migrate(db) == 5  # 9, and 10 to 13 after it
+        assert await migrate(db) == LATEST_VERSION - 8  # 9, and every one after it
         assert await migrate(db) == 0
         await cooldowns_sql.start(db, "a" * 64, 1000.5)
         await cooldowns_sql.start(db, "a" * 64, 900.0)  # never shortened
@@ -473,7 +485,7 @@ async def test_a_version_9_database_gets_exact_money_and_job_totals(database_url
                 f"('c{i}', '{job_id}', 't1', 'A', '{status}', {tokens}, {cost}, {cost}, {cost}, "
                 "'2026-01-01 00:00:00')"
             )
-        assert await migrate(db) == 4  # 10, and 11 to 13 after it
+        assert await migrate(db) == LATEST_VERSION - 9  # 10, and every one after it
         assert await migrate(db) == 0
         prices = await db.fetch_one("SELECT * FROM deployments")
         assert prices is not None
@@ -555,7 +567,7 @@ async def test_a_version_11_call_log_is_keyed_partitioned_and_rolled_up(database
                 f"('{call_id}', '{job_id}', 't1', 'A', '{status}', {tokens}, {tokens * 10}, "
                 f"'{at}')"
             )
-        assert await migrate(db) == 2  # 12, and 13 after it
+        assert await migrate(db) == LATEST_VERSION - 11  # 12, and every one after it
         assert await migrate(db) == 0
         rows = await db.fetch_all("SELECT call_id, rolled_up FROM llm_calls ORDER BY call_id")
         assert [(r["call_id"], bool(r["rolled_up"])) for r in rows] == [
@@ -615,7 +627,7 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
             "input_micros_per_million, output_micros_per_million) "
             "VALUES ('Old', 0, 'mock', 'm', 1000000, 2000000)"
         )
-        assert await migrate(db) == 1
+        assert await migrate(db) == LATEST_VERSION - 12  # 13, and every one after it
         assert await migrate(db) == 0
         old = await catalog_sql.get_alias(db, "Old")
         assert old is not None and old["mode"] == "chat"
@@ -631,5 +643,28 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
         changed = await catalog_sql.get_alias(db, "Old")
         assert changed is not None and changed["mode"] == "embedding"
         assert len(changed["deployments"]) == 1
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_13_database_gets_operators(database_url: str) -> None:
+    """Version 14 adds operators: a version-13 database gets the table, empty (the admin key
+    keeps working as an owner), and an operator created after it is found by its key's hash,
+    never by another."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await _before_operators(db)
+        assert await migrate(db) == LATEST_VERSION - OPERATORS_VERSION + 1
+        assert await migrate(db) == 0
+        assert await operators_sql.list_operators(db, limit=10, after=None) == []
+        now = dt.datetime(2026, 12, 6, tzinfo=dt.timezone.utc)
+        await operators_sql.insert_operator(
+            db, operator_id="op_" + "1" * 24, name="Ann", role="viewer", key_hash="a" * 64, now=now
+        )
+        found = await operators_sql.by_key_hash(db, "a" * 64)
+        assert found is not None and (found["name"], found["role"]) == ("Ann", "viewer")
+        assert await operators_sql.by_key_hash(db, "b" * 64) is None
     finally:
         await db.disconnect()
