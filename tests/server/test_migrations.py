@@ -149,7 +149,8 @@ OPERATORS_VERSION = 14
 
 
 async def _before_operators(db: Database) -> None:
-    """Turn a current database back into a version-13 one: no operators."""
+    """Turn a current database back into a version-13 one: no operators, no stored sessions."""
+    await db.execute("DROP TABLE dashboard_sessions")
     await db.execute("DROP TABLE operators")
     await db.execute(f"DELETE FROM schema_migrations WHERE version >= {OPERATORS_VERSION}")
 

@@ -23,7 +23,7 @@ from saas_litellm_models import (
 )
 
 from ..errors import NotFound
-from ..store import Database, operators_sql
+from ..store import Database, operators_sql, sessions_sql
 from . import audit
 from .audit import Operator
 from .keys import hash_key
@@ -114,17 +114,20 @@ async def delete_operator(db: Database, operator_id: str, by: Operator) -> Delet
         before = await operators_sql.delete_operator(db, operator_id, by.now)
         if before is None:
             raise _missing(operator_id)
+        await sessions_sql.end_for_operator(db, operator_id, by.now)
         await audit.record(db, by, "operator.delete", _target(operator_id), before=_info(before))
     return Deleted(object="operator", id=operator_id)
 
 
 async def rotate_key(db: Database, operator_id: str, by: Operator) -> OperatorCreated:
-    """A new key for the operator; the old one is refused from the commit on."""
+    """A new key for the operator; the old one is refused from the commit on, and the
+    operator's dashboard sessions end (whoever holds one may have the old key)."""
     key = new_operator_key()
     async with db.transaction():
         row = await operators_sql.set_key(db, operator_id, hash_key(key), by.now)
         if row is None:
             raise _missing(operator_id)
+        await sessions_sql.end_for_operator(db, operator_id, by.now)
         info = _info(row)
         await audit.record(
             db,

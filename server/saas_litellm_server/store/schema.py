@@ -20,6 +20,7 @@ __all__ = [
     "config_managed",
     "credit_grants",
     "credit_transactions",
+    "dashboard_sessions",
     "deployment_cooldowns",
     "deployments",
     "idempotency_keys",
@@ -482,4 +483,16 @@ operators = sa.Table(  # since schema version 14: who runs the server, each with
     sa.Column("key_created_at", _ts, nullable=False),
     sa.Column("deleted_at", _ts),  # removed: its key refused, its id still in the audit log
     sa.Index("ix_operators_created", "created_at", "operator_id"),
+)
+
+dashboard_sessions = sa.Table(  # since schema version 14: every process sees sign-outs at once
+    "dashboard_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),  # sha256 of the session id
+    sa.Column("operator_id", sa.String(40)),  # whose session; null: signed in with the admin key
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("expires_at", _ts, nullable=False),
+    sa.Column("ended_at", _ts),  # signed out, or its operator removed or its key rotated
+    sa.Index("ix_dashboard_sessions_operator", "operator_id"),
+    sa.Index("ix_dashboard_sessions_expires", "expires_at"),
 )
