@@ -31,6 +31,8 @@ DONE = {
     "group-removed": "Access group removed.",
     "redelivered": "Delivery queued: it is sent again, with the same webhook-id, in a moment.",
     "webhook-removed": "Webhook removed: nothing more is sent to it.",
+    "operator-updated": "Operator's role saved: it applies from their next request.",
+    "operator-removed": "Operator removed: their key stops working and they are signed out.",
 }
 """A change's notice by its ``done=`` name (an unknown name shows none)."""
 

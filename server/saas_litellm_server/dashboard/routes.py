@@ -11,7 +11,17 @@ from starlette.routing import BaseRoute, Mount, Route, Router, request_response
 from starlette.staticfiles import StaticFiles
 
 from .._settings import Settings
-from . import audit, keys, login, model_aliases, organizations, overview, teams, webhooks
+from . import (
+    audit,
+    keys,
+    login,
+    model_aliases,
+    operators,
+    organizations,
+    overview,
+    teams,
+    webhooks,
+)
 from ._context import Dashboard, not_found
 from ._http import PREFIX, SecurityHeaders
 
@@ -131,6 +141,31 @@ def dashboard_routes(settings: Settings) -> list[BaseRoute]:
         Route(
             "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
             action(webhooks.retry_delivery, role="admin"),
+            methods=["POST"],
+        ),
+        Route("/operators", page(operators.operator_list, role="owner"), methods=["GET"]),
+        Route("/operators", action(operators.create_operator, role="owner"), methods=["POST"]),
+        Route(
+            "/operators/{operator_id}",
+            action(operators.update_operator, role="owner"),
+            methods=["POST"],
+        ),
+        Route(
+            "/operators/{operator_id}/rotate",
+            action(
+                operators.rotate_operator_key,
+                role="owner",
+                confirm="Rotate this operator's key? The old one stops working, its sessions end.",
+            ),
+            methods=["POST"],
+        ),
+        Route(
+            "/operators/{operator_id}/remove",
+            action(
+                operators.remove_operator,
+                role="owner",
+                confirm="Remove this operator? Its key stops working and its sessions end.",
+            ),
             methods=["POST"],
         ),
         Mount("/static", StaticFiles(directory=_STATIC), name="dashboard-static"),
