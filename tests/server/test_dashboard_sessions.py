@@ -156,3 +156,33 @@ async def test_the_sweep_forgets_expired_sessions_and_a_stored_session_holds_no_
     await tick(one.state.runtime)
     assert await db.fetch_all(sa.select(dashboard_sessions)) == []
     assert (await _page(one, cookie)).status_code == 303
+
+
+async def test_wrong_operator_keys_at_sign_in_lock_the_address_out(
+    apps: tuple[Starlette, Starlette],
+) -> None:
+    one, two = apps
+    async with _client(one) as admin:
+        op = await _operator(admin, "viewer")
+    attacker = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=two, client=("203.0.113.20", 40000)),
+        base_url="http://localhost",
+    )
+    async with attacker:
+        for i in range(10):
+            r = await attacker.post(
+                "/admin/login", data={"admin_key": f"sk-op-guess-{i}"}, headers=ORIGIN
+            )
+            assert r.status_code == 401 and COOKIE not in r.cookies
+        # counted in the database: the other process refuses that address too, the right key
+        # included (a guess must not tell)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=one, client=("203.0.113.20", 40000)),
+            base_url="http://localhost",
+        ) as same_address:
+            r = await same_address.post(
+                "/admin/login", data={"admin_key": op["api_key"]}, headers=ORIGIN
+            )
+            assert r.status_code == 429 and COOKIE not in r.cookies
+    async with _client(one) as elsewhere:
+        await _sign_in(elsewhere, op["api_key"])
