@@ -82,6 +82,22 @@ def render() -> str:
                 out += [op["description"], ""]
             schemes = [auth[name] for entry in op["security"] for name in entry]
             out.append(f"- **Auth:** {' or '.join(schemes) if schemes else 'none'}")
+            if "x-required-role" in op:
+                fields = op.get("x-role-fields")
+                out.append(
+                    f"- **Operator role:** `{op['x-required-role']}` or higher"
+                    + (
+                        f" (when the body sets only {', '.join(f'`{f}`' for f in fields)}; "
+                        "any other field needs `admin`)"
+                        if fields
+                        else ""
+                    )
+                    + (
+                        f"; `{op['x-export-role']}` or higher for `format=csv`"
+                        if "x-export-role" in op
+                        else ""
+                    )
+                )
             for param in op["parameters"]:
                 out.append(
                     f"- **{param['in']} `{param['name']}`:** {_type(param['schema'])}"

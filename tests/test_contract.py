@@ -104,6 +104,7 @@ async def _run(run: Run, client: Any) -> None:
 
 Run = Callable[[Any], object]
 WEBHOOK_ID = "wh_0123456789abcdef01234567"
+OPERATOR_ID = "op_0123456789abcdef01234567"
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,11 @@ SURFACES = [
                 WEBHOOK_ID, "msg_0123456789abcdef01234567"
             ),
             "test_webhook": lambda c: c.test_webhook(WEBHOOK_ID),
+            "create_operator": lambda c: c.create_operator("Ann", "billing"),
+            "list_operators": lambda c: c.list_operators(limit=5, cursor="x"),
+            "update_operator": lambda c: c.update_operator(OPERATOR_ID, role="viewer"),
+            "delete_operator": lambda c: c.delete_operator(OPERATOR_ID),
+            "rotate_operator_key": lambda c: c.rotate_operator_key(OPERATOR_ID),
         },
         LIFECYCLE,
     ),

@@ -37,6 +37,9 @@ from saas_litellm_models import (
     LLMCallResponse,
     ModelAccessGroup,
     ModelAlias,
+    OperatorCreated,
+    OperatorInfo,
+    OperatorRole,
     Organization,
     OrganizationUsage,
     RefillMode,
@@ -1031,6 +1034,70 @@ class AdminEndpoints(_BaseClient):
             endpoints.TEST_WEBHOOK, path={"webhook_id": webhook_id}, options=options
         )
 
+    async def create_operator(
+        self, name: str, role: OperatorRole, **options: Unpack[IdempotentRequestOptions]
+    ) -> OperatorCreated:
+        """An operator with a key of its own (``result.api_key``, ``sk-op-…``, shown only this
+        once — hand it over and forget it). ``role``: ``"viewer"`` reads, ``"billing"``
+        also grants credits and changes billing settings, ``"admin"`` changes everything but
+        operators, ``"owner"`` everything. Owners only (the admin key is one).
+        """
+        return await self._request(
+            endpoints.CREATE_OPERATOR, body={"name": name, "role": role}, options=options
+        )
+
+    def list_operators(
+        self, *, limit: int = 50, cursor: str | None = None, **options: Unpack[RequestOptions]
+    ) -> AsyncPaginator[OperatorInfo]:
+        """The operators, newest first, with their roles; never their keys. Removed operators
+        are not listed (the audit log still names them).
+
+        Await the result for the first page (``items``, ``next_cursor``,
+        ``has_next_page()``); ``async for`` over it walks every item of every page.
+        """
+        return self._paginate(
+            endpoints.LIST_OPERATORS,
+            OperatorInfo,
+            query={"limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    async def update_operator(
+        self,
+        operator_id: str,
+        *,
+        name: str | NotGiven | None = NOT_GIVEN,
+        role: OperatorRole | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OperatorInfo:
+        """Rename an operator or change its role; the new role applies from its next request
+        (its dashboard sessions included).
+        """
+        return await self._request(
+            endpoints.UPDATE_OPERATOR,
+            path={"operator_id": operator_id},
+            body={"name": name, "role": role},
+            options=options,
+        )
+
+    async def delete_operator(self, operator_id: str, **options: Unpack[RequestOptions]) -> Deleted:
+        """Remove an operator: its key is refused at once and its dashboard sessions end; the
+        changes it made stay in the audit log under its id.
+        """
+        return await self._request(
+            endpoints.DELETE_OPERATOR, path={"operator_id": operator_id}, options=options
+        )
+
+    async def rotate_operator_key(
+        self, operator_id: str, **options: Unpack[IdempotentRequestOptions]
+    ) -> OperatorCreated:
+        """A new key for the operator (``result.api_key``, shown only this once); the old one
+        is refused at once and its dashboard sessions end.
+        """
+        return await self._request(
+            endpoints.ROTATE_OPERATOR_KEY, path={"operator_id": operator_id}, options=options
+        )
+
     async def get_team_usage(
         self,
         team_id: str,
@@ -1161,6 +1228,11 @@ class AdminEndpointsWithRawResponse:
         self.list_webhook_deliveries = async_raw_response(client.list_webhook_deliveries)
         self.retry_webhook_delivery = async_raw_response(client.retry_webhook_delivery)
         self.test_webhook = async_raw_response(client.test_webhook)
+        self.create_operator = async_raw_response(client.create_operator)
+        self.list_operators = async_raw_response(client.list_operators)
+        self.update_operator = async_raw_response(client.update_operator)
+        self.delete_operator = async_raw_response(client.delete_operator)
+        self.rotate_operator_key = async_raw_response(client.rotate_operator_key)
         self.get_team_usage = async_raw_response(client.get_team_usage)
         self.list_team_jobs = async_raw_response(client.list_team_jobs)
         self.list_transactions = async_raw_response(client.list_transactions)

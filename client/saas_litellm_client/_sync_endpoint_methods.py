@@ -39,6 +39,9 @@ from saas_litellm_models import (
     LLMCallResponse,
     ModelAccessGroup,
     ModelAlias,
+    OperatorCreated,
+    OperatorInfo,
+    OperatorRole,
     Organization,
     OrganizationUsage,
     RefillMode,
@@ -1021,6 +1024,70 @@ class SyncAdminEndpoints(_SyncBaseClient):
             endpoints.TEST_WEBHOOK, path={"webhook_id": webhook_id}, options=options
         )
 
+    def create_operator(
+        self, name: str, role: OperatorRole, **options: Unpack[IdempotentRequestOptions]
+    ) -> OperatorCreated:
+        """An operator with a key of its own (``result.api_key``, ``sk-op-…``, shown only this
+        once — hand it over and forget it). ``role``: ``"viewer"`` reads, ``"billing"``
+        also grants credits and changes billing settings, ``"admin"`` changes everything but
+        operators, ``"owner"`` everything. Owners only (the admin key is one).
+        """
+        return self._request(
+            endpoints.CREATE_OPERATOR, body={"name": name, "role": role}, options=options
+        )
+
+    def list_operators(
+        self, *, limit: int = 50, cursor: str | None = None, **options: Unpack[RequestOptions]
+    ) -> SyncPage[OperatorInfo]:
+        """The operators, newest first, with their roles; never their keys. Removed operators
+        are not listed (the audit log still names them).
+
+        The result is the first page (``items``, ``next_cursor``,
+        ``has_next_page()``); ``for`` over it walks every item of every page.
+        """
+        return self._paginate(
+            endpoints.LIST_OPERATORS,
+            OperatorInfo,
+            query={"limit": limit, "cursor": cursor},
+            options=options,
+        )
+
+    def update_operator(
+        self,
+        operator_id: str,
+        *,
+        name: str | NotGiven | None = NOT_GIVEN,
+        role: OperatorRole | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> OperatorInfo:
+        """Rename an operator or change its role; the new role applies from its next request
+        (its dashboard sessions included).
+        """
+        return self._request(
+            endpoints.UPDATE_OPERATOR,
+            path={"operator_id": operator_id},
+            body={"name": name, "role": role},
+            options=options,
+        )
+
+    def delete_operator(self, operator_id: str, **options: Unpack[RequestOptions]) -> Deleted:
+        """Remove an operator: its key is refused at once and its dashboard sessions end; the
+        changes it made stay in the audit log under its id.
+        """
+        return self._request(
+            endpoints.DELETE_OPERATOR, path={"operator_id": operator_id}, options=options
+        )
+
+    def rotate_operator_key(
+        self, operator_id: str, **options: Unpack[IdempotentRequestOptions]
+    ) -> OperatorCreated:
+        """A new key for the operator (``result.api_key``, shown only this once); the old one
+        is refused at once and its dashboard sessions end.
+        """
+        return self._request(
+            endpoints.ROTATE_OPERATOR_KEY, path={"operator_id": operator_id}, options=options
+        )
+
     def get_team_usage(
         self,
         team_id: str,
@@ -1151,6 +1218,11 @@ class SyncAdminEndpointsWithRawResponse:
         self.list_webhook_deliveries = sync_raw_response(client.list_webhook_deliveries)
         self.retry_webhook_delivery = sync_raw_response(client.retry_webhook_delivery)
         self.test_webhook = sync_raw_response(client.test_webhook)
+        self.create_operator = sync_raw_response(client.create_operator)
+        self.list_operators = sync_raw_response(client.list_operators)
+        self.update_operator = sync_raw_response(client.update_operator)
+        self.delete_operator = sync_raw_response(client.delete_operator)
+        self.rotate_operator_key = sync_raw_response(client.rotate_operator_key)
         self.get_team_usage = sync_raw_response(client.get_team_usage)
         self.list_team_jobs = sync_raw_response(client.list_team_jobs)
         self.list_transactions = sync_raw_response(client.list_transactions)

@@ -50,6 +50,7 @@ from .routes import (
     jobs,
     keys,
     openai,
+    operators,
     webhooks,
 )
 from .routes._operation import APIRequest, api_route
@@ -298,6 +299,7 @@ def create_app(
             *control.routes,
             *audit.routes,
             *webhooks.routes,
+            *operators.routes,
             *credits.routes,
             *docs.routes,
             *(dashboard_routes(settings) if settings.dashboard else []),

@@ -186,6 +186,18 @@ from ._openai import (
     StreamOptions,
     TextContentPart,
 )
+from ._operators import (
+    OPERATOR_ID_PATTERN,
+    OPERATOR_KEY_PREFIX,
+    OPERATOR_ROLES,
+    OperatorCreated,
+    OperatorCreateRequest,
+    OperatorInfo,
+    OperatorList,
+    OperatorRole,
+    OperatorUpdateRequest,
+    role_allows,
+)
 from ._responses_api import (
     RESPONSES_FORWARDED_FIELDS,
     FunctionCallItem,
@@ -265,6 +277,9 @@ __all__ = [
     "MAX_MESSAGES",
     "MAX_METADATA_BYTES",
     "OPEN_JOB_STATUSES",
+    "OPERATOR_ID_PATTERN",
+    "OPERATOR_KEY_PREFIX",
+    "OPERATOR_ROLES",
     "RESERVED_NAME_PATTERN",
     "RESPONSES_FORWARDED_FIELDS",
     "TEAM_ID_PATTERN",
@@ -391,6 +406,12 @@ __all__ = [
     "OpenAIErrorResponse",
     "OpenAIModel",
     "OpenAIModelList",
+    "OperatorCreateRequest",
+    "OperatorCreated",
+    "OperatorInfo",
+    "OperatorList",
+    "OperatorRole",
+    "OperatorUpdateRequest",
     "Organization",
     "OrganizationCreateRequest",
     "OrganizationList",
@@ -476,4 +497,5 @@ __all__ = [
     "WebhookTestEvent",
     "parse_stream_event",
     "parse_webhook_event",
+    "role_allows",
 ]

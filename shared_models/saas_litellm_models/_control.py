@@ -113,7 +113,9 @@ class TeamUpdateRequest(UpdateRequest):
     )
 
 
-DeletedKind = Literal["organization", "model_access_group", "model_alias", "team", "webhook"]
+DeletedKind = Literal[
+    "organization", "model_access_group", "model_alias", "team", "webhook", "operator"
+]
 
 
 class Deleted(ResponseModel):

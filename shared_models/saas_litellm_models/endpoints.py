@@ -19,7 +19,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -71,6 +71,12 @@ from saas_litellm_models import (
     ModelAliasUpdateRequest,
     OpenAIEmbeddingsRequest,
     OpenAIModelList,
+    OperatorCreated,
+    OperatorCreateRequest,
+    OperatorInfo,
+    OperatorList,
+    OperatorRole,
+    OperatorUpdateRequest,
     Organization,
     OrganizationCreateRequest,
     OrganizationList,
@@ -108,6 +114,7 @@ from saas_litellm_models import (
     WebhookDeliveryList,
     WebhookDeliveryListQuery,
     WebhookList,
+    role_allows,
 )
 
 __all__ = [
@@ -115,11 +122,15 @@ __all__ = [
     "STREAM_EVENTS",
     "Auth",
     "Endpoint",
+    "OperatorRole",
     "SDKMethod",
 ]
 
 Auth = Literal["admin", "team", "team_or_admin", "none"]
 """Who may call: the admin key, a team's virtual key, either (a team only for itself), anyone."""
+
+EXPORT_ROLE: OperatorRole = "billing"
+"""The least operator role that may export CSV (``?format=csv``): exports are billing's."""
 
 _ResponseT = TypeVar("_ResponseT", bound=BaseModel)
 
@@ -184,7 +195,8 @@ class Endpoint(Generic[_ResponseT]):
     csv: bool = False
     """Also answers ``?format=csv`` (``json``, the default, gives ``response``): ``text/csv``
     with a header row, every row the query selects (not one page), streamed, as an attachment.
-    For browsers and ``curl``: the SDK's methods read the JSON."""
+    For browsers and ``curl``: the SDK's methods read the JSON. An export needs an operator's
+    :data:`EXPORT_ROLE` (a team's key exports what it may read)."""
     partial: bool = False
     """The body is a partial update: a field left out is unchanged, an explicit ``null``
     clears it (the SDK sends only the fields given)."""
@@ -207,6 +219,12 @@ class Endpoint(Generic[_ResponseT]):
     stream_events: tuple[type[BaseModel], ...] = ()
     """An OpenAI-surface stream that is not ``chat.completion.chunk``s: the models its
     events' ``data`` lines hold (the Responses API's events)."""
+    role: OperatorRole | None = None
+    """The least operator role that may call an ``admin`` endpoint (see :attr:`required_role`);
+    unset: ``viewer`` for a ``GET``, ``admin`` for a change."""
+    role_fields: tuple[str, ...] = ()
+    """With ``role``: the only body fields that role may set; a body that sets any other field
+    needs ``admin`` (``PATCH`` of a team: its billing fields need ``billing``)."""
     path_params: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -214,6 +232,29 @@ class Endpoint(Generic[_ResponseT]):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+    @property
+    def required_role(self) -> OperatorRole | None:
+        """The least role an operator key needs here (``None``: operators never call it). The
+        admin key acts as an ``owner``; ``team_or_admin`` endpoints are reads any role makes."""
+        if self.auth in ("team", "none"):
+            return None
+        if self.role is not None:
+            return self.role
+        return "viewer" if self.method == "GET" or self.auth == "team_or_admin" else "admin"
+
+    def role_for_format(self, csv: bool) -> OperatorRole | None:
+        """The least role an operator needs for this answer: an export (CSV) is billing's."""
+        need = self.required_role
+        if csv and need is not None and not role_allows(need, EXPORT_ROLE):
+            return EXPORT_ROLE
+        return need
+
+    def role_for(self, fields: Iterable[str]) -> OperatorRole | None:
+        """The role a body setting ``fields`` needs (:attr:`role_fields`)."""
+        if self.role_fields and not set(fields) <= set(self.role_fields):
+            return "admin"
+        return self.required_role
 
     @property
     def page_items(self) -> str | None:
@@ -227,6 +268,16 @@ class Endpoint(Generic[_ResponseT]):
             if typing.get_origin(info.annotation) is list
         )
         return name
+
+
+BILLING_FIELDS = (
+    "budget_mode",
+    "tokens_per_credit",
+    "credits_per_dollar",
+    "markup_percent",
+    "low_balance_threshold",
+)
+"""The fields of a team a ``billing`` operator may change (``PATCH /api/teams/{team_id}``)."""
 
 
 def _sdk(*methods: SDKMethod) -> tuple[SDKMethod, ...]:
@@ -899,6 +950,7 @@ ADD_CREDITS = Endpoint(
     "/api/teams/{team_id}/credits/add",
     summary="Grant credits to a team",
     auth="admin",
+    role="billing",
     tag="admin",
     response=CreditBalance,
     body=CreditsAddRequest,
@@ -920,6 +972,7 @@ ADJUST_CREDITS = Endpoint(
     "/api/teams/{team_id}/credits/adjust",
     summary="Adjust a team's credits up or down",
     auth="admin",
+    role="billing",
     tag="admin",
     response=CreditBalance,
     body=CreditsAdjustRequest,
@@ -1015,6 +1068,7 @@ SET_AUTO_REFILL = Endpoint(
     "/api/teams/{team_id}/auto-refill",
     summary="Set a team's auto-refill",
     auth="admin",
+    role="billing",
     tag="admin",
     response=Team,
     body=AutoRefillRequest,
@@ -1042,6 +1096,7 @@ DELETE_AUTO_REFILL = Endpoint(
     "/api/teams/{team_id}/auto-refill",
     summary="Turn a team's auto-refill off",
     auth="admin",
+    role="billing",
     tag="admin",
     response=Team,
     sdk=_sdk(
@@ -1172,6 +1227,8 @@ UPDATE_TEAM = Endpoint(
     "/api/teams/{team_id}",
     summary="Change a team",
     auth="admin",
+    role="billing",
+    role_fields=BILLING_FIELDS,
     tag="admin",
     response=Team,
     body=TeamUpdateRequest,
@@ -1662,6 +1719,139 @@ RETRY_WEBHOOK_DELIVERY = Endpoint(
     ),
 )
 
+CREATE_OPERATOR = Endpoint(
+    "POST",
+    "/api/operators",
+    summary="Create an operator with a role and a key of its own",
+    auth="admin",
+    role="owner",
+    tag="operators",
+    response=OperatorCreated,
+    status=201,
+    body=OperatorCreateRequest,
+    idempotent=True,
+    unkept_field="api_key",
+    description=(
+        "The `api_key` (`sk-op-…`) is shown once, in this response; the server keeps its hash. "
+        "It works on the admin API (and signs in to `/admin`) within its role: viewer reads, "
+        "billing also changes credits and billing settings, admin changes everything but "
+        "operators, owner everything. A replay under the same Idempotency-Key answers the same "
+        "operator with a fresh key (the lost one stops working)."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "create_operator",
+            positional=("name", "role"),
+            doc="""
+            An operator with a key of its own (``result.api_key``, ``sk-op-…``, shown only this
+            once — hand it over and forget it). ``role``: ``"viewer"`` reads, ``"billing"``
+            also grants credits and changes billing settings, ``"admin"`` changes everything but
+            operators, ``"owner"`` everything. Owners only (the admin key is one).
+            """,
+        ),
+    ),
+)
+
+LIST_OPERATORS = Endpoint(
+    "GET",
+    "/api/operators",
+    summary="List operators, newest first (never their keys)",
+    auth="admin",
+    role="owner",
+    tag="operators",
+    response=OperatorList,
+    query=PageQuery,
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "list_operators",
+            doc="""
+            The operators, newest first, with their roles; never their keys. Removed operators
+            are not listed (the audit log still names them).
+            """,
+        ),
+    ),
+)
+
+UPDATE_OPERATOR = Endpoint(
+    "PATCH",
+    "/api/operators/{operator_id}",
+    summary="Rename an operator or change its role",
+    auth="admin",
+    role="owner",
+    tag="operators",
+    response=OperatorInfo,
+    body=OperatorUpdateRequest,
+    partial=True,
+    description="Fields left out are unchanged. A new role applies from the operator's next "
+    "request.",
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "update_operator",
+            positional=("operator_id",),
+            doc="""
+            Rename an operator or change its role; the new role applies from its next request
+            (its dashboard sessions included).
+            """,
+        ),
+    ),
+)
+
+DELETE_OPERATOR = Endpoint(
+    "DELETE",
+    "/api/operators/{operator_id}",
+    summary="Remove an operator",
+    auth="admin",
+    role="owner",
+    tag="operators",
+    response=Deleted,
+    description=(
+        "Its key stops working at once and its dashboard sessions end; the audit log keeps "
+        "naming it (`operator:<operator_id>`)."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "delete_operator",
+            positional=("operator_id",),
+            doc="""
+            Remove an operator: its key is refused at once and its dashboard sessions end; the
+            changes it made stay in the audit log under its id.
+            """,
+        ),
+    ),
+)
+
+ROTATE_OPERATOR_KEY = Endpoint(
+    "POST",
+    "/api/operators/{operator_id}/rotate-key",
+    summary="Replace an operator's key",
+    auth="admin",
+    role="owner",
+    tag="operators",
+    response=OperatorCreated,
+    idempotent=True,
+    unkept_field="api_key",
+    description=(
+        "The new key is shown once, in this response; the old one is refused at once and the "
+        "operator's dashboard sessions end. A replay under the same Idempotency-Key hands out "
+        "a fresh key again."
+    ),
+    sdk=_sdk(
+        SDKMethod(
+            "admin",
+            "rotate_operator_key",
+            positional=("operator_id",),
+            doc="""
+            A new key for the operator (``result.api_key``, shown only this once); the old one
+            is refused at once and its dashboard sessions end.
+            """,
+        ),
+    ),
+)
+
 TEST_WEBHOOK = Endpoint(
     "POST",
     "/api/webhooks/{webhook_id}/test",
@@ -1899,6 +2089,11 @@ ENDPOINTS: tuple[Endpoint[Any], ...] = (
     LIST_WEBHOOK_DELIVERIES,
     RETRY_WEBHOOK_DELIVERY,
     TEST_WEBHOOK,
+    CREATE_OPERATOR,
+    LIST_OPERATORS,
+    UPDATE_OPERATOR,
+    DELETE_OPERATOR,
+    ROTATE_OPERATOR_KEY,
     GET_BALANCE,
     GET_TEAM_USAGE,
     LIST_TEAM_JOBS,

@@ -72,7 +72,7 @@ def test_an_operator_runs_the_saas_from_the_dashboard(
         # -- no session: the sign-in page, and no data
         driver.get(f"{url}/admin/teams")
         assert driver.current_url == f"{url}/admin/login"
-        assert label_for(driver, "admin_key") == "Admin key"
+        assert label_for(driver, "admin_key") == "Admin key or operator key"
         shot(driver, "login")
         fill(driver, "admin_key", "not-the-key").send_keys(Keys.ENTER)
         wait_for(lambda: "not the admin key" in text(driver), "the sign-in error")

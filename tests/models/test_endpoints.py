@@ -80,4 +80,5 @@ def test_a_list_knows_the_field_holding_its_items() -> None:
         "webhooks",
         "deliveries",
         "transactions",
+        "operators",
     }

@@ -309,6 +309,45 @@ WALK = [
     ),
     Step(
         "POST",
+        "/api/operators",
+        "/api/operators",
+        "operator.create",
+        "operator:{operator}",
+        body={"name": "Ann", "role": "viewer"},
+        status=201,
+        after={"operator_id": Ref("operator"), "name": "Ann", "role": "viewer"},
+        exact=False,
+        learns={"operator": "operator_id"},
+    ),
+    Step(
+        "PATCH",
+        "/api/operators/{operator_id}",
+        "/api/operators/{operator}",
+        "operator.update",
+        "operator:{operator}",
+        body={"role": "billing"},
+        before={"role": "viewer"},
+        after={"role": "billing"},
+    ),
+    Step(
+        "POST",
+        "/api/operators/{operator_id}/rotate-key",
+        "/api/operators/{operator}/rotate-key",
+        "operator.rotate_key",
+        "operator:{operator}",
+        after={"key_created_at": Later()},
+    ),
+    Step(
+        "DELETE",
+        "/api/operators/{operator_id}",
+        "/api/operators/{operator}",
+        "operator.delete",
+        "operator:{operator}",
+        before={"operator_id": Ref("operator"), "name": "Ann", "role": "billing"},
+        exact=False,
+    ),
+    Step(
+        "POST",
         "/api/teams/{team_id}/resume",
         "/api/teams/t-walk/resume",
         "team.resume",
@@ -501,6 +540,7 @@ async def test_every_admin_change_records_exactly_one_event(
     learned: dict[str, str] = {}
     handed_out: list[str] = []
     webhook_secrets: list[str] = []
+    operator_keys: list[str] = []
     seen = {e["event_id"] for e in await _log(admin)}
     for step in WALK:
         now = clock.advance(60)
@@ -520,6 +560,8 @@ async def test_every_admin_change_records_exactly_one_event(
             handed_out.append(r.json()["virtual_key"])
         if "secret" in r.json():
             webhook_secrets.append(r.json()["secret"])
+        if "api_key" in r.json():
+            operator_keys.append(r.json()["api_key"])
 
         events = await _log(admin)
         new = [e for e in events if e["event_id"] not in seen]
@@ -542,6 +584,8 @@ async def test_every_admin_change_records_exactly_one_event(
     secrets = [*handed_out, *(k[3:] for k in handed_out), *map(hash_key, handed_out)]
     assert len(webhook_secrets) == 1
     secrets += [*webhook_secrets, *(s[6:] for s in webhook_secrets)]
+    assert len(operator_keys) == 2  # created, rotated
+    secrets += [*operator_keys, *(k[6:] for k in operator_keys), *map(hash_key, operator_keys)]
     if settings.admin_key:
         secrets.append(ADMIN_KEY)
     shown = (await admin.get("/api/audit-log", params={"limit": 500})).text

@@ -68,6 +68,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "deployments": [{"provider": "mock", "model": "evil"}]
     },
     ("POST", "/api/webhooks"): {"url": "https://93.184.215.14/evil", "events": ["job.completed"]},
+    ("POST", "/api/operators"): {"name": "evil", "role": "owner"},
+    ("PATCH", "/api/operators/{operator_id}"): {"role": "owner"},
 }
 
 
@@ -117,7 +119,11 @@ async def _seed(http: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any
         r = await http.post(f"/api/teams/{OTHER}/{change}", headers=admin)
         assert r.status_code == 200, r.text
     deliveries = await http.get(f"/api/webhooks/{hook['webhook_id']}/deliveries", headers=admin)
+    r = await http.post("/api/operators", json={"name": "Ann", "role": "viewer"}, headers=admin)
+    assert r.status_code == 201, r.text
     return {
+        "operator_id": r.json()["operator_id"],
+        "operator_key": r.json()["api_key"],
         "webhook_id": hook["webhook_id"],
         "webhook_secret": hook["secret"],
         "delivery_id": deliveries.json()["deliveries"][0]["delivery_id"],
@@ -131,7 +137,11 @@ async def _seed(http: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any
 
 
 def _hook_ids(seeded: Mapping[str, Any]) -> dict[str, str]:
-    return {"webhook_id": seeded["webhook_id"], "delivery_id": seeded["delivery_id"]}
+    return {
+        "webhook_id": seeded["webhook_id"],
+        "delivery_id": seeded["delivery_id"],
+        "operator_id": seeded["operator_id"],
+    }
 
 
 def _fill(op: Endpoint[Any], ids: Mapping[str, str]) -> str:
@@ -152,6 +162,7 @@ UNKNOWN = {
     "key_id": "key_" + "0" * 24,
     "webhook_id": "wh_" + "0" * 24,
     "delivery_id": "msg_" + "0" * 24,
+    "operator_id": "op_" + "0" * 24,
 }
 
 
@@ -171,6 +182,7 @@ async def _state(http: httpx.AsyncClient, admin: dict[str, str], seeded: Mapping
         f"/api/teams/{OTHER}/keys",
         "/api/jobs",
         "/api/webhooks",
+        "/api/operators",
     ]
     state: dict[str, Any] = {}
     for view in views:
@@ -192,7 +204,8 @@ async def _state(http: httpx.AsyncClient, admin: dict[str, str], seeded: Mapping
 def _secrets(seeded: Mapping[str, Any]) -> list[str]:
     keys = [seeded["key"], seeded["second_key"], seeded["other_key"]]
     hook = seeded["webhook_secret"]
-    return [ADMIN_KEY, *keys, *(k[3:] for k in keys), hook, hook[6:]]
+    operator = seeded["operator_key"]
+    return [ADMIN_KEY, *keys, *(k[3:] for k in keys), hook, hook[6:], operator, operator[6:]]
 
 
 @pytest.mark.parametrize("admin_key", [ADMIN_KEY, None], ids=["admin-key", "local-dev"])
@@ -237,6 +250,7 @@ def _wrong_keys(seeded: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         "the admin key's start": bearer(ADMIN_KEY[:-1]),
         "the admin key in capitals": bearer(ADMIN_KEY.upper()),
         "an unknown virtual key": bearer("sk-" + "A" * 43),
+        "an unknown operator key": bearer("sk-op-" + "A" * 43),
         "a revoked virtual key": bearer(seeded["revoked"]),
         "not a bearer token": {"Authorization": f"Basic {ADMIN_KEY}"},
         "an empty bearer token": {"Authorization": "Bearer"},

@@ -22,6 +22,7 @@ from saas_litellm_server.store import (
     cooldowns_sql,
     keys_sql,
     migrate,
+    operators_sql,
     retention_sql,
     rollups_sql,
     teams_sql,
@@ -169,9 +170,21 @@ async def _before_call_content(db: Database) -> None:
     await db.execute(f"DELETE FROM schema_migrations WHERE version >= {CONTENT_VERSION}")
 
 
+OPERATORS_VERSION = 14
+"""Operators, each with a role and a key of its own."""
+
+
+async def _before_operators(db: Database) -> None:
+    """Turn a current database back into a version-13 one: no operators, no stored sessions."""
+    await _before_call_content(db)
+    await db.execute("DROP TABLE dashboard_sessions")
+    await db.execute("DROP TABLE operators")
+    await db.execute(f"DELETE FROM schema_migrations WHERE version >= {OPERATORS_VERSION}")
+
+
 async def _before_alias_modes(db: Database) -> None:
     """Turn a current database back into a version-12 one: aliases without a mode."""
-    await _before_call_content(db)
+    await _before_operators(db)
     await db.execute("ALTER TABLE model_aliases DROP COLUMN mode")
     await db.execute(f"DELETE FROM schema_migrations WHERE version >= {ALIAS_MODES_VERSION}")
 
@@ -662,7 +675,7 @@ async def test_a_version_12_database_gets_alias_modes(database_url: str) -> None
         await db.disconnect()
 
 
-async def test_a_version_13_database_gets_call_content_columns(database_url: str) -> None:
+async def test_a_version_14_database_gets_call_content_columns(database_url: str) -> None:
     """Version 15 gives every team ``store_content`` (off: nothing of an existing team's calls
     is kept from then on) and the call log its attempts and content columns; the calls
     recorded before it stay readable, with no attempts and no content."""
@@ -766,5 +779,28 @@ async def test_a_version_15_database_gets_spend_per_key(database_url: str) -> No
             ("", 2, 12),
             ("key_new", 1, 4),
         ]
+    finally:
+        await db.disconnect()
+
+
+async def test_a_version_13_database_gets_operators(database_url: str) -> None:
+    """Version 14 adds operators: a version-13 database gets the table, empty (the admin key
+    keeps working as an owner), and an operator created after it is found by its key's hash,
+    never by another."""
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await _before_operators(db)
+        assert await migrate(db) == LATEST_VERSION - OPERATORS_VERSION + 1
+        assert await migrate(db) == 0
+        assert await operators_sql.list_operators(db, limit=10, after=None) == []
+        now = dt.datetime(2026, 12, 6, tzinfo=dt.timezone.utc)
+        await operators_sql.insert_operator(
+            db, operator_id="op_" + "1" * 24, name="Ann", role="viewer", key_hash="a" * 64, now=now
+        )
+        found = await operators_sql.by_key_hash(db, "a" * 64)
+        assert found is not None and (found["name"], found["role"]) == ("Ann", "viewer")
+        assert await operators_sql.by_key_hash(db, "b" * 64) is None
     finally:
         await db.disconnect()

@@ -92,6 +92,7 @@ def test_fuzz_every_operation(database_url: str) -> None:
         http.post("/api/teams/victim/suspend")  # an event: a delivery to fuzz
         http.post("/api/teams/victim/resume")
         delivery = http.get(f"/api/webhooks/{hook['webhook_id']}/deliveries").json()
+        operator = http.post("/api/operators", json={"name": "fuzz", "role": "viewer"}).json()
         schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) == sum(len(ops) for ops in schema.raw_schema["paths"].values())
@@ -109,6 +110,7 @@ def test_fuzz_every_operation(database_url: str) -> None:
                 "key_id": victim["key_id"],
                 "webhook_id": hook["webhook_id"],
                 "delivery_id": delivery["deliveries"][0]["delivery_id"],
+                "operator_id": operator["operator_id"],
             }
             fuzz(operation, url, headers, real, counted)
         assert len(counted) >= 10 * len(operations)

@@ -1,8 +1,11 @@
 """How a page becomes an endpoint. A page (``GET``) or an action (a form's ``POST``) is an
 async function of a :class:`Ctx`; :class:`Dashboard` wraps it: no session, the sign-in page;
-an action's form must pass the Origin and CSRF checks, and with a question to confirm it is
+a session whose role is less than the page's or action's (``role=``), the 403 error page; an
+action's form must pass the Origin and CSRF checks, and with a question to confirm it is
 first answered by a page that asks; an :class:`APIError` or a validation error becomes the
-dashboard's error page. One :class:`Dashboard` per app holds its sessions and templates.
+dashboard's error page. Templates get ``can(role)``: whether this session may do what needs
+``role`` (they show only the forms it may use). One :class:`Dashboard` per app holds its
+sessions and templates.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from saas_litellm_models import OperatorRole, role_allows
 
 from .._runtime import Runtime
 from .._settings import Settings
@@ -51,13 +56,17 @@ class Ctx:
 
     @property
     def operator(self) -> Operator:
-        return Operator(f"dashboard:{self.session.short_id}", self.runtime.clock())
+        return Operator(self.session.actor, self.runtime.clock())
 
     def param(self, name: str) -> str:
         return self.request.query_params.get(name, "").strip()
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         return self.dashboard.render(self, template, status, **values)
+
+    def can(self, role: OperatorRole) -> bool:
+        """Whether this session may do what needs ``role``."""
+        return role_allows(self.session.role, role)
 
     def error(self, message: str, status: int) -> HTMLResponse:
         return self.dashboard.error(self, message, status)
@@ -76,12 +85,14 @@ class Dashboard:
         self.sessions = Sessions(settings)
         self.env = environment()
 
-    def _session(self, request: Request) -> tuple[Session | None, str | None]:
-        """The request's session; in local-dev mode one is made (and its cookie to set)."""
-        now = runtime(request).clock()
-        session = self.sessions.read(request.cookies.get(COOKIE), now)
+    async def _session(self, request: Request) -> tuple[Session | None, str | None]:
+        """The request's session, read from the primary (a sign-out must not lag); in local-dev
+        mode one is made (and its cookie to set)."""
+        rt = runtime(request)
+        now = rt.clock()
+        session = await self.sessions.read(rt.db, request.cookies.get(COOKIE), now)
         if session is None and self.settings.dev_mode:
-            session, cookie = self.sessions.issue(now)
+            session, cookie = await self.sessions.issue(rt.db, now)
             return session, cookie
         return session, None
 
@@ -94,6 +105,8 @@ class Dashboard:
             dev_mode=self.settings.dev_mode,
             path=ctx.request.url.path if ctx else "",
             done=DONE.get(ctx.param("done"), "") if ctx else "",
+            can=ctx.can if ctx else (lambda role: False),
+            role=ctx.session.role if ctx else "",
             **values,
         )
         return HTMLResponse(html, status, headers={"Cache-Control": "no-store"})
@@ -101,15 +114,28 @@ class Dashboard:
     def _login_redirect(self) -> Response:
         return RedirectResponse(f"{PREFIX}/login", 303, headers={"Cache-Control": "no-store"})
 
-    def page(self, handler: Page) -> Endpoint:
+    def _refused(self, ctx: Ctx, role: OperatorRole) -> HTMLResponse:
+        return self.error(
+            ctx,
+            f"This needs the {role!r} role (or higher); you are signed in as "
+            f"{ctx.session.role!r}. Nothing was changed.",
+            403,
+        )
+
+    def page(self, handler: Page, *, role: OperatorRole = "viewer") -> Endpoint:
+        """A page for sessions of ``role`` or higher (every role may read, but the operators'
+        page is an owner's)."""
+
         async def endpoint(request: Request) -> Response:
-            session, cookie = self._session(request)
+            session, cookie = await self._session(request)
             if session is None:
                 return self._login_redirect()
             rt = runtime(request)
             # the page an action redirects to (``done=``) shows that change: the primary
             db = rt.db if request.query_params.get("done") else rt.reads()
             ctx = Ctx(request, rt, session, self, db)
+            if not ctx.can(role):
+                return self._refused(ctx, role)
             try:
                 try:
                     response = await handler(ctx)
@@ -128,14 +154,17 @@ class Dashboard:
 
         return endpoint
 
-    def action(self, handler: Action, *, confirm: str | None = None) -> Endpoint:
-        """A form's change. With ``confirm`` (a question), the change happens only once it was
+    def action(
+        self, handler: Action, *, role: OperatorRole, confirm: str | None = None
+    ) -> Endpoint:
+        """A form's change, for sessions of ``role`` or higher (others get the 403 page and
+        nothing changes). With ``confirm`` (a question), the change happens only once it was
         confirmed: with JavaScript the button asks and the form says ``confirmed=yes``;
         without, the first post answers a page that asks, whose button posts the same form
         again, confirmed."""
 
         async def endpoint(request: Request) -> Response:
-            session, _ = self._session(request)
+            session, _ = await self._session(request)
             if session is None:
                 return self._login_redirect()
             rt = runtime(request)
@@ -152,6 +181,8 @@ class Dashboard:
                     "failed); nothing was changed. Reload the page and try again.",
                     403,
                 )
+            if not ctx.can(role):
+                return self._refused(ctx, role)
             if confirm is not None and form.get("confirmed") != "yes":
                 fields = [
                     (name, value)

@@ -36,6 +36,8 @@ DONE = {
     "redelivered": "Delivery queued: it is sent again, with the same webhook-id, in a moment.",
     "webhook-removed": "Webhook removed: nothing more is sent to it.",
     "test-sent": "Test event queued: a webhook.test delivery is sent in a moment (listed below).",
+    "operator-updated": "Operator's role saved: it applies from their next request.",
+    "operator-removed": "Operator removed: their key stops working and they are signed out.",
 }
 """A change's notice by its ``done=`` name (an unknown name shows none)."""
 

@@ -25,7 +25,7 @@ from saas_litellm_models import (
     StreamDone,
     StreamErrorEvent,
 )
-from saas_litellm_models.endpoints import Endpoint
+from saas_litellm_models.endpoints import EXPORT_ROLE, Endpoint
 
 from ._operation import APIRoute, path_param_names, path_schema
 
@@ -33,14 +33,17 @@ __all__ = ["TAGS", "build_openapi"]
 
 _REF = "#/components/schemas/{model}"
 _401 = {
-    "admin": "authentication_error: no admin key, or a wrong one",
+    "admin": "authentication_error: no admin key, or a wrong one (or an unknown, removed or "
+    "rotated-away operator key)",
     "team": "authentication_error: no virtual key, or a wrong, revoked or expired one",
-    "team_or_admin": "authentication_error: no key, or one that is neither the admin key nor a "
-    "team's",
+    "team_or_admin": "authentication_error: no key, or one that is neither the admin key, an "
+    "operator's nor a team's",
 }
 _403 = {
-    "admin": "permission_denied: a team's virtual key (the admin key is needed)",
-    "team": "permission_denied: the admin key (it never acts as a team), or a suspended team",
+    "admin": "permission_denied: a team's virtual key (the admin key is needed), or an "
+    "operator key whose role is less than the operation's x-required-role",
+    "team": "permission_denied: the admin key or an operator key (they never act as a team), "
+    "or a suspended team",
     "team_or_admin": "permission_denied: another team's virtual key",
 }
 _OPENAI_BODY = " (OpenAI's shape; `code` is our error type)"
@@ -100,7 +103,10 @@ TAGS = {
     "(releases it).",
     "credits": "A team's credit balance and its usage analytics per job type.",
     "admin": "Organizations, teams and their keys and credits, model access groups and model "
-    "aliases. Admin key required.",
+    "aliases. Admin key (or an operator key of the role each operation needs) required.",
+    "operators": "The people (or programs) that run the server, each with a role and a key of "
+    "its own (`sk-op-…`): viewer, billing, admin, owner. Every admin operation says the least "
+    "role it needs in `x-required-role`; the admin key acts as an owner. Owners only.",
     "webhooks": "Endpoints the server POSTs events to (job.completed, team.suspended, …), "
     "signed as Standard Webhooks says, with their delivery log and redelivery. Admin key "
     "required.",
@@ -239,7 +245,8 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
                 "required": False,
                 "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
                 "description": "csv: every row the query selects (not one page) as text/csv "
-                "with a header row, an attachment.",
+                "with a header row, an attachment (an operator needs the "
+                f"{EXPORT_ROLE!r} role or higher to export).",
             }
         )
     if op.idempotent:
@@ -371,6 +378,14 @@ def _operation(path: str, method: str, op: Endpoint[Any], refs: dict[Any, Any]) 
         "responses": responses,
         "security": _SECURITY[op.auth] + ([{"ApiKeyHeader": []}] if op.anthropic else []),
     }
+    if op.required_role is not None:
+        # the least operator role that may call it (the admin key is an owner); a body that
+        # sets more than ``x-role-fields`` needs ``admin``
+        operation["x-required-role"] = op.required_role
+        if op.role_fields:
+            operation["x-role-fields"] = list(op.role_fields)
+        if op.csv and op.role_for_format(csv=True) != op.required_role:
+            operation["x-export-role"] = op.role_for_format(csv=True)
     if op.description:
         operation["description"] = op.description
     if op.body is not None:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +28,7 @@ from saas_litellm_models import (
     JOB_ID_PATTERN,
     KEY_ID_PATTERN,
     MAX_ID_LENGTH,
+    OPERATOR_ID_PATTERN,
     RESERVED_NAME_PATTERN,
     TEAM_ID_PATTERN,
     WEBHOOK_ID_PATTERN,
@@ -39,7 +41,7 @@ from ..errors import NotFound, ValidationFailed
 from ..services import idempotency
 from ..services.audit import Operator
 from ..store import DatabaseUnavailable
-from ._auth import Auth, Principal, authorize
+from ._auth import Auth, Principal, authorize, require_role
 from ._http import parse_body, parse_query, runtime
 from ._idempotency import idempotent
 from ._sse import EventStreamResponse
@@ -94,6 +96,11 @@ _PATH_PARAMS: dict[str, tuple[re.Pattern[str], str, dict[str, Any]]] = {
         re.compile(WEBHOOK_ID_PATTERN),
         "webhook",
         {"type": "string", "pattern": WEBHOOK_ID_PATTERN},
+    ),
+    "operator_id": (
+        re.compile(OPERATOR_ID_PATTERN),
+        "operator",
+        {"type": "string", "pattern": OPERATOR_ID_PATTERN},
     ),
     "delivery_id": (
         re.compile(DELIVERY_ID_PATTERN),
@@ -234,9 +241,12 @@ def api_route(
     async def endpoint(request: Request) -> Response | EventStreamResponse:
         raw_path = {name: str(value) for name, value in request.path_params.items()}
         principal = await authorize(request, op.auth, raw_path)
+        csv = _wants_csv(request, op)
+        need = op.role_for_format(csv)
+        if need is not None:
+            require_role(principal, need)
         path = _path(request)
         query = parse_query(request, op.query) if op.query is not None else None
-        csv = _wants_csv(request, op)
         rt = runtime(request)
 
         async def run(claim: idempotency.Claim | None) -> Any:
@@ -245,6 +255,11 @@ def api_route(
                 if op.body is not None
                 else None
             )
+            if op.role_fields and isinstance(body, BaseModel):
+                # what this body changes may need more than the endpoint's least role
+                role = op.role_for(body.model_fields_set)
+                if role is not None:
+                    require_role(principal, role)
             if not replica:
                 result = await handler(
                     APIRequest(request, rt, principal, path, query, body, claim, csv=csv)

@@ -22,13 +22,13 @@ from .pagination import page, position
 
 __all__ = ["Operator", "changed", "list_events", "record", "snapshot"]
 
-_NEVER_RECORDED = frozenset({"virtual_key", "key_hash", "secret"})
+_NEVER_RECORDED = frozenset({"virtual_key", "key_hash", "secret", "api_key"})
 
 
 @dataclass(frozen=True)
 class Operator:
-    """Who makes an admin change (``admin-key``, ``local-dev``, ``dashboard:…``) and when (the
-    runtime's clock)."""
+    """Who makes an admin change (``admin-key``, ``local-dev``, ``dashboard:…``,
+    ``operator:<operator_id>``) and when (the runtime's clock)."""
 
     actor: str
     now: dt.datetime

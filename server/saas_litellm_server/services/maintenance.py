@@ -2,10 +2,10 @@
 died mid-stream, drop the calls in flight of a dead server and settle the jobs they held open,
 settle abandoned jobs, roll ended calls and settled jobs up into the daily usage rollups, remove
 calls past their retention (and keep the call log's next monthly partitions ready on
-PostgreSQL), forget expired idempotency keys, old rate-limit windows, ended deployment cooldowns
-and old webhook deliveries, apply the auto-refills that are due. Every step is safe when several
-processes run it at once, and a failing step (the database is down) is retried at the next
-tick."""
+PostgreSQL), forget expired idempotency keys, old rate-limit windows, ended deployment
+cooldowns, expired dashboard sessions and old webhook deliveries, apply the auto-refills that
+are due. Every step is safe when several processes run it at once, and a failing step (the
+database is down) is retried at the next tick."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..store import (
     rate_limits_sql,
     retention_sql,
     rollups_sql,
+    sessions_sql,
     webhooks_sql,
 )
 from . import lockout, refills
@@ -56,6 +57,7 @@ async def tick(runtime: Runtime) -> int:
     window_id, _ = current_window(runtime)
     await rate_limits_sql.delete_before(runtime.db, window_id - 1)
     await lockout.forget_before(runtime)
+    await sessions_sql.delete_expired(runtime.db, runtime.clock())
     retention = dt.timedelta(seconds=runtime.settings.webhooks_log_retention_seconds)
     await cooldowns_sql.delete_expired(runtime.db, runtime.cooldowns.wall())
     await webhooks_sql.delete_finished_before(

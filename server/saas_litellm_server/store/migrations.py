@@ -314,6 +314,9 @@ UPGRADES: list[tuple[int, Callable[[Dialect], Sequence[Step]]]] = [
             "ALTER TABLE model_aliases ADD COLUMN mode VARCHAR(16) NOT NULL DEFAULT 'chat'"
         ],
     ),
+    # Version 14: operators, each with a role and a key of its own; dashboard sessions that
+    # every process shares.
+    (14, lambda dialect: _create_tables(dialect, schema.operators, schema.dashboard_sessions)),
     # Version 15: a team may keep its calls' content; a call keeps the deployments it tried.
     (
         15,

@@ -20,6 +20,7 @@ __all__ = [
     "config_managed",
     "credit_grants",
     "credit_transactions",
+    "dashboard_sessions",
     "deployment_cooldowns",
     "deployments",
     "idempotency_keys",
@@ -29,6 +30,7 @@ __all__ = [
     "metadata",
     "model_access_groups",
     "model_aliases",
+    "operators",
     "organizations",
     "rate_windows",
     "team_groups",
@@ -499,4 +501,29 @@ deployment_cooldowns = sa.Table(  # since schema version 9: cooldowns every proc
     metadata,
     sa.Column("deployment_key", sa.String(64), primary_key=True),  # sha256 of its identity
     sa.Column("cooling_until", sa.Float, nullable=False),  # seconds since the epoch
+)
+
+operators = sa.Table(  # since schema version 14: who runs the server, each with a role and key
+    "operators",
+    metadata,
+    sa.Column("operator_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # viewer | billing | admin | owner
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256 of its key
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("key_created_at", _ts, nullable=False),
+    sa.Column("deleted_at", _ts),  # removed: its key refused, its id still in the audit log
+    sa.Index("ix_operators_created", "created_at", "operator_id"),
+)
+
+dashboard_sessions = sa.Table(  # since schema version 14: every process sees sign-outs at once
+    "dashboard_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),  # sha256 of the session id
+    sa.Column("operator_id", sa.String(40)),  # whose session; null: signed in with the admin key
+    sa.Column("created_at", _ts, nullable=False),
+    sa.Column("expires_at", _ts, nullable=False),
+    sa.Column("ended_at", _ts),  # signed out, or its operator removed or its key rotated
+    sa.Index("ix_dashboard_sessions_operator", "operator_id"),
+    sa.Index("ix_dashboard_sessions_expires", "expires_at"),
 )
