@@ -299,6 +299,16 @@ WALK = [
         looks_up={"delivery": ("/api/webhooks/{webhook}/deliveries", "deliveries", "delivery_id")},
     ),
     Step(
+        "POST",
+        "/api/webhooks/{webhook_id}/test",
+        "/api/webhooks/{webhook}/test",
+        "webhook.test",
+        "webhook:{webhook}",
+        status=201,
+        after={"delivery_id": Ref("test_delivery"), "event_type": "webhook.test"},
+        learns={"test_delivery": "delivery_id"},
+    ),
+    Step(
         "DELETE",
         "/api/webhooks/{webhook_id}",
         "/api/webhooks/{webhook}",

@@ -24,8 +24,9 @@ ORIGIN = {"Origin": "http://localhost"}
 ROLES = ["viewer", "billing", "admin", "owner"]
 ALIAS = "Chat"
 
-# Every form's action and the least role it needs, by hand (issue 30): credits need billing,
-# operators need owner, signing out anyone, every other change admin.
+# Every form's action and the least role it needs, by hand (issue 30): credits, adjustments,
+# billing settings and auto-refill need billing, operators need owner, signing out anyone,
+# every other change admin.
 LEAST_ROLE = {
     "/logout": "viewer",
     "/organizations": "admin",
@@ -34,6 +35,10 @@ LEAST_ROLE = {
     "/teams/{team_id}/settings": "admin",
     "/teams/{team_id}/remove": "admin",
     "/teams/{team_id}/credits": "billing",
+    "/teams/{team_id}/adjust": "billing",
+    "/teams/{team_id}/billing": "billing",
+    "/teams/{team_id}/auto-refill": "billing",
+    "/teams/{team_id}/auto-refill/remove": "billing",
     "/teams/{team_id}/limits": "admin",
     "/teams/{team_id}/suspend": "admin",
     "/teams/{team_id}/resume": "admin",
@@ -46,6 +51,8 @@ LEAST_ROLE = {
     "/models/remove/{model_alias:path}": "admin",
     "/models/aliases": "admin",
     "/models/aliases/{model_alias:path}": "admin",
+    "/webhooks": "admin",
+    "/webhooks/{webhook_id}/test": "admin",
     "/webhooks/{webhook_id}/remove": "admin",
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry": "admin",
     "/operators": "owner",
@@ -58,6 +65,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/teams": {"organization_id": ORG, "team_id": "t2"},
     "/teams/{team_id}/settings": {"team_alias": "x"},
     "/teams/{team_id}/credits": {"credits": "5"},
+    "/teams/{team_id}/adjust": {"credits": "-1", "reason": "refund"},
+    "/teams/{team_id}/billing": {"budget_mode": "job_based", "low_balance_threshold": "3"},
+    "/teams/{team_id}/auto-refill": {"amount": "10", "period": "daily"},
+    "/webhooks": {"url": "https://93.184.215.14/h2", "events": "job.completed"},
     "/teams/{team_id}/limits": {"rpm_limit": "100"},
     "/teams/{team_id}/keys": {"name": "ci"},
     "/models/groups": {"group_name": "g2"},
@@ -65,6 +76,10 @@ FORMS: dict[str, dict[str, str]] = {
     "/models/aliases": {"model_alias": "A2"},
     "/operators": {"name": "new", "role": "viewer"},
     "/operators/{operator_id}": {"role": "billing"},
+}
+EXPORTS = {  # the dashboard's CSV downloads (GET) and the least role each needs
+    "/teams/{team_id}/transactions.csv": "billing",
+    "/usage.csv": "billing",
 }
 
 
@@ -137,7 +152,7 @@ async def _seed(http: httpx.AsyncClient) -> dict[str, str]:
     }
 
 
-async def _state(http: httpx.AsyncClient) -> dict[str, Any]:
+async def _state(http: httpx.AsyncClient, hook: str) -> dict[str, Any]:
     views = [
         "/api/audit-log?limit=500",
         "/api/organizations",
@@ -145,7 +160,9 @@ async def _state(http: httpx.AsyncClient) -> dict[str, Any]:
         "/api/model-aliases",
         f"/api/teams/{TEAM}",
         f"/api/teams/{TEAM}/keys",
+        f"/api/teams/{TEAM}/transactions",
         "/api/webhooks",
+        f"/api/webhooks/{hook}/deliveries",
         "/api/operators",
     ]
     state = {}
@@ -191,13 +208,32 @@ async def test_every_dashboard_form_is_allowed_exactly_to_the_roles_it_should(
         shown = {f.removeprefix(f"/admin/teams/{TEAM}") for f in team_forms}
         expected = {"/admin/logout"}
         if _allowed(role, "billing"):
-            expected.add("/credits")
+            expected |= {"/credits", "/adjust", "/billing", "/auto-refill"}
         if _allowed(role, "admin"):
             expected |= {"/limits", "/settings", "/suspend", "/remove", "/keys", "/rotate"}
             keys = (await api.get(f"/api/teams/{TEAM}/keys", headers=ADMIN)).json()["keys"]
             expected |= {f"/keys/{k['key_id']}/revoke" for k in keys}
             assert len(keys) == 2
         assert shown == expected, role
+        hook_page = (await browser.get(f"/admin/webhooks/{ids['webhook_id']}")).text
+        hook_forms = set(submitted_forms(hook_page)) - {"/admin/logout"}
+        hooks_forms = set(submitted_forms((await browser.get("/admin/webhooks")).text))
+        if _allowed(role, "admin"):
+            assert f"/admin/webhooks/{ids['webhook_id']}/test" in hook_forms
+            assert "/admin/webhooks" in hooks_forms
+        else:
+            assert hook_forms == set() and "/admin/webhooks" not in hooks_forms, role
+        # the CSV downloads: linked and served to billing and above only
+        team_page = (await browser.get(f"/admin/teams/{TEAM}")).text
+        assert ('id="ledger-csv"' in team_page) == _allowed(role, "billing"), role
+        usage_page = (await browser.get("/admin/usage")).text
+        assert ('id="usage-csv"' in usage_page) == _allowed(role, "billing"), role
+        for path, need in EXPORTS.items():
+            r = await browser.get(_fill(path, ids))
+            if _allowed(role, need):
+                assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+            else:
+                assert r.status_code == 403 and f"&#39;{need}&#39; role" in r.text, (role, path)
         page = (await browser.get("/admin/teams")).text
         assert ('href="/admin/operators"' in page) == _allowed(role, "owner")
         r = await browser.get("/admin/operators")
@@ -207,7 +243,7 @@ async def test_every_dashboard_form_is_allowed_exactly_to_the_roles_it_should(
         else:
             assert 'action="/admin/operators"' in r.text and ids["operator_id"] in r.text
 
-        before = await _state(api)
+        before = await _state(api, ids["webhook_id"])
         for path, need in LEAST_ROLE.items():
             if _allowed(role, need):
                 continue
@@ -215,7 +251,7 @@ async def test_every_dashboard_form_is_allowed_exactly_to_the_roles_it_should(
             r = await browser.post(_fill(path, ids), data=form, headers=ORIGIN)
             assert r.status_code == 403, (role, path, r.status_code)
             assert f"&#39;{need}&#39; role" in r.text, (role, path)
-        assert await _state(api) == before
+        assert await _state(api, ids["webhook_id"]) == before
 
         for path, need in LEAST_ROLE.items():
             if not _allowed(role, need) or path == "/logout":

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.routing import Mount, Route
 from support import bearer, create_team, live_server, open_job
 
 from saas_litellm_server import Settings, create_app
@@ -63,11 +64,12 @@ async def seed(http: httpx.AsyncClient) -> dict[str, Any]:
         headers=bearer(key),
     )
     assert r.status_code == 200, r.text
-    return {"key": key, "job": job}
+    return {"key": key, "job": job, "call": r.json()["call_id"]}
 
 
-def pages(job: str) -> list[str]:
+def pages(seeded: dict[str, Any]) -> list[str]:
     """Every dashboard page (GET) that shows data."""
+    job = seeded["job"]
     return [
         "/admin",
         "/admin/",
@@ -77,6 +79,12 @@ def pages(job: str) -> list[str]:
         "/admin/teams?status=active",
         "/admin/teams/team-secret-1",
         f"/admin/teams/team-secret-1/jobs/{job}",
+        f"/admin/teams/team-secret-1/jobs/{job}/calls/{seeded['call']}",
+        "/admin/jobs",
+        "/admin/jobs?team_id=team-secret-1&has_errors=no",
+        "/admin/usage",
+        "/admin/usage?group_by=model",
+        "/admin/operators",
         "/admin/models",
         "/admin/models/aliases/alias-secret-1",
         "/admin/audit",
@@ -96,8 +104,14 @@ ACTIONS = [
     ("/admin/models/aliases/alias-secret-1", {"provider": "mock", "model": "changed"}),
     ("/admin/teams", {"organization_id": "org-secret-1", "team_id": "team-new"}),
     ("/admin/teams/team-secret-1/credits", {"credits": "500"}),
+    ("/admin/teams/team-secret-1/adjust", {"credits": "-1", "reason": "refund"}),
+    ("/admin/teams/team-secret-1/billing", {"budget_mode": "job_based"}),
+    ("/admin/teams/team-secret-1/auto-refill", {"amount": "10", "period": "daily"}),
+    ("/admin/teams/team-secret-1/auto-refill/remove", {}),
     ("/admin/teams/team-secret-1/limits", {"rpm_limit": "7"}),
     ("/admin/teams/team-secret-1/suspend", {}),
+    ("/admin/teams/team-secret-1/resume", {}),
+    (f"/admin/teams/team-secret-1/keys/key_{'0' * 24}/revoke", {}),
     ("/admin/teams/team-secret-1/keys", {"name": "new"}),
     ("/admin/teams/team-secret-1/rotate", {}),
     ("/admin/teams/team-secret-1/settings", {"team_alias": "renamed"}),
@@ -105,7 +119,13 @@ ACTIONS = [
     ("/admin/organizations/org-secret-1/remove", {}),
     ("/admin/models/groups/group-secret-1/remove", {}),
     ("/admin/models/remove/alias-secret-1", {}),
+    ("/admin/webhooks", {"url": "https://93.184.215.14/h", "events": "job.completed"}),
+    (f"/admin/webhooks/wh_{'0' * 24}/test", {}),
     (f"/admin/webhooks/wh_{'0' * 24}/remove", {}),
+    ("/admin/operators", {"name": "op", "role": "viewer"}),
+    (f"/admin/operators/op_{'0' * 24}", {"role": "admin"}),
+    (f"/admin/operators/op_{'0' * 24}/rotate", {}),
+    (f"/admin/operators/op_{'0' * 24}/remove", {}),
     (f"/admin/webhooks/wh_{'0' * 24}/deliveries/msg_{'0' * 24}/retry", {}),
 ]
 
@@ -119,6 +139,9 @@ async def state(http: httpx.AsyncClient) -> dict[str, Any]:
         "/api/model-aliases",
         "/api/teams",
         "/api/teams/team-secret-1/keys",
+        "/api/teams/team-secret-1/transactions",
+        "/api/webhooks",
+        "/api/operators",
         "/api/audit-log",
     ):
         r = await http.get(path, headers=ADMIN)
@@ -133,7 +156,7 @@ async def test_without_a_session_every_page_redirects_to_sign_in_and_shows_no_da
 ) -> None:
     seeded = await seed(any_http)
     before = await state(any_http)
-    for path in pages(seeded["job"]):
+    for path in pages(seeded):
         r = await any_http.get(path)
         assert r.status_code == 303, path
         assert r.headers["location"] == "/admin/login", path
@@ -242,6 +265,29 @@ async def test_a_session_expires_and_a_new_admin_key_ends_every_session(
         assert (await http.get("/admin")).status_code == 303
 
 
+def test_the_csrf_walk_covers_every_dashboard_form(settings: Settings) -> None:
+    """A new form cannot land without its row in :data:`ACTIONS`."""
+    app = create_app(settings)
+    (mount,) = [r for r in app.routes if isinstance(r, Mount) and r.path == "/admin"]
+    router = mount.app.app  # type: ignore[attr-defined]  # the router inside SecurityHeaders
+    posted = {
+        r.path
+        for r in router.routes
+        if isinstance(r, Route)
+        and "POST" in (r.methods or ())
+        and r.path not in ("/login", "/logout")
+    }
+    pattern = re.compile(r"{[^}]+}")
+    walked = set()
+    for path, _ in ACTIONS:
+        path = path.removeprefix("/admin")
+        matches = [
+            p for p in posted if re.fullmatch(pattern.sub("[^/]+", p.replace(":path", "")), path)
+        ]
+        walked.update(matches)
+    assert posted == walked
+
+
 @pytest.mark.parametrize("admin_key", [ADMIN_KEY])
 async def test_every_change_needs_the_session_csrf_token(any_http: httpx.AsyncClient) -> None:
     await seed(any_http)
@@ -303,7 +349,7 @@ async def test_user_supplied_strings_are_shown_as_text(any_http: httpx.AsyncClie
     )
     assert r.status_code == 201
     shown = 0
-    for path in [*pages(seeded["job"]), "/admin/organizations/org-x"]:
+    for path in [*pages(seeded), "/admin/organizations/org-x"]:
         r = await any_http.get(path)
         assert r.status_code == 200, path
         assert "<img" not in r.text and "<script>x()" not in r.text, path
@@ -321,7 +367,7 @@ async def test_security_headers_on_every_dashboard_response(any_http: httpx.Asyn
     seeded = await seed(any_http)
     responses = [await any_http.get(p) for p in ["/admin", "/admin/login", "/admin/nope"]]
     await sign_in(any_http)
-    responses += [await any_http.get(p) for p in pages(seeded["job"])]
+    responses += [await any_http.get(p) for p in pages(seeded)]
     responses += [await any_http.get("/admin/static/app.js")]
     responses += [await any_http.post("/admin/teams/team-secret-1/suspend", data={})]
     for r in responses:
@@ -367,7 +413,7 @@ async def test_no_key_in_any_url_or_log(
             assert rotated_key
             secrets = [ADMIN_KEY, seeded["key"], new_key.group(1), rotated_key.group(1)]
             seen: list[str] = [str(created.url), str(rotated.url)]
-            for path in [*pages(seeded["job"]), "/admin/teams/team-two"]:
+            for path in [*pages(seeded), "/admin/teams/team-two"]:
                 r = await http.get(path)
                 seen.append(str(r.url))
                 seen += re.findall(r'(?:href|action|src)="([^"]*)"', r.text)

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from support import GROUP, ORG, TEAM, bearer, create_team
+from support import GROUP, ORG, TEAM, bearer, create_team, open_job
 
 from saas_litellm_models.endpoints import ENDPOINTS, Endpoint
 from saas_litellm_server import Settings, create_app
@@ -46,6 +46,8 @@ LEAST_ROLE: dict[tuple[str, str], str] = {
     ("GET", "/api/teams/{team_id}/usage"): "viewer",
     ("GET", "/api/teams/{team_id}/jobs"): "viewer",
     ("GET", "/api/teams/{team_id}/transactions"): "viewer",
+    ("GET", "/api/jobs/{job_id}/calls/{call_id}"): "viewer",
+    ("GET", "/api/usage"): "viewer",
     # billing
     ("POST", "/api/teams/{team_id}/credits/add"): "billing",
     ("POST", "/api/teams/{team_id}/credits/adjust"): "billing",
@@ -73,6 +75,7 @@ LEAST_ROLE: dict[tuple[str, str], str] = {
     ("POST", "/api/webhooks"): "admin",
     ("DELETE", "/api/webhooks/{webhook_id}"): "admin",
     ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): "admin",
+    ("POST", "/api/webhooks/{webhook_id}/test"): "admin",
     # owner
     ("POST", "/api/operators"): "owner",
     ("GET", "/api/operators"): "owner",
@@ -80,6 +83,10 @@ LEAST_ROLE: dict[tuple[str, str], str] = {
     ("DELETE", "/api/operators/{operator_id}"): "owner",
     ("POST", "/api/operators/{operator_id}/rotate-key"): "owner",
 }
+
+# The endpoints that also answer CSV (``?format=csv``): exports need billing (API.md: "billing:
+# reads + credits, adjustments, billing settings, auto-refill, exports").
+EXPORTS = {"/api/teams/{team_id}/transactions": "billing", "/api/usage": "billing"}
 
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/organizations/create"): {"organization_id": "o2", "name": "O2"},
@@ -156,7 +163,7 @@ async def _ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
 async def _seed(http: httpx.AsyncClient) -> dict[str, str]:
     """Two teams, an alias, a second key, a webhook with a delivery and an operator to change;
     returns every path id."""
-    await create_team(http, admin=ADMIN)
+    key = await create_team(http, admin=ADMIN)
     await create_team(http, team_id=OTHER, admin=ADMIN)
     await _ok(
         await http.post(
@@ -181,6 +188,14 @@ async def _seed(http: httpx.AsyncClient) -> dict[str, str]:
         ),
         201,
     )
+    job = await open_job(http, key)
+    call = await _ok(
+        await http.post(
+            f"/api/jobs/{job}/llm-call",
+            json={"model": ALIAS, "messages": [{"role": "user", "content": "hi"}]},
+            headers=bearer(key),
+        )
+    )
     await _ok(await http.post(f"/api/teams/{OTHER}/suspend", headers=ADMIN))
     await _ok(await http.post(f"/api/teams/{OTHER}/resume", headers=ADMIN))
     deliveries = await _ok(
@@ -200,6 +215,8 @@ async def _seed(http: httpx.AsyncClient) -> dict[str, str]:
         "delivery_id": deliveries["deliveries"][0]["delivery_id"],
         "operator_id": victim["operator_id"],
         "victim_key": victim["api_key"],
+        "job_id": job,
+        "call_id": call["call_id"],
     }
 
 
@@ -285,6 +302,35 @@ async def test_every_admin_endpoint_allows_exactly_the_roles_it_should(
     assert secret not in caplog.text and secret[6:] not in caplog.text
 
 
+def test_the_exports_are_the_csv_endpoints() -> None:
+    assert {op.path for op in _rows() if op.csv} == set(EXPORTS)
+
+
+@pytest.mark.parametrize("role", [*ROLES, "admin-key"])
+async def test_a_csv_export_needs_the_billing_role(http: httpx.AsyncClient, role: str) -> None:
+    """Reading the JSON is a viewer's; exporting the same rows as CSV is billing's."""
+    ids = await _seed(http)
+    if role == "admin-key":
+        headers = ADMIN
+    else:
+        me = await _ok(
+            await http.post("/api/operators", json={"name": "me", "role": role}, headers=ADMIN),
+            201,
+        )
+        headers = bearer(me["api_key"])
+    for path, need in EXPORTS.items():
+        url = path.format_map(ids)
+        assert (await http.get(url, headers=headers)).status_code == 200, (role, url)
+        r = await http.get(url, params={"format": "csv"}, headers=headers)
+        if _allowed(role, need):
+            assert r.status_code == 200, (role, url, r.text)
+            assert r.headers["content-type"].startswith("text/csv")
+        else:
+            assert r.status_code == 403, (role, url, r.text)
+            assert r.json()["error"]["type"] == "permission_denied"
+            assert f"'{need}' role" in r.json()["error"]["message"]
+
+
 def _from(app: Starlette, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app, client=(address, 40000)),
@@ -348,6 +394,12 @@ async def test_the_openapi_document_says_the_role_each_operation_needs(
         if (method.upper(), path) in LEAST_ROLE or "x-required-role" in op
     }
     assert said == LEAST_ROLE
+    exports = {
+        path: ops["get"].get("x-export-role")
+        for path, ops in document["paths"].items()
+        if "x-export-role" in ops.get("get", {})
+    }
+    assert exports == EXPORTS
     patch_team = document["paths"]["/api/teams/{team_id}"]["patch"]
     assert set(patch_team["x-role-fields"]) == {
         "budget_mode",
