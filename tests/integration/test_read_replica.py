@@ -316,6 +316,7 @@ def test_the_endpoints_that_read_the_replica() -> None:
     assert replica == {
         "/api/organizations",
         "/api/organizations/{organization_id}/usage",
+        "/api/usage",
         "/api/model-access-groups",
         "/api/model-aliases",
         "/api/teams",
