@@ -17,6 +17,7 @@ from selenium.common.exceptions import (
     NoAlertPresentException,
     NoSuchElementException,
     StaleElementReferenceException,
+    WebDriverException,
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -33,6 +34,11 @@ def wait_for(check: Callable[[], Any], what: str | Callable[[], str], seconds: f
             value = check()
         except (NoSuchElementException, StaleElementReferenceException):
             value = None  # the page is being replaced
+        except WebDriverException as exc:
+            # the same race, as Chromium sometimes words it: an element of the page just left
+            if "does not belong to the document" not in str(exc):
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
