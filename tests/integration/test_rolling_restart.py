@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,6 +176,11 @@ async def test_a_host_killed_mid_traffic_charges_nothing_twice(
     # a request that died with its host frees its Idempotency-Key this soon: retries of it wait
     # for the key (409 in flight, waited out by the SDK), then run or replay
     monkeypatch.setitem(ENV, "SAAS_LITELLM_IDEMPOTENCY_LEASE_SECONDS", "2")
+    # a call that died with its host holds its job's credit until its deadline (every
+    # deployment's timeout, twice, plus 10 s) has passed and the sweep settles the job: short
+    # here (the mock answers in milliseconds), so that the test sees it settled
+    monkeypatch.setitem(ENV, "SAAS_LITELLM_UPSTREAM_TIMEOUT", "1")
+    monkeypatch.setitem(ENV, "SAAS_LITELLM_MAINTENANCE_INTERVAL_SECONDS", "0.5")
     with cluster(database_url, haproxy_bin, tmp_path) as (servers, url):
         async with SaasLiteLLMAdminClient(base_url=url, admin_key=ADMIN) as admin:
             await admin.create_organization(organization_id="org", name="Org")
@@ -208,7 +214,12 @@ async def test_a_host_killed_mid_traffic_charges_nothing_twice(
             await asyncio.gather(*load)  # every operation succeeded, retries included
 
             details = [await client.get_job(job_id) for job_id in completed]
-            balance = await client.get_balance()
+            # a job whose call was in flight on the killed host is completed but holds its
+            # credit until the sweep finds that call dead, then is charged once
+            deadline = time.monotonic() + 60
+            while (balance := await client.get_balance()).credits_reserved:
+                assert time.monotonic() < deadline, balance
+                await asyncio.sleep(0.2)
             ledger = [t.credits async for t in client.list_transactions()]
             listed = [j async for j in client.list_jobs()]
         # a retried call is replayed or run once: one call per job, one credit per job
