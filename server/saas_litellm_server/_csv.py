@@ -14,12 +14,13 @@ import datetime as dt
 import io
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 
 from starlette.responses import StreamingResponse
 
 from ._money import MICROS
 
-__all__ = ["Cell", "Dollars", "cell", "csv_response", "neutralise"]
+__all__ = ["Cell", "Dollars", "Export", "cell", "csv_response", "neutralise"]
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,18 +62,26 @@ def _line(values: Iterable[str]) -> str:
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def csv_response(
-    header: Sequence[str], rows: AsyncIterator[Sequence[Cell]], filename: str
-) -> StreamingResponse:
-    """A ``text/csv`` attachment named ``filename`` (reduced to safe characters): the header
-    row, then each row as ``rows`` yields it."""
+@dataclass(frozen=True)
+class Export:
+    """What a service exports: its columns, its rows (read as the answer streams) and the
+    file's name. The routes and the dashboard answer it with :func:`csv_response`."""
+
+    header: Sequence[str]
+    rows: AsyncIterator[Sequence[Cell]]
+    filename: str
+
+
+def csv_response(export: Export) -> StreamingResponse:
+    """A ``text/csv`` attachment named as the export says (reduced to safe characters): the
+    header row, then each row as the export yields it."""
 
     async def lines() -> AsyncIterator[str]:
-        yield _line(header)
-        async for row in rows:
+        yield _line(export.header)
+        async for row in export.rows:
             yield _line(cell(v) for v in row)
 
-    name = _SAFE_NAME.sub("_", filename)[:120] or "export.csv"
+    name = _SAFE_NAME.sub("_", export.filename)[:120] or "export.csv"
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",

@@ -17,6 +17,7 @@ from saas_litellm_models import (
     UsageReportQuery,
 )
 
+from .._csv import csv_response
 from ..errors import InvalidRequest
 from ..services import ledger, refills, teams
 from ..services import usage as reports
@@ -106,7 +107,7 @@ async def adjust_credits(ctx: Ctx, form: Form) -> Response:
 async def transactions_csv(ctx: Ctx) -> Response:
     """The team's whole ledger as CSV (``?kind=`` narrows it), as the API's ``format=csv``."""
     query = CreditTransactionListQuery.model_validate({"kind": ctx.param("kind")})
-    return await ledger.transactions_csv(ctx.db, team_id_of(ctx), query.kind)
+    return csv_response(await ledger.transactions_csv(ctx.db, team_id_of(ctx), query.kind))
 
 
 def _report_query(ctx: Ctx) -> tuple[UsageReportQuery, dict[str, str]]:
@@ -143,4 +144,4 @@ async def usage(ctx: Ctx) -> Response:
 
 async def usage_csv(ctx: Ctx) -> Response:
     query, _ = _report_query(ctx)
-    return await reports.usage_csv(ctx.db, query)
+    return csv_response(await reports.usage_csv(ctx.db, query))

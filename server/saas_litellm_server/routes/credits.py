@@ -19,6 +19,7 @@ from saas_litellm_models import (
     endpoints,
 )
 
+from .._csv import csv_response
 from ..services import jobs, ledger, teams
 from ..services import usage as reports
 from ._operation import APIRequest, api_route
@@ -43,13 +44,15 @@ async def list_transactions(
     req: APIRequest[None, CreditTransactionListQuery],
 ) -> CreditTransactionList | Response:
     if req.csv:
-        return await ledger.transactions_csv(req.db, req.path["team_id"], req.query.kind)
+        return csv_response(
+            await ledger.transactions_csv(req.db, req.path["team_id"], req.query.kind)
+        )
     return await ledger.list_transactions(req.db, req.path["team_id"], req.query)
 
 
 async def usage_report(req: APIRequest[None, UsageReportQuery]) -> UsageReport | Response:
     if req.csv:
-        return await reports.usage_csv(req.db, req.query)
+        return csv_response(await reports.usage_csv(req.db, req.query))
     return await reports.usage_report(req.db, req.query)
 
 

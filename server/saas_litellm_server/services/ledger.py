@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from starlette.responses import StreamingResponse
-
 from saas_litellm_models import (
     CreditTransaction,
     CreditTransactionKind,
@@ -14,7 +12,7 @@ from saas_litellm_models import (
     CreditTransactionListQuery,
 )
 
-from .._csv import Cell, csv_response
+from .._csv import Cell, Export
 from ..errors import NotFound
 from ..store import Database, ledger_sql, teams_sql
 from .pagination import page, position
@@ -44,7 +42,7 @@ async def list_transactions(
 
 async def transactions_csv(
     db: Database, team_id: str, kind: CreditTransactionKind | None
-) -> StreamingResponse:
+) -> Export:
     """Every transaction of the team (of ``kind``, if given) as CSV, newest first, read a page
     at a time while it streams (the ledger only grows at its new end: the pages never shift)."""
     first = await list_transactions(
@@ -64,4 +62,4 @@ async def transactions_csv(
                 CreditTransactionListQuery(limit=_CSV_PAGE, kind=kind, cursor=listing.next_cursor),
             )
 
-    return csv_response(CSV_COLUMNS, rows(), f"transactions-{team_id}.csv")
+    return Export(CSV_COLUMNS, rows(), f"transactions-{team_id}.csv")

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from starlette.responses import StreamingResponse
-
 from saas_litellm_models import UsageReport, UsageReportQuery, UsageReportRow
 
-from .._csv import Cell, Dollars, csv_response
+from .._csv import Cell, Dollars, Export
 from .._money import usd
 from ..store import Database, usage_sql
 
@@ -70,7 +68,7 @@ async def usage_report(db: Database, query: UsageReportQuery) -> UsageReport:
     )
 
 
-async def usage_csv(db: Database, query: UsageReportQuery) -> StreamingResponse:
+async def usage_csv(db: Database, query: UsageReportQuery) -> Export:
     """The report as CSV (read whole first: one row per group, a few thousand at most)."""
     rows = await _rows(db, query)
 
@@ -78,4 +76,4 @@ async def usage_csv(db: Database, query: UsageReportQuery) -> StreamingResponse:
         for r in rows:
             yield _cells(r)
 
-    return csv_response(CSV_COLUMNS, cells(), f"usage-by-{query.group_by}.csv")
+    return Export(CSV_COLUMNS, cells(), f"usage-by-{query.group_by}.csv")
