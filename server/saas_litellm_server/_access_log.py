@@ -12,9 +12,37 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AccessLogMiddleware"]
+__all__ = ["AccessLogMiddleware", "log_access"]
 
 logger = logging.getLogger("saas_litellm_server.access")
+
+
+def log_access(scope: Scope, status: int, request_id: str, seconds: float) -> None:
+    """The request's line (``status`` 0: no response was sent, logged as 500)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    client = scope.get("client")
+    where = f"{client[0]}:{client[1]}" if client else "-"
+    path = scope.get("path", "")
+    duration = seconds * 1000
+    logger.info(
+        '%s - "%s %s HTTP/%s" %d %.1fms request_id=%s',
+        where,
+        scope["method"],
+        path,
+        scope.get("http_version", "1.1"),
+        status or 500,
+        duration,
+        request_id,
+        extra={
+            "request_id": request_id,
+            "method": scope["method"],
+            "path": path,
+            "status": status or 500,
+            "client": where,
+            "duration_ms": round(duration, 3),
+        },
+    )
 
 
 class AccessLogMiddleware:
@@ -41,25 +69,6 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_logged)
         finally:
-            client = scope.get("client")
-            where = f"{client[0]}:{client[1]}" if client else "-"
-            path = scope.get("path", "")
-            duration = (time.perf_counter() - start) * 1000
-            logger.info(
-                '%s - "%s %s HTTP/%s" %d %.1fms request_id=%s',
-                where,
-                scope["method"],
-                path,
-                scope.get("http_version", "1.1"),
-                status or 500,
-                duration,
-                request_id,
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status or 500,
-                    "client": where,
-                    "duration_ms": round(duration, 3),
-                },
-            )
+            # an unexpected error's 500 is sent further out: the id is in the scope's state
+            request_id = scope.get("state", {}).get("request_id", request_id)
+            log_access(scope, status, request_id, time.perf_counter() - start)

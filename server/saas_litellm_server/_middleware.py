@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._logging import current_request_id
@@ -17,7 +18,7 @@ from ._responses import error_response, error_surface
 from .errors import RequestTooLarge
 from .store import track_writes
 
-__all__ = ["RequestContextMiddleware"]
+__all__ = ["RequestContextMiddleware", "drain_body", "misdirected", "request_id_for", "too_large"]
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _DRAIN_LIMIT = 64 * 1024 * 1024
@@ -25,7 +26,13 @@ _DRAIN_LIMIT = 64 * 1024 * 1024
 client still sending it sees the 413 instead of a connection reset."""
 
 
-async def _drain(receive: Receive, already: int) -> None:
+def request_id_for(supplied: str) -> str:
+    """The request's id: the client's ``X-Request-ID`` if it is sane, else a new one."""
+    return supplied if _CLIENT_ID.match(supplied) else f"req_{secrets.token_hex(16)}"
+
+
+async def drain_body(receive: Receive, already: int) -> None:
+    """Read and discard the rest of an oversized body (up to a bound) before answering 413."""
     received = already
     while received <= _DRAIN_LIMIT:
         message = await receive()
@@ -34,6 +41,34 @@ async def _drain(receive: Receive, already: int) -> None:
         received += len(message.get("body", b""))
         if not message.get("more_body", False):
             return
+
+
+def misdirected(rid: str, path: str) -> Response:
+    """Local-dev mode's answer to a request under a name that is not a loopback one."""
+    return error_response(
+        rid,
+        "misdirected_request",
+        "this server is in local-dev mode (no admin key) and answers only under a "
+        "loopback name (localhost, 127.0.0.1, [::1]); set SAAS_LITELLM_ADMIN_KEY to "
+        "serve other names",
+        421,
+        surface=error_surface(path),
+    )
+
+
+async def too_large(receive: Receive, rid: str, length: int, limit: int, path: str) -> Response:
+    """The 413 of a body whose ``Content-Length`` is over the limit, once what the client
+    still sends of it was read (up to a bound), so that it sees the 413 and not a reset."""
+    if length <= _DRAIN_LIMIT:
+        await drain_body(receive, 0)
+    return error_response(
+        rid,
+        "request_too_large",
+        f"the body is {length} bytes; the limit is {limit}",
+        413,
+        headers={"Connection": "close"},
+        surface=error_surface(path),
+    )
 
 
 class RequestContextMiddleware:
@@ -65,7 +100,7 @@ class RequestContextMiddleware:
                     length = None
             elif name == b"host":
                 host = value.decode("latin-1")
-        rid = supplied if _CLIENT_ID.match(supplied) else f"req_{secrets.token_hex(16)}"
+        rid = request_id_for(supplied)
         scope.setdefault("state", {})["request_id"] = rid
         current_request_id.set(rid)
         header = (b"x-request-id", rid.encode())
@@ -77,29 +112,11 @@ class RequestContextMiddleware:
             await send(message)
 
         if self.loopback_only and not is_loopback(host_name(host)):
-            response = error_response(
-                rid,
-                "misdirected_request",
-                "this server is in local-dev mode (no admin key) and answers only under a "
-                "loopback name (localhost, 127.0.0.1, [::1]); set SAAS_LITELLM_ADMIN_KEY to "
-                "serve other names",
-                421,
-                surface=error_surface(scope["path"]),
-            )
-            await response(scope, receive, send_with_id)
+            await misdirected(rid, scope["path"])(scope, receive, send_with_id)
             return
         limit = self.max_body_bytes
         if length is not None and length > limit:
-            if length <= _DRAIN_LIMIT:
-                await _drain(receive, 0)
-            response = error_response(
-                rid,
-                "request_too_large",
-                f"the body is {length} bytes; the limit is {limit}",
-                413,
-                headers={"Connection": "close"},
-                surface=error_surface(scope["path"]),
-            )
+            response = await too_large(receive, rid, length, limit, scope["path"])
             await response(scope, receive, send)
             return
 
@@ -112,7 +129,7 @@ class RequestContextMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     if message.get("more_body", False):
-                        await _drain(receive, received)
+                        await drain_body(receive, received)
                     raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
             return message
 

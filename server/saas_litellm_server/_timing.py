@@ -17,7 +17,7 @@ and when tracing is off a hook costs one attribute read.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from time import perf_counter
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,7 +38,9 @@ __all__ = [
     "UpstreamSpan",
     "add_db",
     "add_upstream",
+    "reset",
     "tracer",
+    "use",
 ]
 
 
@@ -89,6 +91,15 @@ class RequestTiming:
 _current: ContextVar[RequestTiming | None] = ContextVar("saas_litellm_timing", default=None)
 
 
+def use(timing: RequestTiming) -> Token[RequestTiming | None]:
+    """Make ``timing`` the current request's accumulator (until :func:`reset`)."""
+    return _current.set(timing)
+
+
+def reset(token: Token[RequestTiming | None]) -> None:
+    _current.reset(token)
+
+
 def add_db(seconds: float, query: object = None) -> None:
     timing = _current.get()
     if timing is not None:
@@ -125,7 +136,7 @@ class ServerTimingMiddleware:
             await self.app(scope, receive, send)
             return
         timing = RequestTiming(self.tracer)
-        token = _current.set(timing)
+        token = use(timing)
         metrics = self.metrics
         metrics_token = _metrics.use(metrics)
         start = perf_counter()
@@ -147,7 +158,7 @@ class ServerTimingMiddleware:
         try:
             await self.app(scope, receive, send_timed)
         finally:
-            _current.reset(token)
+            reset(token)
             _metrics.reset(metrics_token)
             if metrics is not None:
                 elapsed = perf_counter() - start

@@ -22,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from saas_litellm_models import Health, endpoints
@@ -29,6 +30,7 @@ from saas_litellm_models import Health, endpoints
 from ._access_log import AccessLogMiddleware
 from ._config import load_config
 from ._drain import RUNTIME_STATE
+from ._hotpath import HotPath
 from ._logging import install_log_scrubbing
 from ._metrics import Metrics, use
 from ._middleware import RequestContextMiddleware
@@ -167,13 +169,7 @@ async def _ready(req: APIRequest[None, None]) -> Health:
 def _middleware(
     settings: Settings, metrics: Metrics | None, tracing: Tracing | None
 ) -> list[Middleware]:
-    # The client's address and scheme as the trusted proxies say, for everything after: logs,
-    # brute-force counts, the dashboard's Secure cookie (uvicorn's middleware, CIDRs included)
-    proxies = (
-        [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)]
-        if settings.trusted_proxies
-        else []
-    )
+    proxies = []
     if tracing is not None:
         from ._tracing import TracingMiddleware
 
@@ -213,6 +209,38 @@ def _middleware(
             )
         )
     return stack
+
+
+class _App(Starlette):
+    """The Starlette app with the hot path (``_hotpath``) in front of its middleware stack, and
+    the trusted proxies' headers (uvicorn's middleware, CIDRs included) applied before either:
+    the client's address and scheme as the proxies say, for everything after — logs,
+    brute-force counts, the dashboard's Secure cookie."""
+
+    def __init__(
+        self, settings: Settings, metrics: Metrics | None, *, hot: bool, **options: Any
+    ) -> None:
+        super().__init__(**options)
+        self.settings, self.metrics, self.hot = settings, metrics, hot
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        settings = self.settings
+        if self.hot:
+            app = HotPath(
+                app,
+                self.router.routes,
+                handlers=self.exception_handlers,
+                max_body_bytes=settings.max_body_bytes,
+                loopback_only=settings.dev_mode,
+                metrics=self.metrics,
+                cors=bool(settings.cors_origins),
+            )
+        if settings.trusted_proxies:
+            proxies = Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+            cls, args, kwargs = proxies
+            app = cls(app, *args, **kwargs)
+        return app
 
 
 def create_app(
@@ -285,7 +313,10 @@ def create_app(
 
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-    app = Starlette(
+    app = _App(
+        settings,
+        metrics,
+        hot=tracing is None,  # a traced request takes the stack, with its span
         routes=[
             api_route(endpoints.HEALTH, _health),
             api_route(endpoints.READY, _ready),

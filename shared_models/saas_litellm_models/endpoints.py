@@ -234,6 +234,13 @@ class Endpoint(Generic[_ResponseT]):
         return f"{self.method} {self.path}"
 
     @property
+    def hot(self) -> bool:
+        """A call that goes upstream (a team's POST that keeps its own response: every LLM
+        call, stream and embeddings surface): the server answers it on its hot path, without
+        the framework's per-request layers."""
+        return self.auth == "team" and self.method == "POST" and self.keeps_own_response
+
+    @property
     def required_role(self) -> OperatorRole | None:
         """The least role an operator key needs here (``None``: operators never call it). The
         admin key acts as an ``owner``; ``team_or_admin`` endpoints are reads any role makes."""
