@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 __all__ = ["TTLCache"]
@@ -21,6 +22,9 @@ class TTLCache(Generic[V]):
         self.maxsize = maxsize
         self.clock = clock
         self._items: dict[Hashable, tuple[float, V]] = {}
+        self._loading: dict[Hashable, asyncio.Future[V | None]] = {}
+        self._generation = 0
+        """Moved on by :meth:`clear`: a load begun before it does not fill the cache after."""
 
     def get(self, key: Hashable) -> V | None:
         item = self._items.get(key)
@@ -40,3 +44,31 @@ class TTLCache(Generic[V]):
 
     def clear(self) -> None:
         self._items.clear()
+        self._loading.clear()
+        self._generation += 1
+
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        """The cached value, or ``load()``'s (kept unless ``None``). Concurrent misses of one
+        key share one load: when an entry expires under load, 64 calls in flight make one
+        query, not 64."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(key, load, self._generation))
+            self._loading[key] = pending
+        # shielded: a waiter cancelled (its client left) does not cancel the others' load
+        return await asyncio.shield(pending)
+
+    async def _load(
+        self, key: Hashable, load: Callable[[], Awaitable[V | None]], generation: int
+    ) -> V | None:
+        try:
+            value = await load()
+            if value is not None and generation == self._generation:
+                self.put(key, value)
+            return value
+        finally:
+            if generation == self._generation:
+                self._loading.pop(key, None)

@@ -91,17 +91,18 @@ async def resolve(
     (``SAAS_LITELLM_CATALOG_CACHE_SECONDS``): every call needs them, and they rarely change.
     """
     name = model or team.default_model or runtime.settings.default_model
-    alias = runtime.aliases.get(name)
+    db = runtime.db
+    alias = await runtime.aliases.get_or_load(name, lambda: catalog_sql.get_alias(db, name))
     if alias is None:
-        alias = await catalog_sql.get_alias(runtime.db, name)
-        if alias is None:
-            raise InvalidRequest(f"unknown model {name!r}", param="model")
-        runtime.aliases.put(name, alias)
+        raise InvalidRequest(f"unknown model {name!r}", param="model")
     if not alias["public"]:
-        granted = runtime.team_groups.get(team.team_id)
-        if granted is None:
-            granted = frozenset(await teams_sql.team_access_groups(runtime.db, team.team_id))
-            runtime.team_groups.put(team.team_id, granted)
+        team_id = team.team_id
+
+        async def groups() -> frozenset[str]:
+            return frozenset(await teams_sql.team_access_groups(db, team_id))
+
+        granted = await runtime.team_groups.get_or_load(team_id, groups)
+        assert granted is not None
         if not granted.intersection(alias["access_groups"]):
             raise PermissionDenied(
                 f"team {team.team_id!r} has no access group that grants model {name!r}",
