@@ -10,7 +10,7 @@ import logging
 import httpx
 import pytest
 
-from saas_litellm_server._logging import JsonFormatter, configure_logging
+from saas_litellm_server._logging import JsonFormatter, configure_logging, flush_logs
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -65,10 +65,17 @@ def test_configure_logging_sends_every_logger_to_one_handler(
         configure_logging(level="INFO", json_lines=True)
         logging.getLogger("uvicorn.error").info("Started server process")
         logging.getLogger("saas_litellm_server").warning("careful")
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            logging.getLogger("saas_litellm_server").exception("failed")
+        flush_logs()  # written by a thread of their own: all of them, once it stops
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(x["logger"], x["message"]) for x in lines] == [
         ("uvicorn.error", "Started server process"),
         ("saas_litellm_server", "careful"),
+        ("saas_litellm_server", "failed"),
     ]
+    assert "ValueError: bad" in lines[2]["exception"]
