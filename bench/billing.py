@@ -76,23 +76,37 @@ def _set_up(url: str, admin_key: str) -> dict[str, dict[str, str]]:
         )
         if r.status_code not in (201, 409):
             raise RuntimeError(f"alias: {r.text[:300]}")
-        for mode, spec in MODES.items():
+        for mode in MODES:
             team_id = f"bench-billing-{mode}".replace("_", "-")
-            r = http.post(
-                "/api/teams/create",
-                json={
-                    "organization_id": "bench-org",
-                    "team_id": team_id,
-                    "access_groups": ["bench"],
-                    "credits_allocated": 10**9,
-                    **spec["budget"],
-                },
-                headers=admin,
-            )
-            if r.status_code != 201:
-                raise RuntimeError(f"team {mode}: {r.text[:300]}")
-            teams[mode] = {"key": r.json()["virtual_key"], "team_id": team_id}
+            teams[mode] = _create_team(http, admin_key, mode, team_id)
     return teams
+
+
+def _create_team(http: httpx.Client, admin_key: str, mode: str, team_id: str) -> dict[str, str]:
+    """A team in budget mode ``mode`` (of :data:`MODES`) that may use the ``bench`` aliases."""
+    r = http.post(
+        "/api/teams/create",
+        json={
+            "organization_id": "bench-org",
+            "team_id": team_id,
+            "access_groups": ["bench"],
+            "credits_allocated": 10**9,
+            **MODES[mode]["budget"],
+        },
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    if r.status_code != 201:
+        raise RuntimeError(f"team {mode}: {r.text[:300]}")
+    return {"key": r.json()["virtual_key"], "team_id": team_id}
+
+
+def team_job(url: str, admin_key: str, mode: str, team_id: str) -> dict[str, str]:
+    """A team in budget mode ``mode`` and an open job of it, with :data:`MODES`' per-job limits:
+    ``{"key", "job", "team_id"}`` (the throughput phase's ``consumption_tokens`` rows, and
+    ``bench/profile.py``)."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        team = _create_team(http, admin_key, mode, team_id)
+    return {**_open_job(url, mode, team), "team_id": team_id}
 
 
 def _open_job(url: str, mode: str, team: dict[str, str]) -> dict[str, str]:
