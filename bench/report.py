@@ -59,8 +59,7 @@ LABELS = {
     RECORDED,
     BILLING,
     CALL_LOG,
-    PROFILE,
-) = range(1, 13)
+) = range(1, 12)
 
 # Issue 31's targets.
 ADDED_P50_MS = {"ours-sqlite": 0.5, "ours-pg": 1.0}  # added latency at c=1, ours minus direct
