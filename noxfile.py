@@ -102,7 +102,8 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench`` runs the full version (~15-20 minutes: 10,000 open streams, the concurrency
     curve, ``serve --workers`` and a call log of 10⁷ calls included), ``nox -s bench -- --quick``
     a reduced one (about two minutes). Installs wrk (apt-get) and the LiteLLM proxy (into
-    ``.nox/litellm-proxy``, shared with ``nox -s interop``) when missing.
+    ``.nox/litellm-proxy``, shared with ``nox -s interop``) when missing. The per-stage CPU
+    profile is ``python bench/profile.py`` (bench/README.md; installs py-spy when missing).
     """
     session.install("-e", ".[server]")
     command = " ".join(["nox -s bench", *(["--", *session.posargs] if session.posargs else [])])

@@ -197,6 +197,9 @@ class Bench:
     litellm: Proc | None = None
     litellm_port: int | None = None
     acknowledged: dict[str, int] = field(default_factory=dict)  # ok non-streamed calls/server
+    # our servers again, with the key and job of a team in consumption_tokens with per-job
+    # limits (report.CONSUMPTION's names): the throughput phase loads them too
+    consumption: dict[str, Server] = field(default_factory=dict)
 
     # -- targets -----------------------------------------------------------------------------
 
@@ -239,7 +242,7 @@ class Bench:
     def _acknowledge(self, ok: dict[str, int]) -> None:
         """Count the non-streamed calls our servers answered with 200 (warm-ups included)."""
         for name, count in ok.items():
-            if name in self.servers:
+            if name in self.servers or name in self.consumption:
                 self.acknowledged[name] = self.acknowledged.get(name, 0) + count
 
     # -- phases ------------------------------------------------------------------------------
@@ -297,6 +300,9 @@ class Bench:
         p = self.plan
         assert self.wrk is not None
         targets = self._targets("fast", "bench", False)
+        extra = [ours(n, s, "bench") for n, s in self.consumption.items()]
+        at = 1 + len(self.servers)  # after direct and our servers, before LiteLLM
+        targets = targets[:at] + extra + targets[at:]
         for target in targets if p.wrk_warmup_seconds else ():  # connections, caches
             self._wrk(target, p.wrk_warmup_seconds)
         rounds: list[dict[str, Any]] = []

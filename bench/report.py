@@ -4,8 +4,11 @@
 Every figure is computed per round and the median over rounds is reported; ratios are the median
 of the per-round ratios (the systems compared ran interleaved within each round).
 
-The targets (issue 19) are :data:`GOALS`: the Targets table has a row for each, on each backend
-it applies to, whatever happened; a target a run could not measure says why (*not measured*).
+The targets (issue 31's, with issue 25's and 28's kept) are :data:`GOALS`: the Targets table has
+a row for each, on each backend it applies to, whatever happened; a target a run could not
+measure says why (*not measured*). :data:`MEASURED` are figures shown below it that are no
+longer targets (``serve --workers 2`` against one, 10,000 open streams): this machine cannot
+decide them, and the capacity model of the scale issue carries the scale-out question.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import re
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "GOALS",
+    "MEASURED",
     "Goal",
     "Report",
     "percentile",
@@ -29,13 +33,18 @@ __all__ = [
     "write_report",
 ]
 
+OURS = ("ours-sqlite", "ours-pg")
+CONSUMPTION_MODE = "consumption_tokens"
+# the same server's calls on a job of a team in CONSUMPTION_MODE with per-job limits (§2)
+CONSUMPTION = {name: f"{name}-consumption" for name in OURS}
 LABELS = {
     "direct": "direct (stub)",
     "ours-sqlite": "ours, SQLite",
     "ours-pg": "ours, PostgreSQL",
+    CONSUMPTION["ours-sqlite"]: f"ours, SQLite, {CONSUMPTION_MODE}",
+    CONSUMPTION["ours-pg"]: f"ours, PostgreSQL, {CONSUMPTION_MODE}",
     "litellm": "LiteLLM proxy",
 }
-OURS = ("ours-sqlite", "ours-pg")
 
 # The sections, in the order they render.
 (
@@ -52,21 +61,23 @@ OURS = ("ours-sqlite", "ours-pg")
     CALL_LOG,
 ) = range(1, 12)
 
-# Issue 19's targets.
-ADDED_P50_MS = 0.5  # added latency at c=1, ours minus direct
+# Issue 31's targets.
+ADDED_P50_MS = {"ours-sqlite": 0.5, "ours-pg": 1.0}  # added latency at c=1, ours minus direct
 ADDED_P99_MS = 2.0
-TTFT_ADDED_P50_MS = 0.5
-CPU_MS_PER_CALL = 1.0  # our server's CPU time per non-streamed llm-call, c=64
-OVER_LITELLM = 8.0  # req/s at c=64 against the LiteLLM proxy, one process each
+TTFT_ADDED_P50_MS = 1.0
+CPU_MS_PER_CALL = 0.5  # our server's CPU time per non-streamed llm-call, c=64, every mode
+OVER_LITELLM = 15.0  # req/s at c=64 against the LiteLLM proxy, one process each
 SDK_OVER_RAW = 1.10
+# Issue 19's, kept.
 DB_ROWS = 1_000_000
+# Issue 19's targets, now measured figures (MEASURED), not targets.
 WORKERS_SPEEDUP = 1.7  # serve --workers 2 against --workers 1, PostgreSQL
 STREAMS_TARGET = 10_000
 STREAMS_RSS_MB = 1024.0
-# Issue 25's targets.
+# Issue 25's targets; the mode ratio tightened by issue 31 (see bench/README.md).
 BILLING_DEPTH = 10_000
 DEPTH_RATIO = 1.2  # a call BILLING_DEPTH calls into its job against the job's first calls
-MODE_RATIO = 1.3  # consumption modes with per-job limits against job_based
+MODE_RATIO = 1.1  # consumption modes with per-job limits against job_based
 # Issue 28's targets.
 LOG_ROWS = 10_000_000  # recorded calls of the large call log
 USAGE_RATIO = 1.5  # a usage query at LOG_ROWS calls against 10³ (server time p50)
@@ -75,53 +86,51 @@ CALL_FLAT = 0.10  # a call's server time p50 within ±10 % from 10³ to LOG_ROWS
 
 @dataclass(frozen=True)
 class Goal:
-    """One target; ``backends``: a row for each of them (``{label}`` in ``text``), or one row."""
+    """One target; ``backends``: a row for each of them (``{label}`` in ``text``), or one row;
+    ``limits``: a limit per backend (``{limit}`` in ``text``) where they differ."""
 
     section: int
     text: str
     backends: tuple[str, ...] = ()
+    limits: dict[str, float] = field(default_factory=dict)
+
+    def limit(self, backend: str | None) -> float:
+        return self.limits.get(backend or "", math.nan)
 
     def goal(self, backend: str | None) -> str:
-        return self.text.format(label=LABELS.get(backend or "", backend))
+        return self.text.format(label=LABELS.get(backend or "", backend), limit=self.limit(backend))
 
 
 GOALS: dict[str, Goal] = {
+    "cpu per call": Goal(
+        THROUGHPUT,
+        f"server CPU per non-streamed llm-call ≤ {CPU_MS_PER_CALL:g} ms, c=64, job_based "
+        "({label})",
+        OURS,
+    ),
+    "cpu per call consumption": Goal(
+        THROUGHPUT,
+        f"server CPU per non-streamed llm-call ≤ {CPU_MS_PER_CALL:g} ms, c=64, "
+        f"{CONSUMPTION_MODE} with per-job limits ({{label}})",
+        OURS,
+    ),
     "latency p50": Goal(
-        LATENCY, f"added latency p50 ≤ {ADDED_P50_MS:g} ms at c=1 ({{label}})", OURS
+        LATENCY, "added latency p50 ≤ {limit:g} ms at c=1 ({label})", OURS, ADDED_P50_MS
     ),
     "latency p99": Goal(
         LATENCY, f"added latency p99 ≤ {ADDED_P99_MS:g} ms at c=1 ({{label}})", OURS
     ),
+    "ttft": Goal(TTFT, f"TTFT added p50 ≤ {TTFT_ADDED_P50_MS:g} ms ({{label}})", OURS),
+    "no buffering": Goal(TTFT, "no buffering ({label})", OURS),
     "over litellm": Goal(
         THROUGHPUT,
         f"req/s at c=64 ≥ {OVER_LITELLM:g}x the LiteLLM proxy, one process each ({{label}})",
         OURS,
     ),
-    "cpu per call": Goal(
-        THROUGHPUT,
-        f"server CPU per non-streamed llm-call ≤ {CPU_MS_PER_CALL:g} ms, c=64 ({{label}})",
-        OURS,
-    ),
-    "ttft": Goal(TTFT, f"TTFT added p50 ≤ {TTFT_ADDED_P50_MS:g} ms ({{label}})", OURS),
-    "no buffering": Goal(TTFT, "no buffering ({label})", OURS),
-    "sdk same": Goal(SDK, f"SDK llm_call ≤ {SDK_OVER_RAW:.2f}x raw httpx POST of the same request"),
     "sdk raw": Goal(
         SDK, f"SDK llm_call ≤ {SDK_OVER_RAW:.2f}x raw httpx POST without an Idempotency-Key"
     ),
-    "dbsize": Goal(DBSIZE, "latency within ±10 % at 10³ vs 10⁶ calls (PostgreSQL)"),
-    "streams rss": Goal(
-        STREAMS,
-        f"{STREAMS_TARGET:,} concurrent open streams, server RSS ≤ {STREAMS_RSS_MB / 1024:g} GB "
-        "({label})",
-        OURS,
-    ),
-    "streams recorded": Goal(STREAMS, "every abandoned stream recorded ({label})", OURS),
-    "workers": Goal(
-        WORKERS,
-        f"serve --workers 2 ≥ {WORKERS_SPEEDUP:g}x --workers 1, recorded calls/s at c=64 "
-        "(PostgreSQL)",
-    ),
-    "recorded": Goal(RECORDED, "every answered call recorded ({label})", OURS),
+    "sdk same": Goal(SDK, f"SDK llm_call ≤ {SDK_OVER_RAW:.2f}x raw httpx POST of the same request"),
     "billing depth": Goal(
         BILLING,
         f"a call {BILLING_DEPTH:,} calls into its job ≤ {DEPTH_RATIO:g}x the job's first calls, "
@@ -142,6 +151,25 @@ GOALS: dict[str, Goal] = {
         CALL_LOG,
         f"llm-call latency flat (±{CALL_FLAT:.0%}) from 10³ to 10⁷ recorded calls (server time "
         "p50; PostgreSQL)",
+    ),
+    "dbsize": Goal(DBSIZE, "latency within ±10 % at 10³ vs 10⁶ calls (PostgreSQL)"),
+    "recorded": Goal(
+        RECORDED, "every answered call recorded, job_based and consumption ({label})", OURS
+    ),
+    "streams recorded": Goal(STREAMS, "every abandoned stream recorded ({label})", OURS),
+}
+
+MEASURED: dict[str, Goal] = {
+    "workers": Goal(
+        WORKERS,
+        "`serve --workers 2` against `--workers 1`, recorded calls/s at c=64 (PostgreSQL; "
+        f"issue 19 asked ≥ {WORKERS_SPEEDUP:g}x)",
+    ),
+    "streams rss": Goal(
+        STREAMS,
+        f"{STREAMS_TARGET:,} concurrent open streams, server RSS ({{label}}; issue 19 asked ≤ "
+        f"{STREAMS_RSS_MB / 1024:g} GB)",
+        OURS,
     ),
 }
 
@@ -244,14 +272,14 @@ def _wrk_errors(run: dict[str, Any]) -> int:
 class Target:
     """One row of the Targets table."""
 
-    key: str  # in GOALS
+    key: str  # in GOALS (or MEASURED: ``met`` is then always None)
     backend: str | None
     measured: str
     met: bool | None  # None: not measured
 
     @property
     def goal(self) -> str:
-        return GOALS[self.key].goal(self.backend)
+        return (GOALS.get(self.key) or MEASURED[self.key]).goal(self.backend)
 
 
 class Report:
@@ -262,6 +290,7 @@ class Report:
         self.lines: list[str] = []  # the current section's
         self.current = 0
         self.targets: list[Target] = []
+        self.figures: list[Target] = []  # MEASURED's
         self.reasons: list[tuple[str | None, str | None, str]] = []
 
     def section(self, number: int) -> None:
@@ -275,6 +304,12 @@ class Report:
             raise KeyError(f"no target {key!r}")
         self.targets.append(Target(key, backend, measured, met))
 
+    def figure(self, key: str, backend: str | None, measured: str) -> None:
+        """The figure for ``key`` of :data:`MEASURED` (on ``backend``, for a per-backend one)."""
+        if key not in MEASURED:
+            raise KeyError(f"no measured figure {key!r}")
+        self.figures.append(Target(key, backend, measured, None))
+
     def not_measured(
         self, reason: str, *, key: str | None = None, backend: str | None = None
     ) -> None:
@@ -285,9 +320,16 @@ class Report:
     def target_rows(self) -> list[Target]:
         """A row per target and backend, in :data:`GOALS` order, *not measured* where no figure
         was given."""
-        given = {(t.key, t.backend): t for t in self.targets}
+        return self._rows(GOALS, self.targets)
+
+    def measured_rows(self) -> list[Target]:
+        """A row per figure of :data:`MEASURED` and backend, the reason where there is none."""
+        return self._rows(MEASURED, self.figures)
+
+    def _rows(self, goals: dict[str, Goal], figures: list[Target]) -> list[Target]:
+        given = {(t.key, t.backend): t for t in figures}
         rows = []
-        for key, goal in GOALS.items():
+        for key, goal in goals.items():
             for backend in goal.backends or (None,):
                 row = given.get((key, backend))
                 if row is None:
@@ -315,8 +357,9 @@ class Report:
             f"{rounds} rounds; in each, every system in turn (rotating order) gets a few warm-up "
             "requests then its samples, and the next waits until it is idle. *Added* = ours "
             "minus direct in the same round (p50 - p50, p99 - p99); every call of ours is "
-            f"written to its database. Targets: added p50 ≤ {ADDED_P50_MS:g} ms, "
-            f"p99 ≤ {ADDED_P99_MS:g} ms.",
+            "written to its database. Targets: added p50 ≤ "
+            + ", ".join(f"{v:g} ms ({LABELS[k]})" for k, v in ADDED_P50_MS.items())
+            + f"; p99 ≤ {ADDED_P99_MS:g} ms.",
             "",
         ]
         rows = []
@@ -339,11 +382,12 @@ class Report:
                 )
             )
             if name in OURS:
+                limit = ADDED_P50_MS[name]
                 self.target(
                     "latency p50",
                     name,
                     f"{ms(added50)} ms",
-                    _ok(added50, lambda v: v <= ADDED_P50_MS),
+                    _ok(added50, lambda v: v <= limit),  # noqa: B023 (called at once)
                 )
                 self.target(
                     "latency p99",
@@ -382,22 +426,43 @@ class Report:
             f"of slow systems: the first answers come only after ~{connections} service times); "
             "latency p50/p99 as wrk measured them; *CPU* = the system's process's user+system "
             "CPU time per answered call (from /proc, including what it did after wrk stopped); "
-            "*busy after* = seconds it kept working once wrk had stopped. Targets: ours ≥ "
+            "*busy after* = seconds it kept working once wrk had stopped; "
+            f"*{CONSUMPTION_MODE}*: the same request on the same server against a job of a team "
+            f"in `{CONSUMPTION_MODE}` with per-job limits (`bench/billing.py`), taking its turn "
+            "like the other systems. Targets: ours ≥ "
             f"{OVER_LITELLM:g}x the LiteLLM proxy's req/s, each one process; ours ≤ "
-            f"{CPU_MS_PER_CALL:g} ms CPU per call.",
+            f"{CPU_MS_PER_CALL:g} ms CPU per call, job_based and {CONSUMPTION_MODE}.",
             "",
         ]
         rows = []
+        cpus = {n: [r[n].get("cpu_ms_per_call", math.nan) for r in result["rounds"]] for n in names}
+        consumption_of = {v: k for k, v in CONSUMPTION.items()}
         for name in names:
             runs = [r[name] for r in result["rounds"]]
-            cpu = _median([r.get("cpu_ms_per_call", math.nan) for r in runs])
+            cpu = _median(cpus[name])
             over_direct = over_lite = math.nan
-            if name in OURS:
+            ours = name in OURS or name in consumption_of
+            if ours:
                 over_direct = (
                     _paired(rps[name], rps["direct"], _div) if "direct" in rps else math.nan
                 )
                 if "litellm" in rps:
                     over_lite = _paired(rps[name], rps["litellm"], _div)
+            backend = consumption_of.get(name)
+            if backend is not None:
+                against = (
+                    f" ({ratio(_paired(cpus[name], cpus[backend], _div))} job_based's)"
+                    if backend in cpus
+                    else ""
+                )
+                self.target(
+                    "cpu per call consumption",
+                    backend,
+                    f"{ms(cpu)} ms{against}",
+                    _ok(cpu, lambda v: v <= CPU_MS_PER_CALL),
+                )
+            if name in OURS:
+                if "litellm" in rps:
                     self.target(
                         "over litellm",
                         name,
@@ -422,8 +487,8 @@ class Report:
                     str(sum(_wrk_errors(r) for r in runs)),
                     ms(cpu),
                     f"{_median([r.get('busy_after_s', math.nan) for r in runs]):.1f}",
-                    ratio(over_direct) if name in OURS else "",
-                    ratio(over_lite) if name in OURS else "",
+                    ratio(over_direct) if ours else "",
+                    ratio(over_lite) if ours else "",
                 ]
             )
         if "litellm" not in rps:
@@ -625,8 +690,9 @@ class Report:
             f"stops early when no stream opens or fails for {result.get('stall_seconds', '?')} s "
             "(*pending*: still waiting for a first chunk then). Dedicated server processes, run "
             "while the LiteLLM proxy boots (memory is not timing-sensitive; *seconds to open* "
-            f"is, a little). Target: {STREAMS_TARGET:,} open streams in ≤ "
-            f"{STREAMS_RSS_MB:.0f} MB of server RSS.",
+            f"is, a little). Issue 19 asked for {STREAMS_TARGET:,} open streams in ≤ "
+            f"{STREAMS_RSS_MB:.0f} MB of server RSS; issue 31 made it a measured figure, not a "
+            "target: two sockets a stream against this machine's open-files hard limit.",
             "",
         ]
         rows = []
@@ -671,12 +737,8 @@ class Report:
             if stopped:
                 figures += f"; opening stopped: {stopped}"
             if count < STREAMS_TARGET:
-                self.target(
-                    "streams rss", name, f"only {count:,} opened (this plan): {figures}", None
-                )
-            else:
-                met = peak <= STREAMS_RSS_MB and opened >= STREAMS_TARGET
-                self.target("streams rss", name, figures, met)
+                figures = f"only {count:,} opened (this plan): {figures}"
+            self.figure("streams rss", name, figures)
             stops += [
                 f"{label}, round {i + 1}: opening stopped with {r['opened']:,} open, "
                 f"{r.get('pending', 0):,} pending and {r['failed']:,} failed: {r['stopped']}."
@@ -801,8 +863,10 @@ class Report:
             "added to `llm_calls` / wrk's run length (the figure compared: work done, not "
             "answers counted); *processes*: the server's and those it started (with N > 1: "
             "uvicorn's supervisor, N workers and multiprocessing's resource tracker); *CPU* = "
-            "their user+system CPU time per answered call. Target: 2 workers ≥ "
-            f"{WORKERS_SPEEDUP:g}x one worker.",
+            "their user+system CPU time per answered call. Issue 19 asked for 2 workers ≥ "
+            f"{WORKERS_SPEEDUP:g}x one worker; issue 31 made it a measured figure, not a target "
+            "(2 cores shared with PostgreSQL and the load; the scale issue's capacity model "
+            "carries the scale-out question).",
             "",
         ]
         recorded = {n: [r[n]["recorded_per_s"] for r in rounds if n in r] for n in ns}
@@ -842,12 +906,11 @@ class Report:
                 f"2 workers / 1 worker: {ratio(speedup)} (median of per-round ratios)",
                 "",
             ]
-            self.target(
+            self.figure(
                 "workers",
                 None,
                 f"{ratio(speedup)} ({_median(recorded['2']):.0f} against "
                 f"{_median(recorded['1']):.0f} recorded calls/s)",
-                _ok(speedup, lambda v: v >= WORKERS_SPEEDUP),
             )
 
     def billing(self, results: dict[str, dict[str, Any]]) -> None:
@@ -1114,23 +1177,37 @@ class Report:
             self.not_measured(why, key=key)
 
     def recorded(self, counts: dict[str, dict[str, int]], acknowledged: dict[str, int]) -> None:
+        """``counts``: rows per kind of the benchmark team (``ours-*``) and of the
+        consumption team (``CONSUMPTION``'s names) on each server; a backend's row meets its
+        target when both teams recorded every call they answered."""
         self.section(RECORDED)
         self.lines += [
             f"## {RECORDED}. Every call written to the database",
             "",
-            "Rows of the benchmark team in `llm_calls` at the end, against the non-streamed "
-            "calls the clients saw answered with 200 (wrk's in-flight requests at its end are "
-            "recorded but not counted, so recorded ≥ answered).",
+            "Rows of the benchmark team (and of §2's `consumption_tokens` team) in `llm_calls` "
+            "at the end, against the non-streamed calls the clients saw answered with 200 "
+            "(wrk's in-flight requests at its end are recorded but not counted, so recorded ≥ "
+            "answered).",
             "",
         ]
         rows = []
+        figures: dict[str, list[tuple[str, int, int]]] = {}
+        backend_of = {**{n: n for n in OURS}, **{v: k for k, v in CONSUMPTION.items()}}
         for name, c in counts.items():
             answered = acknowledged.get(name, 0)
             recorded = c.get("call/success", 0)
             kinds = ", ".join(f"{k}: {v}" for k, v in sorted(c.items()) if k != "all rows")
             rows.append([LABELS.get(name, name), str(answered), str(recorded), kinds])
+            mode = "job_based" if name in OURS else CONSUMPTION_MODE
+            figures.setdefault(backend_of.get(name, name), []).append((mode, recorded, answered))
+        for backend, each in figures.items():
+            if backend not in OURS:
+                continue
             self.target(
-                "recorded", name, f"{recorded} recorded / {answered} answered", recorded >= answered
+                "recorded",
+                backend,
+                "; ".join(f"{mode}: {r} recorded / {a} answered" for mode, r, a in each),
+                all(r >= a for _, r, a in each),
             )
         self.lines += _table(["server", "answered calls", "recorded calls", "all rows"], rows)
 
@@ -1144,19 +1221,21 @@ class Report:
     def render(self, header: list[str], notes: list[str]) -> str:
         out = ["# Benchmark results", "", *header, "", "## Targets", ""]
         out += [
-            "Issue 19's targets, a row for each on every backend it applies to: added latency "
-            f"at c=1 p50 ≤ {ADDED_P50_MS:g} ms and p99 ≤ {ADDED_P99_MS:g} ms; TTFT added p50 ≤ "
-            f"{TTFT_ADDED_P50_MS:g} ms and no buffering; server CPU ≤ {CPU_MS_PER_CALL:g} ms per "
-            f"non-streamed llm-call; c=64 throughput ≥ {OVER_LITELLM:g}x the LiteLLM proxy (one "
-            f"process each); `serve --workers 2` ≥ {WORKERS_SPEEDUP:g}x one worker on "
-            f"PostgreSQL; SDK `llm_call` ≤ {SDK_OVER_RAW:.2f}x a raw httpx POST; "
-            f"{STREAMS_TARGET:,} concurrent open streams in ≤ {STREAMS_RSS_MB / 1024:g} GB of "
-            "server RSS; latency flat from 10³ to 10⁶ recorded calls; every call recorded. "
-            f"Issue 25's: a call {BILLING_DEPTH:,} calls into its job ≤ {DEPTH_RATIO:g}x its "
-            f"first calls, and the consumption modes with limits ≤ {MODE_RATIO:g}x job_based. "
-            f"Issue 28's: usage queries at 10⁷ recorded calls ≤ {USAGE_RATIO:g}x at 10³, a "
-            "call's latency flat from 10³ to 10⁷. "
-            "*not measured*: the run could not say (the reason is in the measured column).",
+            "Issue 31's targets, a row for each on every backend it applies to: server CPU ≤ "
+            f"{CPU_MS_PER_CALL:g} ms per non-streamed llm-call at c=64, in job_based and in "
+            f"{CONSUMPTION_MODE} with per-job limits; added latency at c=1 p50 ≤ "
+            + " / ".join(f"{v:g}" for v in ADDED_P50_MS.values())
+            + f" ms (SQLite / PostgreSQL) and p99 ≤ {ADDED_P99_MS:g} ms; TTFT added p50 ≤ "
+            f"{TTFT_ADDED_P50_MS:g} ms and no buffering; c=64 throughput ≥ {OVER_LITELLM:g}x the "
+            f"LiteLLM proxy (one process each); SDK `llm_call` ≤ {SDK_OVER_RAW:.2f}x a raw httpx "
+            "POST without an Idempotency-Key (and of the same request). Kept: issue 25's — a "
+            f"call {BILLING_DEPTH:,} calls into its job ≤ {DEPTH_RATIO:g}x its first calls, the "
+            f"consumption modes with limits ≤ {MODE_RATIO:g}x job_based (issue 31: as fast as "
+            f"job_based; {MODE_RATIO:g}x leaves room for noise, not for a slower path); issue "
+            f"28's — usage queries at 10⁷ recorded calls ≤ {USAGE_RATIO:g}x at 10³, a call's "
+            "latency flat from 10³ to 10⁷; issue 19's — latency flat from 10³ to 10⁶ recorded "
+            "calls, every call and every abandoned stream recorded. *not measured*: the run "
+            "could not say (the reason is in the measured column).",
             "",
         ]
         mark = {True: "**met**", False: "**NOT met**", None: "not measured"}
@@ -1164,6 +1243,15 @@ class Report:
             ["target", "measured", "met"],
             [[t.goal, t.measured, mark[t.met]] for t in self.target_rows()],
         )
+        out += [
+            "Measured, not targets (issue 31: this machine cannot decide them — 2 cores shared "
+            "with PostgreSQL and the load, and a 20,000 open-files hard limit for 10,000 streams "
+            "of two sockets each; the scale issue's capacity model carries the scale-out "
+            "question):",
+            "",
+            *[f"- {t.goal}: {t.measured}" for t in self.measured_rows()],
+            "",
+        ]
         for number in sorted(self.sections):
             out += self.sections[number]
         if notes:

@@ -4,8 +4,8 @@ Starts, on 127.0.0.1: the fast upstream stub, our server on SQLite and on Postgr
 servers of their own for the streams, the database-size comparison, ``serve --workers 1``
 against ``--workers 2`` and a year of calls), and a real LiteLLM proxy forwarding to the same
 stub; loads them from separate processes (``load.py``, ``wrk``); prints a Markdown report, its
-Targets table first (a row per target of issue 19 and backend, see ``report.GOALS``), and writes
-it to
+Targets table first (a row per target of issue 31, 25 and 28 and backend, see ``report.GOALS``;
+then the figures that are not targets, ``report.MEASURED``), and writes it to
 ``bench/RESULTS.md`` (a quick run: ``bench/RESULTS-quick.md``, git-ignored, so that it never
 replaces the committed full run). Every process is stopped and every database dropped at the
 end, also on errors and Ctrl-C. ``--quick`` runs a reduced version in under a minute (one-time
@@ -15,6 +15,7 @@ installs of wrk and LiteLLM excepted).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import importlib.metadata as metadata
 import os
@@ -54,6 +55,7 @@ DB_SMALL = "saas_litellm_bench_1e3"
 DB_LARGE = "saas_litellm_bench_big"
 DB_STREAMS = "saas_litellm_bench_streams"
 DB_WORKERS = {1: "saas_litellm_bench_w1", 2: "saas_litellm_bench_w2"}
+CONSUMPTION_TEAM = "bench-consumption"  # §2's team in consumption_tokens, on each server
 
 
 def _git(*args: str) -> str:
@@ -240,6 +242,7 @@ class Run:
         self._nofile_note(upstream_proc.pid, streams)
         port = int(upstream.rsplit(":", 1)[1])
         bench = Bench(plan, self.workdir, upstream_proc, port, servers, wrk)
+        self.phase(f"{rep.CONSUMPTION_MODE} teams", lambda: self._consumption(bench))
         self.timings["set-up"] = time.monotonic() - set_up
 
         # Not timing-sensitive (memory, data loading): together, while the LiteLLM proxy boots.
@@ -277,13 +280,27 @@ class Run:
         counts = self.phase(
             "recorded calls",
             lambda: {n: database.recorded_calls(s.database_url, s.team_id)
-                     for n, s in servers.items()},
+                     for n, s in servers.items()}
+            | {n: database.recorded_calls(s.database_url, CONSUMPTION_TEAM)
+               for n, s in bench.consumption.items()},
         )  # fmt: skip
         if counts:
             report.recorded(counts, bench.acknowledged)
         for proc in [upstream_proc, *(s.proc for s in [*servers.values(), *streams.values()])]:
             for line in _log_problems(proc.log):
                 self.note(line)
+
+    def _consumption(self, bench: Bench) -> None:
+        """On each of our servers, a team in ``consumption_tokens`` with per-job limits and a
+        job of it, for §2's CPU per call in a consumption mode (``report.CONSUMPTION``)."""
+        for name, server in bench.servers.items():
+            made = billing.team_job(
+                server.url, systems.ADMIN_KEY, rep.CONSUMPTION_MODE, CONSUMPTION_TEAM
+            )
+            consumption = rep.CONSUMPTION[name]
+            bench.consumption[consumption] = dataclasses.replace(
+                server, name=consumption, virtual_key=made["key"], job_id=made["job"]
+            )
 
     def _nofile_note(self, upstream_pid: int, streams: dict[str, systems.Server]) -> None:
         """The open-files limits of the processes that hold the streams, and whether our server
@@ -363,7 +380,7 @@ class Run:
             if result:
                 report.curve(result)
         else:
-            for key in ("over litellm", "cpu per call", "workers"):
+            for key in ("over litellm", "cpu per call", "cpu per call consumption", "workers"):
                 report.not_measured("no wrk", key=key)
             report.skipped(rep.THROUGHPUT, "Throughput", "no wrk")
             report.skipped(rep.CURVE, "Throughput against concurrency", "no wrk")
