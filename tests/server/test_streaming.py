@@ -263,3 +263,56 @@ async def test_a_stream_whose_route_cannot_be_tried_fails_before_it_starts(
     assert error["type"] == "upstream_error" and reason in error["message"]
     detail = (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()
     assert detail["status"] == "pending" and detail["calls"] == []  # nothing was attempted
+
+
+async def test_a_stream_whose_headers_never_reach_the_client_leaves_nothing_in_flight(
+    app: Any,
+) -> None:
+    """The client is gone when the response's first message goes out: the call never ran, so
+    its job counts nothing in flight and holds nothing for it (the stream's reservation is
+    given back at once, not by the sweep's deadline)."""
+    from support import bearer, create_team
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://localhost"
+    ) as http:
+        key = await create_team(http)
+        job = await open_job(http, key)  # a first call is counted in flight on its job
+        before = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+        body = b'{"messages": [{"role": "user", "content": "hi"}]}'
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": f"/api/jobs/{job}/llm-call-stream",
+            "raw_path": f"/api/jobs/{job}/llm-call-stream".encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [
+                (b"host", b"localhost"),
+                (b"authorization", f"Bearer {key}".encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "client": ("127.0.0.1", 5000),
+            "server": ("localhost", 80),
+        }
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            raise OSError("the client went away")
+
+        with pytest.raises(OSError, match="went away"):
+            await app(scope, receive, send)
+        detail = JobDetail.model_validate(
+            (await http.get(f"/api/jobs/{job}", headers=bearer(key))).json()
+        )
+        assert detail.costs.calls_in_flight == 0
+        assert detail.costs.total_calls == 0
+        after = (await http.get("/api/credits/balance", headers=bearer(key))).json()
+        assert after == before

@@ -241,6 +241,7 @@ async def drop_call(
             "job_id": job_id,
             "reserved_tokens": reserved_tokens,
             "reserved_cost": reserved_cost_micros,
+            "counted": 1,  # only a counted call is dropped (calls.abandon)
         },
     )
     return _totals(rows[0]) if rows else None
