@@ -7,7 +7,8 @@ Starts ``fast_upstream.py`` on 127.0.0.1 and, in one process, times the same
 turns, so that a busy moment hits them all): httpx with its defaults (``trust_env``: it reads
 the proxy environment once, when the client is made), httpx without it, raw aiohttp, aiohttp
 with ``trust_env`` (which reads the proxy environment on every request), and the server's own
-provider (``OpenAIProvider.complete``: aiohttp, the proxy looked up once per upstream).
+provider (``OpenAIProvider.complete``: on a plain-HTTP upstream, the lean HTTP/1.1 client of
+``providers/_http1.py``).
 Then a stream's first line, once back to back and once after the 70 ms of silence of the
 ``stream-8x10ms`` model: on a virtual machine, a process woken from idle answers later, and a
 proxy adds two such wake-ups to every first chunk. Prints the medians (milliseconds a call).
@@ -81,7 +82,7 @@ async def measure(base: str, calls: int, rounds: int) -> dict[str, list[float]]:
             "httpx, trust_env=False": lambda: no_env.post(url, json=body),
             "aiohttp": aiohttp_post(session),
             "aiohttp, trust_env=True": aiohttp_post(env_session),
-            "the server's provider (aiohttp)": lambda: provider.complete(request),
+            "the server's provider (lean HTTP/1.1 client)": lambda: provider.complete(request),
         }
         for _ in range(rounds):
             for name, call in clients.items():

@@ -197,19 +197,22 @@ async def test_proxy_environment_is_honoured_once_read(
             await bypassed.aclose()
 
 
-async def test_calls_and_streams_reuse_one_upstream_connection(
+async def test_calls_and_streams_reuse_their_upstream_connections(
     provider: OpenAIProvider, upstream: str
 ) -> None:
     """A stream read to its ``[DONE]`` gives its connection back to the pool, also when the
-    upstream ends its body a little later: the next call, streamed or not, starts without a new
-    TCP connection."""
-    await provider.complete(request("echo"))
+    upstream ends its body a little later: the next stream starts without a new TCP connection.
+    Non-streamed calls to a plain-HTTP upstream keep theirs too (the lean client's pool)."""
+    for _ in range(3):
+        await provider.complete(request("echo"))
     for model in ("echo", "late-end", "echo"):
         deltas = [d async for d in provider.stream(request(model))]
         assert deltas[-1].finish_reason == "stop"
     await provider.complete(request("echo"))
-    peers = {r["peer"] for r in httpx.get(f"{upstream}/_stub/requests").json()}
-    assert len(peers) == 1, peers
+    seen = httpx.get(f"{upstream}/_stub/requests").json()
+    calls = {r["peer"] for r in seen if not r["body"].get("stream")}
+    streams = {r["peer"] for r in seen if r["body"].get("stream")}
+    assert len(calls) == 1 and len(streams) == 1, seen
 
 
 def embed_request(model: str, texts: list[str], **params: object) -> ProviderRequest:
