@@ -205,13 +205,14 @@ def url_path(
     return with_query(path, **query)
 
 
-def _json_body(body: BaseModel, *, partial: bool) -> dict[str, Any]:
+def _json_body(body: BaseModel, *, partial: bool) -> dict[str, Any] | bytes:
     """``body`` as sent: without its ``None`` fields; for a partial update, only the fields
     given — an explicit ``None`` included — each of them whole (a list of deployments replaces
-    the list, so each is sent with its defaults, as a create sends it)."""
-    data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    the list, so each is sent with its defaults, as a create sends it). A whole body is
+    rendered by pydantic at once (bytes: one pass, where a dict is dumped, then encoded)."""
     if not partial:
-        return data
+        return body.model_dump_json(by_alias=True, exclude_none=True).encode()
+    data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
     fields = type(body).model_fields
     given = {fields[name].alias or name for name in body.model_fields_set}
     cleared = {
@@ -238,6 +239,31 @@ def request_body(
     return endpoint.body.model_validate(given)
 
 
+_URLS: dict[str, httpx.URL] = {}
+_URLS_KEPT = 512
+
+
+def parsed_url(url: str) -> httpx.URL:
+    """``url`` parsed, from a small cache: parsing is a sizable part of a call's own cost, and
+    the same few URLs (a job's call endpoint) are asked for over and over. ``httpx.URL`` is
+    immutable, so one object serves every request."""
+    found = _URLS.get(url)
+    if found is None:
+        if len(_URLS) >= _URLS_KEPT:
+            _URLS.clear()  # (atomic: the synchronous client may share it between threads)
+        found = _URLS[url] = httpx.URL(url)
+    return found
+
+
+def body_argument(body: dict[str, Any] | bytes | None) -> dict[str, Any]:
+    """``build_request``'s argument for a call's body (see ``_Call.json``)."""
+    if body is None:
+        return {}
+    if isinstance(body, bytes):
+        return {"content": body}
+    return {"json": body}
+
+
 @dataclass(frozen=True)
 class _Call:
     """One logical call, resolved: what every attempt sends, and the limits of the retry loop."""
@@ -246,6 +272,8 @@ class _Call:
     url: str
     headers: dict[str, str]
     json: Any
+    """The body: JSON bytes (with their ``Content-Type`` among the headers), or a partial
+    update's dict (httpx encodes it), or ``None``."""
     timeout: httpx.Timeout
     max_retries: int
     deadline: float | None
@@ -359,6 +387,9 @@ class ClientCore:
             raise TypeError(f"{endpoint} takes a {endpoint.body} body, got {type(body)}")
         self._check_open()
         headers = self._default_headers(accept)
+        json = None if body is None else _json_body(body, partial=endpoint.partial)
+        if isinstance(json, bytes):
+            headers["Content-Type"] = "application/json"
         if endpoint.idempotent:
             headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
         elif options.idempotency_key is not None:
@@ -369,7 +400,7 @@ class ClientCore:
             method=endpoint.method,
             url=self.base_url + url,
             headers=headers,
-            json=None if body is None else _json_body(body, partial=endpoint.partial),
+            json=json,
             timeout=httpx.Timeout(timeout),
             max_retries=self.max_retries
             if isinstance(options.max_retries, NotGiven)
