@@ -10,6 +10,7 @@ generated from it by ``scripts/unasync.py``), so that the two cannot disagree on
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import time
@@ -205,11 +206,11 @@ def url_path(
     return with_query(path, **query)
 
 
-def _json_body(body: BaseModel, *, partial: bool) -> dict[str, Any] | bytes:
-    """``body`` as sent: without its ``None`` fields; for a partial update, only the fields
-    given — an explicit ``None`` included — each of them whole (a list of deployments replaces
-    the list, so each is sent with its defaults, as a create sends it). A whole body is
-    rendered by pydantic at once (bytes: one pass, where a dict is dumped, then encoded)."""
+def _json_body(body: BaseModel, *, partial: bool) -> bytes:
+    """``body`` as sent, JSON: without its ``None`` fields; for a partial update, only the
+    fields given — an explicit ``None`` included — each of them whole (a list of deployments
+    replaces the list, so each is sent with its defaults, as a create sends it). A whole body
+    is rendered by pydantic in one pass (a dict dumped, then encoded, took two)."""
     if not partial:
         return body.model_dump_json(by_alias=True, exclude_none=True).encode()
     data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -218,7 +219,9 @@ def _json_body(body: BaseModel, *, partial: bool) -> dict[str, Any] | bytes:
     cleared = {
         fields[name].alias or name for name in body.model_fields_set if getattr(body, name) is None
     }
-    return {key: value for key, value in data.items() if key in given} | dict.fromkeys(cleared)
+    sent = {key: value for key, value in data.items() if key in given} | dict.fromkeys(cleared)
+    # as httpx encodes ``json=``
+    return json.dumps(sent, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def request_body(
@@ -255,15 +258,6 @@ def parsed_url(url: str) -> httpx.URL:
     return found
 
 
-def body_argument(body: dict[str, Any] | bytes | None) -> dict[str, Any]:
-    """``build_request``'s argument for a call's body (see ``_Call.json``)."""
-    if body is None:
-        return {}
-    if isinstance(body, bytes):
-        return {"content": body}
-    return {"json": body}
-
-
 @dataclass(frozen=True)
 class _Call:
     """One logical call, resolved: what every attempt sends, and the limits of the retry loop."""
@@ -271,9 +265,8 @@ class _Call:
     method: str
     url: str
     headers: dict[str, str]
-    json: Any
-    """The body: JSON bytes (with their ``Content-Type`` among the headers), or a partial
-    update's dict (httpx encodes it), or ``None``."""
+    content: bytes | None
+    """The JSON body as sent (its ``Content-Type`` among the headers), or ``None``."""
     timeout: httpx.Timeout
     max_retries: int
     deadline: float | None
@@ -281,6 +274,11 @@ class _Call:
     replay_safe: bool
     route: str = ""
     """The endpoint's path template (``/api/jobs/{job_id}/llm-call``): a trace's span name."""
+
+    @property
+    def json(self) -> Any:
+        """The body, decoded (``None``: the call has none)."""
+        return None if self.content is None else json.loads(self.content)
 
     @property
     def attempts(self) -> int:
@@ -387,8 +385,8 @@ class ClientCore:
             raise TypeError(f"{endpoint} takes a {endpoint.body} body, got {type(body)}")
         self._check_open()
         headers = self._default_headers(accept)
-        json = None if body is None else _json_body(body, partial=endpoint.partial)
-        if isinstance(json, bytes):
+        content = None if body is None else _json_body(body, partial=endpoint.partial)
+        if content is not None:
             headers["Content-Type"] = "application/json"
         if endpoint.idempotent:
             headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
@@ -400,7 +398,7 @@ class ClientCore:
             method=endpoint.method,
             url=self.base_url + url,
             headers=headers,
-            json=json,
+            content=content,
             timeout=httpx.Timeout(timeout),
             max_retries=self.max_retries
             if isinstance(options.max_retries, NotGiven)

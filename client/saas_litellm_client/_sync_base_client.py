@@ -31,7 +31,6 @@ from ._core import (
     _clamp,
     _own_request_in_flight,
     _reason,
-    body_argument,
     parsed_url,
     request_body,
     url_path,
@@ -264,7 +263,7 @@ class _SyncBaseClient(ClientCore):
                 call.method,
                 parsed_url(call.url),
                 headers=call.headers,
-                **body_argument(call.json),
+                content=call.content,
                 timeout=_clamp(call.timeout, remaining),
             )
             try:
