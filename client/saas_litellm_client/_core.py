@@ -10,6 +10,7 @@ generated from it by ``scripts/unasync.py``), so that the two cannot disagree on
 from __future__ import annotations
 
 import copy
+import json
 import os
 import random
 import time
@@ -205,19 +206,22 @@ def url_path(
     return with_query(path, **query)
 
 
-def _json_body(body: BaseModel, *, partial: bool) -> dict[str, Any]:
-    """``body`` as sent: without its ``None`` fields; for a partial update, only the fields
-    given — an explicit ``None`` included — each of them whole (a list of deployments replaces
-    the list, so each is sent with its defaults, as a create sends it)."""
-    data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+def _json_body(body: BaseModel, *, partial: bool) -> bytes:
+    """``body`` as sent, JSON: without its ``None`` fields; for a partial update, only the
+    fields given — an explicit ``None`` included — each of them whole (a list of deployments
+    replaces the list, so each is sent with its defaults, as a create sends it). A whole body
+    is rendered by pydantic in one pass (a dict dumped, then encoded, took two)."""
     if not partial:
-        return data
+        return body.model_dump_json(by_alias=True, exclude_none=True).encode()
+    data = body.model_dump(mode="json", by_alias=True, exclude_none=True)
     fields = type(body).model_fields
     given = {fields[name].alias or name for name in body.model_fields_set}
     cleared = {
         fields[name].alias or name for name in body.model_fields_set if getattr(body, name) is None
     }
-    return {key: value for key, value in data.items() if key in given} | dict.fromkeys(cleared)
+    sent = {key: value for key, value in data.items() if key in given} | dict.fromkeys(cleared)
+    # as httpx encodes ``json=``
+    return json.dumps(sent, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def request_body(
@@ -238,6 +242,22 @@ def request_body(
     return endpoint.body.model_validate(given)
 
 
+_URLS: dict[str, httpx.URL] = {}
+_URLS_KEPT = 512
+
+
+def parsed_url(url: str) -> httpx.URL:
+    """``url`` parsed, from a small cache: parsing is a sizable part of a call's own cost, and
+    the same few URLs (a job's call endpoint) are asked for over and over. ``httpx.URL`` is
+    immutable, so one object serves every request."""
+    found = _URLS.get(url)
+    if found is None:
+        if len(_URLS) >= _URLS_KEPT:
+            _URLS.clear()  # (atomic: the synchronous client may share it between threads)
+        found = _URLS[url] = httpx.URL(url)
+    return found
+
+
 @dataclass(frozen=True)
 class _Call:
     """One logical call, resolved: what every attempt sends, and the limits of the retry loop."""
@@ -245,7 +265,8 @@ class _Call:
     method: str
     url: str
     headers: dict[str, str]
-    json: Any
+    content: bytes | None
+    """The JSON body as sent (its ``Content-Type`` among the headers), or ``None``."""
     timeout: httpx.Timeout
     max_retries: int
     deadline: float | None
@@ -253,6 +274,11 @@ class _Call:
     replay_safe: bool
     route: str = ""
     """The endpoint's path template (``/api/jobs/{job_id}/llm-call``): a trace's span name."""
+
+    @property
+    def json(self) -> Any:
+        """The body, decoded (``None``: the call has none)."""
+        return None if self.content is None else json.loads(self.content)
 
     @property
     def attempts(self) -> int:
@@ -359,6 +385,9 @@ class ClientCore:
             raise TypeError(f"{endpoint} takes a {endpoint.body} body, got {type(body)}")
         self._check_open()
         headers = self._default_headers(accept)
+        content = None if body is None else _json_body(body, partial=endpoint.partial)
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         if endpoint.idempotent:
             headers["Idempotency-Key"] = options.idempotency_key or new_idempotency_key()
         elif options.idempotency_key is not None:
@@ -369,7 +398,7 @@ class ClientCore:
             method=endpoint.method,
             url=self.base_url + url,
             headers=headers,
-            json=None if body is None else _json_body(body, partial=endpoint.partial),
+            content=content,
             timeout=httpx.Timeout(timeout),
             max_retries=self.max_retries
             if isinstance(options.max_retries, NotGiven)

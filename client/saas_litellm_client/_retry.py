@@ -28,9 +28,9 @@ retry of a request whose response was lost is replayed by the server instead of 
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
-import uuid
 
 import anyio
 import httpx
@@ -115,7 +115,8 @@ def sync_sleep(seconds: float) -> None:
 
 
 def new_idempotency_key() -> str:
-    return f"saas-litellm-{uuid.uuid4().hex}"
+    """A fresh key: 128 random bits (as a UUID4's hex, without building a UUID)."""
+    return f"saas-litellm-{os.urandom(16).hex()}"
 
 
 def check_idempotency_key(key: str) -> str:

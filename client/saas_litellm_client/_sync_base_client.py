@@ -12,6 +12,7 @@ Generated from ``_base_client`` by ``scripts/unasync.py``: edit that module, not
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 from types import TracebackType
@@ -30,6 +31,7 @@ from ._core import (
     _clamp,
     _own_request_in_flight,
     _reason,
+    parsed_url,
     request_body,
     url_path,
 )
@@ -259,9 +261,9 @@ class _SyncBaseClient(ClientCore):
             self._check_open()
             request = self._http_client.build_request(
                 call.method,
-                call.url,
+                parsed_url(call.url),
                 headers=call.headers,
-                json=call.json,
+                content=call.content,
                 timeout=_clamp(call.timeout, remaining),
             )
             try:
@@ -325,14 +327,15 @@ class _SyncBaseClient(ClientCore):
     ) -> httpx.Response:
         """One attempt; no httpx exception escapes. The body is read before returning, unless
         ``stream`` is true: then the caller reads it and must close the response."""
-        log.debug(
-            "%s %s (attempt %d of %d) headers=%s",
-            request.method,
-            request.url,
-            number,
-            call.attempts,
-            redact_headers(request.headers),
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the headers are redacted only to be logged
+            log.debug(
+                "%s %s (attempt %d of %d) headers=%s",
+                request.method,
+                request.url,
+                number,
+                call.attempts,
+                redact_headers(request.headers),
+            )
         started = self._clock()
         try:
             with _tracing.span(request, call.route, number) as span:

@@ -25,7 +25,7 @@ from saas_litellm_client import (
     SaasLiteLLMClient,
     request_id_of,
 )
-from saas_litellm_client._request_id import _REQUEST_IDS
+from saas_litellm_client._request_id import _REFS, _REQUEST_IDS
 
 CALL = call_body('{"name": "Ada"}')
 
@@ -134,3 +134,4 @@ async def test_a_response_dropped_by_the_caller_leaves_nothing_behind(
     gc.collect()
 
     assert key not in _REQUEST_IDS
+    assert key not in _REFS  # nor the weak reference that watched it

@@ -346,3 +346,59 @@ async def test_a_long_request_keeps_its_key_by_renewing_the_lease(
         assert (await first).status_code == 200
         calls = (await http.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()["calls"]
         assert len(calls) == 1
+
+
+async def test_another_process_sees_a_running_claim_then_replays_its_outcome(
+    upstream_settings: Settings, upstream: str
+) -> None:
+    """Two app instances on one database (two server processes): a request running in one
+    holds its key for the other too — 409 while it runs, 422 for another body — and once it
+    answered, the other replays that answer; the call is made and recorded once."""
+    settings = upstream_settings.model_copy(update={"upstream_timeout": 10.0})
+    one, two = create_app(settings), create_app(settings)
+    async with (
+        one.router.lifespan_context(one),
+        two.router.lifespan_context(two),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=one), base_url="http://localhost", timeout=30
+        ) as first_process,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=two), base_url="http://localhost", timeout=30
+        ) as second_process,
+    ):
+        team_key = await create_team(first_process)
+        created = await first_process.post(
+            "/api/model-aliases/create",
+            json={
+                "model_alias": "Sleepy",
+                "access_groups": [GROUP],
+                "deployments": [{"provider": "openai", "model": "sleep-1.5", "timeout": 10.0}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        job = await open_job(first_process, team_key)
+        headers = {**bearer(team_key), **key("two-processes")}
+        body = {**MSG, "model": "Sleepy"}
+        url = f"/api/jobs/{job}/llm-call"
+        running = asyncio.create_task(first_process.post(url, json=body, headers=headers))
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{upstream}/_stub/requests").json():  # it is upstream now
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+
+        in_flight = await second_process.post(url, json=body, headers=headers)
+        assert in_flight.status_code == 409
+        assert in_flight.json()["error"]["param"] == "Idempotency-Key"
+        assert in_flight.headers["retry-after"] == "1"
+        other = await second_process.post(url, json={**body, "temperature": 0}, headers=headers)
+        assert other.status_code == 422
+
+        answered = await running
+        assert answered.status_code == 200, answered.text
+        replayed = await second_process.post(url, json=body, headers=headers)
+        assert replayed.status_code == 200
+        assert replayed.headers["idempotent-replayed"] == "true"
+        assert replayed.json() == answered.json()
+        detail = (await second_process.get(f"/api/jobs/{job}", headers=bearer(team_key))).json()
+        assert len(detail["calls"]) == 1
+        assert len(httpx.get(f"{upstream}/_stub/requests").json()) == 1

@@ -40,6 +40,13 @@ def _key(request: Request) -> str | None:
     return key
 
 
+def _path(request: Request) -> str:
+    """``request.url.path`` without building the whole URL (host, scheme, query) for it: the
+    path as the URL escapes it."""
+    path: str = request.scope["path"]
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+
 async def _begin(
     request: Request,
     scope: str,
@@ -50,7 +57,7 @@ async def _begin(
 ) -> idempotency.Claim | Response:
     """Claim the key, or the response to replay."""
     rt = runtime(request)
-    what = request.url.path + "".join(
+    what = _path(request) + "".join(
         f"\n{name}: {request.headers[name]}" for name in vary if name in request.headers
     )
     print_ = idempotency.fingerprint(request.method, what, await read_body(request))
@@ -131,6 +138,8 @@ async def idempotent(
         raise
     if isinstance(response, EventStreamResponse):
         return _kept_as_streamed(response, db, claim)
+    if claim.kept:  # kept with the request's effect (a call's record): nothing left to do
+        return response
     with anyio.CancelScope(shield=True):
         await idempotency.finish(db, claim, response.status_code, _kept(response))
     return response

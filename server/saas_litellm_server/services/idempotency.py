@@ -17,12 +17,11 @@ never twice. Responses that say "try again" (5xx, 429) are not kept, so that a r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -125,7 +124,7 @@ async def begin(
 ) -> Claim | Replay:
     """Claim ``key`` for this request, or return what to replay."""
     for _ in range(3):  # a key that expires between the claim and the look-up: claim again
-        token = secrets.token_hex(16)
+        token = os.urandom(16).hex()  # (secrets.token_hex, without its indirections)
         if await idempotency_sql.claim(db, scope, key, print_, token=token, ttl=ttl, lease=lease):
             return Claim(scope=scope, key=key, token=token, lease=lease, keep=keep)
         row = await idempotency_sql.get(db, scope, key)
@@ -245,24 +244,31 @@ async def keeping(
     return results[0]
 
 
-@contextlib.asynccontextmanager
-async def leased(db: Database, claim: Claim) -> AsyncIterator[None]:
+class leased:  # used as a function: ``async with leased(db, claim):``
     """Keep the claim's lease alive while the block runs (and only then). Most requests end
     long before their first renewal is due: the renewing task starts only then (a timer costs
-    far less than a task per request)."""
-    renewal: asyncio.Task[None] | None = None
+    far less than a task per request). A class, not a generator: it runs around every request
+    that sends a key."""
 
-    def start() -> None:
-        nonlocal renewal
-        renewal = asyncio.ensure_future(keep_alive(db, claim))
+    __slots__ = ("_claim", "_db", "_renewal", "_timer")
 
-    timer = asyncio.get_running_loop().call_later(claim.lease / 3, start)
-    try:
-        yield
-    finally:
-        timer.cancel()
-        if renewal is not None:
-            renewal.cancel()
+    def __init__(self, db: Database, claim: Claim) -> None:
+        self._db = db
+        self._claim = claim
+        self._renewal: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def _start(self) -> None:
+        self._renewal = asyncio.ensure_future(keep_alive(self._db, self._claim))
+
+    async def __aenter__(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._claim.lease / 3, self._start)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._renewal is not None:
+            self._renewal.cancel()
 
 
 async def keep_alive(db: Database, claim: Claim) -> None:

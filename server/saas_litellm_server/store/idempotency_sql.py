@@ -84,16 +84,26 @@ async def claim(
 ) -> bool:
     """Take the key for a new request; ``False`` when it is already taken (and not lapsed)."""
     now = utcnow()
+    times = [now, now + dt.timedelta(seconds=ttl), now + dt.timedelta(seconds=lease)]
+    stamps: list[dt.datetime] | list[str] = times
+    if db.backend == "sqlite":  # as SQLite stores them, once each (``:now`` is named thrice)
+        stamps = [_sqlite_stamp(t) for t in times]
     values = {
         "scope": scope,
         "key": key,
         "fingerprint": fingerprint,
-        "now": now,
-        "expires": now + dt.timedelta(seconds=ttl),
+        "now": stamps[0],
+        "expires": stamps[1],
         "token": token,
-        "lease": now + dt.timedelta(seconds=lease),
+        "lease": stamps[2],
     }
     return bool(await db.run(_CLAIM, values))
+
+
+def _sqlite_stamp(value: dt.datetime) -> str:
+    """An aware UTC time as SQLite's ``DateTime`` stores it (``store._database`` would convert
+    each time the statement names it, at twice the cost)."""
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 async def get(db: Database, scope: str, key: str) -> IdempotencyKeyRow | None:
