@@ -485,15 +485,15 @@ async def reserve_credit(db: Database, team_id: str) -> BudgetSettings | None:
     return cast("BudgetSettings | None", row)  # the columns of BUDGET_COLUMNS: nothing to convert
 
 
+_HOLD = Statement(
+    "UPDATE teams SET credits_reserved = credits_reserved + :credits WHERE team_id = :team_id "
+    "AND :credits <= credits_allocated - credits_used - credits_reserved RETURNING team_id"
+)
+
+
 async def hold_credits(db: Database, team_id: str, credits: int) -> bool:
     """Reserve ``credits`` more for an open job, only if that many are available."""
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id, credits <= _AVAILABLE)
-        .values(credits_reserved=teams.c.credits_reserved + credits)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
+    return bool(await db.run(_HOLD, {"team_id": team_id, "credits": credits}))
 
 
 async def release_held(db: Database, team_id: str, credits: int) -> None:
