@@ -77,7 +77,7 @@ class Budget:
     max_credits: int | None = None
 
     @classmethod
-    def of(cls, job: jobs_sql.JobRow) -> Budget:
+    def of(cls, job: jobs_sql.JobStart) -> Budget:
         """From a job's row: the settings it was opened with, and its limits."""
         return _budget(
             job["budget_mode"] or "job_based",

@@ -108,6 +108,22 @@ class JobRow(TypedDict):
     settled_at: dt.datetime | None
 
 
+class JobStart(TypedDict):
+    """What a call needs of its job to begin: whether it is open, its billing settings and
+    limits, and whether it has had a billable call (:class:`JobRow` has these too)."""
+
+    job_id: str
+    status: str
+    budget_mode: str
+    tokens_per_credit: int | None
+    credits_per_dollar: float | None
+    markup_percent: float
+    limit_max_tokens: int | None
+    limit_max_cost_micros: int | None
+    limit_max_credits: int | None
+    used_calls: int
+
+
 _LIMITS = ("max_tokens", "max_cost_micros", "max_credits")
 
 
