@@ -16,7 +16,7 @@ from .services.cooldown import Cooldowns
 from .store import Database
 from .store._util import utcnow
 from .store.catalog_sql import AliasRow
-from .store.jobs_sql import JobRow
+from .store.jobs_sql import JobStart
 
 __all__ = ["REPLICA_RETRY_SECONDS", "Runtime", "TeamContext"]
 
@@ -41,7 +41,7 @@ class TeamContext:
     """The job id of the request, when it was looked up together with the key (one statement
     instead of two on the hot path); ``job`` is then that job's row, or ``None`` if this team
     has no such job."""
-    job: JobRow | None = None
+    job: JobStart | None = None
     key_id: str | None = None
     """The virtual key the request was made with (recorded with its calls); ``None`` for a
     team context no key made (the operator's view, local-dev mode)."""

@@ -57,6 +57,28 @@ async def test_tokens_per_window_are_limited(http: httpx.AsyncClient) -> None:
     assert r.status_code == 429 and "40 tokens" in r.json()["error"]["message"]
 
 
+async def test_tokens_of_streams_and_keyed_calls_count(http: httpx.AsyncClient) -> None:
+    # recorded together with the call: a stream's, and one kept for its Idempotency-Key
+    key = await create_team(http, tpm_limit=1)
+    job = await open_job(http, key)
+    r = await http.post(f"/api/jobs/{job}/llm-call-stream", json=MSG, headers=bearer(key))
+    assert r.status_code == 200 and "event: done" in r.text
+    r = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=bearer(key))
+    assert r.status_code == 429 and "1 tokens" in r.json()["error"]["message"]
+    key = await create_team(http, team_id="keyed", tpm_limit=1)
+    r = await http.post(
+        "/api/jobs/create", json={"team_id": "keyed", "job_type": "x"}, headers=bearer(key)
+    )
+    job = r.json()["job_id"]
+    headers = {**bearer(key), "Idempotency-Key": "once"}
+    r = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=headers)
+    assert r.status_code == 200
+    r = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=headers)
+    assert r.status_code == 200  # the replay is not a call: nothing counted, nothing refused
+    r = await http.post(f"/api/jobs/{job}/llm-call", json=MSG, headers=bearer(key))
+    assert r.status_code == 429 and "1 tokens" in r.json()["error"]["message"]
+
+
 async def test_limits_are_per_team_and_can_be_changed(http: httpx.AsyncClient) -> None:
     limited = await create_team(http, rpm_limit=1)
     other = await create_team(http, team_id="globex")

@@ -476,6 +476,7 @@ class _Recorder:
                 counted=call.counted,
                 checkpointed=self._checkpointed,
                 keep=step,
+                rate_window=call.window_id,
                 **row,
             )
         except DatabaseUnavailable:
@@ -498,7 +499,6 @@ class _Recorder:
                 # all the same and is recorded, but its response is the retry's to give.
                 raise idempotency.superseded(claim)
             claim.kept = True
-        await rate_limits.record_tokens(self.runtime, call.team, call.window_id, usage.total_tokens)
 
 
 async def llm_call(

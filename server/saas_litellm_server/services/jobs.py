@@ -141,7 +141,7 @@ async def _require_job(db: Database, team: TeamContext, job_id: str) -> jobs_sql
     return row
 
 
-async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs_sql.JobRow:
+async def get_open_job(db: Database, team: TeamContext, job_id: str) -> jobs_sql.JobStart:
     """The job, if this team may still make calls on it."""
     _check_active(team)
     if team.looked_up_job == job_id:  # read together with the key

@@ -3,9 +3,9 @@
 it enforces the same limits. Teams without limits pay nothing for this.
 
 A request is admitted if its window has room for one more request and its tokens so far are under
-the limit; the call's tokens are added when it is recorded (a window may overshoot its token limit
-by the last call's tokens, as with any pre-admission scheme). A refusal is ``429 rate_limited``
-with ``Retry-After``: the seconds until the window ends.
+the limit; the call's tokens are added in the statement that records it (a window may overshoot its
+token limit by the last call's tokens, as with any pre-admission scheme). A refusal is ``429
+rate_limited`` with ``Retry-After``: the seconds until the window ends.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .._runtime import Runtime, TeamContext
 from ..errors import RateLimited
 from ..store import rate_limits_sql
 
-__all__ = ["admit", "current_window", "record_tokens"]
+__all__ = ["admit", "current_window"]
 
 
 def current_window(runtime: Runtime) -> tuple[int, float]:
@@ -49,10 +49,3 @@ async def admit(runtime: Runtime, team: TeamContext) -> int | None:
         f"{runtime.settings.rate_limit_window_seconds:g} s; retry in {seconds} s",
         headers={"Retry-After": str(seconds)},
     )
-
-
-async def record_tokens(
-    runtime: Runtime, team: TeamContext, window_id: int | None, tokens: int
-) -> None:
-    if window_id is not None:
-        await rate_limits_sql.add_tokens(runtime.db, team.team_id, window_id, tokens)

@@ -18,6 +18,7 @@ from typing import Any, TypedDict, cast
 import sqlalchemy as sa
 
 from .._money import usd
+from . import rate_limits_sql
 from ._database import Database, Row, Statement
 from ._util import dumps, stamp, utcnow
 from .schema import calls
@@ -260,6 +261,7 @@ async def finish_call(
     checkpointed: bool = False,
     metadata: dict[str, Any] | None = None,
     keep: tuple[Statement, dict[str, Any]] | None = None,
+    rate_window: int | None = None,
     **values: Any,
 ) -> Finished:
     """Record a call's end and, for a call ``counted`` in flight on its job, apply it to the
@@ -268,11 +270,12 @@ async def finish_call(
     job's used totals. A call not counted (see ``services.calls``) writes its record alone: the
     job's row is not touched, so concurrent calls of one job do not queue on its lock. ``keep``
     keeps the response for the request's Idempotency-Key in the same transaction, if the key is
-    still the request's. A ``checkpointed`` call (its row was written while it streamed) only
-    updates that row: if it is gone (closed by the sweep, then removed by retention) nothing
-    is written again. Every call of every job comes here: on PostgreSQL it is one statement
-    (a ``WITH`` of the upsert, the job's update and the keep), on SQLite one transaction on the
-    event loop's thread."""
+    still the request's; ``rate_window``, the team's rate-limit window the call was counted in,
+    to which its tokens are added. A ``checkpointed`` call (its row was written while it
+    streamed) only updates that row: if it is gone (closed by the sweep, then removed by
+    retention) nothing is written again. Every call of every job comes here: on PostgreSQL it is
+    one statement (a ``WITH`` of the upsert, the job's update, the tokens and the keep), on
+    SQLite one transaction on the event loop's thread."""
     row = _row(values, metadata)
     params = {
         **row,
@@ -283,13 +286,16 @@ async def finish_call(
     }
     if keep is not None and params.keys() & keep[1].keys():
         raise ValueError(f"parameters named twice: {sorted(params.keys() & keep[1].keys())}")
+    rate = rate_window is not None and bool(row["total_tokens"])
+    if rate:
+        params["rate_window"] = rate_window
     record = _FINISH_STREAMING if checkpointed else _FINISH
     if db.backend == "postgresql":
-        if not counted and keep is None:
+        if not counted and keep is None and not rate:
             await db.run(record, params)
             return Finished(job=None, kept=False)
         result = await db.run(
-            _finish_statement(keep[0] if keep else None, apply=counted, record=record),
+            _finish_statement(keep[0] if keep else None, apply=counted, record=record, rate=rate),
             {**params, **(keep[1] if keep else {})},
         )
         found = result[0]
@@ -298,6 +304,8 @@ async def finish_call(
     steps: list[tuple[Statement, dict[str, Any], bool]] = [(record, params, True)]
     if counted:
         steps.append((_apply_sqlite(), params, False))
+    if rate:
+        steps.append((rate_limits_sql.TOKENS_OF_CALL, params, False))
     if keep is not None:
         steps.append((keep[0], keep[1], False))
     if len(steps) == 1:
@@ -317,13 +325,18 @@ def _apply_sqlite() -> Statement:
 
 
 @functools.cache
-def _finish_statement(keep: Statement | None, *, apply: bool, record: Statement) -> Statement:
-    """The upsert, its job's update (``apply``) and ``keep`` as one PostgreSQL statement:
-    data-modifying ``WITH`` parts all run, in one transaction, whatever the outer query
-    reads."""
+def _finish_statement(
+    keep: Statement | None, *, apply: bool, record: Statement, rate: bool = False
+) -> Statement:
+    """The upsert, its job's update (``apply``), its tokens in its team's rate-limit window
+    (``rate``) and ``keep`` as one PostgreSQL statement: data-modifying ``WITH`` parts all run,
+    in one transaction, whatever the outer query reads."""
     parts = [f"recorded AS ({record.sql})"]
     if apply:
         parts.append(f"job AS ({_APPLY} AND EXISTS (SELECT 1 FROM recorded){_APPLY_RETURNING})")  # noqa: S608
+    if rate:
+        tokens = rate_limits_sql.TOKENS_OF_CALL.sql
+        parts.append(f"rated AS ({tokens} AND EXISTS (SELECT 1 FROM recorded))")  # noqa: S608
     if keep is not None:
         parts.append(f"kept AS ({keep.sql})")
     count_kept = "(SELECT count(*) FROM kept)" if keep is not None else "0"

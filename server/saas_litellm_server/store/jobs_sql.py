@@ -108,6 +108,22 @@ class JobRow(TypedDict):
     settled_at: dt.datetime | None
 
 
+class JobStart(TypedDict):
+    """What a call needs of its job to begin: whether it is open, its billing settings and
+    limits, and whether it has had a billable call (:class:`JobRow` has these too)."""
+
+    job_id: str
+    status: str
+    budget_mode: str
+    tokens_per_credit: int | None
+    credits_per_dollar: float | None
+    markup_percent: float
+    limit_max_tokens: int | None
+    limit_max_cost_micros: int | None
+    limit_max_credits: int | None
+    used_calls: int
+
+
 _LIMITS = ("max_tokens", "max_cost_micros", "max_credits")
 
 
@@ -475,15 +491,26 @@ async def begin_call(
     return bool(await db.run(_BEGIN_PG if db.backend == "postgresql" else _BEGIN, values))
 
 
+_LOCK = Statement(  # a write, so that SQLite's transaction starts with one (see _database)
+    "UPDATE jobs SET job_id = job_id WHERE job_id = :job_id AND team_id = :team_id RETURNING *"
+)
+
+
 async def lock(db: Database, job_id: str, team_id: str) -> JobRow | None:
     """The job, its row locked for the rest of the transaction (a write: see ``_database``)."""
-    row = await db.fetch_one(
-        jobs.update()
-        .where(jobs.c.job_id == job_id, jobs.c.team_id == team_id)
-        .values(job_id=jobs.c.job_id)
-        .returning(*jobs.c)
-    )
+    row = await db.run_one(_LOCK, {"job_id": job_id, "team_id": team_id})
     return _job(row) if row else None
+
+
+_ADMIT = Statement(
+    "UPDATE jobs SET status = 'in_progress', inflight_calls = inflight_calls + 1, "
+    "inflight_tokens = inflight_tokens + :tokens, "
+    "inflight_cost_micros = inflight_cost_micros + :cost, "
+    "inflight_until = CASE WHEN inflight_until IS NULL OR inflight_until < :until "
+    "THEN :until ELSE inflight_until END, "
+    "credits_held = :held, cap_tokens = :cap_tokens, cap_cost_micros = :cap_cost "
+    "WHERE job_id = :job_id"
+)
 
 
 async def admit_call(
@@ -498,37 +525,30 @@ async def admit_call(
 ) -> None:
     """:func:`begin_call` for a job locked by :func:`lock`, its hold grown to ``held`` (the
     team's row already reserved the difference) and its caps to ``caps``."""
-    await db.execute(
-        jobs.update()
-        .where(jobs.c.job_id == job_id)
-        .values(
-            status="in_progress",
-            inflight_calls=jobs.c.inflight_calls + 1,
-            inflight_tokens=jobs.c.inflight_tokens + tokens,
-            inflight_cost_micros=jobs.c.inflight_cost_micros + cost_micros,
-            inflight_until=sa.case(
-                (
-                    sa.or_(jobs.c.inflight_until.is_(None), jobs.c.inflight_until < until),
-                    until,
-                ),
-                else_=jobs.c.inflight_until,
-            ),
-            credits_held=held,
-            cap_tokens=caps[0],
-            cap_cost_micros=caps[1],
-        )
-    )
+    values = {
+        "job_id": job_id,
+        "tokens": tokens,
+        "cost": cost_micros,
+        "until": until,
+        "held": held,
+        "cap_tokens": caps[0],
+        "cap_cost": caps[1],
+    }
+    await db.run(_ADMIT, values, fetch=False)
+
+
+_SET_HOLD = Statement(
+    "UPDATE jobs SET credits_held = :held, cap_tokens = :cap_tokens, "
+    "cap_cost_micros = :cap_cost WHERE job_id = :job_id"
+)
 
 
 async def set_hold(
     db: Database, job_id: str, held: int, caps: tuple[int | None, int | None]
 ) -> None:
     """A locked open job's hold (the team's row already moved the difference) and caps."""
-    await db.execute(
-        jobs.update()
-        .where(jobs.c.job_id == job_id)
-        .values(credits_held=held, cap_tokens=caps[0], cap_cost_micros=caps[1])
-    )
+    values = {"job_id": job_id, "held": held, "cap_tokens": caps[0], "cap_cost": caps[1]}
+    await db.run(_SET_HOLD, values, fetch=False)
 
 
 async def alive_until(db: Database, job_id: str, until: dt.datetime) -> None:

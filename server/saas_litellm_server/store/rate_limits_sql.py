@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._database import Database, Statement
 
-__all__ = ["add_tokens", "admit", "delete_before", "window_usage"]
+__all__ = ["TOKENS_OF_CALL", "admit", "delete_before", "window_usage"]
 
 # Count the request if the window still has room; no row back when it has none.
 _ADMIT = Statement(
@@ -17,10 +17,12 @@ _ADMIT = Statement(
     RETURNING requests
     """
 )
-_ADD_TOKENS = Statement(
-    "UPDATE rate_windows SET tokens = tokens + :tokens "
-    "WHERE team_id = :team_id AND window_id = :window_id"
+TOKENS_OF_CALL = Statement(
+    "UPDATE rate_windows SET tokens = tokens + :total_tokens "
+    "WHERE team_id = :team_id AND window_id = :rate_window"
 )
+"""The tokens of a call just recorded, added to its team's window: a part of the call's record
+(``calls_sql.finish_call``), whose ``team_id`` and ``total_tokens`` it reads."""
 _USAGE = Statement(
     "SELECT requests, tokens FROM rate_windows WHERE team_id = :team_id AND window_id = :window_id"
 )
@@ -40,12 +42,6 @@ async def admit(
         "tpm": _UNLIMITED if tpm is None else tpm,
     }
     return bool(await db.run(_ADMIT, values))
-
-
-async def add_tokens(db: Database, team_id: str, window_id: int, tokens: int) -> None:
-    if tokens:
-        values = {"team_id": team_id, "window_id": window_id, "tokens": tokens}
-        await db.run(_ADD_TOKENS, values, fetch=False)
 
 
 async def window_usage(db: Database, team_id: str, window_id: int) -> tuple[int, int]:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from . import ledger_sql
 from ._database import Database, Row, Statement
 from ._util import dumps, insert_ignore, loads, newest_first, utc, utcnow
-from .jobs_sql import JobRow, job_row
+from .jobs_sql import JobStart
 from .schema import credit_grants, jobs, team_groups, team_keys, teams
 
 __all__ = [
@@ -410,29 +410,9 @@ _BY_KEY_HASH = Statement(
 )
 
 
-_JOB_COLUMNS = (
-    "job_id",
-    "team_id",
-    "job_type",
-    "status",
-    "metadata",
-    "user_id",
-    "error_message",
-    "credit_applied",
-    "credits_remaining_after",
-    "created_at",
-    "completed_at",
-    "budget_mode",
-    "tokens_per_credit",
-    "credits_per_dollar",
-    "markup_percent",
-    "limit_max_tokens",
-    "limit_max_cost_micros",
-    "limit_max_credits",
-    "credits_held",
-    "credits_charged",
-    "used_calls",
-)
+_JOB_COLUMNS = tuple(JobStart.__annotations__)
+"""What a call reads of its job with the key: only what it needs to begin (no metadata,
+timestamps or running totals: the statements that move those check them)."""
 _BY_KEY_HASH_WITH_JOB = Statement(  # column names from the code; every value is bound
     "SELECT t.team_id, t.status, t.default_model, t.rpm_limit, t.tpm_limit, "  # noqa: S608
     "t.store_content, k.key_id, "
@@ -462,15 +442,27 @@ async def get_team_by_key_hash(db: Database, key_hash: str) -> KeyLookup | None:
 
 async def get_team_and_job(
     db: Database, key_hash: str, job_id: str
-) -> tuple[KeyLookup | None, JobRow | None]:
+) -> tuple[KeyLookup | None, JobStart | None]:
     """The authenticating lookup and the request's job (if it is this team's), in one statement:
-    the LLM-call routes need both on every call. The job has what a call needs to begin (its
-    running totals read as 0: the statements that move them check them)."""
+    the LLM-call routes need both on every call."""
     row = await db.run_one(_BY_KEY_HASH_WITH_JOB, {"key_hash": key_hash, "job_id": job_id})
     if row is None:
         return None, None
-    job = {c: row.pop(f"job_{c}") for c in _JOB_COLUMNS}
-    return _key_lookup(row), (job_row(job) if job["job_id"] is not None else None)
+    job = None
+    if row["job_job_id"] is not None:
+        job = JobStart(
+            job_id=row["job_job_id"],
+            status=row["job_status"],
+            budget_mode=row["job_budget_mode"],
+            tokens_per_credit=row["job_tokens_per_credit"],
+            credits_per_dollar=row["job_credits_per_dollar"],
+            markup_percent=row["job_markup_percent"],
+            limit_max_tokens=row["job_limit_max_tokens"],
+            limit_max_cost_micros=row["job_limit_max_cost_micros"],
+            limit_max_credits=row["job_limit_max_credits"],
+            used_calls=row["job_used_calls"],
+        )
+    return _key_lookup(row), job
 
 
 async def reserve_credit(db: Database, team_id: str) -> BudgetSettings | None:
@@ -485,15 +477,15 @@ async def reserve_credit(db: Database, team_id: str) -> BudgetSettings | None:
     return cast("BudgetSettings | None", row)  # the columns of BUDGET_COLUMNS: nothing to convert
 
 
+_HOLD = Statement(
+    "UPDATE teams SET credits_reserved = credits_reserved + :credits WHERE team_id = :team_id "
+    "AND :credits <= credits_allocated - credits_used - credits_reserved RETURNING team_id"
+)
+
+
 async def hold_credits(db: Database, team_id: str, credits: int) -> bool:
     """Reserve ``credits`` more for an open job, only if that many are available."""
-    row = await db.fetch_one(
-        teams.update()
-        .where(teams.c.team_id == team_id, credits <= _AVAILABLE)
-        .values(credits_reserved=teams.c.credits_reserved + credits)
-        .returning(teams.c.team_id)
-    )
-    return row is not None
+    return bool(await db.run(_HOLD, {"team_id": team_id, "credits": credits}))
 
 
 async def release_held(db: Database, team_id: str, credits: int) -> None:
