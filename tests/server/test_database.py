@@ -326,3 +326,59 @@ async def test_the_sqlite_wal_starts_over_under_writes_that_never_pause(
     # once; a WAL that does not start over grows with every interval (3x from the second
     # sample to the last)
     assert max(sizes) <= sizes[1] * 2, sizes
+
+
+async def test_writes_that_arrive_together_commit_together_each_all_or_nothing(
+    database_url: str,
+) -> None:
+    """Under load many calls end in the same turn of the event loop; on SQLite their writes
+    share one commit (a group), each still atomic on its own: one that fails is undone alone,
+    a closed gate stops only its own batch, and every caller gets its own rows."""
+    import asyncio
+
+    db = Database(database_url)
+    await db.connect()
+    try:
+        await migrate(db)
+        await db.run(INSERT_ORG, {"id": "taken", "at": AT}, fetch=False)
+        rename = Statement(
+            "UPDATE organizations SET name = :name WHERE organization_id = :id RETURNING name"
+        )
+        results = await asyncio.gather(
+            *(
+                db.run_atomic(
+                    [
+                        (INSERT_ORG, {"id": f"o{i}", "at": AT}, False),
+                        (rename, {"id": f"o{i}", "name": f"n{i}"}, True),
+                    ]
+                )
+                for i in range(20)
+            ),
+            db.run_atomic(  # fails on its second step: its first is undone too
+                [
+                    (INSERT_ORG, {"id": "undone", "at": AT}, False),
+                    (INSERT_ORG, {"id": "taken", "at": AT}, False),
+                ]
+            ),
+            db.run_atomic(  # its gate closes: what ran commits, the rest does not run
+                [
+                    (INSERT_ORG, {"id": "gated", "at": AT}, False),
+                    (rename, {"id": "nobody", "name": "x"}, True),
+                    (rename, {"id": "gated", "name": "never"}, False),
+                ]
+            ),
+            *(db.run(INSERT_ORG, {"id": f"single{i}", "at": AT}, fetch=False) for i in range(5)),
+            return_exceptions=True,
+        )
+        assert results[:20] == [[[], [{"name": f"n{i}"}]] for i in range(20)]
+        assert isinstance(results[20], Exception)
+        assert "unique" in str(results[20]).lower() or "duplicate" in str(results[20]).lower()
+        assert results[21] == [[], []]
+        assert results[22:] == [[]] * 5
+        rows = await db.fetch_all("SELECT organization_id, name FROM organizations")
+        names = {r["organization_id"]: r["name"] for r in rows}
+        assert "undone" not in names
+        assert names["gated"] == "n" and names["o7"] == "n7" and names["taken"] == "n"
+        assert len(names) == 1 + 20 + 1 + 5
+    finally:
+        await db.disconnect()

@@ -48,7 +48,13 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from .._timing import add_db
 from . import _databases_compat as compat
-from ._sqlite import BUSY_TIMEOUT_MS, atomic_inline, run_atomic_sqlite, run_inline, run_statement
+from ._sqlite import (
+    BUSY_TIMEOUT_MS,
+    grouped_inline,
+    run_atomic_sqlite,
+    run_inline,
+    run_statement,
+)
 
 __all__ = [
     "Database",
@@ -271,6 +277,9 @@ class Database:
         # SQLite has one writer at a time. Queueing this process's transactions on a lock is much
         # cheaper than letting them collide on SQLite's busy handler, which sleeps and retries.
         self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
+        self._group: list[tuple[list[tuple[str, list[Any], bool]], asyncio.Future[Any]]] = []
+        """SQLite writes waiting for the next group commit (:meth:`_commit_grouped`)."""
+        self._committer: asyncio.Task[None] | None = None
         self._reader: sqlite3.Connection | None = None
         """SQLite: the connection of hot-path reads on the event loop's thread."""
         self._writer: sqlite3.Connection | None = None
@@ -398,15 +407,12 @@ class Database:
                     if rows is not None:
                         return rows
                 return await self._run(statement, values, fetch=fetch)
-            async with self._write_lock:
-                rows = None
-                if self._writer is not None:
-                    sql, args = statement.for_sqlite(values)
-                    rows = run_inline(self._writer, sql, args, fetch=fetch)
-                if rows is None:
+            if self._writer is None:
+                async with self._write_lock:
                     return await self._run(statement, values, fetch=fetch)
-            await self._wrote_inline()
-            return rows
+            sql, args = statement.for_sqlite(values)
+            (rows,) = await self._grouped([(sql, args, False)])
+            return rows if fetch else []
 
     async def run_atomic(
         self, steps: Sequence[tuple[Statement, Mapping[str, Any], bool]]
@@ -432,20 +438,72 @@ class Database:
                 return done
             assert self._write_lock is not None
             batch = [(*s.for_sqlite(v), gate) for s, v, gate in steps]
-            pool = self._backend.pooled
+            if self._writer is not None:
+                return await self._grouped(batch)
             async with self._write_lock:
-                inline = None if self._writer is None else atomic_inline(self._writer, batch)
-                if inline is None:
-                    connection = await pool.acquire()
-                    try:
-                        return await run_atomic_sqlite(connection, batch)
-                    finally:
-                        await pool.release(connection)
-            await self._wrote_inline()
-            return inline
+                return await self._atomic_pooled(batch)
 
-    async def _wrote_inline(self) -> None:
-        """Every ``_CHECKPOINT_EVERY`` writes on the event loop's thread, move the WAL into the
+    async def _atomic_pooled(self, batch: list[tuple[str, list[Any], bool]]) -> list[list[Row]]:
+        pool = self._backend.pooled
+        connection = await pool.acquire()
+        try:
+            return await run_atomic_sqlite(connection, batch)
+        finally:
+            await pool.release(connection)
+
+    async def _grouped(self, batch: list[tuple[str, list[Any], bool]]) -> list[list[Row]]:
+        """Run ``batch`` atomically in the next group commit (SQLite): the writes that arrive
+        in the same turn of the event loop (calls ending together under load) share one
+        transaction — one commit and one copy of each page they touch in the WAL instead of
+        one each — each under its own savepoint. Its caller resumes once it committed, as
+        before; at concurrency 1 it waits one turn of the loop."""
+        future: asyncio.Future[list[list[Row]]] = asyncio.get_running_loop().create_future()
+        self._group.append((batch, future))
+        if self._committer is None:
+            self._committer = asyncio.ensure_future(self._commit_grouped())
+        return await future
+
+    async def _commit_grouped(self) -> None:
+        assert self._write_lock is not None
+        async with self._write_lock:
+            group, self._group = self._group, []
+            self._committer = None  # what arrives from now on waits for the next group
+            group = [(batch, future) for batch, future in group if not future.done()]
+            if not group:
+                return
+            try:
+                assert self._writer is not None
+                results = grouped_inline(self._writer, [batch for batch, _ in group])
+                if results is None:  # another process holds SQLite's lock: wait on a thread
+                    results = []
+                    for batch, future in group:
+                        try:
+                            results.append(
+                                [] if future.done() else await self._atomic_pooled(batch)
+                            )
+                        except Exception as exc:
+                            results.append(exc)
+            except Exception as exc:  # the commit itself failed: nothing of the group is in
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            except BaseException:
+                for _, future in group:
+                    future.cancel()
+                raise
+            for (_, future), result in zip(group, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, Exception):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+        await self._wrote_inline(len(group))
+
+    async def _wrote_inline(self, count: int = 1) -> None:
+        """Every ``_CHECKPOINT_EVERY`` writes on the event loop's thread (``count``: the ones
+        just committed), move the WAL into the
         database file from a pooled connection's thread (the inline writer never does: a
         checkpoint syncs the disk), so that the WAL stays small. Called once the write lock is
         released. Two checkpoints: a PASSIVE one (it waits for no one) for the bulk with writers
@@ -455,8 +513,8 @@ class Database:
         5 MB database after 18,000 calls; a second PASSIVE one left the restart to chance and
         it still grew, to 134 MB after 9,000 calls on a slower machine), and every read slower,
         as a read searches the WAL's index from its newest frame back."""
-        self._inline_writes += 1
-        if self._inline_writes % _CHECKPOINT_EVERY:
+        before, self._inline_writes = self._inline_writes, self._inline_writes + count
+        if before // _CHECKPOINT_EVERY == self._inline_writes // _CHECKPOINT_EVERY:
             return
         assert self._write_lock is not None
         pool = self._backend.pooled

@@ -24,7 +24,7 @@ from ._databases_compat import sqlite_backend_setup, sqlite_pool_setup, use_sqli
 __all__ = [
     "BUSY_TIMEOUT_MS",
     "PooledSQLiteBackend",
-    "atomic_inline",
+    "grouped_inline",
     "run_atomic_sqlite",
     "run_inline",
     "run_statement",
@@ -170,18 +170,42 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-def atomic_inline(
-    connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
-) -> list[list[dict[str, Any]]] | None:
-    """:func:`run_atomic_sqlite` on the calling thread (the caller holds the process's write
-    lock); ``None`` when another process holds SQLite's and nothing was done."""
+def grouped_inline(
+    connection: sqlite3.Connection, batches: list[list[tuple[str, list[Any], bool]]]
+) -> list[list[list[dict[str, Any]]] | Exception] | None:
+    """Several atomic batches (as :func:`run_atomic_sqlite` runs one) in one transaction, each
+    under a savepoint of its own: one that fails is rolled back alone (its error in its place of
+    the result), the others commit together, with one commit's WAL frames for pages they share.
+    ``None`` when another process holds SQLite's write lock and nothing was done."""
     try:
         connection.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if _busy(exc):
             return None
         raise
-    return _steps(connection, batch)
+    results: list[list[list[dict[str, Any]]] | Exception] = []
+    try:
+        for batch in batches:
+            connection.execute("SAVEPOINT batch")
+            try:
+                done: list[list[dict[str, Any]]] = []
+                for sql, args, gate in batch:
+                    names, rows = _execute(connection, sql, args, True)
+                    done.append([dict(zip(names, row, strict=True)) for row in rows])
+                    if gate and not rows:
+                        break
+            except Exception as exc:
+                connection.execute("ROLLBACK TO batch")
+                results.append(exc)
+            else:
+                results.append(done)
+            connection.execute("RELEASE batch")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return results
 
 
 def _atomic_in_thread(
