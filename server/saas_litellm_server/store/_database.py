@@ -391,8 +391,9 @@ class Database:
 
         On SQLite, statements run on the event loop's thread (a hot-path statement takes tens of
         microseconds; the trip to a connection's thread cost ~0.1 ms and GIL hand-offs), a
-        write once it holds the process's write lock: SQLite takes one writer at a time, and
-        queueing them here costs nothing where colliding costs the busy handler's sleeps."""
+        write in the next group commit (:meth:`_grouped`), under the process's write lock:
+        SQLite takes one writer at a time, and queueing them here costs nothing where colliding
+        costs the busy handler's sleeps."""
         if statement.writes:
             _note_write()
         async with _reachable(), _timed(statement):
