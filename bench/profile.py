@@ -111,6 +111,8 @@ WAITS: tuple[tuple[str, str, str | None], ...] = (
     ("aiosqlite/core.py", "_connection_worker_thread", "tx.get("),
     ("threading.py", r"Condition\.wait|Event\.wait|Thread\.join|Semaphore\.acquire", None),
     ("queue.py", r"Queue\.get", None),
+    # the server's log writer thread (``_logging``: a QueueListener) waiting for a record
+    ("logging/handlers.py", r"QueueListener\.dequeue", None),
     ("selectors.py", r"select", None),
 )
 IDLE = "idle (a waiting thread, left out)"
