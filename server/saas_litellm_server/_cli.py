@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import ipaddress
 import logging
 import os
@@ -160,8 +161,26 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,  # the app logs each request itself, with its request id
     )
     server = DrainingServer(config, grace_seconds=settings.shutdown_grace_seconds)
+    settle_heap()
     server.run()
     return 0 if server.started else 3  # uvicorn's status for a failed start
+
+
+GC_THRESHOLDS = (7000, 10, 10)
+"""The cyclic collector's thresholds for a serving process: a young collection every 7,000
+allocations instead of 700 (a call makes a few hundred short-lived objects)."""
+
+
+def settle_heap() -> None:
+    """Once the app is built, hide what lives as long as the process — modules, models,
+    tables, ~130,000 objects — from the cyclic garbage collector (``gc.freeze``), and collect
+    the young generations less often. Each full collection walked all of them: 70 ms, twenty
+    times in 17,000 calls, a fifth of a call's CPU at c=64 on SQLite (and a 70 ms pause). Only
+    ``serve`` (and its workers) do it: an app mounted in another process leaves its heap as
+    that process keeps it."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _raise_open_files_limit() -> None:

@@ -365,4 +365,8 @@ def create_app_from_env() -> Starlette:
         access = logging.getLogger("uvicorn.access")  # the app logs each request itself
         access.handlers.clear()
         access.propagate = False
-    return create_app(settings)
+    app = create_app(settings)
+    from ._cli import settle_heap
+
+    settle_heap()  # a worker process of serve's: as serve settles its own
+    return app

@@ -553,3 +553,35 @@ def test_a_certificate_without_its_key_is_one_line(
     line = one_clear_line(capsys)
     assert "cannot load the certificate" in line and "--ssl-certfile" in line
     assert list(clean_env.iterdir()) == [clean_env / "cert.pem"]
+
+
+def test_serve_hides_the_apps_lasting_objects_from_the_garbage_collector(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``serve`` freezes what was built before it serves (modules, models, tables) so that a
+    full collection does not walk it on every pass (70 ms each, a fifth of a call's CPU), and
+    collects young objects less often; a worker process of ``serve --workers`` does the same."""
+    import gc
+
+    from saas_litellm_server import _cli, _drain, app
+
+    seen: list[tuple[int, tuple[int, int, int]]] = []
+
+    def run(self: object) -> None:  # instead of serving: what the heap looks like then
+        seen.append((gc.get_freeze_count(), gc.get_threshold()))
+
+    monkeypatch.setattr(_drain.DrainingServer, "run", run)
+    before = gc.get_threshold()
+    try:
+        gc.unfreeze()
+        run_main("serve", "--port", str(free_port()))
+        ((frozen, thresholds),) = seen
+        assert frozen > 10_000 and thresholds == _cli.GC_THRESHOLDS
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        monkeypatch.setenv("SAAS_LITELLM_DATABASE_URL", f"sqlite:///{clean_env / 'w.db'}")
+        app.create_app_from_env()
+        assert gc.get_freeze_count() > 10_000 and gc.get_threshold() == _cli.GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
