@@ -28,7 +28,7 @@ from . import _metrics, _timing
 from ._access_log import log_access
 from ._logging import current_request_id
 from ._loopback import host_name, is_loopback
-from ._middleware import drain_body, misdirected, request_id_for, too_large
+from ._middleware import drain_body, misdirected, request_id_for, scan_headers, too_large
 from .errors import RequestTooLarge
 from .store import track_writes
 
@@ -82,22 +82,10 @@ class HotPath:
             await self.app(scope, receive, send)
             return
         route, params = matched
-        supplied = ""
-        length: int | None = None
-        host = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                supplied = value.decode("latin-1")
-            elif name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    length = None
-            elif name == b"host":
-                host = value.decode("latin-1")
-            elif name == b"origin" and self.cors:
-                await self.app(scope, receive, send)  # CORS headers: the middleware's job
-                return
+        supplied, length, host, origin = scan_headers(scope["headers"])
+        if origin and self.cors:
+            await self.app(scope, receive, send)  # CORS headers: the middleware's job
+            return
         await self._serve(scope, receive, send, route, params, supplied, length, host)
 
     async def _serve(

@@ -18,12 +18,42 @@ from ._responses import error_response, error_surface
 from .errors import RequestTooLarge
 from .store import track_writes
 
-__all__ = ["RequestContextMiddleware", "drain_body", "misdirected", "request_id_for", "too_large"]
+__all__ = [
+    "RequestContextMiddleware",
+    "drain_body",
+    "misdirected",
+    "request_id_for",
+    "scan_headers",
+    "too_large",
+]
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _DRAIN_LIMIT = 64 * 1024 * 1024
 """An oversized body is read and discarded up to this size before the 413 goes out, so that a
 client still sending it sees the 413 instead of a connection reset."""
+
+
+def scan_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, int | None, str, bool]:
+    """What the request's context needs of its headers, in one pass: the client's
+    ``X-Request-ID``, the ``Content-Length`` (``None``: none or not a number), the ``Host``,
+    and whether it names an ``Origin``."""
+    supplied = ""
+    length: int | None = None
+    host = ""
+    origin = False
+    for name, value in headers:
+        if name == b"x-request-id":
+            supplied = value.decode("latin-1")
+        elif name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+        elif name == b"host":
+            host = value.decode("latin-1")
+        elif name == b"origin":
+            origin = True
+    return supplied, length, host, origin
 
 
 def request_id_for(supplied: str) -> str:
@@ -87,19 +117,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        supplied = ""
-        length: int | None = None
-        host = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                supplied = value.decode("latin-1")
-            elif name == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    length = None
-            elif name == b"host":
-                host = value.decode("latin-1")
+        supplied, length, host, _ = scan_headers(scope["headers"])
         rid = request_id_for(supplied)
         scope.setdefault("state", {})["request_id"] = rid
         current_request_id.set(rid)

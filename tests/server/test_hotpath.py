@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from support import TEAM, bearer, create_team, open_job
+from support import TEAM, app_client, bearer, create_team, open_job
 
 from saas_litellm_models import endpoints
 from saas_litellm_server import Settings, create_app
@@ -212,13 +211,7 @@ async def test_access_lines_and_metrics_name_the_route(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(database_url=database_url, metrics=True, _env_file=None)  # type: ignore[call-arg]
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
-        ) as http,
-    ):
+    async with app_client(settings) as (_, http):
         key = await create_team(http)
         job = await open_job(http, key)
         caplog.set_level(logging.INFO, logger="saas_litellm_server.access")
@@ -294,13 +287,7 @@ async def test_cross_origin_calls_take_the_stack_for_their_cors_headers(
     settings = Settings(
         database_url=database_url, cors_origins=["https://app.example"], _env_file=None
     )  # type: ignore[call-arg]
-    app: Starlette = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://localhost"
-        ) as http,
-    ):
+    async with app_client(settings) as (_, http):
         key = await create_team(http)
         job = await open_job(http, key)
         with counting(monkeypatch) as served:

@@ -262,15 +262,21 @@ class OpenAIProvider:
             return ProviderError("timeout", f"the upstream did not answer within {timeout:g} s")
         return ProviderError("connection", f"could not talk to the upstream ({type(exc).__name__})")
 
+    def _request(
+        self, request: ProviderRequest, *, stream: bool
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The URL, headers and JSON body of ``request`` (an embeddings request's when it has
+        ``input``)."""
+        if request.input is not None:
+            url, headers = self._target(request, "embeddings")
+            return url, headers, {"model": request.model, "input": request.input, **request.params}
+        url, headers = self._target(request)
+        return url, headers, self._body(request, stream=stream)
+
     async def _exchange(self, request: ProviderRequest) -> tuple[int, bytes]:
         """A non-streamed POST: its status and body; on the lean client when the upstream is
         plain HTTP without a proxy, else on aiohttp."""
-        if request.input is not None:
-            url, headers = self._target(request, "embeddings")
-            payload = {"model": request.model, "input": request.input, **request.params}
-        else:
-            url, headers = self._target(request)
-            payload = self._body(request, stream=False)
+        url, headers, payload = self._request(request, stream=False)
         plain = self._plain_http(url)
         if plain is not None:
             raw = encode_request(plain[2], plain[3], headers, to_json(payload))
@@ -285,12 +291,7 @@ class OpenAIProvider:
     def _post(self, request: ProviderRequest, *, stream: bool) -> Any:
         """The upstream request (an ``async with`` context): ``timeout`` bounds connecting and
         every silence while reading, as it did with httpx, not the whole answer."""
-        if request.input is not None:
-            url, headers = self._target(request, "embeddings")
-            body = {"model": request.model, "input": request.input, **request.params}
-        else:
-            url, headers = self._target(request)
-            body = self._body(request, stream=stream)
+        url, headers, body = self._request(request, stream=stream)
         return self._client().post(
             url,
             proxy=self._proxy(url),
