@@ -28,8 +28,7 @@ from . import _metrics, _timing
 from ._access_log import log_access
 from ._logging import current_request_id
 from ._loopback import host_name, is_loopback
-from ._middleware import drain_body, misdirected, request_id_for, scan_headers, too_large
-from .errors import RequestTooLarge
+from ._middleware import limited, misdirected, request_id_for, scan_headers, too_large
 from .store import track_writes
 
 if TYPE_CHECKING:
@@ -134,18 +133,7 @@ class HotPath:
             await send(message)
 
         limit = self.max_body_bytes
-        received = 0
-
-        async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    if message.get("more_body", False):
-                        await drain_body(receive, received)
-                    raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
-            return message
+        receive_limited = limited(receive, limit)
 
         try:
             with track_writes():

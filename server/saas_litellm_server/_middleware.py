@@ -21,6 +21,7 @@ from .store import track_writes
 __all__ = [
     "RequestContextMiddleware",
     "drain_body",
+    "limited",
     "misdirected",
     "request_id_for",
     "scan_headers",
@@ -71,6 +72,25 @@ async def drain_body(receive: Receive, already: int) -> None:
         received += len(message.get("body", b""))
         if not message.get("more_body", False):
             return
+
+
+def limited(receive: Receive, limit: int) -> Receive:
+    """``receive``, refusing (413) a body that grows past ``limit`` bytes as it arrives (one
+    sent without a ``Content-Length``, or longer than it said)."""
+    received = 0
+
+    async def receive_limited() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                if message.get("more_body", False):
+                    await drain_body(receive, received)
+                raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
+        return message
+
+    return receive_limited
 
 
 def misdirected(rid: str, path: str) -> Response:
@@ -138,18 +158,5 @@ class RequestContextMiddleware:
             await response(scope, receive, send)
             return
 
-        received = 0
-
-        async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    if message.get("more_body", False):
-                        await drain_body(receive, received)
-                    raise RequestTooLarge(f"the body exceeds the limit of {limit} bytes")
-            return message
-
         with track_writes():
-            await self.app(scope, receive_limited, send_with_id)
+            await self.app(scope, limited(receive, limit), send_with_id)
