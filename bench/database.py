@@ -89,12 +89,25 @@ FROM generate_series(0, $2 - 1) AS g
 
 def prefill_calls(url: str, team_id: str, calls: int) -> float:
     """Insert ``calls`` llm_calls rows (and the jobs they belong to) for ``team_id`` straight in
-    SQL, then VACUUM ANALYZE; return the seconds it took."""
+    SQL, one a second back from now, the partitions of the months they reach created first
+    (the server creates this month's and the next ones'); then VACUUM ANALYZE; return the
+    seconds it took."""
+    import datetime as dt
+
+    from saas_litellm_server.store.retention_sql import month_start, partition_ddl
+
+    now = dt.datetime.now(dt.timezone.utc)
+    month, months = month_start(now - dt.timedelta(seconds=calls + 60)), []
+    while month <= month_start(now):
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
 
     async def fill() -> None:
         conn = await asyncpg.connect(url, timeout=10)
         try:
             jobs = -(-calls // CALLS_PER_JOB)
+            for month in months:
+                await conn.execute(partition_ddl(month))
             async with conn.transaction():
                 await conn.execute(_JOBS, team_id, jobs)
                 await conn.execute(_CALLS, team_id, calls)
