@@ -107,8 +107,7 @@ class HotPath:
         rid_token = current_request_id.set(rid)
         timing = _timing.RequestTiming()
         timing_token = _timing.use(timing)
-        metrics = self.metrics
-        metrics_token = _metrics.use(metrics)
+        metrics_token = _metrics.use(self.metrics)
         rid_header = (b"x-request-id", rid.encode())
         status = 500
         streamed = False
@@ -135,6 +134,7 @@ class HotPath:
         limit = self.max_body_bytes
         receive_limited = limited(receive, limit)
 
+        error: Exception | None = None  # an unexpected one: re-raised once its 500 is sent
         try:
             with track_writes():
                 response: Any
@@ -152,21 +152,16 @@ class HotPath:
                         if started:
                             raise
                         response, unexpected = await self._handled(request, exc)
-                        await response(scope, receive_limited, send_hot)
-                        if unexpected:
-                            raise
-                        return
+                        error = exc if unexpected else None
                 await response(scope, receive_limited, send_hot)
+                if error is not None:
+                    raise error
         finally:
             _timing.reset(timing_token)
             _metrics.reset(metrics_token)
             current_request_id.reset(rid_token)
             elapsed = perf_counter() - start
-            if metrics is not None:
-                metrics.request_done(scope, status, None if streamed else elapsed - timing.upstream)
-                runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
-                if runtime is not None:
-                    metrics.sample_pool(runtime.db)
+            _timing.count_request(self.metrics, scope, status, elapsed, timing, streamed)
             log_access(scope, status, rid, elapsed)
 
     async def _handled(self, request: Request, exc: Exception) -> tuple[Response, bool]:

@@ -38,6 +38,7 @@ __all__ = [
     "UpstreamSpan",
     "add_db",
     "add_upstream",
+    "count_request",
     "reset",
     "tracer",
     "use",
@@ -160,11 +161,22 @@ class ServerTimingMiddleware:
         finally:
             reset(token)
             _metrics.reset(metrics_token)
-            if metrics is not None:
-                elapsed = perf_counter() - start
-                overhead = None if streamed else elapsed - timing.upstream
-                metrics.request_done(scope, status, overhead)
-                state = getattr(scope.get("app"), "state", None)
-                runtime = getattr(state, "runtime", None)
-                if runtime is not None:
-                    metrics.sample_pool(runtime.db)
+            count_request(metrics, scope, status, perf_counter() - start, timing, streamed)
+
+
+def count_request(
+    metrics: Metrics | None,
+    scope: Scope,
+    status: int,
+    seconds: float,
+    timing: RequestTiming,
+    streamed: bool,
+) -> None:
+    """With metrics on: the request by route template and status, the time the server added
+    to it (not for a stream, whose time is its upstream's), and the database pool's use."""
+    if metrics is None:
+        return
+    metrics.request_done(scope, status, None if streamed else seconds - timing.upstream)
+    runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+    if runtime is not None:
+        metrics.sample_pool(runtime.db)

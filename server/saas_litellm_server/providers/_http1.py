@@ -55,7 +55,6 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[Answer] | None = None
         self.chunks: list[bytes] = []
         self.encoding = b""
-        self._header = b""
         self.closed = False
         self.reusable = False
         self.last_read = 0.0

@@ -188,12 +188,7 @@ def grouped_inline(
         for batch in batches:
             connection.execute("SAVEPOINT batch")
             try:
-                done: list[list[dict[str, Any]]] = []
-                for sql, args, gate in batch:
-                    names, rows = _execute(connection, sql, args, True)
-                    done.append([dict(zip(names, row, strict=True)) for row in rows])
-                    if gate and not rows:
-                        break
+                done = _gated(connection, batch)
             except Exception as exc:
                 connection.execute("ROLLBACK TO batch")
                 results.append(exc)
@@ -218,19 +213,27 @@ def _atomic_in_thread(
 def _steps(
     connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
 ) -> list[list[dict[str, Any]]]:
-    """The steps of a transaction begun, then ``COMMIT``; the rows of each step that ran (a
-    *gate* step that returns none ends it there)."""
-    done: list[list[dict[str, Any]]] = []
+    """The steps of a transaction begun, then ``COMMIT``; the rows of each step that ran."""
     try:
-        for sql, args, gate in batch:
-            names, rows = _execute(connection, sql, args, True)
-            done.append([dict(zip(names, row, strict=True)) for row in rows])
-            if gate and not rows:
-                break
+        done = _gated(connection, batch)
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+    return done
+
+
+def _gated(
+    connection: sqlite3.Connection, batch: list[tuple[str, list[Any], bool]]
+) -> list[list[dict[str, Any]]]:
+    """Run the steps in order; the rows of each step that ran (a *gate* step that returns none
+    ends the batch there)."""
+    done: list[list[dict[str, Any]]] = []
+    for sql, args, gate in batch:
+        names, rows = _execute(connection, sql, args, True)
+        done.append([dict(zip(names, row, strict=True)) for row in rows])
+        if gate and not rows:
+            break
     return done
 
 
